@@ -1,0 +1,74 @@
+//! Errors of building and shutting down a runtime.
+
+use crate::Policy;
+use std::time::Duration;
+
+/// Why [`Builder::build`](crate::Builder::build) failed.
+///
+/// ```
+/// let err = kairos::Runtime::builder().workers(0).build().unwrap_err();
+/// assert!(err.to_string().contains("at least one worker"));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// `workers(0)`.
+    #[error(
+        "a runtime needs at least one worker thread: use Builder::workers(n) with n >= 1, or \
+         leave it unset for one worker per available core"
+    )]
+    NoWorkers,
+    /// More workers than the runtime supports.
+    #[error("{requested} workers requested, but a runtime supports at most {max}: use fewer")]
+    TooManyWorkers {
+        /// The number asked for.
+        requested: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The policy is not implemented in this version.
+    #[error(
+        "scheduling policy {policy} is not implemented in this version of kairos; use \
+         Policy::Fifo (no other policy is silently substituted)"
+    )]
+    PolicyUnavailable {
+        /// The policy asked for.
+        policy: Policy,
+    },
+    /// The OS refused to start a worker thread.
+    #[error(
+        "could not start worker thread {index}: {source} (check the process thread limit, \
+         `ulimit -u`, and free memory)"
+    )]
+    SpawnWorker {
+        /// Which worker.
+        index: usize,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// [`Runtime::shutdown_timeout`](crate::Runtime::shutdown_timeout) gave up waiting.
+///
+/// ```
+/// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+/// assert!(rt.shutdown_timeout(std::time::Duration::from_secs(5)).is_ok());
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ShutdownError {
+    /// Some workers were still inside a task's `poll` when the timeout expired.
+    #[error(
+        "{stuck} worker thread(s) were still polling a task when the {timeout:?} shutdown \
+         timeout expired; those threads were detached and their tasks are cancelled when the \
+         polls return. A poll that never returns blocks its worker: make long computations \
+         yield (kairos::yield_now)"
+    )]
+    TimedOut {
+        /// Workers that had not stopped.
+        stuck: usize,
+        /// The timeout that expired.
+        timeout: Duration,
+    },
+}

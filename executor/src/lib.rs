@@ -1,0 +1,88 @@
+//! # kairos
+//!
+//! A deterministic, real-time task runtime: M futures run on N worker threads under a scheduling
+//! policy you pick. This version implements the `Fifo` policy (work-stealing, arrival order, as
+//! tokio and Go); EDF, priority with aging and fair share follow (selecting them is a
+//! [`BuildError`] until then, never a silent fallback).
+//!
+//! ```
+//! use kairos::Runtime;
+//!
+//! let rt = Runtime::builder().workers(2).build().expect("runtime");
+//! let total = rt.block_on(async {
+//!     // Spawn from inside the runtime: the task goes to this worker's local queue.
+//!     let handles: Vec<_> = (1..=100u64).map(|i| kairos::spawn(async move { i })).collect();
+//!     let mut total = 0;
+//!     for h in handles {
+//!         total += h.await.expect("task panicked");
+//!     }
+//!     total
+//! });
+//! assert_eq!(total, 5050);
+//! ```
+//!
+//! ## What happens to a task
+//!
+//! See `docs/architecture.md` in the repository for the modules and the data flow of one task:
+//! spawn → one heap block (header, future, output) → run queue → poll on a worker (panics caught)
+//! → `Pending` (woken later, back to a queue) or `Ready` (output to the [`JoinHandle`]) → freed
+//! when the last reference goes.
+//!
+//! ## Preemption
+//!
+//! Scheduling is cooperative: a task runs until its `poll` returns. A task that computes for a
+//! long time without awaiting holds its worker; call [`yield_now`] in long loops.
+#![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod error;
+mod loom;
+mod metrics;
+mod policy;
+mod queue;
+mod rng;
+mod runtime;
+mod task;
+mod worker;
+mod yield_now;
+
+#[cfg(all(test, loom))]
+mod loom_tests;
+
+pub use error::{BuildError, ShutdownError};
+pub use metrics::Metrics;
+pub use runtime::{Builder, Handle, Policy, Runtime};
+pub use task::{JoinError, JoinHandle, TaskId};
+pub use yield_now::{yield_now, YieldNow};
+
+use std::future::Future;
+
+/// Spawns a task onto the current runtime.
+///
+/// On a worker thread the task goes to that worker's local queue; inside
+/// [`Runtime::block_on`] it goes to the runtime's global queue.
+///
+/// # Panics
+/// Outside a kairos runtime: use [`Runtime::spawn`] or [`Handle::spawn`] there.
+///
+/// ```
+/// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+/// let out = rt.block_on(async {
+///     let inner = kairos::spawn(async { kairos::spawn(async { 7 }) });
+///     inner.await.unwrap().await.unwrap()
+/// });
+/// assert_eq!(out, 7);
+/// ```
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    runtime::context::with_handle(|handle| match handle {
+        Some(handle) => worker::Shared::spawn(handle, future),
+        None => panic!(
+            "kairos::spawn called outside a kairos runtime: call it from a task or inside \
+             Runtime::block_on, or use Runtime::spawn / Handle::spawn"
+        ),
+    })
+}

@@ -1,0 +1,65 @@
+//! The one place sync primitives come from.
+//!
+//! Every atomic, lock, condition variable, `Arc` and `UnsafeCell` the runtime uses is imported
+//! from here. Under `--cfg loom` they are loom's model-checked versions, otherwise the standard
+//! library's, so the same code is what loom explores and what ships.
+//!
+//! `UnsafeCell` follows loom's closure API (`with` / `with_mut`) in both builds, because loom
+//! tracks every access to the cell's contents through those closures and reports concurrent
+//! access as a data race.
+
+#[cfg(loom)]
+pub(crate) use loom::{
+    hint::spin_loop,
+    sync::{atomic, Arc, Condvar, Mutex, MutexGuard},
+    thread::yield_now,
+};
+
+#[cfg(loom)]
+pub(crate) use loom::cell::UnsafeCell;
+
+#[cfg(not(loom))]
+pub(crate) use std::{
+    hint::spin_loop,
+    sync::{atomic, Arc, Condvar, Mutex, MutexGuard},
+    thread::yield_now,
+};
+
+/// `std::cell::UnsafeCell` with loom's closure-based access API.
+#[cfg(not(loom))]
+#[derive(Debug)]
+pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+#[cfg(not(loom))]
+impl<T> UnsafeCell<T> {
+    /// Wraps `data`.
+    #[inline]
+    pub(crate) const fn new(data: T) -> UnsafeCell<T> {
+        UnsafeCell(std::cell::UnsafeCell::new(data))
+    }
+
+    /// Runs `f` with a shared pointer to the contents.
+    #[inline]
+    pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+        f(self.0.get())
+    }
+
+    /// Runs `f` with a unique pointer to the contents.
+    #[inline]
+    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        f(self.0.get())
+    }
+}
+
+/// Locks `mutex`, ignoring poisoning.
+///
+/// No lock in the runtime is held across user code, so a poisoned lock can only come from a
+/// panic inside the runtime itself; the protected data is still consistent at every unlock
+/// point, so the guard is recovered rather than propagating the poison as a second panic.
+#[inline]
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    match mutex.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}

@@ -1,0 +1,240 @@
+//! `Runtime`: the worker threads, and starting and stopping them.
+//!
+//! # Shutdown
+//!
+//! Dropping the runtime, or [`Runtime::shutdown_timeout`]:
+//!
+//! 1. sets the shutdown flag and unparks every worker; each stops after its current poll and hands
+//!    its core (local queue) back;
+//! 2. waits for the workers (forever on drop, up to the timeout otherwise) and joins them;
+//! 3. cleans up: closes the task registry and cancels every live task, dropping each pending
+//!    future exactly once (destructors run on the thread that shuts down); then closes the
+//!    injector and releases every queued reference, so every task block is freed.
+//!
+//! A worker still inside a poll when the timeout expires is detached; its task sees `CANCELLED`
+//! when the poll returns and is dropped then, and the worker releases its own queue on exit.
+//! Dropping a runtime from one of its own workers cannot wait for that worker: the last worker to
+//! exit runs the cleanup instead.
+
+mod block_on;
+mod builder;
+pub(crate) mod context;
+mod handle;
+
+pub use builder::{Builder, Policy};
+pub use handle::Handle;
+
+use crate::error::{BuildError, ShutdownError};
+use crate::loom::Arc;
+use crate::metrics::Metrics;
+use crate::task::JoinHandle;
+use crate::worker::{self, Shared};
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+/// A kairos runtime: worker threads polling tasks under a scheduling policy.
+///
+/// ```
+/// use kairos::Runtime;
+///
+/// let rt = Runtime::builder().workers(2).build().unwrap();
+/// let tasks: Vec<_> = (0..10u64).map(|i| rt.spawn(async move { i * i })).collect();
+/// let sum = rt.block_on(async {
+///     let mut sum = 0;
+///     for t in tasks {
+///         sum += t.await.unwrap();
+///     }
+///     sum
+/// });
+/// assert_eq!(sum, 285);
+/// ```
+pub struct Runtime {
+    handle: Handle,
+    /// Worker threads; emptied by shutdown.
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Runtime {
+    /// A [`Builder`] with the defaults.
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// A runtime with the defaults (one worker per core, FIFO).
+    ///
+    /// # Errors
+    /// See [`Builder::build`].
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::new().unwrap();
+    /// assert_eq!(rt.block_on(async { 3 }), 3);
+    /// ```
+    pub fn new() -> Result<Runtime, BuildError> {
+        Builder::new().build()
+    }
+
+    pub(crate) fn start(
+        workers: usize,
+        thread_name: &str,
+        seed: u64,
+        spin_rounds: u32,
+    ) -> Result<Runtime, BuildError> {
+        let (cores, remotes): (Vec<_>, Vec<_>) =
+            (0..workers).map(|i| worker::new_worker(i, seed)).unzip();
+        let handle = Handle {
+            shared: Arc::new(Shared::new(remotes, spin_rounds)),
+        };
+        let mut runtime = Runtime {
+            handle: handle.clone(),
+            threads: Vec::with_capacity(workers),
+        };
+        let mut cores = cores.into_iter().enumerate();
+        while let Some((index, core)) = cores.next() {
+            let thread_handle = handle.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("{thread_name}-{index}"))
+                .spawn(move || worker::run(core, thread_handle));
+            match spawned {
+                Ok(thread) => runtime.threads.push(thread),
+                Err(source) => {
+                    // The closure (with its core) was dropped; account for it and the cores that
+                    // never got a thread, then stop the ones that did.
+                    runtime.handle.shared.worker_never_started(None);
+                    for (_, core) in cores.by_ref() {
+                        runtime.handle.shared.worker_never_started(Some(core));
+                    }
+                    drop(runtime);
+                    return Err(BuildError::SpawnWorker { index, source });
+                }
+            }
+        }
+        Ok(runtime)
+    }
+
+    /// Spawns a task onto the runtime and returns its [`JoinHandle`].
+    ///
+    /// The task starts running on a worker at once; awaiting the handle is only needed for the
+    /// output. From outside the runtime the task goes to the global queue; from inside a task,
+    /// prefer [`kairos::spawn`](crate::spawn), which uses the worker's local queue.
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().workers(2).build().unwrap();
+    /// let handle = rt.spawn(async { "done" });
+    /// assert_eq!(rt.block_on(handle).unwrap(), "done");
+    /// ```
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(future)
+    }
+
+    /// Runs `future` to completion on the current thread, with this runtime as the context (so
+    /// `kairos::spawn` inside it spawns onto this runtime), and returns its output.
+    ///
+    /// # Panics
+    /// On a worker thread of any kairos runtime: that would block the worker and can deadlock.
+    /// `.await` the future instead. Panics of `future` itself propagate to the caller.
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+    /// let v = rt.block_on(async {
+    ///     let a = kairos::spawn(async { 20 });
+    ///     let b = kairos::spawn(async { 22 });
+    ///     a.await.unwrap() + b.await.unwrap()
+    /// });
+    /// assert_eq!(v, 42);
+    /// ```
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        block_on::block_on(&self.handle, future)
+    }
+
+    /// A handle for spawning from other threads.
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+    /// let handle = rt.handle();
+    /// let t = std::thread::spawn(move || handle.spawn(async { 5 }));
+    /// assert_eq!(rt.block_on(t.join().unwrap()).unwrap(), 5);
+    /// ```
+    pub fn handle(&self) -> Handle {
+        self.handle.clone()
+    }
+
+    /// A snapshot of the runtime's counters.
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+    /// rt.block_on(rt.spawn(async {})).unwrap();
+    /// assert_eq!(rt.metrics().live_tasks, 0);
+    /// ```
+    pub fn metrics(&self) -> Metrics {
+        self.handle.metrics()
+    }
+
+    /// Shuts the runtime down, waiting at most `timeout` for workers to finish their current
+    /// poll; then cancels every remaining task (see the module docs). Dropping the runtime does
+    /// the same but waits without limit.
+    ///
+    /// # Errors
+    /// [`ShutdownError::TimedOut`] if some workers were still inside a poll at the deadline. The
+    /// runtime is shut down either way.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = kairos::Runtime::builder().workers(2).build().unwrap();
+    /// let pending = rt.spawn(std::future::pending::<()>());
+    /// rt.shutdown_timeout(Duration::from_secs(10)).unwrap();
+    /// assert!(pending.is_finished());
+    /// ```
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Result<(), ShutdownError> {
+        match self.shutdown(Some(timeout)) {
+            0 => Ok(()),
+            stuck => Err(ShutdownError::TimedOut { stuck, timeout }),
+        }
+    }
+
+    /// Stops the workers and cleans up; returns how many workers did not stop in time.
+    fn shutdown(&mut self, timeout: Option<Duration>) -> usize {
+        let shared = &self.handle.shared;
+        if !shared.signal_shutdown() && self.threads.is_empty() {
+            return 0;
+        }
+        if context::is_worker_of(&self.handle) {
+            // We are one of the workers: we cannot wait for ourselves.
+            self.threads.clear();
+            shared.cleanup_on_last_exit();
+            return 0;
+        }
+        let stuck = shared.wait_for_workers(timeout);
+        for thread in self.threads.drain(..) {
+            if stuck == 0 || thread.is_finished() {
+                // Worker loops do not panic (task panics are caught), so `join` returns Ok.
+                let _ = thread.join();
+            }
+        }
+        shared.cleanup();
+        stuck
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.shutdown(None);
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("workers", &self.handle.shared.num_workers())
+            .finish_non_exhaustive()
+    }
+}

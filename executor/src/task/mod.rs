@@ -1,0 +1,144 @@
+//! Tasks: a spawned future, its output and its bookkeeping in one heap block.
+//!
+//! # Layout
+//!
+//! One allocation per task ([`raw::Cell`]): a type-erased [`Header`] first (state word, vtable,
+//! registry links, id), then the scheduler handle, the stage (the future, later its output) and
+//! the join waker slot. Everything that only needs the header (run queues, wakers, the registry)
+//! holds a `NonNull<Header>`; the vtable recovers the concrete types.
+//!
+//! # References
+//!
+//! The task is freed when its reference count ([`state`]) drops to zero. References are held by
+//! typed owners, each of which releases exactly one reference when dropped:
+//!
+//! - [`Notified`]: the task is in a run queue (or on its way there) and must be polled. Running it
+//!   consumes it.
+//! - [`RegisteredTask`]: the runtime's registry of live tasks, released when the task completes or
+//!   by shutdown, which cancels the task first.
+//! - wakers ([`waker`]), and the [`JoinHandle`].
+//!
+//! # Lifecycle of one task
+//!
+//! `spawn` → `new_task` (state `NOTIFIED | JOIN_INTEREST`, 3 references) → registry `bind` →
+//! `Notified` submitted to a run queue → a worker pops it and calls [`Notified::run`] → the future
+//! is polled under `catch_unwind` → `Pending`: the poller's reference is released, or, if a wake
+//! came during the poll, resubmitted → a waker's `wake` submits a new `Notified` → ... → `Ready`
+//! (or panic, or cancel): output stored, `RUNNING` becomes `COMPLETE`, the join waker is woken,
+//! the registry releases its reference → the last reference frees the block.
+
+mod error;
+mod harness;
+mod id;
+mod join;
+pub(crate) mod raw;
+mod registry;
+pub(crate) mod state;
+mod waker;
+
+pub use error::JoinError;
+pub use id::TaskId;
+pub use join::JoinHandle;
+pub(crate) use raw::Header;
+pub(crate) use registry::Registry;
+
+use raw::RawTask;
+use std::future::Future;
+use std::mem::ManuallyDrop;
+
+/// What a task needs from the scheduler that owns it.
+///
+/// Implemented by the runtime's handle; the simulator implements it too, so tasks are the same
+/// code under both.
+pub(crate) trait Schedule: Send + Sync + Sized + 'static {
+    /// Puts a runnable task on a run queue.
+    fn schedule(&self, task: Notified);
+
+    /// The task completed: unlink it from the registry. Returns `true` if it was still linked, in
+    /// which case the caller releases the registry's reference too.
+    fn release(&self, task: &Header) -> bool;
+
+    /// A task's future panicked (counted in metrics).
+    fn on_panic(&self);
+}
+
+/// A reference to a task that must be polled. Holding it is the right to poll the task once.
+pub(crate) struct Notified {
+    raw: RawTask,
+}
+
+// SAFETY: a `Notified` only allows polling through the vtable, which requires the future to be
+// `Send` (checked in `new_task`); the header itself is `Sync`.
+unsafe impl Send for Notified {}
+
+impl Notified {
+    /// Adopts one reference that the caller owns and that is responsible for the `NOTIFIED` bit.
+    ///
+    /// # Safety
+    /// The caller must own a reference to a live task and give it up.
+    pub(crate) unsafe fn from_raw(raw: RawTask) -> Notified {
+        Notified { raw }
+    }
+
+    /// Polls the task once (or cancels it, if it was aborted). Consumes the reference.
+    #[inline]
+    pub(crate) fn run(self) {
+        let raw = ManuallyDrop::new(self).raw;
+        raw.poll();
+    }
+
+    /// The task's header (for tracing and tests).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn header(&self) -> &Header {
+        self.raw.header()
+    }
+}
+
+impl Drop for Notified {
+    fn drop(&mut self) {
+        self.raw.drop_reference();
+    }
+}
+
+/// The registry's reference to a live task.
+pub(crate) struct RegisteredTask {
+    raw: RawTask,
+}
+
+// SAFETY: as for `Notified`: only vtable operations that are valid from any thread.
+unsafe impl Send for RegisteredTask {}
+
+impl RegisteredTask {
+    /// Cancels the task during runtime shutdown (dropping the future unless another thread is
+    /// polling it right now) and releases the registry's reference.
+    pub(crate) fn shutdown(self) {
+        let raw = ManuallyDrop::new(self).raw;
+        raw.shutdown();
+    }
+}
+
+impl Drop for RegisteredTask {
+    fn drop(&mut self) {
+        self.raw.drop_reference();
+    }
+}
+
+/// Allocates a task for `future`, returning its three initial references: the registry's, the
+/// first `Notified`, and the `JoinHandle`.
+pub(crate) fn new_task<F, S>(
+    future: F,
+    scheduler: S,
+    id: TaskId,
+) -> (RegisteredTask, Notified, JoinHandle<F::Output>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    let raw = RawTask::new(future, scheduler, id);
+    (
+        RegisteredTask { raw },
+        Notified { raw },
+        JoinHandle::new(raw),
+    )
+}

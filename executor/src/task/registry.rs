@@ -1,0 +1,165 @@
+//! The registry of live tasks, so that shutdown can find and cancel every one of them.
+//!
+//! A task that is parked on a waker stored somewhere else (in a channel, in another task's
+//! future, in a cycle of them) is reachable by nobody but that waker. Without a registry,
+//! shutdown could not drop its future, and a cycle would leak. So every spawned task is linked
+//! into the registry, which holds one reference to it, until it completes.
+//!
+//! # Protocol
+//!
+//! - The registry is split into shards (a power of two, picked by task id) so spawns and
+//!   completions on different workers rarely contend on one lock. Each shard is a doubly linked
+//!   list threaded through the tasks' `Header::links`, guarded by the shard's mutex.
+//! - `bind` links a new task unless the shard is closed; a task that cannot be bound is cancelled
+//!   by the spawner right away (it never runs), so no task is silently lost.
+//! - `remove` is called by the task when it completes and is idempotent (`Links::linked`):
+//!   shutdown may have unlinked it first. Whoever unlinks the task releases the registry's
+//!   reference.
+//! - `close` marks every shard closed (no bind succeeds afterwards), then `pop` drains the lists.
+
+use super::raw::{Header, Links, RawTask};
+use super::RegisteredTask;
+use crate::loom::{lock, Mutex};
+use std::ptr::NonNull;
+
+/// All live tasks of one runtime.
+pub(crate) struct Registry {
+    /// `shards.len()` is a power of two; a task lives in shard `id & mask`.
+    shards: Box<[Mutex<Shard>]>,
+    /// `shards.len() - 1`.
+    mask: u64,
+}
+
+/// One list of tasks.
+struct Shard {
+    /// First task of the list.
+    head: Option<NonNull<Header>>,
+    /// Number of linked tasks.
+    len: usize,
+    /// No more binds.
+    closed: bool,
+}
+
+// SAFETY: the raw pointers are only dereferenced while the shard's mutex is held, and tasks are
+// `Send`.
+unsafe impl Send for Shard {}
+
+impl Registry {
+    /// A registry with at least `min_shards` shards.
+    pub(crate) fn new(min_shards: usize) -> Registry {
+        let n = min_shards.max(1).next_power_of_two();
+        let shards = (0..n)
+            .map(|_| {
+                Mutex::new(Shard {
+                    head: None,
+                    len: 0,
+                    closed: false,
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_boxed_slice();
+        Registry {
+            shards,
+            mask: n as u64 - 1,
+        }
+    }
+
+    fn shard(&self, header: &Header) -> &Mutex<Shard> {
+        &self.shards[(header.id.0 & self.mask) as usize]
+    }
+
+    /// Links a new task, taking over its registry reference. If the registry is closed, gives the
+    /// reference back so the caller can cancel the task.
+    pub(crate) fn bind(&self, task: RegisteredTask) -> Result<(), RegisteredTask> {
+        let ptr = task.raw.header_ptr();
+        let mut shard = lock(self.shard(task.raw.header()));
+        if shard.closed {
+            return Err(task);
+        }
+        let old_head = shard.head;
+        // SAFETY: the shard lock is held; the new task is not linked anywhere yet.
+        task.raw.header().links.with_mut(|links| unsafe {
+            *links = Links {
+                prev: None,
+                next: old_head,
+                linked: true,
+            }
+        });
+        if let Some(old) = old_head {
+            // SAFETY: `old` is linked in this shard (lock held), so it is live.
+            unsafe { old.as_ref() }
+                .links
+                .with_mut(|links| unsafe { (*links).prev = Some(ptr) });
+        }
+        shard.head = Some(ptr);
+        shard.len += 1;
+        // The list now owns the reference.
+        std::mem::forget(task);
+        Ok(())
+    }
+
+    /// Unlinks a task if it is still linked. Returns `true` if it was, in which case the caller
+    /// now owns (and must release) the registry's reference.
+    pub(crate) fn remove(&self, header: &Header) -> bool {
+        let mut shard = lock(self.shard(header));
+        // SAFETY: shard lock held.
+        let links = header
+            .links
+            .with_mut(|links| unsafe { std::mem::take(&mut *links) });
+        if !links.linked {
+            return false;
+        }
+        unlink(&mut shard, links);
+        true
+    }
+
+    /// Closes every shard: later binds fail. Idempotent.
+    pub(crate) fn close(&self) {
+        for shard in self.shards.iter() {
+            lock(shard).closed = true;
+        }
+    }
+
+    /// Unlinks and returns some linked task, with the registry's reference.
+    pub(crate) fn pop(&self) -> Option<RegisteredTask> {
+        for shard in self.shards.iter() {
+            let mut shard = lock(shard);
+            let Some(head) = shard.head else { continue };
+            // SAFETY: `head` is linked (lock held), so it is live.
+            let header = unsafe { head.as_ref() };
+            // SAFETY: shard lock held.
+            let links = header
+                .links
+                .with_mut(|links| unsafe { std::mem::take(&mut *links) });
+            unlink(&mut shard, links);
+            // SAFETY: the list's reference moves to the returned owner.
+            return Some(RegisteredTask {
+                raw: unsafe { RawTask::from_header(head) },
+            });
+        }
+        None
+    }
+
+    /// Number of linked (live, not yet completed) tasks.
+    pub(crate) fn len(&self) -> usize {
+        self.shards.iter().map(|s| lock(s).len).sum()
+    }
+}
+
+/// Removes the task whose old links are `links` from `shard`'s list. Shard lock held.
+fn unlink(shard: &mut Shard, links: Links) {
+    match links.prev {
+        // SAFETY: neighbours are linked in this shard (lock held), so they are live.
+        Some(prev) => unsafe { prev.as_ref() }
+            .links
+            .with_mut(|l| unsafe { (*l).next = links.next }),
+        None => shard.head = links.next,
+    }
+    if let Some(next) = links.next {
+        // SAFETY: as above.
+        unsafe { next.as_ref() }
+            .links
+            .with_mut(|l| unsafe { (*l).prev = links.prev });
+    }
+    shard.len -= 1;
+}

@@ -1,0 +1,279 @@
+//! Workers: the threads that poll tasks, and one scheduling step.
+//!
+//! # One step
+//!
+//! [`step`] is the unit of scheduling: pick the next task, poll it, account for it, and if there
+//! is nothing to run, search (steal) and finally park. The real runtime calls it in a loop on each
+//! worker thread with [`ThreadEnv`] (the OS parks the thread); the simulator will call the same
+//! function for virtual workers with a virtual environment. The policy's ordering lives in
+//! `policy/` and `queue/`, not here, so both drivers make the same decisions.
+//!
+//! # Picking the next task
+//!
+//! 1. Every [`GLOBAL_QUEUE_INTERVAL`]-th tick, the injector first: a worker whose local queue never
+//!    empties (tasks that keep waking each other) must still serve tasks spawned from outside.
+//! 2. The local queue.
+//! 3. A batch from the injector (a fair share: `len / workers + 1`, at most half a local queue).
+//! 4. Search: steal half of another worker's queue, visiting victims from a random start (the
+//!    worker's seeded stream), spinning with backoff for `spin_rounds` rounds.
+//! 5. Park until notified (`idle.rs` decides who is woken).
+//!
+//! With one worker and no other thread scheduling tasks, every choice above is a function of the
+//! order of spawns and wakes, so the poll order is the same on every run.
+
+mod idle;
+pub(crate) mod metrics;
+pub(crate) mod park;
+pub(crate) mod shared;
+
+use crate::queue::local::{self, Local, CAPACITY};
+use crate::rng::Rng;
+use crate::runtime::{context, Handle};
+use crate::task::Notified;
+use park::Parker;
+pub(crate) use shared::{Remote, Shared};
+
+pub(crate) use idle::MAX_WORKERS;
+
+/// Check the injector first every this many ticks. 61, as Go's `schedtick % 61`: a prime, so it
+/// does not fall into step with periodic patterns in the workload.
+pub(crate) const GLOBAL_QUEUE_INTERVAL: u32 = 61;
+
+/// Default number of search rounds before parking. Each round tries every victim and the
+/// injector, then backs off (spin hints doubling up to 64, then a `yield`). About 10–50 µs on
+/// current x86 cores: long enough to absorb the gap between two messages of a ping-pong without
+/// a futex sleep and wake, short enough not to burn a core when the runtime goes idle.
+pub(crate) const DEFAULT_SPIN_ROUNDS: u32 = 32;
+
+/// A worker's private state. Moved into the thread-local context while a task is polled, so that
+/// `spawn` and wakes on this thread can push to the local queue.
+pub(crate) struct Core {
+    /// Index of this worker.
+    index: usize,
+    /// The local run queue (owner's end).
+    local: Local<Notified>,
+    /// Victim-order stream, seeded from the runtime seed and the worker index.
+    rng: Rng,
+    /// Scheduling ticks, for the periodic injector check.
+    tick: u32,
+    /// Counted in `Idle` as searching.
+    is_searching: bool,
+    /// This worker's sleep.
+    park: Parker,
+}
+
+/// What a driver does when a worker has nothing to run.
+pub(crate) trait Env {
+    /// Blocks the worker until it may have work (or shutdown began).
+    fn park(&mut self, core: &mut Core, shared: &Shared);
+}
+
+/// The real-thread environment: parks the OS thread.
+pub(crate) struct ThreadEnv;
+
+impl Env for ThreadEnv {
+    fn park(&mut self, core: &mut Core, shared: &Shared) {
+        core.park_thread(shared);
+    }
+}
+
+/// Outcome of one [`step`].
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// A task was polled.
+    Polled,
+    /// Nothing to run; the worker parked (and has been woken since).
+    Parked,
+    /// Shutdown began: the worker must stop.
+    Shutdown,
+}
+
+/// Creates worker `index`'s core and the handle other workers use to reach it.
+pub(crate) fn new_worker(index: usize, seed: u64) -> (Box<Core>, Remote) {
+    let (local, steal) = local::local();
+    let (park, unpark) = park::pair();
+    let core = Box::new(Core {
+        index,
+        local,
+        rng: Rng::for_stream(seed, index as u64),
+        tick: 0,
+        is_searching: false,
+        park,
+    });
+    (core, Remote { steal, unpark })
+}
+
+/// One scheduling step of worker `core` (see the module docs).
+pub(crate) fn step(mut core: Box<Core>, handle: &Handle, env: &mut impl Env) -> (Box<Core>, Step) {
+    let shared = &*handle.shared;
+    if shared.is_shutdown() {
+        return (core, Step::Shutdown);
+    }
+    core.tick = core.tick.wrapping_add(1);
+    let task = match core.next_task(shared) {
+        Some(task) => Some(task),
+        None => core.search(shared),
+    };
+    match task {
+        Some(task) => {
+            if core.is_searching {
+                core.is_searching = false;
+                if shared.idle.transition_worker_from_searching() {
+                    // We were the last searcher and found work: there may be more.
+                    shared.notify_parked();
+                }
+            }
+            shared.worker_metrics[core.index].inc_polls();
+            // The task may spawn or wake tasks on this thread: they go to our local queue,
+            // through the core in the context.
+            let core = context::with_core(core, || task.run());
+            (core, Step::Polled)
+        }
+        None => {
+            env.park(&mut core, shared);
+            (core, Step::Parked)
+        }
+    }
+}
+
+/// The worker thread's main loop.
+pub(crate) fn run(core: Box<Core>, handle: Handle) {
+    let index = core.index;
+    let core = context::enter_worker(&handle, index, || {
+        let mut env = ThreadEnv;
+        let mut core = core;
+        loop {
+            let (next, step) = step(core, &handle, &mut env);
+            core = next;
+            if step == Step::Shutdown {
+                return core;
+            }
+        }
+    });
+    handle.shared.worker_exited(core);
+}
+
+impl Core {
+    /// Pushes a task scheduled on this worker's thread.
+    #[inline]
+    pub(crate) fn push_local(&mut self, task: Notified, shared: &Shared) {
+        self.local.push_back(task, &shared.inject);
+    }
+
+    /// Steps 1–3 of the module docs.
+    fn next_task(&mut self, shared: &Shared) -> Option<Notified> {
+        if self.tick % GLOBAL_QUEUE_INTERVAL == 0 {
+            if let Some(task) = shared.inject.pop() {
+                return Some(task);
+            }
+        }
+        if let Some(task) = self.local.pop() {
+            return Some(task);
+        }
+        self.take_from_injector(shared)
+    }
+
+    /// Moves a fair share of the injector into the (empty) local queue and returns one task.
+    fn take_from_injector(&mut self, shared: &Shared) -> Option<Notified> {
+        if shared.inject.is_empty() {
+            return None;
+        }
+        // Leave room for a steal in progress on our queue (up to half of it): with at most half
+        // minus one added to an empty queue, the pushes below never overflow.
+        let max = (shared.inject.len() / shared.num_workers() + 1).min(CAPACITY / 2 - 1);
+        let mut first = None;
+        let mut batch = heapless::Vec::<Notified, { CAPACITY / 2 }>::new();
+        shared.inject.pop_batch(max, |task| {
+            if first.is_none() {
+                first = Some(task);
+            } else if let Err(task) = batch.push(task) {
+                unreachable!("batch bound exceeded: {:p}", task.header());
+            }
+        });
+        // The injector lock is released: pushing may touch it on overflow.
+        for task in batch {
+            self.local.push_back(task, &shared.inject);
+        }
+        first
+    }
+
+    /// Step 4: become a searcher (if allowed) and try to steal, spinning with backoff.
+    fn search(&mut self, shared: &Shared) -> Option<Notified> {
+        if !self.is_searching {
+            self.is_searching = shared.idle.transition_worker_to_searching();
+            if !self.is_searching {
+                return None;
+            }
+        }
+        for round in 0..shared.spin_rounds {
+            if let Some(task) = self.steal_work(shared) {
+                return Some(task);
+            }
+            if shared.is_shutdown() {
+                return None;
+            }
+            backoff(round);
+        }
+        None
+    }
+
+    /// One search round: every other worker from a random start, then the injector.
+    fn steal_work(&mut self, shared: &Shared) -> Option<Notified> {
+        let n = shared.num_workers();
+        let start = self.rng.below(n as u32) as usize;
+        for i in 0..n {
+            let victim = (start + i) % n;
+            if victim == self.index {
+                continue;
+            }
+            if let Some(task) = shared.remotes[victim].steal.steal_into(&mut self.local) {
+                shared.worker_metrics[self.index].inc_steals();
+                return Some(task);
+            }
+        }
+        self.take_from_injector(shared)
+    }
+
+    /// Step 5 on a real thread: leave the unparked count, recheck if last searcher, sleep until
+    /// notified or shutdown.
+    fn park_thread(&mut self, shared: &Shared) {
+        shared.worker_metrics[self.index].inc_parks();
+        if shared
+            .idle
+            .transition_worker_to_parked(self.index, self.is_searching)
+        {
+            shared.notify_if_work_pending();
+        }
+        self.is_searching = false;
+        loop {
+            self.park.park();
+            if shared.is_shutdown() {
+                return;
+            }
+            if !shared.idle.is_parked(self.index) {
+                // Chosen by `worker_to_notify`, which counted us as searching.
+                self.is_searching = true;
+                return;
+            }
+            // Spurious wake-up (an unpark meant for a previous park): sleep again.
+        }
+    }
+
+    /// Releases every queued reference (shutdown).
+    pub(super) fn drain(&mut self) {
+        while let Some(task) = self.local.pop() {
+            drop(task);
+        }
+    }
+}
+
+/// Backoff between search rounds: spin hints doubling from 1 to 64, then yield the CPU.
+fn backoff(round: u32) {
+    if round < 7 {
+        for _ in 0..(1u32 << round) {
+            crate::loom::spin_loop();
+        }
+    } else {
+        crate::loom::yield_now();
+    }
+}

@@ -1,0 +1,128 @@
+//! Parking a thread until it is unparked: the worker's sleep, and `block_on`'s.
+//!
+//! # Protocol
+//!
+//! One atomic word with three states, a mutex and a condition variable (the scheme of std's
+//! generic thread parker and tokio's `park/thread.rs`):
+//!
+//! - `EMPTY`: nobody parked, no pending unpark.
+//! - `PARKED`: the owner is (about to be) waiting on the condvar.
+//! - `NOTIFIED`: an unpark arrived; the next `park` returns at once and consumes it.
+//!
+//! `unpark` swaps in `NOTIFIED`. Only if it replaced `PARKED` does it take the mutex (so it cannot
+//! slip between the parker's check and its wait) and signal the condvar. `park` first tries to
+//! consume a pending `NOTIFIED` without locking; otherwise it moves `EMPTY -> PARKED` under the
+//! mutex and waits until it can move `NOTIFIED -> EMPTY`, so spurious condvar wake-ups are
+//! absorbed and no unpark is lost: an unpark before `park` makes that `park` return immediately,
+//! one during it wakes it.
+
+use crate::loom::atomic::{AtomicUsize, Ordering};
+use crate::loom::{lock, Arc, Condvar, Mutex};
+
+const EMPTY: usize = 0;
+const PARKED: usize = 1;
+const NOTIFIED: usize = 2;
+
+/// The owner's end: parks the current thread. Not `Clone`: one thread parks on it.
+pub(crate) struct Parker {
+    inner: Arc<Inner>,
+}
+
+/// The other end: wakes the parked owner. Cheap to clone and share.
+#[derive(Clone)]
+pub(crate) struct Unparker {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// `EMPTY`, `PARKED` or `NOTIFIED`.
+    state: AtomicUsize,
+    /// Held by `unpark` around the signal, so the signal cannot fall between the parker's
+    /// state change and its wait.
+    mutex: Mutex<()>,
+    /// Where the parker waits.
+    condvar: Condvar,
+}
+
+/// A connected parker / unparker pair.
+pub(crate) fn pair() -> (Parker, Unparker) {
+    let inner = Arc::new(Inner {
+        state: AtomicUsize::new(EMPTY),
+        mutex: Mutex::new(()),
+        condvar: Condvar::new(),
+    });
+    (
+        Parker {
+            inner: inner.clone(),
+        },
+        Unparker { inner },
+    )
+}
+
+impl Parker {
+    /// Blocks until `unpark` is called (or returns at once if it was called since the last park).
+    pub(crate) fn park(&self) {
+        let inner = &*self.inner;
+        // Fast path: consume a pending notification.
+        if inner
+            .state
+            .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            return;
+        }
+        self.park_slow();
+    }
+
+    #[cold]
+    fn park_slow(&self) {
+        let inner = &*self.inner;
+        let mut guard = lock(&inner.mutex);
+        match inner
+            .state
+            .compare_exchange(EMPTY, PARKED, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            Ok(_) => {}
+            Err(NOTIFIED) => {
+                // Notified between the fast path and the lock. `swap`, not `store`, so this
+                // read-modify-write synchronises with the unparker's swap.
+                let old = inner.state.swap(EMPTY, Ordering::SeqCst);
+                debug_assert_eq!(old, NOTIFIED);
+                return;
+            }
+            Err(actual) => unreachable!("park: inconsistent state {actual}"),
+        }
+        loop {
+            guard = match inner.condvar.wait(guard) {
+                Ok(guard) => guard,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            if inner
+                .state
+                .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+            {
+                return;
+            }
+            // Spurious wake-up: still PARKED, wait again.
+        }
+    }
+}
+
+impl Unparker {
+    /// Wakes the parker, or makes its next `park` return immediately.
+    pub(crate) fn unpark(&self) {
+        let inner = &*self.inner;
+        match inner.state.swap(NOTIFIED, Ordering::SeqCst) {
+            EMPTY | NOTIFIED => {}
+            PARKED => {
+                // Taking the lock orders us after the parker's `EMPTY -> PARKED` + wait: it is
+                // either waiting (and gets the signal) or has not locked yet (and will see
+                // NOTIFIED).
+                drop(lock(&inner.mutex));
+                inner.condvar.notify_one();
+            }
+            actual => unreachable!("unpark: inconsistent state {actual}"),
+        }
+    }
+}
