@@ -49,6 +49,11 @@ mod yield_now;
 #[cfg(all(test, loom))]
 mod loom_tests;
 
+/// The README's usage example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 pub use error::{BuildError, ShutdownError};
 pub use metrics::Metrics;
 pub use runtime::{Builder, Handle, Policy, Runtime};

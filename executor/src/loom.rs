@@ -63,3 +63,33 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         Err(poisoned) => poisoned.into_inner(),
     }
 }
+
+/// Records that a slow path named `path` ran, so a loom model can assert that at least one of its
+/// explored executions reached the path it is about (a model that never reaches its path proves
+/// nothing). Compiles to nothing outside loom builds.
+///
+/// Loom runs the threads of a model as coroutines on the test's OS thread, so a plain
+/// thread-local collects the paths of every execution of the model.
+#[cfg(loom)]
+pub(crate) fn reached(path: &'static str) {
+    REACHED.with(|r| {
+        r.borrow_mut().insert(path);
+    });
+}
+
+/// See the loom version.
+#[cfg(not(loom))]
+#[inline(always)]
+pub(crate) fn reached(_path: &'static str) {}
+
+#[cfg(loom)]
+std::thread_local! {
+    static REACHED: std::cell::RefCell<std::collections::BTreeSet<&'static str>> =
+        const { std::cell::RefCell::new(std::collections::BTreeSet::new()) };
+}
+
+/// Takes the set of paths recorded by [`reached`] on this thread since the last call.
+#[cfg(all(loom, test))]
+pub(crate) fn take_reached() -> std::collections::BTreeSet<&'static str> {
+    REACHED.with(|r| std::mem::take(&mut *r.borrow_mut()))
+}

@@ -1,5 +1,44 @@
 //! Loom models of the runtime's concurrent parts.
 //!
 //! Run with `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p kairos --lib --release`
-//! (`scripts/test.sh` does, in its own target directory). Each model states the slow path it
-//! forces and asserts that it was reached in at least one explored execution.
+//! (`scripts/test.sh` does, in its own target directory). Loom explores the interleavings of each
+//! model's threads (up to the preemption bound) and fails on a data race on an `UnsafeCell`, a
+//! deadlock, a leaked `Arc`, or a failed assertion.
+//!
+//! Each model names the slow paths it is about and asserts, after exploring, that at least one
+//! execution reached each of them (`crate::loom::reached` probes in the code): a model that never
+//! takes its slow path proves nothing.
+//!
+//! | model | slow paths it must reach |
+//! |---|---|
+//! | `task::wake_during_poll` | a wake while the task runs (`task.woken_during_poll`) |
+//! | `task::complete_vs_join_read` | join waker published, then woken by completion; the handle racing completion while installing its waker |
+//! | `task::complete_vs_abort_vs_join_drop` | completion without a handle; the handle dropping the output; abort during the poll |
+//! | `task::waker_refcounts` | the last waker reference frees the task |
+//! | `task::shutdown_vs_complete` | shutdown finding the task running; completion after shutdown unlinked it |
+//! | `local::*` | pop during a steal; two stealers; overflow; a push into a full queue while it is being stolen |
+//! | `inject::*` | concurrent push / batch pop / close |
+//! | `park::*` | unpark before the wait; unpark of a waiting thread |
+//! | `idle::*` | the last searcher parks while work is pushed (no lost wake-up) |
+
+mod idle;
+mod inject;
+mod local;
+mod park;
+mod task;
+
+use std::collections::BTreeSet;
+
+/// Runs `model` under loom and asserts that every path in `paths` was reached by at least one
+/// explored execution.
+fn check(paths: &[&'static str], model: impl Fn() + Sync + Send + 'static) {
+    crate::loom::take_reached();
+    loom::model(model);
+    let reached: BTreeSet<&'static str> = crate::loom::take_reached();
+    for path in paths {
+        assert!(
+            reached.contains(path),
+            "model never reached slow path `{path}` (reached: {reached:?})"
+        );
+    }
+}

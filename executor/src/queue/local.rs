@@ -136,7 +136,7 @@ impl<T> Inner<T> {
 
 impl<T> Local<T> {
     /// Number of tasks in the queue.
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn len(&self) -> usize {
         self.inner.len()
     }
@@ -153,13 +153,17 @@ impl<T> Local<T> {
             }
             if steal != real {
                 // A stealer is copying `steal..real`; it will free space soon. Do not wait.
+                crate::loom::reached("local.full_during_steal");
                 overflow.push(task);
                 return;
             }
             match self.push_overflow(task, real, tail, overflow) {
                 Ok(()) => return,
                 // A stealer claimed part of the queue first: there may be room now.
-                Err(back) => task = back,
+                Err(back) => {
+                    crate::loom::reached("local.overflow_lost_to_stealer");
+                    task = back
+                }
             }
         }
         // SAFETY: `tail - steal < CAPACITY`, so slot `tail` is outside every claimed range and
@@ -197,6 +201,7 @@ impl<T> Local<T> {
         {
             return Err(task);
         }
+        crate::loom::reached("local.overflow");
         let inner = &self.inner;
         // SAFETY: the CAS claimed `head..head + HALF` for us: stealers now start past it, and we
         // wrote these slots ourselves.
@@ -220,6 +225,7 @@ impl<T> Local<T> {
             let next = if steal == real {
                 pack(next_real, next_real)
             } else {
+                crate::loom::reached("local.pop_during_steal");
                 debug_assert_ne!(steal, next_real);
                 pack(steal, next_real)
             };
@@ -285,6 +291,7 @@ impl<T> Steal<T> {
             let (steal, real) = unpack(prev);
             if steal != real {
                 // Another stealer is copying out of this queue.
+                crate::loom::reached("local.steal_contended");
                 return 0;
             }
             // `Acquire` pairs with the owner's `Release` store of `tail`: the slots are written.
@@ -328,6 +335,7 @@ impl<T> Steal<T> {
             ) {
                 Ok(_) => return n,
                 Err(actual) => {
+                    crate::loom::reached("local.steal_release_retry");
                     let (steal, real) = unpack(actual);
                     debug_assert_ne!(steal, real, "our steal claim disappeared");
                     prev = actual;
@@ -399,7 +407,7 @@ mod tests {
 
     #[test]
     fn indices_wrap_around() {
-        let (mut local, steal) = local::<u32>();
+        let (mut owner, steal) = local::<u32>();
         let (mut thief, _) = local::<u32>();
         let sink = Sink::default();
         let mut next = 0u32;
@@ -407,7 +415,7 @@ mod tests {
         // Far more operations than u32 slots in the ring, with steals interleaved.
         for round in 0..2_000u32 {
             for _ in 0..(round % 7) + 1 {
-                local.push_back(next, &sink);
+                owner.push_back(next, &sink);
                 next += 1;
             }
             if round % 3 == 0 {
@@ -418,7 +426,7 @@ mod tests {
                     seen += 1;
                 }
             }
-            while local.pop().is_some() {
+            while owner.pop().is_some() {
                 seen += 1;
             }
         }

@@ -51,6 +51,7 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
         TransitionToRunning::Success => {}
         TransitionToRunning::Cancelled => return cancel_and_complete(cell),
         TransitionToRunning::Failed => {
+            crate::loom::reached("task.run_failed");
             if state.ref_dec() {
                 // SAFETY: last reference.
                 unsafe { dealloc::<F, S>(ptr) };
@@ -67,6 +68,7 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     match state.transition_to_idle() {
         TransitionToIdle::Ok => {}
         TransitionToIdle::OkNotified => {
+            crate::loom::reached("task.woken_during_poll");
             // SAFETY: the poller's reference becomes the new Notified (`state.rs`).
             cell.scheduler
                 .schedule(unsafe { Notified::from_raw(raw(ptr)) });
@@ -75,7 +77,10 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
             // SAFETY: last reference.
             unsafe { dealloc::<F, S>(ptr) };
         }
-        TransitionToIdle::Cancelled => cancel_and_complete(cell),
+        TransitionToIdle::Cancelled => {
+            crate::loom::reached("task.cancelled_during_poll");
+            cancel_and_complete(cell)
+        }
     }
 }
 
@@ -144,16 +149,26 @@ fn cancel_and_complete<F: Future, S: Schedule>(cell: &Cell<F, S>) {
     complete(cell);
 }
 
-/// `RUNNING` → `COMPLETE`: hand the output to the `JoinHandle` (or drop it if there is none),
-/// wake the join waker, leave the registry and release the running reference (plus the
+/// `RUNNING` → `COMPLETE`: leave the registry, hand the output to the `JoinHandle` (or drop it
+/// if there is none), wake the join waker, and release the running reference (plus the
 /// registry's, if this call unlinked the task).
+///
+/// The task leaves the registry *before* `COMPLETE` is published, so whoever sees the task
+/// complete (a joiner) also sees it gone from the registry (`Metrics::live_tasks`).
 fn complete<F: Future, S: Schedule>(cell: &Cell<F, S>) {
+    let refs = if cell.scheduler.release(&cell.header) {
+        2
+    } else {
+        1
+    };
     let prev = cell.header.state.transition_to_complete();
     if !prev.is_join_interested() {
         // Nobody will read the output: we own it. A panicking destructor is ignored here,
         // exactly as for a value dropped by a detached thread.
+        crate::loom::reached("task.complete_without_join_handle");
         let _ = drop_stage(cell);
     } else if prev.is_join_waker_set() {
+        crate::loom::reached("task.complete_wakes_join_waker");
         // SAFETY: JOIN_WAKER was set when COMPLETE was set, so the handle no longer writes the
         // slot (`state.rs`); reading it is exclusive with respect to writers.
         let woke = catch_unwind(AssertUnwindSafe(|| {
@@ -166,11 +181,6 @@ fn complete<F: Future, S: Schedule>(cell: &Cell<F, S>) {
             cell.scheduler.on_panic();
         }
     }
-    let refs = if cell.scheduler.release(&cell.header) {
-        2
-    } else {
-        1
-    };
     if cell.header.state.ref_dec_n(refs) {
         let ptr = NonNull::from(&cell.header);
         // SAFETY: last reference.
@@ -255,6 +265,7 @@ fn set_join_waker<F: Future, S>(
         .with_mut(|slot| unsafe { *slot = Some(waker.clone()) });
     let res = cell.header.state.set_join_waker();
     if res.is_err() {
+        crate::loom::reached("task.join_waker_raced_completion");
         // Completed meanwhile; the task never saw the bit, the slot is still ours. Drop the
         // waker now rather than at deallocation.
         // SAFETY: as above.
@@ -269,6 +280,7 @@ unsafe fn drop_join_handle<F: Future, S>(ptr: NonNull<Header>) {
     let cell = unsafe { cell::<F, S>(ptr) };
     if cell.header.state.unset_join_interest().is_err() {
         // Completed with interest set: the output is ours to drop.
+        crate::loom::reached("task.join_handle_drops_output");
         let _ = drop_stage(cell);
     }
     if cell.header.state.ref_dec() {
@@ -286,8 +298,11 @@ unsafe fn shutdown<F: Future, S: Schedule>(ptr: NonNull<Header>) {
         // We hold RUNNING now; `complete` releases the registry reference as the running one
         // (the task is already unlinked, so `release` returns false).
         cancel_and_complete(cell);
-    } else if cell.header.state.ref_dec() {
-        // Running elsewhere (it will see CANCELLED) or already complete.
+        return;
+    }
+    // Running elsewhere (that poller sees CANCELLED when it returns) or already complete.
+    crate::loom::reached("task.shutdown_found_running_or_complete");
+    if cell.header.state.ref_dec() {
         // SAFETY: last reference.
         unsafe { dealloc::<F, S>(ptr) };
     }

@@ -107,6 +107,7 @@ impl Registry {
             .links
             .with_mut(|links| unsafe { std::mem::take(&mut *links) });
         if !links.linked {
+            crate::loom::reached("registry.remove_after_shutdown_pop");
             return false;
         }
         unlink(&mut shard, links);

@@ -54,7 +54,10 @@ unsafe fn wake_by_val(data: *const ()) {
     let task = task(data);
     match task.header().state.transition_to_notified_by_val() {
         TransitionToNotifiedByVal::Submit => task.schedule(),
-        TransitionToNotifiedByVal::Dealloc => task.dealloc(),
+        TransitionToNotifiedByVal::Dealloc => {
+            crate::loom::reached("waker.wake_frees_task");
+            task.dealloc()
+        }
         TransitionToNotifiedByVal::DoNothing => {}
     }
 }

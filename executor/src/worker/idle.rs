@@ -128,7 +128,11 @@ impl Idle {
         let dec = UNPARK_ONE | usize::from(is_searching);
         let prev = self.state.fetch_sub(dec, Ordering::SeqCst);
         sleepers.push(worker);
-        is_searching && num_searching(prev) == 1
+        let last = is_searching && num_searching(prev) == 1;
+        if last {
+            crate::loom::reached("idle.last_searcher_parks");
+        }
+        last
     }
 
     /// Whether `worker` is still in the sleeper list (not yet chosen by `worker_to_notify`).
@@ -138,7 +142,7 @@ impl Idle {
     }
 
     /// Number of workers currently searching (for tests and metrics).
-    #[cfg_attr(not(loom), allow(dead_code))]
+    #[cfg(test)]
     pub(crate) fn num_searching(&self) -> usize {
         num_searching(self.state.load(Ordering::SeqCst))
     }

@@ -21,7 +21,7 @@
 //! With one worker and no other thread scheduling tasks, every choice above is a function of the
 //! order of spawns and wakes, so the poll order is the same on every run.
 
-mod idle;
+pub(crate) mod idle;
 pub(crate) mod metrics;
 pub(crate) mod park;
 pub(crate) mod shared;

@@ -84,6 +84,7 @@ impl Parker {
         {
             Ok(_) => {}
             Err(NOTIFIED) => {
+                crate::loom::reached("park.notified_before_wait");
                 // Notified between the fast path and the lock. `swap`, not `store`, so this
                 // read-modify-write synchronises with the unparker's swap.
                 let old = inner.state.swap(EMPTY, Ordering::SeqCst);
@@ -116,6 +117,7 @@ impl Unparker {
         match inner.state.swap(NOTIFIED, Ordering::SeqCst) {
             EMPTY | NOTIFIED => {}
             PARKED => {
+                crate::loom::reached("park.unpark_wakes_waiter");
                 // Taking the lock orders us after the parker's `EMPTY -> PARKED` + wait: it is
                 // either waiting (and gets the signal) or has not locked yet (and will see
                 // NOTIFIED).

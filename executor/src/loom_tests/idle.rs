@@ -1,0 +1,55 @@
+//! Models of the idle protocol (`worker/idle.rs`) with the injector.
+
+use super::check;
+use crate::loom::Arc;
+use crate::queue::inject::Inject;
+use crate::worker::idle::Idle;
+use loom::thread;
+
+/// No lost wake-up: worker 0, the only searcher, gives up and parks while another thread pushes
+/// work and asks whom to notify. In every interleaving, either the pusher wakes worker 0, or
+/// worker 0 (as the last searcher) sees the work in its recheck.
+#[test]
+fn last_searcher_parking_vs_push() {
+    check(&["idle.last_searcher_parks"], || {
+        let idle = Arc::new(Idle::new(2));
+        let inject = Arc::new(Inject::<u32>::new());
+        // Worker 1 is busy (unparked, not searching); worker 0 searches.
+        assert!(idle.transition_worker_to_searching());
+
+        let pusher = {
+            let (idle, inject) = (idle.clone(), inject.clone());
+            thread::spawn(move || {
+                inject.try_push(7).unwrap();
+                idle.worker_to_notify()
+            })
+        };
+        let last_searcher = idle.transition_worker_to_parked(0, true);
+        let saw_work = last_searcher && !inject.is_empty();
+        let notified = pusher.join().unwrap();
+        assert!(
+            notified == Some(0) || saw_work,
+            "work pushed, nobody woken and the parking searcher did not see it"
+        );
+    });
+}
+
+/// At most one worker is woken per push while nobody searches, and a woken worker counts as
+/// searching, so a second concurrent push wakes nobody else (no thundering herd).
+#[test]
+fn concurrent_pushes_wake_one_worker() {
+    check(&[], || {
+        let idle = Arc::new(Idle::new(2));
+        assert!(!idle.transition_worker_to_parked(0, false));
+        assert!(!idle.transition_worker_to_parked(1, false));
+        let other = {
+            let idle = idle.clone();
+            thread::spawn(move || idle.worker_to_notify())
+        };
+        let mine = idle.worker_to_notify();
+        let other = other.join().unwrap();
+        let woken = usize::from(mine.is_some()) + usize::from(other.is_some());
+        assert_eq!(woken, 1, "mine={mine:?} other={other:?}");
+        assert_eq!(idle.num_searching(), 1);
+    });
+}
