@@ -169,12 +169,15 @@ fn complete<F: Future, S: Schedule>(cell: &Cell<F, S>) {
         let _ = drop_stage(cell);
     } else if prev.is_join_waker_set() {
         crate::loom::reached("task.complete_wakes_join_waker");
-        // SAFETY: JOIN_WAKER was set when COMPLETE was set, so the handle no longer writes the
-        // slot (`state.rs`); reading it is exclusive with respect to writers.
         let woke = catch_unwind(AssertUnwindSafe(|| {
-            cell.join_waker.with(|waker| match unsafe { &*waker } {
-                Some(waker) => waker.wake_by_ref(),
-                None => unreachable!("JOIN_WAKER set with an empty slot"),
+            cell.join_waker.with(|slot| {
+                // SAFETY: JOIN_WAKER was set when COMPLETE was set, so the handle no longer
+                // writes the slot (`state.rs`): nobody writes it while we read.
+                let slot = unsafe { &*slot };
+                match slot {
+                    Some(waker) => waker.wake_by_ref(),
+                    None => unreachable!("JOIN_WAKER set with an empty slot"),
+                }
             })
         }));
         if woke.is_err() {

@@ -133,10 +133,10 @@ impl Registry {
                 .links
                 .with_mut(|links| unsafe { std::mem::take(&mut *links) });
             unlink(&mut shard, links);
-            // SAFETY: the list's reference moves to the returned owner.
-            return Some(RegisteredTask {
-                raw: unsafe { RawTask::from_header(head) },
-            });
+            // SAFETY: `head` was linked, so it is live; the list's reference moves to the
+            // returned owner.
+            let raw = unsafe { RawTask::from_header(head) };
+            return Some(RegisteredTask { raw });
         }
         None
     }

@@ -54,7 +54,7 @@ const REF_ONE: usize = 1 << REF_SHIFT;
 
 /// Initial state: queued once, with a `JoinHandle`, and three references (registry, the first
 /// `Notified`, the `JoinHandle`).
-const INITIAL: usize = NOTIFIED | JOIN_INTEREST | 3 * REF_ONE;
+const INITIAL: usize = NOTIFIED | JOIN_INTEREST | (3 * REF_ONE);
 
 /// Ordering of the `RUNNING -> COMPLETE` transition, which publishes the output to the
 /// `JoinHandle`.

@@ -34,8 +34,9 @@ pub(super) fn waker_ref(ptr: NonNull<Header>) -> WakerRef {
     let raw = RawWaker::new(ptr.as_ptr() as *const (), &WAKER_VTABLE);
     // SAFETY: the vtable functions uphold the RawWaker contract for task headers; the
     // `ManuallyDrop` means no reference is released for this borrowed waker.
+    let waker = unsafe { Waker::from_raw(raw) };
     WakerRef {
-        waker: ManuallyDrop::new(unsafe { Waker::from_raw(raw) }),
+        waker: ManuallyDrop::new(waker),
     }
 }
 

@@ -62,7 +62,10 @@ pub(crate) struct Remote {
 pub(crate) struct Lifecycle {
     /// Worker threads still running their loop.
     pub(super) alive: usize,
-    /// Cores handed back by exited workers, drained by the cleanup.
+    /// Cores handed back by exited workers, drained by the cleanup. Boxed because workers own
+    /// and pass their core as a `Box` (it moves in and out of the thread-local context on every
+    /// poll; a box makes that a pointer move).
+    #[allow(clippy::vec_box)]
     pub(super) cores: Vec<Box<Core>>,
     /// The cleanup ran: a worker exiting later drains its own queue.
     pub(super) cleaned: bool,
