@@ -164,3 +164,50 @@ fn unlink(shard: &mut Shard, links: Links) {
     }
     shard.len -= 1;
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::task::{new_task, Notified, Schedule, TaskId};
+    use std::sync::Arc;
+
+    /// A scheduler that drops what it is given and unlinks through a shared registry.
+    #[derive(Clone)]
+    struct Sched(Arc<Registry>);
+    impl Schedule for Sched {
+        fn schedule(&self, _task: Notified) {}
+        fn release(&self, task: &Header) -> bool {
+            self.0.remove(task)
+        }
+        fn on_panic(&self) {}
+    }
+
+    #[test]
+    fn bind_remove_pop_close() {
+        let registry = Arc::new(Registry::new(2));
+        let sched = Sched(registry.clone());
+        let mut joins = Vec::new();
+        for id in 1..=5 {
+            let (registered, notified, join) = new_task(async {}, sched.clone(), TaskId(id));
+            assert!(registry.bind(registered).is_ok());
+            drop(notified);
+            joins.push(join);
+        }
+        assert_eq!(registry.len(), 5);
+        registry.close();
+        let mut popped = 0;
+        while let Some(task) = registry.pop() {
+            task.shutdown();
+            popped += 1;
+        }
+        assert_eq!(popped, 5);
+        assert_eq!(registry.len(), 0);
+        // Closed: a new task is refused and handed back.
+        let (registered, notified, join) = new_task(async {}, sched.clone(), TaskId(6));
+        let refused = registry.bind(registered).unwrap_err();
+        drop(notified);
+        refused.shutdown();
+        assert!(join.is_finished());
+        assert!(joins.iter().all(|j| j.is_finished()));
+    }
+}
