@@ -44,8 +44,9 @@ impl<T> JoinHandle<T> {
 
     /// Cancels the task. If it is waiting, a worker drops its future soon (its destructors run
     /// there); if it is being polled right now, it is dropped when that poll returns. A task that
-    /// already completed is not affected. Awaiting the handle afterwards yields a `JoinError`
-    /// with [`is_cancelled`](JoinError::is_cancelled), unless the task completed first.
+    /// already completed is not affected, and neither is one whose current poll returns `Ready`:
+    /// a finished result is never thrown away. Otherwise awaiting the handle yields a
+    /// `JoinError` with [`is_cancelled`](JoinError::is_cancelled).
     ///
     /// ```
     /// let rt = kairos::Runtime::builder().workers(1).build().unwrap();

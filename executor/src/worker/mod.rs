@@ -54,7 +54,8 @@ pub(crate) struct Core {
     local: Local<Notified>,
     /// Victim-order stream, seeded from the runtime seed and the worker index.
     rng: Rng,
-    /// Scheduling ticks, for the periodic injector check.
+    /// Tasks picked so far (wrapping), for the periodic injector check. Advanced only when a
+    /// task is picked, so it is a function of the schedule, not of how long the worker idled.
     tick: u32,
     /// Counted in `Idle` as searching.
     is_searching: bool,
@@ -109,13 +110,15 @@ pub(crate) fn step(mut core: Box<Core>, handle: &Handle, env: &mut impl Env) -> 
     if shared.is_shutdown() {
         return (core, Step::Shutdown);
     }
-    core.tick = core.tick.wrapping_add(1);
     let task = match core.next_task(shared) {
         Some(task) => Some(task),
         None => core.search(shared),
     };
     match task {
         Some(task) => {
+            // Ticks count tasks picked, not steps: idle steps depend on thread timing, and the
+            // periodic injector check must fall on the same pick in every run.
+            core.tick = core.tick.wrapping_add(1);
             if core.is_searching {
                 core.is_searching = false;
                 if shared.idle.transition_worker_from_searching() {
