@@ -1,35 +1,44 @@
 #!/usr/bin/env bash
-# Shows that the loom suite can fail: it weakens one ordering on the task state word and expects
-# the model that checks it to catch the bug.
+# Shows that the loom suites can fail: each mutation weakens one synchronisation rule on purpose
+# (`--cfg kairos_loom_weaken`) and requires the model that guards it to catch the bug.
 #
-# `--cfg kairos_loom_weaken` turns the RUNNING -> COMPLETE transition (task/state.rs,
-# COMPLETE_ORDERING) from AcqRel into Relaxed. The JoinHandle can then see COMPLETE without the
-# output written before it, and `loom_tests::task::complete_vs_join_read` must fail with a
-# causality violation on the task's stage. This script passes only if it does.
+# 1. kairos: the task state word's RUNNING -> COMPLETE transition (task/state.rs,
+#    COMPLETE_ORDERING) becomes Relaxed instead of AcqRel. The JoinHandle can then see COMPLETE
+#    without the output written before it: `loom_tests::task::complete_vs_join_read` must fail
+#    with loom's "Causality violation" on the task's stage.
+# 2. kairos-alloc: the ABA tag of the chunk pool's index stack (index_stack.rs, TAG_STEP) stops
+#    moving. `loom_tests::chunk_pool_aba` must then see a chunk on the pool twice.
+#
+# The script passes only if both models fail, each with its expected message.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 target_dir="${KAIROS_LOOM_MUTATION_TARGET:-target/loom-weaken}"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
+failed=0
 
-RUSTFLAGS="--cfg loom --cfg kairos_loom_weaken" LOOM_MAX_PREEMPTIONS=2 \
-  CARGO_TARGET_DIR="$target_dir" timeout 900 \
-  cargo test -p kairos --lib --release -- --exact loom_tests::task::complete_vs_join_read \
-  >"$log" 2>&1
-status=$?
+# mutation CRATE TEST EXPECTED-MESSAGE
+mutation() {
+  local crate=$1 test=$2 expected=$3
+  RUSTFLAGS="--cfg loom --cfg kairos_loom_weaken" LOOM_MAX_PREEMPTIONS=2 \
+    CARGO_TARGET_DIR="$target_dir" timeout 900 \
+    cargo test -p "$crate" --lib --release -- --exact "$test" >"$log" 2>&1
+  local status=$?
+  if [ "$status" -eq 0 ]; then
+    echo "loom-mutation: FAIL: $crate $test passed with its rule weakened: it no longer checks it."
+    tail -20 "$log"
+    failed=1
+  elif ! grep -q "$expected" "$log"; then
+    echo "loom-mutation: FAIL: $crate $test failed, but not with \"$expected\" (build error or"
+    echo "timeout?); last lines:"
+    tail -30 "$log"
+    failed=1
+  else
+    echo "loom-mutation: ok: $crate $test catches the weakened rule: $(grep -m1 "$expected" "$log" | head -c 200)"
+  fi
+}
 
-if [ "$status" -eq 0 ]; then
-  echo "loom-mutation: FAIL: the model passed with the completion ordering weakened to Relaxed;"
-  echo "it no longer checks that ordering."
-  tail -20 "$log"
-  exit 1
-fi
-if ! grep -q "Causality violation" "$log"; then
-  echo "loom-mutation: FAIL: the weakened build failed, but not with loom's causality violation"
-  echo "(a build error or timeout?); last lines:"
-  tail -30 "$log"
-  exit 1
-fi
-echo "loom-mutation: ok: with COMPLETE_ORDERING = Relaxed, complete_vs_join_read reports:"
-grep -m1 "Causality violation" "$log"
+mutation kairos loom_tests::task::complete_vs_join_read "Causality violation"
+mutation kairos-alloc loom_tests::chunk_pool_aba "chunk on the pool twice"
+exit "$failed"

@@ -36,9 +36,9 @@ timeout 1800 cargo test --workspace
 step "loom models (LOOM_MAX_PREEMPTIONS=2, target/loom)"
 export LOOM_MAX_PREEMPTIONS=2
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom timeout 600 \
-  cargo clippy -p kairos --lib --tests -- -D warnings
+  cargo clippy -p kairos -p kairos-alloc --lib --tests -- -D warnings
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom timeout 1200 \
-  cargo test -p kairos --lib --release loom_tests
+  cargo test -p kairos -p kairos-alloc --lib --release loom_tests
 
 step "loom mutation check"
 bash scripts/loom-mutation.sh

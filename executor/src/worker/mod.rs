@@ -165,7 +165,7 @@ impl Core {
 
     /// Steps 1–3 of the module docs.
     fn next_task(&mut self, shared: &Shared) -> Option<Notified> {
-        if self.tick % GLOBAL_QUEUE_INTERVAL == 0 {
+        if self.tick.is_multiple_of(GLOBAL_QUEUE_INTERVAL) {
             if let Some(task) = shared.inject.pop() {
                 return Some(task);
             }

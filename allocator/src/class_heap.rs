@@ -1,0 +1,363 @@
+//! One heap's state for one size class, and the allocation and free algorithms.
+//!
+//! Everything here except [`ClassHeap::remote`] is touched only by the thread that owns the
+//! heap slot, so it needs no atomics. The paths, all O(1):
+//!
+//! * **alloc, fast** (`#[inline]`): pop the current chunk's free list, else bump. A few loads
+//!   and stores to memory this thread alone writes.
+//! * **alloc, slow** (`#[cold]`, bounded): retire the full current chunk; give at most
+//!   [`DRAIN_BATCH`] remotely freed blocks back to their chunks (taking the remote list with one
+//!   swap when nothing is pending); then make the head of the partial list current, or take a
+//!   chunk from the global pool (a CAS). If all fail, the region is exhausted.
+//! * **free, local**: push on the block's chunk free list; move the chunk between lists (full
+//!   to partial; empty to the global pool), each an O(1) doubly-linked list operation.
+//! * **free, remote**: done by another thread, see `remote.rs`.
+//!
+//! The batch bound is what keeps the slow path's worst case bounded: a thousand remote frees
+//! are not handed back in one allocation, but 32 at a time. Blocks still pending count as used
+//! in their chunks, so a chunk is never returned to the pool while a pending block points in.
+
+use core::ptr::NonNull;
+
+use crate::chunk::{Chunk, ChunkState, FreeBlock};
+use crate::engine::Core;
+use crate::loom::stat;
+use crate::loom::UnsafeCell;
+use crate::remote::RemoteList;
+
+/// How many remotely freed blocks one slow-path allocation gives back to their chunks.
+///
+/// Large enough that a heap receiving a steady stream of remote frees keeps up (each slow path
+/// drains 32 while the fast path consumes them one at a time), small enough that the slow path
+/// stays a few hundred nanoseconds in the worst case.
+pub(crate) const DRAIN_BATCH: usize = 32;
+
+/// Owner-only lists of a class heap.
+struct HeapLocal {
+    /// Chunk allocations come from; `None` before the first allocation or after it filled up.
+    current: Option<Chunk>,
+    /// Head of the doubly-linked list of chunks (other than `current`) with free blocks.
+    partial: Option<Chunk>,
+    /// Blocks taken from the remote list but not yet given back to their chunks.
+    pending: *mut FreeBlock,
+}
+
+/// A heap's state for one size class.
+#[repr(C)]
+pub(crate) struct ClassHeap {
+    /// Frees from other threads land here. First, on its own cache lines.
+    pub(crate) remote: RemoteList,
+    /// Heap slot this record belongs to (fixed): compared with the freeing thread's slot to
+    /// choose the local or the remote free path.
+    pub(crate) heap: u32,
+    /// Size class this record serves (fixed).
+    pub(crate) class: u32,
+    /// Owner-only lists.
+    local: UnsafeCell<HeapLocal>,
+    /// Blocks handed out (owner-written statistics).
+    allocs: stat::AtomicU64,
+    /// Blocks freed by the owner (owner-written statistics).
+    frees: stat::AtomicU64,
+    /// Chunks owned (owner-written statistics; also tells adoption from a fresh heap).
+    chunks: stat::AtomicUsize,
+}
+
+// SAFETY: the owner-only fields are only accessed by the thread owning the heap slot; ownership
+// moves between threads only through the free-heap stack's Release/Acquire CAS, which orders
+// every access of the old owner before every access of the new one. `remote` is atomic.
+unsafe impl Sync for ClassHeap {}
+// SAFETY: as above; the raw pointers inside refer to the region, which outlives the record.
+unsafe impl Send for ClassHeap {}
+
+/// Adds one to an owner-written counter without a read-modify-write.
+#[inline(always)]
+fn bump(counter: &stat::AtomicU64) {
+    use core::sync::atomic::Ordering::Relaxed;
+    counter.store(counter.load(Relaxed) + 1, Relaxed);
+}
+
+impl ClassHeap {
+    /// An empty record for heap slot `heap`, class `class`.
+    pub(crate) fn new(heap: u32, class: u32) -> ClassHeap {
+        ClassHeap {
+            remote: RemoteList::new(),
+            heap,
+            class,
+            local: UnsafeCell::new(HeapLocal {
+                current: None,
+                partial: None,
+                pending: core::ptr::null_mut(),
+            }),
+            allocs: stat::AtomicU64::new(0),
+            frees: stat::AtomicU64::new(0),
+            chunks: stat::AtomicUsize::new(0),
+        }
+    }
+
+    /// Runs `f` on the owner-only lists.
+    ///
+    /// # Safety
+    /// The caller owns the heap slot and no other `local` call on this record is active.
+    #[inline(always)]
+    unsafe fn local<R>(&self, f: impl FnOnce(&mut HeapLocal) -> R) -> R {
+        // SAFETY: exclusive access by the caller's contract.
+        self.local.with_mut(|l| f(unsafe { &mut *l }))
+    }
+
+    /// Allocates a block of this class, or `None` when the region is exhausted.
+    ///
+    /// # Safety
+    /// The caller owns the heap slot, and `core` is the allocator this record belongs to.
+    #[inline]
+    pub(crate) unsafe fn alloc(&self, core: &Core) -> Option<NonNull<u8>> {
+        // SAFETY: only the owner (the caller) writes the lists, so reading them is race free.
+        let current = self.local.with(|l| unsafe { (*l).current });
+        if let Some(chunk) = current {
+            // SAFETY: the current chunk is owned by this heap, which the caller owns.
+            if let Some(block) = unsafe { chunk.pop_block() } {
+                bump(&self.allocs);
+                return Some(block);
+            }
+        }
+        // SAFETY: forwarded contract.
+        unsafe { self.alloc_slow(core) }
+    }
+
+    /// The slow path: see the module docs.
+    ///
+    /// # Safety
+    /// As [`ClassHeap::alloc`].
+    #[cold]
+    #[inline(never)]
+    unsafe fn alloc_slow(&self, core: &Core) -> Option<NonNull<u8>> {
+        // SAFETY: (whole block) the caller owns the heap slot, hence every chunk this
+        // record owns (current, partial, full) and every chunk it takes from the pool.
+        unsafe {
+            // 1. The current chunk had no free block and no bump room: every block is live.
+            if let Some(full) = self.local(|l| l.current.take()) {
+                full.with_local(|c| c.state = ChunkState::Full);
+            }
+            // 2. Give remotely freed blocks back (bounded).
+            self.drain(core, crate::class_heap::DRAIN_BATCH);
+            // 3. A chunk with free blocks, else a fresh one from the pool.
+            let next = match self.pop_partial() {
+                Some(chunk) => chunk,
+                None => self.fresh_chunk(core)?,
+            };
+            next.with_local(|c| c.state = ChunkState::Current);
+            self.local(|l| l.current = Some(next));
+            let block = next.pop_block();
+            debug_assert!(block.is_some(), "a partial or fresh chunk has a free block");
+            if block.is_some() {
+                bump(&self.allocs);
+            }
+            block
+        }
+    }
+
+    /// Takes a chunk from the global pool for this class.
+    ///
+    /// # Safety
+    /// The caller owns the heap slot.
+    #[cold]
+    unsafe fn fresh_chunk(&self, core: &Core) -> Option<Chunk> {
+        let chunk = core.pool.pop(&core.region)?;
+        // SAFETY: we just popped the chunk, so we own it; the caller owns this heap.
+        unsafe { chunk.assign(self, core.classes.get(self.class as usize)) };
+        self.chunks
+            .store(self.chunks() + 1, core::sync::atomic::Ordering::Relaxed);
+        Some(chunk)
+    }
+
+    /// Frees a block of a chunk this heap owns, on the owner's thread.
+    ///
+    /// # Safety
+    /// The caller owns the heap slot; `block` is a live block of a chunk owned by this record,
+    /// freed exactly once.
+    #[inline]
+    pub(crate) unsafe fn free_local(&self, core: &Core, block: NonNull<u8>) {
+        // SAFETY: forwarded contract.
+        unsafe { self.release(core, block) };
+        bump(&self.frees);
+    }
+
+    /// Gives `block` back to its chunk and moves the chunk between lists if needed.
+    ///
+    /// # Safety
+    /// As [`ClassHeap::free_local`] (the block may also come from the remote list).
+    #[inline]
+    unsafe fn release(&self, core: &Core, block: NonNull<u8>) {
+        let chunk = Chunk::of(block);
+        // SAFETY: the chunk is owned by this heap, which the caller owns; the block is live.
+        let (state, used) = unsafe { chunk.push_block(block) };
+        match state {
+            ChunkState::Current => {}
+            ChunkState::Full if used == 0 => {
+                // SAFETY: as above; no block of the chunk is live any more.
+                unsafe { self.retire_empty(core, chunk) }
+            }
+            ChunkState::Full => {
+                // SAFETY: as above.
+                unsafe { self.push_partial(chunk) }
+            }
+            ChunkState::Partial if used == 0 => {
+                // SAFETY: as above.
+                unsafe {
+                    self.unlink_partial(chunk);
+                    self.retire_empty(core, chunk);
+                }
+            }
+            ChunkState::Partial => {}
+            ChunkState::Pooled => debug_assert!(false, "free into a pooled chunk"),
+        }
+    }
+
+    /// Returns an empty chunk (on no list) to the global pool.
+    ///
+    /// # Safety
+    /// The caller owns the heap; `chunk` is owned by it, empty, and on none of its lists.
+    #[cold]
+    unsafe fn retire_empty(&self, core: &Core, chunk: Chunk) {
+        // SAFETY: forwarded contract: the chunk has no live block, so nobody else refers to it.
+        unsafe { core.pool.push(&core.region, chunk) };
+        self.chunks
+            .store(self.chunks() - 1, core::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Gives up to `max` remotely freed blocks back to their chunks; returns how many.
+    ///
+    /// Pending blocks go first; the remote list is taken (one swap) at most once per call.
+    ///
+    /// # Safety
+    /// The caller owns the heap slot.
+    pub(crate) unsafe fn drain(&self, core: &Core, max: usize) -> usize {
+        // SAFETY: the caller owns the heap slot.
+        let mut list =
+            unsafe { self.local(|l| core::mem::replace(&mut l.pending, core::ptr::null_mut())) };
+        let mut took_remote = false;
+        let mut drained = 0;
+        while drained < max {
+            if list.is_null() {
+                if took_remote {
+                    break;
+                }
+                took_remote = true;
+                list = self.remote.take();
+                continue;
+            }
+            // SAFETY: `list` is a block pushed on our remote list (taken with Acquire, so its
+            // link is visible); blocks on it belong to chunks this heap owns and are not live.
+            unsafe {
+                let block = NonNull::new_unchecked(list);
+                list = (*list).next;
+                self.release(core, block.cast());
+            }
+            drained += 1;
+        }
+        // SAFETY: the caller owns the heap slot.
+        unsafe { self.local(|l| l.pending = list) };
+        drained
+    }
+
+    /// Drains every remote free and returns the current chunk to the pool if it is empty;
+    /// returns how many blocks were drained. Used when the owner lets go of the heap (thread
+    /// exit, `Heap` drop) and by `reclaim_abandoned`: O(pending), not a real-time path.
+    ///
+    /// # Safety
+    /// The caller owns the heap slot.
+    #[cold]
+    pub(crate) unsafe fn tidy(&self, core: &Core) -> usize {
+        // SAFETY: (whole block) the caller owns the heap slot and so the current chunk.
+        unsafe {
+            let mut drained = 0;
+            loop {
+                let n = self.drain(core, usize::MAX);
+                if n == 0 {
+                    break;
+                }
+                drained += n;
+            }
+            if let Some(current) = self.local(|l| l.current) {
+                if current.with_local(|c| c.used) == 0 {
+                    self.local(|l| l.current = None);
+                    self.retire_empty(core, current);
+                }
+            }
+            drained
+        }
+    }
+
+    /// Pushes a chunk that just got a free block on the front of the partial list.
+    ///
+    /// # Safety
+    /// The caller owns the heap and the chunk, which is on no list.
+    unsafe fn push_partial(&self, chunk: Chunk) {
+        // SAFETY: (whole block) the caller owns the heap and its chunks; each `with_local`
+        // call is on a different chunk or finishes before the next starts.
+        unsafe {
+            let head = self.local(|l| l.partial);
+            chunk.with_local(|c| {
+                c.state = ChunkState::Partial;
+                c.prev = None;
+                c.next = head;
+            });
+            if let Some(head) = head {
+                head.with_local(|c| c.prev = Some(chunk));
+            }
+            self.local(|l| l.partial = Some(chunk));
+        }
+    }
+
+    /// Pops the front of the partial list.
+    ///
+    /// # Safety
+    /// The caller owns the heap.
+    unsafe fn pop_partial(&self) -> Option<Chunk> {
+        // SAFETY: (whole block) the caller owns the heap and its chunks.
+        unsafe {
+            let head = self.local(|l| l.partial)?;
+            let next = head.with_local(|c| {
+                c.prev = None;
+                c.next.take()
+            });
+            if let Some(next) = next {
+                next.with_local(|c| c.prev = None);
+            }
+            self.local(|l| l.partial = next);
+            Some(head)
+        }
+    }
+
+    /// Removes a chunk from anywhere in the partial list.
+    ///
+    /// # Safety
+    /// The caller owns the heap; `chunk` is on its partial list.
+    unsafe fn unlink_partial(&self, chunk: Chunk) {
+        // SAFETY: (whole block) the caller owns the heap and its chunks.
+        unsafe {
+            let (prev, next) = chunk.with_local(|c| (c.prev.take(), c.next.take()));
+            match prev {
+                Some(prev) => prev.with_local(|c| c.next = next),
+                None => self.local(|l| l.partial = next),
+            }
+            if let Some(next) = next {
+                next.with_local(|c| c.prev = prev);
+            }
+        }
+    }
+
+    /// Blocks handed out (statistics).
+    pub(crate) fn allocs(&self) -> u64 {
+        self.allocs.load(core::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Blocks freed by the owner (statistics).
+    pub(crate) fn frees(&self) -> u64 {
+        self.frees.load(core::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Chunks owned (statistics).
+    pub(crate) fn chunks(&self) -> usize {
+        self.chunks.load(core::sync::atomic::Ordering::Relaxed)
+    }
+}

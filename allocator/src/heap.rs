@@ -1,0 +1,143 @@
+//! An explicitly owned heap: the per-thread heap as a value.
+//!
+//! [`Pool::alloc`](crate::Pool::alloc) and [`SizeClasses::alloc_layout`](crate::SizeClasses::alloc_layout)
+//! find the calling thread's heap through a thread-local table. A [`Heap`] is the same thing
+//! without the table: it owns one heap slot until dropped, so a worker thread can hold one and
+//! skip the lookup, and loom models can create one per model thread.
+
+use core::alloc::Layout;
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+
+use crate::engine::Core;
+use crate::error::AllocError;
+
+/// One owned heap slot of a [`Pool`](crate::Pool) or [`SizeClasses`](crate::SizeClasses).
+///
+/// Not `Send`: its fast paths rely on being used by one thread. Dropping it releases the slot;
+/// if blocks are still live, the heap is *abandoned* with them and the next thread that takes a
+/// slot adopts it (their frees go to its remote list meanwhile; nothing leaks).
+///
+/// ```
+/// use core::alloc::Layout;
+/// use kairos_alloc::{Config, SizeClasses};
+///
+/// let classes = SizeClasses::new(Config::new(1 << 20)).unwrap();
+/// let heap = classes.heap().unwrap();
+/// let layout = Layout::from_size_align(100, 8).unwrap();
+/// let block = heap.alloc_layout(layout).unwrap();
+/// // SAFETY: `block` came from this allocator with `layout` and is freed once.
+/// unsafe { heap.free(block, layout) };
+/// assert_eq!(classes.stats().live_blocks, 0);
+/// ```
+pub struct Heap<'a> {
+    /// The allocator the slot belongs to.
+    core: &'a Core,
+    /// The slot we own.
+    slot: u32,
+    /// `!Send` and `!Sync`: owner-only state is accessed without synchronisation.
+    _owner_thread: PhantomData<*mut ()>,
+}
+
+impl<'a> Heap<'a> {
+    /// Takes a free slot of `core`.
+    pub(crate) fn acquire(core: &'a Core) -> Result<Heap<'a>, AllocError> {
+        Ok(Heap {
+            core,
+            slot: core.acquire_heap()?,
+            _owner_thread: PhantomData,
+        })
+    }
+
+    /// Allocates one block of the smallest class (for a [`Pool`](crate::Pool): its block).
+    ///
+    /// ```
+    /// use kairos_alloc::{Config, Pool};
+    ///
+    /// let pool = Pool::new(128, Config::new(1 << 20)).unwrap();
+    /// let heap = pool.heap().unwrap();
+    /// let block = heap.alloc().unwrap();
+    /// // SAFETY: allocated from this pool, freed once with the pool's block layout.
+    /// unsafe { heap.free(block, pool.block_layout()) };
+    /// ```
+    #[inline]
+    pub fn alloc(&self) -> Result<NonNull<u8>, AllocError> {
+        let layout = self.core.classes.get(0).layout();
+        // SAFETY: we own the slot.
+        unsafe { self.core.alloc_with(self.slot, layout) }
+    }
+
+    /// Allocates a block for `layout` from the smallest class that fits it.
+    ///
+    /// ```
+    /// use core::alloc::Layout;
+    /// use kairos_alloc::{AllocError, Config, SizeClasses};
+    ///
+    /// let classes = SizeClasses::new(Config::new(1 << 20)).unwrap();
+    /// let heap = classes.heap().unwrap();
+    /// let err = heap.alloc_layout(Layout::new::<()>()).unwrap_err();
+    /// assert_eq!(err, AllocError::ZeroSize);
+    /// ```
+    #[inline]
+    pub fn alloc_layout(&self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
+        // SAFETY: we own the slot.
+        unsafe { self.core.alloc_with(self.slot, layout) }
+    }
+
+    /// Frees a block of this allocator: local if this heap owns it, else a remote free.
+    ///
+    /// # Safety
+    /// `ptr` was returned by this allocator (any heap, any thread) for `layout` (for a `Pool`:
+    /// [`Pool::block_layout`](crate::Pool::block_layout)), and is freed exactly once.
+    ///
+    /// ```
+    /// use kairos_alloc::{Config, Pool};
+    ///
+    /// let pool = Pool::new(64, Config::new(1 << 20)).unwrap();
+    /// let a = pool.heap().unwrap();
+    /// let block = a.alloc().unwrap();
+    /// let b = pool.heap().unwrap();
+    /// // SAFETY: allocated from this pool and freed once; from `b` it is a remote free.
+    /// unsafe { b.free(block, pool.block_layout()) };
+    /// assert_eq!(pool.stats().remote_frees, 1);
+    /// ```
+    #[inline]
+    pub unsafe fn free(&self, ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: forwarded contract; we own the slot.
+        unsafe { self.core.free(ptr, layout, Some(self.slot)) }
+    }
+
+    /// Gives every block freed remotely so far back to its chunk; returns how many.
+    ///
+    /// Allocation does this on its own, a bounded batch at a time; call this to return memory
+    /// to the global pool promptly (O(number of pending blocks)).
+    ///
+    /// ```
+    /// use kairos_alloc::{Config, Pool};
+    ///
+    /// let pool = Pool::new(64, Config::new(1 << 20)).unwrap();
+    /// let owner = pool.heap().unwrap();
+    /// let block = owner.alloc().unwrap();
+    /// // SAFETY: allocated from this pool and freed once (remotely: this thread's table
+    /// // heap is not `owner`).
+    /// unsafe { pool.free(block) };
+    /// assert_eq!(owner.collect(), 1);
+    /// ```
+    pub fn collect(&self) -> usize {
+        // SAFETY: we own the slot.
+        unsafe { self.core.collect(self.slot) }
+    }
+}
+
+impl Drop for Heap<'_> {
+    fn drop(&mut self) {
+        // SAFETY: we own the slot and stop using it.
+        unsafe { self.core.release_heap(self.slot, true) };
+    }
+}
+
+impl core::fmt::Debug for Heap<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Heap").field("slot", &self.slot).finish()
+    }
+}
