@@ -57,7 +57,9 @@ pub struct ReadmeDoctests;
 pub use error::{BuildError, ShutdownError};
 pub use metrics::Metrics;
 pub use runtime::{Builder, Handle, Policy, Runtime};
-pub use task::{JoinError, JoinHandle, TaskId};
+pub use task::{
+    task_memory, JoinError, JoinHandle, TaskAllocator, TaskId, TaskMemory, TASK_POOL_CAPACITY,
+};
 pub use yield_now::{yield_now, YieldNow};
 
 use std::future::Future;

@@ -43,7 +43,8 @@ impl TestSched {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (registered, notified, join) = task::new_task(future, self.clone(), TaskId(1));
+        let (registered, notified, join) =
+            task::new_task(future, self.clone(), TaskId(1), task::TaskAllocator::System);
         assert!(self.0.registry.bind(registered).is_ok());
         self.schedule(notified);
         join

@@ -2,6 +2,7 @@
 
 use super::Runtime;
 use crate::error::BuildError;
+use crate::task::TaskAllocator;
 use crate::worker::{DEFAULT_SPIN_ROUNDS, MAX_WORKERS};
 use std::fmt;
 
@@ -69,6 +70,7 @@ pub struct Builder {
     thread_name: String,
     seed: u64,
     spin_rounds: u32,
+    task_allocator: TaskAllocator,
 }
 
 /// Seed used when none is given: fixed, so runs are reproducible by default.
@@ -95,6 +97,7 @@ impl Builder {
             thread_name: "kairos-worker".to_owned(),
             seed: DEFAULT_SEED,
             spin_rounds: DEFAULT_SPIN_ROUNDS,
+            task_allocator: TaskAllocator::Pool,
         }
     }
 
@@ -162,6 +165,20 @@ impl Builder {
         self
     }
 
+    /// Where task blocks (header, future, output) are allocated. Default:
+    /// [`TaskAllocator::Pool`], the process-wide fixed-size pool (O(1), no system calls or page
+    /// faults in steady state), with the global allocator as the counted fallback.
+    ///
+    /// ```
+    /// use kairos::{Runtime, TaskAllocator};
+    /// let rt = Runtime::builder().task_allocator(TaskAllocator::System).build().unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn task_allocator(mut self, allocator: TaskAllocator) -> Builder {
+        self.task_allocator = allocator;
+        self
+    }
+
     /// Starts the worker threads.
     ///
     /// # Errors
@@ -188,6 +205,12 @@ impl Builder {
                 policy: self.policy,
             });
         }
-        Runtime::start(workers, &self.thread_name, self.seed, self.spin_rounds)
+        Runtime::start(
+            workers,
+            &self.thread_name,
+            self.seed,
+            self.spin_rounds,
+            self.task_allocator,
+        )
     }
 }

@@ -27,7 +27,7 @@ pub use handle::Handle;
 use crate::error::{BuildError, ShutdownError};
 use crate::loom::Arc;
 use crate::metrics::Metrics;
-use crate::task::JoinHandle;
+use crate::task::{JoinHandle, TaskAllocator};
 use crate::worker::{self, Shared};
 use std::fmt;
 use std::future::Future;
@@ -84,11 +84,17 @@ impl Runtime {
         thread_name: &str,
         seed: u64,
         spin_rounds: u32,
+        task_allocator: TaskAllocator,
     ) -> Result<Runtime, BuildError> {
+        #[cfg(not(loom))]
+        if task_allocator == TaskAllocator::Pool {
+            // Reserve and pre-fault the task pool now, not on the first spawn's latency path.
+            let _ = crate::task::task_pool();
+        }
         let (cores, remotes): (Vec<_>, Vec<_>) =
             (0..workers).map(|i| worker::new_worker(i, seed)).unzip();
         let handle = Handle {
-            shared: Arc::new(Shared::new(remotes, spin_rounds)),
+            shared: Arc::new(Shared::new(remotes, spin_rounds, task_allocator)),
         };
         let mut runtime = Runtime {
             handle: handle.clone(),

@@ -200,11 +200,12 @@ unsafe fn schedule<F: Future, S: Schedule>(ptr: NonNull<Header>) {
         .schedule(unsafe { Notified::from_raw(raw(ptr)) });
 }
 
-/// Frees the block. Called exactly once, when the reference count reaches zero.
+/// Drops the cell and frees the block. Called exactly once, when the reference count reaches
+/// zero.
 unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
-    // SAFETY: the block was allocated by `Box<Cell<F, S>>` in `RawTask::new` and no reference
-    // remains, so nobody else can observe it.
-    drop(unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) });
+    // SAFETY: the block was allocated as a `Cell<F, S>` by `alloc::alloc` in `RawTask::new`,
+    // and no reference remains, so nobody else can observe it.
+    unsafe { super::alloc::free(ptr.cast::<Cell<F, S>>()) };
 }
 
 /// `JoinHandle::poll`: if complete, moves the output into `dst`; else registers `waker`.

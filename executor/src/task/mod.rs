@@ -27,6 +27,7 @@
 //! (or panic, or cancel): output stored, `RUNNING` becomes `COMPLETE`, the join waker is woken,
 //! the registry releases its reference → the last reference frees the block.
 
+mod alloc;
 mod error;
 mod harness;
 mod id;
@@ -36,6 +37,9 @@ mod registry;
 pub(crate) mod state;
 mod waker;
 
+#[cfg(not(loom))]
+pub(crate) use alloc::pool as task_pool;
+pub use alloc::{task_memory, TaskAllocator, TaskMemory, TASK_POOL_CAPACITY};
 pub use error::JoinError;
 pub use id::TaskId;
 pub use join::JoinHandle;
@@ -129,13 +133,14 @@ pub(crate) fn new_task<F, S>(
     future: F,
     scheduler: S,
     id: TaskId,
+    allocator: TaskAllocator,
 ) -> (RegisteredTask, Notified, JoinHandle<F::Output>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
     S: Schedule,
 {
-    let raw = RawTask::new(future, scheduler, id);
+    let raw = RawTask::new(future, scheduler, id, allocator);
     (
         RegisteredTask { raw },
         Notified { raw },

@@ -97,26 +97,35 @@ pub(crate) struct RawTask {
 }
 
 impl RawTask {
-    /// Allocates the task block.
-    pub(crate) fn new<F, S>(future: F, scheduler: S, id: TaskId) -> RawTask
+    /// Allocates the task block (from the task pool or the global allocator, see `alloc.rs`).
+    pub(crate) fn new<F, S>(
+        future: F,
+        scheduler: S,
+        id: TaskId,
+        allocator: super::TaskAllocator,
+    ) -> RawTask
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
         S: Schedule,
     {
-        let cell = Box::new(Cell {
-            header: Header {
-                state: State::new(),
-                vtable: harness::vtable::<F, S>(),
-                links: UnsafeCell::new(Links::default()),
-                id,
+        let cell = super::alloc::alloc(
+            Cell {
+                header: Header {
+                    state: State::new(),
+                    vtable: harness::vtable::<F, S>(),
+                    links: UnsafeCell::new(Links::default()),
+                    id,
+                },
+                scheduler,
+                stage: UnsafeCell::new(Stage::Running(future)),
+                join_waker: UnsafeCell::new(None),
             },
-            scheduler,
-            stage: UnsafeCell::new(Stage::Running(future)),
-            join_waker: UnsafeCell::new(None),
-        });
-        let ptr = NonNull::from(Box::leak(cell)).cast::<Header>();
-        RawTask { ptr }
+            allocator,
+        );
+        RawTask {
+            ptr: cell.cast::<Header>(),
+        }
     }
 
     /// Wraps a header pointer.

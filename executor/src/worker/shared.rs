@@ -20,7 +20,7 @@ use crate::queue::inject::Inject;
 use crate::queue::local::Steal;
 use crate::runtime::context;
 use crate::runtime::Handle;
-use crate::task::{self, JoinHandle, Notified, Registry, TaskId};
+use crate::task::{self, JoinHandle, Notified, Registry, TaskAllocator, TaskId};
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -48,6 +48,8 @@ pub(crate) struct Shared {
     pub(crate) worker_metrics: Box<[WorkerMetrics]>,
     /// How many search rounds an idle worker spins before parking.
     pub(super) spin_rounds: u32,
+    /// Where task blocks come from.
+    task_allocator: TaskAllocator,
 }
 
 /// What other threads may do to a worker.
@@ -76,7 +78,11 @@ pub(crate) struct Lifecycle {
 
 impl Shared {
     /// Builds the shared state for `remotes.len()` workers.
-    pub(crate) fn new(remotes: Vec<Remote>, spin_rounds: u32) -> Shared {
+    pub(crate) fn new(
+        remotes: Vec<Remote>,
+        spin_rounds: u32,
+        task_allocator: TaskAllocator,
+    ) -> Shared {
         let n = remotes.len();
         Shared {
             idle: Idle::new(n),
@@ -95,6 +101,7 @@ impl Shared {
             worker_metrics: (0..n).map(|_| WorkerMetrics::default()).collect(),
             remotes: remotes.into_boxed_slice(),
             spin_rounds,
+            task_allocator,
         }
     }
 
@@ -251,7 +258,8 @@ impl Shared {
     {
         let shared = &handle.shared;
         let id = TaskId(shared.next_task_id.fetch_add(1, Ordering::Relaxed));
-        let (registered, notified, join) = task::new_task(future, handle.clone(), id);
+        let (registered, notified, join) =
+            task::new_task(future, handle.clone(), id, shared.task_allocator);
         match shared.registry.bind(registered) {
             Ok(()) => context::schedule(handle, notified),
             Err(registered) => {
