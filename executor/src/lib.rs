@@ -42,7 +42,9 @@ mod policy;
 mod queue;
 mod rng;
 mod runtime;
+mod sys;
 mod task;
+pub mod time;
 mod worker;
 mod yield_now;
 

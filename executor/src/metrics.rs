@@ -29,6 +29,8 @@ pub struct Metrics {
     pub panics: u64,
     /// Tasks spawned and not yet completed.
     pub live_tasks: usize,
+    /// Timers registered and not yet fired or cancelled (sleeps being awaited).
+    pub pending_timers: usize,
 }
 
 impl Metrics {
@@ -37,6 +39,7 @@ impl Metrics {
             workers: shared.num_workers(),
             panics: shared.panics(),
             live_tasks: shared.registry.len(),
+            pending_timers: shared.timers.len(),
             ..Metrics::default()
         };
         for w in shared.worker_metrics.iter() {

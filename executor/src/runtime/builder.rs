@@ -5,6 +5,7 @@ use crate::error::BuildError;
 use crate::task::TaskAllocator;
 use crate::worker::{DEFAULT_SPIN_ROUNDS, MAX_WORKERS};
 use std::fmt;
+use std::time::Duration;
 
 /// The scheduling policy: how a worker picks the next runnable task.
 ///
@@ -71,6 +72,7 @@ pub struct Builder {
     seed: u64,
     spin_rounds: u32,
     task_allocator: TaskAllocator,
+    timer_spin: Duration,
 }
 
 /// Seed used when none is given: fixed, so runs are reproducible by default.
@@ -98,6 +100,7 @@ impl Builder {
             seed: DEFAULT_SEED,
             spin_rounds: DEFAULT_SPIN_ROUNDS,
             task_allocator: TaskAllocator::Pool,
+            timer_spin: Duration::ZERO,
         }
     }
 
@@ -179,6 +182,21 @@ impl Builder {
         self
     }
 
+    /// How long before a timer's deadline the worker waiting for it stops sleeping in the
+    /// kernel and spins instead, to release the timer closer to its deadline (kernel wake-up
+    /// latency is tens of microseconds). Costs that stretch of CPU per timer wake-up. Default:
+    /// zero (sleep all the way).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = kairos::Runtime::builder().timer_spin(Duration::from_micros(20)).build().unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn timer_spin(mut self, spin: Duration) -> Builder {
+        self.timer_spin = spin;
+        self
+    }
+
     /// Starts the worker threads.
     ///
     /// # Errors
@@ -211,6 +229,7 @@ impl Builder {
             self.seed,
             self.spin_rounds,
             self.task_allocator,
+            self.timer_spin,
         )
     }
 }

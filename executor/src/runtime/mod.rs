@@ -85,6 +85,7 @@ impl Runtime {
         seed: u64,
         spin_rounds: u32,
         task_allocator: TaskAllocator,
+        timer_spin: Duration,
     ) -> Result<Runtime, BuildError> {
         #[cfg(not(loom))]
         if task_allocator == TaskAllocator::Pool {
@@ -94,7 +95,12 @@ impl Runtime {
         let (cores, remotes): (Vec<_>, Vec<_>) =
             (0..workers).map(|i| worker::new_worker(i, seed)).unzip();
         let handle = Handle {
-            shared: Arc::new(Shared::new(remotes, spin_rounds, task_allocator)),
+            shared: Arc::new(Shared::new(
+                remotes,
+                spin_rounds,
+                task_allocator,
+                timer_spin,
+            )),
         };
         let mut runtime = Runtime {
             handle: handle.clone(),

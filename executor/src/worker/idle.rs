@@ -135,6 +135,20 @@ impl Idle {
         last
     }
 
+    /// A parked worker leaves the parked state on its own (its timed park found timers due):
+    /// removes it from the sleeper list and counts it as unparked and searching, exactly as if
+    /// `worker_to_notify` had chosen it. Returns `false` (and changes nothing) if a notifier had
+    /// already chosen it.
+    pub(crate) fn unpark_self(&self, worker: usize) -> bool {
+        let mut sleepers = lock(&self.sleepers);
+        let Some(pos) = sleepers.iter().position(|&w| w == worker) else {
+            return false;
+        };
+        sleepers.swap_remove(pos);
+        self.state.fetch_add(1 | UNPARK_ONE, Ordering::SeqCst);
+        true
+    }
+
     /// Whether `worker` is still in the sleeper list (not yet chosen by `worker_to_notify`).
     /// A parked worker that wakes up and is still listed was woken spuriously (or for shutdown).
     pub(crate) fn is_parked(&self, worker: usize) -> bool {

@@ -30,6 +30,7 @@ use crate::queue::local::{self, Local, CAPACITY};
 use crate::rng::Rng;
 use crate::runtime::{context, Handle};
 use crate::task::Notified;
+use crate::time::now_ns;
 use park::Parker;
 pub(crate) use shared::{Remote, Shared};
 
@@ -110,6 +111,15 @@ pub(crate) fn step(mut core: Box<Core>, handle: &Handle, env: &mut impl Env) -> 
     if shared.is_shutdown() {
         return (core, Step::Shutdown);
     }
+    // Due timers first: their tasks go to this worker's queue (the core is in the context).
+    if let Some(deadline) = shared.timers.next_deadline() {
+        let now = now_ns();
+        if deadline <= now {
+            core = context::with_core(core, || {
+                shared.timers.fire(now);
+            });
+        }
+    }
     let task = match core.next_task(shared) {
         Some(task) => Some(task),
         None => core.search(shared),
@@ -141,6 +151,7 @@ pub(crate) fn step(mut core: Box<Core>, handle: &Handle, env: &mut impl Env) -> 
 
 /// The worker thread's main loop.
 pub(crate) fn run(core: Box<Core>, handle: Handle) {
+    crate::sys::set_min_timer_slack();
     let index = core.index;
     let core = context::enter_worker(&handle, index, || {
         let mut env = ThreadEnv;
@@ -249,8 +260,17 @@ impl Core {
         }
         self.is_searching = false;
         loop {
-            self.park.park();
+            let timers_due = self.sleep(shared);
             if shared.is_shutdown() {
+                return;
+            }
+            if timers_due {
+                // Leave the parked state *before* firing: the woken tasks then see a searcher
+                // and wake nobody else; this worker runs them (one kernel wake-up per timer,
+                // not two). If a notifier already chose us, it counted us as searching too.
+                shared.idle.unpark_self(self.index);
+                self.is_searching = true;
+                shared.timers.fire(now_ns());
                 return;
             }
             if !shared.idle.is_parked(self.index) {
@@ -260,6 +280,37 @@ impl Core {
             }
             // Spurious wake-up (an unpark meant for a previous park): sleep again.
         }
+    }
+
+    /// Sleeps until unparked; as the timer waiter (if the token is free), at most until the
+    /// earliest timer (see `time/driver.rs`). Returns whether timers are due now.
+    fn sleep(&mut self, shared: &Shared) -> bool {
+        if !shared.timers.try_become_waiter(self.index) {
+            self.park.park();
+            return false;
+        }
+        // Token held: read the deadline only now (the handshake with `register`).
+        match shared.timers.next_deadline() {
+            None => self.park.park(),
+            Some(deadline) => {
+                let now = now_ns();
+                let spin = shared.timer_spin.as_nanos() as u64;
+                if deadline > now.saturating_add(spin) {
+                    let wait = deadline - now - spin;
+                    self.park
+                        .park_timeout(std::time::Duration::from_nanos(wait));
+                }
+                // Spin out the last stretch, but only if we are in it (woken by the timeout, not
+                // by an unpark for work, which must not wait for the spin).
+                if spin > 0 && now_ns().saturating_add(spin) >= deadline {
+                    while now_ns() < deadline && !shared.is_shutdown() {
+                        crate::loom::spin_loop();
+                    }
+                }
+            }
+        }
+        shared.timers.release_waiter(self.index);
+        shared.timers.next_deadline().is_some_and(|d| d <= now_ns())
     }
 
     /// Releases every queued reference (shutdown).

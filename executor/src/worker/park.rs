@@ -74,6 +74,38 @@ impl Parker {
         self.park_slow();
     }
 
+    /// Blocks until `unpark` is called or `timeout` passes (or spuriously earlier: callers
+    /// re-check their condition). Consumes a pending unpark either way.
+    pub(crate) fn park_timeout(&self, timeout: std::time::Duration) {
+        let inner = &*self.inner;
+        if inner
+            .state
+            .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            return;
+        }
+        let guard = lock(&inner.mutex);
+        match inner
+            .state
+            .compare_exchange(EMPTY, PARKED, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            Ok(_) => {}
+            Err(NOTIFIED) => {
+                inner.state.swap(EMPTY, Ordering::SeqCst);
+                return;
+            }
+            Err(actual) => unreachable!("park_timeout: inconsistent state {actual}"),
+        }
+        let guard = match inner.condvar.wait_timeout(guard, timeout) {
+            Ok((guard, _)) => guard,
+            Err(poisoned) => poisoned.into_inner().0,
+        };
+        // Timed out, notified, or spurious: back to EMPTY, consuming a NOTIFIED if one came.
+        inner.state.swap(EMPTY, Ordering::SeqCst);
+        drop(guard);
+    }
+
     #[cold]
     fn park_slow(&self) {
         let inner = &*self.inner;

@@ -21,6 +21,7 @@ use crate::queue::local::Steal;
 use crate::runtime::context;
 use crate::runtime::Handle;
 use crate::task::{self, JoinHandle, Notified, Registry, TaskAllocator, TaskId};
+use crate::time::TimerDriver;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -50,6 +51,10 @@ pub(crate) struct Shared {
     pub(super) spin_rounds: u32,
     /// Where task blocks come from.
     task_allocator: TaskAllocator,
+    /// Timers of this runtime.
+    pub(crate) timers: TimerDriver,
+    /// How long before a timer deadline the waiter stops sleeping and spins.
+    pub(super) timer_spin: Duration,
 }
 
 /// What other threads may do to a worker.
@@ -82,6 +87,7 @@ impl Shared {
         remotes: Vec<Remote>,
         spin_rounds: u32,
         task_allocator: TaskAllocator,
+        timer_spin: Duration,
     ) -> Shared {
         let n = remotes.len();
         Shared {
@@ -102,6 +108,8 @@ impl Shared {
             remotes: remotes.into_boxed_slice(),
             spin_rounds,
             task_allocator,
+            timers: TimerDriver::new(),
+            timer_spin,
         }
     }
 
@@ -124,6 +132,11 @@ impl Shared {
     /// Panics caught so far.
     pub(crate) fn panics(&self) -> u64 {
         self.panics.load(Ordering::Relaxed)
+    }
+
+    /// Unparks worker `index` (the timer waiter, when a new earliest timer arrives).
+    pub(crate) fn unpark_worker(&self, index: usize) {
+        self.remotes[index].unpark.unpark();
     }
 
     /// Wakes one parked worker if the idle protocol says so.
@@ -241,6 +254,9 @@ impl Shared {
         while let Some(task) = self.registry.pop() {
             task.shutdown();
         }
+        // Futures dropped above cancelled their timers; drop what is left (timers of futures
+        // that live outside this runtime's tasks), releasing their wakers.
+        self.timers.fire(u64::MAX);
         self.inject.close();
         while let Some(task) = self.inject.pop() {
             drop(task);

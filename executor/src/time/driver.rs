@@ -1,0 +1,165 @@
+//! The timer driver of one runtime: who stores timers, who waits for them, who fires them.
+//!
+//! # Storage
+//!
+//! One [`TimerHeap`] per runtime behind a mutex (register, cancel and re-register take the lock
+//! for O(log n)). `next_deadline` mirrors the earliest deadline in an atomic, so a worker can ask
+//! "is any timer due?" without the lock, and without reading the clock when there are no timers.
+//!
+//! # Who waits: the timer-waiter token
+//!
+//! Parked workers should not all wake at every deadline. One parked worker at a time holds the
+//! *waiter token* (`waiter`: its index) and parks with a timeout to `next_deadline`; the others
+//! park without one. Busy workers check `next_deadline` between polls (`worker::step`).
+//!
+//! A timer registered from any thread may become the new earliest deadline while the waiter is
+//! already asleep with a later timeout, or about to compute it. The protocol is a Dekker-style
+//! handshake, both sides `SeqCst`:
+//!
+//! - registration: store the new `next_deadline` (under the heap lock), *then* load `waiter`
+//!   and, if some worker holds the token, unpark it;
+//! - waiter: store its index into `waiter`, *then* load `next_deadline` and park until it.
+//!
+//! In the single total order of these `SeqCst` operations, either the registration loads
+//! `waiter` after the worker stored it (and unparks it; the parker remembers an unpark that
+//! arrives before the park), or the worker loads `next_deadline` after the registration stored
+//! it (and parks with the new timeout). The loom model `timer::register_vs_waiter` checks this.
+//!
+//! # Who fires
+//!
+//! Whoever finds `next_deadline <= now`: the waiter when its timed park returns, or a busy worker
+//! between two polls. `fire` takes expired entries under the lock in batches and wakes them after
+//! releasing it (a waker may schedule, which may take other locks).
+
+use super::heap::{TimerHeap, TimerKey};
+use crate::loom::atomic::{AtomicU64, AtomicUsize, Ordering};
+use crate::loom::{lock, Mutex};
+use std::task::Waker;
+
+/// `next_deadline` when no timer is pending.
+const NO_DEADLINE: u64 = u64::MAX;
+/// `waiter` when no worker holds the token.
+const NO_WAITER: usize = usize::MAX;
+/// Expired timers taken per lock acquisition in `fire`: bounds the stack buffer and how long
+/// registrations wait behind a burst of expiries.
+const FIRE_BATCH: usize = 32;
+
+/// Timers of one runtime.
+pub(crate) struct TimerDriver {
+    /// Pending timers.
+    heap: Mutex<TimerHeap>,
+    /// Earliest pending deadline in ns, `NO_DEADLINE` if none. Written under the heap lock.
+    next_deadline: AtomicU64,
+    /// Index of the worker holding the waiter token, `NO_WAITER` if none.
+    waiter: AtomicUsize,
+}
+
+impl TimerDriver {
+    /// No timers, no waiter.
+    pub(crate) fn new() -> TimerDriver {
+        TimerDriver {
+            heap: Mutex::new(TimerHeap::new()),
+            next_deadline: AtomicU64::new(NO_DEADLINE),
+            waiter: AtomicUsize::new(NO_WAITER),
+        }
+    }
+
+    /// Adds a timer. Returns its key, and the worker to unpark if this timer became the earliest
+    /// while a worker waits with the token (see the module docs).
+    pub(crate) fn register(&self, deadline: u64, waker: &Waker) -> (TimerKey, Option<usize>) {
+        let (key, earliest) = {
+            let mut heap = lock(&self.heap);
+            let key = heap.insert(deadline, waker.clone());
+            let earliest = heap.earliest() == Some(deadline);
+            if earliest {
+                self.next_deadline.store(deadline, Ordering::SeqCst);
+            }
+            (key, earliest)
+        };
+        if !earliest {
+            return (key, None);
+        }
+        let waiter = self.waiter.load(Ordering::SeqCst);
+        if waiter == NO_WAITER {
+            return (key, None);
+        }
+        crate::loom::reached("timer.register_unparks_waiter");
+        (key, Some(waiter))
+    }
+
+    /// Replaces a pending timer's waker. Returns `false` if the timer is no longer pending.
+    pub(crate) fn set_waker(&self, key: TimerKey, waker: &Waker) -> bool {
+        lock(&self.heap).set_waker(key, waker)
+    }
+
+    /// Removes a pending timer (no-op if it already fired).
+    pub(crate) fn cancel(&self, key: TimerKey) {
+        let mut heap = lock(&self.heap);
+        if heap.cancel(key) {
+            self.publish_earliest(&heap);
+        }
+    }
+
+    /// Updates `next_deadline` after removals. Heap lock held. A removal only moves the
+    /// earliest deadline later, so no waiter needs a wake for it: at worst it wakes early, finds
+    /// nothing due, and parks again.
+    fn publish_earliest(&self, heap: &TimerHeap) {
+        let next = heap.earliest().unwrap_or(NO_DEADLINE);
+        self.next_deadline.store(next, Ordering::SeqCst);
+    }
+
+    /// The earliest pending deadline (ns), if any.
+    #[inline]
+    pub(crate) fn next_deadline(&self) -> Option<u64> {
+        match self.next_deadline.load(Ordering::SeqCst) {
+            NO_DEADLINE => None,
+            deadline => Some(deadline),
+        }
+    }
+
+    /// Wakes every timer whose deadline is `<= now`. Returns how many fired.
+    pub(crate) fn fire(&self, now: u64) -> usize {
+        let mut fired = 0;
+        loop {
+            let mut batch = heapless::Vec::<Waker, FIRE_BATCH>::new();
+            let more = {
+                let mut heap = lock(&self.heap);
+                while !batch.is_full() {
+                    match heap.pop_expired(now) {
+                        Some(waker) => {
+                            let _ = batch.push(waker);
+                        }
+                        None => break,
+                    }
+                }
+                self.publish_earliest(&heap);
+                batch.is_full()
+            };
+            fired += batch.len();
+            for waker in batch {
+                waker.wake();
+            }
+            if !more {
+                return fired;
+            }
+        }
+    }
+
+    /// Worker `index` tries to take the waiter token before parking.
+    pub(crate) fn try_become_waiter(&self, index: usize) -> bool {
+        self.waiter
+            .compare_exchange(NO_WAITER, index, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    }
+
+    /// Worker `index` gives the token back after its park.
+    pub(crate) fn release_waiter(&self, index: usize) {
+        let prev = self.waiter.swap(NO_WAITER, Ordering::SeqCst);
+        debug_assert_eq!(prev, index, "released a waiter token it did not hold");
+    }
+
+    /// Number of pending timers.
+    pub(crate) fn len(&self) -> usize {
+        lock(&self.heap).len()
+    }
+}

@@ -1,0 +1,168 @@
+//! `sleep` and `sleep_until`.
+
+use super::heap::TimerKey;
+use super::Instant;
+use crate::runtime::{context, Handle};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// Waits until `duration` has passed.
+///
+/// The deadline is taken when `sleep` is called. The future completes on the first poll at or
+/// after the deadline, never before: completion is decided by reading the clock, the timer only
+/// schedules that poll. The timer is registered at the first poll and cancelled when the future
+/// is dropped.
+///
+/// # Panics
+/// When polled outside a kairos runtime (a task or `block_on`).
+///
+/// ```
+/// use kairos::time::{sleep, Instant};
+/// use std::time::Duration;
+///
+/// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+/// let slept = rt.block_on(rt.spawn(async {
+///     let start = Instant::now();
+///     sleep(Duration::from_millis(2)).await;
+///     start.elapsed()
+/// }));
+/// assert!(slept.unwrap() >= Duration::from_millis(2));
+/// ```
+pub fn sleep(duration: Duration) -> Sleep {
+    sleep_until(Instant::now().saturating_add(duration))
+}
+
+/// Waits until the clock reaches `deadline`. A deadline in the past completes at once.
+///
+/// # Panics
+/// When polled outside a kairos runtime (a task or `block_on`).
+///
+/// ```
+/// use kairos::time::{sleep_until, Instant};
+/// use std::time::Duration;
+///
+/// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+/// let deadline = Instant::now() + Duration::from_millis(1);
+/// rt.block_on(sleep_until(deadline));
+/// assert!(Instant::now() >= deadline);
+/// ```
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep {
+        deadline,
+        entry: None,
+    }
+}
+
+/// Future returned by [`sleep`] and [`sleep_until`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct Sleep {
+    /// When the sleep ends.
+    deadline: Instant,
+    /// The registered timer, once polled.
+    entry: Option<Entry>,
+}
+
+/// A registered timer: which runtime's driver, and the key in it.
+struct Entry {
+    handle: Handle,
+    key: TimerKey,
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry").field("key", &self.key).finish()
+    }
+}
+
+impl Sleep {
+    /// When this sleep ends.
+    ///
+    /// ```
+    /// use kairos::time::{sleep_until, Instant};
+    /// let t = Instant::from_nanos(42);
+    /// assert_eq!(sleep_until(t).deadline(), t);
+    /// ```
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Whether the deadline has passed.
+    ///
+    /// ```
+    /// use kairos::time::{sleep_until, Instant};
+    /// assert!(sleep_until(Instant::from_nanos(0)).is_elapsed());
+    /// ```
+    pub fn is_elapsed(&self) -> bool {
+        Instant::now() >= self.deadline
+    }
+
+    /// Moves the deadline (the sleep can be awaited again). The registered timer, if any, is
+    /// cancelled; the next poll registers the new deadline.
+    ///
+    /// ```
+    /// use kairos::time::{sleep, Instant};
+    /// use std::time::Duration;
+    /// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+    /// rt.block_on(async {
+    ///     let mut s = sleep(Duration::from_secs(3600));
+    ///     s.reset(Instant::now());
+    ///     (&mut s).await;
+    /// });
+    /// ```
+    pub fn reset(&mut self, deadline: Instant) {
+        self.cancel();
+        self.deadline = deadline;
+    }
+
+    fn cancel(&mut self) {
+        if let Some(entry) = self.entry.take() {
+            entry.handle.shared.timers.cancel(entry.key);
+        }
+    }
+
+    /// Registers or refreshes the timer for `cx`'s waker.
+    fn register(&mut self, cx: &mut Context<'_>) {
+        if let Some(entry) = &self.entry {
+            if entry.handle.shared.timers.set_waker(entry.key, cx.waker()) {
+                return;
+            }
+            // Fired (woke us) but we are not due yet cannot happen with a monotonic clock;
+            // register again rather than lose the wake-up.
+            self.entry = None;
+        }
+        let handle = context::with_handle(|h| h.cloned()).unwrap_or_else(|| {
+            panic!(
+                "kairos::time::Sleep polled outside a kairos runtime: await it inside a task or \
+                 Runtime::block_on"
+            )
+        });
+        let shared = &handle.shared;
+        let (key, unpark) = shared.timers.register(self.deadline.as_nanos(), cx.waker());
+        if let Some(worker) = unpark {
+            shared.unpark_worker(worker);
+        }
+        self.entry = Some(Entry { handle, key });
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if Instant::now() >= self.deadline {
+            self.cancel();
+            return Poll::Ready(());
+        }
+        self.register(cx);
+        Poll::Pending
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
