@@ -20,12 +20,15 @@
 //! | `inject::*` | concurrent push / batch pop / close |
 //! | `park::*` | unpark before the wait; unpark of a waiting thread |
 //! | `idle::*` | the last searcher parks while work is pushed (no lost wake-up) |
+//! | `timer::register_vs_waiter` | a registration that finds the timer waiter and unparks it |
+//! | `timer::register_cancel_vs_fire` | registration and cancel from a foreign thread vs firing |
 
 mod idle;
 mod inject;
 mod local;
 mod park;
 mod task;
+mod timer;
 
 use std::collections::BTreeSet;
 

@@ -13,17 +13,20 @@
 //! park without one. Busy workers check `next_deadline` between polls (`worker::step`).
 //!
 //! A timer registered from any thread may become the new earliest deadline while the waiter is
-//! already asleep with a later timeout, or about to compute it. The protocol is a Dekker-style
-//! handshake, both sides `SeqCst`:
+//! already asleep with a later timeout, or about to compute it. The handshake:
 //!
-//! - registration: store the new `next_deadline` (under the heap lock), *then* load `waiter`
-//!   and, if some worker holds the token, unpark it;
-//! - waiter: store its index into `waiter`, *then* load `next_deadline` and park until it.
+//! - registration: store the new `next_deadline` (under the heap lock), *then* read `waiter`
+//!   with a read-modify-write (`fetch_add(0)`) and, if some worker holds the token, unpark it;
+//! - waiter: take the token with a compare-and-swap on `waiter`, *then* load `next_deadline`
+//!   and park until it.
 //!
-//! In the single total order of these `SeqCst` operations, either the registration loads
-//! `waiter` after the worker stored it (and unparks it; the parker remembers an unpark that
-//! arrives before the park), or the worker loads `next_deadline` after the registration stored
-//! it (and parks with the new timeout). The loom model `timer::register_vs_waiter` checks this.
+//! Both sides are read-modify-writes of `waiter`, so they are ordered in its modification order
+//! and the later one synchronises with the earlier one (`AcqRel` suffices; no reliance on a
+//! `SeqCst` total order across two locations, which loom cannot check). If the registration's
+//! RMW comes first, the worker's CAS acquires it and its load sees the new deadline; if the
+//! worker's CAS comes first, the registration sees the token and unparks the worker (the parker
+//! remembers an unpark that arrives before the park). The loom model
+//! `timer::register_vs_waiter` checks this: a missed hand-over is a deadlock there.
 //!
 //! # Who fires
 //!
@@ -79,7 +82,8 @@ impl TimerDriver {
         if !earliest {
             return (key, None);
         }
-        let waiter = self.waiter.load(Ordering::SeqCst);
+        // A read-modify-write, not a load: see "Who waits" in the module docs.
+        let waiter = self.waiter.fetch_add(0, Ordering::SeqCst);
         if waiter == NO_WAITER {
             return (key, None);
         }
