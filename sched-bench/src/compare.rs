@@ -1,0 +1,139 @@
+//! `sched-bench compare`: one workload on several backends, one table.
+//!
+//! Each backend in turn: build the runtime, one warm-up run, `rounds` measured runs, shut it
+//! down. Every run is the workload's body inside one root task on a worker; its wall time is
+//! measured inside that task. Backends run one after another (not interleaved as in `micro`),
+//! which keeps runtimes with different thread sets from competing for the cores; rerun to judge
+//! run-to-run noise.
+//!
+//! Reported per backend: median / min / max run time, throughput (tasks per second at the
+//! median), efficiency (ideal time = busy time / workers, over the median), and for kairos the
+//! scheduler counters per round.
+
+use crate::backend::{Backend, ExecVisitor};
+use crate::error::BenchError;
+use crate::exec::{run_root, Exec};
+use crate::json;
+use crate::machine::{self, CpuSample};
+use crate::report::{self, Row};
+use crate::stats::Summary;
+use crate::watchdog::Watchdog;
+use crate::workload::{self, Workload};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A single run taking longer than this is treated as a hang.
+const HANG_LIMIT: Duration = Duration::from_secs(60);
+
+/// Options of `sched-bench compare`.
+#[derive(Debug)]
+pub struct CompareOpts {
+    /// Workload name (see `sched-bench workloads`).
+    pub workload: String,
+    /// Measured rounds per backend.
+    pub rounds: usize,
+    /// Worker threads of each runtime.
+    pub workers: usize,
+    /// Backends, in table order.
+    pub backends: Vec<Backend>,
+    /// Where to write a JSON report, if anywhere.
+    pub json: Option<PathBuf>,
+}
+
+/// Runs the comparison, prints the table to stdout and returns its rows.
+///
+/// # Errors
+/// Unknown workload, a runtime that cannot be built, a failed task, a failed report write.
+pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
+    let workload = workload::find(&opts.workload)?;
+    let json_out = opts.json.as_deref().map(json::Output::create).transpose()?;
+    let start = CpuSample::now();
+    let mut rows = Vec::with_capacity(opts.backends.len());
+    for &backend in &opts.backends {
+        eprintln!(
+            "{}: {backend}, warm-up + {} rounds, {} workers",
+            workload.name, opts.rounds, opts.workers
+        );
+        rows.push(backend.run(
+            opts.workers,
+            Measure {
+                workload,
+                rounds: opts.rounds,
+                workers: opts.workers,
+            },
+        )?);
+    }
+    println!("{}", report::table(&rows));
+    if let Some(note) = machine::busy_note(start) {
+        println!("{note}\n");
+    }
+    if let Some(out) = json_out {
+        out.write(&report::to_json(&rows))?;
+    }
+    Ok(rows)
+}
+
+/// Warm-up plus measured rounds of one workload on one runtime.
+struct Measure {
+    workload: &'static Workload,
+    rounds: usize,
+    workers: usize,
+}
+
+impl ExecVisitor for Measure {
+    type Output = Row;
+
+    fn visit<E: Exec>(self, exec: &E) -> Result<Row, BenchError> {
+        let once = || -> Result<Duration, BenchError> {
+            let _watchdog = Watchdog::arm(
+                format!("workload {} on {}", self.workload.name, exec.label()),
+                HANG_LIMIT,
+            );
+            let outcome =
+                run_root(exec, self.workload.run::<E>())?.map_err(|e| BenchError::Task {
+                    backend: exec.label(),
+                    message: e.0,
+                })?;
+            if outcome.tasks_completed != self.workload.tasks() {
+                return Err(BenchError::Task {
+                    backend: exec.label(),
+                    message: format!(
+                        "{} of {} tasks completed",
+                        outcome.tasks_completed,
+                        self.workload.tasks()
+                    ),
+                });
+            }
+            Ok(outcome.elapsed)
+        };
+        once()?;
+        let before = exec.counters();
+        let mut ms = Vec::with_capacity(self.rounds);
+        for _ in 0..self.rounds {
+            ms.push(once()?.as_secs_f64() * 1e3);
+        }
+        let counters_per_round = match (before, exec.counters()) {
+            (Some(b), Some(a)) => {
+                let d = a.since(b);
+                let n = self.rounds as u64;
+                Some(crate::exec::Counters {
+                    polls: d.polls / n,
+                    steals: d.steals / n,
+                    parks: d.parks / n,
+                })
+            }
+            _ => None,
+        };
+        Ok(Row {
+            backend: exec.label(),
+            workload: self.workload.name,
+            workers: self.workers,
+            rounds: self.rounds,
+            total_ms: Summary::of(&ms)
+                .ok_or_else(|| BenchError::Usage("--rounds must be at least 1".to_owned()))?,
+            tasks: self.workload.tasks(),
+            ideal: self.workload.cpu_work() / u32::try_from(self.workers).unwrap_or(u32::MAX),
+            counters_per_round,
+        })
+    }
+}

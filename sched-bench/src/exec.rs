@@ -1,0 +1,263 @@
+//! `Exec`: the one interface every benchmark is written against, so the same code runs on kairos
+//! and on tokio.
+//!
+//! A benchmark is a generic `async` function over `E: Exec`: it spawns with [`Exec::spawn`],
+//! yields with [`Exec::yield_now`], and awaits [`Exec::Join`] handles. Both calls are static
+//! (like `kairos::spawn` / `tokio::spawn`): they use the runtime the calling task runs on. The
+//! driver side — building the runtime, entering it, reading its counters, shutting it down —
+//! is on the value.
+//!
+//! Join handles are wrapped only to give both runtimes the same error type; the wrapper is a
+//! field-less `map_err` around the runtime's own handle, so it costs nothing per spawn.
+
+use crate::error::{BenchError, TaskFailed};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// How long shutdown may wait for workers still inside a poll. The benchmarks leave no task
+/// running, so shutdown normally takes microseconds; reaching this means a stuck task.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An async runtime the benchmarks can drive.
+pub trait Exec: Sized + 'static {
+    /// The runtime's join handle, yielding the task's output or why it has none.
+    type Join<T: Send + 'static>: Future<Output = Result<T, TaskFailed>> + Send + Unpin + 'static;
+
+    /// Spawns `future` on the runtime the caller runs on (from a task: its worker's queue).
+    fn spawn<F>(future: F) -> Self::Join<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static;
+
+    /// Yields to the runtime's scheduler once.
+    fn yield_now() -> impl Future<Output = ()> + Send;
+
+    /// Runs `future` to completion with this runtime as the context. Benchmarks spawn one root
+    /// task from here and measure inside it, so the measured code runs on a worker thread.
+    fn block_on<F: Future>(&self, future: F) -> F::Output;
+
+    /// Label for tables and reports, e.g. `kairos-fifo`.
+    fn label(&self) -> String;
+
+    /// The runtime's scheduler counters, where it exposes them (kairos does, tokio's stable API
+    /// does not).
+    fn counters(&self) -> Option<Counters>;
+
+    /// Stops the workers, waiting at most a bounded time for a stuck one.
+    ///
+    /// # Errors
+    /// [`BenchError::Shutdown`] if a worker was still inside a poll at the timeout.
+    fn shutdown(self) -> Result<(), BenchError>;
+}
+
+/// The scheduler counters of a kairos runtime (from [`kairos::Metrics`]), cumulative since the
+/// runtime started. Subtract two snapshots to get what one run did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Task polls.
+    pub polls: u64,
+    /// Successful steals (each moves a batch of tasks).
+    pub steals: u64,
+    /// Times a worker parked (went to sleep on its condvar) for lack of work.
+    pub parks: u64,
+}
+
+impl Counters {
+    /// What happened between `earlier` and `self`.
+    pub fn since(self, earlier: Counters) -> Counters {
+        Counters {
+            polls: self.polls.saturating_sub(earlier.polls),
+            steals: self.steals.saturating_sub(earlier.steals),
+            parks: self.parks.saturating_sub(earlier.parks),
+        }
+    }
+}
+
+/// A kairos runtime with some policy.
+#[derive(Debug)]
+pub struct Kairos {
+    rt: kairos::Runtime,
+    policy: kairos::Policy,
+}
+
+impl Kairos {
+    /// Builds a kairos runtime with `workers` workers under `policy`; `spin_rounds` overrides
+    /// kairos' default number of search rounds before an idle worker parks.
+    ///
+    /// # Errors
+    /// [`BenchError::Build`] with kairos' message (e.g. a policy this version does not have).
+    pub fn new(
+        workers: usize,
+        policy: kairos::Policy,
+        spin_rounds: Option<u32>,
+    ) -> Result<Kairos, BenchError> {
+        let mut builder = kairos::Runtime::builder()
+            .workers(workers)
+            .policy(policy)
+            .thread_name("kairos-bench");
+        if let Some(rounds) = spin_rounds {
+            builder = builder.spin_rounds(rounds);
+        }
+        let rt = builder.build().map_err(|e| BenchError::Build {
+            backend: kairos_label(policy),
+            message: e.to_string(),
+        })?;
+        Ok(Kairos { rt, policy })
+    }
+}
+
+/// `kairos-fifo`, `kairos-edf`, ...
+pub fn kairos_label(policy: kairos::Policy) -> String {
+    format!("kairos-{}", policy.to_string().to_lowercase())
+}
+
+/// [`kairos::JoinHandle`] with the error as a [`TaskFailed`].
+#[derive(Debug)]
+pub struct KairosJoin<T>(kairos::JoinHandle<T>);
+
+impl<T> Future for KairosJoin<T> {
+    type Output = Result<T, TaskFailed>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|r| r.map_err(|e| TaskFailed(e.to_string())))
+    }
+}
+
+impl Exec for Kairos {
+    type Join<T: Send + 'static> = KairosJoin<T>;
+
+    #[inline]
+    fn spawn<F>(future: F) -> KairosJoin<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        KairosJoin(kairos::spawn(future))
+    }
+
+    #[inline]
+    fn yield_now() -> impl Future<Output = ()> + Send {
+        kairos::yield_now()
+    }
+
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.rt.block_on(future)
+    }
+
+    fn label(&self) -> String {
+        kairos_label(self.policy)
+    }
+
+    fn counters(&self) -> Option<Counters> {
+        let m = self.rt.metrics();
+        Some(Counters {
+            polls: m.polls,
+            steals: m.steals,
+            parks: m.parks,
+        })
+    }
+
+    fn shutdown(self) -> Result<(), BenchError> {
+        let backend = self.label();
+        self.rt
+            .shutdown_timeout(SHUTDOWN_TIMEOUT)
+            .map_err(|e| BenchError::Shutdown {
+                backend,
+                message: e.to_string(),
+            })
+    }
+}
+
+/// A tokio multi-thread runtime.
+#[derive(Debug)]
+pub struct Tokio {
+    rt: tokio::runtime::Runtime,
+}
+
+impl Tokio {
+    /// Builds a tokio multi-thread runtime with `workers` worker threads (tokio's defaults
+    /// otherwise: LIFO slot on, global queue interval 31, event interval 61).
+    ///
+    /// # Errors
+    /// [`BenchError::Build`] if tokio cannot start its threads.
+    pub fn new(workers: usize) -> Result<Tokio, BenchError> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .thread_name("tokio-bench")
+            .build()
+            .map_err(|e| BenchError::Build {
+                backend: "tokio".to_owned(),
+                message: e.to_string(),
+            })?;
+        Ok(Tokio { rt })
+    }
+}
+
+/// [`tokio::task::JoinHandle`] with the error as a [`TaskFailed`].
+#[derive(Debug)]
+pub struct TokioJoin<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Future for TokioJoin<T> {
+    type Output = Result<T, TaskFailed>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|r| r.map_err(|e| TaskFailed(e.to_string())))
+    }
+}
+
+impl Exec for Tokio {
+    type Join<T: Send + 'static> = TokioJoin<T>;
+
+    #[inline]
+    fn spawn<F>(future: F) -> TokioJoin<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        TokioJoin(tokio::spawn(future))
+    }
+
+    #[inline]
+    fn yield_now() -> impl Future<Output = ()> + Send {
+        tokio::task::yield_now()
+    }
+
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.rt.block_on(future)
+    }
+
+    fn label(&self) -> String {
+        "tokio".to_owned()
+    }
+
+    fn counters(&self) -> Option<Counters> {
+        None
+    }
+
+    fn shutdown(self) -> Result<(), BenchError> {
+        // tokio reports no error: a worker still busy at the timeout is leaked silently.
+        self.rt.shutdown_timeout(SHUTDOWN_TIMEOUT);
+        Ok(())
+    }
+}
+
+/// Runs `body` as a root task on a worker of `exec` (not on the `block_on` thread) and returns
+/// its output, or [`BenchError::Task`] if it panicked.
+pub fn run_root<E, F>(exec: &E, body: F) -> Result<F::Output, BenchError>
+where
+    E: Exec,
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    exec.block_on(async { E::spawn(body).await })
+        .map_err(|e| BenchError::Task {
+            backend: exec.label(),
+            message: e.0,
+        })
+}

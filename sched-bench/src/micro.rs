@@ -1,0 +1,399 @@
+//! `sched-bench micro`: scheduler micro-benchmarks, kairos FIFO against tokio's multi-thread
+//! runtime, side by side in one process.
+//!
+//! # What is measured
+//!
+//! | benchmark | what one run does | reported per |
+//! |---|---|---|
+//! | `spawn_many` | spawn [`SPAWN_MANY`] no-op tasks, then await every handle | spawn |
+//! | `yield_many` | [`YIELD_TASKS`] tasks each yield [`YIELDS_PER_TASK`] times; await all | yield |
+//! | `ping_pong` | two tasks pass a value back and forth [`ROUND_TRIPS`] times | round trip (2 hops) |
+//! | `chained_spawn` | each task spawns the next, [`CHAIN_DEPTH`] deep; the last signals | spawn |
+//!
+//! Every run executes inside one root task spawned on a worker (not on the `block_on` thread),
+//! so spawns go to the worker's local queue as they would in an application, and the clock is
+//! read inside that task: runtime start-up and `block_on` hand-off are not counted.
+//!
+//! `ping_pong` and `chained_spawn` communicate through [`crate::chan`], the same runtime-agnostic
+//! channel on both runtimes, so the difference is the runtimes' wake and scheduling paths only.
+//!
+//! # How
+//!
+//! Per benchmark, one kairos runtime (FIFO) and one tokio runtime are built with the same worker
+//! count and kept for all rounds (then dropped): one warm-up run each, then `rounds` rounds
+//! alternating between them, the order flipped every round, so background noise on the machine
+//! hits both alike. Each runtime's rounds are summarised as median, min and max ns per op; the
+//! ratio is tokio median / kairos median (> 1: kairos faster). kairos' scheduler counters over
+//! the measured rounds are reported per round; they include the searching and parking the
+//! workers do as each round winds down.
+
+use crate::chan;
+use crate::error::{BenchError, TaskFailed};
+use crate::exec::{run_root, Counters, Exec, Kairos, Tokio};
+use crate::json::{self, Obj};
+use crate::machine::{self, CpuSample};
+use crate::stats::Summary;
+use crate::table::{num, Table};
+use crate::watchdog::Watchdog;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Tasks spawned by `spawn_many`.
+pub const SPAWN_MANY: usize = 100_000;
+/// Tasks in `yield_many`.
+pub const YIELD_TASKS: usize = 100;
+/// Yields per task in `yield_many`.
+pub const YIELDS_PER_TASK: usize = 1_000;
+/// Round trips in `ping_pong`.
+pub const ROUND_TRIPS: usize = 100_000;
+/// Length of the spawn chain in `chained_spawn`.
+pub const CHAIN_DEPTH: u32 = 10_000;
+
+/// A single run taking longer than this is treated as a hang. Runs take milliseconds; even a
+/// heavily loaded machine stays far below this.
+const HANG_LIMIT: Duration = Duration::from_secs(60);
+
+/// One micro-benchmark.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Micro {
+    /// Spawn 100k no-op tasks from a worker, then await them all.
+    #[value(name = "spawn_many")]
+    SpawnMany,
+    /// 100 tasks yielding 1000 times each.
+    #[value(name = "yield_many")]
+    YieldMany,
+    /// Two tasks exchanging a value 100k times over a single-slot channel.
+    #[value(name = "ping_pong")]
+    PingPong,
+    /// Each task spawns the next, 10k deep.
+    #[value(name = "chained_spawn")]
+    ChainedSpawn,
+}
+
+impl Micro {
+    /// Every benchmark, in report order.
+    pub const ALL: [Micro; 4] = [
+        Micro::SpawnMany,
+        Micro::YieldMany,
+        Micro::PingPong,
+        Micro::ChainedSpawn,
+    ];
+
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Micro::SpawnMany => "spawn_many",
+            Micro::YieldMany => "yield_many",
+            Micro::PingPong => "ping_pong",
+            Micro::ChainedSpawn => "chained_spawn",
+        }
+    }
+
+    /// What one "op" is.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Micro::SpawnMany | Micro::ChainedSpawn => "ns/spawn",
+            Micro::YieldMany => "ns/yield",
+            Micro::PingPong => "ns/round trip",
+        }
+    }
+
+    /// Ops in one run.
+    pub fn ops(self) -> u64 {
+        match self {
+            Micro::SpawnMany => SPAWN_MANY as u64,
+            Micro::YieldMany => (YIELD_TASKS * YIELDS_PER_TASK) as u64,
+            Micro::PingPong => ROUND_TRIPS as u64,
+            Micro::ChainedSpawn => u64::from(CHAIN_DEPTH),
+        }
+    }
+
+    /// One run on `exec`: ns per op.
+    fn measure<E: Exec>(self, exec: &E) -> Result<f64, BenchError> {
+        let _watchdog = Watchdog::arm(format!("{} on {}", self.name(), exec.label()), HANG_LIMIT);
+        let elapsed = match self {
+            Micro::SpawnMany => run_root(exec, spawn_many::<E>()),
+            Micro::YieldMany => run_root(exec, yield_many::<E>()),
+            Micro::PingPong => run_root(exec, ping_pong::<E>()),
+            Micro::ChainedSpawn => run_root(exec, chained_spawn::<E>()),
+        }?
+        .map_err(|e| BenchError::Task {
+            backend: exec.label(),
+            message: e.0,
+        })?;
+        Ok(elapsed.as_nanos() as f64 / self.ops() as f64)
+    }
+}
+
+async fn spawn_many<E: Exec>() -> Result<Duration, TaskFailed> {
+    let mut handles = Vec::with_capacity(SPAWN_MANY);
+    let start = Instant::now();
+    for _ in 0..SPAWN_MANY {
+        handles.push(E::spawn(async {}));
+    }
+    for h in handles {
+        h.await?;
+    }
+    Ok(start.elapsed())
+}
+
+async fn yield_many<E: Exec>() -> Result<Duration, TaskFailed> {
+    let start = Instant::now();
+    let handles: Vec<_> = (0..YIELD_TASKS)
+        .map(|_| {
+            E::spawn(async {
+                for _ in 0..YIELDS_PER_TASK {
+                    E::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.await?;
+    }
+    Ok(start.elapsed())
+}
+
+/// The root task is the pinger; it spawns the ponger. A round trip is ping + pong: two sends,
+/// two wakes.
+async fn ping_pong<E: Exec>() -> Result<Duration, TaskFailed> {
+    let (ping_tx, mut ping_rx) = chan::channel::<usize>();
+    let (pong_tx, mut pong_rx) = chan::channel::<usize>();
+    let start = Instant::now();
+    let ponger = E::spawn(async move {
+        while let Some(v) = ping_rx.recv().await {
+            if pong_tx.send(v).await.is_err() {
+                break;
+            }
+        }
+    });
+    for i in 0..ROUND_TRIPS {
+        let lost = || TaskFailed("ping_pong: the ponger task stopped early".to_owned());
+        ping_tx.send(i).await.map_err(|_| lost())?;
+        if pong_rx.recv().await != Some(i) {
+            return Err(lost());
+        }
+    }
+    let elapsed = start.elapsed();
+    drop(ping_tx);
+    ponger.await?;
+    Ok(elapsed)
+}
+
+/// Spawns link `remaining` of the chain; the last link signals `done`.
+fn chain<E: Exec>(remaining: u32, done: chan::Sender<()>) {
+    if remaining == 0 {
+        // The slot is empty and the receiver waits, so this cannot fail; if it somehow did,
+        // dropping `done` closes the channel and the root reports a broken chain.
+        let _ = done.try_send(());
+        return;
+    }
+    // Detached: the chain's end is observed through `done`, not through handles.
+    drop(E::spawn(async move { chain::<E>(remaining - 1, done) }));
+}
+
+async fn chained_spawn<E: Exec>() -> Result<Duration, TaskFailed> {
+    let (done_tx, mut done_rx) = chan::channel::<()>();
+    let start = Instant::now();
+    chain::<E>(CHAIN_DEPTH, done_tx);
+    done_rx.recv().await.ok_or_else(|| {
+        TaskFailed("chained_spawn: a link of the chain was dropped (task failed)".to_owned())
+    })?;
+    Ok(start.elapsed())
+}
+
+/// Options of `sched-bench micro`.
+#[derive(Debug)]
+pub struct MicroOpts {
+    /// Measured rounds per runtime (after one warm-up).
+    pub rounds: usize,
+    /// Worker threads of each runtime.
+    pub workers: usize,
+    /// Which benchmarks, in order; empty means all.
+    pub only: Vec<Micro>,
+    /// Where to write a JSON report, if anywhere.
+    pub json: Option<PathBuf>,
+    /// Print every round's ns/op (and kairos' counters for it) to stderr.
+    pub verbose: bool,
+    /// kairos' search rounds before parking (`Builder::spin_rounds`); `None`: kairos' default.
+    pub kairos_spin_rounds: Option<u32>,
+}
+
+/// Result of one benchmark.
+#[derive(Debug)]
+pub struct MicroResult {
+    /// Which benchmark.
+    pub bench: Micro,
+    /// kairos FIFO, ns per op over the rounds.
+    pub kairos: Summary,
+    /// tokio, ns per op over the rounds.
+    pub tokio: Summary,
+    /// kairos counters over all measured rounds (divide by `rounds` for per round).
+    pub kairos_counters: Counters,
+    /// Measured rounds.
+    pub rounds: usize,
+}
+
+impl MicroResult {
+    /// tokio median / kairos median: > 1 means kairos is faster.
+    pub fn ratio(&self) -> f64 {
+        self.tokio.median / self.kairos.median
+    }
+}
+
+/// Runs the selected benchmarks, printing progress to stderr and the table to stdout.
+///
+/// # Errors
+/// A runtime that cannot be built, a failed task, a failed report write.
+pub fn run(opts: &MicroOpts) -> Result<Vec<MicroResult>, BenchError> {
+    let selected: Vec<Micro> = if opts.only.is_empty() {
+        Micro::ALL.to_vec()
+    } else {
+        opts.only.clone()
+    };
+    // Create the report file first: a bad path fails now, not after the whole run.
+    let json_out = opts.json.as_deref().map(json::Output::create).transpose()?;
+    let start = CpuSample::now();
+    let mut results = Vec::with_capacity(selected.len());
+    for bench in selected {
+        eprintln!(
+            "{}: warm-up + {} rounds x (kairos-fifo, tokio), {} workers",
+            bench.name(),
+            opts.rounds,
+            opts.workers
+        );
+        results.push(run_one(bench, opts)?);
+    }
+    println!("{}", table(&results));
+    let busy = machine::busy_note(start);
+    if let Some(note) = &busy {
+        println!("{note}\n");
+    }
+    if let Some(out) = json_out {
+        out.write(&to_json(&results, opts, busy.as_deref()))?;
+    }
+    Ok(results)
+}
+
+fn run_one(bench: Micro, opts: &MicroOpts) -> Result<MicroResult, BenchError> {
+    let kairos = Kairos::new(opts.workers, kairos::Policy::Fifo, opts.kairos_spin_rounds)?;
+    let tokio = Tokio::new(opts.workers)?;
+    bench.measure(&kairos)?;
+    bench.measure(&tokio)?;
+    let before = kairos.counters().unwrap_or_default();
+    let mut k = Vec::with_capacity(opts.rounds);
+    let mut t = Vec::with_capacity(opts.rounds);
+    for round in 0..opts.rounds {
+        let at_start = kairos.counters().unwrap_or_default();
+        if round % 2 == 0 {
+            k.push(bench.measure(&kairos)?);
+            t.push(bench.measure(&tokio)?);
+        } else {
+            t.push(bench.measure(&tokio)?);
+            k.push(bench.measure(&kairos)?);
+        }
+        if opts.verbose {
+            let c = kairos.counters().unwrap_or_default().since(at_start);
+            eprintln!(
+                "  round {round}: kairos {} tokio {} {} (kairos polls {} steals {} parks {})",
+                num(k[round]),
+                num(t[round]),
+                bench.unit(),
+                c.polls,
+                c.steals,
+                c.parks
+            );
+        }
+    }
+    let kairos_counters = kairos.counters().unwrap_or_default().since(before);
+    kairos.shutdown()?;
+    tokio.shutdown()?;
+    let summary = |v: &[f64]| {
+        Summary::of(v).ok_or_else(|| BenchError::Usage("--rounds must be at least 1".to_owned()))
+    };
+    Ok(MicroResult {
+        bench,
+        kairos: summary(&k)?,
+        tokio: summary(&t)?,
+        kairos_counters,
+        rounds: opts.rounds,
+    })
+}
+
+fn table(results: &[MicroResult]) -> Table {
+    let mut table = Table::new([
+        "benchmark",
+        "unit",
+        "kairos median",
+        "kairos min",
+        "kairos max",
+        "tokio median",
+        "tokio min",
+        "tokio max",
+        "tokio/kairos",
+        "kairos polls/rd",
+        "steals/rd",
+        "parks/rd",
+    ])
+    .text_columns(2);
+    for r in results {
+        let per_round = |x: u64| num(x as f64 / r.rounds as f64);
+        table.row([
+            r.bench.name().to_owned(),
+            r.bench.unit().to_owned(),
+            num(r.kairos.median),
+            num(r.kairos.min),
+            num(r.kairos.max),
+            num(r.tokio.median),
+            num(r.tokio.min),
+            num(r.tokio.max),
+            format!("{:.2}x", r.ratio()),
+            per_round(r.kairos_counters.polls),
+            per_round(r.kairos_counters.steals),
+            per_round(r.kairos_counters.parks),
+        ]);
+    }
+    table
+}
+
+fn summary_json(s: &Summary) -> String {
+    Obj::new()
+        .num("median", s.median)
+        .num("min", s.min)
+        .num("max", s.max)
+        .finish()
+}
+
+fn to_json(results: &[MicroResult], opts: &MicroOpts, busy: Option<&str>) -> String {
+    let rows = results.iter().map(|r| {
+        Obj::new()
+            .str("benchmark", r.bench.name())
+            .str("unit", r.bench.unit())
+            .int("ops_per_run", r.bench.ops())
+            .raw("kairos_fifo", &summary_json(&r.kairos))
+            .raw("tokio", &summary_json(&r.tokio))
+            .num("ratio_tokio_over_kairos", r.ratio())
+            .raw(
+                "kairos_counters_total",
+                &Obj::new()
+                    .int("polls", r.kairos_counters.polls)
+                    .int("steals", r.kairos_counters.steals)
+                    .int("parks", r.kairos_counters.parks)
+                    .finish(),
+            )
+            .finish()
+    });
+    Obj::new()
+        .str("command", "micro")
+        .int("rounds", opts.rounds as u64)
+        .int("workers", opts.workers as u64)
+        .str(
+            "kairos_spin_rounds",
+            &opts
+                .kairos_spin_rounds
+                .map_or_else(|| "default".to_owned(), |n| n.to_string()),
+        )
+        .str("machine", busy.unwrap_or("unknown"))
+        .raw("results", &json::array(rows))
+        .finish()
+}

@@ -1,0 +1,118 @@
+//! `Row`: one backend's result on one workload, and how rows are printed and serialised.
+//!
+//! One struct for the table and the JSON file, so both always show the same numbers. Fields a
+//! backend cannot provide are `None` and print as `-` (tokio exposes no scheduler counters).
+//! Latency histograms (scheduling latency, response time, lateness) will be added here as
+//! optional summaries once the workloads record them.
+
+use crate::exec::Counters;
+use crate::json::{self, Obj};
+use crate::stats::Summary;
+use crate::table::{num, Table};
+use std::time::Duration;
+
+/// One backend on one workload.
+#[derive(Clone, Debug)]
+pub struct Row {
+    /// Backend label, e.g. `kairos-fifo`.
+    pub backend: String,
+    /// Workload name.
+    pub workload: &'static str,
+    /// Worker threads.
+    pub workers: usize,
+    /// Measured rounds (after one warm-up).
+    pub rounds: usize,
+    /// Wall time of one run, milliseconds, over the rounds.
+    pub total_ms: Summary,
+    /// Tasks one run completes.
+    pub tasks: u64,
+    /// Total busy time of one run divided by the workers: the best possible run time.
+    pub ideal: Duration,
+    /// Scheduler counters, averaged per round, where the backend has them.
+    pub counters_per_round: Option<Counters>,
+}
+
+impl Row {
+    /// Tasks completed per second at the median run time.
+    pub fn throughput(&self) -> f64 {
+        self.tasks as f64 / (self.total_ms.median / 1e3)
+    }
+
+    /// Ideal time / median time: 1.0 means the workers never idled or paid any overhead.
+    pub fn efficiency(&self) -> f64 {
+        self.ideal.as_secs_f64() * 1e3 / self.total_ms.median
+    }
+}
+
+/// The comparison table.
+pub fn table(rows: &[Row]) -> Table {
+    let mut table = Table::new([
+        "runtime/policy",
+        "workload",
+        "workers",
+        "median ms",
+        "min ms",
+        "max ms",
+        "tasks/s",
+        "efficiency",
+        "polls/rd",
+        "steals/rd",
+        "parks/rd",
+    ])
+    .text_columns(2);
+    for r in rows {
+        let counter = |f: fn(&Counters) -> u64| {
+            r.counters_per_round
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), |c| f(c).to_string())
+        };
+        table.row([
+            r.backend.clone(),
+            r.workload.to_owned(),
+            r.workers.to_string(),
+            num(r.total_ms.median),
+            num(r.total_ms.min),
+            num(r.total_ms.max),
+            format!("{:.0}", r.throughput()),
+            format!("{:.0}%", r.efficiency() * 100.0),
+            counter(|c| c.polls),
+            counter(|c| c.steals),
+            counter(|c| c.parks),
+        ]);
+    }
+    table
+}
+
+/// The rows as a JSON array of objects.
+pub fn to_json(rows: &[Row]) -> String {
+    json::array(rows.iter().map(|r| {
+        let mut o = Obj::new()
+            .str("backend", &r.backend)
+            .str("workload", r.workload)
+            .int("workers", r.workers as u64)
+            .int("rounds", r.rounds as u64)
+            .raw(
+                "total_ms",
+                &Obj::new()
+                    .num("median", r.total_ms.median)
+                    .num("min", r.total_ms.min)
+                    .num("max", r.total_ms.max)
+                    .finish(),
+            )
+            .int("tasks", r.tasks)
+            .num("throughput_tasks_per_s", r.throughput())
+            .num("ideal_ms", r.ideal.as_secs_f64() * 1e3)
+            .num("efficiency", r.efficiency());
+        if let Some(c) = r.counters_per_round {
+            o = o.raw(
+                "counters_per_round",
+                &Obj::new()
+                    .int("polls", c.polls)
+                    .int("steals", c.steals)
+                    .int("parks", c.parks)
+                    .finish(),
+            );
+        }
+        o.finish()
+    }))
+}
