@@ -142,36 +142,39 @@ impl<T> Local<T> {
     }
 
     /// Pushes a task at the back; when full, moves half the queue and the task to `overflow`.
+    /// Returns whether other tasks were queued before it (the owner uses this to decide whether
+    /// there is surplus work worth waking another worker for).
     #[inline]
-    pub(crate) fn push_back(&mut self, mut task: T, overflow: &impl Overflow<T>) {
+    pub(crate) fn push_back(&mut self, mut task: T, overflow: &impl Overflow<T>) -> bool {
         // Only the owner writes `tail`, so this load sees the latest value.
         let tail = self.inner.tail.load(Ordering::Relaxed);
-        loop {
+        let real = loop {
             let (steal, real) = unpack(self.inner.head.load(Ordering::Acquire));
             if (tail.wrapping_sub(steal) as usize) < CAPACITY {
-                break;
+                break real;
             }
             if steal != real {
                 // A stealer is copying `steal..real`; it will free space soon. Do not wait.
                 crate::loom::reached("local.full_during_steal");
                 overflow.push(task);
-                return;
+                return true;
             }
             match self.push_overflow(task, real, tail, overflow) {
-                Ok(()) => return,
+                Ok(()) => return true,
                 // A stealer claimed part of the queue first: there may be room now.
                 Err(back) => {
                     crate::loom::reached("local.overflow_lost_to_stealer");
                     task = back
                 }
             }
-        }
+        };
         // SAFETY: `tail - steal < CAPACITY`, so slot `tail` is outside every claimed range and
         // only the owner writes it.
         unsafe { self.inner.put(tail, task) };
         self.inner
             .tail
             .store(tail.wrapping_add(1), Ordering::Release);
+        tail != real
     }
 
     /// Slow path of `push_back`: claim the older half of a full queue and move it, then `task`,
@@ -365,8 +368,10 @@ mod tests {
     fn fifo_order() {
         let (mut local, _steal) = local::<u32>();
         let sink = Sink::default();
-        for i in 0..10 {
-            local.push_back(i, &sink);
+        // The first push finds the queue empty, the later ones find tasks ahead of them.
+        assert!(!local.push_back(0, &sink));
+        for i in 1..10 {
+            assert!(local.push_back(i, &sink));
         }
         let popped: Vec<u32> = std::iter::from_fn(|| local.pop()).collect();
         assert_eq!(popped, (0..10).collect::<Vec<_>>());

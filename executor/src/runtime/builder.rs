@@ -157,7 +157,8 @@ impl Builder {
 
     /// How many search rounds an idle worker spins (stealing, with backoff) before it parks.
     /// More rounds: lower wake-up latency when work arrives in quick succession, more CPU burnt
-    /// when the runtime goes idle. 0 parks at once. Default: 32 (about 10–50 µs).
+    /// when the runtime goes idle. 0 makes a single steal pass, then parks. Default: 32 (about
+    /// 10–50 µs).
     ///
     /// ```
     /// let rt = kairos::Runtime::builder().spin_rounds(0).build().unwrap();

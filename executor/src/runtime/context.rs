@@ -67,6 +67,7 @@ pub(crate) fn with_core(core: Box<Core>, f: impl FnOnce()) -> Box<Core> {
 #[inline]
 pub(crate) fn schedule(handle: &Handle, task: Notified) {
     let mut task = Some(task);
+    let mut surplus = true;
     let _ = CONTEXT.try_with(|cx| {
         let current = cx.handle.borrow();
         let same = matches!(&*current, Some(h) if h.ptr_eq(handle));
@@ -76,14 +77,18 @@ pub(crate) fn schedule(handle: &Handle, task: Notified) {
         if let Ok(mut core) = cx.core.try_borrow_mut() {
             if let Some(core) = core.as_mut() {
                 if let Some(task) = task.take() {
-                    core.push_local(task, &handle.shared);
+                    surplus = core.push_local(task, &handle.shared);
                 }
             }
         }
     });
     match task {
-        // Pushed locally: make sure an idle worker comes to steal if needed.
-        None => handle.shared.notify_parked(),
+        // Pushed locally behind other tasks: there is more work than this worker can start
+        // now, so make sure an idle worker comes to steal. The only queued task is not worth a
+        // wake-up (a futex call and a migration): this worker runs it as soon as the current
+        // poll returns. A searching worker may still steal it.
+        None if surplus => handle.shared.notify_parked(),
+        None => {}
         Some(task) => handle.shared.schedule_remote(task),
     }
 }

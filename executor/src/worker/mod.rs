@@ -168,10 +168,11 @@ pub(crate) fn run(core: Box<Core>, handle: Handle) {
 }
 
 impl Core {
-    /// Pushes a task scheduled on this worker's thread.
+    /// Pushes a task scheduled on this worker's thread. Returns whether other tasks were
+    /// already queued (see `context::schedule`).
     #[inline]
-    pub(crate) fn push_local(&mut self, task: Notified, shared: &Shared) {
-        self.local.push_back(task, &shared.inject);
+    pub(crate) fn push_local(&mut self, task: Notified, shared: &Shared) -> bool {
+        self.local.push_back(task, &shared.inject)
     }
 
     /// Steps 1–3 of the module docs.
@@ -206,7 +207,7 @@ impl Core {
         });
         // The injector lock is released: pushing may touch it on overflow.
         for task in batch {
-            self.local.push_back(task, &shared.inject);
+            let _ = self.local.push_back(task, &shared.inject);
         }
         first
     }
@@ -219,7 +220,9 @@ impl Core {
                 return None;
             }
         }
-        for round in 0..shared.spin_rounds {
+        // At least one pass, even with `spin_rounds(0)`: a searcher that never looks would park
+        // as the last searcher, find the work in its recheck, wake itself, and loop forever.
+        for round in 0..shared.spin_rounds.max(1) {
             if let Some(task) = self.steal_work(shared) {
                 return Some(task);
             }
