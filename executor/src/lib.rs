@@ -60,7 +60,8 @@ pub use error::{BuildError, ShutdownError};
 pub use metrics::Metrics;
 pub use runtime::{Builder, Handle, Policy, Runtime};
 pub use task::{
-    task_memory, JoinError, JoinHandle, TaskAllocator, TaskId, TaskMemory, TASK_POOL_CAPACITY,
+    configure_task_pool, task_memory, JoinError, JoinHandle, TaskAllocator, TaskId, TaskMemory,
+    TaskPoolError, TASK_POOL_CAPACITY,
 };
 pub use yield_now::{yield_now, YieldNow};
 

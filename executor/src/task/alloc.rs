@@ -76,10 +76,14 @@ mod imp {
     use super::*;
     use kairos_alloc::{Config, SizeClasses};
     use std::alloc::Layout;
-    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
     use std::sync::OnceLock;
 
     static POOL: OnceLock<Option<SizeClasses>> = OnceLock::new();
+    /// Capacity the pool is created with; set by `configure_task_pool` before creation.
+    static CAPACITY: AtomicUsize = AtomicUsize::new(TASK_POOL_CAPACITY);
+    /// Capacity the pool was actually created with (0 until created).
+    static CREATED_WITH: AtomicUsize = AtomicUsize::new(0);
     /// Statistics only (no synchronisation role), hence plain std atomics outside the shim.
     static SYSTEM_ALLOCS: AtomicU64 = AtomicU64::new(0);
     static SYSTEM_FREES: AtomicU64 = AtomicU64::new(0);
@@ -87,7 +91,9 @@ mod imp {
     /// The task pool, created (and pre-faulted) on first use.
     pub(crate) fn pool() -> Option<&'static SizeClasses> {
         POOL.get_or_init(|| {
-            let config = Config::new(TASK_POOL_CAPACITY)
+            let capacity = CAPACITY.load(Ordering::Acquire);
+            CREATED_WITH.store(capacity, Ordering::Release);
+            let config = Config::new(capacity)
                 .with_fallback(false)
                 .with_max_heaps(TASK_POOL_MAX_HEAPS);
             SizeClasses::new(config).ok()
@@ -135,6 +141,20 @@ mod imp {
         }
     }
 
+    pub(crate) fn configure(capacity: usize) -> Result<(), TaskPoolError> {
+        if POOL.get().is_some() {
+            return Err(TaskPoolError::AlreadyCreated);
+        }
+        CAPACITY.store(capacity, Ordering::Release);
+        // A runtime built concurrently may have created it with the old capacity meanwhile.
+        let _ = pool();
+        match POOL.get().and_then(Option::as_ref) {
+            Some(_) if CREATED_WITH.load(Ordering::Acquire) == capacity => Ok(()),
+            Some(_) => Err(TaskPoolError::AlreadyCreated),
+            None => Err(TaskPoolError::Reserve { capacity }),
+        }
+    }
+
     pub(crate) fn memory() -> TaskMemory {
         let allocs = SYSTEM_ALLOCS.load(Ordering::Relaxed);
         let frees = SYSTEM_FREES.load(Ordering::Relaxed);
@@ -161,6 +181,10 @@ mod imp {
         drop(unsafe { Box::from_raw(ptr.as_ptr()) });
     }
 
+    pub(crate) fn configure(_capacity: usize) -> Result<(), TaskPoolError> {
+        Ok(())
+    }
+
     pub(crate) fn memory() -> TaskMemory {
         TaskMemory::default()
     }
@@ -170,6 +194,55 @@ pub(crate) use imp::{alloc, free};
 
 #[cfg(not(loom))]
 pub(crate) use imp::pool;
+
+/// Why [`configure_task_pool`] failed.
+///
+/// ```
+/// let _ = kairos::Runtime::builder().workers(1).build().unwrap(); // creates the pool
+/// assert!(matches!(
+///     kairos::configure_task_pool(1 << 20),
+///     Err(kairos::TaskPoolError::AlreadyCreated)
+/// ));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TaskPoolError {
+    /// The pool already exists (a runtime with `TaskAllocator::Pool` was built first).
+    #[error(
+        "the task pool already exists: call kairos::configure_task_pool before building the \
+         first runtime with TaskAllocator::Pool"
+    )]
+    AlreadyCreated,
+    /// The memory could not be reserved (tasks will be boxed instead).
+    #[error(
+        "could not reserve {capacity} bytes for the task pool: use a smaller capacity or check \
+         the address-space limit (ulimit -v); tasks are allocated with the global allocator \
+         meanwhile"
+    )]
+    Reserve {
+        /// The capacity asked for.
+        capacity: usize,
+    },
+}
+
+/// Sets the capacity of the process-wide task pool (default [`TASK_POOL_CAPACITY`]) and
+/// reserves it now. The whole capacity is pre-faulted (it counts in the process's resident
+/// memory from then on). Must be called before the first runtime with [`TaskAllocator::Pool`]
+/// is built.
+///
+/// # Errors
+/// [`TaskPoolError::AlreadyCreated`] if the pool exists already; [`TaskPoolError::Reserve`] if
+/// the memory could not be reserved.
+///
+/// ```no_run
+/// // Room for about a million 128-byte tasks at once.
+/// kairos::configure_task_pool(160 << 20).expect("task pool");
+/// let rt = kairos::Runtime::new().unwrap();
+/// # drop(rt);
+/// ```
+pub fn configure_task_pool(capacity: usize) -> Result<(), TaskPoolError> {
+    imp::configure(capacity)
+}
 
 /// Task-block allocation counters, process-wide.
 ///

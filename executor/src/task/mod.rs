@@ -39,7 +39,9 @@ mod waker;
 
 #[cfg(not(loom))]
 pub(crate) use alloc::pool as task_pool;
-pub use alloc::{task_memory, TaskAllocator, TaskMemory, TASK_POOL_CAPACITY};
+pub use alloc::{
+    configure_task_pool, task_memory, TaskAllocator, TaskMemory, TaskPoolError, TASK_POOL_CAPACITY,
+};
 pub use error::JoinError;
 pub use id::TaskId;
 pub use join::JoinHandle;
