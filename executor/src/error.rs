@@ -1,6 +1,6 @@
 //! Errors of building and shutting down a runtime.
 
-use crate::Policy;
+use crate::{Policy, WorkerPriority};
 use std::time::Duration;
 
 /// Why [`Builder::build`](crate::Builder::build) failed.
@@ -34,6 +34,62 @@ pub enum BuildError {
     PolicyUnavailable {
         /// The policy asked for.
         policy: Policy,
+    },
+    /// A worker priority outside its range.
+    #[error("invalid worker priority {priority}: {reason}")]
+    InvalidPriority {
+        /// The priority asked for.
+        priority: WorkerPriority,
+        /// The valid range.
+        reason: &'static str,
+    },
+    /// The OS did not report which cores the process may use, so workers cannot be pinned.
+    #[error(
+        "cannot pin workers: the OS did not report the cores this process may run on \
+         (sched_getaffinity failed); build without pin_workers / pin_to"
+    )]
+    CoreListUnavailable,
+    /// `pin_to` named a core the process may not run on.
+    #[error(
+        "cannot pin a worker to core {core}: the process may run on cores {available:?} only \
+         (see taskset / cgroup cpusets); pick cores from that list"
+    )]
+    NoSuchCore {
+        /// The core asked for.
+        core: usize,
+        /// The cores available.
+        available: Vec<usize>,
+    },
+    /// `pin_to` was given an empty core list.
+    #[error("pin_to needs at least one core")]
+    NoCores,
+    /// The OS refused to pin a worker.
+    #[error(
+        "could not pin worker {worker} to core {core} (sched_setaffinity failed); check that \
+         the core is online and allowed for this process"
+    )]
+    Pin {
+        /// Which worker.
+        worker: usize,
+        /// The core.
+        core: usize,
+    },
+    /// The OS refused a worker's scheduling priority.
+    #[error(
+        "could not set {priority} on worker {worker}: {source}. This needs {missing}: run as \
+         root or grant it (e.g. `setcap cap_sys_nice+ep <binary>`), or call \
+         Builder::best_effort_priority(true) to run at normal priority with a warning"
+    )]
+    Priority {
+        /// Which worker.
+        worker: usize,
+        /// The priority asked for.
+        priority: WorkerPriority,
+        /// What is missing.
+        missing: &'static str,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
     },
     /// The OS refused to start a worker thread.
     #[error(

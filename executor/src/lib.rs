@@ -58,7 +58,7 @@ pub struct ReadmeDoctests;
 
 pub use error::{BuildError, ShutdownError};
 pub use metrics::Metrics;
-pub use runtime::{Builder, Handle, Policy, Runtime};
+pub use runtime::{Builder, Handle, Policy, Runtime, WorkerPriority};
 pub use task::{
     configure_task_pool, task_memory, JoinError, JoinHandle, TaskAllocator, TaskId, TaskMemory,
     TaskPoolError, TASK_POOL_CAPACITY,

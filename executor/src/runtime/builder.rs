@@ -1,5 +1,6 @@
 //! `Builder` and `Policy`: how a runtime is configured.
 
+use super::thread_setup::{available_cores, ThreadSetup, WorkerPriority};
 use super::Runtime;
 use crate::error::BuildError;
 use crate::task::TaskAllocator;
@@ -73,6 +74,20 @@ pub struct Builder {
     spin_rounds: u32,
     task_allocator: TaskAllocator,
     timer_spin: Duration,
+    pinning: Pinning,
+    priority: WorkerPriority,
+    best_effort_priority: bool,
+}
+
+/// How workers are placed on cores.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Pinning {
+    /// Wherever the OS schedules them.
+    None,
+    /// Worker i on the i-th available core (mod their number).
+    Spread,
+    /// Worker i on `cores[i % cores.len()]`.
+    Cores(Vec<usize>),
 }
 
 /// Seed used when none is given: fixed, so runs are reproducible by default.
@@ -101,6 +116,9 @@ impl Builder {
             spin_rounds: DEFAULT_SPIN_ROUNDS,
             task_allocator: TaskAllocator::Pool,
             timer_spin: Duration::ZERO,
+            pinning: Pinning::None,
+            priority: WorkerPriority::Normal,
+            best_effort_priority: false,
         }
     }
 
@@ -198,6 +216,101 @@ impl Builder {
         self
     }
 
+    /// Pins worker `i` to the `i`-th core the process may run on (modulo their number), queried
+    /// from the OS before any thread starts. Default: off.
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().workers(1).pin_workers(true).build();
+    /// // Ok where the OS allows pinning; otherwise a BuildError naming the core.
+    /// # drop(rt);
+    /// ```
+    pub fn pin_workers(mut self, pin: bool) -> Builder {
+        self.pinning = if pin { Pinning::Spread } else { Pinning::None };
+        self
+    }
+
+    /// Pins worker `i` to `cores[i % cores.len()]` (OS core ids, as `taskset` shows them).
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().workers(2).pin_to(vec![0]).build();
+    /// # drop(rt);
+    /// ```
+    pub fn pin_to(mut self, cores: Vec<usize>) -> Builder {
+        self.pinning = Pinning::Cores(cores);
+        self
+    }
+
+    /// OS scheduling priority of the worker threads. Default: [`WorkerPriority::Normal`].
+    /// Without the privilege it needs, `build()` fails with [`BuildError::Priority`] naming
+    /// the missing capability, unless [`best_effort_priority`](Self::best_effort_priority) is
+    /// on.
+    ///
+    /// `Realtime` workers preempt everything of lower priority on their cores while they run;
+    /// idle workers park (after `spin_rounds`), and Linux's real-time throttling keeps 5% of
+    /// each second for other threads, but a task that never awaits keeps its core busy.
+    ///
+    /// ```
+    /// use kairos::WorkerPriority;
+    /// let rt = kairos::Runtime::builder().worker_priority(WorkerPriority::Nice(5)).build();
+    /// assert!(rt.is_ok()); // raising the nice value needs no privilege
+    /// ```
+    pub fn worker_priority(mut self, priority: WorkerPriority) -> Builder {
+        self.priority = priority;
+        self
+    }
+
+    /// If the worker priority cannot be applied, print a warning to stderr and run at normal
+    /// priority instead of failing `build()`. Default: off.
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder()
+    ///     .worker_priority(kairos::WorkerPriority::Realtime(10))
+    ///     .best_effort_priority(true)
+    ///     .build();
+    /// assert!(rt.is_ok());
+    /// ```
+    pub fn best_effort_priority(mut self, best_effort: bool) -> Builder {
+        self.best_effort_priority = best_effort;
+        self
+    }
+
+    /// Per-worker setup, validated before any thread starts.
+    fn thread_setups(&self, workers: usize) -> Result<Vec<ThreadSetup>, BuildError> {
+        if let Err(reason) = self.priority.validate() {
+            return Err(BuildError::InvalidPriority {
+                priority: self.priority,
+                reason,
+            });
+        }
+        let cores: Option<Vec<usize>> = match &self.pinning {
+            Pinning::None => None,
+            Pinning::Spread => {
+                let available = available_cores().ok_or(BuildError::CoreListUnavailable)?;
+                if available.is_empty() {
+                    return Err(BuildError::CoreListUnavailable);
+                }
+                Some(available)
+            }
+            Pinning::Cores(cores) => {
+                if cores.is_empty() {
+                    return Err(BuildError::NoCores);
+                }
+                let available = available_cores().ok_or(BuildError::CoreListUnavailable)?;
+                if let Some(&core) = cores.iter().find(|c| !available.contains(c)) {
+                    return Err(BuildError::NoSuchCore { core, available });
+                }
+                Some(cores.clone())
+            }
+        };
+        Ok((0..workers)
+            .map(|i| ThreadSetup {
+                core: cores.as_ref().map(|c| c[i % c.len()]),
+                priority: self.priority,
+                best_effort: self.best_effort_priority,
+            })
+            .collect())
+    }
+
     /// Starts the worker threads.
     ///
     /// # Errors
@@ -224,8 +337,10 @@ impl Builder {
                 policy: self.policy,
             });
         }
+        let setups = self.thread_setups(workers)?;
         Runtime::start(
             workers,
+            setups,
             &self.thread_name,
             self.seed,
             self.spin_rounds,

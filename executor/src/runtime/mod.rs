@@ -20,9 +20,11 @@ mod block_on;
 mod builder;
 pub(crate) mod context;
 mod handle;
+pub(crate) mod thread_setup;
 
 pub use builder::{Builder, Policy};
 pub use handle::Handle;
+pub use thread_setup::WorkerPriority;
 
 use crate::error::{BuildError, ShutdownError};
 use crate::loom::Arc;
@@ -32,6 +34,7 @@ use crate::worker::{self, Shared};
 use std::fmt;
 use std::future::Future;
 use std::time::Duration;
+use thread_setup::{SetupError, ThreadSetup};
 
 /// A kairos runtime: worker threads polling tasks under a scheduling policy.
 ///
@@ -81,6 +84,7 @@ impl Runtime {
 
     pub(crate) fn start(
         workers: usize,
+        setups: Vec<ThreadSetup>,
         thread_name: &str,
         seed: u64,
         spin_rounds: u32,
@@ -106,19 +110,27 @@ impl Runtime {
             handle: handle.clone(),
             threads: Vec::with_capacity(workers),
         };
-        let mut cores = cores.into_iter().enumerate();
-        while let Some((index, core)) = cores.next() {
+        // Each worker applies its own pinning and priority and reports here before it runs
+        // anything; `build()` fails if any of them could not.
+        let (report_tx, report_rx) = std::sync::mpsc::channel::<(usize, Result<(), SetupError>)>();
+        let mut cores = cores.into_iter().zip(setups).enumerate();
+        while let Some((index, (core, setup))) = cores.next() {
             let thread_handle = handle.clone();
+            let report = report_tx.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("{thread_name}-{index}"))
-                .spawn(move || worker::run(core, thread_handle));
+                .spawn(move || {
+                    let _ = report.send((index, thread_setup::apply(&setup)));
+                    drop(report);
+                    worker::run(core, thread_handle)
+                });
             match spawned {
                 Ok(thread) => runtime.threads.push(thread),
                 Err(source) => {
                     // The closure (with its core) was dropped; account for it and the cores that
                     // never got a thread, then stop the ones that did.
                     runtime.handle.shared.worker_never_started(None);
-                    for (_, core) in cores.by_ref() {
+                    for (_, (core, _)) in cores.by_ref() {
                         runtime.handle.shared.worker_never_started(Some(core));
                     }
                     drop(runtime);
@@ -126,7 +138,33 @@ impl Runtime {
                 }
             }
         }
-        Ok(runtime)
+        drop(report_tx);
+        let mut first_error = None;
+        for (index, result) in report_rx.iter().take(workers) {
+            if let Err(err) = result {
+                let err = match err {
+                    SetupError::Pin { core } => BuildError::Pin {
+                        worker: index,
+                        core,
+                    },
+                    SetupError::Priority { priority, source } => BuildError::Priority {
+                        worker: index,
+                        priority,
+                        missing: thread_setup::missing_privilege(priority),
+                        source,
+                    },
+                };
+                // Report the lowest worker index for a stable message.
+                if first_error.as_ref().is_none_or(|(i, _)| index < *i) {
+                    first_error = Some((index, err));
+                }
+            }
+        }
+        match first_error {
+            // Dropping the runtime stops the workers that did start.
+            Some((_, err)) => Err(err),
+            None => Ok(runtime),
+        }
     }
 
     /// Spawns a task onto the runtime and returns its [`JoinHandle`].

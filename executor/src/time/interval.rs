@@ -6,11 +6,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-/// What an [`Interval`] does when ticks were missed (the consumer was late by more than one
-/// period).
+/// What an [`Interval`] does when ticks were missed: the tick scheduled at `t` was consumed at
+/// `now >= t + P`, a full period or more late. A tick consumed less than a period late is not a
+/// miss: the next one is at `t + P` whatever the behaviour, so small delays never move the grid.
 ///
-/// With period `P` and ticks scheduled at `t0, t0+P, t0+2P, ...`, a consumer that calls `tick`
-/// at time `now` after the scheduled tick `t` was due:
+/// With period `P` and ticks scheduled at `t0, t0+P, t0+2P, ...`, on a miss:
 ///
 /// | behaviour | next scheduled tick |
 /// |---|---|
@@ -37,6 +37,9 @@ impl MissedTickBehavior {
     /// The tick after the one scheduled at `tick`, consumed at `now`.
     fn next(self, tick: Instant, now: Instant, period: Duration) -> Instant {
         let p = period.as_nanos().max(1) as u64;
+        if now.as_nanos() < tick.as_nanos().saturating_add(p) {
+            return tick.saturating_add(period);
+        }
         match self {
             MissedTickBehavior::Burst => tick.saturating_add(period),
             MissedTickBehavior::Delay => now.saturating_add(period),
@@ -186,8 +189,8 @@ mod tests {
         assert_eq!(MissedTickBehavior::Burst.next(t, now, p).as_nanos(), 110);
         assert_eq!(MissedTickBehavior::Delay.next(t, now, p).as_nanos(), 145);
         assert_eq!(MissedTickBehavior::Skip.next(t, now, p).as_nanos(), 140);
-        // On time: all three agree.
-        let on_time = Instant::from_nanos(100);
+        // On time, or late by less than a period: all three keep the grid.
+        let on_time = Instant::from_nanos(109);
         for b in [
             MissedTickBehavior::Burst,
             MissedTickBehavior::Delay,

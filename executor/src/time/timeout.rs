@@ -52,6 +52,18 @@ pub struct Timeout<F> {
 }
 
 impl<F> Timeout<F> {
+    /// When the timeout expires.
+    ///
+    /// ```
+    /// use kairos::time::{timeout, Instant};
+    /// use std::time::Duration;
+    /// let t = timeout(Duration::from_secs(1), async {});
+    /// assert!(t.deadline() > Instant::now());
+    /// ```
+    pub fn deadline(&self) -> super::Instant {
+        self.sleep.deadline()
+    }
+
     /// The wrapped future.
     ///
     /// ```

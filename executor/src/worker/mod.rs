@@ -66,16 +66,17 @@ pub(crate) struct Core {
 
 /// What a driver does when a worker has nothing to run.
 pub(crate) trait Env {
-    /// Blocks the worker until it may have work (or shutdown began).
-    fn park(&mut self, core: &mut Core, shared: &Shared);
+    /// Blocks the worker until it may have work (or shutdown began). Takes and returns the core
+    /// so that work found while parking (expired timers) can go to its local queue.
+    fn park(&mut self, core: Box<Core>, shared: &Shared) -> Box<Core>;
 }
 
 /// The real-thread environment: parks the OS thread.
 pub(crate) struct ThreadEnv;
 
 impl Env for ThreadEnv {
-    fn park(&mut self, core: &mut Core, shared: &Shared) {
-        core.park_thread(shared);
+    fn park(&mut self, core: Box<Core>, shared: &Shared) -> Box<Core> {
+        Core::park_thread(core, shared)
     }
 }
 
@@ -143,7 +144,7 @@ pub(crate) fn step(mut core: Box<Core>, handle: &Handle, env: &mut impl Env) -> 
             (core, Step::Polled)
         }
         None => {
-            env.park(&mut core, shared);
+            let core = env.park(core, shared);
             (core, Step::Parked)
         }
     }
@@ -252,34 +253,38 @@ impl Core {
     }
 
     /// Step 5 on a real thread: leave the unparked count, recheck if last searcher, sleep until
-    /// notified or shutdown.
-    fn park_thread(&mut self, shared: &Shared) {
-        shared.worker_metrics[self.index].inc_parks();
+    /// notified, timers are due, or shutdown.
+    fn park_thread(mut core: Box<Core>, shared: &Shared) -> Box<Core> {
+        shared.worker_metrics[core.index].inc_parks();
         if shared
             .idle
-            .transition_worker_to_parked(self.index, self.is_searching)
+            .transition_worker_to_parked(core.index, core.is_searching)
         {
             shared.notify_if_work_pending();
         }
-        self.is_searching = false;
+        core.is_searching = false;
         loop {
-            let timers_due = self.sleep(shared);
+            let timers_due = core.sleep(shared);
             if shared.is_shutdown() {
-                return;
+                return core;
             }
             if timers_due {
                 // Leave the parked state *before* firing: the woken tasks then see a searcher
                 // and wake nobody else; this worker runs them (one kernel wake-up per timer,
                 // not two). If a notifier already chose us, it counted us as searching too.
-                shared.idle.unpark_self(self.index);
-                self.is_searching = true;
-                shared.timers.fire(now_ns());
-                return;
+                shared.idle.unpark_self(core.index);
+                core.is_searching = true;
+                // With the core in the context, the woken tasks go to the local queue, in
+                // deadline order, exactly as when a busy worker fires timers between polls, so
+                // timer-woken tasks run in deadline order whichever path fired them.
+                return context::with_core(core, || {
+                    shared.timers.fire(now_ns());
+                });
             }
-            if !shared.idle.is_parked(self.index) {
+            if !shared.idle.is_parked(core.index) {
                 // Chosen by `worker_to_notify`, which counted us as searching.
-                self.is_searching = true;
-                return;
+                core.is_searching = true;
+                return core;
             }
             // Spurious wake-up (an unpark meant for a previous park): sleep again.
         }
