@@ -294,7 +294,7 @@ fn ticks_around_slow_consumer(behavior: MissedTickBehavior) -> (Vec<Instant>, In
 }
 
 fn on_grid(t: Instant, start: Instant) -> bool {
-    (t.as_nanos() - start.as_nanos()) % PERIOD.as_nanos() as u64 == 0
+    (t.as_nanos() - start.as_nanos()).is_multiple_of(PERIOD.as_nanos() as u64)
 }
 
 /// `Skip` keeps the grid after a slow tick: every tick is on the grid, strictly later than the
