@@ -203,3 +203,37 @@ impl RawTask {
         }
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod layout_tests {
+    use super::*;
+    use crate::runtime::Handle;
+    use std::mem::size_of;
+
+    fn cell_size<F: Future>(_future: &F) -> usize {
+        size_of::<Cell<F, Handle>>()
+    }
+
+    /// The sizes `docs/architecture.md` ("Memory per task") reports. If this fails, update the
+    /// document together with the layout.
+    #[test]
+    fn task_layout_sizes() {
+        assert_eq!(size_of::<Header>(), 48);
+        assert_eq!(size_of::<Handle>(), 8);
+        assert_eq!(size_of::<Option<Waker>>(), 16);
+        let sleeper = async {
+            crate::time::sleep(std::time::Duration::from_secs(1)).await;
+        };
+        let cell = cell_size(&sleeper);
+        eprintln!(
+            "sleeper future {} B, Sleep {} B, cell {} B, Links {} B",
+            size_of_val(&sleeper),
+            size_of::<crate::time::Sleep>(),
+            cell,
+            size_of::<Links>()
+        );
+        assert_eq!(size_of_val(&sleeper), 32);
+        assert_eq!(size_of::<crate::time::Sleep>(), 24);
+        assert_eq!(cell, 112, "a task sleeping 1 s is {cell} bytes");
+    }
+}
