@@ -72,11 +72,13 @@ pub const TASK_POOL_CAPACITY: usize = 64 << 20;
 /// is 56 bytes of header and handle, 16 of join waker, plus the future: small futures make
 /// 96–512 byte blocks), so less is lost to rounding: a task sleeping on a `Sleep` is 112 bytes
 /// and gets a 112-byte block instead of 128. At most `kairos_alloc::MAX_CLASSES` (16) classes.
+#[cfg(not(loom))]
 const TASK_CLASSES: [usize; 16] = [
     64, 80, 96, 112, 128, 160, 192, 256, 320, 384, 512, 768, 1024, 2048, 4096, 8192,
 ];
 
 /// Threads that may hold a heap of the task pool at once; further threads fall back to `Box`.
+#[cfg(not(loom))]
 const TASK_POOL_MAX_HEAPS: usize = 256;
 
 #[cfg(not(loom))]
