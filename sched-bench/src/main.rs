@@ -3,10 +3,12 @@
 //! Subcommands:
 //!
 //! - `micro`: scheduler micro-benchmarks (spawn, yield, ping-pong, chained spawn), kairos FIFO
-//!   against tokio, interleaved round by round in one process (see [`micro`]).
+//!   against tokio, interleaved round by round in one process (see [`micro`]); on request also
+//!   timer precision and a million sleeping tasks (see [`timer_precision`], [`spawn_sleep`]).
 //! - `compare`: one workload on several backends, one table with run time, throughput and
 //!   kairos' scheduler counters (see [`compare`]).
 //! - `workloads`: the built-in workloads.
+//! - `alloc`: kairos-alloc against the system allocator and mimalloc (see [`alloc`]).
 //!
 //! Results go to stdout as Markdown-compatible tables, followed by how much of the machine's CPU
 //! other processes took meanwhile (see [`machine`]); progress goes to stderr; `--json FILE` also
@@ -14,6 +16,7 @@
 //! measurement hung (see [`watchdog`]).
 #![warn(missing_docs)]
 
+mod alloc;
 mod backend;
 mod chan;
 mod compare;
@@ -23,8 +26,10 @@ mod json;
 mod machine;
 mod micro;
 mod report;
+mod spawn_sleep;
 mod stats;
 mod table;
+mod timer_precision;
 mod watchdog;
 mod work;
 mod workload;
@@ -50,6 +55,11 @@ enum Command {
     Compare(CompareArgs),
     /// List the built-in workloads.
     Workloads,
+    /// Allocator benchmarks: kairos-alloc vs the system allocator and mimalloc, 128-byte blocks.
+    Alloc(AllocArgs),
+    /// Internal: one row of `micro --only spawn_sleep`, run in its own process.
+    #[command(hide = true)]
+    SpawnSleepChild(SpawnSleepChildArgs),
 }
 
 #[derive(Debug, Args)]
@@ -60,9 +70,18 @@ struct MicroArgs {
     /// Worker threads of each runtime.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1024))]
     workers: u32,
-    /// Run only these benchmarks (comma-separated).
+    /// Run only these benchmarks (comma-separated). Without it: spawn_many, yield_many,
+    /// ping_pong, chained_spawn. timer_precision (~4 x (timer-secs + 0.1) s) and spawn_sleep
+    /// (3 child processes, ~3 s each) run only when named here.
     #[arg(long, value_enum, value_delimiter = ',')]
     only: Vec<micro::Micro>,
+    /// timer_precision: measured seconds per row (4 rows, run one after another).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    timer_secs: u32,
+    /// spawn_sleep: tasks spawned (each sleeps 1 s).
+    #[arg(long, default_value_t = spawn_sleep::TASKS, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    spawn_sleep_tasks: u64,
     /// Also write the results as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -73,6 +92,35 @@ struct MicroArgs {
     /// default: kairos' own default). For studying the spin/park trade-off; tokio is unaffected.
     #[arg(long, value_name = "N")]
     kairos_spin_rounds: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+struct SpawnSleepChildArgs {
+    /// Which runtime to measure.
+    #[arg(long, value_enum)]
+    runtime: spawn_sleep::ChildRuntime,
+    /// Tasks to spawn.
+    #[arg(long, default_value_t = spawn_sleep::TASKS)]
+    tasks: u64,
+    /// Worker threads.
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+}
+
+#[derive(Debug, Args)]
+struct AllocArgs {
+    /// Measured rounds per allocator (after one warm-up); the tables show their median.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    rounds: u32,
+    /// Run only these cases (comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    only: Vec<alloc::Case>,
+    /// Also write the results as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Print every run's result to stderr.
+    #[arg(long, short)]
+    verbose: bool,
 }
 
 #[derive(Debug, Args)]
@@ -105,14 +153,24 @@ fn main() -> ExitCode {
             json: a.json,
             verbose: a.verbose,
             kairos_spin_rounds: a.kairos_spin_rounds,
+            timer_secs: a.timer_secs,
+            spawn_sleep_tasks: a.spawn_sleep_tasks,
         })
         .map(drop),
+        Command::SpawnSleepChild(a) => spawn_sleep::child(a.runtime, a.tasks, a.workers),
         Command::Compare(a) => compare::run(&compare::CompareOpts {
             workload: a.workload,
             rounds: a.rounds as usize,
             workers: a.workers as usize,
             backends: a.backends,
             json: a.json,
+        })
+        .map(drop),
+        Command::Alloc(a) => alloc::run(&alloc::AllocOpts {
+            rounds: a.rounds as usize,
+            only: a.only,
+            json: a.json,
+            verbose: a.verbose,
         })
         .map(drop),
         Command::Workloads => {

@@ -10,6 +10,15 @@
 //! | `ping_pong` | two tasks pass a value back and forth [`ROUND_TRIPS`] times | round trip (2 hops) |
 //! | `chained_spawn` | each task spawns the next, [`CHAIN_DEPTH`] deep; the last signals | spawn |
 //!
+//! Two more benchmarks measure time and memory rather than throughput, have their own tables and
+//! modules, and are **not** part of the default run (they take about 25 s together, against a
+//! few seconds for the four above); select them with `--only timer_precision,spawn_sleep`:
+//!
+//! | benchmark | what it measures | module |
+//! |---|---|---|
+//! | `timer_precision` | release→poll latency of a 1 ms periodic task (p50/p99/p99.9/max), kairos, kairos with `timer_spin`, tokio and a bare `clock_nanosleep` thread | [`crate::timer_precision`] |
+//! | `spawn_sleep` | 1M tasks each sleeping 1 s: spawn ns/task and peak RSS per task, one child process per runtime | [`crate::spawn_sleep`] |
+//!
 //! Every run executes inside one root task spawned on a worker (not on the `block_on` thread),
 //! so spawns go to the worker's local queue as they would in an application, and the clock is
 //! read inside that task: runtime start-up and `block_on` hand-off are not counted.
@@ -32,8 +41,10 @@ use crate::error::{BenchError, TaskFailed};
 use crate::exec::{run_root, Counters, Exec, Kairos, Tokio};
 use crate::json::{self, Obj};
 use crate::machine::{self, CpuSample};
+use crate::spawn_sleep;
 use crate::stats::Summary;
 use crate::table::{num, Table};
+use crate::timer_precision;
 use crate::watchdog::Watchdog;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -68,10 +79,19 @@ pub enum Micro {
     /// Each task spawns the next, 10k deep.
     #[value(name = "chained_spawn")]
     ChainedSpawn,
+    /// Release->poll latency of a 1 ms periodic task: kairos, kairos timer_spin, tokio, kernel
+    /// floor (not in the default run: --timer-secs, default 5, per row).
+    #[value(name = "timer_precision")]
+    TimerPrecision,
+    /// 1M tasks each sleeping 1 s: spawn ns/task, peak RSS per task, one child process per
+    /// runtime (not in the default run).
+    #[value(name = "spawn_sleep")]
+    SpawnSleep,
 }
 
 impl Micro {
-    /// Every benchmark, in report order.
+    /// The benchmarks of the default run (no `--only`), in report order: the round-based ones.
+    /// `timer_precision` and `spawn_sleep` run only when named in `--only`.
     pub const ALL: [Micro; 4] = [
         Micro::SpawnMany,
         Micro::YieldMany,
@@ -86,7 +106,15 @@ impl Micro {
             Micro::YieldMany => "yield_many",
             Micro::PingPong => "ping_pong",
             Micro::ChainedSpawn => "chained_spawn",
+            Micro::TimerPrecision => "timer_precision",
+            Micro::SpawnSleep => "spawn_sleep",
         }
+    }
+
+    /// Whether this is one of the round-based throughput benchmarks (kairos and tokio
+    /// interleaved, one table), as opposed to one with its own module and table.
+    fn is_rounds(self) -> bool {
+        !matches!(self, Micro::TimerPrecision | Micro::SpawnSleep)
     }
 
     /// What one "op" is.
@@ -95,6 +123,8 @@ impl Micro {
             Micro::SpawnMany | Micro::ChainedSpawn => "ns/spawn",
             Micro::YieldMany => "ns/yield",
             Micro::PingPong => "ns/round trip",
+            Micro::TimerPrecision => "us release->poll",
+            Micro::SpawnSleep => "ns/spawn, B/task",
         }
     }
 
@@ -105,6 +135,8 @@ impl Micro {
             Micro::YieldMany => (YIELD_TASKS * YIELDS_PER_TASK) as u64,
             Micro::PingPong => ROUND_TRIPS as u64,
             Micro::ChainedSpawn => u64::from(CHAIN_DEPTH),
+            Micro::TimerPrecision => 0,
+            Micro::SpawnSleep => spawn_sleep::TASKS,
         }
     }
 
@@ -116,6 +148,9 @@ impl Micro {
             Micro::YieldMany => run_root(exec, yield_many::<E>()),
             Micro::PingPong => run_root(exec, ping_pong::<E>()),
             Micro::ChainedSpawn => run_root(exec, chained_spawn::<E>()),
+            Micro::TimerPrecision | Micro::SpawnSleep => {
+                unreachable!("run() hands {} to its own module", self.name())
+            }
         }?
         .map_err(|e| BenchError::Task {
             backend: exec.label(),
@@ -217,6 +252,10 @@ pub struct MicroOpts {
     pub verbose: bool,
     /// kairos' search rounds before parking (`Builder::spin_rounds`); `None`: kairos' default.
     pub kairos_spin_rounds: Option<u32>,
+    /// `timer_precision`: measured seconds per row.
+    pub timer_secs: u32,
+    /// `spawn_sleep`: tasks spawned.
+    pub spawn_sleep_tasks: u64,
 }
 
 /// Result of one benchmark.
@@ -254,8 +293,25 @@ pub fn run(opts: &MicroOpts) -> Result<Vec<MicroResult>, BenchError> {
     // Create the report file first: a bad path fails now, not after the whole run.
     let json_out = opts.json.as_deref().map(json::Output::create).transpose()?;
     let start = CpuSample::now();
+    let children = spawn_sleep::ChildCpu::now();
     let mut results = Vec::with_capacity(selected.len());
+    let mut timers = None;
+    let mut sleeps = None;
     for bench in selected {
+        match bench {
+            Micro::TimerPrecision => {
+                timers = Some(timer_precision::run(&timer_precision::TimerOpts {
+                    secs: opts.timer_secs,
+                    workers: opts.workers,
+                })?);
+                continue;
+            }
+            Micro::SpawnSleep => {
+                sleeps = Some(spawn_sleep::run(opts.spawn_sleep_tasks, opts.workers)?);
+                continue;
+            }
+            _ => debug_assert!(bench.is_rounds()),
+        }
         eprintln!(
             "{}: warm-up + {} rounds x (kairos-fifo, tokio), {} workers",
             bench.name(),
@@ -264,13 +320,40 @@ pub fn run(opts: &MicroOpts) -> Result<Vec<MicroResult>, BenchError> {
         );
         results.push(run_one(bench, opts)?);
     }
-    println!("{}", table(&results));
-    let busy = machine::busy_note(start);
+    if !results.is_empty() {
+        println!("{}", table(&results));
+    }
+    if let Some(rows) = &timers {
+        println!("{}", timer_precision::table(rows));
+        for line in timer_precision::verdicts(rows) {
+            println!("{line}");
+        }
+        println!();
+    }
+    if let Some(rows) = &sleeps {
+        println!("{}", spawn_sleep::table(rows));
+        for line in spawn_sleep::notes(rows) {
+            println!("{line}");
+        }
+        println!();
+    }
+    let busy = if sleeps.is_some() {
+        busy_note_without_children(start, children)
+    } else {
+        machine::busy_note(start)
+    };
     if let Some(note) = &busy {
         println!("{note}\n");
     }
     if let Some(out) = json_out {
-        out.write(&to_json(&results, opts, busy.as_deref()))?;
+        let mut extra = Vec::new();
+        if let Some(rows) = &timers {
+            extra.push(("timer_precision", timer_precision::to_json(rows)));
+        }
+        if let Some(rows) = &sleeps {
+            extra.push(("spawn_sleep", spawn_sleep::to_json(rows)));
+        }
+        out.write(&to_json(&results, opts, busy.as_deref(), &extra))?;
     }
     Ok(results)
 }
@@ -320,6 +403,26 @@ fn run_one(bench: Micro, opts: &MicroOpts) -> Result<MicroResult, BenchError> {
     })
 }
 
+/// [`machine::busy_note`] with the CPU time of `spawn_sleep`'s child processes (which the kernel
+/// books to them, not to this process) not counted as other processes'.
+fn busy_note_without_children(
+    start: Option<CpuSample>,
+    children: spawn_sleep::ChildCpu,
+) -> Option<String> {
+    let share = CpuSample::now()?.others_share_since(&start?)?;
+    let share = (share - children.share_since()).max(0.0);
+    let hint = if share > 0.10 {
+        " -- the machine was shared; rerun on a quiet machine before trusting these numbers"
+    } else {
+        ""
+    };
+    Some(format!(
+        "other processes (not counting spawn_sleep's child processes) used {:.0}% of the \
+         machine's CPU time during this run{hint}",
+        share * 100.0
+    ))
+}
+
 fn table(results: &[MicroResult]) -> Table {
     let mut table = Table::new([
         "benchmark",
@@ -364,7 +467,14 @@ fn summary_json(s: &Summary) -> String {
         .finish()
 }
 
-fn to_json(results: &[MicroResult], opts: &MicroOpts, busy: Option<&str>) -> String {
+/// The report; `extra` are further top-level keys with already serialised values (the
+/// standalone benchmarks' rows).
+fn to_json(
+    results: &[MicroResult],
+    opts: &MicroOpts,
+    busy: Option<&str>,
+    extra: &[(&str, String)],
+) -> String {
     let rows = results.iter().map(|r| {
         Obj::new()
             .str("benchmark", r.bench.name())
@@ -383,7 +493,7 @@ fn to_json(results: &[MicroResult], opts: &MicroOpts, busy: Option<&str>) -> Str
             )
             .finish()
     });
-    Obj::new()
+    let mut obj = Obj::new()
         .str("command", "micro")
         .int("rounds", opts.rounds as u64)
         .int("workers", opts.workers as u64)
@@ -394,6 +504,9 @@ fn to_json(results: &[MicroResult], opts: &MicroOpts, busy: Option<&str>) -> Str
                 .map_or_else(|| "default".to_owned(), |n| n.to_string()),
         )
         .str("machine", busy.unwrap_or("unknown"))
-        .raw("results", &json::array(rows))
-        .finish()
+        .raw("results", &json::array(rows));
+    for (key, value) in extra {
+        obj = obj.raw(key, value);
+    }
+    obj.finish()
 }
