@@ -518,3 +518,16 @@ impl<T> Future for Recv<'_, T> {
         }
     }
 }
+
+/// A runtime with `workers` workers and the default configuration.
+///
+/// ```
+/// let rt = kairos_tests::runtime(1);
+/// assert_eq!(rt.block_on(rt.spawn(async { 2 })).unwrap(), 2);
+/// ```
+pub fn runtime(workers: usize) -> kairos::Runtime {
+    kairos::Runtime::builder()
+        .workers(workers)
+        .build()
+        .expect("build runtime")
+}

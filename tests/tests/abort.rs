@@ -1,19 +1,11 @@
 //! `JoinHandle::abort`: cancels pending, unpolled and running tasks, drops each future exactly
 //! once, and leaves completed tasks alone.
 
-use kairos::Runtime;
-use kairos_tests::{oneshot, poll_once, CountingWaker, DropCounter, Watchdog};
+use kairos_tests::{oneshot, poll_once, runtime, CountingWaker, DropCounter, Watchdog};
 use std::future::{pending, poll_fn, Future};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::task::Poll;
-
-fn runtime(workers: usize) -> Runtime {
-    Runtime::builder()
-        .workers(workers)
-        .build()
-        .expect("build runtime")
-}
 
 /// Aborting a task that is parked (polled once, waiting forever) drops its future exactly once
 /// and its handle yields `is_cancelled`.

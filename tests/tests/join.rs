@@ -1,19 +1,14 @@
 //! `JoinHandle`: awaited from tasks, from `block_on`, from other executors, after completion,
 //! and with changing wakers; detaching and output ownership.
 
-use kairos::{JoinHandle, Runtime};
-use kairos_tests::{block_on_thread, oneshot, poll_once, CountingWaker, DropCounter, Watchdog};
+use kairos::JoinHandle;
+use kairos_tests::{
+    block_on_thread, oneshot, poll_once, runtime, CountingWaker, DropCounter, Watchdog,
+};
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::sync::mpsc;
 use std::task::Poll;
-
-fn runtime(workers: usize) -> Runtime {
-    Runtime::builder()
-        .workers(workers)
-        .build()
-        .expect("build runtime")
-}
 
 /// A `JoinHandle` awaited from another task gets the output.
 #[test]

@@ -1,14 +1,7 @@
 //! `Metrics` and `Handle`: counters reflect what happened, `live_tasks` goes back to zero.
 
 use kairos::{Handle, JoinHandle, Runtime};
-use kairos_tests::{oneshot, wait_until, Watchdog};
-
-fn runtime(workers: usize) -> Runtime {
-    Runtime::builder()
-        .workers(workers)
-        .build()
-        .expect("build runtime")
-}
+use kairos_tests::{oneshot, runtime, wait_until, Watchdog};
 
 /// `Handle` is `Clone + Send + Sync + 'static`, `JoinHandle<T>` is `Send + Sync` for `T: Send`.
 #[test]

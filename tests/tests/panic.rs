@@ -1,18 +1,10 @@
 //! Panics in tasks are contained: other tasks finish, the payload reaches the `JoinHandle`,
 //! `Metrics::panics` counts them and the runtime keeps working.
 
-use kairos::Runtime;
-use kairos_tests::{panic_message, DropCounter, Watchdog};
+use kairos_tests::{panic_message, runtime, DropCounter, Watchdog};
 use std::panic::panic_any;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-
-fn runtime(workers: usize) -> Runtime {
-    Runtime::builder()
-        .workers(workers)
-        .build()
-        .expect("build runtime")
-}
 
 /// Of 1000 tasks, every 7th panics (string, `&str` or non-string payloads): the others complete
 /// with their result, each panicking one yields `is_panic` with its own payload, `panics` counts

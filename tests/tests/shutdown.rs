@@ -2,7 +2,7 @@
 //! each destructor exactly once, returns, and leaves kept `JoinHandle`s resolving to cancelled.
 
 use kairos::{JoinHandle, Runtime, ShutdownError};
-use kairos_tests::{block_on_thread, oneshot, DropCounter, DropGuard, Watchdog};
+use kairos_tests::{block_on_thread, oneshot, runtime, DropCounter, DropGuard, Watchdog};
 use std::future::{pending, poll_fn};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -10,13 +10,6 @@ use std::task::{Poll, Waker};
 use std::time::Duration;
 
 const PENDING: usize = 10_000;
-
-fn runtime(workers: usize) -> Runtime {
-    Runtime::builder()
-        .workers(workers)
-        .build()
-        .expect("build runtime")
-}
 
 /// Spawns `PENDING` tasks that never complete: half wait on `std::future::pending`, half on a
 /// oneshot whose sender is kept alive (returned). Waits until each was polled once. Every future

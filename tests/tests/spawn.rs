@@ -2,18 +2,11 @@
 //! exactly once and every result is delivered exactly once.
 
 use kairos::Runtime;
-use kairos_tests::Watchdog;
+use kairos_tests::{runtime, Watchdog};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 
 const N: usize = 100_000;
-
-fn runtime(workers: usize) -> Runtime {
-    Runtime::builder()
-        .workers(workers)
-        .build()
-        .expect("build runtime")
-}
 
 /// Checks that `results` is exactly `0..n` (each index once) after sorting.
 fn assert_each_index_once(mut results: Vec<usize>, n: usize) {

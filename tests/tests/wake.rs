@@ -1,20 +1,12 @@
 //! Wake-ups: from foreign threads, between tasks, across runtimes, and after the task or the
 //! runtime is gone.
 
-use kairos::Runtime;
-use kairos_tests::{mailbox, oneshot, Watchdog};
+use kairos_tests::{mailbox, oneshot, runtime, Watchdog};
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
-
-fn runtime(workers: usize) -> Runtime {
-    Runtime::builder()
-        .workers(workers)
-        .build()
-        .expect("build runtime")
-}
 
 /// A task parked on a oneshot is woken by a `send` from a plain std thread and completes; the
 /// send happens only after the task registered its waker, so a real wake-up is exercised.

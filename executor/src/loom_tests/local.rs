@@ -2,13 +2,24 @@
 
 use super::check;
 use crate::queue::inject::Inject;
-use crate::queue::local::{self, Local};
+use crate::queue::local::{self, Local, Steal};
 use loom::thread;
 
 fn drain(local: &mut Local<u32>, into: &mut Vec<u32>) {
     while let Some(t) = local.pop() {
         into.push(t);
     }
+}
+
+/// A thief's whole work: one steal into its own queue, then everything it got.
+fn steal_all(steal: &Steal<u32>) -> Vec<u32> {
+    let (mut mine, _) = local::local::<u32>();
+    let mut got = Vec::new();
+    if let Some(t) = steal.steal_into(&mut mine) {
+        got.push(t);
+    }
+    drain(&mut mine, &mut got);
+    got
 }
 
 fn drain_inject(inject: &Inject<u32>, into: &mut Vec<u32>) {
@@ -30,15 +41,7 @@ fn pop_vs_one_stealer() {
             for i in 1..=3 {
                 owner.push_back(i, &inject);
             }
-            let thief = thread::spawn(move || {
-                let (mut mine, _) = local::local::<u32>();
-                let mut got = Vec::new();
-                if let Some(t) = steal.steal_into(&mut mine) {
-                    got.push(t);
-                }
-                drain(&mut mine, &mut got);
-                got
-            });
+            let thief = thread::spawn(move || steal_all(&steal));
             let mut all = Vec::new();
             drain(&mut owner, &mut all);
             all.extend(thief.join().unwrap());
@@ -62,15 +65,7 @@ fn pop_vs_two_stealers() {
         let thieves: Vec<_> = (0..2)
             .map(|_| {
                 let steal = steal.clone();
-                thread::spawn(move || {
-                    let (mut mine, _) = local::local::<u32>();
-                    let mut got = Vec::new();
-                    if let Some(t) = steal.steal_into(&mut mine) {
-                        got.push(t);
-                    }
-                    drain(&mut mine, &mut got);
-                    got
-                })
+                thread::spawn(move || steal_all(&steal))
             })
             .collect();
         let mut all = Vec::new();
@@ -97,15 +92,7 @@ fn overflow_while_stolen() {
         for i in 1..=4 {
             owner.push_back(i, &*inject);
         }
-        let thief = thread::spawn(move || {
-            let (mut mine, _) = local::local::<u32>();
-            let mut got = Vec::new();
-            if let Some(t) = steal.steal_into(&mut mine) {
-                got.push(t);
-            }
-            drain(&mut mine, &mut got);
-            got
-        });
+        let thief = thread::spawn(move || steal_all(&steal));
         owner.push_back(5, &*inject);
         let mut all = thief.join().unwrap();
         drain(&mut owner, &mut all);

@@ -59,43 +59,54 @@ pub(crate) fn pair() -> (Parker, Unparker) {
     )
 }
 
+impl Inner {
+    /// Consumes a pending unpark without locking. Returns `true` if there was one.
+    #[inline]
+    fn consume_notification(&self) -> bool {
+        self.state
+            .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    }
+
+    /// With the mutex held: `EMPTY -> PARKED`. Returns `false` if an unpark arrived first (it
+    /// is consumed: the caller must not wait).
+    fn transition_to_parked(&self) -> bool {
+        match self
+            .state
+            .compare_exchange(EMPTY, PARKED, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            Ok(_) => true,
+            Err(NOTIFIED) => {
+                crate::loom::reached("park.notified_before_wait");
+                // `swap`, not `store`, so this read-modify-write synchronises with the
+                // unparker's swap.
+                let old = self.state.swap(EMPTY, Ordering::SeqCst);
+                debug_assert_eq!(old, NOTIFIED);
+                false
+            }
+            Err(actual) => unreachable!("park: inconsistent state {actual}"),
+        }
+    }
+}
+
 impl Parker {
     /// Blocks until `unpark` is called (or returns at once if it was called since the last park).
     pub(crate) fn park(&self) {
-        let inner = &*self.inner;
-        // Fast path: consume a pending notification.
-        if inner
-            .state
-            .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok()
-        {
-            return;
+        if !self.inner.consume_notification() {
+            self.park_slow();
         }
-        self.park_slow();
     }
 
     /// Blocks until `unpark` is called or `timeout` passes (or spuriously earlier: callers
     /// re-check their condition). Consumes a pending unpark either way.
     pub(crate) fn park_timeout(&self, timeout: std::time::Duration) {
         let inner = &*self.inner;
-        if inner
-            .state
-            .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok()
-        {
+        if inner.consume_notification() {
             return;
         }
         let guard = lock(&inner.mutex);
-        match inner
-            .state
-            .compare_exchange(EMPTY, PARKED, Ordering::SeqCst, Ordering::SeqCst)
-        {
-            Ok(_) => {}
-            Err(NOTIFIED) => {
-                inner.state.swap(EMPTY, Ordering::SeqCst);
-                return;
-            }
-            Err(actual) => unreachable!("park_timeout: inconsistent state {actual}"),
+        if !inner.transition_to_parked() {
+            return;
         }
         let guard = match inner.condvar.wait_timeout(guard, timeout) {
             Ok((guard, _)) => guard,
@@ -110,31 +121,15 @@ impl Parker {
     fn park_slow(&self) {
         let inner = &*self.inner;
         let mut guard = lock(&inner.mutex);
-        match inner
-            .state
-            .compare_exchange(EMPTY, PARKED, Ordering::SeqCst, Ordering::SeqCst)
-        {
-            Ok(_) => {}
-            Err(NOTIFIED) => {
-                crate::loom::reached("park.notified_before_wait");
-                // Notified between the fast path and the lock. `swap`, not `store`, so this
-                // read-modify-write synchronises with the unparker's swap.
-                let old = inner.state.swap(EMPTY, Ordering::SeqCst);
-                debug_assert_eq!(old, NOTIFIED);
-                return;
-            }
-            Err(actual) => unreachable!("park: inconsistent state {actual}"),
+        if !inner.transition_to_parked() {
+            return;
         }
         loop {
             guard = match inner.condvar.wait(guard) {
                 Ok(guard) => guard,
                 Err(poisoned) => poisoned.into_inner(),
             };
-            if inner
-                .state
-                .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
-                .is_ok()
-            {
+            if inner.consume_notification() {
                 return;
             }
             // Spurious wake-up: still PARKED, wait again.
