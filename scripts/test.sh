@@ -3,7 +3,8 @@
 #
 #   scripts/test.sh
 #
-# Steps: formatting, clippy with warnings as errors, the workspace tests (unit, integration,
+# Steps: formatting, clippy with warnings as errors, rustdoc with warnings as errors, the
+# workspace tests (unit, integration,
 # doctests), the loom models (own target dir, bounded preemptions and time), and the loom
 # mutation check (scripts/loom-mutation.sh). Every step is bounded by `timeout`, so a hang fails
 # the run instead of stalling CI.
@@ -29,6 +30,9 @@ cargo fmt --all -- --check
 
 step "cargo clippy --workspace --all-targets -- -D warnings"
 timeout 1200 cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo doc (warnings are errors: every public item documented, links resolve)"
+RUSTDOCFLAGS="-D warnings" timeout 900 cargo doc --workspace --no-deps --document-private-items
 
 step "cargo test --workspace"
 timeout 1800 cargo test --workspace

@@ -24,7 +24,7 @@ pub const DEFAULT_MAX_HEAPS: usize = 64;
 #[non_exhaustive]
 pub struct Config {
     /// Bytes reserved and pre-faulted up front, rounded up to whole chunks
-    /// ([`CHUNK_SIZE`](crate::CHUNK_SIZE)). Zero is allowed: every allocation then fails (or
+    /// ([`CHUNK_SIZE`]). Zero is allowed: every allocation then fails (or
     /// falls back).
     pub capacity: usize,
     /// When `true`, requests the region cannot serve (exhaustion, oversized or over-aligned

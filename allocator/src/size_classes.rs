@@ -36,7 +36,7 @@ pub struct SizeClasses {
 }
 
 impl SizeClasses {
-    /// An allocator with the [`DEFAULT_CLASSES`](crate::DEFAULT_CLASSES) (64 B to 4 KiB).
+    /// An allocator with the [`DEFAULT_CLASSES`] (64 B to 4 KiB).
     ///
     /// ```
     /// let classes = kairos_alloc::SizeClasses::new(kairos_alloc::Config::new(1 << 20)).unwrap();

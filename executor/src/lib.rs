@@ -31,7 +31,7 @@
 //! ## Preemption
 //!
 //! Scheduling is cooperative: a task runs until its `poll` returns. A task that computes for a
-//! long time without awaiting holds its worker; call [`yield_now`] in long loops.
+//! long time without awaiting holds its worker; call [`yield_now()`] in long loops.
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
 

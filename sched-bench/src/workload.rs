@@ -6,7 +6,7 @@
 //! weighted task mixes) are new `Shape` variants; new instances of a family are new entries in
 //! [`BUILTIN`].
 //!
-//! CPU work is simulated with [`work`](crate::work::work) (a busy loop on the clock), so a task's
+//! CPU work is simulated with [`work`] (a busy loop on the clock), so a task's
 //! cost does not depend on the machine's speed, only on its time.
 
 use crate::error::{BenchError, TaskFailed};

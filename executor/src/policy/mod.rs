@@ -8,7 +8,22 @@
 //! Concurrency (per-worker queues, the injector, stealing) is `queue/`'s job, which wraps these
 //! structures. The same structures serve the threaded runtime and, later, the simulator.
 //!
-//! Implemented: [`fifo`] (arrival order). EDF, priority with aging and fair share come with the
-//! policies issue; selecting them today is a `BuildError`.
+//! - [`fifo`]: arrival order. O(1).
+//! - [`edf`]: absolute deadline, earliest first; tasks without a deadline last, FIFO. Binary
+//!   heap, O(log n). Liu & Layland 1973.
+//! - [`priority`]: levels 0..=255, highest first, FIFO within a level, one level of aging per
+//!   interval waited. Bitmap of levels (Linux 2.6's O(1) scheduler): O(1) while nothing has
+//!   aged, else O(levels within reach of the oldest item's aging).
+//! - [`fair`]: weighted virtual runtime, smallest first, CFS's weights, charging and placement
+//!   (`kernel/sched/fair.c`). Binary heap, O(log n).
+//!
+//! [`key`] holds what the ordered ones share: the enqueue sequence and the `(key, seq)` min-heap.
+//! Ties on the policy key always go to the item pushed first. EDF, priority and fair share are
+//! pure structures for now: `queue/` and the worker adopt them with the policies issue, and
+//! selecting those policies today is a `BuildError`.
 
+pub(crate) mod edf;
+pub(crate) mod fair;
 pub(crate) mod fifo;
+pub(crate) mod key;
+pub(crate) mod priority;

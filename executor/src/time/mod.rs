@@ -2,7 +2,7 @@
 //!
 //! - [`Instant`]: integer nanoseconds on the runtime's clock (the OS monotonic clock; the
 //!   simulator will substitute a virtual one).
-//! - [`sleep`], [`sleep_until`], [`timeout`], [`interval`]: futures driven by the runtime's timer
+//! - [`sleep()`], [`sleep_until`], [`timeout()`], [`interval()`]: futures driven by the runtime's timer
 //!   driver. Deadlines are nanoseconds, not milliseconds: no timer wheel tick rounds them.
 //!
 //! # How precise

@@ -1,7 +1,7 @@
 //! The allocators under test, behind one small interface so every case is written once.
 //!
 //! A case is a generic function over [`Family`]: it asks the family for a [`Local`] handle on
-//! each thread it runs (a kairos [`Heap`](kairos_alloc::Heap) is `!Send`, so handles are made on
+//! each thread it runs (a kairos [`Heap`] is `!Send`, so handles are made on
 //! the thread that uses them) and allocates and frees 128-byte blocks through it. Cases are
 //! monomorphised per allocator ([`with_family!`](crate::alloc::with_family)), so no indirect call
 //! sits between the benchmark loop and the allocator.

@@ -1,0 +1,243 @@
+//! EDF: runnable tasks by absolute deadline, earliest first.
+//!
+//! Earliest Deadline First is optimal on one processor for independent preemptible jobs: if any
+//! schedule meets every deadline, EDF does (Liu & Layland, "Scheduling Algorithms for
+//! Multiprogramming in a Hard-Real-Time Environment", JACM 20(1), 1973, §7; Dertouzos 1974 for
+//! arbitrary job sets). Linux's SCHED_DEADLINE orders its run queue the same way
+//! (`kernel/sched/deadline.c`, an rbtree keyed by `dl_se->deadline`). kairos preempts only at
+//! `.await` points, so the optimality argument holds up to one poll's length of blocking.
+//!
+//! # Ordering rule
+//!
+//! The key of an item is its [`EdfKey`]: `At(deadline)` for an absolute deadline in nanoseconds
+//! on the runtime clock, `NoDeadline` for a task without one. Items pop in increasing
+//! `(EdfKey, enqueue sequence)` order:
+//!
+//! - the earliest deadline first (a deadline already in the past is simply the earliest);
+//! - every item without a deadline after every item with one, and among themselves in FIFO order
+//!   (they all have the same key, so the sequence alone orders them);
+//! - equal deadlines in FIFO order (enqueue sequence; see [`super::key`]).
+//!
+//! The structure never reads a clock: deadlines are plain numbers the caller passes in.
+//!
+//! # Costs
+//!
+//! A binary min-heap on `(EdfKey, seq)` ([`KeyedHeap`]): push O(log n) (O(1) on average),
+//! pop O(log n), [`peek_key`](EdfQueue::peek_key) O(1), [`pop_batch`](EdfQueue::pop_batch) of
+//! `k` items O(k log n). Memory: the item, a 16-byte key and an 8-byte sequence per entry, in
+//! one `Vec` that grows by doubling. Nothing is allocated per operation beyond that growth.
+
+// Wired into queue/ and the worker by the policies issue; until then only the tests use it
+// (and under loom the tests are compiled out).
+#![cfg_attr(any(not(test), loom), allow(dead_code))]
+
+use super::key::{KeyedHeap, PopBatch};
+
+/// How urgent a task is under EDF; smaller is more urgent.
+///
+/// The derived order compares the variant first (`At` before `NoDeadline`), then the deadline,
+/// so `At(u64::MAX)` still precedes `NoDeadline`. That is the point of the enum: mapping "no
+/// deadline" to `u64::MAX` would make it tie with a real deadline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum EdfKey {
+    /// Absolute deadline, nanoseconds on the runtime clock.
+    At(u64),
+    /// No deadline: runs after every task that has one.
+    NoDeadline,
+}
+
+impl EdfKey {
+    /// The deadline, if any.
+    #[inline]
+    pub(crate) fn deadline(self) -> Option<u64> {
+        match self {
+            EdfKey::At(d) => Some(d),
+            EdfKey::NoDeadline => None,
+        }
+    }
+}
+
+impl From<Option<u64>> for EdfKey {
+    #[inline]
+    fn from(deadline: Option<u64>) -> EdfKey {
+        deadline.map_or(EdfKey::NoDeadline, EdfKey::At)
+    }
+}
+
+/// An EDF run queue.
+#[derive(Debug)]
+pub(crate) struct EdfQueue<T> {
+    /// Items keyed by deadline; the heap supplies the enqueue sequence.
+    heap: KeyedHeap<EdfKey, T>,
+}
+
+impl<T> EdfQueue<T> {
+    /// An empty queue.
+    pub(crate) fn new() -> EdfQueue<T> {
+        EdfQueue {
+            heap: KeyedHeap::new(),
+        }
+    }
+
+    /// Number of queued items.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.heap.len()
+    }
+
+    /// Whether nothing is queued.
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+
+    /// Queues `item` with an absolute `deadline` in nanoseconds (`None`: no deadline), behind
+    /// every queued item with the same key. O(log n).
+    #[inline]
+    pub(crate) fn push(&mut self, item: T, deadline: Option<u64>) {
+        self.heap.push(item, EdfKey::from(deadline));
+    }
+
+    /// Queues `item` under an already-built key (a stolen item keeps its key). O(log n).
+    #[inline]
+    pub(crate) fn push_key(&mut self, item: T, key: EdfKey) {
+        self.heap.push(item, key);
+    }
+
+    /// Removes the most urgent item: earliest deadline, then earliest enqueued. O(log n).
+    #[inline]
+    pub(crate) fn pop(&mut self) -> Option<(EdfKey, T)> {
+        self.heap.pop()
+    }
+
+    /// The key of the item [`pop`](Self::pop) would return, for "is anything here more urgent
+    /// than X" checks and for merging two queues by key. O(1).
+    #[inline]
+    pub(crate) fn peek_key(&self) -> Option<EdfKey> {
+        self.heap.peek_key()
+    }
+
+    /// Removes up to `n` of the most urgent items, most urgent first, with their keys (for
+    /// stealing: the thief re-queues them with [`push_key`](Self::push_key), so their deadlines
+    /// travel with them and their relative order is kept). Lazy: each item taken costs one
+    /// O(log n) pop; items not taken stay queued.
+    pub(crate) fn pop_batch(&mut self, n: usize) -> PopBatch<'_, EdfKey, T> {
+        self.heap.pop_batch(n)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    fn drain(q: &mut EdfQueue<u32>) -> Vec<u32> {
+        std::iter::from_fn(|| q.pop().map(|(_, item)| item)).collect()
+    }
+
+    #[test]
+    fn earliest_deadline_first() {
+        let mut q = EdfQueue::new();
+        q.push(0, Some(30));
+        q.push(1, Some(10));
+        q.push(2, Some(20));
+        q.push(3, Some(0)); // already past: most urgent
+        assert_eq!(q.peek_key(), Some(EdfKey::At(0)));
+        assert_eq!(drain(&mut q), vec![3, 1, 2, 0]);
+    }
+
+    #[test]
+    fn no_deadline_runs_after_deadlines_in_fifo_order() {
+        let mut q = EdfQueue::new();
+        q.push(0, None);
+        q.push(1, Some(u64::MAX));
+        q.push(2, None);
+        q.push(3, Some(5));
+        q.push(4, None);
+        assert_eq!(EdfKey::from(None).deadline(), None);
+        assert_eq!(EdfKey::At(u64::MAX).deadline(), Some(u64::MAX));
+        assert!(EdfKey::At(u64::MAX) < EdfKey::NoDeadline);
+        assert_eq!(drain(&mut q), vec![3, 1, 0, 2, 4]);
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn equal_deadlines_in_enqueue_order() {
+        let mut q = EdfQueue::new();
+        for i in 0..6 {
+            q.push(i, Some(if i % 2 == 0 { 7 } else { 3 }));
+        }
+        assert_eq!(drain(&mut q), vec![1, 3, 5, 0, 2, 4]);
+    }
+
+    #[test]
+    fn pop_batch_steals_the_most_urgent_with_their_keys() {
+        let mut victim = EdfQueue::new();
+        for (i, d) in [Some(50), None, Some(10), Some(40), Some(10)]
+            .into_iter()
+            .enumerate()
+        {
+            victim.push(i as u32, d);
+        }
+        let mut thief = EdfQueue::new();
+        for (key, item) in victim.pop_batch(3) {
+            thief.push_key(item, key);
+        }
+        assert_eq!(victim.len(), 2);
+        assert_eq!(thief.peek_key(), Some(EdfKey::At(10)));
+        assert_eq!(drain(&mut thief), vec![2, 4, 3]);
+        assert_eq!(drain(&mut victim), vec![0, 1]);
+    }
+
+    /// Random pushes and pops against a linear-scan model: every pop, peek and length must match.
+    #[test]
+    fn matches_reference_model() {
+        for seed in 0..8u64 {
+            let mut rng = Rng::new(seed);
+            let mut q = EdfQueue::new();
+            // The model: (key, seq, item), minimum found by scanning.
+            let mut model: Vec<(EdfKey, u64, u32)> = Vec::new();
+            let mut seq = 0u64;
+            // Few distinct deadlines, so ties are common.
+            let span = 1 + rng.below(64) as u64;
+            for op in 0..5_000u32 {
+                match rng.below(10) {
+                    0..=4 => {
+                        let deadline = match rng.below(5) {
+                            0 => None,
+                            _ => Some(rng.next_u64() % span),
+                        };
+                        q.push(op, deadline);
+                        model.push((EdfKey::from(deadline), seq, op));
+                        seq += 1;
+                    }
+                    5..=8 => {
+                        let want = model
+                            .iter()
+                            .enumerate()
+                            .min_by_key(|(_, &(key, seq, _))| (key, seq))
+                            .map(|(i, _)| i)
+                            .map(|i| model.remove(i))
+                            .map(|(key, _, item)| (key, item));
+                        assert_eq!(q.pop(), want, "seed {seed} op {op}");
+                    }
+                    _ => {
+                        let n = rng.below(4) as usize;
+                        let got: Vec<_> = q.pop_batch(n).collect();
+                        assert_eq!(got.len(), n.min(model.len()));
+                        for g in got {
+                            let i = (0..model.len())
+                                .min_by_key(|&i| (model[i].0, model[i].1))
+                                .unwrap();
+                            let (key, _, item) = model.remove(i);
+                            assert_eq!(g, (key, item), "seed {seed} op {op}");
+                        }
+                    }
+                }
+                assert_eq!(q.len(), model.len());
+                let min = model.iter().map(|&(key, seq, _)| (key, seq)).min();
+                assert_eq!(q.peek_key(), min.map(|(key, _)| key));
+            }
+        }
+    }
+}
