@@ -4,9 +4,8 @@
 #   scripts/test.sh
 #
 # Steps: formatting, clippy with warnings as errors, rustdoc with warnings as errors, the
-# workspace tests (unit, integration,
-# doctests), the loom models (own target dir, bounded preemptions and time), and the loom
-# mutation check (scripts/loom-mutation.sh). Every step is bounded by `timeout`, so a hang fails
+# workspace tests (unit, integration, doctests), the loom models (own target dir, bounded
+# preemptions and time), and the loom mutation check (scripts/loom-mutation.sh). Every step is bounded by `timeout`, so a hang fails
 # the run instead of stalling CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
