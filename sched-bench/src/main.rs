@@ -7,7 +7,8 @@
 //!   timer precision and a million sleeping tasks (see [`timer_precision`], [`spawn_sleep`]).
 //! - `compare`: one workload on several backends, one table with run time, throughput and
 //!   kairos' scheduler counters (see [`compare`]).
-//! - `workloads`: the built-in workloads.
+//! - `workloads`: the built-in workloads; `--check FILE` validates a workload file (TOML or
+//!   rt-app JSON) and summarises it (see [`workload_file`]).
 //! - `alloc`: kairos-alloc against the system allocator and mimalloc (see [`alloc`]).
 //!
 //! Results go to stdout as Markdown-compatible tables, followed by how much of the machine's CPU
@@ -33,6 +34,7 @@ mod timer_precision;
 mod watchdog;
 mod work;
 mod workload;
+mod workload_file;
 
 use backend::Backend;
 use clap::{Args, Parser, Subcommand};
@@ -53,8 +55,8 @@ enum Command {
     Micro(MicroArgs),
     /// Run one workload on several backends and print one comparison table.
     Compare(CompareArgs),
-    /// List the built-in workloads.
-    Workloads,
+    /// List the built-in workloads, or check a workload file.
+    Workloads(WorkloadsArgs),
     /// Allocator benchmarks: kairos-alloc vs the system allocator and mimalloc, 128-byte blocks.
     Alloc(AllocArgs),
     /// Internal: one row of `micro --only spawn_sleep`, run in its own process.
@@ -124,6 +126,14 @@ struct AllocArgs {
 }
 
 #[derive(Debug, Args)]
+struct WorkloadsArgs {
+    /// Parse and validate this workload file (sched-bench TOML, or rt-app JSON), print its
+    /// tasks and phases, and exit non-zero with the file, line and field if it is invalid.
+    #[arg(long, value_name = "FILE")]
+    check: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 struct CompareArgs {
     /// Workload to run (`sched-bench workloads` lists them).
     #[arg(long, default_value = "mixed-small")]
@@ -173,7 +183,10 @@ fn main() -> ExitCode {
             verbose: a.verbose,
         })
         .map(drop),
-        Command::Workloads => {
+        Command::Workloads(WorkloadsArgs { check: Some(path) }) => {
+            workload_file::check(&path).map_err(|e| error::BenchError::Usage(e.to_string()))
+        }
+        Command::Workloads(WorkloadsArgs { check: None }) => {
             let mut t = table::Table::new(["workload", "description"]).text_columns(2);
             for w in workload::BUILTIN {
                 t.row([w.name, w.summary]);

@@ -1,0 +1,360 @@
+//! The in-memory workload model that both file formats parse into.
+//!
+//! A [`Workload`] is a set of [`TaskSpec`]s plus run-wide settings. A task is rt-app's notion of
+//! a thread: `instances` identical copies, each running its [`Phase`]s in order, the whole
+//! sequence repeated [`Repeat`] times (or until the workload's duration ends). A phase is a list
+//! of [`Event`]s repeated its own number of times. Our TOML format describes only periodic tasks
+//! and maps each one to a single phase `[Run(work), Timer(period, absolute)]`; rt-app files may
+//! use several phases and the other events.
+//!
+//! Scheduling parameters ([`Sched`]) are attributes, not a backend choice: a TOML task may give a
+//! priority *and* a nice value, and the backend picks what it uses (kairos `Priority` the
+//! priority, `Fair` the nice value, `Edf` the job deadline). `class` is set only when the file
+//! asks for one Linux scheduling class for this task (always for rt-app files, whose tasks each
+//! have a policy; in TOML only with `policy = ...`).
+//!
+//! All times are [`Duration`]s (nanosecond resolution). The model is plain data: it does no I/O
+//! and has no defaults of its own; [`validate`](super::validate) states its invariants.
+
+use std::fmt;
+use std::time::Duration;
+
+/// A workload: what to run, for how long.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Workload {
+    /// Name in reports: the TOML `name`, else the file name without its extension.
+    pub name: String,
+    /// Wall time of one run. `None`: until every task has finished its loops (rt-app's
+    /// `duration: -1`); [`validate`](super::validate) then requires every task to be finite.
+    pub duration: Option<Duration>,
+    /// Seed of the workload's random stream (simulation, hog placement); 0 when not given.
+    pub seed: u64,
+    /// Background CPU hogs: busy threads at SCHED_OTHER nice 0, one per hog, that compete
+    /// with the tasks for the whole run (the interference of a loaded machine).
+    pub hogs: usize,
+    /// The tasks, in file order.
+    pub tasks: Vec<TaskSpec>,
+}
+
+/// One task (rt-app: one entry of `tasks`), run as `instances` identical threads/futures.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskSpec {
+    /// Name as in the file; unique within the workload.
+    pub name: String,
+    /// Identical copies (TOML `count`, rt-app `instance`).
+    pub instances: u32,
+    /// Scheduling attributes.
+    pub sched: Sched,
+    /// Relative deadline of each job (measured from its release), for EDF ordering and
+    /// deadline-miss accounting. `None`: the task states no deadline.
+    pub deadline: Option<Duration>,
+    /// CPUs the task may run on (rt-app `cpus`); `None`: any.
+    pub cpus: Option<Vec<usize>>,
+    /// Wait before the first phase starts (rt-app `delay`).
+    pub delay: Duration,
+    /// How often the whole phase sequence runs.
+    pub repeat: Repeat,
+    /// The phases, in order; never empty.
+    pub phases: Vec<Phase>,
+}
+
+/// How often something repeats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Repeat {
+    /// This many times (at least 1).
+    Times(u64),
+    /// Until the workload's duration ends (rt-app `loop: -1`).
+    Forever,
+}
+
+/// Scheduling attributes of a task. Which ones a backend uses depends on the backend; see the
+/// module docs. Invariants (checked by [`validate`](super::validate)): `Fifo`/`Rr` need a
+/// `priority`; `Deadline` needs a `reservation`; a `reservation` only goes with `Deadline`;
+/// a `slice` only with `Other` or no class.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Sched {
+    /// The Linux class the file asks for; `None`: the backend decides.
+    pub class: Option<Class>,
+    /// Nice value, -20 (most CPU) ..= 19; SCHED_OTHER and kairos `Fair` weight. Default 0.
+    pub nice: i32,
+    /// Real-time priority 1 ..= 99 (higher runs first); SCHED_FIFO/RR and kairos `Priority`.
+    pub priority: Option<u32>,
+    /// SCHED_DEADLINE reservation (CBS budget).
+    pub reservation: Option<Reservation>,
+    /// SCHED_OTHER custom slice (EEVDF `sched_runtime`, Linux 6.12+): rt-app's `dl-runtime`
+    /// on a SCHED_OTHER task.
+    pub slice: Option<Duration>,
+}
+
+/// A Linux scheduling class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    /// SCHED_OTHER (CFS/EEVDF), weighted by nice.
+    Other,
+    /// SCHED_FIFO.
+    Fifo,
+    /// SCHED_RR.
+    Rr,
+    /// SCHED_DEADLINE (EDF + CBS).
+    Deadline,
+}
+
+impl fmt::Display for Class {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Class::Other => "SCHED_OTHER",
+            Class::Fifo => "SCHED_FIFO",
+            Class::Rr => "SCHED_RR",
+            Class::Deadline => "SCHED_DEADLINE",
+        })
+    }
+}
+
+/// SCHED_DEADLINE parameters: `runtime` of CPU every `period`, to be used within `deadline` of
+/// each period's start. The kernel requires 1024 ns <= runtime <= deadline <= period.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reservation {
+    /// Budget per period (`sched_runtime`).
+    pub runtime: Duration,
+    /// Relative deadline (`sched_deadline`).
+    pub deadline: Duration,
+    /// Period (`sched_period`).
+    pub period: Duration,
+}
+
+/// A list of events repeated `repeat` times (rt-app: one entry of `phases`, or the task object
+/// itself when it has no `phases`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Phase {
+    /// Name as in the file (rt-app phase key; `main` for a task without phases; `periodic` for
+    /// TOML tasks). Not unique: rt-app files may repeat a phase key, and both phases are kept.
+    pub name: String,
+    /// How often the event list runs before the next phase.
+    pub repeat: Repeat,
+    /// The events, in file order (repeated keys kept); never empty.
+    pub events: Vec<Event>,
+}
+
+/// One step of a phase.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// Do this much CPU work (rt-app `run`: a calibrated amount of work that takes this long on
+    /// an idle CPU; it takes longer when preempted). kairos: `kairos::work`.
+    Run(Duration),
+    /// Stay busy until this much wall time has passed (rt-app `runtime`), however much of it the
+    /// task actually got the CPU.
+    Runtime(Duration),
+    /// Sleep this long, relative to now.
+    Sleep(Duration),
+    /// Wait for the next tick of a periodic timer.
+    Timer(Timer),
+    /// Give up the CPU once (sched_yield / `yield_now`).
+    Yield,
+}
+
+/// A periodic timer event: ticks at `start + k * period`, `start` being when the task first
+/// reached the timer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Timer {
+    /// rt-app `ref`: `unique` (or any name starting with `unique`) is private to each thread
+    /// instance; any other name is one timer shared by every event that names it.
+    pub reference: String,
+    /// Tick interval.
+    pub period: Duration,
+    /// What happens when the task reaches the timer after its tick has passed.
+    pub mode: TimerMode,
+}
+
+/// Overrun behaviour of a [`Timer`] (rt-app `mode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimerMode {
+    /// rt-app's default: a missed tick re-anchors the timer at "now"; missed jobs are dropped.
+    Relative,
+    /// Ticks stay on the original grid; a late task runs the missed jobs back to back.
+    Absolute,
+}
+
+/// The shape of a simple periodic task: each job does `work`, released every `period`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Periodic {
+    /// Release interval.
+    pub period: Duration,
+    /// CPU work per job.
+    pub work: Duration,
+}
+
+/// Name of the single phase a TOML task maps to.
+pub const PERIODIC_PHASE: &str = "periodic";
+/// Timer reference of TOML tasks: private per instance.
+pub const UNIQUE_TIMER: &str = "unique";
+
+impl TaskSpec {
+    /// The phase list of a periodic task: one phase, run once per job, `work` then the next
+    /// release on an absolute grid. The inverse of [`TaskSpec::as_periodic`].
+    pub fn periodic_phases(p: Periodic) -> Vec<Phase> {
+        vec![Phase {
+            name: PERIODIC_PHASE.to_owned(),
+            repeat: Repeat::Times(1),
+            events: vec![
+                Event::Run(p.work),
+                Event::Timer(Timer {
+                    reference: UNIQUE_TIMER.to_owned(),
+                    period: p.period,
+                    mode: TimerMode::Absolute,
+                }),
+            ],
+        }]
+    }
+
+    #[cfg_attr(
+        not(test),
+        allow(
+            dead_code,
+            reason = "used by the TOML writer; backends may use it for a periodic fast path"
+        )
+    )]
+    /// `Some` if this task is exactly what [`TaskSpec::periodic_phases`] builds (what the TOML
+    /// format can express); backends may use it to take a periodic fast path.
+    pub fn as_periodic(&self) -> Option<Periodic> {
+        let [phase] = self.phases.as_slice() else {
+            return None;
+        };
+        if phase.repeat != Repeat::Times(1) || phase.name != PERIODIC_PHASE {
+            return None;
+        }
+        match phase.events.as_slice() {
+            [Event::Run(work), Event::Timer(t)]
+                if t.mode == TimerMode::Absolute && t.reference == UNIQUE_TIMER =>
+            {
+                Some(Periodic {
+                    period: t.period,
+                    work: *work,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the task ends by itself (finite task and phase loops).
+    pub fn is_finite(&self) -> bool {
+        self.repeat != Repeat::Forever && self.phases.iter().all(|p| p.repeat != Repeat::Forever)
+    }
+}
+
+/// Formats a duration in the largest unit that shows it exactly: `10ms`, `250us`, `1s`,
+/// `1500ns`, `0s`. The TOML format writes durations this way; its parser reads them back.
+pub fn format_duration(d: Duration) -> String {
+    let ns = d.as_nanos();
+    if ns == 0 {
+        return "0s".to_owned();
+    }
+    for (unit, per) in [("s", 1_000_000_000u128), ("ms", 1_000_000), ("us", 1_000)] {
+        if ns.is_multiple_of(per) {
+            return format!("{}{unit}", ns / per);
+        }
+    }
+    format!("{ns}ns")
+}
+
+impl fmt::Display for Repeat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Repeat::Times(n) => write!(f, "{n}"),
+            Repeat::Forever => f.write_str("forever"),
+        }
+    }
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Run(d) => write!(f, "run {}", format_duration(*d)),
+            Event::Runtime(d) => write!(f, "runtime {}", format_duration(*d)),
+            Event::Sleep(d) => write!(f, "sleep {}", format_duration(*d)),
+            Event::Timer(t) => write!(
+                f,
+                "timer {} {} ({})",
+                t.reference,
+                format_duration(t.period),
+                match t.mode {
+                    TimerMode::Relative => "relative",
+                    TimerMode::Absolute => "absolute",
+                }
+            ),
+            Event::Yield => f.write_str("yield"),
+        }
+    }
+}
+
+impl fmt::Display for Sched {
+    /// `SCHED_FIFO prio 50`, `SCHED_DEADLINE 2ms/8ms/10ms`, `backend's (nice 0, prio 10)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.class {
+            Some(Class::Other) => write!(f, "SCHED_OTHER nice {}", self.nice)?,
+            Some(c @ (Class::Fifo | Class::Rr)) => match self.priority {
+                Some(p) => write!(f, "{c} prio {p}")?,
+                None => write!(f, "{c}")?,
+            },
+            Some(Class::Deadline) => match self.reservation {
+                Some(r) => write!(
+                    f,
+                    "SCHED_DEADLINE {}/{}/{}",
+                    format_duration(r.runtime),
+                    format_duration(r.deadline),
+                    format_duration(r.period)
+                )?,
+                None => f.write_str("SCHED_DEADLINE")?,
+            },
+            None => {
+                write!(f, "backend's (nice {}", self.nice)?;
+                if let Some(p) = self.priority {
+                    write!(f, ", prio {p}")?;
+                }
+                f.write_str(")")?;
+            }
+        }
+        if let Some(s) = self.slice {
+            write!(f, ", slice {}", format_duration(s))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_duration_picks_the_largest_exact_unit() {
+        assert_eq!(format_duration(Duration::ZERO), "0s");
+        assert_eq!(format_duration(Duration::from_secs(2)), "2s");
+        assert_eq!(format_duration(Duration::from_millis(1500)), "1500ms");
+        assert_eq!(format_duration(Duration::from_micros(250)), "250us");
+        assert_eq!(format_duration(Duration::from_nanos(1024)), "1024ns");
+    }
+
+    #[test]
+    fn periodic_phases_and_as_periodic_are_inverse() {
+        let p = Periodic {
+            period: Duration::from_millis(10),
+            work: Duration::from_millis(2),
+        };
+        let t = TaskSpec {
+            name: "t".into(),
+            instances: 1,
+            sched: Sched::default(),
+            deadline: None,
+            cpus: None,
+            delay: Duration::ZERO,
+            repeat: Repeat::Forever,
+            phases: TaskSpec::periodic_phases(p),
+        };
+        assert_eq!(t.as_periodic(), Some(p));
+        let mut relative = t.clone();
+        if let Event::Timer(timer) = &mut relative.phases[0].events[1] {
+            timer.mode = TimerMode::Relative;
+        }
+        assert_eq!(relative.as_periodic(), None);
+        assert!(!t.is_finite());
+    }
+}

@@ -1,0 +1,409 @@
+//! The model's invariants, checked once for both formats.
+//!
+//! Front ends ([`toml_format`](super::toml_format), [`rtapp`](super::rtapp)) check only what
+//! their syntax can get wrong (types, units, unknown keys). Everything about the *meaning* of a
+//! workload (ranges, SCHED_DEADLINE's rules, a workload that would never end) is checked here on
+//! the finished [`Workload`], and a [`Problem`] names the offending task and model [`Field`]; the
+//! front end turns that into the file's own field name and line.
+
+use super::model::{Class, Event, Repeat, TaskSpec, Workload};
+use std::collections::HashSet;
+use std::time::Duration;
+
+/// The smallest SCHED_DEADLINE runtime the kernel accepts: `1 << DL_SCALE` ns
+/// (`__checkparam_dl` in kernel/sched/deadline.c).
+pub const MIN_DL_RUNTIME: Duration = Duration::from_nanos(1024);
+/// Nice range of SCHED_OTHER.
+pub const NICE: std::ops::RangeInclusive<i32> = -20..=19;
+/// Real-time priority range of SCHED_FIFO / SCHED_RR.
+pub const PRIORITY: std::ops::RangeInclusive<u32> = 1..=99;
+/// CPU numbers must fit a default `cpu_set_t` (CPU_SETSIZE).
+pub const MAX_CPU: usize = 1023;
+/// Upper bound on `instances`: more copies of one task than this is a typo, not a benchmark.
+pub const MAX_INSTANCES: u32 = 1_000_000;
+/// Upper bound on background hogs (one busy thread each).
+pub const MAX_HOGS: usize = 1024;
+
+/// A model field a [`Problem`] is about; front ends map it to their own spelling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    /// Workload duration.
+    Duration,
+    /// Workload hog count.
+    Hogs,
+    /// The task list as a whole.
+    Tasks,
+    /// Task name.
+    Name,
+    /// Task instances.
+    Instances,
+    /// Task nice value.
+    Nice,
+    /// Task real-time priority.
+    Priority,
+    /// SCHED_DEADLINE runtime.
+    Runtime,
+    /// SCHED_DEADLINE deadline.
+    DlDeadline,
+    /// SCHED_OTHER custom slice.
+    Slice,
+    /// Per-job relative deadline.
+    JobDeadline,
+    /// CPU set.
+    Cpus,
+    /// Task loop count.
+    Repeat,
+    /// Phase `.0` (its loop count or its event list).
+    Phase(usize),
+    /// Event `.1` of phase `.0`.
+    Event(usize, usize),
+}
+
+/// One broken invariant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// Index of the task in [`Workload::tasks`], for task fields.
+    pub task: Option<usize>,
+    /// The field.
+    pub field: Field,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+fn problem(task: Option<usize>, field: Field, message: String) -> Problem {
+    Problem {
+        task,
+        field,
+        message,
+    }
+}
+
+/// Checks every invariant of `w`; the first broken one in file order is returned.
+///
+/// # Errors
+/// The first [`Problem`] found.
+pub fn workload(w: &Workload) -> Result<(), Problem> {
+    if w.tasks.is_empty() {
+        return Err(problem(
+            None,
+            Field::Tasks,
+            "the workload has no tasks; add at least one".to_owned(),
+        ));
+    }
+    if w.duration == Some(Duration::ZERO) {
+        return Err(problem(
+            None,
+            Field::Duration,
+            "the duration must be positive".to_owned(),
+        ));
+    }
+    if w.hogs > MAX_HOGS {
+        return Err(problem(
+            None,
+            Field::Hogs,
+            format!("{} hogs is more than the limit of {MAX_HOGS}", w.hogs),
+        ));
+    }
+    let mut names = HashSet::new();
+    for (i, t) in w.tasks.iter().enumerate() {
+        if !names.insert(t.name.as_str()) {
+            return Err(problem(
+                Some(i),
+                Field::Name,
+                format!(
+                    "task name `{}` is used twice; give each task its own name",
+                    t.name
+                ),
+            ));
+        }
+        task(t).map_err(|(field, message)| problem(Some(i), field, message))?;
+    }
+    if w.duration.is_none() {
+        if let Some((i, t)) = w.tasks.iter().enumerate().find(|(_, t)| !t.is_finite()) {
+            return Err(problem(
+                Some(i),
+                Field::Duration,
+                format!(
+                    "the workload would never end: task `{}` loops forever and no duration is \
+                     set; set a duration or give every loop a count",
+                    t.name
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks one task.
+fn task(t: &TaskSpec) -> Result<(), (Field, String)> {
+    if t.name.is_empty() {
+        return Err((Field::Name, "the task name is empty".to_owned()));
+    }
+    if !(1..=MAX_INSTANCES).contains(&t.instances) {
+        return Err((
+            Field::Instances,
+            format!("{} instances: must be 1 ..= {MAX_INSTANCES}", t.instances),
+        ));
+    }
+    sched(t)?;
+    if t.deadline == Some(Duration::ZERO) {
+        return Err((
+            Field::JobDeadline,
+            "the deadline must be positive".to_owned(),
+        ));
+    }
+    if let Some(cpus) = &t.cpus {
+        if cpus.is_empty() {
+            return Err((
+                Field::Cpus,
+                "the CPU list is empty; omit it to allow every CPU".to_owned(),
+            ));
+        }
+        let mut seen = HashSet::new();
+        for &c in cpus {
+            if c > MAX_CPU {
+                return Err((
+                    Field::Cpus,
+                    format!("CPU {c} is beyond the largest supported CPU number {MAX_CPU}"),
+                ));
+            }
+            if !seen.insert(c) {
+                return Err((Field::Cpus, format!("CPU {c} is listed twice")));
+            }
+        }
+    }
+    if t.repeat == Repeat::Times(0) {
+        return Err((
+            Field::Repeat,
+            "the loop count must be at least 1 (or forever)".to_owned(),
+        ));
+    }
+    if t.phases.is_empty() {
+        return Err((Field::Phase(0), "the task has no phases".to_owned()));
+    }
+    for (p, phase) in t.phases.iter().enumerate() {
+        if phase.repeat == Repeat::Times(0) {
+            return Err((
+                Field::Phase(p),
+                "the phase loop count must be at least 1 (or forever)".to_owned(),
+            ));
+        }
+        if phase.events.is_empty() {
+            return Err((
+                Field::Phase(p),
+                "the phase has no events; give it at least one (run, runtime, sleep, timer, \
+                 yield)"
+                    .to_owned(),
+            ));
+        }
+        for (e, event) in phase.events.iter().enumerate() {
+            if let Event::Timer(timer) = event {
+                if timer.period.is_zero() {
+                    return Err((
+                        Field::Event(p, e),
+                        "the timer period must be positive".to_owned(),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks the scheduling attributes of one task.
+fn sched(t: &TaskSpec) -> Result<(), (Field, String)> {
+    let s = &t.sched;
+    if !NICE.contains(&s.nice) {
+        return Err((
+            Field::Nice,
+            format!("nice {} is outside -20 ..= 19", s.nice),
+        ));
+    }
+    if let Some(p) = s.priority {
+        if !PRIORITY.contains(&p) {
+            return Err((Field::Priority, format!("priority {p} is outside 1 ..= 99")));
+        }
+    }
+    match s.class {
+        Some(c @ (Class::Fifo | Class::Rr)) if s.priority.is_none() => {
+            return Err((Field::Priority, format!("{c} needs a priority 1 ..= 99")));
+        }
+        Some(Class::Deadline) if s.reservation.is_none() => {
+            return Err((
+                Field::Runtime,
+                "SCHED_DEADLINE needs a runtime, deadline and period".to_owned(),
+            ));
+        }
+        _ => {}
+    }
+    if let Some(r) = s.reservation {
+        if s.class != Some(Class::Deadline) {
+            return Err((
+                Field::Runtime,
+                "runtime/deadline/period reservations only apply to SCHED_DEADLINE".to_owned(),
+            ));
+        }
+        if r.runtime < MIN_DL_RUNTIME {
+            return Err((
+                Field::Runtime,
+                format!(
+                    "SCHED_DEADLINE runtime {} ns is below the kernel's minimum of 1024 ns",
+                    r.runtime.as_nanos()
+                ),
+            ));
+        }
+        if r.deadline > r.period {
+            return Err((
+                Field::DlDeadline,
+                format!(
+                    "SCHED_DEADLINE deadline {:?} is longer than the period {:?}; the kernel \
+                     needs runtime <= deadline <= period",
+                    r.deadline, r.period
+                ),
+            ));
+        }
+        if r.runtime > r.deadline {
+            return Err((
+                Field::Runtime,
+                format!(
+                    "SCHED_DEADLINE runtime {:?} is longer than the deadline {:?}; the kernel \
+                     needs runtime <= deadline <= period",
+                    r.runtime, r.deadline
+                ),
+            ));
+        }
+    }
+    if s.slice.is_some() && !matches!(s.class, None | Some(Class::Other)) {
+        return Err((
+            Field::Slice,
+            "a custom slice only applies to SCHED_OTHER tasks".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload_file::model::{Periodic, Reservation, Sched};
+
+    fn periodic(name: &str) -> TaskSpec {
+        TaskSpec {
+            name: name.to_owned(),
+            instances: 1,
+            sched: Sched::default(),
+            deadline: None,
+            cpus: None,
+            delay: Duration::ZERO,
+            repeat: Repeat::Forever,
+            phases: TaskSpec::periodic_phases(Periodic {
+                period: Duration::from_millis(10),
+                work: Duration::from_millis(1),
+            }),
+        }
+    }
+
+    fn one(t: TaskSpec) -> Workload {
+        Workload {
+            name: "w".into(),
+            duration: Some(Duration::from_secs(1)),
+            seed: 0,
+            hogs: 0,
+            tasks: vec![t],
+        }
+    }
+
+    fn field_of(w: &Workload) -> Field {
+        workload(w).unwrap_err().field
+    }
+
+    fn deadline_task(runtime_ns: u64, deadline_ns: u64, period_ns: u64) -> TaskSpec {
+        let mut t = periodic("dl");
+        t.sched.class = Some(Class::Deadline);
+        t.sched.reservation = Some(Reservation {
+            runtime: Duration::from_nanos(runtime_ns),
+            deadline: Duration::from_nanos(deadline_ns),
+            period: Duration::from_nanos(period_ns),
+        });
+        t
+    }
+
+    #[test]
+    fn a_plain_periodic_task_is_valid() {
+        workload(&one(periodic("a"))).unwrap();
+    }
+
+    #[test]
+    fn deadline_rules() {
+        workload(&one(deadline_task(1024, 2000, 2000))).unwrap();
+        assert_eq!(
+            field_of(&one(deadline_task(1023, 2000, 2000))),
+            Field::Runtime
+        );
+        assert_eq!(
+            field_of(&one(deadline_task(1024, 3000, 2000))),
+            Field::DlDeadline
+        );
+        assert_eq!(
+            field_of(&one(deadline_task(2500, 2000, 2000))),
+            Field::Runtime
+        );
+        let mut no_res = periodic("x");
+        no_res.sched.class = Some(Class::Deadline);
+        assert_eq!(field_of(&one(no_res)), Field::Runtime);
+        let mut stray = deadline_task(1024, 2000, 2000);
+        stray.sched.class = Some(Class::Fifo);
+        stray.sched.priority = Some(1);
+        assert_eq!(field_of(&one(stray)), Field::Runtime);
+    }
+
+    #[test]
+    fn ranges() {
+        let mut t = periodic("a");
+        t.sched.nice = 20;
+        assert_eq!(field_of(&one(t)), Field::Nice);
+        let mut t = periodic("a");
+        t.sched.priority = Some(0);
+        assert_eq!(field_of(&one(t)), Field::Priority);
+        let mut t = periodic("a");
+        t.sched.class = Some(Class::Rr);
+        assert_eq!(field_of(&one(t)), Field::Priority);
+        let mut t = periodic("a");
+        t.instances = 0;
+        assert_eq!(field_of(&one(t)), Field::Instances);
+        let mut t = periodic("a");
+        t.cpus = Some(vec![1, 1]);
+        assert_eq!(field_of(&one(t)), Field::Cpus);
+        let mut t = periodic("a");
+        t.cpus = Some(vec![]);
+        assert_eq!(field_of(&one(t)), Field::Cpus);
+        let mut t = periodic("a");
+        t.deadline = Some(Duration::ZERO);
+        assert_eq!(field_of(&one(t)), Field::JobDeadline);
+        let mut t = periodic("a");
+        t.phases[0].events.clear();
+        assert_eq!(field_of(&one(t)), Field::Phase(0));
+        let mut t = periodic("a");
+        if let Event::Timer(timer) = &mut t.phases[0].events[1] {
+            timer.period = Duration::ZERO;
+        }
+        assert_eq!(field_of(&one(t)), Field::Event(0, 1));
+    }
+
+    #[test]
+    fn workload_rules() {
+        let mut w = one(periodic("a"));
+        w.tasks.push(periodic("a"));
+        let p = workload(&w).unwrap_err();
+        assert_eq!((p.task, p.field), (Some(1), Field::Name));
+        let mut w = one(periodic("a"));
+        w.duration = None;
+        let p = workload(&w).unwrap_err();
+        assert_eq!(p.field, Field::Duration);
+        assert!(p.message.contains("never end"), "{}", p.message);
+        w.tasks[0].repeat = Repeat::Times(3);
+        workload(&w).unwrap();
+        w.tasks.clear();
+        assert_eq!(field_of(&w), Field::Tasks);
+    }
+}

@@ -1,0 +1,121 @@
+//! `sched-bench workloads --check FILE` end to end: the real rt-app examples are accepted with a
+//! summary, invalid files exit non-zero with file, line and field, and the built-in listing is
+//! unchanged.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn sched_bench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sched-bench"))
+        .args(args)
+        .output()
+        .expect("run sched-bench")
+}
+
+fn examples_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/rt-app/examples");
+    assert!(
+        dir.is_dir(),
+        "the rt-app example files are missing: looked in {} (CI provides shared/rt-app/examples \
+         next to the repository)",
+        dir.display()
+    );
+    dir
+}
+
+fn temp_file(name: &str, contents: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sched-bench-it-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+#[test]
+fn check_accepts_every_rt_app_example() {
+    let mut n = 0;
+    for entry in std::fs::read_dir(examples_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let out = sched_bench(&["workloads", "--check", path.to_str().unwrap()]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{}: {stderr}", path.display());
+        assert!(stdout.contains("workload `"), "{stdout}");
+        assert!(stdout.contains("| thread"), "{stdout}");
+        n += 1;
+    }
+    assert!(n >= 6, "expected the 6 rt-app examples, checked {n}");
+}
+
+#[test]
+fn check_accepts_a_toml_file() {
+    let path = temp_file(
+        "ok.toml",
+        "duration = \"2s\"\nhogs = 1\n\n[[task]]\nname = \"ctl\"\nperiod = \"1ms\"\nwork = \"100us\"\npolicy = \"fifo\"\npriority = 50\n",
+    );
+    let out = sched_bench(&["workloads", "--check", path.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("workload `ok`: 1 task(s), 1 thread(s), 1 hog(s), duration 2s"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("SCHED_FIFO prio 50"), "{stdout}");
+}
+
+#[test]
+fn check_rejects_invalid_files_with_file_line_and_field() {
+    let cases = [
+        (
+            "neg.toml",
+            "duration = \"1s\"\n[[task]]\nname = \"a\"\nperiod = \"-10ms\"\nwork = \"1ms\"\n",
+            ":4: task[0].period: ",
+        ),
+        (
+            "typo.toml",
+            "duration = \"1s\"\n[[task]]\nname = \"a\"\nperiod = \"10ms\"\nwork = \"1ms\"\nprio = 3\n",
+            ":6: unknown field `prio`",
+        ),
+        (
+            "dl.json",
+            "{\n\"global\": { \"duration\": 1 },\n\"tasks\": { \"t\": {\n\"run\": 10,\n\"policy\": \"SCHED_DEADLINE\",\n\"dl-runtime\": 100,\n\"dl-period\": 1000,\n\"dl-deadline\": 2000 } } }",
+            ":8: tasks.t.dl-deadline: ",
+        ),
+        (
+            "lock.json",
+            "{\n\"global\": { \"duration\": 1 },\n\"tasks\": { \"t\": {\n\"lock\": \"m\",\n\"run\": 10,\n\"unlock\": \"m\" } } }",
+            ":4: tasks.t.lock: unsupported rt-app event `lock`",
+        ),
+    ];
+    for (name, text, needle) in cases {
+        let path = temp_file(name, text);
+        let out = sched_bench(&["workloads", "--check", path.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        assert!(
+            out.stdout.is_empty(),
+            "{name}: printed a summary for an invalid file"
+        );
+        assert!(
+            stderr.contains(&format!("{}{needle}", path.display())),
+            "{name}: {stderr}"
+        );
+    }
+    let out = sched_bench(&["workloads", "--check", "/nonexistent/w.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/w.toml: could not read"));
+}
+
+#[test]
+fn workloads_without_check_lists_the_builtins() {
+    let out = sched_bench(&["workloads"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("mixed-small"));
+}
