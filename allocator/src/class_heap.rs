@@ -14,7 +14,7 @@
 //! * **free, remote**: done by another thread, see `remote.rs`.
 //!
 //! The batch bound is what keeps the slow path's worst case bounded: a thousand remote frees
-//! are not handed back in one allocation, but 32 at a time. Blocks still pending count as used
+//! are not handed back in one allocation, but [`DRAIN_BATCH`] (8) at a time. Blocks still pending count as used
 //! in their chunks, so a chunk is never returned to the pool while a pending block points in.
 
 use core::ptr::NonNull;
@@ -27,10 +27,16 @@ use crate::remote::RemoteList;
 
 /// How many remotely freed blocks one slow-path allocation gives back to their chunks.
 ///
-/// Large enough that a heap receiving a steady stream of remote frees keeps up (each slow path
-/// drains 32 while the fast path consumes them one at a time), small enough that the slow path
-/// stays a few hundred nanoseconds in the worst case.
-pub(crate) const DRAIN_BATCH: usize = 32;
+/// Each block given back is a cache miss on memory another core wrote last, and the whole batch
+/// is charged to the one allocation that runs the slow path. Measured side by side with
+/// `sched-bench alloc --only latency,stream` (docs/benchmarks.md, "Allocator": "DRAIN_BATCH"):
+/// 32 gave an allocation-latency p99 of 3.7–3.8 µs and p99.9 of 4.5 µs under remote frees; 8
+/// gives 1.4–1.5 µs and 1.9–2.1 µs, at the price of 20–25% more time per block in a
+/// producer→consumer stream (more, shorter slow paths). kairos takes the shorter tail. A heap
+/// fed by remote frees still keeps up: each slow path drains 8 while the fast path consumes them
+/// one at a time. Per-chunk remote lists (collected with one swap, no per-block walk, as
+/// mimalloc's per-page thread-free lists) would remove this trade-off; not done yet.
+pub(crate) const DRAIN_BATCH: usize = 8;
 
 /// Owner-only lists of a class heap.
 struct HeapLocal {
