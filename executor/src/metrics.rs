@@ -25,7 +25,8 @@ pub struct Metrics {
     pub steals: u64,
     /// Times a worker parked for lack of work.
     pub parks: u64,
-    /// Panics caught in task futures or their destructors.
+    /// Panics caught in task futures, their destructors, or wakers run by the runtime (join
+    /// wakers, timer wakers).
     pub panics: u64,
     /// Tasks spawned and not yet completed.
     pub live_tasks: usize,

@@ -370,3 +370,36 @@ fn sleep_in_block_on_and_outside_runtime() {
     });
     assert!(msg.contains("outside a kairos runtime"), "{msg}");
 }
+
+/// A waker that panics when woken.
+struct PanickingWaker;
+impl std::task::Wake for PanickingWaker {
+    fn wake(self: Arc<Self>) {
+        panic!("this waker panics on wake");
+    }
+}
+
+/// A sleep polled with a user waker that panics when the timer fires does not take the worker
+/// down: the runtime keeps running tasks and timers, and shuts down cleanly.
+#[test]
+fn panicking_waker_in_a_timer_does_not_kill_the_worker() {
+    let _dog = Watchdog::default_for("panicking_waker_in_a_timer_does_not_kill_the_worker");
+    let rt = one_worker();
+    rt.block_on(rt.spawn(async {
+        let mut s = Box::pin(sleep(Duration::from_millis(1)));
+        let waker = std::task::Waker::from(Arc::new(PanickingWaker));
+        // Register the timer with the panicking waker, then let the task finish.
+        assert!(s
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending());
+        std::mem::forget(s); // keep the timer registered after the task ends
+    }))
+    .unwrap();
+    // The timer fires (and its waker panics) while this sleep waits; the worker must survive.
+    rt.block_on(rt.spawn(sleep(Duration::from_millis(5))))
+        .unwrap();
+    assert_eq!(rt.block_on(rt.spawn(async { 7 })).unwrap(), 7);
+    assert_eq!(rt.metrics().pending_timers, 0);
+    assert_eq!(rt.metrics().panics, 1, "the panicking waker is counted");
+}

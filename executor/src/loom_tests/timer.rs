@@ -52,7 +52,7 @@ fn register_vs_waiter() {
         driver.release_waiter(0);
         registrar.join().unwrap();
         assert_eq!(driver.next_deadline(), Some(100));
-        assert_eq!(driver.fire(100), 1);
+        assert_eq!(driver.fire(100), (1, 0));
         assert_eq!(count.0.load(Ordering::Relaxed), 1);
         assert_eq!(driver.next_deadline(), None);
     });
@@ -76,9 +76,9 @@ fn register_cancel_vs_fire() {
                 key
             })
         };
-        let fired_first = driver.fire(50);
+        let (fired_first, _) = driver.fire(50);
         let _key = foreign.join().unwrap();
-        let fired_second = driver.fire(50);
+        let (fired_second, _) = driver.fire(50);
         // The early timer fires exactly once. The late one was due too, so it fires if the
         // worker got to it before its cancel, and never after; never twice either way.
         let late = late_count.0.load(Ordering::Relaxed);

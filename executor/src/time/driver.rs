@@ -121,9 +121,15 @@ impl TimerDriver {
         }
     }
 
-    /// Wakes every timer whose deadline is `<= now`. Returns how many fired.
-    pub(crate) fn fire(&self, now: u64) -> usize {
+    /// Wakes every timer whose deadline is `<= now`. Returns how many fired, and how many of
+    /// their wakers panicked.
+    ///
+    /// A timer's waker is whatever waker polled the `Sleep`: usually a kairos task's, but it can
+    /// be user code (a future polled by hand with its own waker). A panic in it is caught here,
+    /// so it cannot unwind through the worker that fires timers; the caller counts it.
+    pub(crate) fn fire(&self, now: u64) -> (usize, usize) {
         let mut fired = 0;
+        let mut panicked = 0;
         loop {
             let mut batch = heapless::Vec::<Waker, FIRE_BATCH>::new();
             let more = {
@@ -141,10 +147,11 @@ impl TimerDriver {
             };
             fired += batch.len();
             for waker in batch {
-                waker.wake();
+                let woke = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake()));
+                panicked += usize::from(woke.is_err());
             }
             if !more {
-                return fired;
+                return (fired, panicked);
             }
         }
     }

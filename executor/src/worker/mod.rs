@@ -116,9 +116,7 @@ pub(crate) fn step(mut core: Box<Core>, handle: &Handle, env: &mut impl Env) -> 
     if let Some(deadline) = shared.timers.next_deadline() {
         let now = now_ns();
         if deadline <= now {
-            core = context::with_core(core, || {
-                shared.timers.fire(now);
-            });
+            core = context::with_core(core, || shared.fire_timers(now));
         }
     }
     let task = match core.next_task(shared) {
@@ -153,6 +151,12 @@ pub(crate) fn step(mut core: Box<Core>, handle: &Handle, env: &mut impl Env) -> 
 /// The worker thread's main loop.
 pub(crate) fn run(core: Box<Core>, handle: Handle) {
     crate::sys::set_min_timer_slack();
+    // If the loop ever unwinds (a runtime bug: task and waker panics are caught), the worker
+    // must still count as exited, or shutdown would wait for it forever.
+    let guard = ExitGuard {
+        shared: &handle.shared,
+        armed: true,
+    };
     let index = core.index;
     let core = context::enter_worker(&handle, index, || {
         let mut env = ThreadEnv;
@@ -165,7 +169,24 @@ pub(crate) fn run(core: Box<Core>, handle: Handle) {
             }
         }
     });
+    let mut guard = guard;
+    guard.armed = false;
     handle.shared.worker_exited(core);
+}
+
+/// Marks the worker exited if its loop unwinds (see `run`).
+struct ExitGuard<'a> {
+    shared: &'a Shared,
+    /// Disarmed on the normal exit path, which reports the exit with the core.
+    armed: bool,
+}
+
+impl Drop for ExitGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.shared.worker_never_started(None);
+        }
+    }
 }
 
 impl Core {
@@ -277,9 +298,7 @@ impl Core {
                 // With the core in the context, the woken tasks go to the local queue, in
                 // deadline order, exactly as when a busy worker fires timers between polls, so
                 // timer-woken tasks run in deadline order whichever path fired them.
-                return context::with_core(core, || {
-                    shared.timers.fire(now_ns());
-                });
+                return context::with_core(core, || shared.fire_timers(now_ns()));
             }
             if !shared.idle.is_parked(core.index) {
                 // Chosen by `worker_to_notify`, which counted us as searching.

@@ -139,6 +139,14 @@ impl Shared {
         self.remotes[index].unpark.unpark();
     }
 
+    /// Fires due timers (see `TimerDriver::fire`), counting panicking wakers as panics.
+    pub(crate) fn fire_timers(&self, now: u64) {
+        let (_, panicked) = self.timers.fire(now);
+        if panicked > 0 {
+            self.panics.fetch_add(panicked as u64, Ordering::Relaxed);
+        }
+    }
+
     /// Wakes one parked worker if the idle protocol says so.
     #[inline]
     pub(crate) fn notify_parked(&self) {
@@ -256,7 +264,7 @@ impl Shared {
         }
         // Futures dropped above cancelled their timers; drop what is left (timers of futures
         // that live outside this runtime's tasks), releasing their wakers.
-        self.timers.fire(u64::MAX);
+        self.fire_timers(u64::MAX);
         self.inject.close();
         while let Some(task) = self.inject.pop() {
             drop(task);
