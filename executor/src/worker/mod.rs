@@ -10,6 +10,8 @@
 //!
 //! # Picking the next task
 //!
+//! 0. Fire due timers (one atomic load when none is pending; a clock read otherwise): the woken
+//!    tasks join the local queue in deadline order.
 //! 1. Every [`GLOBAL_QUEUE_INTERVAL`]-th tick, the injector first: a worker whose local queue never
 //!    empties (tasks that keep waking each other) must still serve tasks spawned from outside.
 //! 2. The local queue.
