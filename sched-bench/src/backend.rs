@@ -1,11 +1,11 @@
-//! `Backend`: what runs a workload — a kairos policy, tokio, and later Linux threads under
-//! `SCHED_OTHER`/`FIFO`/`DEADLINE` and the kairos simulator.
+//! `Backend`: what runs a workload — a kairos policy, tokio, Linux threads under
+//! `SCHED_OTHER`/`FIFO`/`RR`/`DEADLINE` (the kernel backend), and later the kairos simulator.
 //!
 //! Async runtimes are driven through [`Exec`]; since `Exec` has generic methods it cannot be a
 //! trait object, so a backend hands its runtime to an [`ExecVisitor`] (one generic `visit`
-//! method) instead of returning it. A backend that is not an async runtime (the kernel backend:
-//! one OS thread per task) will get its own arm in [`Backend::run`]'s callers rather than an
-//! `Exec` implementation.
+//! method) instead of returning it. The kernel backend is not an async runtime (one OS thread
+//! per task instance); `compare::run` sends it to [`crate::kernel::compare`] instead of
+//! [`Backend::run`].
 
 use crate::error::BenchError;
 use crate::exec::{kairos_label, Exec, Kairos, Tokio};
@@ -20,6 +20,9 @@ pub enum Backend {
     Kairos(kairos::Policy),
     /// tokio's multi-thread runtime.
     Tokio,
+    /// Linux threads under the kernel's own schedulers, one per task instance (see
+    /// [`crate::kernel`]); runs workload files, not through [`Exec`].
+    Kernel,
 }
 
 /// Every backend name `--backends` accepts.
@@ -29,6 +32,7 @@ pub const NAMES: &[&str] = &[
     "kairos-priority",
     "kairos-fair",
     "tokio",
+    "kernel",
 ];
 
 /// Code that runs against whichever runtime a backend builds.
@@ -52,6 +56,11 @@ impl Backend {
         match self {
             Backend::Kairos(policy) => with(Kairos::new(workers, policy, None)?, visitor),
             Backend::Tokio => with(Tokio::new(workers)?, visitor),
+            Backend::Kernel => Err(BenchError::Usage(
+                "the kernel backend is not an async runtime; `compare` runs it through \
+                 kernel::compare"
+                    .to_owned(),
+            )),
         }
     }
 }
@@ -69,6 +78,7 @@ impl fmt::Display for Backend {
         match self {
             Backend::Kairos(policy) => f.write_str(&kairos_label(*policy)),
             Backend::Tokio => f.write_str("tokio"),
+            Backend::Kernel => f.write_str("kernel"),
         }
     }
 }
@@ -84,6 +94,7 @@ impl FromStr for Backend {
             "kairos-priority" => Backend::Kairos(Policy::Priority),
             "kairos-fair" => Backend::Kairos(Policy::Fair),
             "tokio" => Backend::Tokio,
+            "kernel" => Backend::Kernel,
             _ => {
                 return Err(format!(
                     "unknown backend '{s}'; valid backends: {}",

@@ -28,7 +28,7 @@ const HANG_LIMIT: Duration = Duration::from_secs(60);
 /// Options of `sched-bench compare`.
 #[derive(Debug)]
 pub struct CompareOpts {
-    /// Workload name (see `sched-bench workloads`).
+    /// Workload name (see `sched-bench workloads`) or workload file (kernel backend).
     pub workload: String,
     /// Measured rounds per backend.
     pub rounds: usize,
@@ -45,6 +45,28 @@ pub struct CompareOpts {
 /// # Errors
 /// Unknown workload, a runtime that cannot be built, a failed task, a failed report write.
 pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
+    let kernel = opts.backends.contains(&Backend::Kernel);
+    if is_workload_file(&opts.workload) {
+        let path = std::path::Path::new(&opts.workload);
+        let file =
+            crate::workload_file::load(path).map_err(|e| BenchError::Usage(e.to_string()))?;
+        if let Some(other) = opts.backends.iter().find(|&&b| b != Backend::Kernel) {
+            return Err(BenchError::Usage(format!(
+                "backend {other} cannot run workload files yet; only the kernel backend does \
+                 (--backends kernel)"
+            )));
+        }
+        let json_out = opts.json.as_deref().map(json::Output::create).transpose()?;
+        crate::kernel::compare(&file, json_out)?;
+        return Ok(Vec::new());
+    }
+    if kernel {
+        return Err(BenchError::Usage(format!(
+            "the kernel backend runs workload files (TOML or rt-app JSON, see docs/sched-bench.md); \
+             '{}' is not a file",
+            opts.workload
+        )));
+    }
     let workload = workload::find(&opts.workload)?;
     let json_out = opts.json.as_deref().map(json::Output::create).transpose()?;
     let start = CpuSample::now();
@@ -71,6 +93,17 @@ pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
         out.write(&report::to_json(&rows))?;
     }
     Ok(rows)
+}
+
+/// Whether `--workload` names a file: an existing path or a `.toml`/`.json` name (else it is a
+/// built-in name).
+fn is_workload_file(arg: &str) -> bool {
+    let path = std::path::Path::new(arg);
+    path.exists()
+        || path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("toml") || e.eq_ignore_ascii_case("json"))
 }
 
 /// Warm-up plus measured rounds of one workload on one runtime.

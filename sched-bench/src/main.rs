@@ -24,6 +24,7 @@ mod compare;
 mod error;
 mod exec;
 mod json;
+mod kernel;
 mod machine;
 mod micro;
 mod report;
@@ -135,7 +136,9 @@ struct WorkloadsArgs {
 
 #[derive(Debug, Args)]
 struct CompareArgs {
-    /// Workload to run (`sched-bench workloads` lists them).
+    /// Workload to run: a built-in name (`sched-bench workloads` lists them), or a workload
+    /// file (an existing path, or a name ending in .toml/.json; TOML or rt-app JSON), which only
+    /// the kernel backend runs so far.
     #[arg(long, default_value = "mixed-small")]
     workload: String,
     /// Measured rounds per backend (after one warm-up); the table shows their median.
@@ -145,8 +148,14 @@ struct CompareArgs {
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1024))]
     workers: u32,
     /// Backends to compare, comma-separated, in table order. Valid: kairos-fifo, kairos-edf,
-    /// kairos-priority, kairos-fair, tokio (only kairos-fifo is implemented by kairos so far).
-    #[arg(long, value_delimiter = ',', default_value = "kairos-fifo,tokio")]
+    /// kairos-priority, kairos-fair, tokio (only kairos-fifo is implemented by kairos so far),
+    /// kernel (Linux threads; workload files only; one row per scheduling class).
+    #[arg(
+        long,
+        alias = "backend",
+        value_delimiter = ',',
+        default_value = "kairos-fifo,tokio"
+    )]
     backends: Vec<Backend>,
     /// Also write the results as JSON to this file.
     #[arg(long, value_name = "FILE")]

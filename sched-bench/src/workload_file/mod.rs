@@ -15,10 +15,10 @@
 //! Errors ([`Error`]) name the file, the line and the field, and are returned before anything
 //! runs. No input makes the loaders panic (tested on truncated and garbled files).
 //!
-//! Used by `sched-bench workloads --check FILE` ([`check`]). `compare --workload` still takes
-//! only built-in names; when the backends can run file workloads it should call [`load`] for an
-//! argument that names an existing file or ends in `.toml`/`.json`, and look built-in names up
-//! as now otherwise.
+//! Used by `sched-bench workloads --check FILE` ([`check`]) and by `compare --workload`, which
+//! calls [`load`] for an argument that names an existing file or ends in `.toml`/`.json` and
+//! looks other names up among the built-ins. So far only the kernel backend runs file
+//! workloads.
 
 pub mod error;
 pub mod model;

@@ -1,0 +1,296 @@
+//! The job metrics every backend reports, as recorded by the kernel backend's threads.
+//!
+//! Definitions (the same for kairos and tokio once they run file workloads; `docs/sched-bench.md`,
+//! "Kernel backend", states them for users):
+//!
+//! - **release**: the instant a job becomes due: the start of the run plus the task's `delay`
+//!   for a task's first job, then each tick of a timer event (absolute mode: on the grid;
+//!   relative mode: re-anchored at "now" after an overrun) and the due end of each non-zero
+//!   sleep. Releases at or after the end of the run are not counted.
+//! - **release→start latency**: first instant the thread runs after the release (it read the
+//!   clock) − release. A job released while its predecessor still runs waits for it, and that
+//!   wait is part of its latency.
+//! - **response time**: job end (the thread reached its next wait) − release.
+//! - **lateness**: job end − absolute deadline, where the absolute deadline is release + the
+//!   task's relative `deadline`, or release + the period of the task's first timer when the task
+//!   states no deadline. Negative when early. Jobs of a task with neither have no deadline.
+//! - **missed**: completed jobs with lateness > 0, plus jobs still running at the end of the run
+//!   whose absolute deadline had passed by then. **Miss ratio** = missed / released jobs that
+//!   have a deadline.
+//! - **preemptions**: involuntary context switches of the thread (`nonvoluntary_ctxt_switches`
+//!   in `/proc/thread-self/status`) over the run; voluntary ones are reported beside them.
+//! - **CPU time**: the thread's `CLOCK_THREAD_CPUTIME_ID` over the run.
+//! - **background throughput**: work units per second of the background hogs (one unit = a
+//!   fixed, machine-speed-dependent arithmetic loop, see [`hog_unit`]).
+//!
+//! Histograms are HdrHistograms in nanoseconds, 3 significant digits, up to 60 s (larger values
+//! saturate). Lateness is signed, so it is kept as two histograms ([`SignedHist`]).
+
+use hdrhistogram::Histogram;
+
+/// Largest recordable value (ns); larger ones are recorded as this.
+const HIST_MAX_NS: u64 = 60_000_000_000;
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, HIST_MAX_NS, 3).expect("static histogram bounds are valid")
+}
+
+/// A histogram of signed nanosecond values: negative values by magnitude in `neg`, the others
+/// in `pos`, so both sides keep HdrHistogram's relative precision.
+#[derive(Debug, Clone)]
+pub struct SignedHist {
+    /// Magnitudes of the negative values.
+    neg: Histogram<u64>,
+    /// Values >= 0 (0 recorded as 1 ns: HdrHistogram's lowest bound).
+    pos: Histogram<u64>,
+}
+
+impl SignedHist {
+    /// An empty histogram.
+    pub fn new() -> SignedHist {
+        SignedHist {
+            neg: histogram(),
+            pos: histogram(),
+        }
+    }
+
+    /// Records `v` nanoseconds.
+    pub fn record(&mut self, v: i64) {
+        if v < 0 {
+            self.neg.saturating_record(v.unsigned_abs());
+        } else {
+            self.pos.saturating_record((v as u64).max(1));
+        }
+    }
+
+    /// Number of recorded values.
+    pub fn len(&self) -> u64 {
+        self.neg.len() + self.pos.len()
+    }
+
+    /// Adds every value of `other`.
+    pub fn add(&mut self, other: &SignedHist) {
+        // Same bounds on both sides, so adding cannot fail.
+        let _ = self.neg.add(&other.neg);
+        let _ = self.pos.add(&other.pos);
+    }
+
+    /// The value at quantile `q` (0..=1) of all recorded values, in ns; `None` when empty.
+    ///
+    /// Rank `r = ceil(q * n)` (at least 1): the `r` smallest negatives come first, by
+    /// decreasing magnitude, then the non-negative values in increasing order.
+    pub fn quantile(&self, q: f64) -> Option<i64> {
+        let n = self.len();
+        if n == 0 {
+            return None;
+        }
+        let rank = ((q.clamp(0.0, 1.0) * n as f64).ceil() as u64).clamp(1, n);
+        let n_neg = self.neg.len();
+        if rank <= n_neg {
+            // Ascending order of the negatives is descending order of their magnitudes.
+            let from_top = n_neg - rank + 1;
+            let mag = self.neg.value_at_quantile(from_top as f64 / n_neg as f64);
+            Some(-(mag as i64))
+        } else {
+            let q_pos = (rank - n_neg) as f64 / self.pos.len() as f64;
+            Some(self.pos.value_at_quantile(q_pos) as i64)
+        }
+    }
+
+    /// The largest recorded value in ns; `None` when empty.
+    pub fn max(&self) -> Option<i64> {
+        if !self.pos.is_empty() {
+            Some(self.pos.max() as i64)
+        } else if !self.neg.is_empty() {
+            Some(-(self.neg.min() as i64))
+        } else {
+            None
+        }
+    }
+}
+
+impl Default for SignedHist {
+    fn default() -> SignedHist {
+        SignedHist::new()
+    }
+}
+
+/// What one task thread (or a whole class, merged) observed.
+#[derive(Debug, Clone)]
+pub struct JobStats {
+    /// Jobs released before the end of the run.
+    pub released: u64,
+    /// Jobs that finished before the end of the run.
+    pub completed: u64,
+    /// Released jobs that have an absolute deadline (the miss ratio's denominator).
+    pub with_deadline: u64,
+    /// Completed late, or still running at the end past their deadline.
+    pub missed: u64,
+    /// Release→start latency, ns.
+    pub start_latency: Histogram<u64>,
+    /// Release→end, ns, of completed jobs.
+    pub response: Histogram<u64>,
+    /// End − absolute deadline, ns, of completed jobs with a deadline.
+    pub lateness: SignedHist,
+    /// Involuntary context switches over the run.
+    pub involuntary_cs: u64,
+    /// Voluntary context switches over the run.
+    pub voluntary_cs: u64,
+    /// Thread CPU time over the run, ns.
+    pub cpu_ns: u64,
+}
+
+impl JobStats {
+    /// No jobs yet.
+    pub fn new() -> JobStats {
+        JobStats {
+            released: 0,
+            completed: 0,
+            with_deadline: 0,
+            missed: 0,
+            start_latency: histogram(),
+            response: histogram(),
+            lateness: SignedHist::new(),
+            involuntary_cs: 0,
+            voluntary_cs: 0,
+            cpu_ns: 0,
+        }
+    }
+
+    /// Jobs released but not completed: the ones running (or waiting to run) at the end.
+    pub fn running_at_end(&self) -> u64 {
+        self.released - self.completed
+    }
+
+    /// Missed / released jobs with a deadline; `None` without such jobs.
+    pub fn miss_ratio(&self) -> Option<f64> {
+        (self.with_deadline > 0).then(|| self.missed as f64 / self.with_deadline as f64)
+    }
+
+    /// Adds `other`'s counts and histograms (merging threads into a class).
+    pub fn add(&mut self, other: &JobStats) {
+        self.released += other.released;
+        self.completed += other.completed;
+        self.with_deadline += other.with_deadline;
+        self.missed += other.missed;
+        // Same bounds everywhere, so adding cannot fail.
+        let _ = self.start_latency.add(&other.start_latency);
+        let _ = self.response.add(&other.response);
+        self.lateness.add(&other.lateness);
+        self.involuntary_cs += other.involuntary_cs;
+        self.voluntary_cs += other.voluntary_cs;
+        self.cpu_ns += other.cpu_ns;
+    }
+}
+
+impl Default for JobStats {
+    fn default() -> JobStats {
+        JobStats::new()
+    }
+}
+
+/// Records `v` ns (0 as 1 ns, HdrHistogram's lowest bound).
+pub fn record(h: &mut Histogram<u64>, v: u64) {
+    h.saturating_record(v.max(1));
+}
+
+/// One unit of background work: 1024 steps of a xorshift generator, kept from being optimised
+/// away. Its duration depends on the machine, so unit counts compare backends on one machine,
+/// not machines.
+#[inline(never)]
+pub fn hog_unit(state: &mut u64) {
+    let mut x = *state | 1;
+    for _ in 0..1024 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+    }
+    *state = std::hint::black_box(x);
+}
+
+/// Context switch counters of the calling thread, from `/proc/thread-self/status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CtxSwitches {
+    /// `voluntary_ctxt_switches`: the thread blocked or yielded.
+    pub voluntary: u64,
+    /// `nonvoluntary_ctxt_switches`: the kernel took the CPU away (preemption).
+    pub involuntary: u64,
+}
+
+impl CtxSwitches {
+    /// Reads the calling thread's counters; `None` if `/proc` is unavailable.
+    pub fn read() -> Option<CtxSwitches> {
+        let status = std::fs::read_to_string("/proc/thread-self/status").ok()?;
+        CtxSwitches::parse(&status)
+    }
+
+    /// Parses a `/proc/<pid>/task/<tid>/status` text.
+    pub fn parse(status: &str) -> Option<CtxSwitches> {
+        let field = |name: &str| -> Option<u64> {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|rest| rest.trim_start_matches(':').trim().parse().ok())
+        };
+        Some(CtxSwitches {
+            voluntary: field("voluntary_ctxt_switches")?,
+            involuntary: field("nonvoluntary_ctxt_switches")?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signed_quantiles_order_negatives_first() {
+        let mut h = SignedHist::new();
+        for v in [-300, -100, 0, 200, 400] {
+            h.record(v);
+        }
+        assert_eq!(h.len(), 5);
+        assert_eq!(h.quantile(0.0), Some(-300));
+        assert_eq!(h.quantile(0.4), Some(-100));
+        assert_eq!(h.quantile(0.6), Some(1));
+        assert_eq!(h.quantile(0.8), Some(200));
+        assert_eq!(h.quantile(1.0), Some(400));
+        assert_eq!(h.max(), Some(400));
+        let mut only_early = SignedHist::new();
+        only_early.record(-50);
+        only_early.record(-20);
+        assert_eq!(only_early.max(), Some(-20));
+        assert_eq!(SignedHist::new().quantile(0.5), None);
+    }
+
+    #[test]
+    fn parses_proc_status() {
+        let text = "Name:\tx\nvoluntary_ctxt_switches:\t12\nnonvoluntary_ctxt_switches:\t3\n";
+        assert_eq!(
+            CtxSwitches::parse(text),
+            Some(CtxSwitches {
+                voluntary: 12,
+                involuntary: 3
+            })
+        );
+        assert_eq!(CtxSwitches::parse("Name: x\n"), None);
+        if cfg!(target_os = "linux") {
+            assert!(CtxSwitches::read().is_some());
+        }
+    }
+
+    #[test]
+    fn merged_stats_add_up() {
+        let mut a = JobStats::new();
+        a.released = 3;
+        a.completed = 2;
+        a.with_deadline = 3;
+        a.missed = 1;
+        let mut b = JobStats::new();
+        b.add(&a);
+        b.add(&a);
+        assert_eq!(b.released, 6);
+        assert_eq!(b.running_at_end(), 2);
+        assert_eq!(b.miss_ratio(), Some(2.0 / 6.0));
+    }
+}

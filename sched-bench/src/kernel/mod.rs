@@ -1,0 +1,594 @@
+//! The `kernel` backend: a workload on plain Linux threads under the kernel's own schedulers.
+//!
+//! One OS thread per task instance. Each thread puts itself under its task's class
+//! ([`sched_attr`]): SCHED_OTHER with the nice value, SCHED_FIFO or SCHED_RR with the priority,
+//! SCHED_DEADLINE with the reservation (never pinned; see [`sched_attr`] for the kernel's rules).
+//! A task without a class runs as SCHED_OTHER with its nice value. Threads then run their
+//! phases as jobs ([`thread_job`]) from one common start instant until the workload's duration
+//! ends; background hogs (`workload.hogs`) spin at SCHED_OTHER meanwhile. A [`Watchdog`] bounds
+//! the run.
+//!
+//! The report has one row per class used (threads of a class merged) plus one for the hogs;
+//! the metric definitions are in [`metrics`]. A class whose threads were refused (no
+//! CAP_SYS_NICE, admission control) says so in its status cell and the other classes still
+//! run. The run happens once: `--rounds` does not apply (the workload's duration is the
+//! measurement).
+
+pub mod metrics;
+pub mod sched_attr;
+pub mod thread_job;
+
+use crate::error::BenchError;
+use crate::json::{self, Obj};
+use crate::table::{num, Table};
+use crate::watchdog::Watchdog;
+use crate::workload_file::model::{Class, Event, TaskSpec, Workload};
+use metrics::JobStats;
+use sched_attr::{Policy, Refusal};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+use thread_job::{HogResult, Start, ThreadPlan, ThreadResult};
+
+/// Time between the last thread being ready and the first release: enough for every thread to
+/// leave the barrier and go to sleep until the start, so the first releases are not late
+/// because of the start-up itself.
+const START_MARGIN: Duration = Duration::from_millis(10);
+
+/// A run bound beyond the workload's own length after which the watchdog declares a hang
+/// (for workloads without a duration this is the whole bound).
+const HANG_MARGIN: Duration = Duration::from_secs(60);
+
+/// One class's row.
+#[derive(Debug)]
+pub struct ClassRow {
+    /// The class.
+    pub class: Class,
+    /// Threads of this class (task instances).
+    pub threads: u32,
+    /// Threads that took their policy and ran.
+    pub ran: u32,
+    /// `ok`, or why (some) threads did not run.
+    pub status: String,
+    /// Policies read back inside the threads that ran (distinct names, in order seen).
+    pub read_back: Vec<String>,
+    /// Whether every thread that ran read back the class it asked for.
+    pub policy_matches: bool,
+    /// Whether every thread that ran read its context switch counters.
+    pub ctx_read: bool,
+    /// Merged job metrics of the threads that ran.
+    pub stats: JobStats,
+}
+
+/// The hogs' row.
+#[derive(Debug, Default)]
+pub struct HogRow {
+    /// Hog threads.
+    pub threads: usize,
+    /// Work units done by all hogs.
+    pub units: u64,
+    /// CPU time of all hogs, ns.
+    pub cpu_ns: u64,
+    /// Longest wall time a hog ran, ns.
+    pub wall_ns: u64,
+    /// Involuntary context switches of all hogs.
+    pub involuntary_cs: u64,
+    /// Voluntary context switches of all hogs.
+    pub voluntary_cs: u64,
+}
+
+impl HogRow {
+    /// Work units per second of wall time (all hogs together).
+    pub fn units_per_s(&self) -> f64 {
+        self.units as f64 / (self.wall_ns.max(1) as f64 / 1e9)
+    }
+}
+
+/// A finished kernel-backend run.
+#[derive(Debug)]
+pub struct KernelRun {
+    /// Workload name.
+    pub workload: String,
+    /// Wall time from the start instant until every thread had stopped.
+    pub elapsed: Duration,
+    /// One row per class, in order of first appearance in the workload.
+    pub rows: Vec<ClassRow>,
+    /// The hogs, if the workload has any.
+    pub hogs: Option<HogRow>,
+    /// Remarks printed under the table (ignored settings).
+    pub notes: Vec<String>,
+}
+
+/// The class a task runs in on this backend: its own, else SCHED_OTHER.
+fn class_of(task: &TaskSpec) -> Class {
+    task.sched.class.unwrap_or(Class::Other)
+}
+
+/// The policy of a task's threads.
+fn policy_of(task: &TaskSpec) -> Result<Policy, Refusal> {
+    let s = &task.sched;
+    let prio = || {
+        s.priority.ok_or_else(|| {
+            Refusal::Invalid(format!("task {}: FIFO/RR needs a priority", task.name))
+        })
+    };
+    Ok(match class_of(task) {
+        Class::Other => Policy::Other { nice: s.nice },
+        Class::Fifo => Policy::Fifo { priority: prio()? },
+        Class::Rr => Policy::Rr { priority: prio()? },
+        Class::Deadline => Policy::Deadline(s.reservation.ok_or_else(|| {
+            Refusal::Invalid(format!(
+                "task {}: SCHED_DEADLINE needs a reservation",
+                task.name
+            ))
+        })?),
+    })
+}
+
+/// The relative job deadline: the task's, else the period of its first timer.
+fn job_deadline(task: &TaskSpec) -> Option<Duration> {
+    task.deadline.or_else(|| {
+        task.phases
+            .iter()
+            .flat_map(|p| &p.events)
+            .find_map(|e| match e {
+                Event::Timer(t) => Some(t.period),
+                _ => None,
+            })
+    })
+}
+
+/// Runs `workload` once on kernel threads.
+///
+/// # Errors
+/// [`BenchError::Build`] if the OS refuses to create a thread; policy refusals are not errors
+/// (they are reported in the rows).
+pub fn run(workload: &Workload) -> Result<KernelRun, BenchError> {
+    let mut notes = Vec::new();
+    let mut plans: Vec<(Class, Result<ThreadPlan, Refusal>)> = Vec::new();
+    for task in &workload.tasks {
+        let class = class_of(task);
+        let cpus = match (&task.cpus, class) {
+            (Some(c), Class::Deadline) => {
+                notes.push(format!(
+                    "task {}: cpus {c:?} ignored: SCHED_DEADLINE threads are not pinned (the \
+                     kernel refuses affinity narrower than the root domain)",
+                    task.name
+                ));
+                None
+            }
+            (c, _) => c.clone(),
+        };
+        if task.sched.slice.is_some() {
+            notes.push(format!(
+                "task {}: the SCHED_OTHER custom slice is not applied by this backend",
+                task.name
+            ));
+        }
+        let plan = policy_of(task).map(|policy| ThreadPlan {
+            policy,
+            cpus,
+            delay: task.delay,
+            repeat: task.repeat,
+            phases: task.phases.clone(),
+            deadline: job_deadline(task),
+        });
+        for _ in 0..task.instances {
+            plans.push((class, plan.clone()));
+        }
+    }
+
+    let runnable: Vec<usize> = (0..plans.len()).filter(|&i| plans[i].1.is_ok()).collect();
+    let start = Arc::new(Start {
+        barrier: Barrier::new(runnable.len() + workload.hogs + 1),
+        t0: AtomicU64::new(0),
+        end: AtomicU64::new(u64::MAX),
+        stop: AtomicBool::new(false),
+    });
+    let max_delay = workload
+        .tasks
+        .iter()
+        .map(|t| t.delay)
+        .max()
+        .unwrap_or_default();
+    let limit = workload.duration.unwrap_or_default() + max_delay + START_MARGIN + HANG_MARGIN;
+    let _watchdog = Watchdog::arm(
+        format!("workload {} on the kernel backend", workload.name),
+        limit,
+    );
+
+    let mut task_handles = Vec::with_capacity(runnable.len());
+    let mut hog_handles = Vec::with_capacity(workload.hogs);
+    let mut spawn_error = None;
+    for &i in &runnable {
+        let Ok(plan) = plans[i].1.clone() else {
+            continue;
+        };
+        let start = Arc::clone(&start);
+        match std::thread::Builder::new()
+            .name(format!("kernel-task-{i}"))
+            .spawn(move || thread_job::task_thread(&plan, &start))
+        {
+            Ok(h) => task_handles.push((i, h)),
+            Err(e) => {
+                spawn_error = Some(e);
+                break;
+            }
+        }
+    }
+    if spawn_error.is_none() {
+        for h in 0..workload.hogs {
+            let start = Arc::clone(&start);
+            match std::thread::Builder::new()
+                .name(format!("kernel-hog-{h}"))
+                .spawn(move || thread_job::hog_thread(&start))
+            {
+                Ok(h) => hog_handles.push(h),
+                Err(e) => {
+                    spawn_error = Some(e);
+                    break;
+                }
+            }
+        }
+    }
+    if let Some(e) = spawn_error {
+        // The barrier can no longer fill: the threads already started would wait forever.
+        // Exiting is the only way to not leave them behind.
+        eprintln!("sched-bench: error: could not start a kernel-backend thread: {e}");
+        std::process::exit(1);
+    }
+
+    start.barrier.wait();
+    let t0 = thread_job::mono_ns() + thread_job::nanos(START_MARGIN);
+    let end = workload
+        .duration
+        .map_or(u64::MAX, |d| t0.saturating_add(thread_job::nanos(d)));
+    start.t0.store(t0, Ordering::Release);
+    start.end.store(end, Ordering::Release);
+    start.barrier.wait();
+
+    let mut results: Vec<Option<ThreadResult>> = (0..plans.len()).map(|_| None).collect();
+    let mut panicked = None;
+    for (i, h) in task_handles {
+        match h.join() {
+            Ok(r) => results[i] = Some(r),
+            Err(_) => panicked = Some(i),
+        }
+    }
+    start.stop.store(true, Ordering::Relaxed);
+    let hog_results: Vec<HogResult> = hog_handles
+        .into_iter()
+        .filter_map(|h| h.join().ok())
+        .collect();
+    let elapsed = Duration::from_nanos(thread_job::mono_ns().saturating_sub(t0));
+    if let Some(i) = panicked {
+        return Err(BenchError::Task {
+            backend: "kernel".to_owned(),
+            message: format!("task thread {i} panicked"),
+        });
+    }
+
+    let rows = class_rows(&plans, &results);
+    let hogs = (workload.hogs > 0).then(|| {
+        let mut row = HogRow {
+            threads: workload.hogs,
+            ..HogRow::default()
+        };
+        for h in &hog_results {
+            row.units += h.units;
+            row.cpu_ns += h.cpu_ns;
+            row.wall_ns = row.wall_ns.max(h.wall_ns);
+            if let Some(c) = h.ctx {
+                row.involuntary_cs += c.involuntary;
+                row.voluntary_cs += c.voluntary;
+            }
+        }
+        row
+    });
+    Ok(KernelRun {
+        workload: workload.name.clone(),
+        elapsed,
+        rows,
+        hogs,
+        notes,
+    })
+}
+
+/// Merges thread results into one row per class.
+fn class_rows(
+    plans: &[(Class, Result<ThreadPlan, Refusal>)],
+    results: &[Option<ThreadResult>],
+) -> Vec<ClassRow> {
+    let mut rows: Vec<ClassRow> = Vec::new();
+    for ((class, plan), result) in plans.iter().zip(results) {
+        let idx = match rows.iter().position(|r| r.class == *class) {
+            Some(i) => i,
+            None => {
+                rows.push(ClassRow {
+                    class: *class,
+                    threads: 0,
+                    ran: 0,
+                    status: String::new(),
+                    read_back: Vec::new(),
+                    policy_matches: true,
+                    ctx_read: true,
+                    stats: JobStats::new(),
+                });
+                rows.len() - 1
+            }
+        };
+        let row = &mut rows[idx];
+        row.threads += 1;
+        let refusal = match (plan, result) {
+            (Err(r), _) => Some(r.clone()),
+            (Ok(_), Some(res)) => match &res.setup {
+                Err(r) => Some(r.clone()),
+                Ok(()) => {
+                    row.ran += 1;
+                    let got = res.policy_read_back;
+                    let name = got.map_or_else(|| "unreadable".to_owned(), sched_attr::policy_name);
+                    if !row.read_back.contains(&name) {
+                        row.read_back.push(name);
+                    }
+                    if got != Some(sched_attr::class_number(*class)) {
+                        row.policy_matches = false;
+                    }
+                    if let Ok(ThreadPlan {
+                        policy: Policy::Other { nice },
+                        ..
+                    }) = plan
+                    {
+                        if res.nice_read_back != *nice {
+                            row.policy_matches = false;
+                        }
+                    }
+                    row.ctx_read &= res.ctx_read;
+                    row.stats.add(&res.stats);
+                    None
+                }
+            },
+            (Ok(_), None) => Some(Refusal::Other("thread did not report".to_owned())),
+        };
+        if let Some(r) = refusal {
+            if row.status.is_empty() {
+                row.status = r.to_string();
+            }
+        }
+    }
+    for row in &mut rows {
+        if row.status.is_empty() {
+            row.status = "ok".to_owned();
+        } else if row.ran > 0 {
+            row.status = format!(
+                "{} of {} threads ran; the others: {}",
+                row.ran, row.threads, row.status
+            );
+        }
+        if row.ran == 0 {
+            row.ctx_read = false;
+        }
+    }
+    rows
+}
+
+fn us(ns: Option<i64>) -> String {
+    ns.map_or_else(|| "-".to_owned(), |v| num(v as f64 / 1e3))
+}
+
+fn triple(h: &hdrhistogram::Histogram<u64>) -> String {
+    if h.is_empty() {
+        return "-".to_owned();
+    }
+    format!(
+        "{} / {} / {}",
+        num(h.value_at_quantile(0.5) as f64 / 1e3),
+        num(h.value_at_quantile(0.99) as f64 / 1e3),
+        num(h.max() as f64 / 1e3)
+    )
+}
+
+/// The report table: one row per class, then the hogs.
+pub fn table(run: &KernelRun) -> Table {
+    let mut t = Table::new([
+        "class",
+        "threads",
+        "status",
+        "read back",
+        "released",
+        "completed",
+        "running at end",
+        "missed",
+        "miss ratio",
+        "rel→start µs p50/p99/max",
+        "response µs p50/p99/max",
+        "lateness µs p50/p99/max",
+        "preemptions (invol. cs)",
+        "vol. cs",
+        "CPU ms",
+        "bg units/s",
+    ])
+    .text_columns(4);
+    for r in &run.rows {
+        let s = &r.stats;
+        let ran = r.ran > 0;
+        let cell = |v: u64| if ran { v.to_string() } else { "-".to_owned() };
+        let cs = |v: u64| {
+            if ran && r.ctx_read {
+                v.to_string()
+            } else {
+                "-".to_owned()
+            }
+        };
+        let lateness = if s.lateness.len() == 0 {
+            "-".to_owned()
+        } else {
+            format!(
+                "{} / {} / {}",
+                us(s.lateness.quantile(0.5)),
+                us(s.lateness.quantile(0.99)),
+                us(s.lateness.max())
+            )
+        };
+        t.row([
+            r.class.to_string(),
+            r.threads.to_string(),
+            r.status.clone(),
+            if ran {
+                r.read_back.join(",")
+            } else {
+                "-".to_owned()
+            },
+            cell(s.released),
+            cell(s.completed),
+            cell(s.running_at_end()),
+            cell(s.missed),
+            s.miss_ratio()
+                .filter(|_| ran)
+                .map_or_else(|| "-".to_owned(), |m| format!("{:.1}%", m * 100.0)),
+            triple(&s.start_latency),
+            triple(&s.response),
+            lateness,
+            cs(s.involuntary_cs),
+            cs(s.voluntary_cs),
+            if ran {
+                num(s.cpu_ns as f64 / 1e6)
+            } else {
+                "-".to_owned()
+            },
+            "-".to_owned(),
+        ]);
+    }
+    if let Some(h) = &run.hogs {
+        t.row([
+            "hogs (SCHED_OTHER)".to_owned(),
+            h.threads.to_string(),
+            "ok".to_owned(),
+            "SCHED_OTHER".to_owned(),
+            "-".to_owned(),
+            "-".to_owned(),
+            "-".to_owned(),
+            "-".to_owned(),
+            "-".to_owned(),
+            "-".to_owned(),
+            "-".to_owned(),
+            "-".to_owned(),
+            h.involuntary_cs.to_string(),
+            h.voluntary_cs.to_string(),
+            num(h.cpu_ns as f64 / 1e6),
+            format!("{:.0}", h.units_per_s()),
+        ]);
+    }
+    t
+}
+
+/// The rows as a JSON array of flat objects (one per class, then `"class":"hogs"`).
+pub fn to_json(run: &KernelRun) -> String {
+    let mut items: Vec<String> = run
+        .rows
+        .iter()
+        .map(|r| {
+            let s = &r.stats;
+            let mut o = Obj::new()
+                .str("backend", "kernel")
+                .str("workload", &run.workload)
+                .str("class", &r.class.to_string())
+                .int("threads", u64::from(r.threads))
+                .int("threads_ran", u64::from(r.ran))
+                .str("status", &r.status)
+                .str("policy_read_back", &r.read_back.join(","))
+                .str(
+                    "policy_matches",
+                    if r.policy_matches { "yes" } else { "no" },
+                )
+                .str("ctx_switches_read", if r.ctx_read { "yes" } else { "no" })
+                .int("released", s.released)
+                .int("completed", s.completed)
+                .int("running_at_end", s.running_at_end())
+                .int("missed", s.missed)
+                .int("jobs_with_deadline", s.with_deadline)
+                .num("miss_ratio", s.miss_ratio().unwrap_or(f64::NAN))
+                .int("involuntary_cs", s.involuntary_cs)
+                .int("voluntary_cs", s.voluntary_cs)
+                .int("cpu_ns", s.cpu_ns);
+            for (name, h) in [
+                ("start_latency", &s.start_latency),
+                ("response", &s.response),
+            ] {
+                if !h.is_empty() {
+                    o = o
+                        .int(&format!("{name}_p50_ns"), h.value_at_quantile(0.5))
+                        .int(&format!("{name}_p99_ns"), h.value_at_quantile(0.99))
+                        .int(&format!("{name}_max_ns"), h.max());
+                }
+            }
+            for (q, key) in [(0.5, "lateness_p50_ns"), (0.99, "lateness_p99_ns")] {
+                if let Some(v) = s.lateness.quantile(q) {
+                    o = o.num(key, v as f64);
+                }
+            }
+            if let Some(v) = s.lateness.max() {
+                o = o.num("lateness_max_ns", v as f64);
+            }
+            o.finish()
+        })
+        .collect();
+    if let Some(h) = &run.hogs {
+        items.push(
+            Obj::new()
+                .str("backend", "kernel")
+                .str("workload", &run.workload)
+                .str("class", "hogs")
+                .int("threads", h.threads as u64)
+                .int("units", h.units)
+                .num("units_per_s", h.units_per_s())
+                .int("cpu_ns", h.cpu_ns)
+                .int("involuntary_cs", h.involuntary_cs)
+                .int("voluntary_cs", h.voluntary_cs)
+                .finish(),
+        );
+    }
+    json::array(items)
+}
+
+/// `compare --backends kernel --workload FILE`: runs, prints the table and notes, and writes
+/// the JSON report if asked.
+///
+/// # Errors
+/// As [`run`], and a failed report write.
+pub fn compare(
+    workload: &Workload,
+    json_out: Option<json::Output>,
+) -> Result<KernelRun, BenchError> {
+    eprintln!(
+        "{}: kernel, one run of {}, {} thread(s), {} hog(s)",
+        workload.name,
+        workload.duration.map_or_else(
+            || "until the tasks end".to_owned(),
+            crate::workload_file::model::format_duration
+        ),
+        workload
+            .tasks
+            .iter()
+            .map(|t| u64::from(t.instances))
+            .sum::<u64>(),
+        workload.hogs
+    );
+    let start = crate::machine::CpuSample::now();
+    let run = run(workload)?;
+    println!("{}", table(&run));
+    for note in &run.notes {
+        println!("note: {note}");
+    }
+    println!(
+        "kernel backend: workload {} ran {:.3} s (times in µs; lateness < 0 is early)",
+        run.workload,
+        run.elapsed.as_secs_f64()
+    );
+    if let Some(note) = crate::machine::busy_note(start) {
+        println!("{note}\n");
+    }
+    if let Some(out) = json_out {
+        out.write(&to_json(&run))?;
+    }
+    Ok(run)
+}
