@@ -5,7 +5,8 @@
 //! trait object, so a backend hands its runtime to an [`ExecVisitor`] (one generic `visit`
 //! method) instead of returning it. The kernel backend is not an async runtime (one OS thread
 //! per task instance); `compare::run` sends it to [`crate::kernel::compare`] instead of
-//! [`Backend::run`].
+//! [`Backend::run`]. Workload files on the async runtimes go through
+//! [`crate::file_compare`], which builds their runtimes with timers.
 
 use crate::error::BenchError;
 use crate::exec::{kairos_label, Exec, Kairos, Tokio};
@@ -23,7 +24,17 @@ pub enum Backend {
     /// Linux threads under the kernel's own schedulers, one per task instance (see
     /// [`crate::kernel`]); runs workload files, not through [`Exec`].
     Kernel,
+    /// The kairos executor under every policy in [`EXECUTOR_POLICIES`], one row each
+    /// (`--backends executor`); [`Backend::expand`] turns it into those `Kairos` backends.
+    Executor,
 }
+
+/// The kairos policies `--backends executor` stands for, in row order: the policies kairos
+/// builds so far. A new policy gets its rows in every comparison by adding one line here.
+pub const EXECUTOR_POLICIES: &[kairos::Policy] = &[
+    kairos::Policy::Fifo,
+    // kairos::Policy::Edf, kairos::Policy::Priority, kairos::Policy::Fair: once built.
+];
 
 /// Every backend name `--backends` accepts.
 pub const NAMES: &[&str] = &[
@@ -33,6 +44,7 @@ pub const NAMES: &[&str] = &[
     "kairos-fair",
     "tokio",
     "kernel",
+    "executor",
 ];
 
 /// Code that runs against whichever runtime a backend builds.
@@ -47,6 +59,18 @@ pub trait ExecVisitor {
 }
 
 impl Backend {
+    /// The concrete backends this one stands for: [`Backend::Executor`] gives one
+    /// [`Backend::Kairos`] per entry of [`EXECUTOR_POLICIES`], every other backend itself.
+    pub fn expand(self) -> Vec<Backend> {
+        match self {
+            Backend::Executor => EXECUTOR_POLICIES
+                .iter()
+                .map(|&p| Backend::Kairos(p))
+                .collect(),
+            b => vec![b],
+        }
+    }
+
     /// Builds this backend's runtime with `workers` workers, runs `visitor` on it, and shuts the
     /// runtime down.
     ///
@@ -60,6 +84,9 @@ impl Backend {
                 "the kernel backend is not an async runtime; `compare` runs it through \
                  kernel::compare"
                     .to_owned(),
+            )),
+            Backend::Executor => Err(BenchError::Usage(
+                "`executor` stands for several kairos backends; expand it first".to_owned(),
             )),
         }
     }
@@ -79,6 +106,7 @@ impl fmt::Display for Backend {
             Backend::Kairos(policy) => f.write_str(&kairos_label(*policy)),
             Backend::Tokio => f.write_str("tokio"),
             Backend::Kernel => f.write_str("kernel"),
+            Backend::Executor => f.write_str("executor"),
         }
     }
 }
@@ -95,6 +123,7 @@ impl FromStr for Backend {
             "kairos-fair" => Backend::Kairos(Policy::Fair),
             "tokio" => Backend::Tokio,
             "kernel" => Backend::Kernel,
+            "executor" => Backend::Executor,
             _ => {
                 return Err(format!(
                     "unknown backend '{s}'; valid backends: {}",

@@ -28,7 +28,8 @@ const HANG_LIMIT: Duration = Duration::from_secs(60);
 /// Options of `sched-bench compare`.
 #[derive(Debug)]
 pub struct CompareOpts {
-    /// Workload name (see `sched-bench workloads`) or workload file (kernel backend).
+    /// Workload name (see `sched-bench workloads`) or workload file (every backend; see
+    /// [`crate::file_compare`]).
     pub workload: String,
     /// Measured rounds per backend.
     pub rounds: usize,
@@ -50,14 +51,13 @@ pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
         let path = std::path::Path::new(&opts.workload);
         let file =
             crate::workload_file::load(path).map_err(|e| BenchError::Usage(e.to_string()))?;
-        if let Some(other) = opts.backends.iter().find(|&&b| b != Backend::Kernel) {
-            return Err(BenchError::Usage(format!(
-                "backend {other} cannot run workload files yet; only the kernel backend does \
-                 (--backends kernel)"
-            )));
-        }
         let json_out = opts.json.as_deref().map(json::Output::create).transpose()?;
-        crate::kernel::compare(&file, json_out)?;
+        if opts.backends.iter().all(|&b| b == Backend::Kernel) {
+            // The kernel backend alone keeps its own table.
+            crate::kernel::compare(&file, json_out)?;
+        } else {
+            crate::file_compare::compare(&file, &opts.backends, opts.workers, json_out)?;
+        }
         return Ok(Vec::new());
     }
     if kernel {
@@ -71,7 +71,7 @@ pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
     let json_out = opts.json.as_deref().map(json::Output::create).transpose()?;
     let start = CpuSample::now();
     let mut rows = Vec::with_capacity(opts.backends.len());
-    for &backend in &opts.backends {
+    for backend in opts.backends.iter().flat_map(|b| b.expand()) {
         eprintln!(
             "{}: {backend}, warm-up + {} rounds, {} workers",
             workload.name, opts.rounds, opts.workers

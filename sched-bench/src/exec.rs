@@ -195,6 +195,25 @@ impl Tokio {
             })?;
         Ok(Tokio { rt })
     }
+
+    /// As [`Tokio::new`], with tokio's timer driver enabled (`enable_time`: 1 ms timer wheel),
+    /// for workloads that sleep. Kept apart from [`Tokio::new`] so the micro-benchmarks run
+    /// without a time driver, as before.
+    ///
+    /// # Errors
+    /// [`BenchError::Build`] if tokio cannot start its threads.
+    pub fn with_timers(workers: usize) -> Result<Tokio, BenchError> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .thread_name("tokio-bench")
+            .enable_time()
+            .build()
+            .map_err(|e| BenchError::Build {
+                backend: "tokio".to_owned(),
+                message: e.to_string(),
+            })?;
+        Ok(Tokio { rt })
+    }
 }
 
 /// [`tokio::task::JoinHandle`] with the error as a [`TaskFailed`].

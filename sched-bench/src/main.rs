@@ -18,11 +18,13 @@
 #![warn(missing_docs)]
 
 mod alloc;
+mod async_backend;
 mod backend;
 mod chan;
 mod compare;
 mod error;
 mod exec;
+mod file_compare;
 mod json;
 mod kernel;
 mod machine;
@@ -137,19 +139,21 @@ struct WorkloadsArgs {
 #[derive(Debug, Args)]
 struct CompareArgs {
     /// Workload to run: a built-in name (`sched-bench workloads` lists them), or a workload
-    /// file (an existing path, or a name ending in .toml/.json; TOML or rt-app JSON), which only
-    /// the kernel backend runs so far.
+    /// file (an existing path, or a name ending in .toml/.json; TOML or rt-app JSON). A file
+    /// runs once per backend for its duration (--rounds does not apply); the kernel backend
+    /// runs only files.
     #[arg(long, default_value = "mixed-small")]
     workload: String,
     /// Measured rounds per backend (after one warm-up); the table shows their median.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
     rounds: u32,
-    /// Worker threads of each runtime.
+    /// Worker threads of each runtime (kairos, tokio; not the kernel backend).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1024))]
     workers: u32,
     /// Backends to compare, comma-separated, in table order. Valid: kairos-fifo, kairos-edf,
     /// kairos-priority, kairos-fair, tokio (only kairos-fifo is implemented by kairos so far),
-    /// kernel (Linux threads; workload files only; one row per scheduling class).
+    /// executor (kairos under every policy it builds, one row set each), kernel (Linux
+    /// threads; workload files only; one row per scheduling class).
     #[arg(
         long,
         alias = "backend",

@@ -126,7 +126,7 @@ fn policy_of(task: &TaskSpec) -> Result<Policy, Refusal> {
 }
 
 /// The relative job deadline: the task's, else the period of its first timer.
-fn job_deadline(task: &TaskSpec) -> Option<Duration> {
+pub fn job_deadline(task: &TaskSpec) -> Option<Duration> {
     task.deadline.or_else(|| {
         task.phases
             .iter()
@@ -371,11 +371,13 @@ fn class_rows(
     rows
 }
 
-fn us(ns: Option<i64>) -> String {
+/// A signed ns value as µs for a table cell; `-` for none.
+pub fn us(ns: Option<i64>) -> String {
     ns.map_or_else(|| "-".to_owned(), |v| num(v as f64 / 1e3))
 }
 
-fn triple(h: &hdrhistogram::Histogram<u64>) -> String {
+/// `p50 / p99 / max` of a ns histogram in µs for a table cell; `-` when empty.
+pub fn triple(h: &hdrhistogram::Histogram<u64>) -> String {
     if h.is_empty() {
         return "-".to_owned();
     }

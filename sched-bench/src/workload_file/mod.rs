@@ -17,7 +17,7 @@
 //!
 //! Used by `sched-bench workloads --check FILE` ([`check`]) and by `compare --workload`, which
 //! calls [`load`] for an argument that names an existing file or ends in `.toml`/`.json` and
-//! looks other names up among the built-ins. So far only the kernel backend runs file
+//! looks other names up among the built-ins. The kernel, executor and tokio backends run file
 //! workloads.
 
 pub mod error;

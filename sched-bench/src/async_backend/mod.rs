@@ -1,0 +1,339 @@
+//! Workload files on the async backends: kairos (one row per built policy) and tokio.
+//!
+//! One async task per task instance, spawned on a runtime with `--workers` workers; each runs
+//! its phases as jobs ([`jobs`]) with the kernel backend's metric definitions
+//! ([`crate::kernel::metrics`]), so the rows go into one table with the kernel rows
+//! ([`crate::file_compare`]). Background hogs (`workload.hogs`) are CPU-bound tasks on the same
+//! runtime that spin in [`jobs::SLICE`] slices of hog work units and yield between slices.
+//!
+//! The run: choose the start `T0` = now + 10 ms (as the kernel backend does) and the end
+//! `T0 + duration`, spawn every task and hog from the `block_on` thread (they go through the
+//! runtime's injection queue), wait for the tasks, then stop the hogs. Clocks: every instant is
+//! `CLOCK_MONOTONIC` ns, read with the same function as the kernel backend; waits go through the
+//! runtime's own timer ([`AsyncTimer`]), converted from the monotonic instant.
+//!
+//! CPU time: each task's future is wrapped in [`Metered`], which adds the polling thread's CPU
+//! clock delta of every poll, so a task row's CPU ms is what the tasks themselves used, on
+//! whichever worker. The whole process's CPU time over the run (`getrusage`) is reported beside
+//! it: the difference is the runtime (timers, idle spinning, parking) and the driver.
+//!
+//! Not applied in this version: every scheduling field of the workload (class, priority, nice,
+//! reservation, slice, cpus); all tasks run under the runtime's own policy. `compare` prints a
+//! note saying so.
+
+pub mod jobs;
+
+use crate::error::BenchError;
+use crate::exec::{Counters, Exec, Kairos, Tokio};
+use crate::kernel::metrics::{hog_unit, JobStats};
+use crate::kernel::thread_job::{mono_ns, nanos, thread_cpu_ns};
+use crate::watchdog::Watchdog;
+use crate::workload_file::model::Workload;
+use jobs::{Jobs, TaskPlan, SLICE};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// Time between choosing the start and the first release: enough to spawn every task, so the
+/// first releases are not late because of the start-up itself (the kernel backend's margin).
+const START_MARGIN: Duration = Duration::from_millis(10);
+
+/// A run bound beyond the workload's own length after which the watchdog declares a hang.
+const HANG_MARGIN: Duration = Duration::from_secs(60);
+
+/// An [`Exec`] whose tasks can wait for an absolute `CLOCK_MONOTONIC` instant on the runtime's
+/// own timer.
+pub trait AsyncTimer: Exec {
+    /// Waits until `CLOCK_MONOTONIC` reaches `at_ns` (or later: the runtime's timer
+    /// granularity decides how much later).
+    fn sleep_until_mono(at_ns: u64) -> impl Future<Output = ()> + Send;
+}
+
+/// The runtime's clock instant `at_ns` corresponds to, as "now on that clock + the time left".
+/// The monotonic clock is read first, so a skew between the two reads can only move the wait
+/// later, never earlier.
+fn time_left(at_ns: u64) -> Duration {
+    Duration::from_nanos(at_ns.saturating_sub(mono_ns()))
+}
+
+impl AsyncTimer for Kairos {
+    fn sleep_until_mono(at_ns: u64) -> impl Future<Output = ()> + Send {
+        let left = time_left(at_ns);
+        kairos::time::sleep_until(kairos::time::Instant::now() + left)
+    }
+}
+
+impl AsyncTimer for Tokio {
+    fn sleep_until_mono(at_ns: u64) -> impl Future<Output = ()> + Send {
+        let left = time_left(at_ns);
+        tokio::time::sleep_until(tokio::time::Instant::now() + left)
+    }
+}
+
+/// A future plus the CPU time of the threads that polled it, summed over its polls.
+struct Metered<F> {
+    /// Boxed so `Metered` is `Unpin` without unsafe pin projection; one allocation per task.
+    inner: Pin<Box<F>>,
+    /// CPU ns used inside `inner.poll` so far.
+    cpu_ns: u64,
+}
+
+impl<F: Future> Metered<F> {
+    fn new(inner: F) -> Metered<F> {
+        Metered {
+            inner: Box::pin(inner),
+            cpu_ns: 0,
+        }
+    }
+}
+
+impl<F: Future> Future for Metered<F> {
+    type Output = (F::Output, u64);
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let c0 = thread_cpu_ns();
+        let poll = self.inner.as_mut().poll(cx);
+        self.cpu_ns += thread_cpu_ns().saturating_sub(c0);
+        let cpu = self.cpu_ns;
+        poll.map(|out| (out, cpu))
+    }
+}
+
+/// What the background hogs of one run did.
+#[derive(Debug, Default)]
+pub struct AsyncHogs {
+    /// Hog tasks.
+    pub tasks: usize,
+    /// Work units done by all hogs ([`hog_unit`]).
+    pub units: u64,
+    /// Slices run by all hogs (a yield after each one but the last).
+    pub slices: u64,
+    /// CPU time of all hog tasks, ns.
+    pub cpu_ns: u64,
+    /// Longest wall time a hog ran, ns.
+    pub wall_ns: u64,
+}
+
+impl AsyncHogs {
+    /// Work units per second of wall time (all hogs together), as the kernel backend's.
+    pub fn units_per_s(&self) -> f64 {
+        self.units as f64 / (self.wall_ns.max(1) as f64 / 1e9)
+    }
+}
+
+/// One hog's report.
+#[derive(Debug, Default)]
+struct HogOut {
+    units: u64,
+    slices: u64,
+    wall_ns: u64,
+}
+
+/// A finished run of a workload file on one async runtime.
+#[derive(Debug)]
+pub struct AsyncRun {
+    /// Backend label (`kairos-fifo`, `tokio`).
+    pub backend: String,
+    /// Task instances (async tasks) that ran jobs.
+    pub tasks: u32,
+    /// Their merged job metrics; `cpu_ns` is the tasks' CPU time, the context switch counts
+    /// stay 0 (not measured per task: see the module docs).
+    pub stats: JobStats,
+    /// The hogs, if the workload has any.
+    pub hogs: Option<AsyncHogs>,
+    /// Wall time from the start instant until every task had stopped.
+    pub elapsed: Duration,
+    /// CPU time of the whole process over the run (`getrusage(RUSAGE_SELF)`), ns.
+    pub process_cpu_ns: u64,
+    /// kairos' scheduler counters over the run (tokio: `None`).
+    pub counters: Option<Counters>,
+}
+
+/// User + system CPU time of the whole process, ns.
+fn process_cpu_ns() -> u64 {
+    // SAFETY: `rusage` is plain old data; all zeroes is a valid value.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `ru` is a valid, writable rusage; RUSAGE_SELF always exists.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    if rc != 0 {
+        return 0;
+    }
+    let tv = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1_000;
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+/// The task plans of `workload`: one per task, with its instance count.
+fn plans(workload: &Workload) -> Vec<(Arc<TaskPlan>, u32)> {
+    workload
+        .tasks
+        .iter()
+        .map(|t| {
+            let plan = TaskPlan {
+                delay: t.delay,
+                repeat: t.repeat,
+                phases: t.phases.clone(),
+                deadline: crate::kernel::job_deadline(t),
+            };
+            (Arc::new(plan), t.instances)
+        })
+        .collect()
+}
+
+/// The scheduling fields of `workload` the async backends ignore, as `task: fields` items
+/// (empty when no task sets any).
+pub fn ignored_fields(workload: &Workload) -> Vec<String> {
+    workload
+        .tasks
+        .iter()
+        .filter_map(|t| {
+            let s = &t.sched;
+            let mut f = Vec::new();
+            if let Some(c) = s.class {
+                f.push(format!("class {c}"));
+            }
+            if let Some(p) = s.priority {
+                f.push(format!("priority {p}"));
+            }
+            if s.nice != 0 {
+                f.push(format!("nice {}", s.nice));
+            }
+            if s.reservation.is_some() {
+                f.push("reservation".to_owned());
+            }
+            if s.slice.is_some() {
+                f.push("slice".to_owned());
+            }
+            if t.cpus.is_some() {
+                f.push("cpus".to_owned());
+            }
+            (!f.is_empty()).then(|| format!("{} ({})", t.name, f.join(", ")))
+        })
+        .collect()
+}
+
+/// A background hog: from `t0` until `end` or `stop`, hog work units in [`SLICE`] slices of wall
+/// time with a yield between slices.
+async fn hog<E: AsyncTimer>(t0: u64, end: u64, stop: Arc<AtomicBool>) -> HogOut {
+    if mono_ns() < t0 {
+        E::sleep_until_mono(t0).await;
+    }
+    let mut out = HogOut::default();
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let slice = nanos(SLICE);
+    let mut now = mono_ns();
+    loop {
+        let slice_end = now.saturating_add(slice);
+        while now < slice_end && now < end {
+            hog_unit(&mut state);
+            out.units += 1;
+            now = mono_ns();
+        }
+        out.slices += 1;
+        if now >= end || stop.load(Ordering::Relaxed) {
+            break;
+        }
+        E::yield_now().await;
+        now = mono_ns();
+    }
+    out.wall_ns = now.saturating_sub(t0);
+    out
+}
+
+/// Runs `workload` once on `exec` (which must have been built with timers) and returns the
+/// merged metrics.
+///
+/// # Errors
+/// [`BenchError::Task`] if a task or hog panicked.
+pub fn run<E: AsyncTimer>(exec: &E, workload: &Workload) -> Result<AsyncRun, BenchError> {
+    let backend = exec.label();
+    let plans = plans(workload);
+    let max_delay = workload
+        .tasks
+        .iter()
+        .map(|t| t.delay)
+        .max()
+        .unwrap_or_default();
+    let _watchdog = Watchdog::arm(
+        format!("workload {} on {backend}", workload.name),
+        workload.duration.unwrap_or_default() + max_delay + START_MARGIN + HANG_MARGIN,
+    );
+    let hogs = workload.hogs;
+    let counters0 = exec.counters();
+    let cpu0 = process_cpu_ns();
+    let t0 = mono_ns() + nanos(START_MARGIN);
+    let end = workload
+        .duration
+        .map_or(u64::MAX, |d| t0.saturating_add(nanos(d)));
+    let (tasks, hog_outs) = exec.block_on(async move {
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut joins = Vec::new();
+        for (plan, instances) in &plans {
+            for _ in 0..*instances {
+                let plan = Arc::clone(plan);
+                joins.push(E::spawn(Metered::new(async move {
+                    let first = t0.saturating_add(nanos(plan.delay));
+                    Jobs::new(&plan, end).run::<E>(first).await
+                })));
+            }
+        }
+        let hog_joins: Vec<_> = (0..hogs)
+            .map(|_| E::spawn(Metered::new(hog::<E>(t0, end, Arc::clone(&stop)))))
+            .collect();
+        let mut tasks = Vec::with_capacity(joins.len());
+        for j in joins {
+            tasks.push(j.await);
+        }
+        stop.store(true, Ordering::Relaxed);
+        let mut hog_outs = Vec::with_capacity(hog_joins.len());
+        for j in hog_joins {
+            hog_outs.push(j.await);
+        }
+        (tasks, hog_outs)
+    });
+    let elapsed = Duration::from_nanos(mono_ns().saturating_sub(t0));
+    let process_cpu = process_cpu_ns().saturating_sub(cpu0);
+    let counters = match (counters0, exec.counters()) {
+        (Some(a), Some(b)) => Some(b.since(a)),
+        _ => None,
+    };
+    let failed = |e: crate::error::TaskFailed| BenchError::Task {
+        backend: backend.clone(),
+        message: e.0,
+    };
+    let mut stats = JobStats::new();
+    let mut n = 0u32;
+    for t in tasks {
+        let (s, cpu) = t.map_err(failed)?;
+        stats.add(&s);
+        stats.cpu_ns += cpu;
+        n += 1;
+    }
+    let hogs = if hogs > 0 {
+        let mut row = AsyncHogs {
+            tasks: hogs,
+            ..AsyncHogs::default()
+        };
+        for h in hog_outs {
+            let (h, cpu) = h.map_err(failed)?;
+            row.units += h.units;
+            row.slices += h.slices;
+            row.cpu_ns += cpu;
+            row.wall_ns = row.wall_ns.max(h.wall_ns);
+        }
+        Some(row)
+    } else {
+        None
+    };
+    Ok(AsyncRun {
+        backend,
+        tasks: n,
+        stats,
+        hogs,
+        elapsed,
+        process_cpu_ns: process_cpu,
+        counters,
+    })
+}

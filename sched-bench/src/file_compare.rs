@@ -1,0 +1,440 @@
+//! `compare --workload FILE` with async backends: one workload file on the kernel backend, the
+//! kairos executor (one row set per policy) and tokio, in one table.
+//!
+//! Backends run one after another, each once for the workload's duration (`--rounds` does not
+//! apply): the kernel backend through [`kernel::run`], the async ones through
+//! [`async_backend::run`] on a runtime built with `--workers` workers and timers. Every row has
+//! the same columns and the metric definitions of [`crate::kernel::metrics`]; a `backend` column
+//! tells the rows apart. Kernel rows are one per scheduling class plus the hogs, as in the
+//! kernel-only table; async rows are one for all tasks (the runtime has one policy) plus the
+//! hogs.
+//!
+//! `--backends kernel` alone keeps its own table ([`kernel::compare`]), unchanged.
+
+use crate::async_backend::{self, AsyncRun, AsyncTimer};
+use crate::backend::Backend;
+use crate::error::BenchError;
+use crate::exec::{Kairos, Tokio};
+use crate::json::{self, Obj};
+use crate::kernel::metrics::JobStats;
+use crate::kernel::{self, triple, us, KernelRun};
+use crate::table::{num, Table};
+use crate::workload_file::model::{format_duration, Workload};
+
+/// A count cell that may not apply to a backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Count {
+    /// Measured (or known by construction).
+    Value(u64),
+    /// The backend has no such thing, or does not measure it (`n/a`).
+    NotApplicable,
+    /// Should have been measured but could not be read (`-`).
+    Unread,
+}
+
+impl Count {
+    fn cell(self) -> String {
+        match self {
+            Count::Value(v) => v.to_string(),
+            Count::NotApplicable => "n/a".to_owned(),
+            Count::Unread => "-".to_owned(),
+        }
+    }
+
+    fn value(self) -> Option<u64> {
+        match self {
+            Count::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// One row of the combined table.
+#[derive(Debug)]
+pub struct FileRow {
+    /// `kernel`, `kairos-fifo`, `tokio`, ...
+    pub backend: String,
+    /// Kernel: the class (`SCHED_FIFO`, `hogs (SCHED_OTHER)`); async: `tasks` or `hogs`.
+    pub class: String,
+    /// Threads (kernel) or async tasks of the row.
+    pub threads: u64,
+    /// `ok`, or why (some) threads did not run.
+    pub status: String,
+    /// Kernel: the policies read back inside the threads; async: `n/a`.
+    pub read_back: String,
+    /// Job metrics; `None` for hog rows (and for kernel classes where nothing ran).
+    pub stats: Option<JobStats>,
+    /// Preemptions: involuntary context switches (kernel), cooperative preemptions (kairos).
+    pub preemptions: Count,
+    /// Voluntary context switches (kernel only).
+    pub voluntary: Count,
+    /// CPU time of the row's threads or tasks, ns; `None` if nothing ran.
+    pub cpu_ns: Option<u64>,
+    /// Hogs: work units done and units per second of wall time.
+    pub units: Option<(u64, f64)>,
+}
+
+/// Everything one `compare --workload FILE` produced.
+#[derive(Debug)]
+pub struct FileRun {
+    /// Rows in table order: backends as given, each backend's rows together.
+    pub rows: Vec<FileRow>,
+    /// Lines printed under the table (without the `note: ` prefix where it is a note).
+    pub notes: Vec<String>,
+}
+
+/// Runs `workload` on every backend (after expanding `executor`), prints the combined table and
+/// notes, and writes the JSON report if asked.
+///
+/// # Errors
+/// A runtime that cannot be built or shut down, a panicked task, a failed report write.
+pub fn compare(
+    workload: &Workload,
+    backends: &[Backend],
+    workers: usize,
+    json_out: Option<json::Output>,
+) -> Result<FileRun, BenchError> {
+    let start = crate::machine::CpuSample::now();
+    let run = run(workload, backends, workers)?;
+    println!("{}", table(&run.rows));
+    for line in &run.notes {
+        println!("{line}");
+    }
+    if let Some(note) = crate::machine::busy_note(start) {
+        println!("{note}\n");
+    }
+    if let Some(out) = json_out {
+        out.write(&to_json(&workload.name, &run.rows))?;
+    }
+    Ok(run)
+}
+
+/// Runs `workload` on every backend and returns the rows and notes, printing only progress (to
+/// stderr). The library entry point of the tests.
+///
+/// # Errors
+/// As [`compare`], without the report write.
+pub fn run(
+    workload: &Workload,
+    backends: &[Backend],
+    workers: usize,
+) -> Result<FileRun, BenchError> {
+    let mut rows = Vec::new();
+    let mut notes = Vec::new();
+    let mut async_labels = Vec::new();
+    let length = workload.duration.map_or_else(
+        || "until the tasks end".to_owned(),
+        crate::workload_file::model::format_duration,
+    );
+    for backend in backends.iter().flat_map(|b| b.expand()) {
+        match backend {
+            Backend::Kernel => {
+                eprintln!("{}: kernel, one run of {length}", workload.name);
+                let run = kernel::run(workload)?;
+                notes.extend(run.notes.iter().map(|n| format!("note: kernel: {n}")));
+                notes.push(format!(
+                    "kernel backend: ran {:.3} s",
+                    run.elapsed.as_secs_f64()
+                ));
+                rows.extend(kernel_rows(&run));
+            }
+            Backend::Kairos(policy) => {
+                let exec = Kairos::new(workers, policy, None)?;
+                let run = on(exec, workload, workers, &length)?;
+                async_labels.push(run.backend.clone());
+                notes.push(summary(&run));
+                rows.extend(async_rows(&run, Count::Value(0)));
+            }
+            Backend::Tokio => {
+                let exec = Tokio::with_timers(workers)?;
+                let run = on(exec, workload, workers, &length)?;
+                async_labels.push(run.backend.clone());
+                notes.push(summary(&run));
+                rows.extend(async_rows(&run, Count::NotApplicable));
+            }
+            Backend::Executor => unreachable!("expand() never yields Executor"),
+        }
+    }
+    if !async_labels.is_empty() {
+        let who = async_labels.join(", ");
+        let ignored = async_backend::ignored_fields(workload);
+        notes.push(if ignored.is_empty() {
+            format!(
+                "note: {who}: scheduling fields of a workload (class, priority, nice, \
+                 reservation, slice, cpus) are ignored in this version; this one sets none"
+            )
+        } else {
+            format!(
+                "note: {who}: scheduling fields of the workload are ignored in this version \
+                 (every task runs under the runtime's own policy): {}",
+                ignored.join("; ")
+            )
+        });
+        notes.push(format!(
+            "note: {who}: preemption is cooperative: jobs and hogs spin in slices of at most {} \
+             and yield between them; `preemptions` counts kairos' cooperative preemptions (0: \
+             the Fifo policy never flags a running task) and is n/a for tokio (it has none); \
+             context switches are not measured per task (n/a)",
+            format_duration(async_backend::jobs::SLICE)
+        ));
+        if async_labels.iter().any(|l| l == "tokio") {
+            notes.push(
+                "note: tokio: its timer wheel has 1 ms resolution, so releases wake on the \
+                 next millisecond tick (what rel→start measures)"
+                    .to_owned(),
+            );
+        }
+        notes.push(format!(
+            "note: one run per backend (--rounds does not apply to workload files); async \
+             backends ran with {workers} workers (--workers); times in µs, lateness < 0 is early"
+        ));
+    }
+    Ok(FileRun { rows, notes })
+}
+
+/// Runs the workload on one async runtime and shuts it down.
+fn on<E: AsyncTimer>(
+    exec: E,
+    workload: &Workload,
+    workers: usize,
+    length: &str,
+) -> Result<AsyncRun, BenchError> {
+    eprintln!(
+        "{}: {}, one run of {length}, {workers} workers",
+        workload.name,
+        exec.label()
+    );
+    let run = async_backend::run(&exec, workload);
+    let down = exec.shutdown();
+    let run = run?;
+    down?;
+    Ok(run)
+}
+
+/// The line under the table for one async run.
+fn summary(run: &AsyncRun) -> String {
+    let hog_cpu = run.hogs.as_ref().map_or(0, |h| h.cpu_ns);
+    let mut line = format!(
+        "{} backend: ran {:.3} s; process CPU {} ms (tasks {} ms, hogs {} ms, the rest: \
+         runtime and driver threads)",
+        run.backend,
+        run.elapsed.as_secs_f64(),
+        num(run.process_cpu_ns as f64 / 1e6),
+        num(run.stats.cpu_ns as f64 / 1e6),
+        num(hog_cpu as f64 / 1e6),
+    );
+    if let Some(c) = run.counters {
+        line.push_str(&format!(
+            "; polls {}, steals {}, parks {}",
+            c.polls, c.steals, c.parks
+        ));
+    }
+    line
+}
+
+/// The kernel run's rows, as in its own table.
+fn kernel_rows(run: &KernelRun) -> Vec<FileRow> {
+    let mut rows: Vec<FileRow> = run
+        .rows
+        .iter()
+        .map(|r| {
+            let ran = r.ran > 0;
+            let cs = |v: u64| {
+                if ran && r.ctx_read {
+                    Count::Value(v)
+                } else {
+                    Count::Unread
+                }
+            };
+            FileRow {
+                backend: "kernel".to_owned(),
+                class: r.class.to_string(),
+                threads: u64::from(r.threads),
+                status: r.status.clone(),
+                read_back: if ran {
+                    r.read_back.join(",")
+                } else {
+                    "-".to_owned()
+                },
+                stats: ran.then(|| r.stats.clone()),
+                preemptions: cs(r.stats.involuntary_cs),
+                voluntary: cs(r.stats.voluntary_cs),
+                cpu_ns: ran.then_some(r.stats.cpu_ns),
+                units: None,
+            }
+        })
+        .collect();
+    if let Some(h) = &run.hogs {
+        rows.push(FileRow {
+            backend: "kernel".to_owned(),
+            class: "hogs (SCHED_OTHER)".to_owned(),
+            threads: h.threads as u64,
+            status: "ok".to_owned(),
+            read_back: "SCHED_OTHER".to_owned(),
+            stats: None,
+            preemptions: Count::Value(h.involuntary_cs),
+            voluntary: Count::Value(h.voluntary_cs),
+            cpu_ns: Some(h.cpu_ns),
+            units: Some((h.units, h.units_per_s())),
+        });
+    }
+    rows
+}
+
+/// An async run's rows: all tasks, then the hogs.
+fn async_rows(run: &AsyncRun, preemptions: Count) -> Vec<FileRow> {
+    let mut rows = vec![FileRow {
+        backend: run.backend.clone(),
+        class: "tasks".to_owned(),
+        threads: u64::from(run.tasks),
+        status: "ok".to_owned(),
+        read_back: "n/a".to_owned(),
+        stats: Some(run.stats.clone()),
+        preemptions,
+        voluntary: Count::NotApplicable,
+        cpu_ns: Some(run.stats.cpu_ns),
+        units: None,
+    }];
+    if let Some(h) = &run.hogs {
+        rows.push(FileRow {
+            backend: run.backend.clone(),
+            class: "hogs".to_owned(),
+            threads: h.tasks as u64,
+            status: "ok".to_owned(),
+            read_back: "n/a".to_owned(),
+            stats: None,
+            preemptions,
+            voluntary: Count::NotApplicable,
+            cpu_ns: Some(h.cpu_ns),
+            units: Some((h.units, h.units_per_s())),
+        });
+    }
+    rows
+}
+
+/// The combined table: the kernel-only table's columns with a `backend` column in front.
+pub fn table(rows: &[FileRow]) -> Table {
+    let mut t = Table::new([
+        "backend",
+        "class",
+        "threads/tasks",
+        "status",
+        "read back",
+        "released",
+        "completed",
+        "running at end",
+        "missed",
+        "miss ratio",
+        "rel→start µs p50/p99/max",
+        "response µs p50/p99/max",
+        "lateness µs p50/p99/max",
+        "preemptions",
+        "vol. cs",
+        "CPU ms",
+        "bg units/s",
+    ])
+    .text_columns(5);
+    let dash = || "-".to_owned();
+    for r in rows {
+        let mut cells = vec![
+            r.backend.clone(),
+            r.class.clone(),
+            r.threads.to_string(),
+            r.status.clone(),
+            r.read_back.clone(),
+        ];
+        match &r.stats {
+            Some(s) => {
+                let lateness = if s.lateness.len() == 0 {
+                    dash()
+                } else {
+                    format!(
+                        "{} / {} / {}",
+                        us(s.lateness.quantile(0.5)),
+                        us(s.lateness.quantile(0.99)),
+                        us(s.lateness.max())
+                    )
+                };
+                cells.extend([
+                    s.released.to_string(),
+                    s.completed.to_string(),
+                    s.running_at_end().to_string(),
+                    s.missed.to_string(),
+                    s.miss_ratio()
+                        .map_or_else(dash, |m| format!("{:.1}%", m * 100.0)),
+                    triple(&s.start_latency),
+                    triple(&s.response),
+                    lateness,
+                ]);
+            }
+            None => cells.extend((0..8).map(|_| dash())),
+        }
+        cells.extend([
+            r.preemptions.cell(),
+            r.voluntary.cell(),
+            r.cpu_ns.map_or_else(dash, |c| num(c as f64 / 1e6)),
+            r.units
+                .map_or_else(dash, |(_, per_s)| format!("{per_s:.0}")),
+        ]);
+        t.row(cells);
+    }
+    t
+}
+
+/// The rows as a JSON array of flat objects, with the kernel report's keys plus `backend`.
+pub fn to_json(workload: &str, rows: &[FileRow]) -> String {
+    let items: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            let mut o = Obj::new()
+                .str("backend", &r.backend)
+                .str("workload", workload)
+                .str("class", &r.class)
+                .int("threads", r.threads)
+                .str("status", &r.status)
+                .str("policy_read_back", &r.read_back);
+            if let Some(s) = &r.stats {
+                o = o
+                    .int("released", s.released)
+                    .int("completed", s.completed)
+                    .int("running_at_end", s.running_at_end())
+                    .int("missed", s.missed)
+                    .int("jobs_with_deadline", s.with_deadline)
+                    .num("miss_ratio", s.miss_ratio().unwrap_or(f64::NAN));
+                for (name, h) in [
+                    ("start_latency", &s.start_latency),
+                    ("response", &s.response),
+                ] {
+                    if !h.is_empty() {
+                        o = o
+                            .int(&format!("{name}_p50_ns"), h.value_at_quantile(0.5))
+                            .int(&format!("{name}_p99_ns"), h.value_at_quantile(0.99))
+                            .int(&format!("{name}_max_ns"), h.max());
+                    }
+                }
+                for (q, key) in [(0.5, "lateness_p50_ns"), (0.99, "lateness_p99_ns")] {
+                    if let Some(v) = s.lateness.quantile(q) {
+                        o = o.num(key, v as f64);
+                    }
+                }
+                if let Some(v) = s.lateness.max() {
+                    o = o.num("lateness_max_ns", v as f64);
+                }
+            }
+            if let Some(v) = r.preemptions.value() {
+                o = o.int("preemptions", v);
+            }
+            if let Some(v) = r.voluntary.value() {
+                o = o.int("voluntary_cs", v);
+            }
+            if let Some(c) = r.cpu_ns {
+                o = o.int("cpu_ns", c);
+            }
+            if let Some((units, per_s)) = r.units {
+                o = o.int("units", units).num("units_per_s", per_s);
+            }
+            o.finish()
+        })
+        .collect();
+    json::array(items)
+}

@@ -1,0 +1,228 @@
+//! `sched-bench compare --backend executor,tokio --workload FILE` end to end: a small TOML
+//! workload (2 periodic tasks and a hog, 200 ms) on the kairos executor (every built policy)
+//! and tokio, through the binary and its JSON report.
+//!
+//! No timing thresholds: jobs ran, released = completed + running at end, misses <= jobs with a
+//! deadline, the latency histograms are present, the hogs did work, the table was printed and
+//! nothing panicked.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// Two periodic tasks (one with a deadline shorter than its period, one with a priority the
+/// async backends ignore) and one background hog, for 200 ms.
+const TWO_TASKS: &str = r#"
+name = "two-tasks"
+duration = "200ms"
+hogs = 1
+
+[[task]]
+name = "fast"
+period = "2ms"
+work = "100us"
+
+[[task]]
+name = "slow"
+period = "10ms"
+deadline = "8ms"
+work = "1ms"
+priority = 70
+"#;
+
+fn temp_file(name: &str, contents: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sched-bench-async-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+type Row = HashMap<String, String>;
+
+/// Runs `compare --backend <backends>` on `toml` with 2 workers; returns stdout and the JSON
+/// rows.
+fn run_compare(name: &str, backends: &str, toml: &str) -> (String, Vec<Row>) {
+    let workload = temp_file(&format!("{name}.toml"), toml);
+    let json = temp_file(&format!("{name}.json"), "");
+    let out = Command::new(env!("CARGO_BIN_EXE_sched-bench"))
+        .args([
+            "compare",
+            "--backend",
+            backends,
+            "--workers",
+            "2",
+            "--workload",
+        ])
+        .arg(&workload)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .expect("run sched-bench");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "sched-bench failed: {stderr}\n{stdout}"
+    );
+    assert!(!stderr.contains("panicked"), "a panic: {stderr}");
+    assert!(stdout.contains("| backend"), "no table printed:\n{stdout}");
+    let text = std::fs::read_to_string(&json).unwrap();
+    (stdout, parse_rows(&text))
+}
+
+/// Parses the report: an array of flat objects whose values are strings, numbers or null.
+fn parse_rows(text: &str) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let mut chars = text.trim().chars().peekable();
+    assert_eq!(chars.next(), Some('['), "{text}");
+    let string = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>| -> String {
+        let mut s = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => return s,
+                '\\' => s.push(chars.next().unwrap()),
+                c => s.push(c),
+            }
+        }
+        panic!("unterminated string in {text}");
+    };
+    loop {
+        match chars.next() {
+            Some('{') => {
+                let mut row = Row::new();
+                loop {
+                    match chars.next() {
+                        Some('"') => {
+                            let key = string(&mut chars);
+                            assert_eq!(chars.next(), Some(':'));
+                            let value = if chars.peek() == Some(&'"') {
+                                chars.next();
+                                string(&mut chars)
+                            } else {
+                                let mut v = String::new();
+                                while let Some(&c) = chars.peek() {
+                                    if c == ',' || c == '}' {
+                                        break;
+                                    }
+                                    v.push(c);
+                                    chars.next();
+                                }
+                                v
+                            };
+                            row.insert(key, value);
+                        }
+                        Some(',') => {}
+                        Some('}') => break,
+                        other => panic!("unexpected {other:?} in {text}"),
+                    }
+                }
+                rows.push(row);
+            }
+            Some(',') => {}
+            Some(']') => return rows,
+            other => panic!("unexpected {other:?} in {text}"),
+        }
+    }
+}
+
+fn int(row: &Row, key: &str) -> u64 {
+    row.get(key)
+        .unwrap_or_else(|| panic!("no {key} in {row:?}"))
+        .parse()
+        .unwrap_or_else(|_| panic!("{key} is not an integer in {row:?}"))
+}
+
+fn find<'a>(rows: &'a [Row], backend: &str, class: &str) -> &'a Row {
+    rows.iter()
+        .find(|r| r["backend"] == backend && r["class"] == class)
+        .unwrap_or_else(|| panic!("no {backend}/{class} row in {rows:?}"))
+}
+
+/// The checks every async task row must pass.
+fn assert_tasks_ran(row: &Row) {
+    assert_eq!(row["status"], "ok", "{row:?}");
+    assert_eq!(int(row, "threads"), 2, "{row:?}");
+    let released = int(row, "released");
+    let completed = int(row, "completed");
+    assert!(completed > 0, "no job completed: {row:?}");
+    assert_eq!(
+        released,
+        completed + int(row, "running_at_end"),
+        "released != completed + running at end: {row:?}"
+    );
+    assert!(
+        int(row, "missed") <= int(row, "jobs_with_deadline"),
+        "{row:?}"
+    );
+    // Both tasks have a deadline (fast: its period), so every released job has one.
+    assert_eq!(int(row, "jobs_with_deadline"), released, "{row:?}");
+    for h in ["start_latency", "response"] {
+        for q in ["p50", "p99", "max"] {
+            assert!(
+                row.contains_key(&format!("{h}_{q}_ns")),
+                "no {h} {q}: {row:?}"
+            );
+        }
+    }
+    for key in ["lateness_p50_ns", "lateness_p99_ns", "lateness_max_ns"] {
+        assert!(row.contains_key(key), "no {key}: {row:?}");
+    }
+    assert!(int(row, "cpu_ns") > 0, "{row:?}");
+}
+
+fn assert_hogs_ran(row: &Row) {
+    assert_eq!(int(row, "threads"), 1, "{row:?}");
+    assert!(int(row, "units") > 0, "the hog did no work: {row:?}");
+    assert!(int(row, "cpu_ns") > 0, "{row:?}");
+}
+
+#[test]
+fn executor_and_tokio_run_a_toml_workload() {
+    let (stdout, rows) = run_compare("both", "executor,tokio", TWO_TASKS);
+    for backend in ["kairos-fifo", "tokio"] {
+        assert_tasks_ran(find(&rows, backend, "tasks"));
+        assert_hogs_ran(find(&rows, backend, "hogs"));
+    }
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    // kairos reports cooperative preemptions (none under Fifo); tokio has none to report.
+    assert_eq!(int(find(&rows, "kairos-fifo", "tasks"), "preemptions"), 0);
+    assert!(!find(&rows, "tokio", "tasks").contains_key("preemptions"));
+    assert!(
+        stdout.contains("ignored in this version") && stdout.contains("slow (priority 70)"),
+        "no note about the ignored priority:\n{stdout}"
+    );
+}
+
+#[test]
+fn kairos_fifo_by_name_runs_a_file_alone() {
+    let (_, rows) = run_compare("fifo", "kairos-fifo", TWO_TASKS);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_tasks_ran(find(&rows, "kairos-fifo", "tasks"));
+}
+
+#[test]
+fn builtin_workloads_still_run_on_executor_and_tokio() {
+    let out = Command::new(env!("CARGO_BIN_EXE_sched-bench"))
+        .args([
+            "compare",
+            "--backends",
+            "executor,tokio",
+            "--workload",
+            "mixed-small",
+            "--rounds",
+            "1",
+        ])
+        .output()
+        .expect("run sched-bench");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "sched-bench failed: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("kairos-fifo") && stdout.contains("tokio"),
+        "{stdout}"
+    );
+}
