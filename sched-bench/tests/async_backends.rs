@@ -6,7 +6,9 @@
 //! deadline, the latency histograms are present, the hogs did work, the table was printed and
 //! nothing panicked.
 
-use std::collections::HashMap;
+mod common;
+
+use common::{int, parse_rows, Row};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -38,8 +40,6 @@ fn temp_file(name: &str, contents: &str) -> PathBuf {
     path
 }
 
-type Row = HashMap<String, String>;
-
 /// Runs `compare --backend <backends>` on `toml` with 2 workers; returns stdout and the JSON
 /// rows.
 fn run_compare(name: &str, backends: &str, toml: &str) -> (String, Vec<Row>) {
@@ -69,68 +69,6 @@ fn run_compare(name: &str, backends: &str, toml: &str) -> (String, Vec<Row>) {
     assert!(stdout.contains("| backend"), "no table printed:\n{stdout}");
     let text = std::fs::read_to_string(&json).unwrap();
     (stdout, parse_rows(&text))
-}
-
-/// Parses the report: an array of flat objects whose values are strings, numbers or null.
-fn parse_rows(text: &str) -> Vec<Row> {
-    let mut rows = Vec::new();
-    let mut chars = text.trim().chars().peekable();
-    assert_eq!(chars.next(), Some('['), "{text}");
-    let string = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>| -> String {
-        let mut s = String::new();
-        while let Some(c) = chars.next() {
-            match c {
-                '"' => return s,
-                '\\' => s.push(chars.next().unwrap()),
-                c => s.push(c),
-            }
-        }
-        panic!("unterminated string in {text}");
-    };
-    loop {
-        match chars.next() {
-            Some('{') => {
-                let mut row = Row::new();
-                loop {
-                    match chars.next() {
-                        Some('"') => {
-                            let key = string(&mut chars);
-                            assert_eq!(chars.next(), Some(':'));
-                            let value = if chars.peek() == Some(&'"') {
-                                chars.next();
-                                string(&mut chars)
-                            } else {
-                                let mut v = String::new();
-                                while let Some(&c) = chars.peek() {
-                                    if c == ',' || c == '}' {
-                                        break;
-                                    }
-                                    v.push(c);
-                                    chars.next();
-                                }
-                                v
-                            };
-                            row.insert(key, value);
-                        }
-                        Some(',') => {}
-                        Some('}') => break,
-                        other => panic!("unexpected {other:?} in {text}"),
-                    }
-                }
-                rows.push(row);
-            }
-            Some(',') => {}
-            Some(']') => return rows,
-            other => panic!("unexpected {other:?} in {text}"),
-        }
-    }
-}
-
-fn int(row: &Row, key: &str) -> u64 {
-    row.get(key)
-        .unwrap_or_else(|| panic!("no {key} in {row:?}"))
-        .parse()
-        .unwrap_or_else(|_| panic!("{key} is not an integer in {row:?}"))
 }
 
 fn find<'a>(rows: &'a [Row], backend: &str, class: &str) -> &'a Row {

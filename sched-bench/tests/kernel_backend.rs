@@ -7,6 +7,9 @@
 //! jobs ran, the counts are consistent, context switches were read, and the policy read back
 //! inside each thread is the one asked for.
 
+mod common;
+
+use common::{int, parse_rows, Row};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Command;
@@ -24,8 +27,6 @@ fn temp_file(name: &str, contents: &str) -> PathBuf {
     std::fs::write(&path, contents).unwrap();
     path
 }
-
-type Row = HashMap<String, String>;
 
 /// Runs the kernel backend on `toml` and returns its JSON rows by class.
 fn run_kernel(name: &str, toml: &str) -> HashMap<String, Row> {
@@ -50,68 +51,6 @@ fn run_kernel(name: &str, toml: &str) -> HashMap<String, Row> {
         .into_iter()
         .map(|r| (r["class"].clone(), r))
         .collect()
-}
-
-/// Parses the report: an array of flat objects whose values are strings, numbers or null.
-fn parse_rows(text: &str) -> Vec<Row> {
-    let mut rows = Vec::new();
-    let mut chars = text.trim().chars().peekable();
-    assert_eq!(chars.next(), Some('['), "{text}");
-    let string = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>| -> String {
-        let mut s = String::new();
-        while let Some(c) = chars.next() {
-            match c {
-                '"' => return s,
-                '\\' => s.push(chars.next().unwrap()),
-                c => s.push(c),
-            }
-        }
-        panic!("unterminated string in {text}");
-    };
-    loop {
-        match chars.next() {
-            Some('{') => {
-                let mut row = Row::new();
-                loop {
-                    match chars.next() {
-                        Some('"') => {
-                            let key = string(&mut chars);
-                            assert_eq!(chars.next(), Some(':'));
-                            let value = if chars.peek() == Some(&'"') {
-                                chars.next();
-                                string(&mut chars)
-                            } else {
-                                let mut v = String::new();
-                                while let Some(&c) = chars.peek() {
-                                    if c == ',' || c == '}' {
-                                        break;
-                                    }
-                                    v.push(c);
-                                    chars.next();
-                                }
-                                v
-                            };
-                            row.insert(key, value);
-                        }
-                        Some(',') => {}
-                        Some('}') => break,
-                        other => panic!("unexpected {other:?} in {text}"),
-                    }
-                }
-                rows.push(row);
-            }
-            Some(',') => {}
-            Some(']') => return rows,
-            other => panic!("unexpected {other:?} in {text}"),
-        }
-    }
-}
-
-fn int(row: &Row, key: &str) -> u64 {
-    row.get(key)
-        .unwrap_or_else(|| panic!("no {key} in {row:?}"))
-        .parse()
-        .unwrap_or_else(|_| panic!("{key} is not an integer in {row:?}"))
 }
 
 /// The checks every row of threads that ran must pass.
