@@ -26,6 +26,7 @@
 //! Histograms are HdrHistograms in nanoseconds, 3 significant digits, up to 60 s (larger values
 //! saturate). Lateness is signed, so it is kept as two histograms ([`SignedHist`]).
 
+use crate::json::Obj;
 use hdrhistogram::Histogram;
 
 /// Largest recordable value (ns); larger ones are recorded as this.
@@ -141,6 +142,39 @@ pub struct JobStats {
 }
 
 impl JobStats {
+    /// Adds the columns every backend reports for its jobs to a JSON row: counts, miss ratio,
+    /// and release→start, response and lateness percentiles (ns). One definition for the
+    /// kernel report and the mixed-backend report.
+    pub fn json_fields(&self, mut o: Obj) -> Obj {
+        o = o
+            .int("released", self.released)
+            .int("completed", self.completed)
+            .int("running_at_end", self.running_at_end())
+            .int("missed", self.missed)
+            .int("jobs_with_deadline", self.with_deadline)
+            .num("miss_ratio", self.miss_ratio().unwrap_or(f64::NAN));
+        for (name, h) in [
+            ("start_latency", &self.start_latency),
+            ("response", &self.response),
+        ] {
+            if !h.is_empty() {
+                o = o
+                    .int(&format!("{name}_p50_ns"), h.value_at_quantile(0.5))
+                    .int(&format!("{name}_p99_ns"), h.value_at_quantile(0.99))
+                    .int(&format!("{name}_max_ns"), h.max());
+            }
+        }
+        for (q, key) in [(0.5, "lateness_p50_ns"), (0.99, "lateness_p99_ns")] {
+            if let Some(v) = self.lateness.quantile(q) {
+                o = o.num(key, v as f64);
+            }
+        }
+        if let Some(v) = self.lateness.max() {
+            o = o.num("lateness_max_ns", v as f64);
+        }
+        o
+    }
+
     /// No jobs yet.
     pub fn new() -> JobStats {
         JobStats {

@@ -503,34 +503,10 @@ pub fn to_json(run: &KernelRun) -> String {
                     if r.policy_matches { "yes" } else { "no" },
                 )
                 .str("ctx_switches_read", if r.ctx_read { "yes" } else { "no" })
-                .int("released", s.released)
-                .int("completed", s.completed)
-                .int("running_at_end", s.running_at_end())
-                .int("missed", s.missed)
-                .int("jobs_with_deadline", s.with_deadline)
-                .num("miss_ratio", s.miss_ratio().unwrap_or(f64::NAN))
                 .int("involuntary_cs", s.involuntary_cs)
                 .int("voluntary_cs", s.voluntary_cs)
                 .int("cpu_ns", s.cpu_ns);
-            for (name, h) in [
-                ("start_latency", &s.start_latency),
-                ("response", &s.response),
-            ] {
-                if !h.is_empty() {
-                    o = o
-                        .int(&format!("{name}_p50_ns"), h.value_at_quantile(0.5))
-                        .int(&format!("{name}_p99_ns"), h.value_at_quantile(0.99))
-                        .int(&format!("{name}_max_ns"), h.max());
-                }
-            }
-            for (q, key) in [(0.5, "lateness_p50_ns"), (0.99, "lateness_p99_ns")] {
-                if let Some(v) = s.lateness.quantile(q) {
-                    o = o.num(key, v as f64);
-                }
-            }
-            if let Some(v) = s.lateness.max() {
-                o = o.num("lateness_max_ns", v as f64);
-            }
+            o = s.json_fields(o);
             o.finish()
         })
         .collect();
