@@ -17,7 +17,7 @@ use crate::error::BenchError;
 use crate::exec::{Kairos, Tokio};
 use crate::json::{self, Obj};
 use crate::kernel::metrics::JobStats;
-use crate::kernel::{self, triple, us, KernelRun};
+use crate::kernel::{self, KernelRun};
 use crate::table::{num, Table};
 use crate::workload_file::model::{format_duration, Workload};
 
@@ -344,29 +344,7 @@ pub fn table(rows: &[FileRow]) -> Table {
             r.read_back.clone(),
         ];
         match &r.stats {
-            Some(s) => {
-                let lateness = if s.lateness.len() == 0 {
-                    dash()
-                } else {
-                    format!(
-                        "{} / {} / {}",
-                        us(s.lateness.quantile(0.5)),
-                        us(s.lateness.quantile(0.99)),
-                        us(s.lateness.max())
-                    )
-                };
-                cells.extend([
-                    s.released.to_string(),
-                    s.completed.to_string(),
-                    s.running_at_end().to_string(),
-                    s.missed.to_string(),
-                    s.miss_ratio()
-                        .map_or_else(dash, |m| format!("{:.1}%", m * 100.0)),
-                    triple(&s.start_latency),
-                    triple(&s.response),
-                    lateness,
-                ]);
-            }
+            Some(s) => cells.extend(s.table_cells()),
             None => cells.extend((0..8).map(|_| dash())),
         }
         cells.extend([

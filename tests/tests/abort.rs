@@ -7,13 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::task::Poll;
 
-/// Aborting a task that is parked (polled once, waiting forever) drops its future exactly once
-/// and its handle yields `is_cancelled`.
-#[test]
-fn abort_pending_task() {
-    let _dog = Watchdog::default_for("abort_pending_task");
-    let rt = runtime(2);
-    let drops = DropCounter::new();
+/// Spawns a task that holds a guard of `drops`, then waits forever; returns once the task has
+/// been polled (so it is parked, not merely queued).
+fn spawn_parked(rt: &kairos::Runtime, drops: &DropCounter) -> kairos::JoinHandle<()> {
     let (started_tx, started_rx) = mpsc::channel();
     let guard = drops.guard();
     let h = rt.spawn(async move {
@@ -22,6 +18,17 @@ fn abort_pending_task() {
         pending::<()>().await;
     });
     started_rx.recv().unwrap();
+    h
+}
+
+/// Aborting a task that is parked (polled once, waiting forever) drops its future exactly once
+/// and its handle yields `is_cancelled`.
+#[test]
+fn abort_pending_task() {
+    let _dog = Watchdog::default_for("abort_pending_task");
+    let rt = runtime(2);
+    let drops = DropCounter::new();
+    let h = spawn_parked(&rt, &drops);
     assert_eq!(drops.dropped(), 0);
     assert!(!h.is_finished());
     h.abort();
@@ -121,14 +128,7 @@ fn abort_from_another_thread() {
     let _dog = Watchdog::default_for("abort_from_another_thread");
     let rt = runtime(2);
     let drops = DropCounter::new();
-    let (started_tx, started_rx) = mpsc::channel();
-    let guard = drops.guard();
-    let h = rt.spawn(async move {
-        let _guard = guard;
-        started_tx.send(()).unwrap();
-        pending::<()>().await;
-    });
-    started_rx.recv().unwrap();
+    let h = spawn_parked(&rt, &drops);
     std::thread::scope(|s| {
         s.spawn(|| h.abort());
     });

@@ -142,6 +142,33 @@ pub struct JobStats {
 }
 
 impl JobStats {
+    /// The per-job cells every backend's table shows, in this order: released, completed,
+    /// running at end, missed, miss ratio, then release→start, response and lateness as
+    /// `p50 / p99 / max` in µs (`-` where there is nothing to show).
+    pub fn table_cells(&self) -> [String; 8] {
+        let lateness = if self.lateness.len() == 0 {
+            "-".to_owned()
+        } else {
+            format!(
+                "{} / {} / {}",
+                super::us(self.lateness.quantile(0.5)),
+                super::us(self.lateness.quantile(0.99)),
+                super::us(self.lateness.max())
+            )
+        };
+        [
+            self.released.to_string(),
+            self.completed.to_string(),
+            self.running_at_end().to_string(),
+            self.missed.to_string(),
+            self.miss_ratio()
+                .map_or_else(|| "-".to_owned(), |m| format!("{:.1}%", m * 100.0)),
+            super::triple(&self.start_latency),
+            super::triple(&self.response),
+            lateness,
+        ]
+    }
+
     /// Adds the columns every backend reports for its jobs to a JSON row: counts, miss ratio,
     /// and release→start, response and lateness percentiles (ns). One definition for the
     /// kernel report and the mixed-backend report.

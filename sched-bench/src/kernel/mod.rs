@@ -413,7 +413,6 @@ pub fn table(run: &KernelRun) -> Table {
     for r in &run.rows {
         let s = &r.stats;
         let ran = r.ran > 0;
-        let cell = |v: u64| if ran { v.to_string() } else { "-".to_owned() };
         let cs = |v: u64| {
             if ran && r.ctx_read {
                 v.to_string()
@@ -421,17 +420,7 @@ pub fn table(run: &KernelRun) -> Table {
                 "-".to_owned()
             }
         };
-        let lateness = if s.lateness.len() == 0 {
-            "-".to_owned()
-        } else {
-            format!(
-                "{} / {} / {}",
-                us(s.lateness.quantile(0.5)),
-                us(s.lateness.quantile(0.99)),
-                us(s.lateness.max())
-            )
-        };
-        t.row([
+        let mut cells = vec![
             r.class.to_string(),
             r.threads.to_string(),
             r.status.clone(),
@@ -440,16 +429,14 @@ pub fn table(run: &KernelRun) -> Table {
             } else {
                 "-".to_owned()
             },
-            cell(s.released),
-            cell(s.completed),
-            cell(s.running_at_end()),
-            cell(s.missed),
-            s.miss_ratio()
-                .filter(|_| ran)
-                .map_or_else(|| "-".to_owned(), |m| format!("{:.1}%", m * 100.0)),
-            triple(&s.start_latency),
-            triple(&s.response),
-            lateness,
+        ];
+        // Nothing recorded for a class none of whose threads ran: dashes, not zeros.
+        if ran {
+            cells.extend(s.table_cells());
+        } else {
+            cells.extend((0..8).map(|_| "-".to_owned()));
+        }
+        cells.extend([
             cs(s.involuntary_cs),
             cs(s.voluntary_cs),
             if ran {
@@ -459,6 +446,7 @@ pub fn table(run: &KernelRun) -> Table {
             },
             "-".to_owned(),
         ]);
+        t.row(cells);
     }
     if let Some(h) = &run.hogs {
         t.row([
