@@ -26,14 +26,22 @@ pub enum BuildError {
         /// The limit.
         max: usize,
     },
-    /// The policy is not implemented in this version.
+    /// Admission control was asked for under a policy that has no sound schedulability test.
     #[error(
-        "scheduling policy {policy} is not implemented in this version of kairos; use \
-         Policy::Fifo (no other policy is silently substituted)"
+        "admission control needs a deadline-aware policy, and {policy} has no sound \
+         schedulability test: use Policy::Edf or Policy::Priority, or turn admission control off"
     )]
-    PolicyUnavailable {
+    AdmissionUnsupported {
         /// The policy asked for.
         policy: Policy,
+    },
+    /// A scheduling parameter of the builder is out of range.
+    #[error("invalid {parameter}: {reason}")]
+    InvalidParameter {
+        /// Which builder method.
+        parameter: &'static str,
+        /// What is wrong and what to use instead.
+        reason: &'static str,
     },
     /// A worker priority outside its range.
     #[error("invalid worker priority {priority}: {reason}")]

@@ -35,16 +35,21 @@
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod coop;
 mod error;
 mod loom;
 mod metrics;
+mod periodic;
 mod policy;
 mod queue;
 mod rng;
 mod runtime;
+mod sched;
+pub mod stats;
 mod sys;
-mod task;
+pub mod task;
 pub mod time;
+mod work;
 mod worker;
 mod yield_now;
 
@@ -58,14 +63,45 @@ pub struct ReadmeDoctests;
 
 pub use error::{BuildError, ShutdownError};
 pub use metrics::Metrics;
+pub use periodic::{Job, Join as PeriodicJoin, Overrun, Periodic, PeriodicHandle, PeriodicStats};
+pub use policy::admission::AdmissionError;
 pub use runtime::{Builder, Handle, Policy, Runtime, WorkerPriority};
+pub use sched::Sched;
 pub use task::{
     configure_task_pool, task_memory, JoinError, JoinHandle, TaskAllocator, TaskId, TaskMemory,
     TaskPoolError, TASK_POOL_CAPACITY,
 };
+pub use work::{work, WORK_SLICE};
 pub use yield_now::{yield_now, YieldNow};
 
 use std::future::Future;
+
+/// Spawns a task with scheduling parameters onto the current runtime (see [`Sched`]).
+///
+/// # Panics
+/// Outside a kairos runtime, as [`spawn`].
+///
+/// ```
+/// use kairos::{Policy, Runtime, Sched};
+/// let rt = Runtime::builder().workers(1).policy(Policy::Priority).build().unwrap();
+/// let v = rt.block_on(async {
+///     kairos::spawn_with(Sched::default().priority(10).name("job"), async { 5 }).await
+/// });
+/// assert_eq!(v.unwrap(), 5);
+/// ```
+pub fn spawn_with<F>(sched: Sched, future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    runtime::context::with_handle(|handle| match handle {
+        Some(handle) => worker::Shared::spawn_sched(handle, sched, future),
+        None => panic!(
+            "kairos::spawn_with called outside a kairos runtime: call it from a task or inside \
+             Runtime::block_on, or use Runtime::spawn_with / Handle::spawn_with"
+        ),
+    })
+}
 
 /// Spawns a task onto the current runtime.
 ///

@@ -27,22 +27,44 @@ fn too_many_workers_is_an_error() {
     }
 }
 
-/// Every unimplemented policy is refused with `PolicyUnavailable` naming it (no silent fallback).
+/// Admission control under a policy without a schedulability test is refused, naming the
+/// policy; zero aging interval and zero fair slice are refused naming the parameter.
 #[test]
-fn unimplemented_policies_are_refused() {
-    for (policy, name) in [
-        (Policy::Edf, "Edf"),
-        (Policy::Priority, "Priority"),
-        (Policy::Fair, "Fair"),
-    ] {
-        let err = Runtime::builder().policy(policy).build().unwrap_err();
+fn invalid_scheduling_configurations_are_refused() {
+    for (policy, name) in [(Policy::Fifo, "Fifo"), (Policy::Fair, "Fair")] {
+        let err = Runtime::builder()
+            .policy(policy)
+            .admission_control(true)
+            .build()
+            .unwrap_err();
         match &err {
-            BuildError::PolicyUnavailable { policy: p } => assert_eq!(*p, policy),
-            other => panic!("{name}: expected PolicyUnavailable, got {other:?}"),
+            BuildError::AdmissionUnsupported { policy: p } => assert_eq!(*p, policy),
+            other => panic!("{name}: expected AdmissionUnsupported, got {other:?}"),
         }
         let msg = err.to_string();
         assert!(msg.contains(name), "message does not name {name}: {msg}");
         assert_eq!(policy.to_string(), name);
+    }
+    let err = Runtime::builder()
+        .policy(Policy::Priority)
+        .aging_interval(std::time::Duration::ZERO)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("aging_interval"), "{err}");
+    let err = Runtime::builder()
+        .policy(Policy::Fair)
+        .fair_slice(std::time::Duration::ZERO)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("fair_slice"), "{err}");
+    for policy in [Policy::Edf, Policy::Priority] {
+        let rt = Runtime::builder()
+            .workers(1)
+            .policy(policy)
+            .admission_control(true)
+            .build()
+            .unwrap();
+        assert_eq!(rt.block_on(rt.spawn(async { 3 })).unwrap(), 3);
     }
 }
 

@@ -18,6 +18,8 @@
 //! | `task::shutdown_vs_complete` | shutdown finding the task running; completion after shutdown unlinked it |
 //! | `local::*` | pop during a steal; two stealers; overflow; a push into a full queue while it is being stolen |
 //! | `inject::*` | concurrent push / batch pop / close |
+//! | `ordered::steal_vs_owner_push_pop` | a steal; a steal that finds the owner holding the lock |
+//! | `ordered::push_vs_park_mirror_handshake` | (assertion only) the `len` mirror in the idle handshake |
 //! | `park::*` | unpark before the wait; unpark of a waiting thread |
 //! | `idle::*` | the last searcher parks while work is pushed (no lost wake-up) |
 //! | `timer::register_vs_waiter` | a registration that finds the timer waiter and unparks it |
@@ -26,6 +28,7 @@
 mod idle;
 mod inject;
 mod local;
+mod ordered;
 mod park;
 mod task;
 mod timer;

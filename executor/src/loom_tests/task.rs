@@ -43,8 +43,13 @@ impl TestSched {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (registered, notified, join) =
-            task::new_task(future, self.clone(), TaskId(1), task::TaskAllocator::System);
+        let (registered, notified, join) = task::new_task(
+            future,
+            self.clone(),
+            TaskId(1),
+            task::TaskAllocator::System,
+            task::SchedState::default(),
+        );
         assert!(self.0.registry.bind(registered).is_ok());
         self.schedule(notified);
         join

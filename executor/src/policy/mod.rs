@@ -22,8 +22,10 @@
 //! pure structures for now: `queue/` and the worker adopt them with the policies issue, and
 //! selecting those policies today is a `BuildError`.
 
+pub(crate) mod admission;
 pub(crate) mod edf;
 pub(crate) mod fair;
 pub(crate) mod fifo;
 pub(crate) mod key;
 pub(crate) mod priority;
+pub(crate) mod runqueue;

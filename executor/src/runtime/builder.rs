@@ -3,27 +3,31 @@
 use super::thread_setup::{available_cores, ThreadSetup, WorkerPriority};
 use super::Runtime;
 use crate::error::BuildError;
+use crate::policy::runqueue::Ordering as RunOrdering;
 use crate::task::TaskAllocator;
-use crate::worker::{DEFAULT_SPIN_ROUNDS, MAX_WORKERS};
+use crate::worker::{SchedConfig, DEFAULT_SPIN_ROUNDS, MAX_WORKERS};
 use std::fmt;
 use std::time::Duration;
 
 /// The scheduling policy: how a worker picks the next runnable task.
 ///
-/// | policy | orders runnable tasks by | status |
-/// |---|---|---|
-/// | `Fifo` | arrival (work-stealing, like tokio and Go) | implemented |
-/// | `Edf` | absolute deadline, earliest first | planned: `build()` returns [`BuildError::PolicyUnavailable`] |
-/// | `Priority` | priority with aging | planned: `build()` returns [`BuildError::PolicyUnavailable`] |
-/// | `Fair` | weighted virtual runtime (CFS-like) | planned: `build()` returns [`BuildError::PolicyUnavailable`] |
+/// | policy | orders runnable tasks by | task parameter ([`Sched`](crate::Sched)) | run queue |
+/// |---|---|---|---|
+/// | `Fifo` | arrival (work-stealing, like tokio and Go) | none | lock-free ring per worker |
+/// | `Edf` | absolute deadline, earliest first; no deadline last | `deadline` | binary heap per worker, O(log n) |
+/// | `Priority` | priority 0..=255, highest first, with aging | `priority` | 256 FIFO levels + bitmap, O(1) |
+/// | `Fair` | weighted virtual runtime, smallest first (CFS-like) | `nice` | binary heap per worker, O(log n) |
+///
+/// Under the ordered policies (`Edf`, `Priority`, `Fair`) every pick takes the most urgent task
+/// visible in any queue, and a newly runnable task that beats the least urgent running one asks
+/// that worker to yield; `docs/policies.md` states the exact guarantees.
 ///
 /// ```
-/// use kairos::{BuildError, Policy, Runtime};
-/// assert!(Runtime::builder().policy(Policy::Fifo).build().is_ok());
-/// assert!(matches!(
-///     Runtime::builder().policy(Policy::Edf).build(),
-///     Err(BuildError::PolicyUnavailable { .. })
-/// ));
+/// use kairos::{Policy, Runtime};
+/// for policy in [Policy::Fifo, Policy::Edf, Policy::Priority, Policy::Fair] {
+///     let rt = Runtime::builder().workers(1).policy(policy).build().unwrap();
+///     assert_eq!(rt.block_on(rt.spawn(async { 1 })).unwrap(), 1);
+/// }
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -77,7 +81,17 @@ pub struct Builder {
     pinning: Pinning,
     priority: WorkerPriority,
     best_effort_priority: bool,
+    aging_interval: Duration,
+    fair_slice: Duration,
+    admission_control: bool,
 }
+
+/// Default [`Builder::aging_interval`]: 10 ms per level, so a priority-0 task reaches the top
+/// level after 2.55 s of waiting.
+pub const DEFAULT_AGING_INTERVAL: Duration = Duration::from_millis(10);
+
+/// Default [`Builder::fair_slice`]: 1 ms, about CFS's minimum granularity (0.75 ms) rounded.
+pub const DEFAULT_FAIR_SLICE: Duration = Duration::from_millis(1);
 
 /// How workers are placed on cores.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -119,6 +133,9 @@ impl Builder {
             pinning: Pinning::None,
             priority: WorkerPriority::Normal,
             best_effort_priority: false,
+            aging_interval: DEFAULT_AGING_INTERVAL,
+            fair_slice: DEFAULT_FAIR_SLICE,
+            admission_control: false,
         }
     }
 
@@ -142,6 +159,63 @@ impl Builder {
     /// ```
     pub fn policy(mut self, policy: Policy) -> Builder {
         self.policy = policy;
+        self
+    }
+
+    /// `Priority` only: a waiting task's effective priority rises one level per `interval` of
+    /// waiting (and drops back to its base when it runs), so nothing starves: a task of base
+    /// priority `b` is at the top level after `(255 - b) * interval`. Default
+    /// [`DEFAULT_AGING_INTERVAL`] (10 ms). `Duration::MAX` turns aging off. Zero is an error at
+    /// `build()`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = kairos::Runtime::builder()
+    ///     .policy(kairos::Policy::Priority)
+    ///     .aging_interval(Duration::from_millis(1))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn aging_interval(mut self, interval: Duration) -> Builder {
+        self.aging_interval = interval;
+        self
+    }
+
+    /// `Fair` only: a poll that has run this long is asked to yield at its next cooperative
+    /// check ([`task::should_yield`](crate::task::should_yield)). Default
+    /// [`DEFAULT_FAIR_SLICE`] (1 ms). Zero is an error at `build()`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = kairos::Runtime::builder()
+    ///     .policy(kairos::Policy::Fair)
+    ///     .fair_slice(Duration::from_micros(500))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn fair_slice(mut self, slice: Duration) -> Builder {
+        self.fair_slice = slice;
+        self
+    }
+
+    /// Admission control for periodic tasks: with `true`,
+    /// [`Runtime::spawn_periodic`](crate::Runtime::spawn_periodic) refuses a task (with an
+    /// [`AdmissionError`](crate::AdmissionError) naming the test and the numbers) when the
+    /// periodic task set would fail the policy's schedulability test. Needs `Edf` or `Priority`
+    /// (`build()` fails otherwise). Default: off.
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder()
+    ///     .policy(kairos::Policy::Edf)
+    ///     .admission_control(true)
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn admission_control(mut self, on: bool) -> Builder {
+        self.admission_control = on;
         self
     }
 
@@ -332,20 +406,57 @@ impl Builder {
                 max: MAX_WORKERS,
             });
         }
-        if self.policy != Policy::Fifo {
-            return Err(BuildError::PolicyUnavailable {
-                policy: self.policy,
-            });
-        }
+        let sched = self.sched_config()?;
         let setups = self.thread_setups(workers)?;
         Runtime::start(
             workers,
             setups,
             &self.thread_name,
             self.seed,
-            self.spin_rounds,
-            self.task_allocator,
-            self.timer_spin,
+            (self.spin_rounds, self.task_allocator, self.timer_spin),
+            sched,
         )
+    }
+
+    /// The policy and its parameters, validated.
+    fn sched_config(&self) -> Result<SchedConfig, BuildError> {
+        if self.aging_interval.is_zero() {
+            return Err(BuildError::InvalidParameter {
+                parameter: "aging_interval",
+                reason: "must be positive (Duration::MAX turns aging off)",
+            });
+        }
+        if self.fair_slice.is_zero() {
+            return Err(BuildError::InvalidParameter {
+                parameter: "fair_slice",
+                reason: "must be positive",
+            });
+        }
+        if self.admission_control && matches!(self.policy, Policy::Fifo | Policy::Fair) {
+            return Err(BuildError::AdmissionUnsupported {
+                policy: self.policy,
+            });
+        }
+        let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        let ordering = match self.policy {
+            Policy::Fifo => None,
+            Policy::Edf => Some(RunOrdering::Edf),
+            Policy::Priority => Some(RunOrdering::Priority {
+                aging_interval: nanos(self.aging_interval),
+            }),
+            Policy::Fair => Some(RunOrdering::Fair {
+                sched_latency: crate::policy::fair::DEFAULT_SCHED_LATENCY_NS,
+            }),
+        };
+        Ok(SchedConfig {
+            policy: self.policy,
+            ordering,
+            fair_slice: if self.policy == Policy::Fair {
+                nanos(self.fair_slice)
+            } else {
+                u64::MAX
+            },
+            admission_control: self.admission_control,
+        })
     }
 }

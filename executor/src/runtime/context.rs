@@ -10,9 +10,10 @@
 //!   with a message that says so.
 
 use super::Handle;
-use crate::task::Notified;
+use crate::task::{Header, Notified};
 use crate::worker::Core;
 use std::cell::{Cell, RefCell};
+use std::ptr;
 
 struct Context {
     /// The runtime this thread is in.
@@ -21,6 +22,20 @@ struct Context {
     worker: Cell<Option<usize>>,
     /// The worker's core while a task is polled.
     core: RefCell<Option<Box<Core>>>,
+    /// The task being polled on this worker thread (null between polls). Only compared and,
+    /// during its poll, dereferenced: the poller's reference keeps it alive until `poll_ended`.
+    current: Cell<*const Header>,
+    /// When the current poll started (ns, runtime clock).
+    poll_start: Cell<u64>,
+    /// Ready → poll latency of the current poll, `u64::MAX` if unknown.
+    latency: Cell<u64>,
+    /// `Fair`: the thread's CPU time when the current poll started (what the poll is charged
+    /// is CPU time, as CFS charges `sum_exec_runtime`, not wall time).
+    cpu_start: Cell<u64>,
+    /// Cooperative budget left in the current poll (`coop.rs`).
+    budget: Cell<u32>,
+    /// `should_yield` returned `true` in the current poll (counted once per poll).
+    yield_asked: Cell<bool>,
 }
 
 thread_local! {
@@ -29,8 +44,140 @@ thread_local! {
             handle: RefCell::new(None),
             worker: Cell::new(None),
             core: RefCell::new(None),
+            current: Cell::new(ptr::null()),
+            poll_start: Cell::new(0),
+            latency: Cell::new(u64::MAX),
+            cpu_start: Cell::new(0),
+            budget: Cell::new(crate::coop::BUDGET),
+            yield_asked: Cell::new(false),
         }
     };
+}
+
+/// Marks the start of a poll of `header` on this worker thread (called by the worker just
+/// before it runs the task): what `poll_ended`, `should_yield` and `task::set_*` need.
+#[inline]
+pub(crate) fn begin_poll(header: &Header, start: u64, latency: Option<u64>, cpu_start: u64) {
+    let _ = CONTEXT.try_with(|cx| {
+        cx.current.set(header);
+        cx.cpu_start.set(cpu_start);
+        cx.poll_start.set(start);
+        cx.latency.set(latency.unwrap_or(u64::MAX));
+        cx.budget.set(crate::coop::BUDGET);
+        cx.yield_asked.set(false);
+    });
+}
+
+/// The worker's `run` of a task returned: forget the task (if `poll_ended` did not already).
+#[inline]
+pub(crate) fn end_poll() {
+    let _ = CONTEXT.try_with(|cx| cx.current.set(ptr::null()));
+}
+
+/// The poll of `header` returned (called by the task harness while it still holds the poller's
+/// reference, before the task can be queued again): charges the poll to the task (`Fair`) and
+/// records it in this worker's metrics.
+#[inline]
+pub(crate) fn poll_ended(handle: &Handle, header: &Header) {
+    let polled = CONTEXT.try_with(|cx| {
+        if !ptr::eq(cx.current.get(), header) {
+            return None;
+        }
+        cx.current.set(ptr::null());
+        let latency = cx.latency.get();
+        Some((
+            cx.worker.get()?,
+            cx.poll_start.get(),
+            (latency != u64::MAX).then_some(latency),
+            cx.cpu_start.get(),
+        ))
+    });
+    if let Ok(Some((worker, start, latency, cpu_start))) = polled {
+        handle
+            .shared
+            .poll_ended(worker, header, start, latency, cpu_start);
+    }
+}
+
+/// Runs `f` with the task being polled on this thread, if any (inside its poll).
+#[inline]
+pub(crate) fn with_current<R>(f: impl FnOnce(&Header) -> R) -> Option<R> {
+    CONTEXT
+        .try_with(|cx| {
+            let current = cx.current.get();
+            // SAFETY: `current` is set by `begin_poll` to the task being polled and cleared by
+            // `poll_ended` before the poller gives up its reference, so while it is non-null the
+            // task is alive; we are inside its poll on this very thread.
+            (!current.is_null()).then(|| f(unsafe { &*current }))
+        })
+        .ok()
+        .flatten()
+}
+
+/// Whether the task being polled on this thread should yield now (`coop.rs`): its worker was
+/// asked to preempt it, or (under `Fair`) it has run a full slice in this poll, or its
+/// cooperative budget is spent. The first `true` of a poll is counted as a preemption. Outside a
+/// task poll on a worker thread: `false`.
+pub(crate) fn should_yield() -> bool {
+    CONTEXT
+        .try_with(|cx| {
+            let current = cx.current.get();
+            if current.is_null() {
+                return false;
+            }
+            let Some(worker) = cx.worker.get() else {
+                return false;
+            };
+            let handle = cx.handle.borrow();
+            let Some(handle) = handle.as_ref() else {
+                return false;
+            };
+            let shared = &handle.shared;
+            let mut now = None;
+            // Timers that came due during this poll fire here, not after it: their tasks may be
+            // more urgent than this one (they then set this worker's preempt flag), and under
+            // every policy they are stamped ready on time.
+            if let Some(deadline) = shared.timers.next_deadline() {
+                let t = crate::time::now_ns();
+                now = Some(t);
+                if deadline <= t {
+                    shared.fire_timers(t);
+                }
+            }
+            let asked = cx.budget.get() == 0
+                || shared.remotes[worker].preempt_requested()
+                || (shared.sched.fair_slice != u64::MAX
+                    && now
+                        .unwrap_or_else(crate::time::now_ns)
+                        .saturating_sub(cx.poll_start.get())
+                        >= shared.sched.fair_slice);
+            if asked && !cx.yield_asked.replace(true) {
+                // SAFETY: as in `with_current`: non-null means inside this task's poll.
+                let header = unsafe { &*current };
+                shared.count_preemption(worker, header);
+            }
+            asked
+        })
+        .unwrap_or(false)
+}
+
+/// Spends one unit of the current poll's cooperative budget; `false` if the task should yield
+/// instead (budget spent or preemption requested; see [`should_yield`]).
+#[inline]
+pub(crate) fn consume_budget() -> bool {
+    let spent = CONTEXT
+        .try_with(|cx| {
+            if cx.current.get().is_null() {
+                return false;
+            }
+            let left = cx.budget.get();
+            if left > 0 {
+                cx.budget.set(left - 1);
+            }
+            left == 0
+        })
+        .unwrap_or(false);
+    !(spent || should_yield())
 }
 
 /// Runs a worker thread's loop `f` with the context set up for worker `index` of `handle`.
@@ -105,6 +252,11 @@ pub(crate) fn with_handle<R>(f: impl FnOnce(Option<&Handle>) -> R) -> R {
         // Thread-local storage is being torn down: no runtime.
         Err(_) => (f.take().expect("not called"))(None),
     }
+}
+
+/// The index of the worker this thread is, if it is one.
+pub(crate) fn current_worker() -> Option<usize> {
+    CONTEXT.try_with(|cx| cx.worker.get()).ok().flatten()
 }
 
 /// Whether this thread is a worker thread of any kairos runtime.

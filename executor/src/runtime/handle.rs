@@ -3,6 +3,7 @@
 use super::context;
 use crate::loom::Arc;
 use crate::metrics::Metrics;
+use crate::sched::Sched;
 use crate::task::{Header, JoinHandle, Notified, Schedule};
 use crate::worker::Shared;
 use std::fmt;
@@ -72,6 +73,22 @@ impl Handle {
         Shared::spawn(self, future)
     }
 
+    /// Spawns a task with scheduling parameters; see
+    /// [`Runtime::spawn_with`](crate::Runtime::spawn_with).
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+    /// let h = rt.handle().spawn_with(kairos::Sched::default().name("x"), async { 2 });
+    /// assert_eq!(rt.block_on(h).unwrap(), 2);
+    /// ```
+    pub fn spawn_with<F>(&self, sched: Sched, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        Shared::spawn_sched(self, sched, future)
+    }
+
     /// A snapshot of the runtime's counters.
     ///
     /// ```
@@ -101,6 +118,11 @@ impl Schedule for Handle {
 
     fn on_panic(&self) {
         self.shared.count_panic();
+    }
+
+    #[inline]
+    fn poll_ended(&self, task: &Header) {
+        context::poll_ended(self, task);
     }
 }
 

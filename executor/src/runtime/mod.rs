@@ -20,6 +20,7 @@ mod block_on;
 mod builder;
 pub(crate) mod context;
 mod handle;
+pub(crate) mod periodic;
 pub(crate) mod thread_setup;
 
 pub use builder::{Builder, Policy};
@@ -30,7 +31,7 @@ use crate::error::{BuildError, ShutdownError};
 use crate::loom::Arc;
 use crate::metrics::Metrics;
 use crate::task::{JoinHandle, TaskAllocator};
-use crate::worker::{self, Shared};
+use crate::worker::{self, SchedConfig, Shared};
 use std::fmt;
 use std::future::Future;
 use std::time::Duration;
@@ -87,23 +88,24 @@ impl Runtime {
         setups: Vec<ThreadSetup>,
         thread_name: &str,
         seed: u64,
-        spin_rounds: u32,
-        task_allocator: TaskAllocator,
-        timer_spin: Duration,
+        (spin_rounds, task_allocator, timer_spin): (u32, TaskAllocator, Duration),
+        sched: SchedConfig,
     ) -> Result<Runtime, BuildError> {
         #[cfg(not(loom))]
         if task_allocator == TaskAllocator::Pool {
             // Reserve and pre-fault the task pool now, not on the first spawn's latency path.
             let _ = crate::task::task_pool();
         }
-        let (cores, remotes): (Vec<_>, Vec<_>) =
-            (0..workers).map(|i| worker::new_worker(i, seed)).unzip();
+        let (cores, remotes): (Vec<_>, Vec<_>) = (0..workers)
+            .map(|i| worker::new_worker(i, seed, sched.ordering))
+            .unzip();
         let handle = Handle {
             shared: Arc::new(Shared::new(
                 remotes,
                 spin_rounds,
                 task_allocator,
                 timer_spin,
+                sched,
             )),
         };
         let mut runtime = Runtime {
@@ -184,6 +186,25 @@ impl Runtime {
         F::Output: Send + 'static,
     {
         self.handle.spawn(future)
+    }
+
+    /// Spawns a task with scheduling parameters (deadline, priority, nice value, name; see
+    /// [`Sched`](crate::Sched)) and returns its [`JoinHandle`]. A relative deadline counts from
+    /// now.
+    ///
+    /// ```
+    /// use kairos::{Policy, Runtime, Sched};
+    /// use std::time::Duration;
+    /// let rt = Runtime::builder().workers(1).policy(Policy::Edf).build().unwrap();
+    /// let h = rt.spawn_with(Sched::default().deadline(Duration::from_millis(5)), async { 9 });
+    /// assert_eq!(rt.block_on(h).unwrap(), 9);
+    /// ```
+    pub fn spawn_with<F>(&self, sched: crate::Sched, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn_with(sched, future)
     }
 
     /// Runs `future` to completion on the current thread, with this runtime as the context (so

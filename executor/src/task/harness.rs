@@ -62,7 +62,11 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // The poller's reference keeps the task alive, so the waker can borrow it without a count.
     let waker = waker_ref(ptr);
     let mut cx = Context::from_waker(&waker);
-    if poll_future(cell, &mut cx).is_ready() {
+    let polled = poll_future(cell, &mut cx);
+    // Before the task can be queued again (below, or by a waker once it is idle): the scheduler
+    // charges the poll (fair share's virtual runtime) and records it.
+    cell.scheduler.poll_ended(&cell.header);
+    if polled.is_ready() {
         return complete(cell);
     }
     match state.transition_to_idle() {

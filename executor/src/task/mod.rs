@@ -1,4 +1,5 @@
-//! Tasks: a spawned future, its output and its bookkeeping in one heap block.
+//! Tasks: a spawned future, its output and its bookkeeping in one heap block; and the running
+//! task's own controls ([`set_deadline`], [`set_priority`], [`set_nice`], [`should_yield`]).
 //!
 //! # Layout
 //!
@@ -28,12 +29,14 @@
 //! the registry releases its reference → the last reference frees the block.
 
 mod alloc;
+mod current;
 mod error;
 mod harness;
 mod id;
 mod join;
 pub(crate) mod raw;
 mod registry;
+pub(crate) mod sched;
 pub(crate) mod state;
 mod waker;
 
@@ -42,11 +45,15 @@ pub(crate) use alloc::pool as task_pool;
 pub use alloc::{
     configure_task_pool, task_memory, TaskAllocator, TaskMemory, TaskPoolError, TASK_POOL_CAPACITY,
 };
+pub use current::{
+    clear_deadline, deadline, set_deadline, set_nice, set_priority, should_yield, NoCurrentTask,
+};
 pub use error::JoinError;
 pub use id::TaskId;
 pub use join::JoinHandle;
 pub(crate) use raw::Header;
 pub(crate) use registry::Registry;
+pub(crate) use sched::SchedState;
 
 use raw::RawTask;
 use std::future::Future;
@@ -66,6 +73,13 @@ pub(crate) trait Schedule: Send + Sync + Sized + 'static {
 
     /// A task's future panicked (counted in metrics).
     fn on_panic(&self);
+
+    /// A poll of `task` returned (called with the poller's reference still held, before the
+    /// task can be queued again): charge and record it. Default: nothing.
+    #[inline]
+    fn poll_ended(&self, task: &Header) {
+        let _ = task;
+    }
 }
 
 /// A reference to a task that must be polled. Holding it is the right to poll the task once.
@@ -136,13 +150,14 @@ pub(crate) fn new_task<F, S>(
     scheduler: S,
     id: TaskId,
     allocator: TaskAllocator,
+    sched: SchedState,
 ) -> (RegisteredTask, Notified, JoinHandle<F::Output>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
     S: Schedule,
 {
-    let raw = RawTask::new(future, scheduler, id, allocator);
+    let raw = RawTask::new(future, scheduler, id, allocator, sched);
     (
         RegisteredTask { raw },
         Notified { raw },

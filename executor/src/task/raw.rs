@@ -7,6 +7,7 @@
 
 use super::harness;
 use super::id::TaskId;
+use super::sched::SchedState;
 use super::state::State;
 use super::{JoinError, Schedule};
 use crate::loom::UnsafeCell;
@@ -26,6 +27,8 @@ pub(crate) struct Header {
     pub(crate) links: UnsafeCell<Links>,
     /// The task's id (spawn order within its runtime).
     pub(crate) id: TaskId,
+    /// Deadline, priority, nice value, virtual runtime, ready stamp, name (`sched.rs`).
+    pub(crate) sched: SchedState,
 }
 
 // SAFETY: the header's mutable parts are the atomic state and the links, which are only accessed
@@ -103,6 +106,7 @@ impl RawTask {
         scheduler: S,
         id: TaskId,
         allocator: super::TaskAllocator,
+        sched: SchedState,
     ) -> RawTask
     where
         F: Future + Send + 'static,
@@ -116,6 +120,7 @@ impl RawTask {
                     vtable: harness::vtable::<F, S>(),
                     links: UnsafeCell::new(Links::default()),
                     id,
+                    sched,
                 },
                 scheduler,
                 stage: UnsafeCell::new(Stage::Running(future)),
@@ -218,7 +223,7 @@ mod layout_tests {
     /// document together with the layout.
     #[test]
     fn task_layout_sizes() {
-        assert_eq!(size_of::<Header>(), 48);
+        assert_eq!(size_of::<Header>(), 96);
         assert_eq!(size_of::<Handle>(), 8);
         assert_eq!(size_of::<Option<Waker>>(), 16);
         let sleeper = async {
@@ -234,6 +239,6 @@ mod layout_tests {
         );
         assert_eq!(size_of_val(&sleeper), 32);
         assert_eq!(size_of::<crate::time::Sleep>(), 24);
-        assert_eq!(cell, 112, "a task sleeping 1 s is {cell} bytes");
+        assert_eq!(cell, 160, "a task sleeping 1 s is {cell} bytes");
     }
 }

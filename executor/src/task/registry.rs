@@ -168,7 +168,7 @@ fn unlink(shard: &mut Shard, links: Links) {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::task::{new_task, Notified, Schedule, TaskAllocator, TaskId};
+    use crate::task::{new_task, Notified, SchedState, Schedule, TaskAllocator, TaskId};
     use std::sync::Arc;
 
     /// A scheduler that drops what it is given and unlinks through a shared registry.
@@ -188,8 +188,13 @@ mod tests {
         let sched = Sched(registry.clone());
         let mut joins = Vec::new();
         for id in 1..=5 {
-            let (registered, notified, join) =
-                new_task(async {}, sched.clone(), TaskId(id), TaskAllocator::Pool);
+            let (registered, notified, join) = new_task(
+                async {},
+                sched.clone(),
+                TaskId(id),
+                TaskAllocator::Pool,
+                SchedState::default(),
+            );
             assert!(registry.bind(registered).is_ok());
             drop(notified);
             joins.push(join);
@@ -204,8 +209,13 @@ mod tests {
         assert_eq!(popped, 5);
         assert_eq!(registry.len(), 0);
         // Closed: a new task is refused and handed back.
-        let (registered, notified, join) =
-            new_task(async {}, sched.clone(), TaskId(6), TaskAllocator::Pool);
+        let (registered, notified, join) = new_task(
+            async {},
+            sched.clone(),
+            TaskId(6),
+            TaskAllocator::Pool,
+            SchedState::default(),
+        );
         let refused = registry.bind(registered).unwrap_err();
         drop(notified);
         refused.shutdown();

@@ -153,6 +153,9 @@ impl Future for Sleep {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if Instant::now() >= self.deadline {
+            // Completing is an operation of the cooperative budget (`coop.rs`): if the task
+            // must yield, it is woken and this poll retried later.
+            std::task::ready!(crate::coop::poll_proceed(cx));
             self.cancel();
             return Poll::Ready(());
         }

@@ -25,16 +25,20 @@
 
 pub(crate) mod idle;
 pub(crate) mod metrics;
+mod ordered;
 pub(crate) mod park;
 pub(crate) mod shared;
 
+use crate::loom::Arc;
+use crate::policy::runqueue::{self, Key, Ordering as RunOrdering, Urgency};
 use crate::queue::local::{self, Local, CAPACITY};
+use crate::queue::ordered::Ordered;
 use crate::rng::Rng;
 use crate::runtime::{context, Handle};
 use crate::task::Notified;
 use crate::time::now_ns;
 use park::Parker;
-pub(crate) use shared::{Remote, Shared};
+pub(crate) use shared::{Remote, RemoteQueue, SchedConfig, Shared};
 
 pub(crate) use idle::MAX_WORKERS;
 
@@ -54,7 +58,7 @@ pub(crate) struct Core {
     /// Index of this worker.
     index: usize,
     /// The local run queue (owner's end).
-    local: Local<Notified>,
+    local: LocalQueue,
     /// Victim-order stream, seeded from the runtime seed and the worker index.
     rng: Rng,
     /// Tasks picked so far (wrapping), for the periodic injector check. Advanced only when a
@@ -62,8 +66,18 @@ pub(crate) struct Core {
     tick: u32,
     /// Counted in `Idle` as searching.
     is_searching: bool,
+    /// `Fair`: the virtual runtime this worker last published as the runtime-wide floor.
+    fair_floor_published: u64,
     /// This worker's sleep.
     park: Parker,
+}
+
+/// A worker's own run queue.
+pub(crate) enum LocalQueue {
+    /// `Fifo`: the lock-free ring (`queue/local.rs`).
+    Fifo(Local<Notified>),
+    /// Ordered policies: the locked policy structure (`queue/ordered.rs`), shared with thieves.
+    Ordered(Arc<Ordered<Notified>>),
 }
 
 /// What a driver does when a worker has nothing to run.
@@ -93,9 +107,23 @@ pub(crate) enum Step {
     Shutdown,
 }
 
-/// Creates worker `index`'s core and the handle other workers use to reach it.
-pub(crate) fn new_worker(index: usize, seed: u64) -> (Box<Core>, Remote) {
-    let (local, steal) = local::local();
+/// Creates worker `index`'s core and the handle other workers use to reach it; `ordering` is
+/// `None` for `Fifo`.
+pub(crate) fn new_worker(
+    index: usize,
+    seed: u64,
+    ordering: Option<RunOrdering>,
+) -> (Box<Core>, Remote) {
+    let (local, queue) = match ordering {
+        None => {
+            let (local, steal) = local::local();
+            (LocalQueue::Fifo(local), RemoteQueue::Fifo(steal))
+        }
+        Some(ordering) => {
+            let q = Arc::new(Ordered::new(ordering));
+            (LocalQueue::Ordered(q.clone()), RemoteQueue::Ordered(q))
+        }
+    };
     let (park, unpark) = park::pair();
     let core = Box::new(Core {
         index,
@@ -103,9 +131,10 @@ pub(crate) fn new_worker(index: usize, seed: u64) -> (Box<Core>, Remote) {
         rng: Rng::for_stream(seed, index as u64),
         tick: 0,
         is_searching: false,
+        fair_floor_published: 0,
         park,
     });
-    (core, Remote { steal, unpark })
+    (core, Remote::new(queue, unpark))
 }
 
 /// One scheduling step of worker `core` (see the module docs).
@@ -121,12 +150,12 @@ pub(crate) fn step(mut core: Box<Core>, handle: &Handle, env: &mut impl Env) -> 
             core = context::with_core(core, || shared.fire_timers(now));
         }
     }
-    let task = match core.next_task(shared) {
-        Some(task) => Some(task),
+    let picked = match core.next_task(shared) {
+        Some(picked) => Some(picked),
         None => core.search(shared),
     };
-    match task {
-        Some(task) => {
+    match picked {
+        Some(picked) => {
             // Ticks count tasks picked, not steps: idle steps depend on thread timing, and the
             // periodic injector check must fall on the same pick in every run.
             core.tick = core.tick.wrapping_add(1);
@@ -137,16 +166,28 @@ pub(crate) fn step(mut core: Box<Core>, handle: &Handle, env: &mut impl Env) -> 
                     shared.notify_parked();
                 }
             }
-            shared.worker_metrics[core.index].inc_polls();
-            // The task may spawn or wake tasks on this thread: they go to our local queue,
-            // through the core in the context.
-            let core = context::with_core(core, || task.run());
-            (core, Step::Polled)
+            (core.run_task(picked, shared), Step::Polled)
         }
         None => {
+            shared.remotes[core.index].set_running(Urgency::IDLE);
             let core = env.park(core, shared);
             (core, Step::Parked)
         }
+    }
+}
+
+/// A task chosen to run, with the key it was queued under (ordered policies).
+pub(crate) struct Picked {
+    /// The task.
+    task: Notified,
+    /// Its key under an ordered policy; `None` under `Fifo`.
+    key: Option<Key>,
+}
+
+impl Picked {
+    /// A task picked under `Fifo`.
+    fn fifo(task: Notified) -> Picked {
+        Picked { task, key: None }
     }
 }
 
@@ -196,24 +237,73 @@ impl Core {
     /// already queued (see `context::schedule`).
     #[inline]
     pub(crate) fn push_local(&mut self, task: Notified, shared: &Shared) -> bool {
-        self.local.push_back(task, &shared.inject)
+        match &mut self.local {
+            LocalQueue::Fifo(local) => local.push_back(task, &shared.inject),
+            LocalQueue::Ordered(q) => shared.push_ordered(q, task),
+        }
+    }
+
+    /// Polls `picked` with this core in the thread context, and returns the core.
+    fn run_task(mut self: Box<Self>, picked: Picked, shared: &Shared) -> Box<Self> {
+        let Picked { task, key } = picked;
+        let header = task.header();
+        let start = now_ns();
+        let ready_at = header.sched.ready_at();
+        let latency = (ready_at != 0).then(|| start.saturating_sub(ready_at));
+        let remote = &shared.remotes[self.index];
+        if let Some(key) = key {
+            if let Key::Fair(vruntime) = key {
+                header.sched.set_vruntime(vruntime);
+                shared.advance_fair_floor(&mut self.fair_floor_published, vruntime);
+            }
+            remote.set_running(runqueue::key_urgency(key));
+        }
+        remote.clear_preempt();
+        shared.worker_metrics[self.index].inc_polls();
+        let cpu_start = if shared.charges_cpu_time() {
+            crate::sys::thread_cpu_ns()
+        } else {
+            0
+        };
+        context::begin_poll(header, start, latency, cpu_start);
+        // The task may spawn or wake tasks on this thread: they go to our local queue,
+        // through the core in the context.
+        let core = context::with_core(self, || task.run());
+        // A poll that ended without `poll_ended` (the task was cancelled, or had completed)
+        // must not leave a pointer to a task that may be freed by now.
+        context::end_poll();
+        core
     }
 
     /// Steps 1–3 of the module docs.
-    fn next_task(&mut self, shared: &Shared) -> Option<Notified> {
+    fn next_task(&mut self, shared: &Shared) -> Option<Picked> {
+        let local = match &mut self.local {
+            LocalQueue::Fifo(local) => local,
+            LocalQueue::Ordered(q) => {
+                let q = q.clone();
+                return self.next_ordered(&q, shared);
+            }
+        };
         if self.tick.is_multiple_of(GLOBAL_QUEUE_INTERVAL) {
             if let Some(task) = shared.inject.pop() {
-                return Some(task);
+                return Some(Picked::fifo(task));
             }
         }
-        if let Some(task) = self.local.pop() {
-            return Some(task);
+        if let Some(task) = local.pop() {
+            return Some(Picked::fifo(task));
         }
         self.take_from_injector(shared)
     }
 
     /// Moves a fair share of the injector into the (empty) local queue and returns one task.
-    fn take_from_injector(&mut self, shared: &Shared) -> Option<Notified> {
+    fn take_from_injector(&mut self, shared: &Shared) -> Option<Picked> {
+        let local = match &mut self.local {
+            LocalQueue::Fifo(local) => local,
+            LocalQueue::Ordered(q) => {
+                let q = q.clone();
+                return self.take_from_global(&q, shared);
+            }
+        };
         if shared.inject.is_empty() {
             return None;
         }
@@ -231,13 +321,13 @@ impl Core {
         });
         // The injector lock is released: pushing may touch it on overflow.
         for task in batch {
-            let _ = self.local.push_back(task, &shared.inject);
+            let _ = local.push_back(task, &shared.inject);
         }
-        first
+        first.map(Picked::fifo)
     }
 
     /// Step 4: become a searcher (if allowed) and try to steal, spinning with backoff.
-    fn search(&mut self, shared: &Shared) -> Option<Notified> {
+    fn search(&mut self, shared: &Shared) -> Option<Picked> {
         if !self.is_searching {
             self.is_searching = shared.idle.transition_worker_to_searching();
             if !self.is_searching {
@@ -259,7 +349,14 @@ impl Core {
     }
 
     /// One search round: every other worker from a random start, then the injector.
-    fn steal_work(&mut self, shared: &Shared) -> Option<Notified> {
+    fn steal_work(&mut self, shared: &Shared) -> Option<Picked> {
+        let local = match &mut self.local {
+            LocalQueue::Fifo(local) => local,
+            LocalQueue::Ordered(q) => {
+                let q = q.clone();
+                return self.steal_ordered(&q, shared);
+            }
+        };
         let n = shared.num_workers();
         let start = self.rng.below(n as u32) as usize;
         for i in 0..n {
@@ -267,9 +364,11 @@ impl Core {
             if victim == self.index {
                 continue;
             }
-            if let Some(task) = shared.remotes[victim].steal.steal_into(&mut self.local) {
-                shared.worker_metrics[self.index].inc_steals();
-                return Some(task);
+            if let RemoteQueue::Fifo(steal) = &shared.remotes[victim].queue {
+                if let Some(task) = steal.steal_into(local) {
+                    shared.worker_metrics[self.index].inc_steals();
+                    return Some(Picked::fifo(task));
+                }
             }
         }
         self.take_from_injector(shared)
@@ -300,7 +399,14 @@ impl Core {
                 // With the core in the context, the woken tasks go to the local queue, in
                 // deadline order, exactly as when a busy worker fires timers between polls, so
                 // timer-woken tasks run in deadline order whichever path fired them.
-                return context::with_core(core, || shared.fire_timers(now_ns()));
+                let core = context::with_core(core, || shared.fire_timers(now_ns()));
+                // This worker is about to run what fired and gave up the waiter token: if more
+                // timers are pending, a parked worker must take over the wait, or the next
+                // deadline would wait for this worker's next step (a whole poll, or longer).
+                if shared.timers.next_deadline().is_some() {
+                    shared.notify_parked();
+                }
+                return core;
             }
             if !shared.idle.is_parked(core.index) {
                 // Chosen by `worker_to_notify`, which counted us as searching.
@@ -344,8 +450,18 @@ impl Core {
 
     /// Releases every queued reference (shutdown).
     pub(super) fn drain(&mut self) {
-        while let Some(task) = self.local.pop() {
-            drop(task);
+        match &mut self.local {
+            LocalQueue::Fifo(local) => {
+                while let Some(task) = local.pop() {
+                    drop(task);
+                }
+            }
+            LocalQueue::Ordered(q) => {
+                q.close();
+                while let Some((_, task)) = q.pop(u64::MAX) {
+                    drop(task);
+                }
+            }
         }
     }
 }

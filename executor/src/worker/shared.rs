@@ -15,22 +15,39 @@ use super::metrics::WorkerMetrics;
 use super::park::Unparker;
 use super::Core;
 use crate::loom::atomic::{AtomicBool, AtomicU64, Ordering};
-use crate::loom::{lock, Condvar, Mutex};
+use crate::loom::{lock, Arc, Condvar, Mutex};
+use crate::policy::runqueue::{self, Ordering as RunOrdering, TaskKey, Urgency};
 use crate::queue::inject::Inject;
 use crate::queue::local::Steal;
+use crate::queue::ordered::Ordered;
 use crate::runtime::context;
-use crate::runtime::Handle;
-use crate::task::{self, JoinHandle, Notified, Registry, TaskAllocator, TaskId};
-use crate::time::TimerDriver;
+use crate::runtime::{Handle, Policy};
+use crate::sched::Sched;
+use crate::task::{self, JoinHandle, Notified, Registry, SchedState, TaskAllocator, TaskId};
+use crate::time::{now_ns, Instant as RtInstant, TimerDriver};
 use std::future::Future;
 use std::time::{Duration, Instant};
+
+/// Virtual nanoseconds a worker's running tasks advance between two raises of the runtime-wide
+/// fair-share floor: 100 µs of virtual time, a tenth of the default slice, so placement is off
+/// by at most that much and the shared floor is written at most ~10,000 times per CPU-second.
+const FLOOR_GRANULE: u64 = 100_000;
 
 /// Everything the workers of one runtime share. Owned through `Handle` (`Arc<Shared>`).
 pub(crate) struct Shared {
     /// Per worker: what other threads may do to it.
-    pub(super) remotes: Box<[Remote]>,
-    /// Tasks scheduled from outside the workers, and local overflow.
+    pub(crate) remotes: Box<[Remote]>,
+    /// `Fifo`: tasks scheduled from outside the workers, and local overflow.
     pub(crate) inject: Inject<Notified>,
+    /// Ordered policies: tasks scheduled from outside the workers, in policy order.
+    pub(crate) global: Option<Ordered<Notified>>,
+    /// The scheduling policy and its parameters.
+    pub(crate) sched: SchedConfig,
+    /// Periodic tasks admitted by admission control.
+    pub(crate) admitted: Mutex<crate::runtime::periodic::Admitted>,
+    /// `Fair`: the runtime-wide virtual-time floor (see `policy/runqueue.rs`), raised coarsely
+    /// by the workers as they run tasks.
+    fair_floor: AtomicU64,
     /// Searching / parked bookkeeping.
     pub(super) idle: Idle,
     /// Every live task, for shutdown.
@@ -57,12 +74,85 @@ pub(crate) struct Shared {
     pub(super) timer_spin: Duration,
 }
 
+/// The policy a runtime schedules by, with its parameters.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SchedConfig {
+    /// The policy.
+    pub(crate) policy: Policy,
+    /// Its ordered structure (`None` for `Fifo`).
+    pub(crate) ordering: Option<RunOrdering>,
+    /// `Fair`: a poll longer than this is asked to yield (ns); `u64::MAX` under the others.
+    pub(crate) fair_slice: u64,
+    /// Whether `spawn_periodic` runs a schedulability test.
+    pub(crate) admission_control: bool,
+}
+
 /// What other threads may do to a worker.
 pub(crate) struct Remote {
     /// Steal from its local queue.
-    pub(super) steal: Steal<Notified>,
+    pub(crate) queue: RemoteQueue,
     /// Wake it when it is parked.
     pub(super) unpark: Unparker,
+    /// Set by another worker (or this one) when a more urgent task became runnable than the
+    /// one this worker runs: the running task's next cooperative check yields. Cleared when the
+    /// worker starts its next poll.
+    preempt: AtomicBool,
+    /// [`Urgency`] of the task this worker is polling (ordered policies), `Urgency::IDLE` when
+    /// it runs none. Read by whoever makes a task runnable, to find the least urgent running
+    /// task.
+    running: AtomicU64,
+}
+
+/// The stealable end of a worker's run queue.
+pub(crate) enum RemoteQueue {
+    /// `Fifo`: the ring's stealer end.
+    Fifo(Steal<Notified>),
+    /// Ordered policies: the queue itself (thieves `try_lock` it).
+    Ordered(Arc<Ordered<Notified>>),
+}
+
+impl RemoteQueue {
+    /// Whether the queue looked empty.
+    fn is_empty(&self) -> bool {
+        match self {
+            RemoteQueue::Fifo(steal) => steal.is_empty(),
+            RemoteQueue::Ordered(q) => q.is_empty(),
+        }
+    }
+}
+
+impl Remote {
+    /// A worker's remote side.
+    pub(super) fn new(queue: RemoteQueue, unpark: Unparker) -> Remote {
+        Remote {
+            queue,
+            unpark,
+            preempt: AtomicBool::new(false),
+            running: AtomicU64::new(Urgency::IDLE.0),
+        }
+    }
+
+    /// Publishes the urgency of the task this worker runs now (no write if unchanged).
+    #[inline]
+    pub(super) fn set_running(&self, urgency: Urgency) {
+        if self.running.load(Ordering::Relaxed) != urgency.0 {
+            self.running.store(urgency.0, Ordering::Relaxed);
+        }
+    }
+
+    /// Clears a pending preemption request (no write if none).
+    #[inline]
+    pub(super) fn clear_preempt(&self) {
+        if self.preempt.load(Ordering::Relaxed) {
+            self.preempt.store(false, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether this worker's running task was asked to yield.
+    #[inline]
+    pub(crate) fn preempt_requested(&self) -> bool {
+        self.preempt.load(Ordering::Relaxed)
+    }
 }
 
 /// Worker thread bookkeeping for shutdown.
@@ -88,11 +178,16 @@ impl Shared {
         spin_rounds: u32,
         task_allocator: TaskAllocator,
         timer_spin: Duration,
+        sched: SchedConfig,
     ) -> Shared {
         let n = remotes.len();
         Shared {
             idle: Idle::new(n),
             inject: Inject::new(),
+            global: sched.ordering.map(Ordered::new),
+            sched,
+            admitted: Mutex::new(Default::default()),
+            fair_floor: AtomicU64::new(0),
             registry: Registry::new(4 * n),
             next_task_id: AtomicU64::new(1),
             shutdown: AtomicBool::new(false),
@@ -157,7 +252,9 @@ impl Shared {
 
     /// After the last searcher left: wake a worker if any queue has work.
     pub(super) fn notify_if_work_pending(&self) {
-        let pending = self.remotes.iter().any(|r| !r.steal.is_empty()) || !self.inject.is_empty();
+        let pending = self.remotes.iter().any(|r| !r.queue.is_empty())
+            || !self.inject.is_empty()
+            || self.global.as_ref().is_some_and(|g| !g.is_empty());
         if pending {
             self.notify_parked();
         }
@@ -166,9 +263,131 @@ impl Shared {
     /// Queues a task scheduled from outside the workers. After shutdown the task is dropped (it
     /// was cancelled by the registry drain; this releases the reference).
     pub(crate) fn schedule_remote(&self, task: Notified) {
+        task.header().sched.set_ready_at(now_ns());
+        if let Some(global) = &self.global {
+            let _ = self.push_ordered(global, task);
+            self.notify_parked();
+            return;
+        }
         match self.inject.try_push(task) {
             Ok(()) => self.notify_parked(),
             Err(task) => drop(task),
+        }
+    }
+
+    /// Queues a runnable task on an ordered queue (`q`: a worker's or the injector) with its
+    /// parameters, asks the least urgent running worker to yield if the task is more urgent,
+    /// and returns whether other tasks were queued already. A closed queue (shutdown) drops
+    /// the task's reference.
+    pub(crate) fn push_ordered(&self, q: &Ordered<Notified>, task: Notified) -> bool {
+        let now = now_ns();
+        let sched = &task.header().sched;
+        let key = TaskKey {
+            deadline: sched.deadline(),
+            priority: sched.priority(),
+            vruntime: sched.vruntime(),
+            floor: self.fair_floor.load(Ordering::Relaxed),
+        };
+        sched.set_ready_at(now);
+        let urgency = match self.sched.ordering {
+            Some(RunOrdering::Edf) => runqueue::edf_urgency(key.deadline.into()),
+            Some(RunOrdering::Priority { .. }) => runqueue::priority_urgency(key.priority),
+            _ => Urgency::LEAST,
+        };
+        // Under `Fair` the queue places the task; the placed virtual runtime travels as its key
+        // and is stored in the header when the task is picked.
+        if let Err(task) = q.push(task, key, now) {
+            drop(task);
+            return false;
+        }
+        if urgency < Urgency::LEAST {
+            self.preempt_least_urgent(urgency);
+        }
+        q.len() > 1
+    }
+
+    /// Flags the worker running the least urgent task if `urgency` beats it (see
+    /// `Remote::preempt`). Nobody is flagged while some worker runs no task: that one picks the
+    /// new task up (the caller's notify wakes it if it is parked).
+    fn preempt_least_urgent(&self, urgency: Urgency) {
+        let mut least: Option<(usize, u64)> = None;
+        for (i, remote) in self.remotes.iter().enumerate() {
+            let running = remote.running.load(Ordering::Relaxed);
+            if running == Urgency::IDLE.0 {
+                return;
+            }
+            if least.is_none_or(|(_, u)| running > u) {
+                least = Some((i, running));
+            }
+        }
+        if let Some((i, running)) = least {
+            if urgency.0 < running && !self.remotes[i].preempt.load(Ordering::Relaxed) {
+                self.remotes[i].preempt.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// A poll of `header` on worker `worker`, started at `start`, returned: charge it to the
+    /// task under `Fair` (CFS's `update_curr`: virtual runtime grows by the poll's length
+    /// scaled by 1024 / weight) and record it in the worker's metrics.
+    pub(crate) fn poll_ended(
+        &self,
+        worker: usize,
+        header: &task::Header,
+        start: u64,
+        latency: Option<u64>,
+        cpu_start: u64,
+    ) {
+        let end = now_ns();
+        let ran = end.saturating_sub(start);
+        if self.charges_cpu_time() {
+            let sched = &header.sched;
+            let vruntime = sched.vruntime();
+            if vruntime != task::sched::UNPLACED {
+                let cpu = crate::sys::thread_cpu_ns().saturating_sub(cpu_start);
+                let weight = crate::policy::fair::weight(sched.nice());
+                sched.set_vruntime(crate::policy::fair::charge(vruntime, cpu, weight));
+            }
+        }
+        self.worker_metrics[worker].record_poll(header.sched.name(), latency, ran);
+    }
+
+    /// A periodic job completed (recorded on the worker that runs its driver, or worker 0).
+    pub(crate) fn record_job(&self, name: Option<&'static str>, response: u64, lateness: i64) {
+        let worker = context::current_worker().unwrap_or(0);
+        if let Some(m) = self.worker_metrics.get(worker) {
+            m.record_job(name, response, lateness);
+        }
+    }
+
+    /// Whether polls are charged to tasks (`Fair`), in thread CPU time.
+    #[inline]
+    pub(crate) fn charges_cpu_time(&self) -> bool {
+        matches!(self.sched.ordering, Some(RunOrdering::Fair { .. }))
+    }
+
+    /// The task polled on `worker` was asked to yield (`coop.rs`): one preemption.
+    pub(crate) fn count_preemption(&self, worker: usize, header: &task::Header) {
+        self.worker_metrics[worker].record_preemption(header.sched.name());
+    }
+
+    /// Urgency mirror of the injector of the ordered policies (`IDLE` if empty or `Fifo`).
+    #[inline]
+    pub(super) fn global_head(&self) -> Urgency {
+        match &self.global {
+            Some(g) if !g.is_empty() => g.head(),
+            _ => Urgency::IDLE,
+        }
+    }
+
+    /// `Fair`: raises the runtime-wide floor to `vruntime` if this worker has moved at least
+    /// [`FLOOR_GRANULE`] virtual ns past what it last published (so the shared line is written
+    /// about once per granule of virtual time per worker, not once per poll).
+    #[inline]
+    pub(super) fn advance_fair_floor(&self, published: &mut u64, vruntime: u64) {
+        if vruntime >= published.saturating_add(FLOOR_GRANULE) {
+            *published = vruntime;
+            self.fair_floor.fetch_max(vruntime, Ordering::Relaxed);
         }
     }
 
@@ -269,6 +488,12 @@ impl Shared {
         while let Some(task) = self.inject.pop() {
             drop(task);
         }
+        if let Some(global) = &self.global {
+            global.close();
+            while let Some((_, task)) = global.pop(u64::MAX) {
+                drop(task);
+            }
+        }
         for mut core in cores {
             core.drain();
         }
@@ -280,10 +505,39 @@ impl Shared {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        Shared::spawn_with(handle, SchedState::default(), future)
+    }
+
+    /// Spawns `future` with scheduling parameters `sched`.
+    pub(crate) fn spawn_sched<F>(handle: &Handle, sched: Sched, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let deadline = if sched.needs_clock() {
+            sched.absolute_deadline(RtInstant::now())
+        } else {
+            sched.absolute_deadline(RtInstant::from_nanos(0))
+        };
+        let state = SchedState::new(
+            deadline,
+            sched.get_priority(),
+            sched.get_nice(),
+            sched.get_name(),
+        );
+        Shared::spawn_with(handle, state, future)
+    }
+
+    /// Spawns `future` with the given per-task scheduling state.
+    fn spawn_with<F>(handle: &Handle, sched: SchedState, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
         let shared = &handle.shared;
         let id = TaskId(shared.next_task_id.fetch_add(1, Ordering::Relaxed));
         let (registered, notified, join) =
-            task::new_task(future, handle.clone(), id, shared.task_allocator);
+            task::new_task(future, handle.clone(), id, shared.task_allocator, sched);
         match shared.registry.bind(registered) {
             Ok(()) => context::schedule(handle, notified),
             Err(registered) => {

@@ -1,0 +1,310 @@
+//! One run queue for whichever ordered policy the runtime uses, and the urgency scale that
+//! compares queues with each other.
+//!
+//! [`RunQueue`] dispatches to [`EdfQueue`], [`PriorityQueue`] or [`FairQueue`]; `queue/` wraps it
+//! for concurrency. It stays pure: the caller passes `now` and each task's parameters in.
+//!
+//! # Urgency
+//!
+//! Workers compare the heads of different queues (their own, the injector, a victim's) and the
+//! task each worker is running, to keep the policy global rather than per worker. They compare
+//! an [`Urgency`], one `u64` where smaller is more urgent:
+//!
+//! | policy | urgency of a task |
+//! |---|---|
+//! | `Edf` | its absolute deadline in ns; no deadline: [`Urgency::LEAST`] |
+//! | `Priority` | `255 - effective priority` (aging included, as of the last push or pop) |
+//! | `Fair` | its virtual runtime minus the floor (the larger of its queue's `min_vruntime` and the runtime-wide floor the caller passes in) |
+//!
+//! # One virtual clock under `Fair`
+//!
+//! All fair-share queues of a runtime share one virtual time axis: virtual runtimes are never
+//! converted when a task moves between queues. The caller keeps a runtime-wide floor (the
+//! largest virtual runtime any worker has started running, published coarsely) and passes it in
+//! with every push; a queue places new and woken tasks against the larger of that floor and its
+//! own `min_vruntime`. So a task woken on another worker than the one it last ran on is placed
+//! exactly as if it had stayed, and stealing needs no lag arithmetic.
+//!
+//! [`Urgency::IDLE`] (`u64::MAX`) is reserved for "no task": real urgencies are capped one below.
+
+use super::edf::{EdfKey, EdfQueue};
+use super::fair::{self, FairQueue};
+use super::priority::{PriorityQueue, TOP};
+use crate::task::sched::UNPLACED;
+
+/// Which ordered policy a [`RunQueue`] applies, with its parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ordering {
+    /// Earliest deadline first.
+    Edf,
+    /// Highest priority first, one level of aging per `aging_interval` ns waited.
+    Priority {
+        /// Nanoseconds of waiting per level gained (`u64::MAX`: no aging).
+        aging_interval: u64,
+    },
+    /// Smallest weighted virtual runtime first.
+    Fair {
+        /// A woken task is placed at most `sched_latency / 2` behind `min_vruntime`.
+        sched_latency: u64,
+    },
+}
+
+/// How urgent a task is on the common scale (see the module docs). Smaller is more urgent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Urgency(pub(crate) u64);
+
+impl Urgency {
+    /// No task (an idle worker, an empty queue). Less urgent than every task.
+    pub(crate) const IDLE: Urgency = Urgency(u64::MAX);
+    /// The least urgent task (no deadline under `Edf`).
+    pub(crate) const LEAST: Urgency = Urgency(u64::MAX - 1);
+
+    /// A task urgency, capped below [`IDLE`](Self::IDLE).
+    #[inline]
+    pub(crate) fn of(value: u64) -> Urgency {
+        Urgency(value.min(Self::LEAST.0))
+    }
+}
+
+/// What a task brings to a push: its parameters, read from its header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TaskKey {
+    /// Absolute deadline (ns), if any.
+    pub(crate) deadline: Option<u64>,
+    /// Base priority.
+    pub(crate) priority: u8,
+    /// Virtual runtime, or `UNPLACED` for a task that never ran under `Fair`.
+    pub(crate) vruntime: u64,
+    /// Under `Fair`: the runtime-wide virtual-time floor as the caller last saw it.
+    pub(crate) floor: u64,
+}
+
+/// The key a task was queued with, returned by pops so that a stolen task can be re-queued
+/// elsewhere with the same standing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Key {
+    /// EDF key.
+    Edf(EdfKey),
+    /// Effective priority at the pop.
+    Priority(u8),
+    /// Virtual runtime (one axis for every queue, see the module docs).
+    Fair(u64),
+}
+
+/// A run queue of one ordered policy.
+#[derive(Debug)]
+pub(crate) enum RunQueue<T> {
+    /// `Ordering::Edf`.
+    Edf(EdfQueue<T>),
+    /// `Ordering::Priority`.
+    Priority(PriorityQueue<T>),
+    /// `Ordering::Fair`, with its placement latency and the largest runtime-wide floor seen.
+    Fair(FairQueue<T>, u64, u64),
+}
+
+impl<T> RunQueue<T> {
+    /// An empty queue for `ordering`.
+    pub(crate) fn new(ordering: Ordering) -> RunQueue<T> {
+        match ordering {
+            Ordering::Edf => RunQueue::Edf(EdfQueue::new()),
+            Ordering::Priority { aging_interval } => {
+                RunQueue::Priority(PriorityQueue::new(aging_interval.max(1)))
+            }
+            Ordering::Fair { sched_latency } => RunQueue::Fair(FairQueue::new(), sched_latency, 0),
+        }
+    }
+
+    /// Number of queued tasks.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            RunQueue::Edf(q) => q.len(),
+            RunQueue::Priority(q) => q.len(),
+            RunQueue::Fair(q, ..) => q.len(),
+        }
+    }
+
+    /// Queues a task that became runnable (spawned, woken, yielded) with its parameters.
+    /// Under `Fair` the task is placed against the floor (new: level with it; otherwise no more
+    /// than `sched_latency / 2` behind it) and the placed virtual runtime is returned, for the
+    /// caller to store in the task.
+    pub(crate) fn push(&mut self, item: T, key: TaskKey, now: u64) -> Option<u64> {
+        match self {
+            RunQueue::Edf(q) => q.push(item, key.deadline),
+            RunQueue::Priority(q) => q.push(item, key.priority, now),
+            RunQueue::Fair(q, latency, floor) => {
+                *floor = (*floor).max(key.floor);
+                let min = q.min_vruntime().max(*floor);
+                let placed = if key.vruntime == UNPLACED {
+                    fair::place_new(min, 0)
+                } else {
+                    fair::place_woken(key.vruntime, min, *latency)
+                };
+                q.push(item, placed);
+                return Some(placed);
+            }
+        }
+        None
+    }
+
+    /// Queues a task taken from another queue with the key it was popped with: same deadline,
+    /// the effective priority it had earned (its aging is kept), the same virtual runtime.
+    pub(crate) fn push_moved(&mut self, item: T, key: Key, now: u64) {
+        match (self, key) {
+            (RunQueue::Edf(q), Key::Edf(k)) => q.push_key(item, k),
+            (RunQueue::Priority(q), Key::Priority(p)) => q.push(item, p, now),
+            (RunQueue::Fair(q, ..), Key::Fair(vruntime)) => q.push(item, vruntime),
+            _ => unreachable!("a key moved between queues of different policies"),
+        }
+    }
+
+    /// Removes the most urgent task at `now`, with its key.
+    #[inline]
+    pub(crate) fn pop(&mut self, now: u64) -> Option<(Key, T)> {
+        match self {
+            RunQueue::Edf(q) => q.pop().map(|(k, t)| (Key::Edf(k), t)),
+            RunQueue::Priority(q) => q.pop(now).map(|(p, t)| (Key::Priority(p), t)),
+            RunQueue::Fair(q, ..) => q.pop().map(|(v, t)| (Key::Fair(v), t)),
+        }
+    }
+
+    /// Removes the most urgent task for another queue: like [`pop`](Self::pop), but under
+    /// `Fair` without raising this queue's floor (the task leaves without running here).
+    pub(crate) fn pop_for_move(&mut self, now: u64) -> Option<(Key, T)> {
+        match self {
+            RunQueue::Fair(q, ..) => q.pop_batch(1).next().map(|(v, t)| (Key::Fair(v), t)),
+            _ => self.pop(now),
+        }
+    }
+
+    /// Urgency of the task [`pop`](Self::pop) would return at `now`, [`Urgency::IDLE`] if empty.
+    #[inline]
+    pub(crate) fn head_urgency(&self, now: u64) -> Urgency {
+        match self {
+            RunQueue::Edf(q) => q.peek_key().map_or(Urgency::IDLE, edf_urgency),
+            RunQueue::Priority(q) => q.peek_priority(now).map_or(Urgency::IDLE, priority_urgency),
+            RunQueue::Fair(q, _, floor) => q.peek_key().map_or(Urgency::IDLE, |v| {
+                fair_urgency(v, q.min_vruntime().max(*floor))
+            }),
+        }
+    }
+}
+
+/// Urgency of an EDF key.
+#[inline]
+pub(crate) fn edf_urgency(key: EdfKey) -> Urgency {
+    match key {
+        EdfKey::At(d) => Urgency::of(d),
+        EdfKey::NoDeadline => Urgency::LEAST,
+    }
+}
+
+/// Urgency of an (effective) priority.
+#[inline]
+pub(crate) fn priority_urgency(priority: u8) -> Urgency {
+    Urgency(u64::from(TOP - priority))
+}
+
+/// Urgency of a virtual runtime on a queue with floor `min_vruntime`.
+#[inline]
+pub(crate) fn fair_urgency(vruntime: u64, min_vruntime: u64) -> Urgency {
+    Urgency::of(vruntime.saturating_sub(min_vruntime))
+}
+
+/// Urgency of a task about to run, from the key it was popped with, for deciding whom to
+/// preempt. Under `Fair` every running task counts as least urgent: fair share preempts by time
+/// slice, not by comparing tasks across workers.
+#[inline]
+pub(crate) fn key_urgency(key: Key) -> Urgency {
+    match key {
+        Key::Edf(k) => edf_urgency(k),
+        Key::Priority(p) => priority_urgency(p),
+        Key::Fair(_) => Urgency::LEAST,
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn key(deadline: Option<u64>, priority: u8) -> TaskKey {
+        TaskKey {
+            deadline,
+            priority,
+            vruntime: UNPLACED,
+            floor: 0,
+        }
+    }
+
+    #[test]
+    fn edf_pops_by_deadline_and_reports_urgency() {
+        let mut q = RunQueue::new(Ordering::Edf);
+        q.push(1, key(Some(30), 0), 0);
+        q.push(2, key(None, 0), 0);
+        q.push(3, key(Some(10), 0), 0);
+        assert_eq!(q.head_urgency(0), Urgency(10));
+        let order: Vec<_> = std::iter::from_fn(|| q.pop(0).map(|(_, t)| t)).collect();
+        assert_eq!(order, vec![3, 1, 2]);
+        assert_eq!(q.head_urgency(0), Urgency::IDLE);
+        assert!(Urgency::of(u64::MAX) < Urgency::IDLE);
+    }
+
+    #[test]
+    fn priority_moved_task_keeps_its_aging() {
+        let mut a = RunQueue::new(Ordering::Priority { aging_interval: 10 });
+        a.push("low", key(None, 0), 0);
+        // 50 ns later it has aged 5 levels.
+        let (k, t) = a.pop_for_move(50).unwrap();
+        assert_eq!(k, Key::Priority(5));
+        let mut b = RunQueue::new(Ordering::Priority { aging_interval: 10 });
+        b.push("four", key(None, 4), 50);
+        b.push_moved(t, k, 50);
+        assert_eq!(b.head_urgency(50), priority_urgency(5));
+        assert_eq!(b.pop(50).map(|(_, t)| t), Some("low"));
+    }
+
+    #[test]
+    fn fair_places_against_the_runtime_floor_and_moves_unchanged() {
+        let mut a = RunQueue::new(Ordering::Fair {
+            sched_latency: 6_000,
+        });
+        assert_eq!(a.push(1, key(None, 0), 0), Some(0));
+        assert_eq!(a.pop(0).map(|(k, _)| k), Some(Key::Fair(0)));
+        // A task that ran to 10_000 and is re-queued keeps its virtual runtime.
+        let ran = TaskKey {
+            vruntime: 10_000,
+            ..key(None, 0)
+        };
+        assert_eq!(a.push(2, ran, 0), Some(10_000));
+        // With the runtime floor at 50_000, a new task starts there, and a sleeper far behind
+        // is placed latency / 2 behind it.
+        let floor = 50_000;
+        assert_eq!(
+            a.push(
+                3,
+                TaskKey {
+                    floor,
+                    ..key(None, 0)
+                },
+                0
+            ),
+            Some(50_000)
+        );
+        let sleeper = TaskKey {
+            vruntime: 5,
+            floor,
+            ..key(None, 0)
+        };
+        assert_eq!(a.push(4, sleeper, 0), Some(47_000));
+        // Task 2 is 40_000 behind the floor: most urgent, lag saturates at 0.
+        assert_eq!(a.head_urgency(0), Urgency(0));
+        let (k, t) = a.pop_for_move(0).unwrap();
+        assert_eq!((k, t), (Key::Fair(10_000), 2));
+        let mut b = RunQueue::new(Ordering::Fair {
+            sched_latency: 6_000,
+        });
+        b.push_moved(t, k, 0);
+        assert_eq!(b.pop(0), Some((Key::Fair(10_000), 2)));
+        assert_eq!(key_urgency(Key::Fair(1)), Urgency::LEAST);
+    }
+}

@@ -1,0 +1,176 @@
+//! Run queues of the ordered policies (`Edf`, `Priority`, `Fair`): a policy structure behind a
+//! lock, with lock-free mirrors of its head and length.
+//!
+//! # Protocol
+//!
+//! Each worker owns one [`Ordered`] queue and the runtime has one more as its injector. The
+//! structure inside ([`RunQueue`]) is single-owner data, so it sits behind a mutex:
+//!
+//! - The owner locks for every push and pop. The lock is almost always uncontended (it lives in
+//!   the owner's cache), so this costs one uncontended lock/unlock pair, the price of keeping an
+//!   `O(log n)` ordered structure instead of a FIFO ring.
+//! - Other workers never wait for it: a thief calls [`Ordered::steal_into`], which only
+//!   `try_lock`s and gives up if the owner holds the lock (it looks elsewhere or retries next
+//!   round). The injector is locked (blocking) by everyone: its critical sections are a push or
+//!   a pop, never user code.
+//! - Never two of these locks at once: a steal pops under the victim's lock, releases it, then
+//!   pushes under the thief's. No lock order, no deadlock.
+//!
+//! After every change, still under the lock, the queue publishes two mirrors: `len` and `head`,
+//! the [`Urgency`] of the task a pop would return. Workers read the mirrors of every queue, with
+//! no lock, to decide where the most urgent runnable task is (`worker/pick.rs`). A mirror can be
+//! stale by the time it is used; the decision is then off by one race, never unsafe: a pop on a
+//! queue that turned out to be empty returns `None`, and the idle protocol's final recheck reads
+//! `len` after a `SeqCst` read-modify-write that the pusher's own RMW is ordered with
+//! (`worker/idle.rs`), so a published task is never missed by a worker going to sleep.
+//!
+//! Priority aging moves heads as time passes without any push or pop; the mirror then shows the
+//! head's urgency as of the last change. Every pop re-evaluates aging exactly.
+
+use crate::loom::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
+use crate::loom::{lock, Mutex};
+use crate::policy::runqueue::{Key, Ordering, RunQueue, TaskKey, Urgency};
+
+/// An ordered run queue shared between threads.
+pub(crate) struct Ordered<T> {
+    /// The policy structure and whether the queue still accepts tasks.
+    inner: Mutex<Inner<T>>,
+    /// [`Urgency`] of the head as of the last change (`Urgency::IDLE` when empty).
+    head: AtomicU64,
+    /// Number of queued tasks as of the last change.
+    len: AtomicUsize,
+}
+
+/// The locked part.
+struct Inner<T> {
+    /// The tasks, in policy order.
+    rq: RunQueue<T>,
+    /// Set by shutdown: pushes are refused (the caller drops the task).
+    closed: bool,
+}
+
+impl<T> Ordered<T> {
+    /// An empty, open queue of `ordering`.
+    pub(crate) fn new(ordering: Ordering) -> Ordered<T> {
+        Ordered {
+            inner: Mutex::new(Inner {
+                rq: RunQueue::new(ordering),
+                closed: false,
+            }),
+            head: AtomicU64::new(Urgency::IDLE.0),
+            len: AtomicUsize::new(0),
+        }
+    }
+
+    /// Urgency of the head as of the last change; `Urgency::IDLE` when empty.
+    #[inline]
+    pub(crate) fn head(&self) -> Urgency {
+        Urgency(self.head.load(AtomicOrdering::Acquire))
+    }
+
+    /// Number of queued tasks as of the last change.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(AtomicOrdering::Acquire)
+    }
+
+    /// Whether the queue looked empty at its last change.
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Queues a runnable task (see [`RunQueue::push`]). Returns the placed virtual runtime
+    /// under `Fair`, or the task back if the queue is closed.
+    pub(crate) fn push(&self, task: T, key: TaskKey, now: u64) -> Result<Option<u64>, T> {
+        let mut inner = lock(&self.inner);
+        if inner.closed {
+            return Err(task);
+        }
+        let placed = inner.rq.push(task, key, now);
+        self.publish(&inner.rq, now);
+        Ok(placed)
+    }
+
+    /// Removes the most urgent task (blocking on the lock).
+    pub(crate) fn pop(&self, now: u64) -> Option<(Key, T)> {
+        let mut inner = lock(&self.inner);
+        let popped = inner.rq.pop(now);
+        if popped.is_some() {
+            self.publish(&inner.rq, now);
+        }
+        popped
+    }
+
+    /// Removes the most urgent task if it is at least as urgent as `bound` (blocking on the
+    /// lock). For the injector: a worker takes from it only when its head beats the local one.
+    pub(crate) fn pop_if(&self, bound: Urgency, now: u64) -> Option<(Key, T)> {
+        let mut inner = lock(&self.inner);
+        if inner.rq.head_urgency(now) > bound {
+            return None;
+        }
+        let popped = inner.rq.pop_for_move(now);
+        if popped.is_some() {
+            self.publish(&inner.rq, now);
+        }
+        popped
+    }
+
+    /// Moves up to `max` of the most urgent tasks into `dst`, most urgent first, if this queue's
+    /// lock is free right now (`try_lock`: a thief never waits for the owner). Returns the most
+    /// urgent one (not queued in `dst`: the caller runs it) and its key.
+    pub(crate) fn steal_into(&self, dst: &Ordered<T>, max: usize, now: u64) -> Option<(Key, T)> {
+        let mut batch: heapless::Vec<(Key, T), STEAL_MAX> = heapless::Vec::new();
+        {
+            let mut inner = match self.inner.try_lock() {
+                Ok(inner) => inner,
+                Err(_) => {
+                    crate::loom::reached("ordered.steal_contended");
+                    return None;
+                }
+            };
+            for _ in 0..max.clamp(1, STEAL_MAX) {
+                match inner.rq.pop_for_move(now) {
+                    Some(entry) => {
+                        if batch.push(entry).is_err() {
+                            unreachable!("steal batch bound");
+                        }
+                    }
+                    None => break,
+                }
+            }
+            if batch.is_empty() {
+                return None;
+            }
+            self.publish(&inner.rq, now);
+        }
+        crate::loom::reached("ordered.steal");
+        let mut batch = batch.into_iter();
+        let (key, first) = batch.next()?;
+        let mut inner = lock(&dst.inner);
+        // A closed destination (shutdown) keeps the tasks anyway: the shutdown drain of the
+        // thief's queue releases them.
+        for (k, task) in batch {
+            inner.rq.push_moved(task, k, now);
+        }
+        dst.publish(&inner.rq, now);
+        Some((key, first))
+    }
+
+    /// Stops accepting pushes (shutdown).
+    pub(crate) fn close(&self) {
+        lock(&self.inner).closed = true;
+    }
+
+    /// Republishes the mirrors. Called with the lock held.
+    #[inline]
+    fn publish(&self, rq: &RunQueue<T>, now: u64) {
+        self.len.store(rq.len(), AtomicOrdering::Release);
+        self.head
+            .store(rq.head_urgency(now).0, AtomicOrdering::Release);
+    }
+}
+
+/// Most tasks one steal moves. 32: enough to rebalance a burst in a few steals, few enough that
+/// the batch is a short stack array and the victim's lock is held briefly.
+pub(crate) const STEAL_MAX: usize = 32;

@@ -1,0 +1,153 @@
+//! `spawn_periodic` and admission control.
+
+use super::{Handle, Runtime};
+use crate::loom::{lock, Arc};
+use crate::periodic::{self, Control, Job, Periodic, PeriodicHandle};
+use crate::policy::admission::{self, AdmissionError, TaskParams, Test};
+use crate::runtime::Policy;
+use crate::time::Instant;
+use std::future::Future;
+use std::time::Duration;
+
+/// The periodic tasks admitted so far (admission control on), by admission id.
+#[derive(Default)]
+pub(crate) struct Admitted {
+    /// Next admission id.
+    next_id: u64,
+    /// `(id, parameters, priority)` of each admitted, not yet stopped task.
+    tasks: Vec<(u64, TaskParams, u8)>,
+}
+
+impl Runtime {
+    /// Spawns a periodic real-time task: `job` is called for each release and its future run to
+    /// completion before the next job starts (see [`Periodic`] for the timing model and
+    /// [`PeriodicHandle`] for statistics and stopping). The first release is at spawn time plus
+    /// the offset. Under `Edf` each job is ordered by its own absolute deadline.
+    ///
+    /// # Errors
+    /// With [`Builder::admission_control`](crate::Builder::admission_control) on, an
+    /// [`AdmissionError`] when the task has no [`wcet`](Periodic::wcet), invalid parameters, or
+    /// when the set of admitted periodic tasks plus this one fails the policy's schedulability
+    /// test (the error names the test and the numbers). Without admission control only the
+    /// period is checked (it must be positive).
+    ///
+    /// ```
+    /// use kairos::{Job, Periodic, Policy, Runtime};
+    /// use std::time::Duration;
+    /// let rt = Runtime::builder().workers(1).policy(Policy::Edf).build().unwrap();
+    /// let h = rt
+    ///     .spawn_periodic(
+    ///         Periodic::new(Duration::from_millis(2)).deadline(Duration::from_millis(1)),
+    ///         |job: Job| async move { kairos::work(Duration::from_micros(50)).await; let _ = job; },
+    ///     )
+    ///     .unwrap();
+    /// while h.stats().completed < 5 {
+    ///     std::thread::sleep(Duration::from_millis(1));
+    /// }
+    /// h.stop();
+    /// rt.block_on(h.join());
+    /// ```
+    pub fn spawn_periodic<F, Fut>(
+        &self,
+        periodic: Periodic,
+        job: F,
+    ) -> Result<PeriodicHandle, AdmissionError>
+    where
+        F: FnMut(Job) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.handle.spawn_periodic(periodic, job)
+    }
+}
+
+impl Handle {
+    /// Spawns a periodic task; see [`Runtime::spawn_periodic`].
+    ///
+    /// # Errors
+    /// As [`Runtime::spawn_periodic`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+    /// let h = rt.handle().spawn_periodic(kairos::Periodic::new(Duration::from_secs(1)), |_| async {}).unwrap();
+    /// h.stop();
+    /// ```
+    pub fn spawn_periodic<F, Fut>(
+        &self,
+        periodic: Periodic,
+        job: F,
+    ) -> Result<PeriodicHandle, AdmissionError>
+    where
+        F: FnMut(Job) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let ns = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        let params = TaskParams {
+            wcet: periodic.get_wcet().map_or(0, ns),
+            period: ns(periodic.get_period()),
+            deadline: ns(periodic.get_deadline()),
+        };
+        if params.period == 0 {
+            return Err(AdmissionError::invalid_task(
+                "period",
+                0,
+                "must be positive: Periodic::new takes the time between two releases".into(),
+            ));
+        }
+        let admission_id = if self.shared.sched.admission_control {
+            Some(self.admit(params, periodic.get_priority())?)
+        } else {
+            None
+        };
+        let control = Arc::new(Control::new());
+        let start = Instant::now();
+        let driver = periodic::run_driver(periodic, start, control.clone(), self.clone(), job);
+        let join = self.spawn_with(periodic.sched(), driver);
+        let mut handle = PeriodicHandle::new(control, join);
+        if let Some(id) = admission_id {
+            let me = self.clone();
+            handle.on_stop = Some(Box::new(move || me.forget_admitted(id)));
+        }
+        Ok(handle)
+    }
+
+    /// Runs the policy's schedulability test on the admitted set plus `params`; on success
+    /// records the task and returns its admission id.
+    fn admit(&self, params: TaskParams, priority: u8) -> Result<u64, AdmissionError> {
+        if params.wcet == 0 {
+            return Err(AdmissionError::invalid_task(
+                "wcet",
+                0,
+                "is required by admission control: set Periodic::wcet to the worst-case \
+                 execution time of one job"
+                    .into(),
+            ));
+        }
+        let workers = self.shared.num_workers();
+        let test = match (self.shared.sched.policy, workers) {
+            (Policy::Edf, 1) => Test::EdfUniprocessor,
+            (Policy::Edf, _) => Test::EdfGlobalGfb,
+            (_, 1) => Test::FixedPriorityUniprocessor,
+            _ => Test::FixedPriorityGlobal,
+        };
+        let mut admitted = lock(&self.shared.admitted);
+        let mut tasks: Vec<TaskParams> = admitted.tasks.iter().map(|t| t.1).collect();
+        tasks.push(params);
+        let priorities: Option<Vec<u8>> =
+            (self.shared.sched.policy == Policy::Priority).then(|| {
+                let mut p: Vec<u8> = admitted.tasks.iter().map(|t| t.2).collect();
+                p.push(priority);
+                p
+            });
+        admission::check(test, workers, &tasks, priorities.as_deref())?;
+        let id = admitted.next_id;
+        admitted.next_id += 1;
+        admitted.tasks.push((id, params, priority));
+        Ok(id)
+    }
+
+    /// A stopped task leaves the admitted set.
+    fn forget_admitted(&self, id: u64) {
+        lock(&self.shared.admitted).tasks.retain(|t| t.0 != id);
+    }
+}

@@ -1,0 +1,175 @@
+//! `Sched`: the scheduling parameters a task is spawned with.
+
+use crate::time::Instant;
+use std::time::Duration;
+
+/// When a task's deadline is, as given to [`Sched`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DeadlineSpec {
+    /// No deadline.
+    None,
+    /// Spawn time plus this much.
+    After(Duration),
+    /// This absolute instant.
+    At(Instant),
+}
+
+/// Scheduling parameters of a task: deadline, priority, nice value and a name for metrics.
+///
+/// Pass it to [`Runtime::spawn_with`](crate::Runtime::spawn_with),
+/// [`Handle::spawn_with`](crate::Handle::spawn_with) or [`spawn_with`](crate::spawn_with). Each
+/// policy reads the parameters it orders by and ignores the others:
+///
+/// | parameter | used by | default |
+/// |---|---|---|
+/// | [`deadline`](Self::deadline) / [`deadline_at`](Self::deadline_at) | `Edf` | none: runs after every task with a deadline |
+/// | [`priority`](Self::priority) | `Priority` | 0 (lowest) |
+/// | [`nice`](Self::nice) | `Fair` | 0 (weight 1024) |
+/// | [`name`](Self::name) | metrics (every policy) | none |
+///
+/// Under `Fifo` only the name is used. A running task may change its own parameters with
+/// [`task::set_deadline`](crate::task::set_deadline) and friends.
+///
+/// ```
+/// use kairos::{Policy, Runtime, Sched};
+/// use std::time::Duration;
+///
+/// let rt = Runtime::builder().workers(1).policy(Policy::Edf).build().unwrap();
+/// let urgent = rt.spawn_with(Sched::default().deadline(Duration::from_millis(1)).name("ctrl"), async { 1 });
+/// assert_eq!(rt.block_on(urgent).unwrap(), 1);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sched {
+    /// The deadline as given.
+    deadline: DeadlineSpec,
+    /// Base priority, 0 lowest.
+    priority: u8,
+    /// Nice value, -20..=19.
+    nice: i8,
+    /// Metrics name.
+    name: Option<&'static str>,
+}
+
+impl Default for Sched {
+    /// No deadline, priority 0, nice 0, no name: what [`spawn`](crate::spawn) uses.
+    fn default() -> Sched {
+        Sched {
+            deadline: DeadlineSpec::None,
+            priority: 0,
+            nice: 0,
+            name: None,
+        }
+    }
+}
+
+impl Sched {
+    /// The same as [`Sched::default`].
+    ///
+    /// ```
+    /// assert_eq!(kairos::Sched::new(), kairos::Sched::default());
+    /// ```
+    pub fn new() -> Sched {
+        Sched::default()
+    }
+
+    /// A relative deadline: the absolute deadline is the spawn time plus `d` (saturating).
+    ///
+    /// ```
+    /// let s = kairos::Sched::default().deadline(std::time::Duration::from_micros(500));
+    /// # let _ = s;
+    /// ```
+    pub fn deadline(mut self, d: Duration) -> Sched {
+        self.deadline = DeadlineSpec::After(d);
+        self
+    }
+
+    /// An absolute deadline on the runtime clock.
+    ///
+    /// ```
+    /// use kairos::time::Instant;
+    /// let at = Instant::now() + std::time::Duration::from_millis(2);
+    /// let s = kairos::Sched::default().deadline_at(at);
+    /// # let _ = s;
+    /// ```
+    pub fn deadline_at(mut self, at: Instant) -> Sched {
+        self.deadline = DeadlineSpec::At(at);
+        self
+    }
+
+    /// The base priority: 0 lowest, 255 highest.
+    ///
+    /// ```
+    /// let s = kairos::Sched::default().priority(200);
+    /// assert_eq!(s.get_priority(), 200);
+    /// ```
+    pub fn priority(mut self, priority: u8) -> Sched {
+        self.priority = priority;
+        self
+    }
+
+    /// The nice value, -20 (largest share) to 19 (smallest), clamped into that range. Under
+    /// `Fair` it gives the task's weight from Linux's table (`sched_prio_to_weight`): nice 0 is
+    /// 1024, each step is a factor of about 1.25.
+    ///
+    /// ```
+    /// let s = kairos::Sched::default().nice(-30);
+    /// assert_eq!(s.get_nice(), -20);
+    /// ```
+    pub fn nice(mut self, nice: i8) -> Sched {
+        self.nice = nice.clamp(-20, 19);
+        self
+    }
+
+    /// A name under which the task's metrics are also reported
+    /// ([`Metrics::by_name`](crate::Metrics::by_name)).
+    ///
+    /// ```
+    /// let s = kairos::Sched::default().name("sensor");
+    /// assert_eq!(s.get_name(), Some("sensor"));
+    /// ```
+    pub fn name(mut self, name: &'static str) -> Sched {
+        self.name = Some(name);
+        self
+    }
+
+    /// The base priority set.
+    ///
+    /// ```
+    /// assert_eq!(kairos::Sched::default().get_priority(), 0);
+    /// ```
+    pub fn get_priority(&self) -> u8 {
+        self.priority
+    }
+
+    /// The nice value set.
+    ///
+    /// ```
+    /// assert_eq!(kairos::Sched::default().nice(3).get_nice(), 3);
+    /// ```
+    pub fn get_nice(&self) -> i8 {
+        self.nice
+    }
+
+    /// The name set.
+    ///
+    /// ```
+    /// assert_eq!(kairos::Sched::default().get_name(), None);
+    /// ```
+    pub fn get_name(&self) -> Option<&'static str> {
+        self.name
+    }
+
+    /// The absolute deadline for a task spawned at `now`.
+    pub(crate) fn absolute_deadline(&self, now: Instant) -> Option<u64> {
+        match self.deadline {
+            DeadlineSpec::None => None,
+            DeadlineSpec::After(d) => Some(now.saturating_add(d).as_nanos()),
+            DeadlineSpec::At(at) => Some(at.as_nanos()),
+        }
+    }
+
+    /// Whether a deadline was set (so spawning must read the clock).
+    pub(crate) fn needs_clock(&self) -> bool {
+        matches!(self.deadline, DeadlineSpec::After(_))
+    }
+}

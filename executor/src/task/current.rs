@@ -1,0 +1,106 @@
+//! The running task's view of its own scheduling: change its parameters, ask whether to yield.
+//!
+//! These functions act on the task whose `poll` is running on the calling thread. Anywhere
+//! else (inside `block_on`'s own future, on a plain thread) there is no current task: the
+//! setters return [`NoCurrentTask`] and [`should_yield`] returns `false`.
+//!
+//! A changed parameter takes effect the next time the task is queued (it yields, or is woken
+//! after it returned `Pending`): a queued task keeps the key it was queued with.
+
+use crate::runtime::context;
+use crate::time::Instant;
+
+/// Returned by the setters of [`kairos::task`](crate::task) when no task is being polled on
+/// this thread: call them from inside a spawned task.
+///
+/// ```
+/// let err = kairos::task::set_priority(3).unwrap_err();
+/// assert!(err.to_string().contains("inside a task"));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "no kairos task is running on this thread: call kairos::task setters from inside a task \
+     spawned on a kairos runtime (not from block_on's own future or a plain thread)"
+)]
+pub struct NoCurrentTask;
+
+/// Sets the running task's absolute deadline (used by `Edf`; see [`Sched`](crate::Sched)).
+///
+/// ```
+/// use kairos::{Policy, Runtime};
+/// use std::time::Duration;
+/// let rt = Runtime::builder().workers(1).policy(Policy::Edf).build().unwrap();
+/// let d = rt.block_on(rt.spawn(async {
+///     let at = kairos::time::Instant::now() + Duration::from_millis(3);
+///     kairos::task::set_deadline(at).unwrap();
+///     kairos::task::deadline()
+/// })).unwrap();
+/// assert!(d.is_some());
+/// ```
+pub fn set_deadline(at: Instant) -> Result<(), NoCurrentTask> {
+    context::with_current(|h| h.sched.set_deadline(Some(at.as_nanos()))).ok_or(NoCurrentTask)
+}
+
+/// Removes the running task's deadline: under `Edf` it then runs after every task that has one.
+///
+/// ```
+/// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+/// let d = rt.block_on(rt.spawn(async {
+///     kairos::task::clear_deadline().unwrap();
+///     kairos::task::deadline()
+/// })).unwrap();
+/// assert_eq!(d, None);
+/// ```
+pub fn clear_deadline() -> Result<(), NoCurrentTask> {
+    context::with_current(|h| h.sched.set_deadline(None)).ok_or(NoCurrentTask)
+}
+
+/// The running task's absolute deadline, if it has one (and `None` outside a task).
+///
+/// ```
+/// assert_eq!(kairos::task::deadline(), None);
+/// ```
+pub fn deadline() -> Option<Instant> {
+    context::with_current(|h| h.sched.deadline().map(Instant::from_nanos)).flatten()
+}
+
+/// Sets the running task's base priority, 0 lowest, 255 highest (used by `Priority`).
+///
+/// ```
+/// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+/// rt.block_on(rt.spawn(async { kairos::task::set_priority(9).unwrap() })).unwrap();
+/// ```
+pub fn set_priority(priority: u8) -> Result<(), NoCurrentTask> {
+    context::with_current(|h| h.sched.set_priority(priority)).ok_or(NoCurrentTask)
+}
+
+/// Sets the running task's nice value, clamped to -20..=19 (used by `Fair`).
+///
+/// ```
+/// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+/// rt.block_on(rt.spawn(async { kairos::task::set_nice(5).unwrap() })).unwrap();
+/// ```
+pub fn set_nice(nice: i8) -> Result<(), NoCurrentTask> {
+    context::with_current(|h| h.sched.set_nice(nice)).ok_or(NoCurrentTask)
+}
+
+/// Whether the running task should yield now: a more urgent task is waiting for this worker,
+/// the task has used its time slice (`Fair`), or its cooperative budget. CPU-bound loops call it
+/// between steps and `kairos::yield_now().await` when it says so. The first `true` in a poll is
+/// counted as a preemption in the metrics. Cheap: a few thread-local reads and one atomic load
+/// (plus a clock read under `Fair`). Outside a task: `false`.
+///
+/// ```
+/// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+/// rt.block_on(rt.spawn(async {
+///     for step in 0..1_000u32 {
+///         std::hint::black_box(step); // one unit of work
+///         if kairos::task::should_yield() {
+///             kairos::yield_now().await;
+///         }
+///     }
+/// })).unwrap();
+/// ```
+pub fn should_yield() -> bool {
+    context::should_yield()
+}

@@ -1,0 +1,139 @@
+//! A task's scheduling parameters, as the run queues read them.
+//!
+//! Each task header holds one [`SchedState`]. It is written when the task is spawned, by the task
+//! itself while it runs (`kairos::task::set_deadline` and friends), and by the worker that polls
+//! it (fair share's virtual runtime, the ready stamp). It is read by whoever queues the task.
+//!
+//! # Why plain `Relaxed` atomics are enough
+//!
+//! Every write and every read that matters happens while the writer or reader owns the task's
+//! scheduling right: the poller (holder of `RUNNING`) or the holder of the `Notified` reference
+//! that is about to queue it. Those hand-offs go through the state word (`state.rs`) with
+//! acquire/release ordering, which orders the fields too. The atomics only make the rare racy
+//! read harmless (a `JoinHandle` holder reading the deadline while the task changes it sees the
+//! old or the new value, never a torn one) and keep the header `Sync` without `unsafe`.
+
+use crate::loom::atomic::{AtomicI8, AtomicU64, AtomicU8, Ordering};
+
+/// `deadline` value of a task without a deadline.
+pub(crate) const NO_DEADLINE: u64 = u64::MAX;
+
+/// `vruntime` value of a task that has not been placed on a fair-share queue yet (placement
+/// then starts it level with the queue instead of 0 virtual nanoseconds).
+pub(crate) const UNPLACED: u64 = u64::MAX;
+
+/// Per-task scheduling parameters and accounting. 40 bytes.
+pub(crate) struct SchedState {
+    /// Absolute deadline, nanoseconds on the runtime clock (`time::Instant`), or
+    /// [`NO_DEADLINE`]. Orders the task under `Edf`.
+    deadline: AtomicU64,
+    /// Virtual runtime under `Fair` (virtual nanoseconds on the queue the task last ran on), or
+    /// [`UNPLACED`].
+    vruntime: AtomicU64,
+    /// When the task last became runnable (ns on the runtime clock), for the scheduling-latency
+    /// histogram. 0: not stamped.
+    ready_at: AtomicU64,
+    /// Base priority, 0 lowest, 255 highest. Orders the task under `Priority`.
+    priority: AtomicU8,
+    /// Nice value, -20..=19. Gives the task's weight under `Fair`.
+    nice: AtomicI8,
+    /// Name for per-name metrics; set at spawn, never changed.
+    name: Option<&'static str>,
+}
+
+impl SchedState {
+    /// State for a task spawned with these parameters.
+    pub(crate) fn new(
+        deadline: Option<u64>,
+        priority: u8,
+        nice: i8,
+        name: Option<&'static str>,
+    ) -> SchedState {
+        SchedState {
+            deadline: AtomicU64::new(deadline.unwrap_or(NO_DEADLINE)),
+            vruntime: AtomicU64::new(UNPLACED),
+            ready_at: AtomicU64::new(0),
+            priority: AtomicU8::new(priority),
+            nice: AtomicI8::new(nice.clamp(-20, 19)),
+            name,
+        }
+    }
+
+    /// The absolute deadline in ns, if any.
+    #[inline]
+    pub(crate) fn deadline(&self) -> Option<u64> {
+        match self.deadline.load(Ordering::Relaxed) {
+            NO_DEADLINE => None,
+            d => Some(d),
+        }
+    }
+
+    /// Sets or clears the absolute deadline.
+    #[inline]
+    pub(crate) fn set_deadline(&self, deadline: Option<u64>) {
+        // A real deadline of u64::MAX ns (584 years) is read as "none"; nothing is lost.
+        self.deadline
+            .store(deadline.unwrap_or(NO_DEADLINE), Ordering::Relaxed);
+    }
+
+    /// The base priority.
+    #[inline]
+    pub(crate) fn priority(&self) -> u8 {
+        self.priority.load(Ordering::Relaxed)
+    }
+
+    /// Sets the base priority.
+    #[inline]
+    pub(crate) fn set_priority(&self, priority: u8) {
+        self.priority.store(priority, Ordering::Relaxed);
+    }
+
+    /// The nice value.
+    #[inline]
+    pub(crate) fn nice(&self) -> i8 {
+        self.nice.load(Ordering::Relaxed)
+    }
+
+    /// Sets the nice value, clamped to -20..=19.
+    #[inline]
+    pub(crate) fn set_nice(&self, nice: i8) {
+        self.nice.store(nice.clamp(-20, 19), Ordering::Relaxed);
+    }
+
+    /// The virtual runtime, or [`UNPLACED`].
+    #[inline]
+    pub(crate) fn vruntime(&self) -> u64 {
+        self.vruntime.load(Ordering::Relaxed)
+    }
+
+    /// Sets the virtual runtime.
+    #[inline]
+    pub(crate) fn set_vruntime(&self, vruntime: u64) {
+        self.vruntime.store(vruntime, Ordering::Relaxed);
+    }
+
+    /// When the task last became runnable (0: unknown).
+    #[inline]
+    pub(crate) fn ready_at(&self) -> u64 {
+        self.ready_at.load(Ordering::Relaxed)
+    }
+
+    /// Stamps the moment the task became runnable.
+    #[inline]
+    pub(crate) fn set_ready_at(&self, now: u64) {
+        self.ready_at.store(now, Ordering::Relaxed);
+    }
+
+    /// The metrics name.
+    #[inline]
+    pub(crate) fn name(&self) -> Option<&'static str> {
+        self.name
+    }
+}
+
+impl Default for SchedState {
+    /// No deadline, priority 0, nice 0, no name.
+    fn default() -> SchedState {
+        SchedState::new(None, 0, 0, None)
+    }
+}

@@ -1,0 +1,50 @@
+//! `work(d)`: a stand-in for CPU-bound job bodies in benchmarks and simulations.
+
+use crate::sys::thread_cpu_ns;
+use crate::task::should_yield;
+use crate::yield_now::yield_now;
+use std::time::Duration;
+
+/// Length of one slice of [`work`]: between two slices the task checks whether it should yield.
+/// 20 µs: short against the latencies kairos targets (≤ 150 µs p99 for urgent work), long
+/// against the cost of one check (tens of nanoseconds).
+pub const WORK_SLICE: Duration = Duration::from_micros(20);
+
+/// Consumes `d` of CPU time on the calling thread, in [`WORK_SLICE`] slices with a cooperative
+/// check ([`task::should_yield`](crate::task::should_yield)) between slices: if the runtime asks
+/// (a more urgent task is waiting, the `Fair` slice is used up), the task yields and continues
+/// the rest of `d` when it runs again.
+///
+/// CPU time is the thread's own (`CLOCK_THREAD_CPUTIME_ID` on Linux), so time the OS takes the
+/// thread away does not count: `work(d)` models a job that needs `d` of processor, as a
+/// real-time task set's worst-case execution time `C` does. The simulator (`kairos::sim`, a later
+/// issue) will model the same call as virtual time, so workloads run unchanged under both.
+/// Where no thread CPU clock exists, the monotonic clock is used.
+///
+/// ```
+/// use std::time::Duration;
+/// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+/// rt.block_on(rt.spawn(async {
+///     kairos::work(Duration::from_micros(100)).await;
+/// })).unwrap();
+/// ```
+pub async fn work(d: Duration) {
+    let mut left = d.as_nanos().min(u128::from(u64::MAX)) as u64;
+    let slice = WORK_SLICE.as_nanos() as u64;
+    while left > 0 {
+        let chunk = left.min(slice);
+        spin_cpu(chunk);
+        left -= chunk;
+        if left > 0 && should_yield() {
+            yield_now().await;
+        }
+    }
+}
+
+/// Spins until the thread has consumed `ns` more nanoseconds of CPU time.
+fn spin_cpu(ns: u64) {
+    let start = thread_cpu_ns();
+    while thread_cpu_ns().wrapping_sub(start) < ns {
+        std::hint::spin_loop();
+    }
+}

@@ -1,0 +1,296 @@
+//! The ordered policies on the real runtime: EDF and priority order, aging, fair shares,
+//! periodic deadlines, admission control.
+
+use kairos::time::Instant;
+use kairos::{Job, Periodic, Policy, Runtime, Sched};
+use kairos_tests::Watchdog;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Tests that measure CPU shares or deadlines take this lock, so that they do not run next to
+/// each other's spinning workers (the test harness runs tests of one binary in parallel).
+static CPU_BOUND: Mutex<()> = Mutex::new(());
+
+fn cpu_bound() -> std::sync::MutexGuard<'static, ()> {
+    CPU_BOUND.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn rt(workers: usize, policy: Policy) -> Runtime {
+    Runtime::builder()
+        .workers(workers)
+        .policy(policy)
+        .build()
+        .unwrap()
+}
+
+/// Spawns every `(sched, label)` from inside one task on a 1-worker runtime (so all are queued
+/// before the worker picks again) and returns the labels in the order the tasks ran.
+fn run_order(rt: &Runtime, tasks: Vec<(Sched, u32)>) -> Vec<u32> {
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let o = order.clone();
+    rt.block_on(rt.spawn(async move {
+        let handles: Vec<_> = tasks
+            .into_iter()
+            .map(|(sched, label)| {
+                let o = o.clone();
+                kairos::spawn_with(sched, async move { o.lock().unwrap().push(label) })
+            })
+            .collect();
+        handles
+    }))
+    .unwrap()
+    .into_iter()
+    .for_each(|h| rt.block_on(h).unwrap());
+    let order = order.lock().unwrap().clone();
+    order
+}
+
+#[test]
+fn edf_runs_ready_tasks_in_deadline_order_on_one_worker() {
+    let _dog = Watchdog::default_for("edf order");
+    let rt = rt(1, Policy::Edf);
+    // Deadlines far in the future (absolute), shuffled; three without a deadline.
+    let deadlines = [50u64, 10, 40, 0, 30, 20, 0, 60, 0, 15];
+    let base = Instant::now().as_nanos() + 3_600_000_000_000;
+    let tasks = deadlines
+        .iter()
+        .enumerate()
+        .map(|(i, &d)| {
+            let sched = if d == 0 {
+                Sched::default()
+            } else {
+                Sched::default().deadline_at(Instant::from_nanos(base + d))
+            };
+            (sched, i as u32)
+        })
+        .collect();
+    let order = run_order(&rt, tasks);
+    // By deadline; the no-deadline tasks (3, 6, 8) last, in spawn order.
+    assert_eq!(order, vec![1, 9, 5, 4, 2, 0, 7, 3, 6, 8]);
+}
+
+#[test]
+fn priority_runs_ready_tasks_in_priority_order_on_one_worker() {
+    let _dog = Watchdog::default_for("priority order");
+    let rt = rt(1, Policy::Priority);
+    let priorities = [3u8, 200, 7, 200, 0, 255, 7];
+    let tasks = priorities
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| (Sched::default().priority(p), i as u32))
+        .collect();
+    let order = run_order(&rt, tasks);
+    // Highest first, equal priorities in spawn order.
+    assert_eq!(order, vec![5, 1, 3, 2, 6, 0, 4]);
+}
+
+/// Under a saturating load of priority-255 tasks that never stop yielding until the
+/// priority-0 task has run, the priority-0 task still runs (aging). Without aging this test
+/// would hang (the watchdog would fail it).
+#[test]
+fn priority_aging_runs_a_starved_low_priority_task() {
+    let _serial = cpu_bound();
+    let _dog = Watchdog::new("priority aging", Duration::from_secs(60));
+    let rt = Runtime::builder()
+        .workers(1)
+        .policy(Policy::Priority)
+        .aging_interval(Duration::from_micros(20))
+        .build()
+        .unwrap();
+    let low_ran = Arc::new(AtomicBool::new(false));
+    let high_polls = Arc::new(AtomicU64::new(0));
+    let (l, h) = (low_ran.clone(), high_polls.clone());
+    let polls_when_low_ran = rt
+        .block_on(rt.spawn(async move {
+            let mut highs = Vec::new();
+            for _ in 0..4 {
+                let (l, h) = (l.clone(), h.clone());
+                highs.push(kairos::spawn_with(
+                    Sched::default().priority(255),
+                    async move {
+                        while !l.load(Ordering::SeqCst) {
+                            h.fetch_add(1, Ordering::SeqCst);
+                            kairos::yield_now().await;
+                        }
+                    },
+                ));
+            }
+            let (l2, h2) = (l.clone(), h.clone());
+            let low = kairos::spawn_with(Sched::default().priority(0), async move {
+                l2.store(true, Ordering::SeqCst);
+                h2.load(Ordering::SeqCst)
+            });
+            let seen = low.await.unwrap();
+            for high in highs {
+                high.await.unwrap();
+            }
+            seen
+        }))
+        .unwrap();
+    assert!(low_ran.load(Ordering::SeqCst));
+    // The high-priority tasks were polled many times before the low one got its turn: it ran
+    // because it aged, not because the load went away.
+    assert!(
+        polls_when_low_ran >= 255,
+        "low task ran after only {polls_when_low_ran} high-priority polls"
+    );
+}
+
+/// Two CPU-bound tasks with weights ~2:1 (nice 0: 1024, nice 3: 526) on one worker get CPU
+/// time ~2:1 (within ±10% of 2).
+#[test]
+fn fair_shares_cpu_by_weight() {
+    let _serial = cpu_bound();
+    let _dog = Watchdog::new("fair shares", Duration::from_secs(120));
+    let rt = Runtime::builder()
+        .workers(1)
+        .policy(Policy::Fair)
+        .fair_slice(Duration::from_micros(500))
+        .build()
+        .unwrap();
+    // Total work: 3,000 slices of 20 µs = 60 ms of CPU... doubled, to average out noise.
+    const TOTAL: u64 = 12_000;
+    let done = Arc::new(AtomicU64::new(0));
+    let counts = rt
+        .block_on(rt.spawn({
+            let done = done.clone();
+            async move {
+                let spawn = |nice: i8| {
+                    let done = done.clone();
+                    kairos::spawn_with(Sched::default().nice(nice), async move {
+                        let mut mine = 0u64;
+                        while done.load(Ordering::Relaxed) < TOTAL {
+                            kairos::work(kairos::WORK_SLICE).await;
+                            mine += 1;
+                            done.fetch_add(1, Ordering::Relaxed);
+                            if kairos::task::should_yield() {
+                                kairos::yield_now().await;
+                            }
+                        }
+                        mine
+                    })
+                };
+                let heavy = spawn(0);
+                let light = spawn(3);
+                (heavy.await.unwrap(), light.await.unwrap())
+            }
+        }))
+        .unwrap();
+    let ratio = counts.0 as f64 / counts.1 as f64;
+    eprintln!(
+        "fair shares: nice 0 ran {} slices, nice 3 ran {} (ratio {ratio:.3}, weights 1.947)",
+        counts.0, counts.1
+    );
+    assert!(
+        (1.8..=2.2).contains(&ratio),
+        "CPU ratio {ratio:.3} outside 2 ± 10% ({counts:?})"
+    );
+    assert!(rt.metrics().preemptions > 0, "slices never asked to yield");
+}
+
+/// Under `Edf` on 2 workers, a periodic set of total utilization 0.5 meets every deadline.
+#[test]
+fn edf_periodic_set_at_half_utilization_meets_every_deadline() {
+    let _serial = cpu_bound();
+    let _dog = Watchdog::new("edf periodic", Duration::from_secs(60));
+    let rt = rt(2, Policy::Edf);
+    // (C, T) in ms: 1/4 + 2/10 + 1/20 = 0.5 in total, on 2 workers.
+    let set = [(1u64, 4u64), (2, 10), (1, 20)];
+    let handles: Vec<_> = set
+        .iter()
+        .map(|&(c, t)| {
+            rt.spawn_periodic(
+                Periodic::new(Duration::from_millis(t)).name("edf-set"),
+                move |_job: Job| kairos::work(Duration::from_millis(c)),
+            )
+            .unwrap()
+        })
+        .collect();
+    // Run until the slowest task has completed 10 jobs (200 ms).
+    while handles[2].stats().completed < 10 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for h in &handles {
+        h.stop();
+    }
+    let mut total = 0;
+    for h in handles {
+        let s = rt.block_on(h.join());
+        assert_eq!(s.missed, 0, "deadline misses: {s:?}");
+        assert!(s.completed >= 10);
+        total += s.completed;
+    }
+    let m = rt.metrics();
+    assert_eq!(m.deadline_misses, 0);
+    assert_eq!(m.by_name["edf-set"].jobs, total);
+}
+
+/// Admission control rejects an over-utilized set, naming the test and the numbers, and
+/// admits the task again once another one stopped.
+#[test]
+fn admission_control_rejects_an_over_utilized_set() {
+    let _dog = Watchdog::default_for("admission");
+    let rt = Runtime::builder()
+        .workers(1)
+        .policy(Policy::Edf)
+        .admission_control(true)
+        .build()
+        .unwrap();
+    let task = |c: u64, t: u64| Periodic::new(Duration::from_secs(t)).wcet(Duration::from_secs(c));
+    let a = rt.spawn_periodic(task(2, 5), |_| async {}).unwrap();
+    let b = rt.spawn_periodic(task(2, 7), |_| async {}).unwrap();
+    let err = rt.spawn_periodic(task(1, 3), |_| async {}).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("EDF"), "{msg}");
+    assert!(
+        msg.contains("1.019"),
+        "total utilization 2/5 + 2/7 + 1/3 = 1.019: {msg}"
+    );
+    assert!((err.utilization() - 1.0190).abs() < 1e-3);
+    // Without a WCET admission control cannot decide: a clear error.
+    let err = rt
+        .spawn_periodic(Periodic::new(Duration::from_secs(1)), |_| async {})
+        .unwrap_err();
+    assert!(err.to_string().contains("Periodic::wcet"), "{err}");
+    // Stopping a task frees its share.
+    b.stop();
+    let c = rt.spawn_periodic(task(1, 3), |_| async {}).unwrap();
+    a.stop();
+    c.stop();
+    rt.block_on(async {
+        a.join().await;
+        b.join().await;
+        c.join().await;
+    });
+}
+
+/// `task::set_deadline` changes the key the task is queued with the next time it yields.
+#[test]
+fn a_task_can_move_its_own_deadline() {
+    let _dog = Watchdog::default_for("set_deadline");
+    let rt = rt(1, Policy::Edf);
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let o = order.clone();
+    rt.block_on(rt.spawn(async move {
+        let far = Instant::now() + Duration::from_secs(3600);
+        let o1 = o.clone();
+        let mover = kairos::spawn_with(Sched::default().deadline_at(far), async move {
+            o1.lock().unwrap().push("mover-1");
+            // Becomes the least urgent: the other task runs before the mover's second part.
+            kairos::task::set_deadline(far + Duration::from_secs(100)).unwrap();
+            kairos::yield_now().await;
+            o1.lock().unwrap().push("mover-2");
+        });
+        let o2 = o.clone();
+        let other = kairos::spawn_with(
+            Sched::default().deadline_at(far + Duration::from_secs(10)),
+            async move { o2.lock().unwrap().push("other") },
+        );
+        mover.await.unwrap();
+        other.await.unwrap();
+    }))
+    .unwrap();
+    assert_eq!(*order.lock().unwrap(), vec!["mover-1", "other", "mover-2"]);
+    assert!(kairos::task::set_deadline(Instant::now()).is_err());
+}
