@@ -1,9 +1,11 @@
 //! # kairos
 //!
 //! A deterministic, real-time task runtime: M futures run on N worker threads under a scheduling
-//! policy you pick. This version implements the `Fifo` policy (work-stealing, arrival order, as
-//! tokio and Go); EDF, priority with aging and fair share follow (selecting them is a
-//! [`BuildError`] until then, never a silent fallback).
+//! policy you pick ([`Policy`]): `Fifo` (work-stealing, arrival order, as tokio and Go), `Edf`
+//! (earliest deadline first), `Priority` (256 levels with aging) or `Fair` (weighted virtual
+//! runtime, CFS-like). Tasks carry their parameters ([`Sched`], [`spawn_with`]); periodic
+//! real-time tasks run on an absolute release grid ([`Runtime::spawn_periodic`]); latency is
+//! recorded in HdrHistograms ([`Metrics`]). `docs/policies.md` states each policy's guarantees.
 //!
 //! ```
 //! use kairos::Runtime;
@@ -30,8 +32,10 @@
 //!
 //! ## Preemption
 //!
-//! Scheduling is cooperative: a task runs until its `poll` returns. A task that computes for a
-//! long time without awaiting holds its worker; call [`yield_now()`] in long loops.
+//! Scheduling is cooperative: a task runs until its `poll` returns. The runtime asks a task to
+//! yield (a more urgent task is waiting, its `Fair` slice is used, its budget is spent) through
+//! [`task::should_yield`], which kairos' own futures and [`work`] check; a task that computes
+//! for a long time without awaiting should check it too and call [`yield_now()`].
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
 

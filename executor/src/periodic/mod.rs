@@ -310,7 +310,7 @@ impl Control {
     }
 
     /// Stops further releases and wakes the driver if it waits for one.
-    fn stop(&self) {
+    pub(crate) fn stop(&self) {
         self.stopped.store(true, Ordering::Release);
         if let Some(w) = lock(&self.waker).take() {
             w.wake();

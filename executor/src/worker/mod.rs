@@ -238,7 +238,10 @@ impl Core {
     #[inline]
     pub(crate) fn push_local(&mut self, task: Notified, shared: &Shared) -> bool {
         match &mut self.local {
-            LocalQueue::Fifo(local) => local.push_back(task, &shared.inject),
+            LocalQueue::Fifo(local) => {
+                task.header().sched.set_ready_at(now_ns());
+                local.push_back(task, &shared.inject)
+            }
             LocalQueue::Ordered(q) => shared.push_ordered(q, task),
         }
     }
@@ -250,6 +253,9 @@ impl Core {
         let start = now_ns();
         let ready_at = header.sched.ready_at();
         let latency = (ready_at != 0).then(|| start.saturating_sub(ready_at));
+        // Consumed: a later poll without a new stamp (none should exist) records no latency
+        // rather than a stale one.
+        header.sched.set_ready_at(0);
         let remote = &shared.remotes[self.index];
         if let Some(key) = key {
             if let Key::Fair(vruntime) = key {
