@@ -73,7 +73,7 @@ impl Metrics {
     /// and latency percentiles.
     ///
     /// ```
-    /// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+    /// let rt = kairos::Runtime::builder().workers(1).record_latency(true).build().unwrap();
     /// rt.block_on(rt.spawn_with(kairos::Sched::default().name("hello"), async {})).unwrap();
     /// let text = rt.metrics().summary();
     /// assert!(text.contains("hello"));
@@ -90,7 +90,7 @@ impl Metrics {
     /// I/O errors creating `dir` or writing a file.
     ///
     /// ```
-    /// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+    /// let rt = kairos::Runtime::builder().workers(1).record_latency(true).build().unwrap();
     /// rt.block_on(rt.spawn(async {})).unwrap();
     /// let dir = std::env::temp_dir().join("kairos-doc-hgrm");
     /// let files = rt.metrics().write_hgrm(&dir, "run1.").unwrap();

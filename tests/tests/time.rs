@@ -169,9 +169,9 @@ fn timeouts_fire_in_order_and_never_early() {
     assert_eq!(rt.metrics().pending_timers, 0);
 }
 
-/// Counts its polls and wraps a sleep that it drops after the first poll.
+/// Counts its polls; at the first one, registers a sleep of `sleep` and drops it.
 struct DropSleepAfterFirstPoll {
-    sleep: Option<kairos::time::Sleep>,
+    sleep: Option<Duration>,
     polls: Arc<AtomicUsize>,
     release: Arc<AtomicUsize>,
 }
@@ -179,9 +179,18 @@ struct DropSleepAfterFirstPoll {
 impl Future for DropSleepAfterFirstPoll {
     type Output = ();
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if let Some(mut s) = self.sleep.take() {
-            assert!(Pin::new(&mut s).poll(cx).is_pending());
-            // Dropped here: the timer must be cancelled and never wake this task.
+        if let Some(duration) = self.sleep.take() {
+            // The sleep is created here, not at spawn: on a loaded machine the first poll may
+            // come later than `duration` after the spawn, and an elapsed sleep completes without
+            // registering a timer. A thread descheduled between the two lines below has the same
+            // problem, so retry until the sleep is registered.
+            loop {
+                let mut s = sleep(duration);
+                if Pin::new(&mut s).poll(cx).is_pending() {
+                    // Dropped here: the timer must be cancelled and never wake this task.
+                    break;
+                }
+            }
         }
         // Counted at the end of the poll, after the drop, so an observer that sees the count
         // also sees the cancellation.
@@ -204,12 +213,17 @@ fn dropped_sleep_is_cancelled_and_never_wakes() {
     let polls = Arc::new(AtomicUsize::new(0));
     let release = Arc::new(AtomicUsize::new(0));
     let victim = rt.spawn(DropSleepAfterFirstPoll {
-        sleep: Some(sleep(Duration::from_millis(5))),
+        sleep: Some(Duration::from_millis(5)),
         polls: polls.clone(),
         release: release.clone(),
     });
     rt.block_on(async {
         while polls.load(Ordering::SeqCst) == 0 {
+            // Finished without completing a poll: it panicked. Fail instead of spinning.
+            assert!(
+                !victim.is_finished(),
+                "the victim panicked in its first poll"
+            );
             kairos::yield_now().await;
         }
     });
@@ -386,13 +400,19 @@ fn panicking_waker_in_a_timer_does_not_kill_the_worker() {
     let _dog = Watchdog::default_for("panicking_waker_in_a_timer_does_not_kill_the_worker");
     let rt = one_worker();
     rt.block_on(rt.spawn(async {
-        let mut s = Box::pin(sleep(Duration::from_millis(1)));
         let waker = std::task::Waker::from(Arc::new(PanickingWaker));
-        // Register the timer with the panicking waker, then let the task finish.
-        assert!(s
-            .as_mut()
-            .poll(&mut Context::from_waker(&waker))
-            .is_pending());
+        // Register the timer with the panicking waker, then let the task finish. A sleep that
+        // elapsed before its poll (the thread was descheduled for 1 ms) registers no timer:
+        // take a fresh one.
+        let s = loop {
+            let mut s = Box::pin(sleep(Duration::from_millis(1)));
+            if s.as_mut()
+                .poll(&mut Context::from_waker(&waker))
+                .is_pending()
+            {
+                break s;
+            }
+        };
         std::mem::forget(s); // keep the timer registered after the task ends
     }))
     .unwrap();

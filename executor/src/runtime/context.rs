@@ -29,9 +29,11 @@ struct Context {
     poll_start: Cell<u64>,
     /// Ready → poll latency of the current poll, `u64::MAX` if unknown.
     latency: Cell<u64>,
-    /// `Fair`: the thread's CPU time when the current poll started (what the poll is charged
-    /// is CPU time, as CFS charges `sum_exec_runtime`, not wall time).
-    cpu_start: Cell<u64>,
+    /// `Fair`: this thread's CPU time at the end of its previous poll (or when it woke from a
+    /// park): the next poll is charged the CPU time since (CFS charges CPU time, not wall
+    /// time, so time the OS takes the worker away is not charged to the task it was running).
+    /// 0: unknown, charge wall time.
+    cpu_mark: Cell<u64>,
     /// Cooperative budget left in the current poll (`coop.rs`).
     budget: Cell<u32>,
     /// `should_yield` returned `true` in the current poll (counted once per poll).
@@ -47,7 +49,7 @@ thread_local! {
             current: Cell::new(ptr::null()),
             poll_start: Cell::new(0),
             latency: Cell::new(u64::MAX),
-            cpu_start: Cell::new(0),
+            cpu_mark: Cell::new(0),
             budget: Cell::new(crate::coop::BUDGET),
             yield_asked: Cell::new(false),
         }
@@ -57,15 +59,33 @@ thread_local! {
 /// Marks the start of a poll of `header` on this worker thread (called by the worker just
 /// before it runs the task): what `poll_ended`, `should_yield` and `task::set_*` need.
 #[inline]
-pub(crate) fn begin_poll(header: &Header, start: u64, latency: Option<u64>, cpu_start: u64) {
+pub(crate) fn begin_poll(header: &Header, start: u64, latency: Option<u64>) {
     let _ = CONTEXT.try_with(|cx| {
         cx.current.set(header);
-        cx.cpu_start.set(cpu_start);
         cx.poll_start.set(start);
         cx.latency.set(latency.unwrap_or(u64::MAX));
         cx.budget.set(crate::coop::BUDGET);
         cx.yield_asked.set(false);
     });
+}
+
+/// `Fair`: the CPU time used by this thread since its last mark, and a new mark at now (one
+/// `CLOCK_THREAD_CPUTIME_ID` read). `None` when there was no mark.
+pub(crate) fn take_cpu_since_mark() -> Option<u64> {
+    let now = crate::sys::thread_cpu_ns();
+    CONTEXT
+        .try_with(|cx| {
+            let mark = cx.cpu_mark.replace(now);
+            (mark != 0).then(|| now.saturating_sub(mark))
+        })
+        .ok()
+        .flatten()
+}
+
+/// `Fair`: marks this thread's CPU time now (after a park, so the sleep is not charged).
+pub(crate) fn mark_cpu() {
+    let now = crate::sys::thread_cpu_ns();
+    let _ = CONTEXT.try_with(|cx| cx.cpu_mark.set(now));
 }
 
 /// The worker's `run` of a task returned: forget the task (if `poll_ended` did not already).
@@ -89,13 +109,10 @@ pub(crate) fn poll_ended(handle: &Handle, header: &Header) {
             cx.worker.get()?,
             cx.poll_start.get(),
             (latency != u64::MAX).then_some(latency),
-            cx.cpu_start.get(),
         ))
     });
-    if let Ok(Some((worker, start, latency, cpu_start))) = polled {
-        handle
-            .shared
-            .poll_ended(worker, header, start, latency, cpu_start);
+    if let Ok(Some((worker, start, latency))) = polled {
+        handle.shared.poll_ended(worker, header, start, latency);
     }
 }
 

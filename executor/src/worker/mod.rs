@@ -171,6 +171,10 @@ pub(crate) fn step(mut core: Box<Core>, handle: &Handle, env: &mut impl Env) -> 
         None => {
             shared.remotes[core.index].set_running(Urgency::IDLE);
             let core = env.park(core, shared);
+            if shared.is_fair() {
+                // The time parked is not CPU time of the next task.
+                context::mark_cpu();
+            }
             (core, Step::Parked)
         }
     }
@@ -239,7 +243,9 @@ impl Core {
     pub(crate) fn push_local(&mut self, task: Notified, shared: &Shared) -> bool {
         match &mut self.local {
             LocalQueue::Fifo(local) => {
-                task.header().sched.set_ready_at(now_ns());
+                if shared.sched.record_latency {
+                    task.header().sched.set_ready_at(now_ns());
+                }
                 local.push_back(task, &shared.inject)
             }
             LocalQueue::Ordered(q) => shared.push_ordered(q, task),
@@ -250,7 +256,7 @@ impl Core {
     fn run_task(mut self: Box<Self>, picked: Picked, shared: &Shared) -> Box<Self> {
         let Picked { task, key } = picked;
         let header = task.header();
-        let start = now_ns();
+        let start = if shared.times_polls() { now_ns() } else { 0 };
         let ready_at = header.sched.ready_at();
         let latency = (ready_at != 0).then(|| start.saturating_sub(ready_at));
         // Consumed: a later poll without a new stamp (none should exist) records no latency
@@ -266,12 +272,7 @@ impl Core {
         }
         remote.clear_preempt();
         shared.worker_metrics[self.index].inc_polls();
-        let cpu_start = if shared.charges_cpu_time() {
-            crate::sys::thread_cpu_ns()
-        } else {
-            0
-        };
-        context::begin_poll(header, start, latency, cpu_start);
+        context::begin_poll(header, start, latency);
         // The task may spawn or wake tasks on this thread: they go to our local queue,
         // through the core in the context.
         let core = context::with_core(self, || task.run());

@@ -36,7 +36,7 @@ impl Core {
         local: &Arc<Ordered<Notified>>,
         shared: &Shared,
     ) -> Option<Picked> {
-        let now = now_ns();
+        let now = if shared.ages() { now_ns() } else { 0 };
         let own = local.head();
         let global = shared.global_head();
         let (victim, remote) = self.most_urgent_victim(shared);
@@ -86,7 +86,8 @@ impl Core {
         _local: &Arc<Ordered<Notified>>,
         shared: &Shared,
     ) -> Option<Picked> {
-        self.pop_global(Urgency::IDLE, shared, now_ns())
+        let now = if shared.ages() { now_ns() } else { 0 };
+        self.pop_global(Urgency::IDLE, shared, now)
     }
 
     /// One search round of an idle worker: the most urgent victim first, then the injector.
@@ -95,7 +96,7 @@ impl Core {
         local: &Arc<Ordered<Notified>>,
         shared: &Shared,
     ) -> Option<Picked> {
-        let now = now_ns();
+        let now = if shared.ages() { now_ns() } else { 0 };
         let global = shared.global_head();
         let (victim, remote) = self.most_urgent_victim(shared);
         if let Some(victim) = victim {

@@ -85,6 +85,8 @@ pub(crate) struct SchedConfig {
     pub(crate) fair_slice: u64,
     /// Whether `spawn_periodic` runs a schedulability test.
     pub(crate) admission_control: bool,
+    /// Whether every poll's scheduling latency and duration go into the histograms.
+    pub(crate) record_latency: bool,
 }
 
 /// What other threads may do to a worker.
@@ -263,7 +265,9 @@ impl Shared {
     /// Queues a task scheduled from outside the workers. After shutdown the task is dropped (it
     /// was cancelled by the registry drain; this releases the reference).
     pub(crate) fn schedule_remote(&self, task: Notified) {
-        task.header().sched.set_ready_at(now_ns());
+        if self.sched.record_latency {
+            task.header().sched.set_ready_at(now_ns());
+        }
         if let Some(global) = &self.global {
             let _ = self.push_ordered(global, task);
             self.notify_parked();
@@ -280,7 +284,11 @@ impl Shared {
     /// and returns whether other tasks were queued already. A closed queue (shutdown) drops
     /// the task's reference.
     pub(crate) fn push_ordered(&self, q: &Ordered<Notified>, task: Notified) -> bool {
-        let now = now_ns();
+        let now = if self.sched.record_latency || self.ages() {
+            now_ns()
+        } else {
+            0
+        };
         let sched = &task.header().sched;
         let key = TaskKey {
             deadline: sched.deadline(),
@@ -288,7 +296,9 @@ impl Shared {
             vruntime: sched.vruntime(),
             floor: self.fair_floor.load(Ordering::Relaxed),
         };
-        sched.set_ready_at(now);
+        if self.sched.record_latency {
+            sched.set_ready_at(now);
+        }
         let urgency = match self.sched.ordering {
             Some(RunOrdering::Edf) => runqueue::edf_urgency(key.deadline.into()),
             Some(RunOrdering::Priority { .. }) => runqueue::priority_urgency(key.priority),
@@ -336,20 +346,25 @@ impl Shared {
         header: &task::Header,
         start: u64,
         latency: Option<u64>,
-        cpu_start: u64,
     ) {
-        let end = now_ns();
-        let ran = end.saturating_sub(start);
-        if self.charges_cpu_time() {
+        if !self.times_polls() {
+            return;
+        }
+        let ran = now_ns().saturating_sub(start);
+        if self.is_fair() {
+            // CPU time since the previous poll ended on this thread (one system call), so the
+            // scheduler's own pick is charged to the task too; wall time if there is no mark.
+            let cpu = context::take_cpu_since_mark().unwrap_or(ran);
             let sched = &header.sched;
             let vruntime = sched.vruntime();
             if vruntime != task::sched::UNPLACED {
-                let cpu = crate::sys::thread_cpu_ns().saturating_sub(cpu_start);
                 let weight = crate::policy::fair::weight(sched.nice());
                 sched.set_vruntime(crate::policy::fair::charge(vruntime, cpu, weight));
             }
         }
-        self.worker_metrics[worker].record_poll(header.sched.name(), latency, ran);
+        if self.sched.record_latency {
+            self.worker_metrics[worker].record_poll(header.sched.name(), latency, ran);
+        }
     }
 
     /// A periodic job completed (recorded on the worker that runs its driver, or worker 0).
@@ -360,10 +375,22 @@ impl Shared {
         }
     }
 
-    /// Whether polls are charged to tasks (`Fair`), in thread CPU time.
+    /// Whether polls are charged to tasks (`Fair`).
     #[inline]
-    pub(crate) fn charges_cpu_time(&self) -> bool {
+    pub(crate) fn is_fair(&self) -> bool {
         matches!(self.sched.ordering, Some(RunOrdering::Fair { .. }))
+    }
+
+    /// Whether queue operations need the clock (`Priority`'s aging).
+    #[inline]
+    pub(crate) fn ages(&self) -> bool {
+        matches!(self.sched.ordering, Some(RunOrdering::Priority { .. }))
+    }
+
+    /// Whether each poll's start and end are timed: for the histograms, or to charge `Fair`.
+    #[inline]
+    pub(crate) fn times_polls(&self) -> bool {
+        self.sched.record_latency || self.is_fair()
     }
 
     /// The task polled on `worker` was asked to yield (`coop.rs`): one preemption.
