@@ -295,3 +295,93 @@ fn a_task_can_move_its_own_deadline() {
     assert_eq!(*order.lock().unwrap(), vec!["mover-1", "other", "mover-2"]);
     assert!(kairos::task::set_deadline(Instant::now()).is_err());
 }
+
+/// Both workers run CPU-bound tasks that never finish on their own and only yield when asked
+/// (`should_yield`); an urgent task arriving from outside the runtime still runs, because the
+/// least urgent running task is asked to yield (cross-worker preemption) and the next pick takes
+/// the most urgent visible task. Without preemption this test would hang (watchdog).
+#[test]
+fn urgent_task_preempts_cpu_bound_tasks_on_all_workers() {
+    let _dog = Watchdog::new("cross-worker preemption", Duration::from_secs(60));
+    let _serial = cpu_bound();
+    for (policy, urgent) in [
+        (
+            Policy::Edf,
+            Sched::default().deadline(Duration::from_millis(1)),
+        ),
+        (Policy::Priority, Sched::default().priority(200)),
+    ] {
+        let rt = rt(2, policy);
+        let done = Arc::new(AtomicBool::new(false));
+        let started = Arc::new(AtomicU64::new(0));
+        let hogs: Vec<_> = (0..2)
+            .map(|_| {
+                let (done, started) = (done.clone(), started.clone());
+                rt.spawn(async move {
+                    started.fetch_add(1, Ordering::SeqCst);
+                    while !done.load(Ordering::SeqCst) {
+                        std::hint::spin_loop();
+                        if kairos::task::should_yield() {
+                            kairos::yield_now().await;
+                        }
+                    }
+                })
+            })
+            .collect();
+        // Both workers are busy before the urgent task arrives.
+        kairos_tests::wait_until(|| started.load(Ordering::SeqCst) == 2);
+        let d = done.clone();
+        let urgent = rt.spawn_with(urgent, async move { d.store(true, Ordering::SeqCst) });
+        rt.block_on(urgent).unwrap();
+        for h in hogs {
+            rt.block_on(h).unwrap();
+        }
+        assert!(
+            rt.metrics().preemptions >= 1,
+            "{policy}: no preemption counted"
+        );
+    }
+}
+
+/// Named tasks appear in `Metrics::by_name`, the summary names them, and the `.hgrm` files
+/// written are HdrHistogram percentile tables (4 numeric columns per row, the last row 3).
+#[test]
+fn metrics_by_name_summary_and_hgrm_files() {
+    let _dog = Watchdog::default_for("metrics by name");
+    let rt = Runtime::builder()
+        .workers(1)
+        .policy(Policy::Edf)
+        .build()
+        .unwrap();
+    for _ in 0..20 {
+        rt.block_on(rt.spawn_with(Sched::default().name("sensor"), async {
+            kairos::yield_now().await;
+        }))
+        .unwrap();
+    }
+    let m = rt.metrics();
+    let sensor = &m.by_name["sensor"];
+    assert_eq!(sensor.polls, 40, "two polls per task");
+    assert_eq!(sensor.poll_duration.count(), 40);
+    assert!(m.tasks.polls >= 40);
+    assert!(m.summary().contains("sensor"));
+    let dir = std::env::temp_dir().join(format!("kairos-hgrm-test-{}", std::process::id()));
+    let files = m.write_hgrm(&dir, "t.").unwrap();
+    assert!(files
+        .iter()
+        .any(|f| f.file_name().unwrap().to_string_lossy().contains("sensor")));
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let rows: Vec<Vec<f64>> = text
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with(['#', 'V']))
+            .map(|l| l.split_whitespace().map(|x| x.parse().unwrap()).collect())
+            .collect();
+        assert!(!rows.is_empty(), "{}: no rows", file.display());
+        let (last, body) = rows.split_last().unwrap();
+        assert!(body.iter().all(|r| r.len() == 4), "{}", file.display());
+        assert_eq!(last.len(), 3);
+        assert_eq!(last[1], 1.0, "last row is the 100th percentile");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
