@@ -14,7 +14,7 @@
 //!    same number (`tokio/src/runtime/coop.rs`).
 //!
 //! Where the check runs: in kairos' own futures ([`crate::time::Sleep`], `Interval::tick`,
-//! [`crate::JoinHandle`]) before they complete, in [`crate::work`] between slices, and wherever
+//! [`crate::JoinHandle`]) before they complete, in [`crate::work()`] between slices, and wherever
 //! user code calls [`crate::task::should_yield`] (then `kairos::yield_now().await`). A yield
 //! asked by the runtime and honoured is counted once per poll in the metrics as a preemption.
 //!

@@ -34,7 +34,7 @@
 //!
 //! Scheduling is cooperative: a task runs until its `poll` returns. The runtime asks a task to
 //! yield (a more urgent task is waiting, its `Fair` slice is used, its budget is spent) through
-//! [`task::should_yield`], which kairos' own futures and [`work`] check; a task that computes
+//! [`task::should_yield`], which kairos' own futures and [`work()`] check; a task that computes
 //! for a long time without awaiting should check it too and call [`yield_now()`].
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -69,7 +69,9 @@ pub use error::{BuildError, ShutdownError};
 pub use metrics::Metrics;
 pub use periodic::{Job, Join as PeriodicJoin, Overrun, Periodic, PeriodicHandle, PeriodicStats};
 pub use policy::admission::AdmissionError;
-pub use runtime::{Builder, Handle, Policy, Runtime, WorkerPriority};
+pub use runtime::{
+    Builder, Handle, Policy, Runtime, WorkerPriority, DEFAULT_AGING_INTERVAL, DEFAULT_FAIR_SLICE,
+};
 pub use sched::Sched;
 pub use task::{
     configure_task_pool, task_memory, JoinError, JoinHandle, TaskAllocator, TaskId, TaskMemory,

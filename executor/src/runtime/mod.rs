@@ -23,7 +23,7 @@ mod handle;
 pub(crate) mod periodic;
 pub(crate) mod thread_setup;
 
-pub use builder::{Builder, Policy};
+pub use builder::{Builder, Policy, DEFAULT_AGING_INTERVAL, DEFAULT_FAIR_SLICE};
 pub use handle::Handle;
 pub use thread_setup::WorkerPriority;
 

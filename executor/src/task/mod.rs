@@ -3,26 +3,26 @@
 //!
 //! # Layout
 //!
-//! One allocation per task ([`raw::Cell`]): a type-erased [`Header`] first (state word, vtable,
+//! One allocation per task (`raw::Cell`): a type-erased `Header` first (state word, vtable,
 //! registry links, id), then the scheduler handle, the stage (the future, later its output) and
 //! the join waker slot. Everything that only needs the header (run queues, wakers, the registry)
 //! holds a `NonNull<Header>`; the vtable recovers the concrete types.
 //!
 //! # References
 //!
-//! The task is freed when its reference count ([`state`]) drops to zero. References are held by
+//! The task is freed when its reference count (`state.rs`) drops to zero. References are held by
 //! typed owners, each of which releases exactly one reference when dropped:
 //!
-//! - [`Notified`]: the task is in a run queue (or on its way there) and must be polled. Running it
+//! - `Notified`: the task is in a run queue (or on its way there) and must be polled. Running it
 //!   consumes it.
-//! - [`RegisteredTask`]: the runtime's registry of live tasks, released when the task completes or
+//! - `RegisteredTask`: the runtime's registry of live tasks, released when the task completes or
 //!   by shutdown, which cancels the task first.
-//! - wakers ([`waker`]), and the [`JoinHandle`].
+//! - wakers (`waker.rs`), and the [`JoinHandle`].
 //!
 //! # Lifecycle of one task
 //!
 //! `spawn` → `new_task` (state `NOTIFIED | JOIN_INTEREST`, 3 references) → registry `bind` →
-//! `Notified` submitted to a run queue → a worker pops it and calls [`Notified::run`] → the future
+//! `Notified` submitted to a run queue → a worker pops it and calls `Notified::run` → the future
 //! is polled under `catch_unwind` → `Pending`: the poller's reference is released, or, if a wake
 //! came during the poll, resubmitted → a waker's `wake` submits a new `Notified` → ... → `Ready`
 //! (or panic, or cancel): output stored, `RUNNING` becomes `COMPLETE`, the join waker is woken,
