@@ -17,7 +17,6 @@
 
 // Wired into the runtime by the lead; until then only the tests use it (and under loom the tests
 // are compiled out).
-#![cfg_attr(any(not(test), loom), allow(dead_code))]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;

@@ -29,7 +29,6 @@
 
 // Wired into the worker by the lead; until then only the tests use it (and under loom the tests
 // are compiled out).
-#![cfg_attr(any(not(test), loom), allow(dead_code))]
 
 use std::collections::btree_map::{BTreeMap, Entry};
 

@@ -75,6 +75,11 @@ impl WorkerMetrics {
         bump(&self.preemptions);
         lock(&self.recorder).record_preemption(name);
     }
+    /// Creates the histograms of `name` now, so that its first poll on this worker does not
+    /// allocate them on the hot path.
+    pub(crate) fn register(&self, name: &'static str) {
+        lock(&self.recorder).register(name);
+    }
     /// Records one completed periodic job.
     pub(crate) fn record_job(&self, name: Option<&'static str>, response: u64, lateness: i64) {
         lock(&self.recorder).record_job(name, response, lateness);

@@ -546,6 +546,13 @@ impl Shared {
         } else {
             sched.absolute_deadline(RtInstant::from_nanos(0))
         };
+        if let (Some(name), true) = (sched.get_name(), handle.shared.sched.record_latency) {
+            // One short lock per worker per named spawn, so that no worker allocates this
+            // name's histograms in the middle of its hot path later.
+            for m in handle.shared.worker_metrics.iter() {
+                m.register(name);
+            }
+        }
         let state = SchedState::new(
             deadline,
             sched.get_priority(),
