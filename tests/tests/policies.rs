@@ -385,3 +385,63 @@ fn metrics_by_name_summary_and_hgrm_files() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Releases stay on the absolute grid (`release = first + index * period`, exactly), and an
+/// overrunning job makes `Overrun::Queue` run every index while `Overrun::Skip` skips the
+/// releases that passed, counting each (timing-independent invariants: which releases are
+/// skipped depends on the machine, their bookkeeping does not).
+#[test]
+fn periodic_releases_stay_on_the_grid_and_overruns_queue_or_skip() {
+    let _dog = Watchdog::new("periodic overruns", Duration::from_secs(60));
+    let _serial = cpu_bound();
+    for overrun in [kairos::Overrun::Queue, kairos::Overrun::Skip] {
+        let rt = rt(1, Policy::Edf);
+        let period = Duration::from_millis(1);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        let h = rt
+            .spawn_periodic(Periodic::new(period).overrun(overrun), move |job: Job| {
+                s.lock().unwrap().push((job.index(), job.release()));
+                // Every third job overruns by 2.5 periods.
+                let long = job.index() % 3 == 0;
+                async move {
+                    if long {
+                        kairos::work(Duration::from_micros(2_500)).await;
+                    }
+                }
+            })
+            .unwrap();
+        kairos_tests::wait_until(|| h.stats().completed >= 12);
+        h.stop();
+        let stats = rt.block_on(h.join());
+        let seen = seen.lock().unwrap().clone();
+        let (first_index, first_release) = seen[0];
+        assert_eq!(first_index, 0);
+        for &(index, release) in &seen {
+            assert_eq!(
+                release,
+                first_release + period * index as u32,
+                "{overrun:?}: release {index} off the grid"
+            );
+        }
+        let gaps: u64 = seen.windows(2).map(|w| w[1].0 - w[0].0 - 1).sum();
+        assert_eq!(stats.released as usize, seen.len());
+        assert_eq!(
+            stats.released + stats.skipped,
+            seen.last().unwrap().0 + 1,
+            "released + skipped is the last index + 1"
+        );
+        match overrun {
+            kairos::Overrun::Queue => {
+                assert_eq!(gaps, 0, "Queue skipped a release");
+                assert_eq!(stats.skipped, 0);
+            }
+            kairos::Overrun::Skip => {
+                assert_eq!(stats.skipped, gaps, "skips counted != indices jumped");
+                assert!(stats.skipped >= 2, "a 2.5-period overrun skipped nothing");
+            }
+        }
+        // Overrunning jobs finished after their deadline.
+        assert!(stats.missed >= 1, "{overrun:?}: {stats:?}");
+    }
+}

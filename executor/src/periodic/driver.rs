@@ -24,6 +24,9 @@ pub(crate) async fn run<F, Fut>(
     let name = periodic.sched().get_name();
     let first = start.saturating_add(periodic.offset);
     let mut index: u64 = 0;
+    // Releases skipped since the last job, counted when the next job is released (so that
+    // `released + skipped` is always the index of the last released job plus one).
+    let mut skipped: u64 = 0;
     loop {
         let Some(release) = release_time(first, period, index) else {
             return; // past the end of the clock
@@ -35,6 +38,10 @@ pub(crate) async fn run<F, Fut>(
         .await
         {
             return; // stopped
+        }
+        if skipped > 0 {
+            control.stats.skipped(skipped);
+            skipped = 0;
         }
         let deadline = release.saturating_add(relative_deadline);
         // Under `Edf` the job is ordered by its own absolute deadline from now on (the driver
@@ -58,13 +65,9 @@ pub(crate) async fn run<F, Fut>(
         index += 1;
         if periodic.overrun == Overrun::Skip {
             // Skip every release that is already in the past.
-            let mut skipped = 0;
             while release_time(first, period, index).is_some_and(|r| r < end) {
                 index += 1;
                 skipped += 1;
-            }
-            if skipped > 0 {
-                control.stats.skipped(skipped);
             }
         }
     }

@@ -10,7 +10,9 @@ use std::time::Duration;
 /// Definitions (see the `periodic` module docs): a job is *released* when its release time has
 /// come and the driver starts it; it *completes* when its future returns; it *missed* if it
 /// completed after its deadline; a release is *skipped* under
-/// [`Overrun::Skip`](crate::Overrun::Skip) when it passed while the previous job ran.
+/// [`Overrun::Skip`](crate::Overrun::Skip) when it passed while the previous job ran (counted
+/// when the next job is released, so `released + skipped` is the index of the last released
+/// job plus one).
 ///
 /// ```
 /// let s = kairos::PeriodicStats::default();
