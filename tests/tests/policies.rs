@@ -403,7 +403,7 @@ fn periodic_releases_stay_on_the_grid_and_overruns_queue_or_skip() {
             .spawn_periodic(Periodic::new(period).overrun(overrun), move |job: Job| {
                 s.lock().unwrap().push((job.index(), job.release()));
                 // Every third job overruns by 2.5 periods.
-                let long = job.index() % 3 == 0;
+                let long = job.index().is_multiple_of(3);
                 async move {
                     if long {
                         kairos::work(Duration::from_micros(2_500)).await;
