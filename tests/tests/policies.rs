@@ -445,3 +445,49 @@ fn periodic_releases_stay_on_the_grid_and_overruns_queue_or_skip() {
         assert!(stats.missed >= 1, "{overrun:?}: {stats:?}");
     }
 }
+
+/// A periodic task's releases preempt a CPU-bound task that only yields when asked: each
+/// release is queued with its job's deadline (or the task's priority), so the running task is
+/// asked to yield. Regression test: releases queued without their deadline waited forever
+/// behind such a task (this test hung).
+#[test]
+fn periodic_releases_preempt_a_cpu_bound_task() {
+    let _dog = Watchdog::new("periodic preemption", Duration::from_secs(60));
+    let _serial = cpu_bound();
+    for policy in [Policy::Edf, Policy::Priority] {
+        let rt = rt(1, policy);
+        let done = Arc::new(AtomicBool::new(false));
+        let d = done.clone();
+        let hog = rt.spawn(async move {
+            while !d.load(Ordering::SeqCst) {
+                std::hint::spin_loop();
+                if kairos::task::should_yield() {
+                    kairos::yield_now().await;
+                }
+            }
+        });
+        let jobs = Arc::new(AtomicU64::new(0));
+        let (j, d) = (jobs.clone(), done.clone());
+        let periodic = rt
+            .spawn_periodic(
+                Periodic::new(Duration::from_millis(2))
+                    .offset(Duration::from_millis(2))
+                    .priority(200),
+                move |_job: Job| {
+                    if j.fetch_add(1, Ordering::SeqCst) + 1 == 3 {
+                        d.store(true, Ordering::SeqCst);
+                    }
+                    async {}
+                },
+            )
+            .unwrap();
+        rt.block_on(hog).unwrap();
+        periodic.stop();
+        let stats = rt.block_on(periodic.join());
+        assert!(stats.completed >= 3, "{policy}: {stats:?}");
+        assert!(
+            rt.metrics().preemptions >= 3,
+            "{policy}: releases did not preempt"
+        );
+    }
+}

@@ -31,6 +31,13 @@ pub(crate) async fn run<F, Fut>(
         let Some(release) = release_time(first, period, index) else {
             return; // past the end of the clock
         };
+        let deadline = release.saturating_add(relative_deadline);
+        // The job's deadline is set *before* waiting for its release: the timer's wake-up queues
+        // this task, and under `Edf` it must be queued (and compared with running tasks for
+        // preemption) with the job's own deadline. Set after the wake-up, it would only apply
+        // at the task's next queueing, and the release would wait as a task without a deadline.
+        // (The driver is the task being polled, so this cannot fail.)
+        let _ = crate::task::set_deadline(deadline);
         if !(WaitRelease {
             sleep: sleep_until(release),
             control: &control,
@@ -43,10 +50,6 @@ pub(crate) async fn run<F, Fut>(
             control.stats.skipped(skipped);
             skipped = 0;
         }
-        let deadline = release.saturating_add(relative_deadline);
-        // Under `Edf` the job is ordered by its own absolute deadline from now on (the driver
-        // is the task being polled, so this cannot fail).
-        let _ = crate::task::set_deadline(deadline);
         let started = Instant::now();
         control.stats.released(ns_between(release, started));
         job_fn(Job {
@@ -60,8 +63,6 @@ pub(crate) async fn run<F, Fut>(
         let lateness = signed_ns(end, deadline);
         control.stats.completed(response, lateness);
         handle.shared.record_job(name, response, lateness);
-        // Between jobs the driver has no deadline: it waits in a timer, not in a run queue.
-        let _ = crate::task::clear_deadline();
         index += 1;
         if periodic.overrun == Overrun::Skip {
             // Skip every release that is already in the past.

@@ -9,9 +9,10 @@
 //! of Liu & Layland (JACM 1973) and of Linux's SCHED_DEADLINE (`sched_attr.sched_period`,
 //! `sched_deadline`). Releases are on the grid: a late job never shifts later releases.
 //!
-//! One kairos task runs all jobs of a periodic task, one after the other (`driver.rs`): it
-//! sleeps until `r_k`, sets its own deadline to `d_k` (so under `Edf` the job is ordered by its
-//! absolute deadline), runs the job's future to completion, and accounts for it:
+//! One kairos task runs all jobs of a periodic task, one after the other (`driver.rs`): it sets
+//! its own deadline to `d_k` and *then* sleeps until `r_k` (so the timer's wake-up queues it
+//! with the job's deadline: under `Edf` the release is ordered, and preempts, by `d_k`), runs
+//! the job's future to completion, and accounts for it:
 //!
 //! - *release → start latency*: from `r_k` to the moment the job's first poll begins;
 //! - *response time*: `completion - r_k`;
@@ -213,6 +214,11 @@ impl Periodic {
     /// ```
     pub fn get_deadline(&self) -> Duration {
         self.deadline.unwrap_or(self.period)
+    }
+
+    /// The offset of the first release.
+    pub(crate) fn get_offset(&self) -> Duration {
+        self.offset
     }
 
     /// The worst-case execution time, if given.

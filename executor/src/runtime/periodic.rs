@@ -102,7 +102,12 @@ impl Handle {
         let control = Arc::new(Control::new());
         let start = Instant::now();
         let driver = periodic::run_driver(periodic, start, control.clone(), self.clone(), job);
-        let join = self.spawn_with(periodic.sched(), driver);
+        // The first poll already carries the first job's deadline, so under `Edf` the task is
+        // queued (and preempts) as that job from its spawn on.
+        let first_deadline = start
+            .saturating_add(periodic.get_offset())
+            .saturating_add(periodic.get_deadline());
+        let join = self.spawn_with(periodic.sched().deadline_at(first_deadline), driver);
         let mut handle = PeriodicHandle::new(control, join);
         if let Some(id) = admission_id {
             let me = self.clone();
