@@ -16,8 +16,7 @@ use std::str::FromStr;
 /// A runtime to compare.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
-    /// kairos with a policy (only `Fifo` is built in this version; the others fail to build
-    /// with kairos' `PolicyUnavailable` message).
+    /// kairos with a policy.
     Kairos(kairos::Policy),
     /// tokio's multi-thread runtime.
     Tokio,
@@ -29,11 +28,14 @@ pub enum Backend {
     Executor,
 }
 
-/// The kairos policies `--backends executor` stands for, in row order: the policies kairos
-/// builds so far. A new policy gets its rows in every comparison by adding one line here.
+/// The kairos policies `--backends executor` stands for, in row order. A new policy gets its
+/// rows in every comparison (built-in workloads, periodic workloads, workload files) by adding
+/// one line here.
 pub const EXECUTOR_POLICIES: &[kairos::Policy] = &[
     kairos::Policy::Fifo,
-    // kairos::Policy::Edf, kairos::Policy::Priority, kairos::Policy::Fair: once built.
+    kairos::Policy::Edf,
+    kairos::Policy::Priority,
+    kairos::Policy::Fair,
 ];
 
 /// Every backend name `--backends` accepts.

@@ -1,5 +1,9 @@
 //! `sched-bench compare`: one workload on several backends, one table.
 //!
+//! Workload files go to [`crate::file_compare`] (or [`crate::kernel::compare`]), the periodic
+//! built-ins (`latency-under-load`, `mixed-latency`, ...) to [`crate::rt_compare`]; this module
+//! runs the batch built-ins (`mixed-small`):
+//!
 //! Each backend in turn: build the runtime, one warm-up run, `rounds` measured runs, shut it
 //! down. Every run is the workload's body inside one root task on a worker; its wall time is
 //! measured inside that task. Backends run one after another (not interleaved as in `micro`),
@@ -16,9 +20,10 @@ use crate::exec::{run_root, Exec};
 use crate::json;
 use crate::machine::{self, CpuSample};
 use crate::report::{self, Row};
+use crate::rt_compare::RtOpts;
 use crate::stats::Summary;
 use crate::watchdog::Watchdog;
-use crate::workload::{self, Workload};
+use crate::workload::{self, Shape, Sliced};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -31,15 +36,28 @@ pub struct CompareOpts {
     /// Workload name (see `sched-bench workloads`) or workload file (every backend; see
     /// [`crate::file_compare`]).
     pub workload: String,
-    /// Measured rounds per backend.
-    pub rounds: usize,
-    /// Worker threads of each runtime.
-    pub workers: usize,
+    /// Measured rounds per backend (`None`: 5 for batch workloads, 3 for periodic ones; not
+    /// used by workload files).
+    pub rounds: Option<usize>,
+    /// Worker threads of each runtime (`None`: the periodic workload's own count, else 2).
+    pub workers: Option<usize>,
+    /// Length of one run of a periodic workload (`None`: the workload's own).
+    pub duration: Option<Duration>,
     /// Backends, in table order.
     pub backends: Vec<Backend>,
     /// Where to write a JSON report, if anywhere.
     pub json: Option<PathBuf>,
+    /// Where to write `.hgrm` files (periodic workloads), if anywhere.
+    pub hgrm: Option<PathBuf>,
+    /// How periodic workloads run their periodic tasks on kairos.
+    pub kairos_periodic: crate::rt_compare::KairosPeriodic,
 }
+
+/// Rounds of a batch workload when `--rounds` is not given.
+const DEFAULT_ROUNDS: usize = 5;
+
+/// Workers when neither `--workers` nor the workload says.
+const DEFAULT_WORKERS: usize = 2;
 
 /// Runs the comparison, prints the table to stdout and returns its rows.
 ///
@@ -47,7 +65,21 @@ pub struct CompareOpts {
 /// Unknown workload, a runtime that cannot be built, a failed task, a failed report write.
 pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
     let kernel = opts.backends.contains(&Backend::Kernel);
+    let periodic_only = |what: &str| {
+        BenchError::Usage(format!(
+            "{what} applies to the periodic built-in workloads (latency-under-load, \
+             mixed-latency, mixed-latency-hogs), not to '{}'",
+            opts.workload
+        ))
+    };
+    let workers = opts.workers.unwrap_or(DEFAULT_WORKERS);
     if is_workload_file(&opts.workload) {
+        if opts.duration.is_some() {
+            return Err(periodic_only("--duration"));
+        }
+        if opts.hgrm.is_some() {
+            return Err(periodic_only("--hgrm"));
+        }
         let path = std::path::Path::new(&opts.workload);
         let file =
             crate::workload_file::load(path).map_err(|e| BenchError::Usage(e.to_string()))?;
@@ -56,7 +88,7 @@ pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
             // The kernel backend alone keeps its own table.
             crate::kernel::compare(&file, json_out)?;
         } else {
-            crate::file_compare::compare(&file, &opts.backends, opts.workers, json_out)?;
+            crate::file_compare::compare(&file, &opts.backends, workers, json_out)?;
         }
         return Ok(Vec::new());
     }
@@ -68,20 +100,45 @@ pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
         )));
     }
     let workload = workload::find(&opts.workload)?;
+    let sliced = match workload.shape {
+        Shape::Sliced(sliced) => sliced,
+        Shape::Periodic(set) => {
+            crate::rt_compare::compare(&RtOpts {
+                workload,
+                set,
+                rounds: opts.rounds.unwrap_or(crate::rt_compare::DEFAULT_ROUNDS),
+                workers: opts.workers.unwrap_or(set.workers),
+                duration: opts.duration.unwrap_or(set.duration),
+                backends: opts.backends.clone(),
+                json: opts.json.clone(),
+                hgrm: opts.hgrm.clone(),
+                kairos_periodic: opts.kairos_periodic,
+            })?;
+            return Ok(Vec::new());
+        }
+    };
+    if opts.duration.is_some() {
+        return Err(periodic_only("--duration"));
+    }
+    if opts.hgrm.is_some() {
+        return Err(periodic_only("--hgrm"));
+    }
+    let rounds = opts.rounds.unwrap_or(DEFAULT_ROUNDS);
     let json_out = opts.json.as_deref().map(json::Output::create).transpose()?;
     let start = CpuSample::now();
     let mut rows = Vec::with_capacity(opts.backends.len());
     for backend in opts.backends.iter().flat_map(|b| b.expand()) {
         eprintln!(
-            "{}: {backend}, warm-up + {} rounds, {} workers",
-            workload.name, opts.rounds, opts.workers
+            "{}: {backend}, warm-up + {rounds} rounds, {workers} workers",
+            workload.name
         );
         rows.push(backend.run(
-            opts.workers,
+            workers,
             Measure {
-                workload,
-                rounds: opts.rounds,
-                workers: opts.workers,
+                name: workload.name,
+                sliced,
+                rounds,
+                workers,
             },
         )?);
     }
@@ -108,7 +165,8 @@ fn is_workload_file(arg: &str) -> bool {
 
 /// Warm-up plus measured rounds of one workload on one runtime.
 struct Measure {
-    workload: &'static Workload,
+    name: &'static str,
+    sliced: Sliced,
     rounds: usize,
     workers: usize,
 }
@@ -119,21 +177,21 @@ impl ExecVisitor for Measure {
     fn visit<E: Exec>(self, exec: &E) -> Result<Row, BenchError> {
         let once = || -> Result<Duration, BenchError> {
             let _watchdog = Watchdog::arm(
-                format!("workload {} on {}", self.workload.name, exec.label()),
+                format!("workload {} on {}", self.name, exec.label()),
                 HANG_LIMIT,
             );
             let outcome =
-                run_root(exec, self.workload.run::<E>())?.map_err(|e| BenchError::Task {
+                run_root(exec, self.sliced.run::<E>())?.map_err(|e| BenchError::Task {
                     backend: exec.label(),
                     message: e.0,
                 })?;
-            if outcome.tasks_completed != self.workload.tasks() {
+            if outcome.tasks_completed != self.sliced.tasks() {
                 return Err(BenchError::Task {
                     backend: exec.label(),
                     message: format!(
                         "{} of {} tasks completed",
                         outcome.tasks_completed,
-                        self.workload.tasks()
+                        self.sliced.tasks()
                     ),
                 });
             }
@@ -153,19 +211,20 @@ impl ExecVisitor for Measure {
                     polls: d.polls / n,
                     steals: d.steals / n,
                     parks: d.parks / n,
+                    preemptions: d.preemptions / n,
                 })
             }
             _ => None,
         };
         Ok(Row {
             backend: exec.label(),
-            workload: self.workload.name,
+            workload: self.name,
             workers: self.workers,
             rounds: self.rounds,
             total_ms: Summary::of(&ms)
                 .ok_or_else(|| BenchError::Usage("--rounds must be at least 1".to_owned()))?,
-            tasks: self.workload.tasks(),
-            ideal: self.workload.cpu_work() / u32::try_from(self.workers).unwrap_or(u32::MAX),
+            tasks: self.sliced.tasks(),
+            ideal: self.sliced.cpu_work() / u32::try_from(self.workers).unwrap_or(u32::MAX),
             counters_per_round,
         })
     }

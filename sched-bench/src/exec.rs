@@ -31,8 +31,27 @@ pub trait Exec: Sized + 'static {
         F: Future + Send + 'static,
         F::Output: Send + 'static;
 
+    /// Spawns `future` like [`Exec::spawn`], with scheduling parameters for runtimes that have
+    /// them (kairos: [`kairos::spawn_with`]; each policy reads its own parameter). The default
+    /// ignores them (tokio has no per-task parameters).
+    fn spawn_with<F>(params: SpawnParams, future: F) -> Self::Join<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let _ = params;
+        Self::spawn(future)
+    }
+
     /// Yields to the runtime's scheduler once.
     fn yield_now() -> impl Future<Output = ()> + Send;
+
+    /// Asks the runtime whether the running task should yield now, for a task that is about to
+    /// yield anyway: on kairos this is [`kairos::task::should_yield`], whose first `true` in a
+    /// poll counts as a cooperative preemption in kairos' metrics (so a task that yields after
+    /// every slice still shows how often the runtime wanted the worker back). Default: nothing
+    /// (tokio has no such request).
+    fn note_preemption_check() {}
 
     /// Runs `future` to completion with this runtime as the context. Benchmarks spawn one root
     /// task from here and measure inside it, so the measured code runs on a worker thread.
@@ -45,11 +64,31 @@ pub trait Exec: Sized + 'static {
     /// does not).
     fn counters(&self) -> Option<Counters>;
 
+    /// Cooperative preemptions so far of the tasks spawned with this name
+    /// ([`SpawnParams::name`]), where the runtime counts them per name (kairos'
+    /// `Metrics::by_name`); `None` elsewhere.
+    fn preemptions_of(&self, name: &'static str) -> Option<u64> {
+        let _ = name;
+        None
+    }
+
     /// Stops the workers, waiting at most a bounded time for a stuck one.
     ///
     /// # Errors
     /// [`BenchError::Shutdown`] if a worker was still inside a poll at the timeout.
     fn shutdown(self) -> Result<(), BenchError>;
+}
+
+/// Per-task scheduling parameters for [`Exec::spawn_with`]; the defaults are what a plain
+/// spawn gets (priority 0, nice 0, no name).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SpawnParams {
+    /// kairos `Priority`: 0 lowest, 255 highest.
+    pub priority: u8,
+    /// kairos `Fair`: -20 ..= 19.
+    pub nice: i8,
+    /// kairos per-name metrics (`Metrics::by_name`).
+    pub name: Option<&'static str>,
 }
 
 /// The scheduler counters of a kairos runtime (from [`kairos::Metrics`]), cumulative since the
@@ -62,6 +101,9 @@ pub struct Counters {
     pub steals: u64,
     /// Times a worker parked (went to sleep on its condvar) for lack of work.
     pub parks: u64,
+    /// Cooperative preemptions: yields the runtime asked for and a task saw, at most one per
+    /// poll (`Metrics::preemptions`).
+    pub preemptions: u64,
 }
 
 impl Counters {
@@ -71,6 +113,7 @@ impl Counters {
             polls: self.polls.saturating_sub(earlier.polls),
             steals: self.steals.saturating_sub(earlier.steals),
             parks: self.parks.saturating_sub(earlier.parks),
+            preemptions: self.preemptions.saturating_sub(earlier.preemptions),
         }
     }
 }
@@ -139,9 +182,28 @@ impl Exec for Kairos {
         KairosJoin(kairos::spawn(future))
     }
 
+    fn spawn_with<F>(params: SpawnParams, future: F) -> KairosJoin<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let mut sched = kairos::Sched::default()
+            .priority(params.priority)
+            .nice(params.nice);
+        if let Some(name) = params.name {
+            sched = sched.name(name);
+        }
+        KairosJoin(kairos::spawn_with(sched, future))
+    }
+
     #[inline]
     fn yield_now() -> impl Future<Output = ()> + Send {
         kairos::yield_now()
+    }
+
+    #[inline]
+    fn note_preemption_check() {
+        let _ = kairos::task::should_yield();
     }
 
     fn block_on<F: Future>(&self, future: F) -> F::Output {
@@ -158,7 +220,18 @@ impl Exec for Kairos {
             polls: m.polls,
             steals: m.steals,
             parks: m.parks,
+            preemptions: m.preemptions,
         })
+    }
+
+    fn preemptions_of(&self, name: &'static str) -> Option<u64> {
+        Some(
+            self.rt
+                .metrics()
+                .by_name
+                .get(name)
+                .map_or(0, |s| s.preemptions),
+        )
     }
 
     fn shutdown(self) -> Result<(), BenchError> {

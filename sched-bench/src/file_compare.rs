@@ -143,38 +143,63 @@ pub fn run(
                 let run = on(exec, workload, workers, &length)?;
                 async_labels.push(run.backend.clone());
                 notes.push(summary(&run));
-                rows.extend(async_rows(&run, Count::Value(0)));
+                rows.extend(async_rows(&run));
             }
             Backend::Tokio => {
                 let exec = Tokio::with_timers(workers)?;
                 let run = on(exec, workload, workers, &length)?;
                 async_labels.push(run.backend.clone());
                 notes.push(summary(&run));
-                rows.extend(async_rows(&run, Count::NotApplicable));
+                rows.extend(async_rows(&run));
             }
             Backend::Executor => unreachable!("expand() never yields Executor"),
         }
     }
     if !async_labels.is_empty() {
         let who = async_labels.join(", ");
-        let ignored = async_backend::ignored_fields(workload);
-        notes.push(if ignored.is_empty() {
-            format!(
-                "note: {who}: scheduling fields of a workload (class, priority, nice, \
-                 reservation, slice, cpus) are ignored in this version; this one sets none"
-            )
-        } else {
-            format!(
-                "note: {who}: scheduling fields of the workload are ignored in this version \
-                 (every task runs under the runtime's own policy): {}",
-                ignored.join("; ")
-            )
-        });
+        let kairos: Vec<&str> = async_labels
+            .iter()
+            .filter(|l| l.starts_with("kairos-"))
+            .map(String::as_str)
+            .collect();
+        if !kairos.is_empty() {
+            let ignored = async_backend::ignored_fields(workload, true);
+            notes.push(format!(
+                "note: {}: each task runs with its priority (read by Priority), nice value \
+                 (Fair) and job deadline (Edf, set before each release); hogs with none; {}",
+                kairos.join(", "),
+                if ignored.is_empty() {
+                    "the other scheduling fields (class, reservation, slice, cpus) are not \
+                     applied; this workload sets none"
+                        .to_owned()
+                } else {
+                    format!(
+                        "not applied (the runtime has no equivalent): {}",
+                        ignored.join("; ")
+                    )
+                }
+            ));
+        }
+        if async_labels.iter().any(|l| l == "tokio") {
+            let ignored = async_backend::ignored_fields(workload, false);
+            notes.push(if ignored.is_empty() {
+                "note: tokio: has no per-task scheduling parameters; this workload sets no \
+                 scheduling fields"
+                    .to_owned()
+            } else {
+                format!(
+                    "note: tokio: has no per-task scheduling parameters, so these fields are \
+                     ignored: {}",
+                    ignored.join("; ")
+                )
+            });
+        }
         notes.push(format!(
             "note: {who}: preemption is cooperative: jobs and hogs spin in slices of at most {} \
-             and yield between them; `preemptions` counts kairos' cooperative preemptions (0: \
-             the Fifo policy never flags a running task) and is n/a for tokio (it has none); \
-             context switches are not measured per task (n/a)",
+             and yield after every slice; `preemptions` counts the slices after which kairos \
+             had asked the task to yield (its cooperative preemptions, Metrics::by_name; 0 under \
+             Fifo, which never asks) and is n/a for tokio (it has none); context switches are \
+             not measured per task (n/a)",
             format_duration(async_backend::jobs::SLICE)
         ));
         if async_labels.iter().any(|l| l == "tokio") {
@@ -282,7 +307,8 @@ fn kernel_rows(run: &KernelRun) -> Vec<FileRow> {
 }
 
 /// An async run's rows: all tasks, then the hogs.
-fn async_rows(run: &AsyncRun, preemptions: Count) -> Vec<FileRow> {
+fn async_rows(run: &AsyncRun) -> Vec<FileRow> {
+    let count = |c: Option<u64>| c.map_or(Count::NotApplicable, Count::Value);
     let mut rows = vec![FileRow {
         backend: run.backend.clone(),
         class: "tasks".to_owned(),
@@ -290,10 +316,10 @@ fn async_rows(run: &AsyncRun, preemptions: Count) -> Vec<FileRow> {
         status: "ok".to_owned(),
         read_back: "n/a".to_owned(),
         stats: Some(run.stats.clone()),
-        preemptions,
         voluntary: Count::NotApplicable,
         cpu_ns: Some(run.stats.cpu_ns),
         units: None,
+        preemptions: count(run.task_preemptions),
     }];
     if let Some(h) = &run.hogs {
         rows.push(FileRow {
@@ -303,7 +329,7 @@ fn async_rows(run: &AsyncRun, preemptions: Count) -> Vec<FileRow> {
             status: "ok".to_owned(),
             read_back: "n/a".to_owned(),
             stats: None,
-            preemptions,
+            preemptions: count(run.hog_preemptions),
             voluntary: Count::NotApplicable,
             cpu_ns: Some(h.cpu_ns),
             units: Some((h.units, h.units_per_s())),

@@ -5,8 +5,11 @@
 //! - `micro`: scheduler micro-benchmarks (spawn, yield, ping-pong, chained spawn), kairos FIFO
 //!   against tokio, interleaved round by round in one process (see [`micro`]); on request also
 //!   timer precision and a million sleeping tasks (see [`timer_precision`], [`spawn_sleep`]).
-//! - `compare`: one workload on several backends, one table with run time, throughput and
-//!   kairos' scheduler counters (see [`compare`]).
+//! - `compare`: one workload on several backends, one table: for batch workloads run time,
+//!   throughput and kairos' scheduler counters (see [`compare`]); for the periodic workloads
+//!   (`latency-under-load`, `mixed-latency`) release latency, deadline misses, preemptions and
+//!   background throughput per kairos policy and tokio (see [`rt_compare`]); for workload files
+//!   the kernel backend's job metrics (see [`file_compare`]).
 //! - `workloads`: the built-in workloads; `--check FILE` validates a workload file (TOML or
 //!   rt-app JSON) and summarises it (see [`workload_file`]).
 //! - `alloc`: kairos-alloc against the system allocator and mimalloc (see [`alloc`]).
@@ -30,6 +33,7 @@ mod kernel;
 mod machine;
 mod micro;
 mod report;
+mod rt_compare;
 mod spawn_sleep;
 mod stats;
 mod table;
@@ -142,28 +146,50 @@ struct CompareArgs {
     /// file (an existing path, or a name ending in .toml/.json; TOML or rt-app JSON). A file
     /// runs once per backend for its duration (--rounds does not apply); the kernel backend
     /// runs only files.
-    #[arg(long, default_value = "mixed-small")]
+    #[arg(long, default_value = "latency-under-load")]
     workload: String,
-    /// Measured rounds per backend (after one warm-up); the table shows their median.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    rounds: u32,
-    /// Worker threads of each runtime (kairos, tokio; not the kernel backend).
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1024))]
-    workers: u32,
+    /// Rounds per backend; the table shows their median (and range). Default: 5 measured
+    /// rounds after one warm-up for batch workloads (mixed-small), 3 interleaved rounds for the
+    /// periodic ones (latency-under-load, mixed-latency, mixed-latency-hogs).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    rounds: Option<u32>,
+    /// Worker threads of each runtime (kairos, tokio; not the kernel backend). Default: the
+    /// periodic workload's own count (latency-under-load 2, mixed-latency 1), else 2.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    workers: Option<u32>,
+    /// Length of one round of a periodic workload, e.g. 500ms or 3s (default: the workload's,
+    /// 3 s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_run_length)]
+    duration: Option<std::time::Duration>,
     /// Backends to compare, comma-separated, in table order. Valid: kairos-fifo, kairos-edf,
-    /// kairos-priority, kairos-fair, tokio (only kairos-fifo is implemented by kairos so far),
-    /// executor (kairos under every policy it builds, one row set each), kernel (Linux
-    /// threads; workload files only; one row per scheduling class).
+    /// kairos-priority, kairos-fair, tokio, executor (kairos under every policy, one row set
+    /// each), kernel (Linux threads; workload files only; one row per scheduling class).
     #[arg(
         long,
         alias = "backend",
         value_delimiter = ',',
-        default_value = "kairos-fifo,tokio"
+        default_value = "executor,tokio"
     )]
     backends: Vec<Backend>,
     /// Also write the results as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Periodic workloads: write one HdrHistogram percentile file per row (release→start
+    /// latency of every job, µs) into this directory, named WORKLOAD.BACKEND.hgrm.
+    #[arg(long, value_name = "DIR")]
+    hgrm: Option<PathBuf>,
+    /// How periodic workloads run their periodic tasks on kairos.
+    #[arg(long, value_enum, default_value = "spawn-periodic")]
+    kairos_periodic: rt_compare::KairosPeriodic,
+}
+
+/// `--duration`: a duration with a unit, longer than zero.
+fn parse_run_length(text: &str) -> Result<std::time::Duration, String> {
+    let d = workload_file::toml_format::parse_duration(text)?;
+    if d.is_zero() {
+        return Err("the run length must be longer than zero".to_owned());
+    }
+    Ok(d)
 }
 
 fn main() -> ExitCode {
@@ -183,10 +209,13 @@ fn main() -> ExitCode {
         Command::SpawnSleepChild(a) => spawn_sleep::child(a.runtime, a.tasks, a.workers),
         Command::Compare(a) => compare::run(&compare::CompareOpts {
             workload: a.workload,
-            rounds: a.rounds as usize,
-            workers: a.workers as usize,
+            rounds: a.rounds.map(|r| r as usize),
+            workers: a.workers.map(|w| w as usize),
+            duration: a.duration,
             backends: a.backends,
             json: a.json,
+            hgrm: a.hgrm,
+            kairos_periodic: a.kairos_periodic,
         })
         .map(drop),
         Command::Alloc(a) => alloc::run(&alloc::AllocOpts {

@@ -1,13 +1,17 @@
 //! Built-in workloads for `sched-bench compare`: what the tasks do, independent of the runtime.
 //!
 //! A [`Workload`] is a name, a one-line summary and a [`Shape`]: the parameters of a family of
-//! task sets. Each shape has one generic runner written against [`Exec`], so every backend runs
-//! the identical task set. New families (periodic tasks with deadlines for EDF, prioritised or
-//! weighted task mixes) are new `Shape` variants; new instances of a family are new entries in
-//! [`BUILTIN`].
+//! task sets. New instances of a family are new entries in [`BUILTIN`].
 //!
-//! CPU work is simulated with [`work`] (a busy loop on the clock), so a task's
-//! cost does not depend on the machine's speed, only on its time.
+//! - [`Shape::Sliced`] (`mixed-small`): a batch of CPU-bound tasks run to completion; one
+//!   generic runner written against [`Exec`], so every backend runs the identical task set; the
+//!   result is the batch's run time. CPU work is simulated with [`work`] (a busy loop on the
+//!   clock), so a task's cost does not depend on the machine's speed, only on its time.
+//! - [`Shape::Periodic`] (`latency-under-load`, `mixed-latency`, `mixed-latency-hogs`):
+//!   periodic tasks with deadlines plus background load for a fixed time; the result is
+//!   release→start latency, response time, deadline misses and background throughput. Run by
+//!   [`crate::rt_compare`], with kairos' own periodic tasks (`Runtime::spawn_periodic`) on
+//!   kairos and an equivalent release loop on tokio.
 
 use crate::error::{BenchError, TaskFailed};
 use crate::exec::Exec;
@@ -30,7 +34,121 @@ pub struct Workload {
 pub enum Shape {
     /// CPU-bound tasks cut into slices with a yield between slices, each spawning children.
     Sliced(Sliced),
+    /// Periodic real-time tasks with deadlines plus CPU-bound background tasks, for a fixed
+    /// time; run by [`crate::rt_compare`] (release-driven, not a root task).
+    Periodic(PeriodicSet),
 }
+
+/// A periodic task set: `tasks` released on one absolute time grid from a common start, plus
+/// `background` CPU-bound tasks that spin in [`BACKGROUND_SLICE`] slices and yield after each,
+/// all on `workers` workers for `duration`.
+///
+/// Each task carries the scheduling parameters of every kairos policy at once (each policy reads
+/// its own: `Edf` the per-job deadline, `Priority` the priority, `Fair` the nice value, `Fifo`
+/// none); background tasks have none (no deadline, priority 0, nice 0).
+#[derive(Clone, Copy, Debug)]
+pub struct PeriodicSet {
+    /// Worker threads of each runtime (`--workers` overrides).
+    pub workers: usize,
+    /// Length of one run (`--duration` overrides).
+    pub duration: Duration,
+    /// The periodic tasks.
+    pub tasks: &'static [RtTask],
+    /// CPU-bound background tasks.
+    pub background: usize,
+}
+
+/// One periodic task of a [`PeriodicSet`].
+#[derive(Clone, Copy, Debug)]
+pub struct RtTask {
+    /// Name in reports and in kairos' per-name metrics.
+    pub name: &'static str,
+    /// Release interval `T`.
+    pub period: Duration,
+    /// Relative deadline `D`; `None`: the period (implicit deadline).
+    pub deadline: Option<Duration>,
+    /// CPU time of each job `C` (`kairos::work(C)`; on tokio a CPU spin in 20 µs slices).
+    pub work: Duration,
+    /// Priority under kairos `Priority` (0 lowest, 255 highest).
+    pub priority: u8,
+    /// Nice value under kairos `Fair` (-20 ..= 19).
+    pub nice: i8,
+}
+
+impl RtTask {
+    /// The relative deadline: the given one, else the period.
+    pub fn deadline(&self) -> Duration {
+        self.deadline.unwrap_or(self.period)
+    }
+}
+
+/// CPU time of one background slice: a background task spins this long, then yields.
+pub const BACKGROUND_SLICE: Duration = Duration::from_micros(20);
+
+const fn us(n: u64) -> Duration {
+    Duration::from_micros(n)
+}
+
+const fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// `latency-under-load`: one 1 ms task that has to start on time while eight background tasks
+/// keep both workers busy.
+static LATENCY_UNDER_LOAD: &[RtTask] = &[RtTask {
+    name: "tick",
+    period: ms(1),
+    deadline: Some(ms(1)),
+    work: us(15),
+    priority: 255,
+    nice: -20,
+}];
+
+/// `mixed-latency`: five periodic tasks (U = 0.41) on one worker. Priorities are rate
+/// monotonic (shorter period, higher priority); every task gets nice -20 (more urgent than the
+/// background tasks under `Fair`, equal among themselves).
+static MIXED_LATENCY: &[RtTask] = &[
+    RtTask {
+        name: "ctrl",
+        period: ms(2),
+        deadline: None,
+        work: us(200),
+        priority: 250,
+        nice: -20,
+    },
+    RtTask {
+        name: "sensor",
+        period: ms(8),
+        deadline: None,
+        work: us(900),
+        priority: 240,
+        nice: -20,
+    },
+    RtTask {
+        name: "audio",
+        period: ms(10),
+        deadline: Some(us(1_500)),
+        work: us(500),
+        priority: 230,
+        nice: -20,
+    },
+    RtTask {
+        name: "video",
+        period: ms(20),
+        deadline: None,
+        work: ms(2),
+        priority: 220,
+        nice: -20,
+    },
+    RtTask {
+        name: "telemetry",
+        period: ms(100),
+        deadline: None,
+        work: ms(5),
+        priority: 210,
+        nice: -20,
+    },
+];
 
 /// `tasks` parent tasks, spawned at once from a root task. Each parent runs `slices` slices of
 /// `slice` busy time with a yield after every slice; after its first slice it spawns `children`
@@ -51,18 +169,53 @@ pub struct Sliced {
 }
 
 /// The built-in workloads.
-pub static BUILTIN: &[Workload] = &[Workload {
-    name: "mixed-small",
-    summary: "1,000 tasks x 4 slices of 20 us CPU with yields between slices, each spawning \
-              one 1-slice child (2,000 tasks, 100 ms CPU in all)",
-    shape: Shape::Sliced(Sliced {
-        tasks: 1_000,
-        slices: 4,
-        slice: Duration::from_micros(20),
-        children: 1,
-        child_slices: 1,
-    }),
-}];
+pub static BUILTIN: &[Workload] = &[
+    Workload {
+        name: "mixed-small",
+        summary: "1,000 tasks x 4 slices of 20 us CPU with yields between slices, each \
+                  spawning one 1-slice child (2,000 tasks, 100 ms CPU in all)",
+        shape: Shape::Sliced(Sliced {
+            tasks: 1_000,
+            slices: 4,
+            slice: Duration::from_micros(20),
+            children: 1,
+            child_slices: 1,
+        }),
+    },
+    Workload {
+        name: "latency-under-load",
+        summary: "2 workers, 3 s: a 1 ms periodic task (15 us CPU, deadline 1 ms) plus 8 \
+                  background tasks spinning in 20 us slices with a yield after each",
+        shape: Shape::Periodic(PeriodicSet {
+            workers: 2,
+            duration: ms(3_000),
+            tasks: LATENCY_UNDER_LOAD,
+            background: 8,
+        }),
+    },
+    Workload {
+        name: "mixed-latency",
+        summary: "1 worker, 3 s: ctrl 200us/2ms, sensor 900us/8ms, audio 500us/10ms (D 1.5ms), \
+                  video 2ms/20ms, telemetry 5ms/100ms (C/T; D = T unless given), U = 0.41",
+        shape: Shape::Periodic(PeriodicSet {
+            workers: 1,
+            duration: ms(3_000),
+            tasks: MIXED_LATENCY,
+            background: 0,
+        }),
+    },
+    Workload {
+        name: "mixed-latency-hogs",
+        summary: "mixed-latency plus 3 background tasks spinning in 20 us slices with a yield \
+                  after each",
+        shape: Shape::Periodic(PeriodicSet {
+            workers: 1,
+            duration: ms(3_000),
+            tasks: MIXED_LATENCY,
+            background: 3,
+        }),
+    },
+];
 
 /// Looks a workload up by name.
 ///
@@ -87,30 +240,22 @@ pub struct Outcome {
     pub tasks_completed: u64,
 }
 
-impl Workload {
+impl Sliced {
     /// Tasks one run spawns.
     pub fn tasks(&self) -> u64 {
-        match self.shape {
-            Shape::Sliced(s) => (s.tasks + s.tasks * s.children) as u64,
-        }
+        (self.tasks + self.tasks * self.children) as u64
     }
 
     /// Total busy time of one run: the lower bound of its duration on one worker.
     pub fn cpu_work(&self) -> Duration {
-        match self.shape {
-            Shape::Sliced(s) => {
-                let slices = s.tasks as u64
-                    * (u64::from(s.slices) + s.children as u64 * u64::from(s.child_slices));
-                s.slice * u32::try_from(slices).unwrap_or(u32::MAX)
-            }
-        }
+        let slices = self.tasks as u64
+            * (u64::from(self.slices) + self.children as u64 * u64::from(self.child_slices));
+        self.slice * u32::try_from(slices).unwrap_or(u32::MAX)
     }
 
     /// One run, as the body of a root task on `E`.
-    pub async fn run<E: Exec>(&'static self) -> Result<Outcome, TaskFailed> {
-        match self.shape {
-            Shape::Sliced(s) => run_sliced::<E>(s).await,
-        }
+    pub async fn run<E: Exec>(self) -> Result<Outcome, TaskFailed> {
+        run_sliced::<E>(self).await
     }
 }
 
@@ -169,8 +314,46 @@ mod tests {
 
     #[test]
     fn mixed_small_accounting() {
-        let w = find("mixed-small").unwrap();
+        let Shape::Sliced(w) = find("mixed-small").unwrap().shape else {
+            panic!("mixed-small is a sliced workload");
+        };
         assert_eq!(w.tasks(), 2_000);
         assert_eq!(w.cpu_work(), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn periodic_sets_are_feasible_and_urgent() {
+        for name in ["latency-under-load", "mixed-latency", "mixed-latency-hogs"] {
+            let Shape::Periodic(set) = find(name).unwrap().shape else {
+                panic!("{name} is a periodic workload");
+            };
+            let utilisation: f64 = set
+                .tasks
+                .iter()
+                .map(|t| t.work.as_secs_f64() / t.period.as_secs_f64())
+                .sum();
+            assert!(
+                utilisation < set.workers as f64,
+                "{name}: U = {utilisation}"
+            );
+            for t in set.tasks {
+                assert!(t.work <= t.deadline() && t.deadline() <= t.period, "{t:?}");
+                assert!(
+                    t.priority > 0 && t.nice < 0,
+                    "{t:?} is not more urgent than background"
+                );
+            }
+        }
+        // Rate monotonic: a shorter period never has a lower priority.
+        let Shape::Periodic(mixed) = find("mixed-latency").unwrap().shape else {
+            unreachable!()
+        };
+        for a in mixed.tasks {
+            for b in mixed.tasks {
+                if a.period < b.period {
+                    assert!(a.priority > b.priority, "{a:?} vs {b:?}");
+                }
+            }
+        }
     }
 }

@@ -115,20 +115,40 @@ fn assert_hogs_ran(row: &Row) {
     assert!(int(row, "cpu_ns") > 0, "{row:?}");
 }
 
+/// `executor` stands for these, in this order.
+const KAIROS: [&str; 4] = [
+    "kairos-fifo",
+    "kairos-edf",
+    "kairos-priority",
+    "kairos-fair",
+];
+
 #[test]
 fn executor_and_tokio_run_a_toml_workload() {
     let (stdout, rows) = run_compare("both", "executor,tokio", TWO_TASKS);
-    for backend in ["kairos-fifo", "tokio"] {
+    for backend in KAIROS.into_iter().chain(["tokio"]) {
         assert_tasks_ran(find(&rows, backend, "tasks"));
         assert_hogs_ran(find(&rows, backend, "hogs"));
     }
-    assert_eq!(rows.len(), 4, "{rows:?}");
-    // kairos reports cooperative preemptions (none under Fifo); tokio has none to report.
+    assert_eq!(rows.len(), 10, "{rows:?}");
+    // kairos reports cooperative preemptions (none under Fifo, which never asks a task to
+    // yield); tokio has none to report.
+    for backend in KAIROS {
+        for class in ["tasks", "hogs"] {
+            assert!(find(&rows, backend, class).contains_key("preemptions"));
+        }
+    }
     assert_eq!(int(find(&rows, "kairos-fifo", "tasks"), "preemptions"), 0);
     assert!(!find(&rows, "tokio", "tasks").contains_key("preemptions"));
     assert!(
-        stdout.contains("ignored in this version") && stdout.contains("slow (priority 70)"),
-        "no note about the ignored priority:\n{stdout}"
+        stdout.contains("each task runs with its priority"),
+        "no note about the applied scheduling fields:\n{stdout}"
+    );
+    assert!(
+        stdout
+            .contains("tokio: has no per-task scheduling parameters, so these fields are ignored")
+            && stdout.contains("slow (priority 70)"),
+        "no note about the priority tokio ignores:\n{stdout}"
     );
 }
 

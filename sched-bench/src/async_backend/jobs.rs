@@ -28,6 +28,7 @@
 //! a yield: the job ends when its work does, as on a kernel thread.
 
 use super::AsyncTimer;
+use crate::exec::SpawnParams;
 use crate::kernel::metrics::{record, JobStats};
 use crate::kernel::thread_job::{mono_ns, nanos, thread_cpu_ns};
 use crate::workload_file::model::{Event, Phase, Repeat, TimerMode};
@@ -53,6 +54,8 @@ pub struct TaskPlan {
     pub phases: Vec<Phase>,
     /// Relative deadline of each job; `None`: jobs have no deadline.
     pub deadline: Option<Duration>,
+    /// Priority, nice value and metrics name the task instance is spawned with.
+    pub spawn: SpawnParams,
 }
 
 /// Why the event loop stopped early: the run ended.
@@ -193,12 +196,17 @@ impl<'a> Jobs<'a> {
             return Err(Stopped);
         }
         self.last = Some(at);
+        let abs_deadline = self.plan.deadline.map(|d| at.saturating_add(nanos(d)));
+        if let Some(d) = abs_deadline {
+            // Before the wait, so that the timer wakes the task with the job's deadline (kairos
+            // `Edf` orders it by that deadline from the release on).
+            E::set_deadline_mono(d);
+        }
         if mono_ns() < at {
             E::sleep_until_mono(at).await;
         }
         let started = mono_ns();
         self.stats.released += 1;
-        let abs_deadline = self.plan.deadline.map(|d| at.saturating_add(nanos(d)));
         if abs_deadline.is_some() {
             self.stats.with_deadline += 1;
         }
@@ -238,6 +246,7 @@ async fn spin_cpu<E: AsyncTimer>(d: Duration, end: u64) -> Result<(), Stopped> {
             std::hint::spin_loop();
         }
         if left > 0 {
+            E::note_preemption_check();
             E::yield_now().await;
         }
     }
@@ -262,6 +271,7 @@ async fn spin_wall<E: AsyncTimer>(until: u64, end: u64) -> Result<(), Stopped> {
             }
             std::hint::spin_loop();
         }
+        E::note_preemption_check();
         E::yield_now().await;
     }
 }

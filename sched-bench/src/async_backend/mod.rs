@@ -17,14 +17,19 @@
 //! whichever worker. The whole process's CPU time over the run (`getrusage`) is reported beside
 //! it: the difference is the runtime (timers, idle spinning, parking) and the driver.
 //!
-//! Not applied in this version: every scheduling field of the workload (class, priority, nice,
-//! reservation, slice, cpus); all tasks run under the runtime's own policy. `compare` prints a
-//! note saying so.
+//! Scheduling fields: on kairos each task instance is spawned with the task's `priority` (read
+//! by `Priority`) and `nice` (read by `Fair`) through [`Exec::spawn_with`], and sets its own
+//! absolute deadline (release + job deadline, read by `Edf`) before it waits for each release,
+//! so the timer wakes it with that deadline ([`AsyncTimer::set_deadline_mono`]). Hogs get
+//! none (priority 0, nice 0, no deadline). Task instances are named `tasks` and hogs `hogs` in
+//! kairos' per-name metrics, which splits the cooperative preemptions between the two rows.
+//! Not applied: `class`, `reservation`, `slice`, `cpus` (kairos), every field (tokio, which has
+//! no per-task parameters); `compare` prints a note naming them ([`ignored_fields`]).
 
 pub mod jobs;
 
 use crate::error::BenchError;
-use crate::exec::{Counters, Exec, Kairos, Tokio};
+use crate::exec::{Counters, Exec, Kairos, SpawnParams, Tokio};
 use crate::kernel::metrics::{hog_unit, JobStats};
 use crate::kernel::thread_job::{mono_ns, nanos, thread_cpu_ns};
 use crate::watchdog::Watchdog;
@@ -50,7 +55,19 @@ pub trait AsyncTimer: Exec {
     /// Waits until `CLOCK_MONOTONIC` reaches `at_ns` (or later: the runtime's timer
     /// granularity decides how much later).
     fn sleep_until_mono(at_ns: u64) -> impl Future<Output = ()> + Send;
+
+    /// Sets the running task's absolute deadline to `CLOCK_MONOTONIC` instant `at_ns`, where
+    /// the runtime orders tasks by deadline (kairos; a no-op on tokio and outside a task).
+    fn set_deadline_mono(at_ns: u64) {
+        let _ = at_ns;
+    }
 }
+
+/// Name of the task instances in kairos' per-name metrics.
+pub const TASKS_NAME: &str = "tasks";
+
+/// Name of the hogs in kairos' per-name metrics.
+pub const HOGS_NAME: &str = "hogs";
 
 /// The runtime's clock instant `at_ns` corresponds to, as "now on that clock + the time left".
 /// The monotonic clock is read first, so a skew between the two reads can only move the wait
@@ -63,6 +80,19 @@ impl AsyncTimer for Kairos {
     fn sleep_until_mono(at_ns: u64) -> impl Future<Output = ()> + Send {
         let left = time_left(at_ns);
         kairos::time::sleep_until(kairos::time::Instant::now() + left)
+    }
+
+    fn set_deadline_mono(at_ns: u64) {
+        let (now, mono) = (kairos::time::Instant::now(), mono_ns());
+        let at = if at_ns >= mono {
+            now.checked_add(Duration::from_nanos(at_ns - mono))
+        } else {
+            now.checked_sub(Duration::from_nanos(mono - at_ns))
+        };
+        if let Some(at) = at {
+            // Outside a task there is nothing to set; the job loop always runs inside one.
+            let _ = kairos::task::set_deadline(at);
+        }
     }
 }
 
@@ -150,6 +180,10 @@ pub struct AsyncRun {
     pub process_cpu_ns: u64,
     /// kairos' scheduler counters over the run (tokio: `None`).
     pub counters: Option<Counters>,
+    /// Cooperative preemptions of the task instances over the run (kairos; tokio: `None`).
+    pub task_preemptions: Option<u64>,
+    /// Cooperative preemptions of the hogs over the run (kairos; tokio: `None`).
+    pub hog_preemptions: Option<u64>,
 }
 
 /// User + system CPU time of the whole process, ns.
@@ -176,15 +210,25 @@ fn plans(workload: &Workload) -> Vec<(Arc<TaskPlan>, u32)> {
                 repeat: t.repeat,
                 phases: t.phases.clone(),
                 deadline: crate::kernel::job_deadline(t),
+                spawn: SpawnParams {
+                    priority: t
+                        .sched
+                        .priority
+                        .map_or(0, |p| u8::try_from(p).unwrap_or(u8::MAX)),
+                    nice: t.sched.nice.clamp(-20, 19) as i8,
+                    name: Some(TASKS_NAME),
+                },
             };
             (Arc::new(plan), t.instances)
         })
         .collect()
 }
 
-/// The scheduling fields of `workload` the async backends ignore, as `task: fields` items
-/// (empty when no task sets any).
-pub fn ignored_fields(workload: &Workload) -> Vec<String> {
+/// The scheduling fields of `workload` an async backend ignores, as `task (fields)` items
+/// (empty when no task sets any): on kairos (`kairos == true`) those other than priority and
+/// nice, on tokio all of them. (Job deadlines are not a scheduling field here: kairos applies
+/// them, tokio cannot.)
+pub fn ignored_fields(workload: &Workload, kairos: bool) -> Vec<String> {
     workload
         .tasks
         .iter()
@@ -194,11 +238,13 @@ pub fn ignored_fields(workload: &Workload) -> Vec<String> {
             if let Some(c) = s.class {
                 f.push(format!("class {c}"));
             }
-            if let Some(p) = s.priority {
-                f.push(format!("priority {p}"));
-            }
-            if s.nice != 0 {
-                f.push(format!("nice {}", s.nice));
+            if !kairos {
+                if let Some(p) = s.priority {
+                    f.push(format!("priority {p}"));
+                }
+                if s.nice != 0 {
+                    f.push(format!("nice {}", s.nice));
+                }
             }
             if s.reservation.is_some() {
                 f.push("reservation".to_owned());
@@ -235,6 +281,7 @@ async fn hog<E: AsyncTimer>(t0: u64, end: u64, stop: Arc<AtomicBool>) -> HogOut 
         if now >= end || stop.load(Ordering::Relaxed) {
             break;
         }
+        E::note_preemption_check();
         E::yield_now().await;
         now = mono_ns();
     }
@@ -262,6 +309,10 @@ pub fn run<E: AsyncTimer>(exec: &E, workload: &Workload) -> Result<AsyncRun, Ben
     );
     let hogs = workload.hogs;
     let counters0 = exec.counters();
+    let preempted0 = (
+        exec.preemptions_of(TASKS_NAME),
+        exec.preemptions_of(HOGS_NAME),
+    );
     let cpu0 = process_cpu_ns();
     let t0 = mono_ns() + nanos(START_MARGIN);
     let end = workload
@@ -273,14 +324,26 @@ pub fn run<E: AsyncTimer>(exec: &E, workload: &Workload) -> Result<AsyncRun, Ben
         for (plan, instances) in &plans {
             for _ in 0..*instances {
                 let plan = Arc::clone(plan);
-                joins.push(E::spawn(Metered::new(async move {
-                    let first = t0.saturating_add(nanos(plan.delay));
-                    Jobs::new(&plan, end).run::<E>(first).await
-                })));
+                joins.push(E::spawn_with(
+                    plan.spawn,
+                    Metered::new(async move {
+                        let first = t0.saturating_add(nanos(plan.delay));
+                        Jobs::new(&plan, end).run::<E>(first).await
+                    }),
+                ));
             }
         }
         let hog_joins: Vec<_> = (0..hogs)
-            .map(|_| E::spawn(Metered::new(hog::<E>(t0, end, Arc::clone(&stop)))))
+            .map(|_| {
+                let hog_params = SpawnParams {
+                    name: Some(HOGS_NAME),
+                    ..SpawnParams::default()
+                };
+                E::spawn_with(
+                    hog_params,
+                    Metered::new(hog::<E>(t0, end, Arc::clone(&stop))),
+                )
+            })
             .collect();
         let mut tasks = Vec::with_capacity(joins.len());
         for j in joins {
@@ -299,6 +362,9 @@ pub fn run<E: AsyncTimer>(exec: &E, workload: &Workload) -> Result<AsyncRun, Ben
         (Some(a), Some(b)) => Some(b.since(a)),
         _ => None,
     };
+    let delta = |before: Option<u64>, after: Option<u64>| Some(after?.saturating_sub(before?));
+    let task_preemptions = delta(preempted0.0, exec.preemptions_of(TASKS_NAME));
+    let hog_preemptions = delta(preempted0.1, exec.preemptions_of(HOGS_NAME));
     let failed = |e: crate::error::TaskFailed| BenchError::Task {
         backend: backend.clone(),
         message: e.0,
@@ -335,5 +401,7 @@ pub fn run<E: AsyncTimer>(exec: &E, workload: &Workload) -> Result<AsyncRun, Ben
         elapsed,
         process_cpu_ns: process_cpu,
         counters,
+        task_preemptions,
+        hog_preemptions,
     })
 }

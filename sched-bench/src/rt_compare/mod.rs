@@ -1,0 +1,388 @@
+//! `compare` on the periodic built-in workloads (`latency-under-load`, `mixed-latency`,
+//! `mixed-latency-hogs`): kairos under each policy and tokio, release latency and deadline
+//! misses under load, one table.
+//!
+//! # What runs
+//!
+//! A [`PeriodicSet`]: periodic tasks with deadlines and CPU-bound background tasks, for a fixed
+//! time, on a runtime with the set's worker count (`--workers` overrides). How each backend runs
+//! it is in the module docs of [`run`](mod@run): on kairos the periodic tasks are kairos' own
+//! (`Runtime::spawn_periodic`) with every policy's parameter set on them (deadline, priority,
+//! nice; each policy reads its own), on tokio a release loop on `tokio::time::sleep_until`.
+//!
+//! # Rounds
+//!
+//! `--rounds` rounds (default 3), **interleaved**: round 1 on every backend in table order, then
+//! round 2, and so on, each on a freshly built runtime. A burst of load from another process then
+//! hits one round of several backends rather than every round of one. Each metric is computed
+//! per round and the table shows its median over the rounds with the range (min–max) beside it.
+//!
+//! # Metrics (per round, over every job of every periodic task unless said otherwise)
+//!
+//! - **rel→poll p50 / p99 / p99.9 / max**: percentiles of release → start latency (the job's
+//!   release instant on the grid to its task's first clock read after the timer let it run),
+//!   µs. kairos: `PeriodicStats::start_latency`; tokio: measured the same way in the loop.
+//! - **response p99**: 99th percentile of release → completion, µs.
+//! - **miss ratio**: jobs completed after their absolute deadline (release + `D`) / completed
+//!   jobs. Releases that came after the run was stopped are not jobs; the job running at the
+//!   stop completes and counts.
+//! - **preemptions**: kairos' `Metrics::preemptions` of the round's runtime: polls in which a
+//!   task asked `should_yield()` (directly, or inside `kairos::work` between slices, or in a
+//!   kairos timer/join future) and the runtime said yes (a more urgent task was waiting, the
+//!   `Fair` slice was used up, or the coop budget was spent), at most one per poll. `n/a` for
+//!   tokio.
+//! - **bg slices/s**: 20 µs background slices completed within the run window, all background
+//!   tasks together, per second; **bg vs fifo**: its median relative to the `kairos-fifo` row's.
+//!
+//! Percentiles are HdrHistogram's (`kairos::stats::Histogram::value_at_percentile`: the highest
+//! value of the bucket holding that rank, 3 significant digits).
+//!
+//! # Files
+//!
+//! `--json FILE`: one flat object per backend (median plus `_min`/`_max` per metric, and
+//! `task.<name>.*` keys per task). `--hgrm DIR`: one `DIR/<workload>.<backend>.hgrm` per row,
+//! the release→start latency of every job of every round (all periodic tasks), in µs, for
+//! HdrHistogram's plotter.
+
+mod report;
+pub mod run;
+
+use crate::backend::Backend;
+use crate::error::BenchError;
+use crate::json;
+use crate::machine::{self, CpuSample};
+use crate::stats::Summary;
+use crate::workload::{PeriodicSet, Workload};
+use kairos::stats::Histogram;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use report::{table, task_table, to_json, write_hgrm};
+pub use run::KairosPeriodic;
+
+/// Rounds when `--rounds` is not given.
+pub const DEFAULT_ROUNDS: usize = 3;
+
+/// Options of one periodic comparison, overrides applied.
+#[derive(Debug)]
+pub struct RtOpts {
+    /// The workload (name and summary).
+    pub workload: &'static Workload,
+    /// Its task set.
+    pub set: PeriodicSet,
+    /// Rounds per backend.
+    pub rounds: usize,
+    /// Workers of each runtime.
+    pub workers: usize,
+    /// Length of one round.
+    pub duration: Duration,
+    /// Backends in table order (`executor` expanded here).
+    pub backends: Vec<Backend>,
+    /// Where to write the JSON report.
+    pub json: Option<PathBuf>,
+    /// Where to write the `.hgrm` files.
+    pub hgrm: Option<PathBuf>,
+    /// How the periodic tasks run on kairos.
+    pub kairos_periodic: KairosPeriodic,
+}
+
+/// What one periodic task did in one round.
+#[derive(Clone, Debug)]
+pub struct TaskRound {
+    /// Jobs started.
+    pub released: u64,
+    /// Jobs completed.
+    pub completed: u64,
+    /// Completed jobs that finished after their deadline.
+    pub missed: u64,
+    /// Release → start, ns.
+    pub start_latency: Histogram,
+    /// Release → completion, ns.
+    pub response: Histogram,
+    /// Cooperative preemptions of the task (kairos, per-name metrics; tokio: `None`).
+    pub preemptions: Option<u64>,
+}
+
+/// One round on one backend.
+#[derive(Clone, Debug)]
+pub struct Round {
+    /// One per periodic task, in the set's order.
+    pub tasks: Vec<TaskRound>,
+    /// The runtime's cooperative preemptions (kairos; tokio: `None`).
+    pub preemptions: Option<u64>,
+    /// Those of the background tasks (kairos; tokio: `None`).
+    pub background_preemptions: Option<u64>,
+    /// Background slices completed within the window.
+    pub background_slices: u64,
+    /// The window: `t0 .. t0 + duration`.
+    pub window: Duration,
+}
+
+/// One backend's result: per-round metrics summarised over the rounds.
+#[derive(Clone, Debug)]
+pub struct RtRow {
+    /// `kairos-edf`, `tokio`, ...
+    pub backend: String,
+    /// Workload name.
+    pub workload: &'static str,
+    /// Workers.
+    pub workers: usize,
+    /// Rounds.
+    pub rounds: usize,
+    /// Length of one round.
+    pub duration: Duration,
+    /// Background tasks.
+    pub background_tasks: usize,
+    /// Jobs completed over all rounds (all periodic tasks).
+    pub jobs: u64,
+    /// Jobs started over all rounds.
+    pub released: u64,
+    /// Jobs that missed over all rounds.
+    pub missed: u64,
+    /// Release → start percentiles per round, µs.
+    pub start_p50: Summary,
+    /// 99th percentile.
+    pub start_p99: Summary,
+    /// 99.9th percentile.
+    pub start_p999: Summary,
+    /// Maximum.
+    pub start_max: Summary,
+    /// Response time p99 per round, µs.
+    pub response_p99: Summary,
+    /// Missed / completed per round (fraction).
+    pub miss_ratio: Summary,
+    /// Cooperative preemptions per round (kairos).
+    pub preemptions: Option<Summary>,
+    /// Background slices per second per round (when the set has background tasks).
+    pub background_per_s: Option<Summary>,
+    /// Cooperative preemptions of the background tasks per round (kairos, with background).
+    pub background_preemptions: Option<Summary>,
+    /// Release → start of every job of every round, ns (the `.hgrm` file).
+    pub start_latency: Histogram,
+    /// Per periodic task.
+    pub tasks: Vec<TaskRow>,
+}
+
+/// One periodic task's result on one backend.
+#[derive(Clone, Debug)]
+pub struct TaskRow {
+    /// Task name.
+    pub name: &'static str,
+    /// `C / T / D` as text.
+    pub params: String,
+    /// Jobs completed over all rounds.
+    pub jobs: u64,
+    /// Jobs missed over all rounds.
+    pub missed: u64,
+    /// Missed / completed per round.
+    pub miss_ratio: Summary,
+    /// Release → start p99 per round, µs.
+    pub start_p99: Summary,
+    /// Response p99 per round, µs.
+    pub response_p99: Summary,
+    /// Response max per round, µs.
+    pub response_max: Summary,
+    /// Cooperative preemptions per round (kairos).
+    pub preemptions: Option<Summary>,
+}
+
+/// Runs the comparison, prints the tables and notes, writes the files asked for, and returns
+/// the rows.
+///
+/// # Errors
+/// A runtime that cannot be built or shut down, a failed task, a failed file write.
+pub fn compare(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
+    let json_out = opts.json.as_deref().map(json::Output::create).transpose()?;
+    if let Some(dir) = &opts.hgrm {
+        std::fs::create_dir_all(dir).map_err(|source| BenchError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+    }
+    let start = CpuSample::now();
+    let rows = run(opts)?;
+    println!("{}", table(&rows));
+    if opts.set.tasks.len() > 1 {
+        println!("{}", task_table(&rows));
+    }
+    for line in report::notes(opts, &rows) {
+        println!("{line}");
+    }
+    if let Some(note) = machine::busy_note(start) {
+        println!("{note}\n");
+    }
+    if let Some(dir) = &opts.hgrm {
+        for path in write_hgrm(dir, &rows)? {
+            eprintln!("wrote {}", path.display());
+        }
+    }
+    if let Some(out) = json_out {
+        out.write(&to_json(&rows))?;
+    }
+    Ok(rows)
+}
+
+/// Runs every round on every backend (interleaved) and summarises, printing only progress.
+///
+/// # Errors
+/// As [`compare`], without the file writes.
+pub fn run(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
+    let backends: Vec<Backend> = opts.backends.iter().flat_map(|b| b.expand()).collect();
+    let mut rounds: Vec<Vec<Round>> = vec![Vec::with_capacity(opts.rounds); backends.len()];
+    for r in 0..opts.rounds {
+        for (i, backend) in backends.iter().enumerate() {
+            eprintln!(
+                "{}: round {}/{} on {backend}, {} workers, {:.1} s",
+                opts.workload.name,
+                r + 1,
+                opts.rounds,
+                opts.workers,
+                opts.duration.as_secs_f64()
+            );
+            let round = match *backend {
+                Backend::Kairos(policy) => run::kairos(
+                    policy,
+                    opts.kairos_periodic,
+                    &opts.set,
+                    opts.workers,
+                    opts.duration,
+                )?,
+                Backend::Tokio => run::tokio(&opts.set, opts.workers, opts.duration)?,
+                Backend::Kernel | Backend::Executor => {
+                    return Err(BenchError::Usage(format!(
+                        "backend {backend} does not run the periodic built-in workloads \
+                         (kernel: workload files only)"
+                    )))
+                }
+            };
+            rounds[i].push(round);
+        }
+    }
+    backends
+        .iter()
+        .zip(&rounds)
+        .map(|(b, r)| {
+            let label = match b {
+                Backend::Kairos(_) if opts.kairos_periodic == KairosPeriodic::TaskLoop => {
+                    format!("{b}+loop")
+                }
+                _ => b.to_string(),
+            };
+            summarise(label, opts, r)
+        })
+        .collect()
+}
+
+/// `ns` in µs.
+fn us(ns: u64) -> f64 {
+    ns as f64 / 1e3
+}
+
+/// Missed / completed (0 without jobs).
+fn ratio(missed: u64, completed: u64) -> f64 {
+    if completed == 0 {
+        0.0
+    } else {
+        missed as f64 / completed as f64
+    }
+}
+
+fn summary(samples: &[f64]) -> Result<Summary, BenchError> {
+    Summary::of(samples).ok_or_else(|| BenchError::Usage("--rounds must be at least 1".to_owned()))
+}
+
+fn summarise(backend: String, opts: &RtOpts, rounds: &[Round]) -> Result<RtRow, BenchError> {
+    let per_round = |f: &dyn Fn(&Round) -> f64| -> Result<Summary, BenchError> {
+        summary(&rounds.iter().map(f).collect::<Vec<_>>())
+    };
+    let merged = |r: &Round, h: fn(&TaskRound) -> &Histogram| {
+        let mut all = Histogram::new();
+        for t in &r.tasks {
+            all.merge(h(t));
+        }
+        all
+    };
+    let start = |r: &Round| merged(r, |t| &t.start_latency);
+    let sum = |r: &Round, f: fn(&TaskRound) -> u64| r.tasks.iter().map(f).sum::<u64>();
+    let mut start_latency = Histogram::new();
+    for r in rounds {
+        start_latency.merge(&start(r));
+    }
+    let preemptions = if rounds.iter().all(|r| r.preemptions.is_some()) {
+        Some(per_round(&|r| r.preemptions.unwrap_or(0) as f64)?)
+    } else {
+        None
+    };
+    let background_preemptions =
+        if opts.set.background > 0 && rounds.iter().all(|r| r.background_preemptions.is_some()) {
+            Some(per_round(&|r| {
+                r.background_preemptions.unwrap_or(0) as f64
+            })?)
+        } else {
+            None
+        };
+    let background_per_s = if opts.set.background > 0 {
+        Some(per_round(&|r| {
+            r.background_slices as f64 / r.window.as_secs_f64().max(1e-9)
+        })?)
+    } else {
+        None
+    };
+    let tasks = opts
+        .set
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(i, task)| {
+            fn nth(r: &Round, i: usize) -> &TaskRound {
+                &r.tasks[i]
+            }
+            let of = |r| nth(r, i);
+            let per_task = |f: &dyn Fn(&TaskRound) -> f64| {
+                summary(&rounds.iter().map(|r| f(of(r))).collect::<Vec<_>>())
+            };
+            Ok(TaskRow {
+                name: task.name,
+                params: format!(
+                    "{} / {} / {}",
+                    crate::workload_file::model::format_duration(task.work),
+                    crate::workload_file::model::format_duration(task.period),
+                    crate::workload_file::model::format_duration(task.deadline())
+                ),
+                jobs: rounds.iter().map(|r| of(r).completed).sum(),
+                missed: rounds.iter().map(|r| of(r).missed).sum(),
+                miss_ratio: per_task(&|t| ratio(t.missed, t.completed))?,
+                start_p99: per_task(&|t| us(t.start_latency.p99()))?,
+                response_p99: per_task(&|t| us(t.response.p99()))?,
+                response_max: per_task(&|t| us(t.response.max()))?,
+                preemptions: if rounds.iter().all(|r| of(r).preemptions.is_some()) {
+                    Some(per_task(&|t| t.preemptions.unwrap_or(0) as f64)?)
+                } else {
+                    None
+                },
+            })
+        })
+        .collect::<Result<Vec<_>, BenchError>>()?;
+    Ok(RtRow {
+        backend,
+        workload: opts.workload.name,
+        workers: opts.workers,
+        rounds: rounds.len(),
+        duration: opts.duration,
+        background_tasks: opts.set.background,
+        jobs: rounds.iter().map(|r| sum(r, |t| t.completed)).sum(),
+        released: rounds.iter().map(|r| sum(r, |t| t.released)).sum(),
+        missed: rounds.iter().map(|r| sum(r, |t| t.missed)).sum(),
+        start_p50: per_round(&|r| us(start(r).p50()))?,
+        start_p99: per_round(&|r| us(start(r).p99()))?,
+        start_p999: per_round(&|r| us(start(r).p999()))?,
+        start_max: per_round(&|r| us(start(r).max()))?,
+        response_p99: per_round(&|r| us(merged(r, |t| &t.response).p99()))?,
+        miss_ratio: per_round(&|r| ratio(sum(r, |t| t.missed), sum(r, |t| t.completed)))?,
+        preemptions,
+        background_per_s,
+        background_preemptions,
+        start_latency,
+        tasks,
+    })
+}

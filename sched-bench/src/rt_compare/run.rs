@@ -1,0 +1,447 @@
+//! One round of a periodic workload on one backend: build the runtime, release the tasks on one
+//! grid for the run's length with the background tasks spinning, stop, collect, shut down.
+//!
+//! # The same task set on both runtimes
+//!
+//! | | kairos (every policy) | tokio |
+//! |---|---|---|
+//! | periodic task | `Runtime::spawn_periodic(Periodic::new(T).deadline(D).offset(O).priority(p).nice(n).name(..))`; job `k` released at `t0 + k·T` | one task: `sleep_until(t0 + k·T)`, then the job, in a loop |
+//! | job body | `kairos::work(C)`: `C` of thread CPU time in 20 µs slices, yielding between slices only when `kairos::task::should_yield()` says so | `C` of thread CPU time in 20 µs slices, `tokio::task::yield_now()` between every two slices |
+//! | release → start | `PeriodicStats::start_latency`: release → the driver's first clock read after its timer fired and it was polled | release → the task's first clock read after `sleep_until` returned |
+//! | response, miss | `PeriodicStats`: completion − release; missed iff completion > release + `D` | the same, measured in the loop |
+//! | background task | `kairos::work(20 µs)`, `should_yield()` (counts a preemption if the runtime asked), `kairos::yield_now()`, in a loop; spawned with no parameters (no deadline, priority 0, nice 0) | 20 µs of thread CPU spin, `tokio::task::yield_now()`, in a loop |
+//!
+//! `t0` is 10 ms after the runtime is built (time to spawn everything); every periodic task's
+//! first release is `t0` (the offset is computed per task from the same `t0`, so the releases
+//! of a set are simultaneous up to the microsecond between two spawns: the synchronous release,
+//! the worst case of fixed-priority analysis). The background tasks start spinning as soon as
+//! they are spawned. At `t0 + duration` the driving thread stops the periodic tasks (no further
+//! release; the job in progress completes) and the background tasks (each ends after its current
+//! slice), and waits for them all.
+//!
+//! Background throughput counts the slices that ended within `[t0, t0 + duration)`, all
+//! background tasks together.
+
+use super::{Round, TaskRound};
+use crate::error::BenchError;
+use crate::exec::kairos_label;
+use crate::kernel::thread_job::{nanos, thread_cpu_ns};
+use crate::watchdog::Watchdog;
+use crate::workload::{PeriodicSet, RtTask, BACKGROUND_SLICE};
+use kairos::stats::Histogram;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Time between building the runtime and the first release.
+///
+/// On tokio this also fixes the phase of the release grid against tokio's 1 ms timer ticks,
+/// which start at the runtime's build: releases fall a few µs after a tick and each waits almost
+/// a whole tick (with 10.5 ms they would wait about half of one). Kept at 10 ms, as the kernel
+/// and workload-file backends use, rather than tuned per runtime.
+const START_MARGIN: Duration = Duration::from_millis(10);
+
+/// Beyond the run's length, after which the watchdog declares a hang.
+const HANG_MARGIN: Duration = Duration::from_secs(60);
+
+/// How long shutdown may wait for a worker still inside a poll.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// kairos' per-name metrics name of the background tasks.
+pub const BACKGROUND_NAME: &str = "background";
+
+/// Longest stretch a tokio job spins without yielding (the same as `kairos::WORK_SLICE`).
+const TOKIO_SLICE: Duration = kairos::WORK_SLICE;
+
+/// How the periodic tasks run on kairos (`--kairos-periodic`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum KairosPeriodic {
+    /// kairos' own periodic tasks, `Runtime::spawn_periodic` (what is measured).
+    #[default]
+    SpawnPeriodic,
+    /// Diagnostic: a plain task per periodic task that sets the next job's deadline before it
+    /// sleeps; rows labelled kairos-POLICY+loop.
+    ///
+    /// The task is spawned with `spawn_with` (priority, nice, name, first deadline) and runs
+    /// the tokio backend's release loop on kairos' timer, calling `task::set_deadline(release +
+    /// D)` *before* `sleep_until(release)`, so the timer wakes it with that deadline; jobs run
+    /// `kairos::work(C)`. It shows what `Edf` does when a released job is queued with its
+    /// deadline, which `spawn_periodic`'s driver does not do (it clears its deadline between
+    /// jobs).
+    TaskLoop,
+}
+
+/// One round on kairos under `policy`.
+///
+/// # Errors
+/// The runtime cannot be built or shut down, a periodic task is refused, a task panicked.
+pub fn kairos(
+    policy: kairos::Policy,
+    mode: KairosPeriodic,
+    set: &PeriodicSet,
+    workers: usize,
+    duration: Duration,
+) -> Result<Round, BenchError> {
+    let label = kairos_label(policy);
+    let _watchdog = Watchdog::arm(format!("{label} round"), duration + HANG_MARGIN);
+    let rt = kairos::Runtime::builder()
+        .workers(workers)
+        .policy(policy)
+        .thread_name("kairos-bench")
+        .build()
+        .map_err(|e| BenchError::Build {
+            backend: label.clone(),
+            message: e.to_string(),
+        })?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let t0 = Instant::now() + START_MARGIN;
+    let end = t0 + duration;
+    let background: Vec<_> = (0..set.background)
+        .map(|_| {
+            rt.spawn_with(
+                kairos::Sched::default().name(BACKGROUND_NAME),
+                kairos_background(t0, end, Arc::clone(&stop)),
+            )
+        })
+        .collect();
+    if mode == KairosPeriodic::TaskLoop {
+        return kairos_task_loops(rt, label, set, t0, end, stop, background, duration);
+    }
+    let mut periodic = Vec::with_capacity(set.tasks.len());
+    for task in set.tasks {
+        let work = task.work;
+        let params = kairos::Periodic::new(task.period)
+            .deadline(task.deadline())
+            .offset(t0.saturating_duration_since(Instant::now()))
+            .priority(task.priority)
+            .nice(task.nice)
+            .name(task.name);
+        let handle = rt
+            .spawn_periodic(params, move |_job| kairos::work(work))
+            .map_err(|e| BenchError::Task {
+                backend: label.clone(),
+                message: format!("spawn_periodic({}): {e}", task.name),
+            })?;
+        periodic.push(handle);
+    }
+    sleep_until(end);
+    for h in &periodic {
+        h.stop();
+    }
+    stop.store(true, Ordering::Relaxed);
+    let (stats, slices) = rt
+        .block_on(async move {
+            let mut stats = Vec::with_capacity(periodic.len());
+            for h in periodic {
+                stats.push(h.join().await);
+            }
+            let mut slices = 0;
+            for h in background {
+                slices += h.await.map_err(|e| e.to_string())?;
+            }
+            Ok::<_, String>((stats, slices))
+        })
+        .map_err(|message| BenchError::Task {
+            backend: label.clone(),
+            message,
+        })?;
+    let metrics = rt.metrics();
+    rt.shutdown_timeout(SHUTDOWN_TIMEOUT)
+        .map_err(|e| BenchError::Shutdown {
+            backend: label.clone(),
+            message: e.to_string(),
+        })?;
+    if metrics.panics > 0 {
+        return Err(BenchError::Task {
+            backend: label,
+            message: format!("{} task(s) panicked", metrics.panics),
+        });
+    }
+    let preempted = |name: &str| metrics.by_name.get(name).map_or(0, |s| s.preemptions);
+    let tasks = set
+        .tasks
+        .iter()
+        .zip(stats)
+        .map(|(task, s)| TaskRound {
+            released: s.released,
+            completed: s.completed,
+            missed: s.missed,
+            start_latency: s.start_latency,
+            response: s.response_time,
+            preemptions: Some(preempted(task.name)),
+        })
+        .collect();
+    Ok(Round {
+        tasks,
+        preemptions: Some(metrics.preemptions),
+        background_preemptions: Some(preempted(BACKGROUND_NAME)),
+        background_slices: slices,
+        window: duration,
+    })
+}
+
+/// The rest of a [`KairosPeriodic::TaskLoop`] round: spawn one loop task per periodic task,
+/// run until `end`, stop, collect, shut down.
+#[allow(clippy::too_many_arguments)]
+fn kairos_task_loops(
+    rt: kairos::Runtime,
+    label: String,
+    set: &PeriodicSet,
+    t0: Instant,
+    end: Instant,
+    stop: Arc<AtomicBool>,
+    background: Vec<kairos::JoinHandle<u64>>,
+    duration: Duration,
+) -> Result<Round, BenchError> {
+    // t0 and end on kairos' clock (both clocks are CLOCK_MONOTONIC; this read pairs them).
+    let (k_now, now) = (kairos::time::Instant::now(), Instant::now());
+    let k_t0 = k_now + t0.saturating_duration_since(now);
+    let k_end = k_t0 + duration;
+    let loops: Vec<_> = set
+        .tasks
+        .iter()
+        .map(|&task| {
+            let sched = kairos::Sched::default()
+                .deadline_at(k_t0 + task.deadline())
+                .priority(task.priority)
+                .nice(task.nice)
+                .name(task.name);
+            rt.spawn_with(sched, kairos_loop(task, k_t0, k_end, Arc::clone(&stop)))
+        })
+        .collect();
+    sleep_until(end);
+    stop.store(true, Ordering::Relaxed);
+    let joined = rt.block_on(async move {
+        let mut tasks = Vec::with_capacity(loops.len());
+        for h in loops {
+            tasks.push(h.await.map_err(|e| e.to_string())?);
+        }
+        let mut slices = 0;
+        for h in background {
+            slices += h.await.map_err(|e| e.to_string())?;
+        }
+        Ok::<_, String>((tasks, slices))
+    });
+    let metrics = rt.metrics();
+    let down = rt.shutdown_timeout(SHUTDOWN_TIMEOUT);
+    let (mut tasks, slices) = joined.map_err(|message| BenchError::Task {
+        backend: label.clone(),
+        message,
+    })?;
+    down.map_err(|e| BenchError::Shutdown {
+        backend: label.clone(),
+        message: e.to_string(),
+    })?;
+    let preempted = |name: &str| metrics.by_name.get(name).map_or(0, |s| s.preemptions);
+    for (t, task) in tasks.iter_mut().zip(set.tasks) {
+        t.preemptions = Some(preempted(task.name));
+    }
+    Ok(Round {
+        tasks,
+        preemptions: Some(metrics.preemptions),
+        background_preemptions: Some(preempted(BACKGROUND_NAME)),
+        background_slices: slices,
+        window: duration,
+    })
+}
+
+/// [`KairosPeriodic::TaskLoop`]'s periodic task: the tokio loop on kairos' timer, with the
+/// job's deadline set before the wait for its release.
+async fn kairos_loop(
+    task: RtTask,
+    t0: kairos::time::Instant,
+    end: kairos::time::Instant,
+    stop: Arc<AtomicBool>,
+) -> TaskRound {
+    let mut out = TaskRound::new();
+    let deadline = task.deadline();
+    for k in 0u32.. {
+        let release = t0 + task.period * k;
+        if release >= end {
+            break;
+        }
+        let _ = kairos::task::set_deadline(release + deadline);
+        kairos::time::sleep_until(release).await;
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let started = kairos::time::Instant::now();
+        out.released += 1;
+        out.start_latency
+            .record(nanos(started.saturating_duration_since(release)));
+        kairos::work(task.work).await;
+        let done = kairos::time::Instant::now();
+        out.completed += 1;
+        out.response
+            .record(nanos(done.saturating_duration_since(release)));
+        if done > release + deadline {
+            out.missed += 1;
+        }
+    }
+    out
+}
+
+/// A kairos background task: 20 µs slices of CPU, a yield after each, until `stop`; returns the
+/// slices that ended within `[t0, end)`.
+async fn kairos_background(t0: Instant, end: Instant, stop: Arc<AtomicBool>) -> u64 {
+    let mut counted = 0;
+    while !stop.load(Ordering::Relaxed) {
+        kairos::work(BACKGROUND_SLICE).await;
+        let now = Instant::now();
+        if now >= t0 && now < end {
+            counted += 1;
+        }
+        // The task yields after every slice anyway; asking first lets kairos count the slices
+        // after which it wanted the worker back (a more urgent task was waiting) as preemptions.
+        let _ = kairos::task::should_yield();
+        kairos::yield_now().await;
+    }
+    counted
+}
+
+/// One round on tokio's multi-thread runtime (with its timer driver).
+///
+/// # Errors
+/// The runtime cannot be built, a task panicked.
+pub fn tokio(set: &PeriodicSet, workers: usize, duration: Duration) -> Result<Round, BenchError> {
+    let _watchdog = Watchdog::arm("tokio round".to_owned(), duration + HANG_MARGIN);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .thread_name("tokio-bench")
+        .enable_time()
+        .build()
+        .map_err(|e| BenchError::Build {
+            backend: "tokio".to_owned(),
+            message: e.to_string(),
+        })?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let t0 = Instant::now() + START_MARGIN;
+    let end = t0 + duration;
+    let background: Vec<_> = (0..set.background)
+        .map(|_| rt.spawn(tokio_background(t0, end, Arc::clone(&stop))))
+        .collect();
+    let periodic: Vec<_> = set
+        .tasks
+        .iter()
+        .map(|&task| rt.spawn(tokio_periodic(task, t0, end, Arc::clone(&stop))))
+        .collect();
+    sleep_until(end);
+    stop.store(true, Ordering::Relaxed);
+    let joined = rt.block_on(async move {
+        let mut tasks = Vec::with_capacity(periodic.len());
+        for h in periodic {
+            tasks.push(h.await.map_err(|e| e.to_string())?);
+        }
+        let mut slices = 0;
+        for h in background {
+            slices += h.await.map_err(|e| e.to_string())?;
+        }
+        Ok::<_, String>((tasks, slices))
+    });
+    rt.shutdown_timeout(SHUTDOWN_TIMEOUT);
+    let (tasks, slices) = joined.map_err(|message| BenchError::Task {
+        backend: "tokio".to_owned(),
+        message,
+    })?;
+    Ok(Round {
+        tasks,
+        preemptions: None,
+        background_preemptions: None,
+        background_slices: slices,
+        window: duration,
+    })
+}
+
+/// A tokio periodic task: job `k` released at `t0 + k·T` while that is before `end` and the
+/// run is not stopped; jobs of an overrun run late, back to back (kairos' `Overrun::Queue`).
+async fn tokio_periodic(
+    task: RtTask,
+    t0: Instant,
+    end: Instant,
+    stop: Arc<AtomicBool>,
+) -> TaskRound {
+    let mut out = TaskRound::new();
+    let deadline = task.deadline();
+    for k in 0u32.. {
+        let release = t0 + task.period * k;
+        if release >= end {
+            break;
+        }
+        tokio::time::sleep_until(tokio::time::Instant::from_std(release)).await;
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let started = Instant::now();
+        out.released += 1;
+        out.start_latency
+            .record(nanos(started.saturating_duration_since(release)));
+        tokio_work(task.work).await;
+        let done = Instant::now();
+        out.completed += 1;
+        out.response
+            .record(nanos(done.saturating_duration_since(release)));
+        if done > release + deadline {
+            out.missed += 1;
+        }
+    }
+    out
+}
+
+/// `d` of the calling thread's CPU time in slices of at most 20 µs, `yield_now` between slices.
+async fn tokio_work(d: Duration) {
+    let mut left = nanos(d);
+    let slice = nanos(TOKIO_SLICE);
+    while left > 0 {
+        let chunk = left.min(slice);
+        spin_cpu(chunk);
+        left -= chunk;
+        if left > 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+/// A tokio background task, as [`kairos_background`].
+async fn tokio_background(t0: Instant, end: Instant, stop: Arc<AtomicBool>) -> u64 {
+    let mut counted = 0;
+    let slice = nanos(BACKGROUND_SLICE);
+    while !stop.load(Ordering::Relaxed) {
+        spin_cpu(slice);
+        let now = Instant::now();
+        if now >= t0 && now < end {
+            counted += 1;
+        }
+        tokio::task::yield_now().await;
+    }
+    counted
+}
+
+/// Spins until the calling thread has used `ns` more nanoseconds of CPU time.
+fn spin_cpu(ns: u64) {
+    let start = thread_cpu_ns();
+    while thread_cpu_ns().wrapping_sub(start) < ns {
+        std::hint::spin_loop();
+    }
+}
+
+/// Sleeps the calling (driving, non-worker) thread until `at`.
+fn sleep_until(at: Instant) {
+    let now = Instant::now();
+    if at > now {
+        std::thread::sleep(at - now);
+    }
+}
+
+impl TaskRound {
+    /// Nothing yet.
+    pub fn new() -> TaskRound {
+        TaskRound {
+            released: 0,
+            completed: 0,
+            missed: 0,
+            start_latency: Histogram::new(),
+            response: Histogram::new(),
+            preemptions: None,
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! The periodic built-in workloads (`latency-under-load`, `mixed-latency`,
+//! `mixed-latency-hogs`) end to end through the binary: listed by `sched-bench workloads`; a
+//! 200 ms round of each on `executor,tokio` gives one JSON row per kairos policy and tokio with
+//! well-formed fields, and one `.hgrm` file per row that parses.
+//!
+//! No timing thresholds: only counts, orders (p50 <= p99 <= p99.9 <= max), ranges and presence
+//! are checked, so the tests hold on a loaded 2-core CI machine.
+
+mod common;
+
+use common::{int, parse_rows, Row};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Row order of `--backends executor,tokio`.
+const BACKENDS: [&str; 5] = [
+    "kairos-fifo",
+    "kairos-edf",
+    "kairos-priority",
+    "kairos-fair",
+    "tokio",
+];
+
+const MIXED_TASKS: [&str; 5] = ["ctrl", "sensor", "audio", "video", "telemetry"];
+
+fn sched_bench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sched-bench"))
+        .args(args)
+        .output()
+        .expect("run sched-bench")
+}
+
+/// A fresh directory for one test's files.
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "sched-bench-periodic-{}-{name}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs one 200 ms round of `workload` on `backends` with `--json` and `--hgrm`; returns
+/// stdout, the JSON rows and the `.hgrm` directory.
+fn run(workload: &str, backends: &str, extra: &[&str]) -> (String, Vec<Row>, PathBuf) {
+    let dir = temp_dir(&format!("{workload}-{}", extra.join("")));
+    let json = dir.join("report.json");
+    let hgrm = dir.join("hgrm");
+    let mut args = vec![
+        "compare",
+        "--workload",
+        workload,
+        "--backends",
+        backends,
+        "--rounds",
+        "1",
+        "--duration",
+        "200ms",
+        "--json",
+        json.to_str().unwrap(),
+        "--hgrm",
+        hgrm.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = sched_bench(&args);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "sched-bench failed: {stderr}\n{stdout}"
+    );
+    assert!(!stderr.contains("panicked"), "a panic: {stderr}");
+    assert!(stdout.contains("| backend"), "no table printed:\n{stdout}");
+    let rows = parse_rows(&std::fs::read_to_string(&json).unwrap());
+    (stdout, rows, hgrm)
+}
+
+fn float(row: &Row, key: &str) -> f64 {
+    row.get(key)
+        .unwrap_or_else(|| panic!("no {key} in {row:?}"))
+        .parse()
+        .unwrap_or_else(|_| panic!("{key} is not a number in {row:?}"))
+}
+
+/// `key` is present with `key_min <= key <= key_max` (median between the range's ends).
+fn summary(row: &Row, key: &str) -> f64 {
+    let (median, min, max) = (
+        float(row, key),
+        float(row, &format!("{key}_min")),
+        float(row, &format!("{key}_max")),
+    );
+    assert!(min <= median && median <= max, "{key}: {row:?}");
+    median
+}
+
+/// The checks every row passes, whatever the workload.
+fn assert_row(row: &Row, workload: &str, workers: u64, background: u64) {
+    assert_eq!(row["workload"], workload, "{row:?}");
+    assert_eq!(int(row, "workers"), workers, "{row:?}");
+    assert_eq!(int(row, "rounds"), 1, "{row:?}");
+    assert_eq!(int(row, "background_tasks"), background, "{row:?}");
+    let (released, jobs, missed) = (int(row, "released"), int(row, "jobs"), int(row, "missed"));
+    assert!(jobs > 0, "no job completed: {row:?}");
+    assert!(jobs <= released && missed <= jobs, "{row:?}");
+    let p50 = summary(row, "start_latency_p50_us");
+    let p99 = summary(row, "start_latency_p99_us");
+    let p999 = summary(row, "start_latency_p999_us");
+    let max = summary(row, "start_latency_max_us");
+    assert!(p50 <= p99 && p99 <= p999 && p999 <= max, "{row:?}");
+    assert!(summary(row, "response_p99_us") > 0.0, "{row:?}");
+    let miss = summary(row, "miss_ratio");
+    assert!((0.0..=1.0).contains(&miss), "{row:?}");
+    if row["backend"] == "tokio" {
+        assert!(!row.contains_key("preemptions"), "{row:?}");
+    } else {
+        summary(row, "preemptions");
+    }
+    if background > 0 {
+        assert!(
+            summary(row, "background_slices_per_s") > 0.0,
+            "the background did no work: {row:?}"
+        );
+    } else {
+        assert!(!row.contains_key("background_slices_per_s"), "{row:?}");
+    }
+}
+
+/// Parses a `.hgrm` file: data rows of 4 numbers (value, percentile, total count,
+/// 1/(1-percentile)), the last one of 3 (at percentile 1); returns the footer's total count.
+fn parse_hgrm(path: &Path) -> u64 {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["Value", "Percentile", "TotalCount", "1/(1-Percentile)"],
+        "{text}"
+    );
+    let mut rows: Vec<Vec<f64>> = Vec::new();
+    let mut total = None;
+    for line in lines {
+        if line.trim().is_empty() {
+            continue;
+        }
+        if let Some(footer) = line.strip_prefix("#[") {
+            if let Some((_, count)) = footer.split_once("Total count    =") {
+                total = Some(count.trim_end_matches(']').trim().parse::<u64>().unwrap());
+            }
+            continue;
+        }
+        let cols: Vec<f64> = line
+            .split_whitespace()
+            .map(|c| {
+                c.parse()
+                    .unwrap_or_else(|_| panic!("not a number: {c:?} in {text}"))
+            })
+            .collect();
+        rows.push(cols);
+    }
+    assert!(!rows.is_empty(), "no data rows in {text}");
+    let (last, body) = rows.split_last().unwrap();
+    assert!(body.iter().all(|r| r.len() == 4), "{text}");
+    assert_eq!(last.len(), 3, "{text}");
+    assert_eq!(last[1], 1.0, "{text}");
+    for w in rows.windows(2) {
+        assert!(
+            w[0][0] <= w[1][0] && w[0][1] <= w[1][1] && w[0][2] <= w[1][2],
+            "{text}"
+        );
+    }
+    total.unwrap_or_else(|| panic!("no total count in {text}"))
+}
+
+/// One `.hgrm` per row, each with one sample per released job.
+fn assert_hgrm_files(dir: &Path, workload: &str, rows: &[Row]) {
+    for row in rows {
+        let path = dir.join(format!("{workload}.{}.hgrm", row["backend"]));
+        assert_eq!(
+            parse_hgrm(&path),
+            int(row, "released"),
+            "{}",
+            path.display()
+        );
+    }
+    let files = std::fs::read_dir(dir).unwrap().count();
+    assert_eq!(files, rows.len(), "one .hgrm per row in {}", dir.display());
+}
+
+fn backends_of(rows: &[Row]) -> Vec<&str> {
+    rows.iter().map(|r| r["backend"].as_str()).collect()
+}
+
+#[test]
+fn workloads_lists_the_periodic_workloads() {
+    let out = sched_bench(&["workloads"]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for name in [
+        "mixed-small",
+        "latency-under-load",
+        "mixed-latency",
+        "mixed-latency-hogs",
+    ] {
+        assert!(
+            stdout.contains(&format!("| {name} ")),
+            "{name} not listed:\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn latency_under_load_on_executor_and_tokio() {
+    let (stdout, rows, hgrm) = run("latency-under-load", "executor,tokio", &[]);
+    assert_eq!(backends_of(&rows), BACKENDS, "{rows:?}");
+    for row in &rows {
+        assert_row(row, "latency-under-load", 2, 8);
+        assert!(int(row, "task.tick.jobs") > 0, "{row:?}");
+        summary(row, "task.tick.miss_ratio");
+    }
+    // Background throughput is compared with kairos-fifo's.
+    assert_eq!(float(&rows[0], "background_vs_fifo"), 0.0);
+    assert!(rows.iter().all(|r| r.contains_key("background_vs_fifo")));
+    assert_hgrm_files(&hgrm, "latency-under-load", &rows);
+    for column in [
+        "rel→poll µs p50",
+        "p99.9",
+        "miss ratio",
+        "preemptions",
+        "bg slices/s",
+    ] {
+        assert!(stdout.contains(column), "no {column} column:\n{stdout}");
+    }
+}
+
+#[test]
+fn mixed_latency_with_and_without_hogs() {
+    for (workload, background) in [("mixed-latency", 0), ("mixed-latency-hogs", 3)] {
+        let (stdout, rows, hgrm) = run(workload, "executor,tokio", &[]);
+        assert_eq!(backends_of(&rows), BACKENDS, "{rows:?}");
+        for row in &rows {
+            assert_row(row, workload, 1, background);
+            let mut jobs = 0;
+            for task in MIXED_TASKS {
+                let task_jobs = int(row, &format!("task.{task}.jobs"));
+                assert!(task_jobs > 0, "{task} ran no job: {row:?}");
+                assert!(int(row, &format!("task.{task}.missed")) <= task_jobs);
+                let miss = summary(row, &format!("task.{task}.miss_ratio"));
+                assert!((0.0..=1.0).contains(&miss), "{row:?}");
+                let p99 = summary(row, &format!("task.{task}.response_p99_us"));
+                assert!(p99 <= summary(row, &format!("task.{task}.response_max_us")));
+                summary(row, &format!("task.{task}.start_latency_p99_us"));
+                jobs += task_jobs;
+            }
+            assert_eq!(jobs, int(row, "jobs"), "{row:?}");
+        }
+        assert_hgrm_files(&hgrm, workload, &rows);
+        // The per-task table follows the main one.
+        assert!(stdout.contains("| task"), "no per-task table:\n{stdout}");
+        assert!(stdout.contains("| telemetry "), "{stdout}");
+    }
+}
+
+#[test]
+fn task_loop_rows_are_labelled() {
+    let (_, rows, hgrm) = run(
+        "latency-under-load",
+        "kairos-edf",
+        &["--kairos-periodic", "task-loop"],
+    );
+    assert_eq!(backends_of(&rows), ["kairos-edf+loop"]);
+    assert_row(&rows[0], "latency-under-load", 2, 8);
+    assert_hgrm_files(&hgrm, "latency-under-load", &rows);
+}
+
+#[test]
+fn periodic_options_are_refused_elsewhere() {
+    for args in [
+        &["compare", "--workload", "mixed-small", "--duration", "1s"][..],
+        &["compare", "--workload", "mixed-small", "--hgrm", "/tmp/x"][..],
+        &[
+            "compare",
+            "--workload",
+            "latency-under-load",
+            "--backends",
+            "kernel",
+        ][..],
+    ] {
+        let out = sched_bench(args);
+        assert!(!out.status.success(), "{args:?} was accepted");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("sched-bench: error:"), "{args:?}: {stderr}");
+    }
+}
