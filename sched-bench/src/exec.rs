@@ -276,17 +276,27 @@ impl Tokio {
     /// # Errors
     /// [`BenchError::Build`] if tokio cannot start its threads.
     pub fn with_timers(workers: usize) -> Result<Tokio, BenchError> {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(workers)
-            .thread_name("tokio-bench")
-            .enable_time()
-            .build()
-            .map_err(|e| BenchError::Build {
-                backend: "tokio".to_owned(),
-                message: e.to_string(),
-            })?;
-        Ok(Tokio { rt })
+        Ok(Tokio {
+            rt: tokio_with_timers(workers)?,
+        })
     }
+}
+
+/// A tokio multi-thread runtime with `workers` workers and its timer driver (`enable_time`: 1 ms
+/// timer wheel), threads named `tokio-bench`.
+///
+/// # Errors
+/// [`BenchError::Build`] if tokio cannot start its threads.
+pub fn tokio_with_timers(workers: usize) -> Result<tokio::runtime::Runtime, BenchError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .thread_name("tokio-bench")
+        .enable_time()
+        .build()
+        .map_err(|e| BenchError::Build {
+            backend: "tokio".to_owned(),
+            message: e.to_string(),
+        })
 }
 
 /// [`tokio::task::JoinHandle`] with the error as a [`TaskFailed`].

@@ -130,17 +130,13 @@ pub fn kairos(
     }
     stop.store(true, Ordering::Relaxed);
     let (stats, slices) = rt
-        .block_on(async move {
-            let mut stats = Vec::with_capacity(periodic.len());
-            for h in periodic {
-                stats.push(h.join().await);
-            }
-            let mut slices = 0;
-            for h in background {
-                slices += h.await.map_err(|e| e.to_string())?;
-            }
-            Ok::<_, String>((stats, slices))
-        })
+        .block_on(join_round(
+            periodic
+                .into_iter()
+                .map(|h| async move { Ok::<_, kairos::JoinError>(h.join().await) })
+                .collect(),
+            background,
+        ))
         .map_err(|message| BenchError::Task {
             backend: label.clone(),
             message,
@@ -211,17 +207,7 @@ fn kairos_task_loops(
         .collect();
     sleep_until(end);
     stop.store(true, Ordering::Relaxed);
-    let joined = rt.block_on(async move {
-        let mut tasks = Vec::with_capacity(loops.len());
-        for h in loops {
-            tasks.push(h.await.map_err(|e| e.to_string())?);
-        }
-        let mut slices = 0;
-        for h in background {
-            slices += h.await.map_err(|e| e.to_string())?;
-        }
-        Ok::<_, String>((tasks, slices))
-    });
+    let joined = rt.block_on(join_round(loops, background));
     let metrics = rt.metrics();
     let down = rt.shutdown_timeout(SHUTDOWN_TIMEOUT);
     let (mut tasks, slices) = joined.map_err(|message| BenchError::Task {
@@ -299,21 +285,30 @@ async fn kairos_background(t0: Instant, end: Instant, stop: Arc<AtomicBool>) -> 
     counted
 }
 
+/// Awaits the periodic tasks' results in order, then the background tasks' slice counts; the
+/// first failure (a panicked task) becomes the error message.
+async fn join_round<T, E: std::fmt::Display>(
+    periodic: Vec<impl std::future::Future<Output = Result<T, E>>>,
+    background: Vec<impl std::future::Future<Output = Result<u64, E>>>,
+) -> Result<(Vec<T>, u64), String> {
+    let mut tasks = Vec::with_capacity(periodic.len());
+    for h in periodic {
+        tasks.push(h.await.map_err(|e| e.to_string())?);
+    }
+    let mut slices = 0;
+    for h in background {
+        slices += h.await.map_err(|e| e.to_string())?;
+    }
+    Ok((tasks, slices))
+}
+
 /// One round on tokio's multi-thread runtime (with its timer driver).
 ///
 /// # Errors
 /// The runtime cannot be built, a task panicked.
 pub fn tokio(set: &PeriodicSet, workers: usize, duration: Duration) -> Result<Round, BenchError> {
     let _watchdog = Watchdog::arm("tokio round".to_owned(), duration + HANG_MARGIN);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .thread_name("tokio-bench")
-        .enable_time()
-        .build()
-        .map_err(|e| BenchError::Build {
-            backend: "tokio".to_owned(),
-            message: e.to_string(),
-        })?;
+    let rt = crate::exec::tokio_with_timers(workers)?;
     let stop = Arc::new(AtomicBool::new(false));
     let t0 = Instant::now() + START_MARGIN;
     let end = t0 + duration;
@@ -327,17 +322,7 @@ pub fn tokio(set: &PeriodicSet, workers: usize, duration: Duration) -> Result<Ro
         .collect();
     sleep_until(end);
     stop.store(true, Ordering::Relaxed);
-    let joined = rt.block_on(async move {
-        let mut tasks = Vec::with_capacity(periodic.len());
-        for h in periodic {
-            tasks.push(h.await.map_err(|e| e.to_string())?);
-        }
-        let mut slices = 0;
-        for h in background {
-            slices += h.await.map_err(|e| e.to_string())?;
-        }
-        Ok::<_, String>((tasks, slices))
-    });
+    let joined = rt.block_on(join_round(periodic, background));
     rt.shutdown_timeout(SHUTDOWN_TIMEOUT);
     let (tasks, slices) = joined.map_err(|message| BenchError::Task {
         backend: "tokio".to_owned(),
