@@ -49,6 +49,8 @@ pub struct CompareOpts {
     pub json: Option<PathBuf>,
     /// Where to write `.hgrm` files (periodic workloads), if anywhere.
     pub hgrm: Option<PathBuf>,
+    /// Where to write an SVG plot of the latency percentiles (periodic workloads), if anywhere.
+    pub plot: Option<PathBuf>,
     /// How periodic workloads run their periodic tasks on kairos.
     pub kairos_periodic: crate::rt_compare::KairosPeriodic,
 }
@@ -79,6 +81,9 @@ pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
         }
         if opts.hgrm.is_some() {
             return Err(periodic_only("--hgrm"));
+        }
+        if opts.plot.is_some() {
+            return Err(periodic_only("--plot"));
         }
         let path = std::path::Path::new(&opts.workload);
         let file =
@@ -112,6 +117,7 @@ pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
                 backends: opts.backends.clone(),
                 json: opts.json.clone(),
                 hgrm: opts.hgrm.clone(),
+                plot: opts.plot.clone(),
                 kairos_periodic: opts.kairos_periodic,
             })?;
             return Ok(Vec::new());
@@ -122,6 +128,9 @@ pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
     }
     if opts.hgrm.is_some() {
         return Err(periodic_only("--hgrm"));
+    }
+    if opts.plot.is_some() {
+        return Err(periodic_only("--plot"));
     }
     let rounds = opts.rounds.unwrap_or(DEFAULT_ROUNDS);
     let json_out = opts.json.as_deref().map(json::Output::create).transpose()?;

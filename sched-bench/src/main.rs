@@ -32,6 +32,8 @@ mod json;
 mod kernel;
 mod machine;
 mod micro;
+mod plot;
+mod progress;
 mod report;
 mod rt_compare;
 mod spawn_sleep;
@@ -178,6 +180,10 @@ struct CompareArgs {
     /// latency of every job, µs) into this directory, named WORKLOAD.BACKEND.hgrm.
     #[arg(long, value_name = "DIR")]
     hgrm: Option<PathBuf>,
+    /// Periodic workloads: write one SVG plot of every row's release→start latency percentile
+    /// curve (HdrHistogram's log percentile axis, µs on a log axis) to this file.
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<PathBuf>,
     /// How periodic workloads run their periodic tasks on kairos.
     #[arg(long, value_enum, default_value = "spawn-periodic")]
     kairos_periodic: rt_compare::KairosPeriodic,
@@ -215,6 +221,7 @@ fn main() -> ExitCode {
             backends: a.backends,
             json: a.json,
             hgrm: a.hgrm,
+            plot: a.plot,
             kairos_periodic: a.kairos_periodic,
         })
         .map(drop),

@@ -1,7 +1,9 @@
 //! The periodic built-in workloads (`latency-under-load`, `mixed-latency`,
 //! `mixed-latency-hogs`) end to end through the binary: listed by `sched-bench workloads`; a
 //! 200 ms round of each on `executor,tokio` gives one JSON row per kairos policy and tokio with
-//! well-formed fields, and one `.hgrm` file per row that parses.
+//! well-formed fields, one `.hgrm` file per row that parses, and (`--plot`) a well-formed SVG
+//! with one curve per row naming every backend; with stdout and stderr piped (not terminals)
+//! there is no progress bar, only the plain per-round lines on stderr.
 //!
 //! No timing thresholds: only counts, orders (p50 <= p99 <= p99.9 <= max), ranges and presence
 //! are checked, so the tests hold on a loaded 2-core CI machine.
@@ -41,12 +43,23 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// Runs one 200 ms round of `workload` on `backends` with `--json` and `--hgrm`; returns
-/// stdout, the JSON rows and the `.hgrm` directory.
-fn run(workload: &str, backends: &str, extra: &[&str]) -> (String, Vec<Row>, PathBuf) {
+/// What one run left behind.
+struct Run {
+    stdout: String,
+    stderr: String,
+    rows: Vec<Row>,
+    /// The `--hgrm` directory.
+    hgrm: PathBuf,
+    /// The `--plot` file.
+    svg: PathBuf,
+}
+
+/// Runs one 200 ms round of `workload` on `backends` with `--json`, `--hgrm` and `--plot`.
+fn run(workload: &str, backends: &str, extra: &[&str]) -> Run {
     let dir = temp_dir(&format!("{workload}-{}", extra.join("")));
     let json = dir.join("report.json");
     let hgrm = dir.join("hgrm");
+    let svg = dir.join("latency.svg");
     let mut args = vec![
         "compare",
         "--workload",
@@ -61,11 +74,13 @@ fn run(workload: &str, backends: &str, extra: &[&str]) -> (String, Vec<Row>, Pat
         json.to_str().unwrap(),
         "--hgrm",
         hgrm.to_str().unwrap(),
+        "--plot",
+        svg.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
     let out = sched_bench(&args);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(
         out.status.success(),
         "sched-bench failed: {stderr}\n{stdout}"
@@ -73,7 +88,89 @@ fn run(workload: &str, backends: &str, extra: &[&str]) -> (String, Vec<Row>, Pat
     assert!(!stderr.contains("panicked"), "a panic: {stderr}");
     assert!(stdout.contains("| backend"), "no table printed:\n{stdout}");
     let rows = parse_rows(&std::fs::read_to_string(&json).unwrap());
-    (stdout, rows, hgrm)
+    Run {
+        stdout,
+        stderr,
+        rows,
+        hgrm,
+        svg,
+    }
+}
+
+/// The `--plot` SVG is well-formed, has one curve per row and names the workload and every
+/// row's backend; stderr (piped, so no bar) has the plain per-round lines and no escapes.
+fn assert_plot_and_progress(run: &Run, workload: &str) {
+    assert!(
+        !run.stderr.contains('\u{1b}'),
+        "terminal escapes on stderr: {:?}",
+        run.stderr
+    );
+    let svg = std::fs::read_to_string(&run.svg).unwrap();
+    assert_eq!(assert_well_formed(&svg), "svg");
+    // The curves are the only 2-pixel lines (axes, ticks and the legend frame are 1 pixel,
+    // legend marks are rectangles).
+    let curves = svg
+        .lines()
+        .filter(|l| l.starts_with("<polyline") && l.contains("stroke-width=\"2\""))
+        .count();
+    assert_eq!(curves, run.rows.len(), "curves in\n{svg}");
+    for text in [workload, "99.9%", "µs"] {
+        assert!(svg.contains(text), "no '{text}' in the SVG");
+    }
+    for backend in backends_of(&run.rows) {
+        assert!(svg.contains(backend), "no '{backend}' in the SVG");
+        let line = format!(
+            "{workload}: round 1/1 on {}",
+            backend.trim_end_matches("+loop")
+        );
+        assert!(
+            run.stderr.contains(&line),
+            "no '{line}' on stderr:\n{}",
+            run.stderr
+        );
+    }
+}
+
+/// Checks that every tag of `svg` is closed in order (comments and declarations aside);
+/// returns the root element's name.
+fn assert_well_formed(svg: &str) -> String {
+    let mut open: Vec<&str> = Vec::new();
+    let mut root = None;
+    let mut rest = svg;
+    while let Some(start) = rest.find('<') {
+        let after = &rest[start + 1..];
+        let end = after.find('>').expect("a tag without '>'");
+        let tag = &after[..end];
+        rest = &after[end + 1..];
+        if tag.starts_with('?') || tag.starts_with('!') {
+            continue;
+        }
+        let name = |t: &str| {
+            t.split(|c: char| c.is_whitespace() || c == '/')
+                .next()
+                .unwrap()
+                .to_owned()
+        };
+        if let Some(closing) = tag.strip_prefix('/') {
+            let top = open
+                .pop()
+                .unwrap_or_else(|| panic!("</{closing}> closes nothing"));
+            assert_eq!(top, closing.trim(), "<{top}> closed by </{closing}>");
+        } else {
+            let n = name(tag);
+            assert!(!n.is_empty(), "an empty tag name in <{tag}>");
+            if open.is_empty() {
+                assert!(root.is_none(), "a second root element <{n}>");
+                root = Some(n.clone());
+            }
+            if !tag.ends_with('/') {
+                open.push(&tag[..n.len()]);
+            }
+        }
+    }
+    assert!(open.is_empty(), "unclosed: {open:?}");
+    assert!(rest.trim().is_empty(), "text after the root: {rest:?}");
+    root.expect("no element")
 }
 
 fn float(row: &Row, key: &str) -> f64 {
@@ -212,7 +309,11 @@ fn workloads_lists_the_periodic_workloads() {
 
 #[test]
 fn latency_under_load_on_executor_and_tokio() {
-    let (stdout, rows, hgrm) = run("latency-under-load", "executor,tokio", &[]);
+    let run = run("latency-under-load", "executor,tokio", &[]);
+    assert_plot_and_progress(&run, "latency-under-load");
+    let Run {
+        stdout, rows, hgrm, ..
+    } = run;
     assert_eq!(backends_of(&rows), BACKENDS, "{rows:?}");
     for row in &rows {
         assert_row(row, "latency-under-load", 2, 8);
@@ -237,7 +338,11 @@ fn latency_under_load_on_executor_and_tokio() {
 #[test]
 fn mixed_latency_with_and_without_hogs() {
     for (workload, background) in [("mixed-latency", 0), ("mixed-latency-hogs", 3)] {
-        let (stdout, rows, hgrm) = run(workload, "executor,tokio", &[]);
+        let run = run(workload, "executor,tokio", &[]);
+        assert_plot_and_progress(&run, workload);
+        let Run {
+            stdout, rows, hgrm, ..
+        } = run;
         assert_eq!(backends_of(&rows), BACKENDS, "{rows:?}");
         for row in &rows {
             assert_row(row, workload, 1, background);
@@ -266,11 +371,13 @@ fn mixed_latency_with_and_without_hogs() {
 
 #[test]
 fn task_loop_rows_are_labelled() {
-    let (_, rows, hgrm) = run(
+    let run = run(
         "latency-under-load",
         "kairos-edf",
         &["--kairos-periodic", "task-loop"],
     );
+    assert_plot_and_progress(&run, "latency-under-load");
+    let Run { rows, hgrm, .. } = run;
     assert_eq!(backends_of(&rows), ["kairos-edf+loop"]);
     assert_row(&rows[0], "latency-under-load", 2, 8);
     assert_hgrm_files(&hgrm, "latency-under-load", &rows);
@@ -281,6 +388,13 @@ fn periodic_options_are_refused_elsewhere() {
     for args in [
         &["compare", "--workload", "mixed-small", "--duration", "1s"][..],
         &["compare", "--workload", "mixed-small", "--hgrm", "/tmp/x"][..],
+        &[
+            "compare",
+            "--workload",
+            "mixed-small",
+            "--plot",
+            "/tmp/x.svg",
+        ][..],
         &[
             "compare",
             "--workload",

@@ -42,7 +42,14 @@
 //! `--json FILE`: one flat object per backend (median plus `_min`/`_max` per metric, and
 //! `task.<name>.*` keys per task). `--hgrm DIR`: one `DIR/<workload>.<backend>.hgrm` per row,
 //! the release→start latency of every job of every round (all periodic tasks), in µs, for
-//! HdrHistogram's plotter.
+//! HdrHistogram's plotter. `--plot FILE.svg`: those histograms' percentile curves, one line
+//! per row, in one SVG (see [`crate::plot`]).
+//!
+//! # Progress
+//!
+//! One line per (round, backend) on stderr, or a progress bar there instead when stdout and
+//! stderr are terminals and the run is expected to last at least a few seconds (see
+//! [`crate::progress`]).
 
 mod report;
 pub mod run;
@@ -51,6 +58,7 @@ use crate::backend::Backend;
 use crate::error::BenchError;
 use crate::json;
 use crate::machine::{self, CpuSample};
+use crate::progress::Progress;
 use crate::stats::Summary;
 use crate::workload::{PeriodicSet, Workload};
 use kairos::stats::Histogram;
@@ -82,6 +90,8 @@ pub struct RtOpts {
     pub json: Option<PathBuf>,
     /// Where to write the `.hgrm` files.
     pub hgrm: Option<PathBuf>,
+    /// Where to write the SVG plot of the latency percentiles.
+    pub plot: Option<PathBuf>,
     /// How the periodic tasks run on kairos.
     pub kairos_periodic: KairosPeriodic,
 }
@@ -193,6 +203,7 @@ pub struct TaskRow {
 /// A runtime that cannot be built or shut down, a failed task, a failed file write.
 pub fn compare(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
     let json_out = opts.json.as_deref().map(json::Output::create).transpose()?;
+    let plot_out = opts.plot.as_deref().map(json::Output::create).transpose()?;
     if let Some(dir) = &opts.hgrm {
         std::fs::create_dir_all(dir).map_err(|source| BenchError::Io {
             path: dir.clone(),
@@ -216,6 +227,9 @@ pub fn compare(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
             eprintln!("wrote {}", path.display());
         }
     }
+    if let (Some(out), Some(path)) = (plot_out, &opts.plot) {
+        out.write(&plot(path, opts.workload.name, &rows)?)?;
+    }
     if let Some(out) = json_out {
         out.write(&to_json(&rows))?;
     }
@@ -229,15 +243,26 @@ pub fn compare(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
 pub fn run(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
     let backends: Vec<Backend> = opts.backends.iter().flat_map(|b| b.expand()).collect();
     let mut rounds: Vec<Vec<Round>> = vec![Vec::with_capacity(opts.rounds); backends.len()];
+    let steps = opts.rounds * backends.len();
+    let progress = Progress::new(
+        opts.workload.name,
+        steps as u64,
+        opts.duration * u32::try_from(steps).unwrap_or(u32::MAX),
+    );
     for r in 0..opts.rounds {
         for (i, backend) in backends.iter().enumerate() {
-            eprintln!(
-                "{}: round {}/{} on {backend}, {} workers, {:.1} s",
-                opts.workload.name,
-                r + 1,
-                opts.rounds,
-                opts.workers,
-                opts.duration.as_secs_f64()
+            progress.start(
+                || format!("round {}/{} on {backend}", r + 1, opts.rounds),
+                || {
+                    format!(
+                        "{}: round {}/{} on {backend}, {} workers, {:.1} s",
+                        opts.workload.name,
+                        r + 1,
+                        opts.rounds,
+                        opts.workers,
+                        opts.duration.as_secs_f64()
+                    )
+                },
             );
             let round = match *backend {
                 Backend::Kairos(policy) => run::kairos(
@@ -256,8 +281,10 @@ pub fn run(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
                 }
             };
             rounds[i].push(round);
+            progress.done();
         }
     }
+    progress.finish();
     backends
         .iter()
         .zip(&rounds)
@@ -271,6 +298,25 @@ pub fn run(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
             summarise(label, opts, r)
         })
         .collect()
+}
+
+/// The SVG of every row's release → start latency percentiles (`--plot`).
+///
+/// # Errors
+/// [`BenchError::Io`] naming `path`, with plotters' message, if drawing fails.
+fn plot(path: &std::path::Path, workload: &str, rows: &[RtRow]) -> Result<String, BenchError> {
+    let curves: Vec<(&str, &Histogram)> = rows
+        .iter()
+        .map(|r| (r.backend.as_str(), &r.start_latency))
+        .collect();
+    crate::plot::latency_svg(
+        &format!("{workload}: release → poll latency by percentile"),
+        &curves,
+    )
+    .map_err(|message| BenchError::Io {
+        path: path.to_owned(),
+        source: std::io::Error::other(message),
+    })
 }
 
 /// `ns` in µs.
