@@ -97,14 +97,23 @@ const VALUE_DECIMALS: usize = SIGFIG as usize;
 /// assert!((989_000..=991_000).contains(&p99), "p99 = {p99}");
 /// println!("{h}"); // n=1000 p50=500µs p99=990µs p99.9=1.00ms max=1.00ms
 /// ```
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 pub struct Histogram {
-    /// The HdrHistogram: lowest discernible value 1, [`SIGFIG`] digits, auto-resize on.
-    inner: hdrhistogram::Histogram<u64>,
+    /// The HdrHistogram: lowest discernible value 1, [`SIGFIG`] digits, auto-resize on. `None`
+    /// until the first value or merge: an empty histogram allocates nothing (a `Metrics`
+    /// snapshot builds several empty ones to merge into).
+    inner: Option<hdrhistogram::Histogram<u64>>,
+}
+
+impl PartialEq for Histogram {
+    /// Same recorded values; every empty histogram equals every other.
+    fn eq(&self, other: &Histogram) -> bool {
+        (self.is_empty() && other.is_empty()) || self.inner == other.inner
+    }
 }
 
 impl Histogram {
-    /// An empty histogram covering 1 ns .. 2 ns for now (16 KiB); it grows as values arrive.
+    /// An empty histogram; it allocates (16 KiB, growing as values arrive) at the first record.
     ///
     /// ```
     /// let h = kairos::stats::Histogram::new();
@@ -112,24 +121,33 @@ impl Histogram {
     /// assert_eq!(h.p99(), 0);
     /// ```
     pub fn new() -> Histogram {
-        Histogram::with_max(2)
+        Histogram { inner: None }
     }
 
     /// An empty histogram already sized to hold values up to `high_ns` without growing, for
     /// histograms on a hot path. Memory: 8 KiB per power of two up to `high_ns`
     /// (1 ns .. 60 s: 27 648 counters, 216 KiB). Larger values still record (it grows).
     pub(crate) fn with_max(high_ns: u64) -> Histogram {
-        // `new_with_bounds` fails only for low == 0, high < 2 * low, more than 5 digits, or a
-        // counts array longer than `usize` can index (a 16-bit target asked for a huge range).
-        // Only the last can happen here; then start small and let auto-resize grow. 1 ns .. 2 ns
-        // is 2048 counters, valid on every target, so the `expect` cannot fire.
-        let mut inner = hdrhistogram::Histogram::new_with_bounds(1, high_ns.max(2), SIGFIG)
-            .or_else(|_| hdrhistogram::Histogram::new_with_bounds(1, 2, SIGFIG))
-            .expect("1 ns .. 2 ns at 3 significant digits is a valid HdrHistogram");
-        inner.auto(true);
-        Histogram { inner }
+        Histogram {
+            inner: Some(fresh(high_ns)),
+        }
     }
+}
 
+/// A new HdrHistogram for values up to `high_ns` (at least 1 ns .. 2 ns), auto-resizing.
+fn fresh(high_ns: u64) -> hdrhistogram::Histogram<u64> {
+    // `new_with_bounds` fails only for low == 0, high < 2 * low, more than 5 digits, or a
+    // counts array longer than `usize` can index (a 16-bit target asked for a huge range).
+    // Only the last can happen here; then start small and let auto-resize grow. 1 ns .. 2 ns
+    // is 2048 counters, valid on every target, so the `expect` cannot fire.
+    let mut inner = hdrhistogram::Histogram::new_with_bounds(1, high_ns.max(2), SIGFIG)
+        .or_else(|_| hdrhistogram::Histogram::new_with_bounds(1, 2, SIGFIG))
+        .expect("1 ns .. 2 ns at 3 significant digits is a valid HdrHistogram");
+    inner.auto(true);
+    inner
+}
+
+impl Histogram {
     /// Records one value in nanoseconds. Never fails and never panics: a value above the current
     /// range grows the histogram; counts saturate at `u64::MAX`.
     ///
@@ -142,11 +160,12 @@ impl Histogram {
     /// ```
     #[inline]
     pub fn record(&mut self, ns: u64) {
-        if self.inner.record(ns).is_err() {
+        let inner = self.inner.get_or_insert_with(|| fresh(2));
+        if inner.record(ns).is_err() {
             // Only a failed resize gets here (a counts array longer than `usize` can index,
             // which only a 16-bit target can hit). Keep the sample, clamped to the top of the
             // current range, rather than lose it.
-            self.inner.saturating_record(ns);
+            inner.saturating_record(ns);
         }
     }
 
@@ -165,20 +184,22 @@ impl Histogram {
     /// assert!(a.max() >= 1_000_000);
     /// ```
     pub fn merge(&mut self, other: &Histogram) {
-        if other.is_empty() {
+        let Some(theirs) = other.inner.as_ref().filter(|h| !h.is_empty()) else {
             return;
-        }
-        if self.is_empty() {
-            // Same result as adding, and a copy of the counts is the cheapest way there.
-            self.inner.clone_from(&other.inner);
-            return;
-        }
-        if self.inner.add(&other.inner).is_err() {
+        };
+        let ours = match &mut self.inner {
+            Some(ours) if !ours.is_empty() => ours,
+            _ => {
+                // Same result as adding, and a copy of the counts is the cheapest way there.
+                self.inner = Some(theirs.clone());
+                return;
+            }
+        };
+        if ours.add(theirs).is_err() {
             // `add` fails (before changing anything) only when growing `self` fails, which only a
             // 16-bit target can hit; fall back to clamped records, bucket by bucket.
-            for v in other.inner.iter_recorded() {
-                self.inner
-                    .saturating_record_n(v.value_iterated_to(), v.count_at_value());
+            for v in theirs.iter_recorded() {
+                ours.saturating_record_n(v.value_iterated_to(), v.count_at_value());
             }
         }
     }
@@ -193,7 +214,7 @@ impl Histogram {
     /// ```
     #[inline]
     pub fn count(&self) -> u64 {
-        self.inner.len()
+        self.inner.as_ref().map_or(0, |h| h.len())
     }
 
     /// Whether nothing was recorded.
@@ -206,7 +227,7 @@ impl Histogram {
     /// ```
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.inner.is_empty()
+        self.inner.as_ref().is_none_or(|h| h.is_empty())
     }
 
     /// The smallest recorded value, rounded down to its bucket's lowest value (exact below
@@ -220,10 +241,9 @@ impl Histogram {
     /// ```
     #[inline]
     pub fn min(&self) -> u64 {
-        if self.is_empty() {
-            0
-        } else {
-            self.inner.min()
+        match &self.inner {
+            Some(h) if !h.is_empty() => h.min(),
+            _ => 0,
         }
     }
 
@@ -238,10 +258,9 @@ impl Histogram {
     /// ```
     #[inline]
     pub fn max(&self) -> u64 {
-        if self.is_empty() {
-            0
-        } else {
-            self.inner.max()
+        match &self.inner {
+            Some(h) if !h.is_empty() => h.max(),
+            _ => 0,
         }
     }
 
@@ -274,7 +293,7 @@ impl Histogram {
     /// ```
     pub fn value_at_percentile(&self, p: f64) -> u64 {
         let p = if p.is_nan() { 0.0 } else { p.clamp(0.0, 100.0) };
-        self.inner.value_at_percentile(p)
+        self.inner.as_ref().map_or(0, |h| h.value_at_percentile(p))
     }
 
     /// The median: [`value_at_percentile(50.0)`](Self::value_at_percentile).
@@ -347,7 +366,9 @@ impl Histogram {
     /// Buckets (powers of two of range) the counts array covers now.
     #[cfg(all(test, not(loom)))]
     pub(crate) fn bucket_count(&self) -> u8 {
-        self.inner.buckets()
+        self.inner
+            .as_ref()
+            .map_or_else(|| fresh(2).buckets(), |h| h.buckets())
     }
 
     /// The `.hgrm` text, `unit_ratio` already checked finite and positive.
@@ -389,7 +410,9 @@ impl Histogram {
         let _ = writeln!(
             s,
             "#[Buckets = {:12}, SubBuckets     = {:12}]",
-            self.inner.buckets(),
+            self.inner
+                .as_ref()
+                .map_or_else(|| fresh(2).buckets(), |h| h.buckets()),
             SUB_BUCKETS
         );
         s
@@ -409,12 +432,12 @@ impl Histogram {
     fn percentile_rows(&self) -> Vec<PercentileRow> {
         let total = self.count();
         let mut rows = Vec::new();
-        if total == 0 {
+        let Some(inner) = self.inner.as_ref().filter(|_| total > 0) else {
             return rows;
-        }
+        };
         let mut level = 0.0_f64; // percent
         let mut count_to_here = 0u64;
-        for bucket in self.inner.iter_recorded() {
+        for bucket in inner.iter_recorded() {
             count_to_here = count_to_here.saturating_add(bucket.count_at_value());
             let value = bucket.value_iterated_to();
             let reached = 100.0 * count_to_here as f64 / total as f64;
@@ -450,24 +473,22 @@ impl Histogram {
     /// counts at its median equivalent value; (0, 0) when empty.
     fn mean_and_std_dev(&self) -> (f64, f64) {
         let total = self.count();
-        if total == 0 {
+        let Some(inner) = self.inner.as_ref().filter(|_| total > 0) else {
             return (0.0, 0.0);
-        }
+        };
         let at = |v: &hdrhistogram::iterators::IterationValue<u64>| {
             (
-                self.inner.median_equivalent(v.value_iterated_to()) as f64,
+                inner.median_equivalent(v.value_iterated_to()) as f64,
                 v.count_at_value() as f64,
             )
         };
-        let sum: f64 = self
-            .inner
+        let sum: f64 = inner
             .iter_recorded()
             .map(|v| at(&v))
             .map(|(x, n)| x * n)
             .sum();
         let mean = sum / total as f64;
-        let squares: f64 = self
-            .inner
+        let squares: f64 = inner
             .iter_recorded()
             .map(|v| at(&v))
             .map(|(x, n)| (x - mean) * (x - mean) * n)
