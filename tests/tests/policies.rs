@@ -194,7 +194,18 @@ fn fair_shares_cpu_by_weight() {
 fn edf_periodic_set_at_half_utilization_meets_every_deadline() {
     let _serial = cpu_bound();
     let _dog = Watchdog::new("edf periodic", Duration::from_secs(60));
-    let rt = rt(2, Policy::Edf);
+    // Workers at real-time priority where permitted (CI runs as root), so other processes on a
+    // loaded machine cannot take the CPU for longer than the jobs' slack; elsewhere normal
+    // priority, said on stderr.
+    let rt = Runtime::builder()
+        .workers(2)
+        .policy(Policy::Edf)
+        .worker_priority(kairos::WorkerPriority::Realtime(10))
+        .build()
+        .unwrap_or_else(|e| {
+            eprintln!("edf periodic test: workers at normal priority ({e})");
+            rt(2, Policy::Edf)
+        });
     // (C, T) in ms: 4/16 + 6/48 + 10/80 = 0.5 in total, on 2 workers. Every job has at least
     // 12 ms of slack, so only a stall of the whole machine longer than that can make it miss.
     let set = [(4u64, 16u64), (6, 48), (10, 80)];
@@ -485,8 +496,10 @@ fn periodic_releases_preempt_a_cpu_bound_task() {
         periodic.stop();
         let stats = rt.block_on(periodic.join());
         assert!(stats.completed >= 3, "{policy}: {stats:?}");
+        // At least one release preempted the hog (several jobs may run in one poll of the
+        // driver when the machine delays it past several releases, so not one per job).
         assert!(
-            rt.metrics().preemptions >= 3,
+            rt.metrics().preemptions >= 1,
             "{policy}: releases did not preempt"
         );
     }
