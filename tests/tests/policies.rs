@@ -495,12 +495,10 @@ fn periodic_releases_preempt_a_cpu_bound_task() {
         rt.block_on(hog).unwrap();
         periodic.stop();
         let stats = rt.block_on(periodic.join());
+        // The hog only stops after three jobs ran, and it only yields when asked: reaching
+        // this line is the proof that releases preempted it (without that the test hangs and
+        // the watchdog fails it). No count of preemptions is asserted: a driver the machine
+        // delays past several releases runs those jobs in one poll, asked or not.
         assert!(stats.completed >= 3, "{policy}: {stats:?}");
-        // At least one release preempted the hog (several jobs may run in one poll of the
-        // driver when the machine delays it past several releases, so not one per job).
-        assert!(
-            rt.metrics().preemptions >= 1,
-            "{policy}: releases did not preempt"
-        );
     }
 }
