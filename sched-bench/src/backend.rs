@@ -21,7 +21,9 @@ pub enum Backend {
     /// tokio's multi-thread runtime.
     Tokio,
     /// Linux threads under the kernel's own schedulers, one per task instance (see
-    /// [`crate::kernel`]); runs workload files, not through [`Exec`].
+    /// [`crate::kernel`]); runs workload files and the periodic built-ins (as the rows
+    /// `kernel-other`, `kernel-fifo`, `kernel-deadline`, see [`crate::rt_compare::kernel`]), not
+    /// through [`Exec`].
     Kernel,
     /// The kairos executor under every policy in [`EXECUTOR_POLICIES`], one row each
     /// (`--backends executor`); [`Backend::expand`] turns it into those `Kairos` backends.

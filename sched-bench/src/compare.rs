@@ -97,13 +97,6 @@ pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
         }
         return Ok(Vec::new());
     }
-    if kernel {
-        return Err(BenchError::Usage(format!(
-            "the kernel backend runs workload files (TOML or rt-app JSON, see docs/sched-bench.md); \
-             '{}' is not a file",
-            opts.workload
-        )));
-    }
     let workload = workload::find(&opts.workload)?;
     let sliced = match workload.shape {
         Shape::Sliced(sliced) => sliced,
@@ -123,6 +116,14 @@ pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
             return Ok(Vec::new());
         }
     };
+    if kernel {
+        return Err(BenchError::Usage(format!(
+            "the kernel backend runs workload files (TOML or rt-app JSON, see docs/sched-bench.md) \
+             and the periodic built-ins (latency-under-load, mixed-latency, mixed-latency-hogs); \
+             '{}' is neither",
+            opts.workload
+        )));
+    }
     if opts.duration.is_some() {
         return Err(periodic_only("--duration"));
     }

@@ -8,7 +8,8 @@
 //! - `compare`: one workload on several backends, one table: for batch workloads run time,
 //!   throughput and kairos' scheduler counters (see [`compare`]); for the periodic workloads
 //!   (`latency-under-load`, `mixed-latency`) release latency, deadline misses, preemptions and
-//!   background throughput per kairos policy and tokio (see [`rt_compare`]); for workload files
+//!   background throughput per kairos policy, tokio and Linux SCHED_OTHER/FIFO/DEADLINE threads
+//!   (see [`rt_compare`]); for workload files
 //!   the kernel backend's job metrics (see [`file_compare`]).
 //! - `workloads`: the built-in workloads; `--check FILE` validates a workload file (TOML or
 //!   rt-app JSON) and summarises it (see [`workload_file`]).
@@ -147,7 +148,7 @@ struct CompareArgs {
     /// Workload to run: a built-in name (`sched-bench workloads` lists them), or a workload
     /// file (an existing path, or a name ending in .toml/.json; TOML or rt-app JSON). A file
     /// runs once per backend for its duration (--rounds does not apply); the kernel backend
-    /// runs only files.
+    /// runs files and the periodic built-ins.
     #[arg(long, default_value = "latency-under-load")]
     workload: String,
     /// Rounds per backend; the table shows their median (and range). Default: 5 measured
@@ -165,7 +166,8 @@ struct CompareArgs {
     duration: Option<std::time::Duration>,
     /// Backends to compare, comma-separated, in table order. Valid: kairos-fifo, kairos-edf,
     /// kairos-priority, kairos-fair, tokio, executor (kairos under every policy, one row set
-    /// each), kernel (Linux threads; workload files only; one row per scheduling class).
+    /// each), kernel (Linux threads: on files one row per scheduling class; on the periodic
+    /// built-ins rows kernel-other, kernel-fifo, kernel-deadline).
     #[arg(
         long,
         alias = "backend",

@@ -56,7 +56,11 @@ struct Run {
 
 /// Runs one 200 ms round of `workload` on `backends` with `--json`, `--hgrm` and `--plot`.
 fn run(workload: &str, backends: &str, extra: &[&str]) -> Run {
-    let dir = temp_dir(&format!("{workload}-{}", extra.join("")));
+    let dir = temp_dir(&format!(
+        "{workload}-{}-{}",
+        backends.replace(',', "_"),
+        extra.join("")
+    ));
     let json = dir.join("report.json");
     let hgrm = dir.join("hgrm");
     let svg = dir.join("latency.svg");
@@ -395,17 +399,85 @@ fn periodic_options_are_refused_elsewhere() {
             "--plot",
             "/tmp/x.svg",
         ][..],
-        &[
-            "compare",
-            "--workload",
-            "latency-under-load",
-            "--backends",
-            "kernel",
-        ][..],
     ] {
         let out = sched_bench(args);
         assert!(!out.status.success(), "{args:?} was accepted");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("sched-bench: error:"), "{args:?}: {stderr}");
     }
+}
+
+/// Issue #7: `--backend kernel,executor` on a periodic built-in gives the three kernel rows
+/// (each measured, or refused with its reason) and the four kairos rows, in one report.
+#[test]
+fn mixed_latency_on_kernel_and_executor() {
+    let run = run("mixed-latency", "kernel,executor", &[]);
+    let rows = &run.rows;
+    assert_eq!(
+        backends_of(rows),
+        [
+            "kernel-other",
+            "kernel-fifo",
+            "kernel-deadline",
+            "kairos-fifo",
+            "kairos-edf",
+            "kairos-priority",
+            "kairos-fair"
+        ],
+        "{rows:?}"
+    );
+    let mut measured = Vec::new();
+    for row in rows {
+        let backend = row["backend"].as_str();
+        if !backend.starts_with("kernel-") {
+            assert!(!row.contains_key("status"), "{row:?}");
+            assert_row(row, "mixed-latency", 1, 0);
+            measured.push(row.clone());
+            continue;
+        }
+        let status = row
+            .get("status")
+            .unwrap_or_else(|| panic!("no status: {row:?}"));
+        assert!(int(row, "workers") >= 1, "{row:?}");
+        if status == "ok" || status.contains("threads ran") {
+            // Measured: the kernel rows' workers are the machine's CPUs, not --workers.
+            let mut as_async = row.clone();
+            as_async.insert("workers".to_owned(), "1".to_owned());
+            assert_row(&as_async, "mixed-latency", 1, 0);
+            let mut jobs = 0;
+            for task in MIXED_TASKS {
+                let task_jobs = int(row, &format!("task.{task}.jobs"));
+                assert!(int(row, &format!("task.{task}.missed")) <= task_jobs);
+                // Preemptions are the periodic threads' involuntary context switches.
+                summary(row, &format!("task.{task}.preemptions"));
+                jobs += task_jobs;
+            }
+            assert_eq!(jobs, int(row, "jobs"), "{row:?}");
+            measured.push(row.clone());
+        } else {
+            // Refused: a reason, and no metrics.
+            assert!(
+                status.starts_with("skipped: needs CAP_SYS_NICE")
+                    || status.contains("admission control")
+                    || status.contains("refused")
+                    || status.contains("invalid"),
+                "unexplained status: {row:?}"
+            );
+            assert_ne!(
+                backend, "kernel-other",
+                "SCHED_OTHER nice 0 needs no privilege"
+            );
+            assert!(!row.contains_key("jobs"), "{row:?}");
+            eprintln!("SKIPPED: {backend}: {status}");
+        }
+    }
+    assert_hgrm_files(&run.hgrm, "mixed-latency", &measured);
+    for column in ["| backend", "kernel-deadline", "| telemetry "] {
+        assert!(run.stdout.contains(column), "no {column}:\n{}", run.stdout);
+    }
+    assert!(
+        run.stdout.contains("--workers does not apply"),
+        "no note on workers:\n{}",
+        run.stdout
+    );
 }

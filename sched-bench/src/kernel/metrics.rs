@@ -127,6 +127,9 @@ pub struct JobStats {
     pub with_deadline: u64,
     /// Completed late, or still running at the end past their deadline.
     pub missed: u64,
+    /// Of `missed`, the jobs that completed late (the periodic comparison's misses, which
+    /// count completed jobs only).
+    pub missed_completed: u64,
     /// Release→start latency, ns.
     pub start_latency: Histogram<u64>,
     /// Release→end, ns, of completed jobs.
@@ -209,6 +212,7 @@ impl JobStats {
             completed: 0,
             with_deadline: 0,
             missed: 0,
+            missed_completed: 0,
             start_latency: histogram(),
             response: histogram(),
             lateness: SignedHist::new(),
@@ -234,6 +238,7 @@ impl JobStats {
         self.completed += other.completed;
         self.with_deadline += other.with_deadline;
         self.missed += other.missed;
+        self.missed_completed += other.missed_completed;
         // Same bounds everywhere, so adding cannot fail.
         let _ = self.start_latency.add(&other.start_latency);
         let _ = self.response.add(&other.response);

@@ -84,6 +84,15 @@ impl HogRow {
     }
 }
 
+/// One task's instances on a kernel-backend run.
+#[derive(Debug)]
+pub struct TaskOutcome {
+    /// Instances that took their policy and ran.
+    pub ran: u32,
+    /// Their merged job metrics (context switches and CPU time included).
+    pub stats: JobStats,
+}
+
 /// A finished kernel-backend run.
 #[derive(Debug)]
 pub struct KernelRun {
@@ -93,6 +102,9 @@ pub struct KernelRun {
     pub elapsed: Duration,
     /// One row per class, in order of first appearance in the workload.
     pub rows: Vec<ClassRow>,
+    /// One per workload task, in the workload's order: the merged job metrics of its instances
+    /// that ran (the periodic comparison reports per task).
+    pub tasks: Vec<TaskOutcome>,
     /// The hogs, if the workload has any.
     pub hogs: Option<HogRow>,
     /// Remarks printed under the table (ignored settings).
@@ -146,7 +158,9 @@ pub fn job_deadline(task: &TaskSpec) -> Option<Duration> {
 pub fn run(workload: &Workload) -> Result<KernelRun, BenchError> {
     let mut notes = Vec::new();
     let mut plans: Vec<(Class, Result<ThreadPlan, Refusal>)> = Vec::new();
-    for task in &workload.tasks {
+    // The workload task of each plan.
+    let mut task_of: Vec<usize> = Vec::new();
+    for (t, task) in workload.tasks.iter().enumerate() {
         let class = class_of(task);
         let cpus = match (&task.cpus, class) {
             (Some(c), Class::Deadline) => {
@@ -175,6 +189,7 @@ pub fn run(workload: &Workload) -> Result<KernelRun, BenchError> {
         });
         for _ in 0..task.instances {
             plans.push((class, plan.clone()));
+            task_of.push(t);
         }
     }
 
@@ -269,6 +284,20 @@ pub fn run(workload: &Workload) -> Result<KernelRun, BenchError> {
     }
 
     let rows = class_rows(&plans, &results);
+    let mut tasks: Vec<TaskOutcome> = workload
+        .tasks
+        .iter()
+        .map(|_| TaskOutcome {
+            ran: 0,
+            stats: JobStats::new(),
+        })
+        .collect();
+    for (&t, result) in task_of.iter().zip(&results) {
+        if let Some(res) = result.as_ref().filter(|r| r.setup.is_ok()) {
+            tasks[t].ran += 1;
+            tasks[t].stats.add(&res.stats);
+        }
+    }
     let hogs = (workload.hogs > 0).then(|| {
         let mut row = HogRow {
             threads: workload.hogs,
@@ -289,6 +318,7 @@ pub fn run(workload: &Workload) -> Result<KernelRun, BenchError> {
         workload: workload.name.clone(),
         elapsed,
         rows,
+        tasks,
         hogs,
         notes,
     })

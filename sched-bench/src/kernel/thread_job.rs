@@ -319,6 +319,7 @@ impl<'a> Jobs<'a> {
             self.stats.lateness.record(lateness);
             if lateness > 0 {
                 self.stats.missed += 1;
+                self.stats.missed_completed += 1;
             }
         }
     }

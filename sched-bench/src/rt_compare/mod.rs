@@ -1,6 +1,7 @@
 //! `compare` on the periodic built-in workloads (`latency-under-load`, `mixed-latency`,
-//! `mixed-latency-hogs`): kairos under each policy and tokio, release latency and deadline
-//! misses under load, one table.
+//! `mixed-latency-hogs`): kairos under each policy, tokio and (`--backends kernel`) Linux threads
+//! under SCHED_OTHER, SCHED_FIFO and SCHED_DEADLINE ([`kernel`](mod@kernel)), release latency
+//! and deadline misses under load, one table.
 //!
 //! # What runs
 //!
@@ -51,6 +52,7 @@
 //! stderr are terminals and the run is expected to last at least a few seconds (see
 //! [`crate::progress`]).
 
+pub mod kernel;
 mod report;
 pub mod run;
 
@@ -65,6 +67,7 @@ use kairos::stats::Histogram;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use kernel::{KernelPolicy, KERNEL_POLICIES};
 pub use report::{table, task_table, to_json, write_hgrm};
 pub use run::KairosPeriodic;
 
@@ -126,18 +129,26 @@ pub struct Round {
     pub background_slices: u64,
     /// The window: `t0 .. t0 + duration`.
     pub window: Duration,
+    /// Kernel rows: `ok` or why (some) threads did not run; `None` on kairos and tokio.
+    pub status: Option<String>,
+    /// Whether any periodic task ran (false: the kernel refused the row's policy).
+    pub ran: bool,
 }
 
 /// One backend's result: per-round metrics summarised over the rounds.
 #[derive(Clone, Debug)]
 pub struct RtRow {
-    /// `kairos-edf`, `tokio`, ...
+    /// `kairos-edf`, `tokio`, `kernel-fifo`, ...
     pub backend: String,
+    /// Kernel rows: `ok`, or the distinct refusals of its rounds; `None` on kairos and tokio.
+    pub status: Option<String>,
+    /// Whether any round ran (false: every round was refused; the metrics are empty).
+    pub measured: bool,
     /// Workload name.
     pub workload: &'static str,
-    /// Workers.
+    /// Workers (kernel rows: the CPUs the process may use).
     pub workers: usize,
-    /// Rounds.
+    /// Rounds (kernel rows: rounds that ran, unless none did).
     pub rounds: usize,
     /// Length of one round.
     pub duration: Duration,
@@ -241,7 +252,19 @@ pub fn compare(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
 /// # Errors
 /// As [`compare`], without the file writes.
 pub fn run(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
-    let backends: Vec<Backend> = opts.backends.iter().flat_map(|b| b.expand()).collect();
+    let backends: Vec<RowBackend> = opts
+        .backends
+        .iter()
+        .flat_map(|b| b.expand())
+        .flat_map(|b| match b {
+            Backend::Kernel => KERNEL_POLICIES
+                .iter()
+                .map(|&p| RowBackend::Kernel(p))
+                .collect(),
+            b => vec![RowBackend::Async(b)],
+        })
+        .collect();
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let mut rounds: Vec<Vec<Round>> = vec![Vec::with_capacity(opts.rounds); backends.len()];
     let steps = opts.rounds * backends.len();
     let progress = Progress::new(
@@ -254,30 +277,35 @@ pub fn run(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
             progress.start(
                 || format!("round {}/{} on {backend}", r + 1, opts.rounds),
                 || {
+                    let threads = match backend {
+                        RowBackend::Kernel(_) => format!("threads on {cpus} CPUs"),
+                        RowBackend::Async(_) => format!("{} workers", opts.workers),
+                    };
                     format!(
-                        "{}: round {}/{} on {backend}, {} workers, {:.1} s",
+                        "{}: round {}/{} on {backend}, {threads}, {:.1} s",
                         opts.workload.name,
                         r + 1,
                         opts.rounds,
-                        opts.workers,
                         opts.duration.as_secs_f64()
                     )
                 },
             );
             let round = match *backend {
-                Backend::Kairos(policy) => run::kairos(
+                RowBackend::Kernel(policy) => {
+                    kernel::round(opts.workload.name, &opts.set, policy, opts.duration)?
+                }
+                RowBackend::Async(Backend::Kairos(policy)) => run::kairos(
                     policy,
                     opts.kairos_periodic,
                     &opts.set,
                     opts.workers,
                     opts.duration,
                 )?,
-                Backend::Tokio => run::tokio(&opts.set, opts.workers, opts.duration)?,
-                Backend::Kernel | Backend::Executor => {
-                    return Err(BenchError::Usage(format!(
-                        "backend {backend} does not run the periodic built-in workloads \
-                         (kernel: workload files only)"
-                    )))
+                RowBackend::Async(Backend::Tokio) => {
+                    run::tokio(&opts.set, opts.workers, opts.duration)?
+                }
+                RowBackend::Async(Backend::Kernel | Backend::Executor) => {
+                    unreachable!("expanded above")
                 }
             };
             rounds[i].push(round);
@@ -288,16 +316,57 @@ pub fn run(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
     backends
         .iter()
         .zip(&rounds)
-        .map(|(b, r)| {
-            let label = match b {
-                Backend::Kairos(_) if opts.kairos_periodic == KairosPeriodic::TaskLoop => {
-                    format!("{b}+loop")
+        .map(|(b, r)| match b {
+            RowBackend::Async(Backend::Kairos(_))
+                if opts.kairos_periodic == KairosPeriodic::TaskLoop =>
+            {
+                summarise(format!("{b}+loop"), opts, opts.workers, r)
+            }
+            RowBackend::Async(_) => summarise(b.to_string(), opts, opts.workers, r),
+            RowBackend::Kernel(_) => {
+                // Summarise the rounds that ran; if none did, the (empty) rounds give a row
+                // whose metrics are not shown.
+                let ran: Vec<Round> = r.iter().filter(|r| r.ran).cloned().collect();
+                let mut row = summarise(
+                    b.to_string(),
+                    opts,
+                    cpus,
+                    if ran.is_empty() { r } else { &ran },
+                )?;
+                row.measured = !ran.is_empty();
+                let mut statuses: Vec<&str> = Vec::new();
+                for s in r.iter().filter_map(|r| r.status.as_deref()) {
+                    if s != "ok" && !statuses.contains(&s) {
+                        statuses.push(s);
+                    }
                 }
-                _ => b.to_string(),
-            };
-            summarise(label, opts, r)
+                row.status = Some(if statuses.is_empty() {
+                    "ok".to_owned()
+                } else {
+                    statuses.join("; ")
+                });
+                Ok(row)
+            }
         })
         .collect()
+}
+
+/// What one table row runs on: an async runtime, or kernel threads under one Linux class.
+#[derive(Clone, Copy, Debug)]
+enum RowBackend {
+    /// kairos under one policy, or tokio.
+    Async(Backend),
+    /// Kernel threads ([`kernel`]).
+    Kernel(KernelPolicy),
+}
+
+impl std::fmt::Display for RowBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RowBackend::Async(b) => b.fmt(f),
+            RowBackend::Kernel(p) => p.fmt(f),
+        }
+    }
 }
 
 /// The SVG of every row's release → start latency percentiles (`--plot`).
@@ -307,6 +376,7 @@ pub fn run(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
 fn plot(path: &std::path::Path, workload: &str, rows: &[RtRow]) -> Result<String, BenchError> {
     let curves: Vec<(&str, &Histogram)> = rows
         .iter()
+        .filter(|r| r.measured)
         .map(|r| (r.backend.as_str(), &r.start_latency))
         .collect();
     crate::plot::latency_svg(
@@ -337,7 +407,12 @@ fn summary(samples: &[f64]) -> Result<Summary, BenchError> {
     Summary::of(samples).ok_or_else(|| BenchError::Usage("--rounds must be at least 1".to_owned()))
 }
 
-fn summarise(backend: String, opts: &RtOpts, rounds: &[Round]) -> Result<RtRow, BenchError> {
+fn summarise(
+    backend: String,
+    opts: &RtOpts,
+    workers: usize,
+    rounds: &[Round],
+) -> Result<RtRow, BenchError> {
     let per_round = |f: &dyn Fn(&Round) -> f64| -> Result<Summary, BenchError> {
         summary(&rounds.iter().map(f).collect::<Vec<_>>())
     };
@@ -411,8 +486,10 @@ fn summarise(backend: String, opts: &RtOpts, rounds: &[Round]) -> Result<RtRow, 
         .collect::<Result<Vec<_>, BenchError>>()?;
     Ok(RtRow {
         backend,
+        status: None,
+        measured: true,
         workload: opts.workload.name,
-        workers: opts.workers,
+        workers,
         rounds: rounds.len(),
         duration: opts.duration,
         background_tasks: opts.set.background,

@@ -58,10 +58,20 @@ fn vs_fifo(row: &RtRow, fifo: Option<f64>) -> Option<f64> {
     Some(row.background_per_s?.median / fifo - 1.0)
 }
 
-/// The main table: one row per backend.
+/// A kernel row's status when it is not plain `ok`.
+fn unusual_status(row: &RtRow) -> Option<&str> {
+    row.status.as_deref().filter(|s| *s != "ok")
+}
+
+/// The main table: one row per backend. A `status` column follows `backend` when some kernel
+/// row's status is not `ok` (a refused policy); a row that never ran shows dashes.
 pub fn table(rows: &[RtRow]) -> Table {
-    let mut t = Table::new([
-        "backend",
+    let with_status = rows.iter().any(|r| unusual_status(r).is_some());
+    let mut header = vec!["backend"];
+    if with_status {
+        header.push("status");
+    }
+    header.extend([
         "rounds",
         "jobs",
         "rel→poll µs p50",
@@ -74,10 +84,19 @@ pub fn table(rows: &[RtRow]) -> Table {
         "bg slices/s",
         "bg vs fifo",
     ]);
+    let mut t = Table::new(header).text_columns(if with_status { 2 } else { 1 });
     let fifo = fifo_background(rows);
     for r in rows {
-        t.row([
-            r.backend.clone(),
+        let mut cells = vec![r.backend.clone()];
+        if with_status {
+            cells.push(r.status.clone().unwrap_or_else(|| "ok".to_owned()));
+        }
+        if !r.measured {
+            cells.extend((0..11).map(|_| "-".to_owned()));
+            t.row(cells);
+            continue;
+        }
+        cells.extend([
             r.rounds.to_string(),
             r.jobs.to_string(),
             cell(&r.start_p50),
@@ -102,6 +121,7 @@ pub fn table(rows: &[RtRow]) -> Table {
             ),
             vs_fifo(r, fifo).map_or_else(|| "-".to_owned(), |d| format!("{:+.1}%", d * 100.0)),
         ]);
+        t.row(cells);
     }
     t
 }
@@ -121,7 +141,7 @@ pub fn task_table(rows: &[RtRow]) -> Table {
         "preemptions",
     ])
     .text_columns(3);
-    for r in rows {
+    for r in rows.iter().filter(|r| r.measured) {
         for task in &r.tasks {
             t.row([
                 r.backend.clone(),
@@ -170,6 +190,22 @@ pub fn notes(opts: &RtOpts, rows: &[RtRow]) -> Vec<String> {
          background tasks yield after every 20 µs slice on both"
             .to_owned(),
     );
+    if rows.iter().any(|r| r.status.is_some()) {
+        let cpus = rows
+            .iter()
+            .find(|r| r.status.is_some())
+            .map_or(0, |r| r.workers);
+        notes.push(format!(
+            "note: kernel-*: one OS thread per periodic task on all {cpus} CPUs the process may \
+             use (--workers does not apply; not pinned), jobs spun on the thread's CPU clock, \
+             releases by absolute clock_nanosleep; periodic threads kernel-other SCHED_OTHER \
+             nice 0, kernel-fifo SCHED_FIFO at 1 + kairos priority × 98 / 255 (rate monotonic), \
+             kernel-deadline SCHED_DEADLINE runtime C + max(C/2, 50 µs), deadline D, period T; \
+             background = SCHED_OTHER nice-0 threads spinning without yielding (bg slices/s = \
+             their CPU time / 20 µs per second); preemptions = involuntary context switches of \
+             the periodic threads; a job cut off by the end of a round is not counted"
+        ));
+    }
     if rows.iter().any(|r| r.backend == "tokio") {
         notes.push(
             "note: tokio: its timer wheel has 1 ms resolution and rounds every wake up to the \
@@ -194,13 +230,20 @@ fn summary_fields(o: Obj, key: &str, s: &Summary) -> Obj {
 pub fn to_json(rows: &[RtRow]) -> String {
     let fifo = fifo_background(rows);
     json::array(rows.iter().map(|r| {
-        let mut o = Obj::new()
-            .str("backend", &r.backend)
+        let mut o = Obj::new().str("backend", &r.backend);
+        if let Some(s) = &r.status {
+            o = o.str("status", s);
+        }
+        o = o
             .str("workload", r.workload)
             .int("workers", r.workers as u64)
             .int("rounds", r.rounds as u64)
             .num("duration_s", r.duration.as_secs_f64())
-            .int("background_tasks", r.background_tasks as u64)
+            .int("background_tasks", r.background_tasks as u64);
+        if !r.measured {
+            return o.finish();
+        }
+        o = o
             .int("released", r.released)
             .int("jobs", r.jobs)
             .int("missed", r.missed);
@@ -250,13 +293,14 @@ pub fn hgrm_path(dir: &Path, row: &RtRow) -> PathBuf {
     dir.join(format!("{}.{}.hgrm", row.workload, row.backend))
 }
 
-/// Writes one `.hgrm` per row (release → start latency of every job of every round, µs) and
+/// Writes one `.hgrm` per measured row (release → start latency of every job of every round, µs) and
 /// returns the paths.
 ///
 /// # Errors
 /// [`BenchError::Io`] naming the file.
 pub fn write_hgrm(dir: &Path, rows: &[RtRow]) -> Result<Vec<PathBuf>, BenchError> {
     rows.iter()
+        .filter(|r| r.measured)
         .map(|r| {
             let path = hgrm_path(dir, r);
             File::create(&path)

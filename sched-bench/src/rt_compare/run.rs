@@ -173,6 +173,8 @@ pub fn kairos(
         background_preemptions: Some(preempted(BACKGROUND_NAME)),
         background_slices: slices,
         window: duration,
+        status: None,
+        ran: true,
     })
 }
 
@@ -228,6 +230,8 @@ fn kairos_task_loops(
         background_preemptions: Some(preempted(BACKGROUND_NAME)),
         background_slices: slices,
         window: duration,
+        status: None,
+        ran: true,
     })
 }
 
@@ -334,6 +338,8 @@ pub fn tokio(set: &PeriodicSet, workers: usize, duration: Duration) -> Result<Ro
         background_preemptions: None,
         background_slices: slices,
         window: duration,
+        status: None,
+        ran: true,
     })
 }
 
