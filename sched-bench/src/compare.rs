@@ -53,6 +53,10 @@ pub struct CompareOpts {
     pub plot: Option<PathBuf>,
     /// How periodic workloads run their periodic tasks on kairos.
     pub kairos_periodic: crate::rt_compare::KairosPeriodic,
+    /// Print cyclictest-style lines (periodic workloads).
+    pub cyclic: bool,
+    /// Where to write rt-app-style logs (periodic workloads), if anywhere.
+    pub rtapp_log: Option<PathBuf>,
 }
 
 /// Rounds of a batch workload when `--rounds` is not given.
@@ -67,7 +71,7 @@ const DEFAULT_WORKERS: usize = 2;
 /// Unknown workload, a runtime that cannot be built, a failed task, a failed report write.
 pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
     let kernel = opts.backends.contains(&Backend::Kernel);
-    let periodic_only = |what: &str| {
+    let periodic_only = |what: &'static str| {
         BenchError::Usage(format!(
             "{what} applies to the periodic built-in workloads (latency-under-load, \
              mixed-latency, mixed-latency-hogs), not to '{}'",
@@ -76,15 +80,7 @@ pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
     };
     let workers = opts.workers.unwrap_or(DEFAULT_WORKERS);
     if is_workload_file(&opts.workload) {
-        if opts.duration.is_some() {
-            return Err(periodic_only("--duration"));
-        }
-        if opts.hgrm.is_some() {
-            return Err(periodic_only("--hgrm"));
-        }
-        if opts.plot.is_some() {
-            return Err(periodic_only("--plot"));
-        }
+        periodic_flags(opts).map_err(periodic_only)?;
         let path = std::path::Path::new(&opts.workload);
         let file =
             crate::workload_file::load(path).map_err(|e| BenchError::Usage(e.to_string()))?;
@@ -112,6 +108,8 @@ pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
                 hgrm: opts.hgrm.clone(),
                 plot: opts.plot.clone(),
                 kairos_periodic: opts.kairos_periodic,
+                cyclic: opts.cyclic,
+                rtapp_log: opts.rtapp_log.clone(),
             })?;
             return Ok(Vec::new());
         }
@@ -124,15 +122,7 @@ pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
             opts.workload
         )));
     }
-    if opts.duration.is_some() {
-        return Err(periodic_only("--duration"));
-    }
-    if opts.hgrm.is_some() {
-        return Err(periodic_only("--hgrm"));
-    }
-    if opts.plot.is_some() {
-        return Err(periodic_only("--plot"));
-    }
+    periodic_flags(opts).map_err(periodic_only)?;
     let rounds = opts.rounds.unwrap_or(DEFAULT_ROUNDS);
     let json_out = opts.json.as_deref().map(json::Output::create).transpose()?;
     let start = CpuSample::now();
@@ -160,6 +150,21 @@ pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
         out.write(&report::to_json(&rows))?;
     }
     Ok(rows)
+}
+
+/// The first periodic-only option given, if any.
+fn periodic_flags(opts: &CompareOpts) -> Result<(), &'static str> {
+    let given = [
+        (opts.duration.is_some(), "--duration"),
+        (opts.hgrm.is_some(), "--hgrm"),
+        (opts.plot.is_some(), "--plot"),
+        (opts.cyclic, "--cyclic"),
+        (opts.rtapp_log.is_some(), "--rtapp-log"),
+    ];
+    match given.iter().find(|(set, _)| *set) {
+        Some(&(_, flag)) => Err(flag),
+        None => Ok(()),
+    }
 }
 
 /// Whether `--workload` names a file: an existing path or a `.toml`/`.json` name (else it is a

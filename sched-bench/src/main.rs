@@ -13,6 +13,8 @@
 //!   the kernel backend's job metrics (see [`file_compare`]).
 //! - `workloads`: the built-in workloads; `--check FILE` validates a workload file (TOML or
 //!   rt-app JSON) and summarises it (see [`workload_file`]).
+//! - `report`: reruns the documented periodic comparisons and writes `results.md` and one SVG
+//!   per workload (see [`results`]).
 //! - `alloc`: kairos-alloc against the system allocator and mimalloc (see [`alloc`]).
 //!
 //! Results go to stdout as Markdown-compatible tables, followed by how much of the machine's CPU
@@ -36,6 +38,7 @@ mod micro;
 mod plot;
 mod progress;
 mod report;
+mod results;
 mod rt_compare;
 mod spawn_sleep;
 mod stats;
@@ -65,6 +68,9 @@ enum Command {
     Micro(MicroArgs),
     /// Run one workload on several backends and print one comparison table.
     Compare(CompareArgs),
+    /// Rerun the documented periodic comparisons (kernel,executor,tokio on the three periodic
+    /// built-ins) and write results.md plus one SVG plot per workload.
+    Report(ReportArgs),
     /// List the built-in workloads, or check a workload file.
     Workloads(WorkloadsArgs),
     /// Allocator benchmarks: kairos-alloc vs the system allocator and mimalloc, 128-byte blocks.
@@ -136,6 +142,20 @@ struct AllocArgs {
 }
 
 #[derive(Debug, Args)]
+struct ReportArgs {
+    /// Directory for results.md; the SVGs go to its results/ subdirectory.
+    #[arg(long, value_name = "DIR", default_value = "docs")]
+    out: PathBuf,
+    /// Rounds per backend (docs/benchmarks.md uses 5).
+    #[arg(long, default_value_t = results::DEFAULT_ROUNDS as u32,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    rounds: u32,
+    /// Length of one round (default: each workload's, 3 s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_run_length)]
+    duration: Option<std::time::Duration>,
+}
+
+#[derive(Debug, Args)]
 struct WorkloadsArgs {
     /// Parse and validate this workload file (sched-bench TOML, or rt-app JSON), print its
     /// tasks and phases, and exit non-zero with the file, line and field if it is invalid.
@@ -189,6 +209,14 @@ struct CompareArgs {
     /// How periodic workloads run their periodic tasks on kairos.
     #[arg(long, value_enum, default_value = "spawn-periodic")]
     kairos_periodic: rt_compare::KairosPeriodic,
+    /// Periodic workloads: after the tables, print a cyclictest-style line per row and periodic
+    /// task (T: index, P: priority, I: period µs, C: jobs, Min/Act/Avg/Max: release→start µs).
+    #[arg(long)]
+    cyclic: bool,
+    /// Periodic workloads: write one rt-app-style log per row and periodic task (one line per
+    /// job, µs) into this directory, named WORKLOAD.BACKEND-TASK-INDEX.log.
+    #[arg(long, value_name = "DIR")]
+    rtapp_log: Option<PathBuf>,
 }
 
 /// `--duration`: a duration with a unit, longer than zero.
@@ -225,8 +253,20 @@ fn main() -> ExitCode {
             hgrm: a.hgrm,
             plot: a.plot,
             kairos_periodic: a.kairos_periodic,
+            cyclic: a.cyclic,
+            rtapp_log: a.rtapp_log,
         })
         .map(drop),
+        Command::Report(a) => results::run(&results::ReportOpts {
+            out: a.out,
+            rounds: a.rounds as usize,
+            duration: a.duration,
+        })
+        .map(|paths| {
+            for p in paths {
+                eprintln!("wrote {}", p.display());
+            }
+        }),
         Command::Alloc(a) => alloc::run(&alloc::AllocOpts {
             rounds: a.rounds as usize,
             only: a.only,

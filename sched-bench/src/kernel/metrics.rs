@@ -142,6 +142,20 @@ pub struct JobStats {
     pub voluntary_cs: u64,
     /// Thread CPU time over the run, ns.
     pub cpu_ns: u64,
+    /// Every released job's instants, in release order (`end` 0 while it runs; a job cut off
+    /// by the end of the run keeps 0). 24 bytes a job (the periodic comparison's per-job logs).
+    pub jobs: Vec<JobRecord>,
+}
+
+/// One job's instants, `CLOCK_MONOTONIC` ns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct JobRecord {
+    /// Release (on the job's grid).
+    pub release: u64,
+    /// First clock read once the job ran.
+    pub start: u64,
+    /// Completion; 0 if the job did not complete.
+    pub end: u64,
 }
 
 impl JobStats {
@@ -219,6 +233,7 @@ impl JobStats {
             involuntary_cs: 0,
             voluntary_cs: 0,
             cpu_ns: 0,
+            jobs: Vec::new(),
         }
     }
 
@@ -246,6 +261,7 @@ impl JobStats {
         self.involuntary_cs += other.involuntary_cs;
         self.voluntary_cs += other.voluntary_cs;
         self.cpu_ns += other.cpu_ns;
+        self.jobs.extend_from_slice(&other.jobs);
     }
 }
 

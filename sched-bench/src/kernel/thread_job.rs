@@ -20,7 +20,7 @@
 //! their reference name, and anchored at the release of the job that first reaches them, so a
 //! TOML task's job *k* is released at start + delay + *k* × period.
 
-use super::metrics::{record, CtxSwitches, JobStats};
+use super::metrics::{record, CtxSwitches, JobRecord, JobStats};
 use super::sched_attr::{self, Policy, Refusal};
 use crate::workload_file::model::{Event, Phase, Repeat, TimerMode};
 use std::collections::HashMap;
@@ -313,6 +313,9 @@ impl<'a> Jobs<'a> {
             return;
         };
         self.stats.completed += 1;
+        if let Some(r) = self.stats.jobs.last_mut() {
+            r.end = at;
+        }
         record(&mut self.stats.response, at.saturating_sub(job.release));
         if let Some(d) = job.abs_deadline {
             let lateness = at as i64 - d as i64;
@@ -340,6 +343,11 @@ impl<'a> Jobs<'a> {
             self.stats.with_deadline += 1;
         }
         record(&mut self.stats.start_latency, started.saturating_sub(at));
+        self.stats.jobs.push(JobRecord {
+            release: at,
+            start: started,
+            end: 0,
+        });
         self.job = Some(Job {
             release: at,
             abs_deadline,

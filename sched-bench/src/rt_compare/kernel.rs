@@ -175,6 +175,7 @@ fn task_round(s: &JobStats, ctx: bool) -> TaskRound {
         start_latency: convert(&s.start_latency),
         response: convert(&s.response),
         preemptions: ctx.then_some(s.involuntary_cs),
+        jobs: s.jobs.clone(),
     }
 }
 

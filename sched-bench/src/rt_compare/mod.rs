@@ -53,12 +53,14 @@
 //! [`crate::progress`]).
 
 pub mod kernel;
+pub mod logs;
 mod report;
 pub mod run;
 
 use crate::backend::Backend;
 use crate::error::BenchError;
 use crate::json;
+pub use crate::kernel::metrics::JobRecord;
 use crate::machine::{self, CpuSample};
 use crate::progress::Progress;
 use crate::stats::Summary;
@@ -68,7 +70,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use kernel::{KernelPolicy, KERNEL_POLICIES};
-pub use report::{table, task_table, to_json, write_hgrm};
+pub use report::{notes, table, task_table, to_json, write_hgrm};
 pub use run::KairosPeriodic;
 
 /// Rounds when `--rounds` is not given.
@@ -97,6 +99,10 @@ pub struct RtOpts {
     pub plot: Option<PathBuf>,
     /// How the periodic tasks run on kairos.
     pub kairos_periodic: KairosPeriodic,
+    /// Print a cyclictest-style line per row and periodic task (`--cyclic`).
+    pub cyclic: bool,
+    /// Where to write rt-app-style per-task logs (`--rtapp-log`).
+    pub rtapp_log: Option<PathBuf>,
 }
 
 /// What one periodic task did in one round.
@@ -114,6 +120,9 @@ pub struct TaskRound {
     pub response: Histogram,
     /// Cooperative preemptions of the task (kairos, per-name metrics; tokio: `None`).
     pub preemptions: Option<u64>,
+    /// Every started job's release, start and end (`CLOCK_MONOTONIC` ns), in release order
+    /// (see [`logs`](mod@logs)).
+    pub jobs: Vec<JobRecord>,
 }
 
 /// One round on one backend.
@@ -205,6 +214,17 @@ pub struct TaskRow {
     pub response_max: Summary,
     /// Cooperative preemptions per round (kairos).
     pub preemptions: Option<Summary>,
+    /// Index of the task in the set.
+    pub index: usize,
+    /// Priority the row ran it at: kairos priority on `kairos-priority`, SCHED_FIFO priority on
+    /// `kernel-fifo`, else 0.
+    pub priority: u32,
+    /// Period `T`.
+    pub period: Duration,
+    /// Work per job `C`.
+    pub work: Duration,
+    /// Its jobs, one list per round.
+    pub job_log: Vec<Vec<JobRecord>>,
 }
 
 /// Runs the comparison, prints the tables and notes, writes the files asked for, and returns
@@ -230,8 +250,16 @@ pub fn compare(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
     for line in report::notes(opts, &rows) {
         println!("{line}");
     }
+    if opts.cyclic {
+        println!("{}", logs::cyclic(&rows));
+    }
     if let Some(note) = machine::busy_note(start) {
         println!("{note}\n");
+    }
+    if let Some(dir) = &opts.rtapp_log {
+        for path in logs::write_rtapp(dir, &rows)? {
+            eprintln!("wrote {}", path.display());
+        }
     }
     if let Some(dir) = &opts.hgrm {
         for path in write_hgrm(dir, &rows)? {
@@ -313,7 +341,7 @@ pub fn run(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
         }
     }
     progress.finish();
-    backends
+    let rows = backends
         .iter()
         .zip(&rounds)
         .map(|(b, r)| match b {
@@ -348,7 +376,23 @@ pub fn run(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
                 Ok(row)
             }
         })
-        .collect()
+        .collect::<Result<Vec<RtRow>, BenchError>>()?;
+    Ok(rows
+        .into_iter()
+        .zip(&backends)
+        .map(|(mut row, b)| {
+            for (t, task) in row.tasks.iter_mut().zip(opts.set.tasks) {
+                t.priority = match b {
+                    RowBackend::Async(Backend::Kairos(kairos::Policy::Priority)) => {
+                        u32::from(task.priority)
+                    }
+                    RowBackend::Kernel(KernelPolicy::Fifo) => kernel::fifo_priority(task.priority),
+                    _ => 0,
+                };
+            }
+            row
+        })
+        .collect())
 }
 
 /// What one table row runs on: an async runtime, or kernel threads under one Linux class.
@@ -373,7 +417,7 @@ impl std::fmt::Display for RowBackend {
 ///
 /// # Errors
 /// [`BenchError::Io`] naming `path`, with plotters' message, if drawing fails.
-fn plot(path: &std::path::Path, workload: &str, rows: &[RtRow]) -> Result<String, BenchError> {
+pub fn plot(path: &std::path::Path, workload: &str, rows: &[RtRow]) -> Result<String, BenchError> {
     let curves: Vec<(&str, &Histogram)> = rows
         .iter()
         .filter(|r| r.measured)
@@ -481,6 +525,11 @@ fn summarise(
                 } else {
                     None
                 },
+                index: i,
+                priority: 0,
+                period: task.period,
+                work: task.work,
+                job_log: rounds.iter().map(|r| of(r).jobs.clone()).collect(),
             })
         })
         .collect::<Result<Vec<_>, BenchError>>()?;

@@ -22,15 +22,15 @@
 //! Background throughput counts the slices that ended within `[t0, t0 + duration)`, all
 //! background tasks together.
 
-use super::{Round, TaskRound};
+use super::{JobRecord, Round, TaskRound};
 use crate::error::BenchError;
 use crate::exec::kairos_label;
-use crate::kernel::thread_job::{nanos, thread_cpu_ns};
+use crate::kernel::thread_job::{mono_ns, nanos, thread_cpu_ns};
 use crate::watchdog::Watchdog;
 use crate::workload::{PeriodicSet, RtTask, BACKGROUND_SLICE};
 use kairos::stats::Histogram;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Time between building the runtime and the first release.
@@ -108,8 +108,11 @@ pub fn kairos(
         return kairos_task_loops(rt, label, set, t0, end, stop, background, duration);
     }
     let mut periodic = Vec::with_capacity(set.tasks.len());
+    let mut logs = Vec::with_capacity(set.tasks.len());
     for task in set.tasks {
         let work = task.work;
+        let log: JobLog = Arc::default();
+        logs.push(Arc::clone(&log));
         let params = kairos::Periodic::new(task.period)
             .deadline(task.deadline())
             .offset(t0.saturating_duration_since(Instant::now()))
@@ -117,7 +120,17 @@ pub fn kairos(
             .nice(task.nice)
             .name(task.name);
         let handle = rt
-            .spawn_periodic(params, move |_job| kairos::work(work))
+            .spawn_periodic(params, move |job| {
+                let log = Arc::clone(&log);
+                async move {
+                    let start = kairos::time::Instant::now();
+                    kairos::work(work).await;
+                    let end = kairos::time::Instant::now();
+                    if let Ok(mut log) = log.lock() {
+                        log.push((job.release(), start, end));
+                    }
+                }
+            })
             .map_err(|e| BenchError::Task {
                 backend: label.clone(),
                 message: format!("spawn_periodic({}): {e}", task.name),
@@ -154,17 +167,31 @@ pub fn kairos(
         });
     }
     let preempted = |name: &str| metrics.by_name.get(name).map_or(0, |s| s.preemptions);
+    let clock = KairosClock::now();
     let tasks = set
         .tasks
         .iter()
         .zip(stats)
-        .map(|(task, s)| TaskRound {
+        .zip(logs)
+        .map(|((task, s), log)| TaskRound {
             released: s.released,
             completed: s.completed,
             missed: s.missed,
             start_latency: s.start_latency,
             response: s.response_time,
             preemptions: Some(preempted(task.name)),
+            jobs: log
+                .lock()
+                .map(|log| {
+                    log.iter()
+                        .map(|&(release, start, end)| JobRecord {
+                            release: clock.mono(release),
+                            start: clock.mono(start),
+                            end: clock.mono(end),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
         .collect();
     Ok(Round {
@@ -244,6 +271,7 @@ async fn kairos_loop(
     stop: Arc<AtomicBool>,
 ) -> TaskRound {
     let mut out = TaskRound::new();
+    let clock = KairosClock::now();
     let deadline = task.deadline();
     for k in 0u32.. {
         let release = t0 + task.period * k;
@@ -261,6 +289,11 @@ async fn kairos_loop(
             .record(nanos(started.saturating_duration_since(release)));
         kairos::work(task.work).await;
         let done = kairos::time::Instant::now();
+        out.jobs.push(JobRecord {
+            release: clock.mono(release),
+            start: clock.mono(started),
+            end: clock.mono(done),
+        });
         out.completed += 1;
         out.response
             .record(nanos(done.saturating_duration_since(release)));
@@ -352,6 +385,7 @@ async fn tokio_periodic(
     stop: Arc<AtomicBool>,
 ) -> TaskRound {
     let mut out = TaskRound::new();
+    let clock = StdClock::now();
     let deadline = task.deadline();
     for k in 0u32.. {
         let release = t0 + task.period * k;
@@ -368,6 +402,11 @@ async fn tokio_periodic(
             .record(nanos(started.saturating_duration_since(release)));
         tokio_work(task.work).await;
         let done = Instant::now();
+        out.jobs.push(JobRecord {
+            release: clock.mono(release),
+            start: clock.mono(started),
+            end: clock.mono(done),
+        });
         out.completed += 1;
         out.response
             .record(nanos(done.saturating_duration_since(release)));
@@ -433,6 +472,77 @@ impl TaskRound {
             start_latency: Histogram::new(),
             response: Histogram::new(),
             preemptions: None,
+            jobs: Vec::new(),
+        }
+    }
+}
+
+/// A kairos periodic task's completed jobs: (release, first clock read in the job, end).
+type JobLog = Arc<
+    Mutex<
+        Vec<(
+            kairos::time::Instant,
+            kairos::time::Instant,
+            kairos::time::Instant,
+        )>,
+    >,
+>;
+
+/// One reading of an instant type's clock paired with `CLOCK_MONOTONIC` (both clocks are
+/// `CLOCK_MONOTONIC` on Linux; the pairing converts one into the other's ns).
+#[derive(Clone, Copy)]
+struct Paired<I> {
+    at: I,
+    mono: u64,
+}
+
+/// std's `Instant`, paired.
+type StdClock = Paired<Instant>;
+/// kairos' `Instant`, paired.
+type KairosClock = Paired<kairos::time::Instant>;
+
+/// What [`Paired`] needs of an instant type.
+trait Since: Copy {
+    /// The instant now.
+    fn now() -> Self;
+    /// `self - earlier`, zero if `earlier` is later.
+    fn since(self, earlier: Self) -> Duration;
+}
+
+impl Since for Instant {
+    fn now() -> Self {
+        Instant::now()
+    }
+    fn since(self, earlier: Self) -> Duration {
+        self.saturating_duration_since(earlier)
+    }
+}
+
+impl Since for kairos::time::Instant {
+    fn now() -> Self {
+        kairos::time::Instant::now()
+    }
+    fn since(self, earlier: Self) -> Duration {
+        self.saturating_duration_since(earlier)
+    }
+}
+
+impl<I: Since> Paired<I> {
+    /// Reads both clocks now.
+    fn now() -> Paired<I> {
+        Paired {
+            at: I::now(),
+            mono: mono_ns(),
+        }
+    }
+
+    /// `i` as `CLOCK_MONOTONIC` ns.
+    fn mono(&self, i: I) -> u64 {
+        let ahead = nanos(i.since(self.at));
+        if ahead > 0 {
+            self.mono.saturating_add(ahead)
+        } else {
+            self.mono.saturating_sub(nanos(self.at.since(i)))
         }
     }
 }
