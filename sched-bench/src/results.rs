@@ -36,7 +36,7 @@ pub struct ReportOpts {
 /// Runs every comparison, writes `results.md` and the SVGs, and returns the paths written.
 ///
 /// # Errors
-/// As [`rt_compare::run`], and [`BenchError::Io`] for a file that cannot be written.
+/// As [`rt_compare::run()`], and [`BenchError::Io`] for a file that cannot be written.
 pub fn run(opts: &ReportOpts) -> Result<Vec<PathBuf>, BenchError> {
     let svg_dir = opts.out.join("results");
     std::fs::create_dir_all(&svg_dir).map_err(|source| BenchError::Io {

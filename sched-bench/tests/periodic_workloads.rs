@@ -212,6 +212,17 @@ fn assert_row(row: &Row, workload: &str, workers: u64, background: u64) {
     assert!(summary(row, "response_p99_us") > 0.0, "{row:?}");
     let miss = summary(row, "miss_ratio");
     assert!((0.0..=1.0).contains(&miss), "{row:?}");
+    // Lateness is signed (negative = early); its p99 is clamped at 0.
+    let lateness_max = summary(row, "lateness_max_us");
+    assert!(lateness_max.is_finite(), "{row:?}");
+    let lateness_p99 = summary(row, "lateness_p99_us");
+    assert!(lateness_p99 >= 0.0, "{row:?}");
+    assert!(
+        lateness_p99 <= lateness_max.max(0.0) * 1.01 + 1.0,
+        "{row:?}"
+    );
+    let cpu = summary(row, "cpu_ms_per_s");
+    assert!(cpu > 0.0 && cpu.is_finite(), "{row:?}");
     if row["backend"] == "tokio" {
         assert!(!row.contains_key("preemptions"), "{row:?}");
     } else {
@@ -224,6 +235,17 @@ fn assert_row(row: &Row, workload: &str, workers: u64, background: u64) {
         );
     } else {
         assert!(!row.contains_key("background_slices_per_s"), "{row:?}");
+    }
+}
+
+/// `task.<task>.lateness_max_us` is a summary when the task completed a job (one round), absent
+/// otherwise.
+fn assert_task_lateness(row: &Row, task: &str, task_jobs: u64) {
+    let key = format!("task.{task}.lateness_max_us");
+    if task_jobs > 0 {
+        assert!(summary(row, &key).is_finite(), "{row:?}");
+    } else {
+        assert!(!row.contains_key(&key), "{row:?}");
     }
 }
 
@@ -323,6 +345,7 @@ fn latency_under_load_on_executor_and_tokio() {
         assert_row(row, "latency-under-load", 2, 8);
         assert!(int(row, "task.tick.jobs") > 0, "{row:?}");
         summary(row, "task.tick.miss_ratio");
+        summary(row, "task.tick.lateness_max_us");
     }
     // Background throughput is compared with kairos-fifo's.
     assert_eq!(float(&rows[0], "background_vs_fifo"), 0.0);
@@ -356,6 +379,7 @@ fn mixed_latency_with_and_without_hogs() {
                 // 100 ms task may not complete a job (that is timing, not a defect).
                 let task_jobs = int(row, &format!("task.{task}.jobs"));
                 assert!(int(row, &format!("task.{task}.missed")) <= task_jobs);
+                assert_task_lateness(row, task, task_jobs);
                 let miss = summary(row, &format!("task.{task}.miss_ratio"));
                 assert!((0.0..=1.0).contains(&miss), "{row:?}");
                 let p99 = summary(row, &format!("task.{task}.response_p99_us"));
@@ -448,6 +472,7 @@ fn mixed_latency_on_kernel_and_executor() {
             for task in MIXED_TASKS {
                 let task_jobs = int(row, &format!("task.{task}.jobs"));
                 assert!(int(row, &format!("task.{task}.missed")) <= task_jobs);
+                assert_task_lateness(row, task, task_jobs);
                 // Preemptions are the periodic threads' involuntary context switches.
                 summary(row, &format!("task.{task}.preemptions"));
                 jobs += task_jobs;

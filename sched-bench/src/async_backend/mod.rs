@@ -186,8 +186,8 @@ pub struct AsyncRun {
     pub hog_preemptions: Option<u64>,
 }
 
-/// User + system CPU time of the whole process, ns.
-fn process_cpu_ns() -> u64 {
+/// User + system CPU time of the whole process (`getrusage(RUSAGE_SELF)`), ns.
+pub(crate) fn process_cpu_ns() -> u64 {
     // SAFETY: `rusage` is plain old data; all zeroes is a valid value.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: `ru` is a valid, writable rusage; RUSAGE_SELF always exists.

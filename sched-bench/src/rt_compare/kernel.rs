@@ -163,6 +163,8 @@ pub fn round(
         window: duration,
         status: Some(status),
         ran: run.tasks.iter().any(|t| t.ran > 0),
+        cpu_ns: 0,
+        cpu_wall: Duration::ZERO,
     })
 }
 

@@ -27,6 +27,15 @@
 //! - **miss ratio**: jobs completed after their absolute deadline (release + `D`) / completed
 //!   jobs. Releases that came after the run was stopped are not jobs; the job running at the
 //!   stop completes and counts.
+//! - **lateness max** (and, JSON only, **lateness p99**): per completed job `end − (release +
+//!   D)` from the job records ([`JobRecord`]), negative = early; the same definition as the
+//!   file workloads' `JobStats::lateness`. Max over the jobs, µs; the p99 is over the lateness
+//!   clamped at 0 (HdrHistogram). The per-task table shows each task's max.
+//! - **CPU ms/s**: user + system CPU time of the whole process (`getrusage(RUSAGE_SELF)`, as
+//!   the file workloads' `process CPU`) from just before the round's runtime (or threads) is
+//!   built until it is shut down, per second of that span's wall time. It includes the
+//!   runtime's own overhead (idle spinning, timers), the background tasks and the bench's
+//!   bookkeeping, not just the periodic jobs.
 //! - **preemptions**: kairos' `Metrics::preemptions` of the round's runtime: polls in which a
 //!   task asked `should_yield()` (directly, or inside `kairos::work` between slices, or in a
 //!   kairos timer/join future) and the runtime said yes (a more urgent task was waiting, the
@@ -57,6 +66,7 @@ pub mod logs;
 mod report;
 pub mod run;
 
+use crate::async_backend;
 use crate::backend::Backend;
 use crate::error::BenchError;
 use crate::json;
@@ -64,7 +74,7 @@ pub use crate::kernel::metrics::JobRecord;
 use crate::machine::{self, CpuSample};
 use crate::progress::Progress;
 use crate::stats::Summary;
-use crate::workload::{PeriodicSet, Workload};
+use crate::workload::{PeriodicSet, RtTask, Workload};
 use kairos::stats::Histogram;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -142,6 +152,11 @@ pub struct Round {
     pub status: Option<String>,
     /// Whether any periodic task ran (false: the kernel refused the row's policy).
     pub ran: bool,
+    /// CPU time (user + system) of the whole process over the round, from just before the
+    /// runtime or threads are built until they are shut down, ns (set by [`run()`]).
+    pub cpu_ns: u64,
+    /// Wall time of that same span.
+    pub cpu_wall: Duration,
 }
 
 /// One backend's result: per-round metrics summarised over the rounds.
@@ -181,6 +196,13 @@ pub struct RtRow {
     pub response_p99: Summary,
     /// Missed / completed per round (fraction).
     pub miss_ratio: Summary,
+    /// Maximum lateness (job end − (release + D)) of the completed jobs per round, µs;
+    /// `None` when some round completed no job.
+    pub lateness_max: Option<Summary>,
+    /// 99th percentile of the lateness clamped at 0 per round, µs (`None` as above).
+    pub lateness_p99: Option<Summary>,
+    /// Process CPU time per second of the round, ms/s.
+    pub cpu_ms_per_s: Summary,
     /// Cooperative preemptions per round (kairos).
     pub preemptions: Option<Summary>,
     /// Background slices per second per round (when the set has background tasks).
@@ -212,6 +234,9 @@ pub struct TaskRow {
     pub response_p99: Summary,
     /// Response max per round, µs.
     pub response_max: Summary,
+    /// Maximum lateness of the completed jobs per round, µs (`None` when some round completed
+    /// no job).
+    pub lateness_max: Option<Summary>,
     /// Cooperative preemptions per round (kairos).
     pub preemptions: Option<Summary>,
     /// Index of the task in the set.
@@ -318,7 +343,9 @@ pub fn run(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
                     )
                 },
             );
-            let round = match *backend {
+            let cpu0 = async_backend::process_cpu_ns();
+            let wall0 = std::time::Instant::now();
+            let mut round = match *backend {
                 RowBackend::Kernel(policy) => {
                     kernel::round(opts.workload.name, &opts.set, policy, opts.duration)?
                 }
@@ -336,6 +363,8 @@ pub fn run(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
                     unreachable!("expanded above")
                 }
             };
+            round.cpu_ns = async_backend::process_cpu_ns().saturating_sub(cpu0);
+            round.cpu_wall = wall0.elapsed();
             rounds[i].push(round);
             progress.done();
         }
@@ -447,6 +476,49 @@ fn ratio(missed: u64, completed: u64) -> f64 {
     }
 }
 
+/// Lateness (end − (release + `deadline`)) of every completed job in `jobs`, ns.
+fn lateness_ns(jobs: &[JobRecord], deadline: Duration) -> impl Iterator<Item = i64> + '_ {
+    let d = i128::try_from(deadline.as_nanos()).unwrap_or(i128::MAX);
+    jobs.iter().filter(|j| j.end > 0).map(move |j| {
+        let l = i128::from(j.end) - i128::from(j.release) - d;
+        i64::try_from(l).unwrap_or(if l < 0 { i64::MIN } else { i64::MAX })
+    })
+}
+
+/// Maximum lateness of the completed jobs of `tasks` (each with its task's `D`), µs; `None`
+/// without completed jobs.
+fn max_lateness<'a>(tasks: impl Iterator<Item = (&'a TaskRound, &'a RtTask)>) -> Option<f64> {
+    tasks
+        .flat_map(|(t, task)| lateness_ns(&t.jobs, task.deadline()))
+        .max()
+        .map(|ns| ns as f64 / 1e3)
+}
+
+/// 99th percentile of one round's lateness clamped at 0 (HdrHistogram), µs; `None` without
+/// completed jobs.
+fn p99_lateness(r: &Round, set: &PeriodicSet) -> Option<f64> {
+    let mut h = Histogram::new();
+    for (t, task) in r.tasks.iter().zip(set.tasks) {
+        for l in lateness_ns(&t.jobs, task.deadline()) {
+            h.record(u64::try_from(l.max(0)).unwrap_or(0));
+        }
+    }
+    (!h.is_empty()).then(|| us(h.p99()))
+}
+
+/// The summary of `f` over the rounds, or `None` if some round has no value.
+fn summary_if_all(
+    rounds: &[Round],
+    f: impl Fn(&Round) -> Option<f64>,
+) -> Result<Option<Summary>, BenchError> {
+    rounds
+        .iter()
+        .map(f)
+        .collect::<Option<Vec<f64>>>()
+        .map(|v| summary(&v))
+        .transpose()
+}
+
 fn summary(samples: &[f64]) -> Result<Summary, BenchError> {
     Summary::of(samples).ok_or_else(|| BenchError::Usage("--rounds must be at least 1".to_owned()))
 }
@@ -520,6 +592,9 @@ fn summarise(
                 start_p99: per_task(&|t| us(t.start_latency.p99()))?,
                 response_p99: per_task(&|t| us(t.response.p99()))?,
                 response_max: per_task(&|t| us(t.response.max()))?,
+                lateness_max: summary_if_all(rounds, |r| {
+                    max_lateness(std::iter::once((&r.tasks[i], task)))
+                })?,
                 preemptions: if rounds.iter().all(|r| of(r).preemptions.is_some()) {
                     Some(per_task(&|t| t.preemptions.unwrap_or(0) as f64)?)
                 } else {
@@ -551,10 +626,30 @@ fn summarise(
         start_max: per_round(&|r| us(start(r).max()))?,
         response_p99: per_round(&|r| us(merged(r, |t| &t.response).p99()))?,
         miss_ratio: per_round(&|r| ratio(sum(r, |t| t.missed), sum(r, |t| t.completed)))?,
+        lateness_max: summary_if_all(rounds, |r| max_lateness(r.tasks.iter().zip(opts.set.tasks)))?,
+        lateness_p99: summary_if_all(rounds, |r| p99_lateness(r, &opts.set))?,
+        cpu_ms_per_s: per_round(&|r| r.cpu_ns as f64 / 1e6 / r.cpu_wall.as_secs_f64().max(1e-9))?,
         preemptions,
         background_per_s,
         background_preemptions,
         start_latency,
         tasks,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lateness_is_end_minus_release_plus_deadline_for_completed_jobs() {
+        let job = |release, end| JobRecord {
+            release,
+            start: release,
+            end,
+        };
+        let jobs = [job(1_000, 4_000), job(10_000, 25_000), job(20_000, 0)];
+        let late: Vec<i64> = lateness_ns(&jobs, Duration::from_nanos(10_000)).collect();
+        assert_eq!(late, [-7_000, 5_000]);
+    }
 }

@@ -27,6 +27,26 @@ fn percent_cell(s: &Summary) -> String {
     }
 }
 
+/// `median (min–max)` with `decimals` decimals.
+fn fixed_cell(s: &Summary, decimals: usize) -> String {
+    let f = |x: f64| format!("{x:.decimals$}");
+    if s.min == s.max {
+        f(s.median)
+    } else {
+        format!("{} ({}–{})", f(s.median), f(s.min), f(s.max))
+    }
+}
+
+/// CPU ms per second: one decimal.
+fn cpu_cell(s: &Summary) -> String {
+    fixed_cell(s, 1)
+}
+
+/// [`cell`], or `-` when there is no value.
+fn opt_cell(s: Option<&Summary>) -> String {
+    s.map_or_else(|| "-".to_owned(), cell)
+}
+
 /// A count per round: integers (medians of an even count may end in .5).
 fn count_cell(s: &Summary) -> String {
     let n = |x: f64| {
@@ -80,6 +100,8 @@ pub fn table(rows: &[RtRow]) -> Table {
         "max",
         "response µs p99",
         "miss ratio",
+        "lateness µs max",
+        "CPU ms/s",
         "preemptions",
         "bg slices/s",
         "bg vs fifo",
@@ -92,7 +114,7 @@ pub fn table(rows: &[RtRow]) -> Table {
             cells.push(r.status.clone().unwrap_or_else(|| "ok".to_owned()));
         }
         if !r.measured {
-            cells.extend((0..11).map(|_| "-".to_owned()));
+            cells.extend((0..13).map(|_| "-".to_owned()));
             t.row(cells);
             continue;
         }
@@ -105,20 +127,14 @@ pub fn table(rows: &[RtRow]) -> Table {
             cell(&r.start_max),
             cell(&r.response_p99),
             percent_cell(&r.miss_ratio),
+            opt_cell(r.lateness_max.as_ref()),
+            cpu_cell(&r.cpu_ms_per_s),
             r.preemptions
                 .as_ref()
                 .map_or_else(|| "n/a".to_owned(), count_cell),
-            r.background_per_s.as_ref().map_or_else(
-                || "-".to_owned(),
-                |s| {
-                    let f = |x: f64| format!("{x:.0}");
-                    if s.min == s.max {
-                        f(s.median)
-                    } else {
-                        format!("{} ({}–{})", f(s.median), f(s.min), f(s.max))
-                    }
-                },
-            ),
+            r.background_per_s
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), |s| fixed_cell(s, 0)),
             vs_fifo(r, fifo).map_or_else(|| "-".to_owned(), |d| format!("{:+.1}%", d * 100.0)),
         ]);
         t.row(cells);
@@ -138,6 +154,7 @@ pub fn task_table(rows: &[RtRow]) -> Table {
         "rel→poll µs p99",
         "response µs p99",
         "response µs max",
+        "lateness µs max",
         "preemptions",
     ])
     .text_columns(3);
@@ -153,6 +170,7 @@ pub fn task_table(rows: &[RtRow]) -> Table {
                 cell(&task.start_p99),
                 cell(&task.response_p99),
                 cell(&task.response_max),
+                opt_cell(task.lateness_max.as_ref()),
                 task.preemptions
                     .as_ref()
                     .map_or_else(|| "n/a".to_owned(), count_cell),
@@ -177,6 +195,9 @@ pub fn notes(opts: &RtOpts, rows: &[RtRow]) -> Vec<String> {
     notes.push(
         "note: rel→poll = release → the job's first clock read once its task runs; response = \
          release → completion; miss ratio = jobs completed after release + D / completed jobs; \
+         lateness = job end − (release + D), negative = early, max over completed jobs; CPU \
+         ms/s = the whole process's user + system CPU time (getrusage) per second of the round \
+         (runtime build to shutdown), runtime overhead and background tasks included; \
          preemptions = kairos Metrics::preemptions per round (polls in which the runtime asked \
          the task to yield and it asked should_yield(); n/a for tokio); bg slices/s = 20 µs \
          background slices completed per second, all background tasks together; bg vs fifo = \
@@ -254,8 +275,15 @@ pub fn to_json(rows: &[RtRow]) -> String {
             ("start_latency_max_us", &r.start_max),
             ("response_p99_us", &r.response_p99),
             ("miss_ratio", &r.miss_ratio),
+            ("cpu_ms_per_s", &r.cpu_ms_per_s),
         ] {
             o = summary_fields(o, key, s);
+        }
+        if let Some(l) = &r.lateness_max {
+            o = summary_fields(o, "lateness_max_us", l);
+        }
+        if let Some(l) = &r.lateness_p99 {
+            o = summary_fields(o, "lateness_p99_us", l);
         }
         if let Some(p) = &r.preemptions {
             o = summary_fields(o, "preemptions", p);
@@ -279,6 +307,9 @@ pub fn to_json(rows: &[RtRow]) -> String {
                 ("response_max_us", &t.response_max),
             ] {
                 o = summary_fields(o, &k(field), s);
+            }
+            if let Some(l) = &t.lateness_max {
+                o = summary_fields(o, &k("lateness_max_us"), l);
             }
             if let Some(p) = &t.preemptions {
                 o = summary_fields(o, &k("preemptions"), p);

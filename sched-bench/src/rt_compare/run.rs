@@ -202,6 +202,8 @@ pub fn kairos(
         window: duration,
         status: None,
         ran: true,
+        cpu_ns: 0,
+        cpu_wall: Duration::ZERO,
     })
 }
 
@@ -259,6 +261,8 @@ fn kairos_task_loops(
         window: duration,
         status: None,
         ran: true,
+        cpu_ns: 0,
+        cpu_wall: Duration::ZERO,
     })
 }
 
@@ -373,6 +377,8 @@ pub fn tokio(set: &PeriodicSet, workers: usize, duration: Duration) -> Result<Ro
         window: duration,
         status: None,
         ran: true,
+        cpu_ns: 0,
+        cpu_wall: Duration::ZERO,
     })
 }
 
