@@ -288,22 +288,15 @@ async fn kairos_loop(
             break;
         }
         let started = kairos::time::Instant::now();
-        out.released += 1;
-        out.start_latency
-            .record(nanos(started.saturating_duration_since(release)));
+        clock.job_started(&mut out, release, started);
         kairos::work(task.work).await;
-        let done = kairos::time::Instant::now();
-        out.jobs.push(JobRecord {
-            release: clock.mono(release),
-            start: clock.mono(started),
-            end: clock.mono(done),
-        });
-        out.completed += 1;
-        out.response
-            .record(nanos(done.saturating_duration_since(release)));
-        if done > release + deadline {
-            out.missed += 1;
-        }
+        clock.job_done(
+            &mut out,
+            release,
+            started,
+            kairos::time::Instant::now(),
+            deadline,
+        );
     }
     out
 }
@@ -403,22 +396,9 @@ async fn tokio_periodic(
             break;
         }
         let started = Instant::now();
-        out.released += 1;
-        out.start_latency
-            .record(nanos(started.saturating_duration_since(release)));
+        clock.job_started(&mut out, release, started);
         tokio_work(task.work).await;
-        let done = Instant::now();
-        out.jobs.push(JobRecord {
-            release: clock.mono(release),
-            start: clock.mono(started),
-            end: clock.mono(done),
-        });
-        out.completed += 1;
-        out.response
-            .record(nanos(done.saturating_duration_since(release)));
-        if done > release + deadline {
-            out.missed += 1;
-        }
+        clock.job_done(&mut out, release, started, Instant::now(), deadline);
     }
     out
 }
@@ -539,6 +519,28 @@ impl<I: Since> Paired<I> {
         Paired {
             at: I::now(),
             mono: mono_ns(),
+        }
+    }
+
+    /// A release loop's job `released` at `release` started at `started`: counts it and records
+    /// its release → start latency.
+    fn job_started(&self, out: &mut TaskRound, release: I, started: I) {
+        out.released += 1;
+        out.start_latency.record(nanos(started.since(release)));
+    }
+
+    /// The job finished at `done`: records it (times on `CLOCK_MONOTONIC`), its response time,
+    /// and whether it missed `release + deadline`.
+    fn job_done(&self, out: &mut TaskRound, release: I, started: I, done: I, deadline: Duration) {
+        out.jobs.push(JobRecord {
+            release: self.mono(release),
+            start: self.mono(started),
+            end: self.mono(done),
+        });
+        out.completed += 1;
+        out.response.record(nanos(done.since(release)));
+        if done.since(release) > deadline {
+            out.missed += 1;
         }
     }
 
