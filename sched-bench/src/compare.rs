@@ -53,9 +53,9 @@ pub struct CompareOpts {
     pub plot: Option<PathBuf>,
     /// How periodic workloads run their periodic tasks on kairos.
     pub kairos_periodic: crate::rt_compare::KairosPeriodic,
-    /// Print cyclictest-style lines (periodic workloads).
+    /// Print cyclictest-style lines (periodic workloads and workload files).
     pub cyclic: bool,
-    /// Where to write rt-app-style logs (periodic workloads), if anywhere.
+    /// Where to write rt-app-style logs (periodic workloads and workload files), if anywhere.
     pub rtapp_log: Option<PathBuf>,
 }
 
@@ -72,25 +72,38 @@ const DEFAULT_WORKERS: usize = 2;
 pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
     let kernel = opts.backends.contains(&Backend::Kernel);
     let periodic_only = |what: &'static str| {
+        let files = if matches!(what, "--cyclic" | "--rtapp-log") {
+            " and to workload files"
+        } else {
+            ""
+        };
         BenchError::Usage(format!(
             "{what} applies to the periodic built-in workloads (latency-under-load, \
-             mixed-latency, mixed-latency-hogs), not to '{}'",
+             mixed-latency, mixed-latency-hogs){files}, not to '{}'",
             opts.workload
         ))
     };
     let workers = opts.workers.unwrap_or(DEFAULT_WORKERS);
     if is_workload_file(&opts.workload) {
-        periodic_flags(opts).map_err(periodic_only)?;
+        // --cyclic and --rtapp-log apply to workload files too; the others do not.
+        periodic_flags(opts, false).map_err(periodic_only)?;
         let path = std::path::Path::new(&opts.workload);
         let file =
             crate::workload_file::load(path).map_err(|e| BenchError::Usage(e.to_string()))?;
         let json_out = opts.json.as_deref().map(json::Output::create).transpose()?;
-        if opts.backends.iter().all(|&b| b == Backend::Kernel) {
+        let jobs = if opts.backends.iter().all(|&b| b == Backend::Kernel) {
             // The kernel backend alone keeps its own table.
-            crate::kernel::compare(&file, json_out)?;
+            let run = crate::kernel::compare(&file, json_out)?;
+            vec![("kernel".to_owned(), run.jobs)]
         } else {
-            crate::file_compare::compare(&file, &opts.backends, workers, json_out)?;
-        }
+            crate::file_compare::compare(&file, &opts.backends, workers, json_out)?.jobs
+        };
+        crate::rt_compare::logs::file_outputs(
+            &file,
+            &jobs,
+            opts.cyclic,
+            opts.rtapp_log.as_deref(),
+        )?;
         return Ok(Vec::new());
     }
     let workload = workload::find(&opts.workload)?;
@@ -122,7 +135,7 @@ pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
             opts.workload
         )));
     }
-    periodic_flags(opts).map_err(periodic_only)?;
+    periodic_flags(opts, true).map_err(periodic_only)?;
     let rounds = opts.rounds.unwrap_or(DEFAULT_ROUNDS);
     let json_out = opts.json.as_deref().map(json::Output::create).transpose()?;
     let start = CpuSample::now();
@@ -152,14 +165,15 @@ pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
     Ok(rows)
 }
 
-/// The first periodic-only option given, if any.
-fn periodic_flags(opts: &CompareOpts) -> Result<(), &'static str> {
+/// The first periodic-only option given, if any; `per_job`: count the per-job outputs
+/// (`--cyclic`, `--rtapp-log`) too (workload files have them, batch workloads not).
+fn periodic_flags(opts: &CompareOpts, per_job: bool) -> Result<(), &'static str> {
     let given = [
         (opts.duration.is_some(), "--duration"),
         (opts.hgrm.is_some(), "--hgrm"),
         (opts.plot.is_some(), "--plot"),
-        (opts.cyclic, "--cyclic"),
-        (opts.rtapp_log.is_some(), "--rtapp-log"),
+        (per_job && opts.cyclic, "--cyclic"),
+        (per_job && opts.rtapp_log.is_some(), "--rtapp-log"),
     ];
     match given.iter().find(|(set, _)| *set) {
         Some(&(_, flag)) => Err(flag),

@@ -18,6 +18,7 @@ use crate::exec::{Kairos, Tokio};
 use crate::json::{self, Obj};
 use crate::kernel::metrics::JobStats;
 use crate::kernel::{self, KernelRun};
+use crate::rt_compare::logs::FileJobs;
 use crate::table::{num, Table};
 use crate::workload_file::model::{format_duration, Workload};
 
@@ -81,6 +82,9 @@ pub struct FileRun {
     pub rows: Vec<FileRow>,
     /// Lines printed under the table (without the `note: ` prefix where it is a note).
     pub notes: Vec<String>,
+    /// Per backend, in table order: its label and per-job records (`--cyclic`,
+    /// `--rtapp-log`).
+    pub jobs: Vec<(String, FileJobs)>,
 }
 
 /// Runs `workload` on every backend (after expanding `executor`), prints the combined table and
@@ -121,6 +125,7 @@ pub fn run(
 ) -> Result<FileRun, BenchError> {
     let mut rows = Vec::new();
     let mut notes = Vec::new();
+    let mut jobs = Vec::new();
     let mut async_labels = Vec::new();
     let length = workload.duration.map_or_else(
         || "until the tasks end".to_owned(),
@@ -137,6 +142,7 @@ pub fn run(
                     run.elapsed.as_secs_f64()
                 ));
                 rows.extend(kernel_rows(&run));
+                jobs.push(("kernel".to_owned(), run.jobs));
             }
             Backend::Kairos(policy) => {
                 let exec = Kairos::new(workers, policy, None)?;
@@ -144,6 +150,7 @@ pub fn run(
                 async_labels.push(run.backend.clone());
                 notes.push(summary(&run));
                 rows.extend(async_rows(&run));
+                jobs.push((run.backend, run.jobs));
             }
             Backend::Tokio => {
                 let exec = Tokio::with_timers(workers)?;
@@ -151,6 +158,7 @@ pub fn run(
                 async_labels.push(run.backend.clone());
                 notes.push(summary(&run));
                 rows.extend(async_rows(&run));
+                jobs.push((run.backend, run.jobs));
             }
             Backend::Executor => unreachable!("expand() never yields Executor"),
         }
@@ -214,7 +222,7 @@ pub fn run(
              backends ran with {workers} workers (--workers); times in µs, lateness < 0 is early"
         ));
     }
-    Ok(FileRun { rows, notes })
+    Ok(FileRun { rows, notes, jobs })
 }
 
 /// Runs the workload on one async runtime and shuts it down.

@@ -209,12 +209,14 @@ struct CompareArgs {
     /// How periodic workloads run their periodic tasks on kairos.
     #[arg(long, value_enum, default_value = "spawn-periodic")]
     kairos_periodic: rt_compare::KairosPeriodic,
-    /// Periodic workloads: after the tables, print a cyclictest-style line per row and periodic
-    /// task (T: index, P: priority, I: period µs, C: jobs, Min/Act/Avg/Max: release→start µs).
+    /// Periodic workloads and workload files: after the tables, print a cyclictest-style line
+    /// per row and periodic task (T: index, P: priority, I: period µs, C: jobs, Min/Act/Avg/Max:
+    /// release→start µs).
     #[arg(long)]
     cyclic: bool,
-    /// Periodic workloads: write one rt-app-style log per row and periodic task (one line per
-    /// job, µs) into this directory, named WORKLOAD.BACKEND-TASK-INDEX.log.
+    /// Periodic workloads and workload files: write one rt-app-style log per row and periodic
+    /// task (workload files: task instance) (one line per job, µs) into this directory, named
+    /// WORKLOAD.BACKEND-TASK-INDEX.log.
     #[arg(long, value_name = "DIR")]
     rtapp_log: Option<PathBuf>,
 }

@@ -8,7 +8,8 @@
 
 mod common;
 
-use common::{int, parse_rows, Row};
+use common::{compare_ok, int, parse_rows, Row};
+use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -45,27 +46,16 @@ fn temp_file(name: &str, contents: &str) -> PathBuf {
 fn run_compare(name: &str, backends: &str, toml: &str) -> (String, Vec<Row>) {
     let workload = temp_file(&format!("{name}.toml"), toml);
     let json = temp_file(&format!("{name}.json"), "");
-    let out = Command::new(env!("CARGO_BIN_EXE_sched-bench"))
-        .args([
-            "compare",
-            "--backend",
-            backends,
-            "--workers",
-            "2",
-            "--workload",
-        ])
-        .arg(&workload)
-        .arg("--json")
-        .arg(&json)
-        .output()
-        .expect("run sched-bench");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "sched-bench failed: {stderr}\n{stdout}"
+    let stdout = compare_ok(
+        backends,
+        &workload,
+        &[
+            OsStr::new("--workers"),
+            OsStr::new("2"),
+            OsStr::new("--json"),
+            json.as_os_str(),
+        ],
     );
-    assert!(!stderr.contains("panicked"), "a panic: {stderr}");
     assert!(stdout.contains("| backend"), "no table printed:\n{stdout}");
     let text = std::fs::read_to_string(&json).unwrap();
     (stdout, parse_rows(&text))

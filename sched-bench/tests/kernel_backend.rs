@@ -9,8 +9,9 @@
 
 mod common;
 
-use common::{int, parse_rows, Row};
+use common::{compare_ok, int, parse_rows, Row};
 use std::collections::HashMap;
+use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Mutex;
@@ -32,18 +33,10 @@ fn temp_file(name: &str, contents: &str) -> PathBuf {
 fn run_kernel(name: &str, toml: &str) -> HashMap<String, Row> {
     let workload = temp_file(&format!("{name}.toml"), toml);
     let json = temp_file(&format!("{name}.json"), "");
-    let out = Command::new(env!("CARGO_BIN_EXE_sched-bench"))
-        .args(["compare", "--backend", "kernel", "--workload"])
-        .arg(&workload)
-        .arg("--json")
-        .arg(&json)
-        .output()
-        .expect("run sched-bench");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "sched-bench failed: {stderr}\n{stdout}"
+    let stdout = compare_ok(
+        "kernel",
+        &workload,
+        &[OsStr::new("--json"), json.as_os_str()],
     );
     assert!(stdout.contains("| class"), "no table printed:\n{stdout}");
     let text = std::fs::read_to_string(&json).unwrap();

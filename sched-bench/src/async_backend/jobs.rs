@@ -29,7 +29,7 @@
 
 use super::AsyncTimer;
 use crate::exec::SpawnParams;
-use crate::kernel::metrics::{record, JobStats};
+use crate::kernel::metrics::{record, JobRecord, JobStats};
 use crate::kernel::thread_job::{mono_ns, nanos, thread_cpu_ns};
 use crate::workload_file::model::{Event, Phase, Repeat, TimerMode};
 use std::collections::HashMap;
@@ -179,6 +179,9 @@ impl<'a> Jobs<'a> {
             return;
         };
         self.stats.completed += 1;
+        if let Some(r) = self.stats.jobs.last_mut() {
+            r.end = at;
+        }
         record(&mut self.stats.response, at.saturating_sub(job.release));
         if let Some(d) = job.abs_deadline {
             let lateness = at as i64 - d as i64;
@@ -212,6 +215,11 @@ impl<'a> Jobs<'a> {
             self.stats.with_deadline += 1;
         }
         record(&mut self.stats.start_latency, started.saturating_sub(at));
+        self.stats.jobs.push(JobRecord {
+            release: at,
+            start: started,
+            end: 0,
+        });
         self.job = Some(Job {
             release: at,
             abs_deadline,

@@ -170,8 +170,12 @@ pub struct AsyncRun {
     /// Task instances (async tasks) that ran jobs.
     pub tasks: u32,
     /// Their merged job metrics; `cpu_ns` is the tasks' CPU time, the context switch counts
-    /// stay 0 (not measured per task: see the module docs).
+    /// stay 0 (not measured per task: see the module docs); `jobs` stays empty (see
+    /// `jobs` below).
     pub stats: JobStats,
+    /// Per workload task, per instance: the instance's job records (`--cyclic`,
+    /// `--rtapp-log`).
+    pub jobs: crate::rt_compare::logs::FileJobs,
     /// The hogs, if the workload has any.
     pub hogs: Option<AsyncHogs>,
     /// Wall time from the start instant until every task had stopped.
@@ -371,8 +375,17 @@ pub fn run<E: AsyncTimer>(exec: &E, workload: &Workload) -> Result<AsyncRun, Ben
     };
     let mut stats = JobStats::new();
     let mut n = 0u32;
-    for t in tasks {
-        let (s, cpu) = t.map_err(failed)?;
+    let mut jobs: crate::rt_compare::logs::FileJobs =
+        workload.tasks.iter().map(|_| Vec::new()).collect();
+    // Spawned in the plans' order, instance after instance.
+    let task_of = workload
+        .tasks
+        .iter()
+        .enumerate()
+        .flat_map(|(i, t)| std::iter::repeat_n(i, t.instances as usize));
+    for (t, i) in tasks.into_iter().zip(task_of) {
+        let (mut s, cpu) = t.map_err(failed)?;
+        jobs[i].push(std::mem::take(&mut s.jobs));
         stats.add(&s);
         stats.cpu_ns += cpu;
         n += 1;
@@ -397,6 +410,7 @@ pub fn run<E: AsyncTimer>(exec: &E, workload: &Workload) -> Result<AsyncRun, Ben
         backend,
         tasks: n,
         stats,
+        jobs,
         hogs,
         elapsed,
         process_cpu_ns: process_cpu,

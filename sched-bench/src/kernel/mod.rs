@@ -105,6 +105,9 @@ pub struct KernelRun {
     /// One per workload task, in the workload's order: the merged job metrics of its instances
     /// that ran (the periodic comparison reports per task).
     pub tasks: Vec<TaskOutcome>,
+    /// Per workload task, per instance: the instance's job records, empty for an instance
+    /// that did not run (`--cyclic`, `--rtapp-log`).
+    pub jobs: crate::rt_compare::logs::FileJobs,
     /// The hogs, if the workload has any.
     pub hogs: Option<HogRow>,
     /// Remarks printed under the table (ignored settings).
@@ -284,6 +287,8 @@ pub fn run(workload: &Workload) -> Result<KernelRun, BenchError> {
     }
 
     let rows = class_rows(&plans, &results);
+    let mut jobs: crate::rt_compare::logs::FileJobs =
+        workload.tasks.iter().map(|_| Vec::new()).collect();
     let mut tasks: Vec<TaskOutcome> = workload
         .tasks
         .iter()
@@ -292,10 +297,15 @@ pub fn run(workload: &Workload) -> Result<KernelRun, BenchError> {
             stats: JobStats::new(),
         })
         .collect();
-    for (&t, result) in task_of.iter().zip(&results) {
-        if let Some(res) = result.as_ref().filter(|r| r.setup.is_ok()) {
-            tasks[t].ran += 1;
-            tasks[t].stats.add(&res.stats);
+    for (&t, result) in task_of.iter().zip(&mut results) {
+        match result.as_mut().filter(|r| r.setup.is_ok()) {
+            Some(res) => {
+                tasks[t].ran += 1;
+                tasks[t].stats.add(&res.stats);
+                // Moved, not copied: the merged rows above and here already have theirs.
+                jobs[t].push(std::mem::take(&mut res.stats.jobs));
+            }
+            None => jobs[t].push(Vec::new()),
         }
     }
     let hogs = (workload.hogs > 0).then(|| {
@@ -319,6 +329,7 @@ pub fn run(workload: &Workload) -> Result<KernelRun, BenchError> {
         elapsed,
         rows,
         tasks,
+        jobs,
         hogs,
         notes,
     })

@@ -276,13 +276,13 @@ pub fn compare(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
         println!("{line}");
     }
     if opts.cyclic {
-        println!("{}", logs::cyclic(&rows));
+        println!("{}", logs::cyclic(&logs::rt_rows(&rows)));
     }
     if let Some(note) = machine::busy_note(start) {
         println!("{note}\n");
     }
     if let Some(dir) = &opts.rtapp_log {
-        for path in logs::write_rtapp(dir, &rows)? {
+        for path in logs::write_rtapp(dir, &logs::rt_rows(&rows))? {
             eprintln!("wrote {}", path.display());
         }
     }

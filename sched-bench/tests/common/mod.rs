@@ -68,3 +68,42 @@ pub fn int(row: &Row, key: &str) -> u64 {
         .parse()
         .unwrap_or_else(|_| panic!("{key} is not an integer in {row:?}"))
 }
+
+/// Runs `sched-bench` with `args`, asserts that it succeeded without a panic, and returns its
+/// stdout.
+pub fn sched_bench_ok<I, S>(args: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sched-bench"))
+        .args(args)
+        .output()
+        .expect("run sched-bench");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "sched-bench failed: {stderr}\n{stdout}"
+    );
+    assert!(!stderr.contains("panicked"), "a panic: {stderr}");
+    stdout
+}
+
+/// `sched-bench compare --backend <backends> --workload <workload> <extra...>`, through
+/// [`sched_bench_ok`].
+pub fn compare_ok(
+    backends: &str,
+    workload: &std::path::Path,
+    extra: &[&std::ffi::OsStr],
+) -> String {
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        "compare".as_ref(),
+        "--backend".as_ref(),
+        backends.as_ref(),
+        "--workload".as_ref(),
+        workload.as_os_str(),
+    ];
+    args.extend_from_slice(extra);
+    sched_bench_ok(args)
+}
