@@ -29,8 +29,8 @@
 
 use super::AsyncTimer;
 use crate::exec::SpawnParams;
-use crate::kernel::metrics::{record, JobRecord, JobStats};
-use crate::kernel::thread_job::{mono_ns, nanos, thread_cpu_ns};
+use crate::kernel::metrics::{JobStats, OpenJob};
+use crate::kernel::thread_job::{mono_ns, nanos, thread_cpu_ns, times_left};
 use crate::workload_file::model::{Event, Phase, Repeat, TimerMode};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -61,13 +61,6 @@ pub struct TaskPlan {
 /// Why the event loop stopped early: the run ended.
 struct Stopped;
 
-/// The job in progress.
-#[derive(Clone, Copy)]
-struct Job {
-    release: u64,
-    abs_deadline: Option<u64>,
-}
-
 /// The event loop of one task instance and the job it is in.
 pub struct Jobs<'a> {
     plan: &'a TaskPlan,
@@ -76,7 +69,7 @@ pub struct Jobs<'a> {
     /// Next tick of each private timer, by reference name, `CLOCK_MONOTONIC` ns.
     timers: HashMap<String, u64>,
     /// `None` between a job's end and the next release.
-    job: Option<Job>,
+    job: Option<OpenJob>,
     /// Release of the current or last job: where a timer reached for the first time anchors.
     last: Option<u64>,
 }
@@ -122,7 +115,7 @@ impl<'a> Jobs<'a> {
             Ok(()) => self.finish(mono_ns()),
             Err(Stopped) => {
                 // Still running at the end: a miss if its deadline has passed by then.
-                if let Some(Job {
+                if let Some(OpenJob {
                     abs_deadline: Some(d),
                     ..
                 }) = self.job
@@ -175,21 +168,8 @@ impl<'a> Jobs<'a> {
 
     /// Ends the current job at `at`.
     fn finish(&mut self, at: u64) {
-        let Some(job) = self.job.take() else {
-            return;
-        };
-        self.stats.completed += 1;
-        if let Some(r) = self.stats.jobs.last_mut() {
-            r.end = at;
-        }
-        record(&mut self.stats.response, at.saturating_sub(job.release));
-        if let Some(d) = job.abs_deadline {
-            let lateness = at as i64 - d as i64;
-            self.stats.lateness.record(lateness);
-            if lateness > 0 {
-                self.stats.missed += 1;
-                self.stats.missed_completed += 1;
-            }
+        if let Some(job) = self.job.take() {
+            self.stats.job_finished(job, at);
         }
     }
 
@@ -210,28 +190,8 @@ impl<'a> Jobs<'a> {
             E::sleep_until_mono(at).await;
         }
         let started = mono_ns();
-        self.stats.released += 1;
-        if abs_deadline.is_some() {
-            self.stats.with_deadline += 1;
-        }
-        record(&mut self.stats.start_latency, started.saturating_sub(at));
-        self.stats.jobs.push(JobRecord {
-            release: at,
-            start: started,
-            end: 0,
-        });
-        self.job = Some(Job {
-            release: at,
-            abs_deadline,
-        });
+        self.job = Some(self.stats.job_started(at, started, abs_deadline));
         Ok(())
-    }
-}
-
-fn times_left(repeat: Repeat, done: u64) -> bool {
-    match repeat {
-        Repeat::Times(n) => done < n,
-        Repeat::Forever => true,
     }
 }
 

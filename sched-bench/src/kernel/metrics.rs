@@ -116,6 +116,15 @@ impl Default for SignedHist {
     }
 }
 
+/// A job in progress: when it was released and its absolute deadline (ns, `CLOCK_MONOTONIC`).
+#[derive(Clone, Copy, Debug)]
+pub struct OpenJob {
+    /// Release time.
+    pub release: u64,
+    /// Absolute deadline, if the task has one.
+    pub abs_deadline: Option<u64>,
+}
+
 /// What one task thread (or a whole class, merged) observed.
 #[derive(Debug, Clone)]
 pub struct JobStats {
@@ -159,6 +168,48 @@ pub struct JobRecord {
 }
 
 impl JobStats {
+    /// A job released at `release` started at `started`: counts it, records its release →
+    /// start latency and its record, and returns it as the job in progress. The same accounting
+    /// for every backend's job loop (kernel threads, async tasks).
+    pub fn job_started(
+        &mut self,
+        release: u64,
+        started: u64,
+        abs_deadline: Option<u64>,
+    ) -> OpenJob {
+        self.released += 1;
+        if abs_deadline.is_some() {
+            self.with_deadline += 1;
+        }
+        record(&mut self.start_latency, started.saturating_sub(release));
+        self.jobs.push(JobRecord {
+            release,
+            start: started,
+            end: 0,
+        });
+        OpenJob {
+            release,
+            abs_deadline,
+        }
+    }
+
+    /// `job` completed at `at`: its response time, lateness and miss.
+    pub fn job_finished(&mut self, job: OpenJob, at: u64) {
+        self.completed += 1;
+        if let Some(r) = self.jobs.last_mut() {
+            r.end = at;
+        }
+        record(&mut self.response, at.saturating_sub(job.release));
+        if let Some(d) = job.abs_deadline {
+            let lateness = at as i64 - d as i64;
+            self.lateness.record(lateness);
+            if lateness > 0 {
+                self.missed += 1;
+                self.missed_completed += 1;
+            }
+        }
+    }
+
     /// The per-job cells every backend's table shows, in this order: released, completed,
     /// running at end, missed, miss ratio, then release→start, response and lateness as
     /// `p50 / p99 / max` in µs (`-` where there is nothing to show).

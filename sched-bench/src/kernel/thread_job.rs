@@ -20,7 +20,7 @@
 //! their reference name, and anchored at the release of the job that first reaches them, so a
 //! TOML task's job *k* is released at start + delay + *k* × period.
 
-use super::metrics::{record, CtxSwitches, JobRecord, JobStats};
+use super::metrics::{CtxSwitches, JobStats, OpenJob};
 use super::sched_attr::{self, Policy, Refusal};
 use crate::workload_file::model::{Event, Phase, Repeat, TimerMode};
 use std::collections::HashMap;
@@ -192,13 +192,6 @@ struct TimerState {
     next: u64,
 }
 
-/// The job in progress.
-#[derive(Clone, Copy)]
-struct Job {
-    release: u64,
-    abs_deadline: Option<u64>,
-}
-
 /// The event loop of one thread and the job it is in.
 struct Jobs<'a> {
     plan: &'a ThreadPlan,
@@ -206,7 +199,7 @@ struct Jobs<'a> {
     end: u64,
     timers: HashMap<String, TimerState>,
     /// `None` between a job's end and the next release.
-    job: Option<Job>,
+    job: Option<OpenJob>,
     /// Release of the current or last job: where a timer reached for the first time anchors.
     last: Option<u64>,
 }
@@ -249,7 +242,7 @@ impl<'a> Jobs<'a> {
             Ok(()) => self.finish(mono_ns()),
             Err(Stopped) => {
                 // Still running at the end: a miss if its deadline has passed by then.
-                if let Some(Job {
+                if let Some(OpenJob {
                     abs_deadline: Some(d),
                     ..
                 }) = self.job
@@ -309,21 +302,8 @@ impl<'a> Jobs<'a> {
 
     /// Ends the current job at `at`.
     fn finish(&mut self, at: u64) {
-        let Some(job) = self.job.take() else {
-            return;
-        };
-        self.stats.completed += 1;
-        if let Some(r) = self.stats.jobs.last_mut() {
-            r.end = at;
-        }
-        record(&mut self.stats.response, at.saturating_sub(job.release));
-        if let Some(d) = job.abs_deadline {
-            let lateness = at as i64 - d as i64;
-            self.stats.lateness.record(lateness);
-            if lateness > 0 {
-                self.stats.missed += 1;
-                self.stats.missed_completed += 1;
-            }
+        if let Some(job) = self.job.take() {
+            self.stats.job_finished(job, at);
         }
     }
 
@@ -337,26 +317,14 @@ impl<'a> Jobs<'a> {
             sleep_until(at);
         }
         let started = mono_ns();
-        self.stats.released += 1;
         let abs_deadline = self.plan.deadline.map(|d| at.saturating_add(nanos(d)));
-        if abs_deadline.is_some() {
-            self.stats.with_deadline += 1;
-        }
-        record(&mut self.stats.start_latency, started.saturating_sub(at));
-        self.stats.jobs.push(JobRecord {
-            release: at,
-            start: started,
-            end: 0,
-        });
-        self.job = Some(Job {
-            release: at,
-            abs_deadline,
-        });
+        self.job = Some(self.stats.job_started(at, started, abs_deadline));
         Ok(())
     }
 }
 
-fn times_left(repeat: Repeat, done: u64) -> bool {
+/// Whether a loop repeated `repeat` times has iterations left after `done`.
+pub(crate) fn times_left(repeat: Repeat, done: u64) -> bool {
     match repeat {
         Repeat::Times(n) => done < n,
         Repeat::Forever => true,
