@@ -166,7 +166,7 @@ pub fn kairos(
             message: format!("{} task(s) panicked", metrics.panics),
         });
     }
-    let preempted = |name: &str| metrics.by_name.get(name).map_or(0, |s| s.preemptions);
+    let preempted = |name: &str| preempted_by_name(&metrics, name);
     let clock = KairosClock::now();
     let tasks = set
         .tasks
@@ -194,17 +194,33 @@ pub fn kairos(
                 .unwrap_or_default(),
         })
         .collect();
-    Ok(Round {
+    Ok(kairos_round(tasks, &metrics, slices, duration))
+}
+
+/// Cooperative preemptions kairos counted for tasks named `name`.
+fn preempted_by_name(metrics: &kairos::Metrics, name: &str) -> u64 {
+    metrics.by_name.get(name).map_or(0, |s| s.preemptions)
+}
+
+/// A measured kairos round from its tasks, the runtime's metrics and the background slices
+/// (the CPU figures are filled in by the caller, which times the whole round).
+fn kairos_round(
+    tasks: Vec<TaskRound>,
+    metrics: &kairos::Metrics,
+    slices: u64,
+    duration: Duration,
+) -> Round {
+    Round {
         tasks,
         preemptions: Some(metrics.preemptions),
-        background_preemptions: Some(preempted(BACKGROUND_NAME)),
+        background_preemptions: Some(preempted_by_name(metrics, BACKGROUND_NAME)),
         background_slices: slices,
         window: duration,
         status: None,
         ran: true,
         cpu_ns: 0,
         cpu_wall: Duration::ZERO,
-    })
+    }
 }
 
 /// The rest of a [`KairosPeriodic::TaskLoop`] round: spawn one loop task per periodic task,
@@ -249,21 +265,10 @@ fn kairos_task_loops(
         backend: label.clone(),
         message: e.to_string(),
     })?;
-    let preempted = |name: &str| metrics.by_name.get(name).map_or(0, |s| s.preemptions);
     for (t, task) in tasks.iter_mut().zip(set.tasks) {
-        t.preemptions = Some(preempted(task.name));
+        t.preemptions = Some(preempted_by_name(&metrics, task.name));
     }
-    Ok(Round {
-        tasks,
-        preemptions: Some(metrics.preemptions),
-        background_preemptions: Some(preempted(BACKGROUND_NAME)),
-        background_slices: slices,
-        window: duration,
-        status: None,
-        ran: true,
-        cpu_ns: 0,
-        cpu_wall: Duration::ZERO,
-    })
+    Ok(kairos_round(tasks, &metrics, slices, duration))
 }
 
 /// [`KairosPeriodic::TaskLoop`]'s periodic task: the tokio loop on kairos' timer, with the
