@@ -306,10 +306,7 @@ impl Core {
     fn take_from_injector(&mut self, shared: &Shared) -> Option<Picked> {
         let local = match &mut self.local {
             LocalQueue::Fifo(local) => local,
-            LocalQueue::Ordered(q) => {
-                let q = q.clone();
-                return self.take_from_global(&q, shared);
-            }
+            LocalQueue::Ordered(_) => return self.take_from_global(shared),
         };
         if shared.inject.is_empty() {
             return None;

@@ -81,11 +81,7 @@ impl Core {
     }
 
     /// The injector step of an idle worker (step 3 of `worker/mod.rs`).
-    pub(super) fn take_from_global(
-        &mut self,
-        _local: &Arc<Ordered<Notified>>,
-        shared: &Shared,
-    ) -> Option<Picked> {
+    pub(super) fn take_from_global(&mut self, shared: &Shared) -> Option<Picked> {
         let now = if shared.ages() { now_ns() } else { 0 };
         self.pop_global(Urgency::IDLE, shared, now)
     }
