@@ -49,6 +49,7 @@ mod queue;
 mod rng;
 mod runtime;
 mod sched;
+pub mod sim;
 pub mod stats;
 mod sys;
 pub mod task;

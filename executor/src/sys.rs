@@ -42,8 +42,12 @@ mod tests {
 
 /// The calling thread's CPU time in ns (`CLOCK_THREAD_CPUTIME_ID`; a system call, ~100-300 ns).
 /// Falls back to the monotonic clock where there is none.
+/// Under a simulation: the stepping virtual worker's consumed time.
 #[cfg(target_os = "linux")]
 pub(crate) fn thread_cpu_ns() -> u64 {
+    if let Some(cpu) = crate::sim::hook::virtual_cpu() {
+        return cpu;
+    }
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -59,5 +63,8 @@ pub(crate) fn thread_cpu_ns() -> u64 {
 /// Without a thread CPU clock: the monotonic clock.
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn thread_cpu_ns() -> u64 {
+    if let Some(cpu) = crate::sim::hook::virtual_cpu() {
+        return cpu;
+    }
     crate::time::now_ns()
 }

@@ -1,8 +1,12 @@
 //! `work(d)`: a stand-in for CPU-bound job bodies in benchmarks and simulations.
 
+use crate::sim::hook::Slice;
 use crate::sys::thread_cpu_ns;
 use crate::task::should_yield;
 use crate::yield_now::yield_now;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 /// Length of one slice of [`work`]: between two slices the task checks whether it should yield.
@@ -17,9 +21,15 @@ pub const WORK_SLICE: Duration = Duration::from_micros(20);
 ///
 /// CPU time is the thread's own (`CLOCK_THREAD_CPUTIME_ID` on Linux), so time the OS takes the
 /// thread away does not count: `work(d)` models a job that needs `d` of processor, as a
-/// real-time task set's worst-case execution time `C` does. The simulator (`kairos::sim`, a later
-/// issue) will model the same call as virtual time, so workloads run unchanged under both.
-/// Where no thread CPU clock exists, the monotonic clock is used.
+/// real-time task set's worst-case execution time `C` does. Where no thread CPU clock exists,
+/// the monotonic clock is used.
+///
+/// Under a simulation ([`crate::sim`]) with the cost model, each slice keeps the virtual worker
+/// busy for its length instead: the poll is suspended for the slice (other virtual workers run
+/// meanwhile) and continues on the same worker, without a pick, exactly where the real runtime
+/// would check [`should_yield`](crate::task::should_yield). Without the cost model
+/// (`sim::Mode::IdleJump`), `work` takes no virtual time. Inside `Sim::block_on`'s own future
+/// (not a task) a slice is waited for as a sleep.
 ///
 /// ```
 /// use std::time::Duration;
@@ -33,10 +43,66 @@ pub async fn work(d: Duration) {
     let slice = WORK_SLICE.as_nanos() as u64;
     while left > 0 {
         let chunk = left.min(slice);
-        spin_cpu(chunk);
+        if crate::sim::hook::active() {
+            SimSlice::new(chunk).await;
+        } else {
+            spin_cpu(chunk);
+        }
         left -= chunk;
         if left > 0 && should_yield() {
             yield_now().await;
+        }
+    }
+}
+
+/// One slice of `work` under simulation (see `sim/hook.rs::busy`).
+struct SimSlice {
+    ns: u64,
+    state: SliceState,
+}
+
+enum SliceState {
+    Start,
+    Charged,
+    Sleeping(crate::time::Sleep),
+}
+
+impl SimSlice {
+    fn new(ns: u64) -> SimSlice {
+        SimSlice {
+            ns,
+            state: SliceState::Start,
+        }
+    }
+}
+
+impl Future for SimSlice {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // `SimSlice` is `Unpin` (a `Sleep` is), so the pin can be dropped.
+        let this = self.get_mut();
+        loop {
+            match &mut this.state {
+                SliceState::Start => match crate::sim::hook::busy(this.ns, cx.waker()) {
+                    Slice::Charged => {
+                        this.state = SliceState::Charged;
+                        return Poll::Pending;
+                    }
+                    Slice::Sleep => {
+                        this.state =
+                            SliceState::Sleeping(crate::time::sleep(Duration::from_nanos(this.ns)));
+                    }
+                    Slice::Free => return Poll::Ready(()),
+                    Slice::Spin => {
+                        spin_cpu(this.ns);
+                        return Poll::Ready(());
+                    }
+                },
+                // Resumed by the event loop after the slice.
+                SliceState::Charged => return Poll::Ready(()),
+                SliceState::Sleeping(sleep) => return Pin::new(sleep).poll(cx),
+            }
         }
     }
 }

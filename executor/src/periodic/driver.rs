@@ -62,6 +62,15 @@ pub(crate) async fn run<F, Fut>(
         let response = ns_between(release, end);
         let lateness = signed_ns(end, deadline);
         control.stats.completed(response, lateness);
+        if lateness > 0 && crate::sim::hook::active() {
+            let task = crate::runtime::context::with_current(|h| h.id.0).unwrap_or(0);
+            crate::sim::hook::record(
+                crate::sim::EventKind::DeadlineMiss,
+                task,
+                lateness as u64,
+                index,
+            );
+        }
         handle.shared.record_job(name, response, lateness);
         index += 1;
         if periodic.overrun == Overrun::Skip {

@@ -439,7 +439,7 @@ impl Builder {
     }
 
     /// The policy and its parameters, validated.
-    fn sched_config(&self) -> Result<SchedConfig, BuildError> {
+    pub(crate) fn sched_config(&self) -> Result<SchedConfig, BuildError> {
         if self.aging_interval.is_zero() {
             return Err(BuildError::InvalidParameter {
                 parameter: "aging_interval",

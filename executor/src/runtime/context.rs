@@ -69,6 +69,54 @@ pub(crate) fn begin_poll(header: &Header, start: u64, latency: Option<u64>) {
     });
 }
 
+/// Simulation: a poll of `header` continues after a charged `work` slice. Its start, latency,
+/// budget and preemption state are the ones saved when the worker's previous step ended
+/// ([`Saved`]).
+pub(crate) fn resume_poll(header: &Header) {
+    let _ = CONTEXT.try_with(|cx| cx.current.set(header));
+}
+
+/// The per-poll part of the context, saved and restored per virtual worker by the simulator
+/// (one thread steps every virtual worker; a poll that continues after a `work` slice must find
+/// its own start, budget and preemption state again).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Saved {
+    poll_start: u64,
+    latency: u64,
+    cpu_mark: u64,
+    budget: u32,
+    yield_asked: bool,
+}
+
+impl Default for Saved {
+    fn default() -> Saved {
+        Saved {
+            poll_start: 0,
+            latency: u64::MAX,
+            cpu_mark: 0,
+            budget: crate::coop::BUDGET,
+            yield_asked: false,
+        }
+    }
+}
+
+/// Simulation: makes this thread virtual worker `worker` of the entered runtime (or no worker),
+/// with its saved per-poll state; returns the state of the worker it was.
+pub(crate) fn switch_worker(worker: Option<usize>, saved: Saved) -> Saved {
+    CONTEXT.with(|cx| {
+        cx.worker.set(worker);
+        let out = Saved {
+            poll_start: cx.poll_start.replace(saved.poll_start),
+            latency: cx.latency.replace(saved.latency),
+            cpu_mark: cx.cpu_mark.replace(saved.cpu_mark),
+            budget: cx.budget.replace(saved.budget),
+            yield_asked: cx.yield_asked.replace(saved.yield_asked),
+        };
+        cx.current.set(ptr::null());
+        out
+    })
+}
+
 /// `Fair`: the CPU time used by this thread since its last mark, and a new mark at now (one
 /// `CLOCK_THREAD_CPUTIME_ID` read). `None` when there was no mark.
 pub(crate) fn take_cpu_since_mark() -> Option<u64> {
@@ -104,6 +152,11 @@ pub(crate) fn poll_ended(handle: &Handle, header: &Header) {
             return None;
         }
         cx.current.set(ptr::null());
+        if crate::sim::hook::is_continuation(header) {
+            // Simulation: the poll continues after a `work` slice; it is accounted for when it
+            // really ends.
+            return None;
+        }
         let latency = cx.latency.get();
         Some((
             cx.worker.get()?,
@@ -232,6 +285,7 @@ pub(crate) fn with_core(core: Box<Core>, f: impl FnOnce()) -> Box<Core> {
 pub(crate) fn schedule(handle: &Handle, task: Notified) {
     let mut task = Some(task);
     let mut surplus = true;
+    let traced = crate::sim::hook::active();
     let _ = CONTEXT.try_with(|cx| {
         let current = cx.handle.borrow();
         let same = matches!(&*current, Some(h) if h.ptr_eq(handle));
@@ -241,11 +295,25 @@ pub(crate) fn schedule(handle: &Handle, task: Notified) {
         if let Ok(mut core) = cx.core.try_borrow_mut() {
             if let Some(core) = core.as_mut() {
                 if let Some(task) = task.take() {
+                    if traced {
+                        if crate::sim::hook::is_continuation(task.header()) {
+                            // Simulation: the poll continues after its `work` slice.
+                            core.set_resume(task);
+                            surplus = false;
+                            return;
+                        }
+                        record_enqueue(&task, core.index() as u64);
+                    }
                     surplus = core.push_local(task, &handle.shared);
                 }
             }
         }
     });
+    if traced {
+        if let Some(task) = &task {
+            record_enqueue(task, u64::MAX);
+        }
+    }
     match task {
         // Pushed locally behind other tasks: there is more work than this worker can start
         // now, so make sure an idle worker comes to steal. The only queued task is not worth a
@@ -255,6 +323,18 @@ pub(crate) fn schedule(handle: &Handle, task: Notified) {
         None => {}
         Some(task) => handle.shared.schedule_remote(task),
     }
+}
+
+/// Trace: `task` is queued on worker `queue`'s local queue (`u64::MAX`: the injector).
+#[cold]
+fn record_enqueue(task: &Notified, queue: u64) {
+    let h = task.header();
+    crate::sim::hook::record(
+        crate::sim::EventKind::Enqueue,
+        h.id.0,
+        queue,
+        h.sched.deadline().unwrap_or(0),
+    );
 }
 
 /// Calls `f` with the current runtime's handle, if any.

@@ -140,6 +140,7 @@ fn drop_stage<F: Future, S>(cell: &Cell<F, S>) -> Result<(), Box<dyn std::any::A
 /// panic of the future's destructor). Requires `RUNNING`.
 fn cancel_and_complete<F: Future, S: Schedule>(cell: &Cell<F, S>) {
     let id = cell.header.id;
+    crate::sim::hook::record(crate::sim::EventKind::Cancel, id.0, 0, 0);
     let result = match drop_stage(cell) {
         Ok(()) => JoinError::cancelled(id),
         Err(payload) => {

@@ -51,8 +51,17 @@ unsafe fn clone_waker(data: *const ()) -> RawWaker {
     RawWaker::new(data, &WAKER_VTABLE)
 }
 
+/// Trace (simulation only): the task's waker was called.
+#[inline]
+fn record_wake(task: RawTask) {
+    if crate::sim::hook::active() {
+        crate::sim::hook::record(crate::sim::EventKind::Wake, task.header().id.0, 0, 0);
+    }
+}
+
 unsafe fn wake_by_val(data: *const ()) {
     let task = task(data);
+    record_wake(task);
     match task.header().state.transition_to_notified_by_val() {
         TransitionToNotifiedByVal::Submit => task.schedule(),
         TransitionToNotifiedByVal::Dealloc => {
@@ -65,6 +74,7 @@ unsafe fn wake_by_val(data: *const ()) {
 
 unsafe fn wake_by_ref(data: *const ()) {
     let task = task(data);
+    record_wake(task);
     match task.header().state.transition_to_notified_by_ref() {
         TransitionToNotifiedByRef::Submit => task.schedule(),
         TransitionToNotifiedByRef::DoNothing => {}

@@ -6,7 +6,8 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 /// A point in time on the runtime's clock: nanoseconds since a process-wide epoch (the first
-/// time the clock was read), on the OS monotonic clock.
+/// time the clock was read), on the OS monotonic clock; under a simulation ([`crate::sim`]), on
+/// its virtual clock, which starts at [`crate::sim::EPOCH`].
 ///
 /// Integer nanoseconds make deadline arithmetic exact and cheap, and let the simulator replace
 /// the clock with a virtual one without changing callers.
@@ -32,6 +33,9 @@ fn epoch() -> std::time::Instant {
 /// Nanoseconds since the epoch, now.
 #[inline]
 pub(crate) fn now_ns() -> u64 {
+    if let Some(now) = crate::sim::hook::virtual_now() {
+        return now;
+    }
     let elapsed = epoch().elapsed();
     // 2^64 ns is 584 years of uptime.
     elapsed.as_nanos() as u64

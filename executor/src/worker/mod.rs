@@ -28,6 +28,7 @@ pub(crate) mod metrics;
 mod ordered;
 pub(crate) mod park;
 pub(crate) mod shared;
+pub(crate) mod sim_env;
 
 use crate::loom::Arc;
 use crate::policy::runqueue::{self, Key, Ordering as RunOrdering, Urgency};
@@ -35,6 +36,7 @@ use crate::queue::local::{self, Local, CAPACITY};
 use crate::queue::ordered::Ordered;
 use crate::rng::Rng;
 use crate::runtime::{context, Handle};
+use crate::sim::EventKind;
 use crate::task::Notified;
 use crate::time::now_ns;
 use park::Parker;
@@ -70,6 +72,9 @@ pub(crate) struct Core {
     fair_floor_published: u64,
     /// This worker's sleep.
     park: Parker,
+    /// Simulation only: the task whose poll continues after a charged `work` slice (see
+    /// `sim/hook.rs`). Always `None` on the real runtime.
+    resume: Option<Notified>,
 }
 
 /// A worker's own run queue.
@@ -133,6 +138,7 @@ pub(crate) fn new_worker(
         is_searching: false,
         fair_floor_published: 0,
         park,
+        resume: None,
     });
     (core, Remote::new(queue, unpark))
 }
@@ -149,6 +155,9 @@ pub(crate) fn step(mut core: Box<Core>, handle: &Handle, env: &mut impl Env) -> 
         if deadline <= now {
             core = context::with_core(core, || shared.fire_timers(now));
         }
+    }
+    if let Some(task) = core.resume.take() {
+        return (core.resume_task(task, shared), Step::Polled);
     }
     let picked = match core.next_task(shared) {
         Some(picked) => Some(picked),
@@ -170,6 +179,7 @@ pub(crate) fn step(mut core: Box<Core>, handle: &Handle, env: &mut impl Env) -> 
         }
         None => {
             shared.remotes[core.index].set_running(Urgency::IDLE);
+            crate::sim::hook::record(EventKind::Park, 0, 0, 0);
             let core = env.park(core, shared);
             if shared.is_fair() {
                 // The time parked is not CPU time of the next task.
@@ -273,13 +283,39 @@ impl Core {
         remote.clear_preempt();
         shared.worker_metrics[self.index].inc_polls();
         context::begin_poll(header, start, latency);
+        let id = header.id.0;
+        crate::sim::hook::record(EventKind::PollStart, id, 0, 0);
         // The task may spawn or wake tasks on this thread: they go to our local queue,
         // through the core in the context.
         let core = context::with_core(self, || task.run());
         // A poll that ended without `poll_ended` (the task was cancelled, or had completed)
         // must not leave a pointer to a task that may be freed by now.
         context::end_poll();
+        core.record_poll_end(id);
         core
+    }
+
+    /// Simulation only: continues the poll of `task` after a charged `work` slice. Nothing is
+    /// picked and the poll's accounting (start, latency, budget, preemption request) carries
+    /// over: for the policies it is one poll, as on the real runtime where the slice is spun.
+    #[cold]
+    fn resume_task(self: Box<Self>, task: Notified, _shared: &Shared) -> Box<Self> {
+        let id = task.header().id.0;
+        context::resume_poll(task.header());
+        crate::sim::hook::record(EventKind::PollStart, id, 1, 0);
+        let core = context::with_core(self, || task.run());
+        context::end_poll();
+        core.record_poll_end(id);
+        core
+    }
+
+    /// Trace: the poll of task `id` returned (whether it charged a `work` slice, and how long).
+    #[inline]
+    fn record_poll_end(&self, id: u64) {
+        if crate::sim::hook::active() {
+            let (continues, ns) = crate::sim::hook::step_busy();
+            crate::sim::hook::record(EventKind::PollEnd, id, u64::from(continues), ns);
+        }
     }
 
     /// Steps 1–3 of the module docs.
@@ -371,6 +407,12 @@ impl Core {
             if let RemoteQueue::Fifo(steal) = &shared.remotes[victim].queue {
                 if let Some(task) = steal.steal_into(local) {
                     shared.worker_metrics[self.index].inc_steals();
+                    crate::sim::hook::record(
+                        EventKind::Steal,
+                        task.header().id.0,
+                        victim as u64,
+                        0,
+                    );
                     return Some(Picked::fifo(task));
                 }
             }
@@ -381,14 +423,7 @@ impl Core {
     /// Step 5 on a real thread: leave the unparked count, recheck if last searcher, sleep until
     /// notified, timers are due, or shutdown.
     fn park_thread(mut core: Box<Core>, shared: &Shared) -> Box<Core> {
-        shared.worker_metrics[core.index].inc_parks();
-        if shared
-            .idle
-            .transition_worker_to_parked(core.index, core.is_searching)
-        {
-            shared.notify_if_work_pending();
-        }
-        core.is_searching = false;
+        core.park_enter(shared);
         loop {
             let timers_due = core.sleep(shared);
             if shared.is_shutdown() {
@@ -419,6 +454,19 @@ impl Core {
             }
             // Spurious wake-up (an unpark meant for a previous park): sleep again.
         }
+    }
+
+    /// Leaves the unparked count (and the searchers); the last searcher rechecks every queue.
+    /// Shared by the thread and simulated parks.
+    fn park_enter(&mut self, shared: &Shared) {
+        shared.worker_metrics[self.index].inc_parks();
+        if shared
+            .idle
+            .transition_worker_to_parked(self.index, self.is_searching)
+        {
+            shared.notify_if_work_pending();
+        }
+        self.is_searching = false;
     }
 
     /// Sleeps until unparked; as the timer waiter (if the token is free), at most until the

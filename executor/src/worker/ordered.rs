@@ -152,6 +152,12 @@ impl Core {
         };
         let (key, task) = q.steal_into(local, max, now)?;
         shared.worker_metrics[self.index].inc_steals();
+        crate::sim::hook::record(
+            crate::sim::EventKind::Steal,
+            task.header().id.0,
+            victim as u64,
+            0,
+        );
         Some(Picked {
             task,
             key: Some(key),

@@ -49,7 +49,7 @@ pub(crate) struct Shared {
     /// by the workers as they run tasks.
     fair_floor: AtomicU64,
     /// Searching / parked bookkeeping.
-    pub(super) idle: Idle,
+    pub(crate) idle: Idle,
     /// Every live task, for shutdown.
     pub(crate) registry: Registry,
     /// Next task id (ids start at 1).
@@ -238,7 +238,10 @@ impl Shared {
 
     /// Fires due timers (see `TimerDriver::fire`), counting panicking wakers as panics.
     pub(crate) fn fire_timers(&self, now: u64) {
-        let (_, panicked) = self.timers.fire(now);
+        let (fired, panicked) = self.timers.fire(now);
+        if fired > 0 {
+            crate::sim::hook::record(crate::sim::EventKind::TimerFire, 0, fired as u64, 0);
+        }
         if panicked > 0 {
             self.panics.fetch_add(panicked as u64, Ordering::Relaxed);
         }
@@ -467,7 +470,7 @@ impl Shared {
     }
 
     /// Called by a worker thread when its loop ends.
-    pub(super) fn worker_exited(&self, mut core: Box<Core>) {
+    pub(crate) fn worker_exited(&self, mut core: Box<Core>) {
         let cleanup = {
             let mut lifecycle = lock(&self.lifecycle);
             lifecycle.alive -= 1;
@@ -570,6 +573,14 @@ impl Shared {
     {
         let shared = &handle.shared;
         let id = TaskId(shared.next_task_id.fetch_add(1, Ordering::Relaxed));
+        if crate::sim::hook::active() {
+            crate::sim::hook::record(
+                crate::sim::EventKind::Spawn,
+                id.0,
+                sched.deadline().unwrap_or(0),
+                u64::from(sched.priority()),
+            );
+        }
         let (registered, notified, join) =
             task::new_task(future, handle.clone(), id, shared.task_allocator, sched);
         match shared.registry.bind(registered) {
