@@ -61,6 +61,7 @@ pub(crate) mod hook;
 mod rng;
 mod seeds;
 mod simulation;
+mod taskset;
 mod trace;
 
 pub use builder::{Builder, Mode, DEFAULT_MAX_STEPS_PER_INSTANT};
@@ -68,6 +69,7 @@ pub use digest::Digest;
 pub use rng::SimRng;
 pub use seeds::{check_determinism, for_each_seed, seeds, DeterminismError, Divergence};
 pub use simulation::Sim;
+pub use taskset::{generate, log_uniform_period, uunifast, PeriodicTask, TaskSetSpec};
 pub use trace::{Event, EventKind, Trace, NO_WORKER};
 
 use crate::time::Instant;
