@@ -4,8 +4,9 @@
 #   scripts/test.sh
 #
 # Steps: formatting, clippy with warnings as errors, rustdoc with warnings as errors, the
-# workspace tests (unit, integration, doctests), the loom models (own target dir, bounded
-# preemptions and time), and the loom mutation check (scripts/loom-mutation.sh). Every step is bounded by `timeout`, so a hang fails
+# workspace tests (unit, integration, doctests), a seed sweep of the simulator scenario and the
+# cross-process determinism check (docs/determinism.md), the loom models (own target dir,
+# bounded preemptions and time), and the loom mutation check (scripts/loom-mutation.sh). Every step is bounded by `timeout`, so a hang fails
 # the run instead of stalling CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +36,29 @@ RUSTDOCFLAGS="-D warnings" timeout 900 cargo doc --workspace --no-deps --documen
 
 step "cargo test --workspace"
 timeout 1800 cargo test --workspace
+
+step "simulation: seed sweep (KAIROS_SEEDS=32 through tests/tests/sim.rs::seed_sweep)"
+KAIROS_SEEDS=32 timeout 900 cargo test -p kairos-tests --test sim -- --exact seed_sweep
+
+step "simulation: cross-process determinism (examples/sim_replay, two processes per seed)"
+cargo build -q -p kairos --example sim_replay
+replay=target/debug/examples/sim_replay
+digests=()
+for seed in 7 8; do
+  a=$(timeout 300 "$replay" --seed "$seed")
+  b=$(timeout 300 "$replay" --seed "$seed")
+  echo "process 1: $a"
+  echo "process 2: $b"
+  if [ "$a" != "$b" ]; then
+    echo "FAIL: seed $seed gave different runs in two processes" >&2
+    exit 1
+  fi
+  digests+=("$(echo "$a" | sed -E 's/.*digest ([0-9a-f]+).*/\1/')")
+done
+if [ "${digests[0]}" = "${digests[1]}" ]; then
+  echo "FAIL: seeds 7 and 8 gave the same digest ${digests[0]}" >&2
+  exit 1
+fi
 
 step "loom models (LOOM_MAX_PREEMPTIONS=2, target/loom)"
 export LOOM_MAX_PREEMPTIONS=2

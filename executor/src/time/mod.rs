@@ -1,7 +1,7 @@
 //! Time: the runtime's clock, sleeps, timeouts and intervals.
 //!
-//! - [`Instant`]: integer nanoseconds on the runtime's clock (the OS monotonic clock; the
-//!   simulator will substitute a virtual one).
+//! - [`Instant`]: integer nanoseconds on the runtime's clock (the OS monotonic clock; under
+//!   [`crate::sim`], the simulation's virtual clock).
 //! - [`sleep()`], [`sleep_until`], [`timeout()`], [`interval()`]: futures driven by the runtime's timer
 //!   driver. Deadlines are nanoseconds, not milliseconds: no timer wheel tick rounds them.
 //!

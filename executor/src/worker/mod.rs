@@ -4,8 +4,8 @@
 //!
 //! [`step`] is the unit of scheduling: pick the next task, poll it, account for it, and if there
 //! is nothing to run, search (steal) and finally park. The real runtime calls it in a loop on each
-//! worker thread with [`ThreadEnv`] (the OS parks the thread); the simulator will call the same
-//! function for virtual workers with a virtual environment. The policy's ordering lives in
+//! worker thread with [`ThreadEnv`] (the OS parks the thread); the simulator (`sim/driver.rs`)
+//! calls the same function for virtual workers with `sim_env::SimEnv`. The policy's ordering lives in
 //! `policy/` and `queue/`, not here, so both drivers make the same decisions.
 //!
 //! # Picking the next task
