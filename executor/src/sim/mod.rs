@@ -62,6 +62,8 @@ mod rng;
 mod seeds;
 mod simulation;
 mod taskset;
+#[cfg(all(test, not(loom)))]
+mod tests;
 mod trace;
 
 pub use builder::{Builder, Mode, DEFAULT_MAX_STEPS_PER_INSTANT};
