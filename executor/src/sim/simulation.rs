@@ -34,7 +34,10 @@ const USER_STREAM: u64 = 0x5ced_0000_0000_0003;
 ///
 /// Inside [`block_on`](Sim::block_on) and [`run_for`](Sim::run_for), `kairos::spawn`,
 /// `kairos::time::*`, `yield_now` and `kairos::work` work unchanged, on virtual time. Between
-/// those calls the test thread sees the real clock; use [`Sim::now`] there.
+/// those calls the test thread sees the real clock; use [`Sim::now`] there. A `sleep(d)`,
+/// `timeout(d, ..)` or `interval(p)` made there (outside any runtime) is anchored at its first
+/// poll, so `sim.block_on(sleep(d))` waits `d` of virtual time; an absolute instant computed
+/// there from `Instant::now()` is on the real clock: compute it inside the simulation.
 ///
 /// ```
 /// use kairos::sim;
@@ -215,8 +218,10 @@ impl Sim {
     /// ```
     /// use std::time::Duration;
     /// let mut sim = kairos::sim::Builder::new().build().unwrap();
+    /// // Made outside the simulation, the timeout is anchored at its first poll, on virtual time.
     /// let r = sim.block_on(kairos::time::timeout(Duration::from_secs(1), std::future::pending::<()>()));
     /// assert!(r.is_err());
+    /// assert_eq!(sim.elapsed(), Duration::from_secs(1));
     /// ```
     pub fn block_on<F: Future>(&mut self, future: F) -> F::Output {
         let _e = self.enter();

@@ -142,3 +142,24 @@ fn fair_shares_virtual_cpu_by_weight() {
     // The worker is never idle: 200 ms / 20 us slices, minus the unfinished calls.
     assert!(a + b > 9_950.0 && a + b <= 10_000.0, "{a} + {b} slices");
 }
+
+#[test]
+fn timers_made_outside_the_simulation_run_on_virtual_time() {
+    // Built on the test thread (real clock), polled by the simulation: anchored at first poll.
+    let fut = crate::time::timeout(Duration::from_secs(1), std::future::pending::<()>());
+    let sleep = crate::time::sleep(3 * MS);
+    let mut sim = Builder::new().build().unwrap();
+    assert!(sim.block_on(fut).is_err());
+    assert_eq!(sim.elapsed(), Duration::from_secs(1));
+    let h = sim.spawn(sleep);
+    sim.block_on(h).unwrap();
+    assert_eq!(sim.elapsed(), Duration::from_secs(1) + 3 * MS);
+    let mut every = crate::time::interval(MS);
+    let ticks = sim.block_on(async move {
+        let a = every.tick().await;
+        let b = every.tick().await;
+        (a, b)
+    });
+    assert_eq!(ticks.1 - ticks.0, MS);
+    assert_eq!(ticks.0, super::EPOCH + Duration::from_secs(1) + 3 * MS);
+}

@@ -70,7 +70,11 @@ impl MissedTickBehavior {
 /// });
 /// ```
 pub fn interval(period: Duration) -> Interval {
-    interval_at(Instant::now(), period)
+    let mut interval = interval_at(Instant::now(), period);
+    // Outside any runtime or simulation the first tick is anchored at the first poll, on the
+    // poller's clock (as `sleep`).
+    interval.unanchored = super::sleep::outside_any_clock();
+    interval
 }
 
 /// Like [`interval`], with the first tick at `start`.
@@ -95,6 +99,7 @@ pub fn interval_at(start: Instant, period: Duration) -> Interval {
         period,
         missed: MissedTickBehavior::Skip,
         sleep: sleep_until(start),
+        unanchored: false,
     }
 }
 
@@ -109,6 +114,9 @@ pub struct Interval {
     missed: MissedTickBehavior,
     /// Sleeps until `next`.
     sleep: Sleep,
+    /// Made by `interval` outside any runtime or simulation: the first tick is at the first
+    /// poll.
+    unanchored: bool,
 }
 
 impl Interval {
@@ -135,6 +143,10 @@ impl Interval {
     /// assert!(it.poll_tick(&mut Context::from_waker(Waker::noop())).is_ready());
     /// ```
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
+        if std::mem::take(&mut self.unanchored) {
+            self.next = Instant::now();
+            self.sleep.reset(self.next);
+        }
         if Pin::new(&mut self.sleep).poll(cx).is_pending() {
             return Poll::Pending;
         }

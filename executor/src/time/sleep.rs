@@ -10,8 +10,11 @@ use std::time::Duration;
 
 /// Waits until `duration` has passed.
 ///
-/// The deadline is taken when `sleep` is called. The future completes on the first poll at or
-/// after the deadline, never before: completion is decided by reading the clock, the timer only
+/// The deadline is taken when `sleep` is called, on the clock of the runtime or simulation the
+/// calling thread is in. Called outside any (a plain thread, e.g. building the future passed to
+/// `Runtime::block_on` or `Sim::block_on`), the deadline is taken at the first poll instead, on
+/// the poller's clock: until then the future cannot know whether it will run on real or virtual
+/// time. The future completes on the first poll at or after the deadline, never before: completion is decided by reading the clock, the timer only
 /// schedules that poll. The timer is registered at the first poll and cancelled when the future
 /// is dropped.
 ///
@@ -31,7 +34,18 @@ use std::time::Duration;
 /// assert!(slept.unwrap() >= Duration::from_millis(2));
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    sleep_until(Instant::now().saturating_add(duration))
+    let mut sleep = sleep_until(Instant::now().saturating_add(duration));
+    if outside_any_clock() {
+        sleep.unanchored = Some(duration);
+    }
+    sleep
+}
+
+/// Whether this thread is outside every runtime and simulation: a timer made here does not know
+/// yet which clock will run it (the real one, or a simulation's virtual one), so a relative
+/// duration is anchored at the first poll, on the poller's clock.
+pub(super) fn outside_any_clock() -> bool {
+    !crate::sim::hook::active() && context::with_handle(|h| h.is_none())
 }
 
 /// Waits until the clock reaches `deadline`. A deadline in the past completes at once.
@@ -51,6 +65,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         deadline,
+        unanchored: None,
         entry: None,
     }
 }
@@ -61,6 +76,9 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 pub struct Sleep {
     /// When the sleep ends.
     deadline: Instant,
+    /// Made by `sleep(d)` outside any runtime or simulation: `d`, to be counted from the first
+    /// poll (see `outside_any_clock`). `None` once anchored, or for `sleep_until`.
+    unanchored: Option<Duration>,
     /// The registered timer, once polled.
     entry: Option<Entry>,
 }
@@ -114,6 +132,7 @@ impl Sleep {
     /// ```
     pub fn reset(&mut self, deadline: Instant) {
         self.cancel();
+        self.unanchored = None;
         self.deadline = deadline;
     }
 
@@ -152,6 +171,9 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if let Some(d) = self.unanchored.take() {
+            self.deadline = Instant::now().saturating_add(d);
+        }
         if Instant::now() >= self.deadline {
             // Completing is an operation of the cooperative budget (`coop.rs`): if the task
             // must yield, it is woken and this poll retried later.
