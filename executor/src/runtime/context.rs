@@ -169,6 +169,19 @@ pub(crate) fn poll_ended(handle: &Handle, header: &Header) {
     }
 }
 
+/// The task being polled on this thread (`header`) changed its deadline or priority: see
+/// `Shared::running_rekeyed`.
+pub(crate) fn rekeyed(header: &Header) {
+    let _ = CONTEXT.try_with(|cx| {
+        let Some(worker) = cx.worker.get() else {
+            return;
+        };
+        if let Some(handle) = cx.handle.borrow().as_ref() {
+            handle.shared.running_rekeyed(worker, header);
+        }
+    });
+}
+
 /// Runs `f` with the task being polled on this thread, if any (inside its poll).
 #[inline]
 pub(crate) fn with_current<R>(f: impl FnOnce(&Header) -> R) -> Option<R> {

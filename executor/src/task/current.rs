@@ -5,7 +5,11 @@
 //! setters return [`NoCurrentTask`] and [`should_yield`] returns `false`.
 //!
 //! A changed parameter takes effect the next time the task is queued (it yields, or is woken
-//! after it returned `Pending`): a queued task keeps the key it was queued with.
+//! after it returned `Pending`): a queued task keeps the key it was queued with. Under `Edf` and
+//! `Priority`, a running task that makes itself less urgent than a task queued on its worker or
+//! on the injector is asked to yield at its next cooperative check (as if that task had just
+//! arrived): a periodic task's next job, whose release is already due when the previous job
+//! ends, must not run ahead of more urgent jobs that were released meanwhile.
 
 use crate::runtime::context;
 use crate::time::Instant;
@@ -38,7 +42,11 @@ pub struct NoCurrentTask;
 /// assert!(d.is_some());
 /// ```
 pub fn set_deadline(at: Instant) -> Result<(), NoCurrentTask> {
-    context::with_current(|h| h.sched.set_deadline(Some(at.as_nanos()))).ok_or(NoCurrentTask)
+    context::with_current(|h| {
+        h.sched.set_deadline(Some(at.as_nanos()));
+        context::rekeyed(h);
+    })
+    .ok_or(NoCurrentTask)
 }
 
 /// Removes the running task's deadline: under `Edf` it then runs after every task that has one.
@@ -52,7 +60,11 @@ pub fn set_deadline(at: Instant) -> Result<(), NoCurrentTask> {
 /// assert_eq!(d, None);
 /// ```
 pub fn clear_deadline() -> Result<(), NoCurrentTask> {
-    context::with_current(|h| h.sched.set_deadline(None)).ok_or(NoCurrentTask)
+    context::with_current(|h| {
+        h.sched.set_deadline(None);
+        context::rekeyed(h);
+    })
+    .ok_or(NoCurrentTask)
 }
 
 /// The running task's absolute deadline, if it has one (and `None` outside a task).
@@ -71,7 +83,11 @@ pub fn deadline() -> Option<Instant> {
 /// rt.block_on(rt.spawn(async { kairos::task::set_priority(9).unwrap() })).unwrap();
 /// ```
 pub fn set_priority(priority: u8) -> Result<(), NoCurrentTask> {
-    context::with_current(|h| h.sched.set_priority(priority)).ok_or(NoCurrentTask)
+    context::with_current(|h| {
+        h.sched.set_priority(priority);
+        context::rekeyed(h);
+    })
+    .ok_or(NoCurrentTask)
 }
 
 /// Sets the running task's nice value, clamped to -20..=19 (used by `Fair`).

@@ -340,6 +340,32 @@ impl Shared {
         }
     }
 
+    /// The task running on `worker` (`header`) changed its deadline or priority: publish its new
+    /// urgency and, if a task queued on this worker or on the injector is now more urgent, ask
+    /// it to yield at its next cooperative check. Without this, a task that made itself less
+    /// urgent would keep the worker while more urgent tasks wait (nothing else compares a queued
+    /// task with the running one after it was queued).
+    pub(crate) fn running_rekeyed(&self, worker: usize, header: &task::Header) {
+        let urgency = match self.sched.ordering {
+            Some(RunOrdering::Edf) => runqueue::edf_urgency(header.sched.deadline().into()),
+            Some(RunOrdering::Priority { .. }) => {
+                runqueue::priority_urgency(header.sched.priority())
+            }
+            _ => return,
+        };
+        let Some(remote) = self.remotes.get(worker) else {
+            return;
+        };
+        remote.set_running(urgency);
+        let own = match &remote.queue {
+            RemoteQueue::Ordered(q) if !q.is_empty() => q.head(),
+            _ => Urgency::IDLE,
+        };
+        if own.min(self.global_head()) < urgency && !remote.preempt.load(Ordering::Relaxed) {
+            remote.preempt.store(true, Ordering::Relaxed);
+        }
+    }
+
     /// A poll of `header` on worker `worker`, started at `start`, returned: charge it to the
     /// task under `Fair` (CFS's `update_curr`: virtual runtime grows by the poll's length
     /// scaled by 1024 / weight) and record it in the worker's metrics.
