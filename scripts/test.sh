@@ -37,8 +37,8 @@ RUSTDOCFLAGS="-D warnings" timeout 900 cargo doc --workspace --no-deps --documen
 step "cargo test --workspace"
 timeout 1800 cargo test --workspace
 
-step "simulation: seed sweep (KAIROS_SEEDS=32 through tests/tests/sim.rs::seed_sweep)"
-KAIROS_SEEDS=32 timeout 900 cargo test -p kairos-tests --test sim -- --exact seed_sweep
+step "simulation: seed sweep (KAIROS_SEEDS=100 through tests/tests/sim.rs::seed_sweep)"
+KAIROS_SEEDS=100 timeout 900 cargo test -p kairos-tests --test sim -- --exact seed_sweep
 
 step "simulation: cross-process determinism (examples/sim_replay, two processes per seed)"
 cargo build -q -p kairos --example sim_replay
