@@ -313,21 +313,24 @@ impl Shared {
             drop(task);
             return false;
         }
-        if urgency < Urgency::LEAST {
-            self.preempt_least_urgent(urgency);
-        }
-        q.len() > 1
+        // An urgent task must not wait behind a long poll on this worker while another worker
+        // idles: if one does, report "surplus" so the caller wakes a parked worker (which
+        // steals the task), even for the only queued task.
+        let idle_elsewhere = urgency < Urgency::LEAST && self.preempt_least_urgent(urgency);
+        q.len() > 1 || idle_elsewhere
     }
 
     /// Flags the worker running the least urgent task if `urgency` beats it (see
     /// `Remote::preempt`). Nobody is flagged while some worker runs no task: that one picks the
-    /// new task up (the caller's notify wakes it if it is parked).
-    fn preempt_least_urgent(&self, urgency: Urgency) {
+    /// new task up, and `true` is returned so that the caller wakes it if it is parked (the
+    /// calling worker itself, between two polls, picks next anyway: it does not count).
+    fn preempt_least_urgent(&self, urgency: Urgency) -> bool {
+        let me = context::current_worker();
         let mut least: Option<(usize, u64)> = None;
         for (i, remote) in self.remotes.iter().enumerate() {
             let running = remote.running.load(Ordering::Relaxed);
             if running == Urgency::IDLE.0 {
-                return;
+                return Some(i) != me;
             }
             if least.is_none_or(|(_, u)| running > u) {
                 least = Some((i, running));
@@ -338,6 +341,7 @@ impl Shared {
                 self.remotes[i].preempt.store(true, Ordering::Relaxed);
             }
         }
+        false
     }
 
     /// The task running on `worker` (`header`) changed its deadline or priority: publish its new
