@@ -34,11 +34,23 @@ use std::time::Duration;
 /// assert!(slept.unwrap() >= Duration::from_millis(2));
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    let mut sleep = sleep_until(Instant::now().saturating_add(duration));
     if outside_any_clock() {
-        sleep.unanchored = Some(duration);
+        let d = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
+        return Sleep {
+            raw: UNANCHORED | d.min(UNANCHORED - 1),
+            entry: None,
+        };
     }
-    sleep
+    sleep_until(Instant::now().saturating_add(duration))
+}
+
+/// Tag bit of `Sleep::raw` for a duration not yet anchored. Deadlines are clamped below it: an
+/// instant 2^63 ns (292 years) after the clock's epoch is as good as never.
+const UNANCHORED: u64 = 1 << 63;
+
+/// `deadline` in ns, clamped below [`UNANCHORED`].
+fn clamp(deadline: Instant) -> u64 {
+    deadline.as_nanos().min(UNANCHORED - 1)
 }
 
 /// Whether this thread is outside every runtime and simulation: a timer made here does not know
@@ -64,8 +76,7 @@ pub(super) fn outside_any_clock() -> bool {
 /// ```
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
-        deadline,
-        unanchored: None,
+        raw: clamp(deadline),
         entry: None,
     }
 }
@@ -74,11 +85,11 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 #[derive(Debug)]
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
-    /// When the sleep ends.
-    deadline: Instant,
-    /// Made by `sleep(d)` outside any runtime or simulation: `d`, to be counted from the first
-    /// poll (see `outside_any_clock`). `None` once anchored, or for `sleep_until`.
-    unanchored: Option<Duration>,
+    /// When the sleep ends (ns on the runtime's clock, below [`UNANCHORED`]); or, with the
+    /// [`UNANCHORED`] bit set, the duration of a `sleep(d)` made outside any runtime or
+    /// simulation, to be counted from the first poll (see `outside_any_clock`). One word, so a
+    /// sleeping task's block does not grow for it.
+    raw: u64,
     /// The registered timer, once polled.
     entry: Option<Entry>,
 }
@@ -104,7 +115,11 @@ impl Sleep {
     /// assert_eq!(sleep_until(t).deadline(), t);
     /// ```
     pub fn deadline(&self) -> Instant {
-        self.deadline
+        if self.raw & UNANCHORED != 0 {
+            // Not polled yet: the deadline it would get if polled now.
+            return Instant::now().saturating_add(Duration::from_nanos(self.raw & !UNANCHORED));
+        }
+        Instant::from_nanos(self.raw)
     }
 
     /// Whether the deadline has passed.
@@ -114,7 +129,7 @@ impl Sleep {
     /// assert!(sleep_until(Instant::from_nanos(0)).is_elapsed());
     /// ```
     pub fn is_elapsed(&self) -> bool {
-        Instant::now() >= self.deadline
+        Instant::now() >= self.deadline()
     }
 
     /// Moves the deadline (the sleep can be awaited again). The registered timer, if any, is
@@ -132,8 +147,7 @@ impl Sleep {
     /// ```
     pub fn reset(&mut self, deadline: Instant) {
         self.cancel();
-        self.unanchored = None;
-        self.deadline = deadline;
+        self.raw = clamp(deadline);
     }
 
     fn cancel(&mut self) {
@@ -159,7 +173,7 @@ impl Sleep {
             )
         });
         let shared = &handle.shared;
-        let (key, unpark) = shared.timers.register(self.deadline.as_nanos(), cx.waker());
+        let (key, unpark) = shared.timers.register(self.raw, cx.waker());
         if let Some(worker) = unpark {
             shared.unpark_worker(worker);
         }
@@ -171,10 +185,11 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if let Some(d) = self.unanchored.take() {
-            self.deadline = Instant::now().saturating_add(d);
+        if self.raw & UNANCHORED != 0 {
+            let d = Duration::from_nanos(self.raw & !UNANCHORED);
+            self.raw = clamp(Instant::now().saturating_add(d));
         }
-        if Instant::now() >= self.deadline {
+        if Instant::now().as_nanos() >= self.raw {
             // Completing is an operation of the cooperative budget (`coop.rs`): if the task
             // must yield, it is woken and this poll retried later.
             std::task::ready!(crate::coop::poll_proceed(cx));
