@@ -1,5 +1,6 @@
 //! `Backend`: what runs a workload — a kairos policy, tokio, Linux threads under
-//! `SCHED_OTHER`/`FIFO`/`RR`/`DEADLINE` (the kernel backend), and later the kairos simulator.
+//! `SCHED_OTHER`/`FIFO`/`RR`/`DEADLINE` (the kernel backend), and the kairos simulator
+//! (`kairos::sim`: the same policies on virtual workers and virtual time).
 //!
 //! Async runtimes are driven through [`Exec`]; since `Exec` has generic methods it cannot be a
 //! trait object, so a backend hands its runtime to an [`ExecVisitor`] (one generic `visit`
@@ -28,6 +29,13 @@ pub enum Backend {
     /// The kairos executor under every policy in [`EXECUTOR_POLICIES`], one row each
     /// (`--backends executor`); [`Backend::expand`] turns it into those `Kairos` backends.
     Executor,
+    /// kairos' deterministic simulator (`kairos::sim`, cost model) with a policy: the rows
+    /// `sim-fifo`, `sim-edf`, ... Runs the periodic built-ins only (see
+    /// [`crate::rt_compare::sim`]), not through [`Exec`].
+    Sim(kairos::Policy),
+    /// The simulator under every policy in [`EXECUTOR_POLICIES`] (`--backends sim`);
+    /// [`Backend::expand`] turns it into those `Sim` backends.
+    SimAll,
 }
 
 /// The kairos policies `--backends executor` stands for, in row order. A new policy gets its
@@ -49,7 +57,22 @@ pub const NAMES: &[&str] = &[
     "tokio",
     "kernel",
     "executor",
+    "sim-fifo",
+    "sim-edf",
+    "sim-priority",
+    "sim-fair",
+    "sim",
 ];
+
+/// Why the simulator has no rows on the batch built-in (`mixed-small`) and on workload files,
+/// for the usage error `compare` gives.
+pub const SIM_PERIODIC_ONLY: &str = "the sim backend runs the periodic built-in workloads \
+     (latency-under-load, mixed-latency, mixed-latency-hogs); on mixed-small its only result, \
+     the batch's run time, would be the simulator's cost model rather than a measurement (polls, \
+     queues, steals and wakes cost no virtual time, so a simulated run takes exactly its CPU \
+     work divided over the workers, up to load imbalance, and the batch spins on the wall \
+     clock, which virtual time does not see); workload files are not simulated (their job \
+     loops read the OS clock)";
 
 /// Code that runs against whichever runtime a backend builds.
 pub trait ExecVisitor {
@@ -64,15 +87,22 @@ pub trait ExecVisitor {
 
 impl Backend {
     /// The concrete backends this one stands for: [`Backend::Executor`] gives one
-    /// [`Backend::Kairos`] per entry of [`EXECUTOR_POLICIES`], every other backend itself.
+    /// [`Backend::Kairos`] per entry of [`EXECUTOR_POLICIES`], [`Backend::SimAll`] one
+    /// [`Backend::Sim`] per entry, every other backend itself.
     pub fn expand(self) -> Vec<Backend> {
         match self {
             Backend::Executor => EXECUTOR_POLICIES
                 .iter()
                 .map(|&p| Backend::Kairos(p))
                 .collect(),
+            Backend::SimAll => EXECUTOR_POLICIES.iter().map(|&p| Backend::Sim(p)).collect(),
             b => vec![b],
         }
+    }
+
+    /// Whether this is a simulator backend (`sim`, `sim-<policy>`).
+    pub fn is_sim(self) -> bool {
+        matches!(self, Backend::Sim(_) | Backend::SimAll)
     }
 
     /// Builds this backend's runtime with `workers` workers, runs `visitor` on it, and shuts the
@@ -92,8 +122,16 @@ impl Backend {
             Backend::Executor => Err(BenchError::Usage(
                 "`executor` stands for several kairos backends; expand it first".to_owned(),
             )),
+            Backend::Sim(_) | Backend::SimAll => {
+                Err(BenchError::Usage(SIM_PERIODIC_ONLY.to_owned()))
+            }
         }
     }
+}
+
+/// `sim-fifo`, `sim-edf`, ...: the row label of the simulator under `policy`.
+pub fn sim_label(policy: kairos::Policy) -> String {
+    format!("sim-{}", policy.to_string().to_lowercase())
 }
 
 fn with<E: Exec, V: ExecVisitor>(exec: E, visitor: V) -> Result<V::Output, BenchError> {
@@ -111,6 +149,8 @@ impl fmt::Display for Backend {
             Backend::Tokio => f.write_str("tokio"),
             Backend::Kernel => f.write_str("kernel"),
             Backend::Executor => f.write_str("executor"),
+            Backend::Sim(policy) => f.write_str(&sim_label(*policy)),
+            Backend::SimAll => f.write_str("sim"),
         }
     }
 }
@@ -128,6 +168,11 @@ impl FromStr for Backend {
             "tokio" => Backend::Tokio,
             "kernel" => Backend::Kernel,
             "executor" => Backend::Executor,
+            "sim-fifo" => Backend::Sim(Policy::Fifo),
+            "sim-edf" => Backend::Sim(Policy::Edf),
+            "sim-priority" => Backend::Sim(Policy::Priority),
+            "sim-fair" => Backend::Sim(Policy::Fair),
+            "sim" => Backend::SimAll,
             _ => {
                 return Err(format!(
                     "unknown backend '{s}'; valid backends: {}",
@@ -151,5 +196,16 @@ mod tests {
             .parse::<Backend>()
             .unwrap_err()
             .contains("kairos-fifo"));
+    }
+
+    #[test]
+    fn sim_expands_to_one_row_per_policy() {
+        let rows: Vec<String> = Backend::SimAll
+            .expand()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(rows, ["sim-fifo", "sim-edf", "sim-priority", "sim-fair"]);
+        assert!(rows.iter().all(|r| r.parse::<Backend>().unwrap().is_sim()));
     }
 }

@@ -57,6 +57,9 @@ pub struct CompareOpts {
     pub cyclic: bool,
     /// Where to write rt-app-style logs (periodic workloads and workload files), if anywhere.
     pub rtapp_log: Option<PathBuf>,
+    /// Seed of the sim rows' first round (`None`: [`crate::rt_compare::sim::DEFAULT_SEED`]);
+    /// only with a sim backend.
+    pub seed: Option<u64>,
 }
 
 /// Rounds of a batch workload when `--rounds` is not given.
@@ -84,7 +87,23 @@ pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
         ))
     };
     let workers = opts.workers.unwrap_or(DEFAULT_WORKERS);
+    let sim = opts.backends.iter().any(|b| b.is_sim());
+    if opts.seed.is_some() && !sim {
+        return Err(BenchError::Usage(
+            "--seed applies to the simulator's rows (--backends sim or sim-<policy>)".to_owned(),
+        ));
+    }
+    let no_sim = || {
+        BenchError::Usage(format!(
+            "'{}': {}",
+            opts.workload,
+            crate::backend::SIM_PERIODIC_ONLY
+        ))
+    };
     if is_workload_file(&opts.workload) {
+        if sim {
+            return Err(no_sim());
+        }
         // --cyclic and --rtapp-log apply to workload files too; the others do not.
         periodic_flags(opts, false).map_err(periodic_only)?;
         let path = std::path::Path::new(&opts.workload);
@@ -123,10 +142,14 @@ pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
                 kairos_periodic: opts.kairos_periodic,
                 cyclic: opts.cyclic,
                 rtapp_log: opts.rtapp_log.clone(),
+                seed: opts.seed.unwrap_or(crate::rt_compare::sim::DEFAULT_SEED),
             })?;
             return Ok(Vec::new());
         }
     };
+    if sim {
+        return Err(no_sim());
+    }
     if kernel {
         return Err(BenchError::Usage(format!(
             "the kernel backend runs workload files (TOML or rt-app JSON, see docs/sched-bench.md) \

@@ -161,6 +161,11 @@ pub fn run(
                 jobs.push((run.backend, run.jobs));
             }
             Backend::Executor => unreachable!("expand() never yields Executor"),
+            Backend::Sim(_) | Backend::SimAll => {
+                return Err(BenchError::Usage(
+                    crate::backend::SIM_PERIODIC_ONLY.to_owned(),
+                ))
+            }
         }
     }
     if !async_labels.is_empty() {

@@ -8,11 +8,15 @@
 //! - `compare`: one workload on several backends, one table: for batch workloads run time,
 //!   throughput and kairos' scheduler counters (see [`compare`]); for the periodic workloads
 //!   (`latency-under-load`, `mixed-latency`) release latency, deadline misses, preemptions and
-//!   background throughput per kairos policy, tokio and Linux SCHED_OTHER/FIFO/DEADLINE threads
-//!   (see [`rt_compare`]); for workload files
+//!   background throughput per kairos policy, tokio and Linux SCHED_OTHER/FIFO/DEADLINE threads,
+//!   and per policy under kairos' deterministic simulator (`--backends sim`; see
+//!   [`rt_compare`]); for workload files
 //!   the kernel backend's job metrics (see [`file_compare`]).
 //! - `workloads`: the built-in workloads; `--check FILE` validates a workload file (TOML or
 //!   rt-app JSON) and summarises it (see [`workload_file`]).
+//! - `schedulability`: random periodic task sets swept over utilization under the deterministic
+//!   simulator; per policy the fraction with no deadline miss, as a table, an SVG and JSON, and
+//!   how fast the simulator runs (see [`schedulability`]).
 //! - `report`: reruns the documented periodic comparisons and writes `results.md` and one SVG
 //!   per workload (see [`results`]).
 //! - `alloc`: kairos-alloc against the system allocator and mimalloc (see [`alloc`]).
@@ -40,6 +44,7 @@ mod progress;
 mod report;
 mod results;
 mod rt_compare;
+mod schedulability;
 mod spawn_sleep;
 mod stats;
 mod table;
@@ -71,6 +76,10 @@ enum Command {
     /// Rerun the documented periodic comparisons (kernel,executor,tokio on the three periodic
     /// built-ins) and write results.md plus one SVG plot per workload.
     Report(ReportArgs),
+    /// Fraction of random periodic task sets each policy schedules without a deadline miss,
+    /// swept over utilization, under the deterministic simulator (kairos::sim); plus the
+    /// simulator's speed.
+    Schedulability(SchedulabilityArgs),
     /// List the built-in workloads, or check a workload file.
     Workloads(WorkloadsArgs),
     /// Allocator benchmarks: kairos-alloc vs the system allocator and mimalloc, 128-byte blocks.
@@ -156,6 +165,54 @@ struct ReportArgs {
 }
 
 #[derive(Debug, Args)]
+struct SchedulabilityArgs {
+    /// Lowest utilization of the sweep, per worker (a set's total utilization is this x
+    /// --workers).
+    #[arg(long, default_value_t = 0.5)]
+    from: f64,
+    /// Highest utilization of the sweep (included when a whole number of steps from --from).
+    #[arg(long, default_value_t = 1.0)]
+    to: f64,
+    /// Step between two utilizations.
+    #[arg(long, default_value_t = 0.05)]
+    step: f64,
+    /// Periodic tasks per set.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    tasks: u32,
+    /// Random task sets per utilization.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    sets: u32,
+    /// Seed of the task sets and of the simulations: the same seed gives the same table.
+    #[arg(long, default_value_t = schedulability::DEFAULT_SEED)]
+    seed: u64,
+    /// Virtual workers of each simulation (global scheduling across them).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
+    workers: u32,
+    /// Virtual time each task set runs, e.g. 1s or 500ms.
+    #[arg(long, default_value = "1s", value_name = "DURATION", value_parser = parse_run_length)]
+    horizon: std::time::Duration,
+    /// Shortest period of the generated tasks (log-uniform between this and --max-period).
+    #[arg(long, default_value = "1ms", value_name = "DURATION", value_parser = parse_run_length)]
+    min_period: std::time::Duration,
+    /// Longest period of the generated tasks.
+    #[arg(long, default_value = "100ms", value_name = "DURATION", value_parser = parse_run_length)]
+    max_period: std::time::Duration,
+    /// Threads simulating task sets in parallel (default: the CPUs available; the results do
+    /// not depend on it).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    jobs: Option<u32>,
+    /// Speed measurement: 10-task sets per policy each simulated for 1 s, timed (0: skip).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=1000))]
+    speed_runs: u32,
+    /// Write an SVG plot of the fraction of schedulable sets per policy to this file.
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<PathBuf>,
+    /// Also write the results as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 struct WorkloadsArgs {
     /// Parse and validate this workload file (sched-bench TOML, or rt-app JSON), print its
     /// tasks and phases, and exit non-zero with the file, line and field if it is invalid.
@@ -173,7 +230,8 @@ struct CompareArgs {
     workload: String,
     /// Rounds per backend; the table shows their median (and range). Default: 5 measured
     /// rounds after one warm-up for batch workloads (mixed-small), 3 interleaved rounds for the
-    /// periodic ones (latency-under-load, mixed-latency, mixed-latency-hogs).
+    /// periodic ones (latency-under-load, mixed-latency, mixed-latency-hogs). A sim row's
+    /// rounds are seeds (--seed, then the next ones).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
     rounds: Option<u32>,
     /// Worker threads of each runtime (kairos, tokio; not the kernel backend). Default: the
@@ -187,7 +245,9 @@ struct CompareArgs {
     /// Backends to compare, comma-separated, in table order. Valid: kairos-fifo, kairos-edf,
     /// kairos-priority, kairos-fair, tokio, executor (kairos under every policy, one row set
     /// each), kernel (Linux threads: on files one row per scheduling class; on the periodic
-    /// built-ins rows kernel-other, kernel-fifo, kernel-deadline).
+    /// built-ins rows kernel-other, kernel-fifo, kernel-deadline), sim-fifo, sim-edf,
+    /// sim-priority, sim-fair, sim (kairos' deterministic simulator under every policy; the
+    /// periodic built-ins only, on virtual time: see --seed).
     #[arg(
         long,
         alias = "backend",
@@ -219,6 +279,10 @@ struct CompareArgs {
     /// WORKLOAD.BACKEND-TASK-INDEX.log.
     #[arg(long, value_name = "DIR")]
     rtapp_log: Option<PathBuf>,
+    /// Simulator rows (sim, sim-<policy>): the seed of round 1; round r runs seed + r - 1
+    /// (default 1). The simulation is deterministic: the same seed gives the same row.
+    #[arg(long)]
+    seed: Option<u64>,
 }
 
 /// `--duration`: a duration with a unit, longer than zero.
@@ -257,6 +321,7 @@ fn main() -> ExitCode {
             kairos_periodic: a.kairos_periodic,
             cyclic: a.cyclic,
             rtapp_log: a.rtapp_log,
+            seed: a.seed,
         })
         .map(drop),
         Command::Report(a) => results::run(&results::ReportOpts {
@@ -269,6 +334,23 @@ fn main() -> ExitCode {
                 eprintln!("wrote {}", p.display());
             }
         }),
+        Command::Schedulability(a) => schedulability::run(&schedulability::SchedOpts {
+            from: a.from,
+            to: a.to,
+            step: a.step,
+            tasks: a.tasks as usize,
+            sets: a.sets as usize,
+            seed: a.seed,
+            workers: a.workers as usize,
+            horizon: a.horizon,
+            min_period: a.min_period,
+            max_period: a.max_period,
+            jobs: a.jobs.map(|j| j as usize),
+            speed_runs: a.speed_runs as usize,
+            plot: a.plot,
+            json: a.json,
+        })
+        .map(drop),
         Command::Alloc(a) => alloc::run(&alloc::AllocOpts {
             rounds: a.rounds as usize,
             only: a.only,

@@ -1,4 +1,6 @@
-//! `compare --plot FILE.svg`: latency percentile curves, one line per backend, as one SVG.
+//! `compare --plot FILE.svg`: latency percentile curves, one line per backend, as one SVG; and
+//! `schedulability --plot FILE.svg`: the fraction of schedulable task sets against utilization,
+//! one line per policy ([`schedulability_svg`]).
 //!
 //! The layout is HdrHistogram's percentile plot: the x axis is `1 / (1 - p)` on a log scale,
 //! labelled with the percentile (0, 90, 99, 99.9, 99.99 %, ...), so every further "nine" gets
@@ -157,9 +159,81 @@ fn draw(
     Ok(())
 }
 
+/// The SVG text of schedulability curves: one line (with a dot per point) per `(label, points)`,
+/// x = utilization per worker (the points' range, linear), y = fraction of task sets without a
+/// deadline miss (0 to 1), `title` above.
+///
+/// # Errors
+/// A drawing error of plotters (its message).
+pub fn schedulability_svg(
+    title: &str,
+    curves: &[(&str, Vec<(f64, f64)>)],
+) -> Result<String, String> {
+    let mut svg = String::new();
+    draw_schedulability(&mut svg, title, curves).map_err(|e| format!("drawing the plot: {e}"))?;
+    Ok(svg)
+}
+
+fn draw_schedulability(
+    svg: &mut String,
+    title: &str,
+    curves: &[(&str, Vec<(f64, f64)>)],
+) -> Result<(), Box<dyn std::error::Error>> {
+    let xs = || curves.iter().flat_map(|(_, p)| p.iter().map(|&(x, _)| x));
+    let (lo, hi) = (
+        xs().fold(f64::INFINITY, f64::min),
+        xs().fold(f64::NEG_INFINITY, f64::max),
+    );
+    let (lo, hi) = if lo.is_finite() && hi > lo {
+        (lo, hi)
+    } else if lo.is_finite() {
+        (lo - 0.05, lo + 0.05)
+    } else {
+        (0.0, 1.0)
+    };
+    let pad = (hi - lo) * 0.02;
+    let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(65)
+        .build_cartesian_2d((lo - pad)..(hi + pad), -0.02..1.05)?;
+    chart
+        .configure_mesh()
+        .label_style(("sans-serif", 15))
+        .axis_desc_style(("sans-serif", 16))
+        .x_desc("utilization per worker")
+        .y_desc("task sets without a deadline miss")
+        .x_label_formatter(&|x| format!("{x:.2}"))
+        .y_label_formatter(&|y| format!("{y:.1}"))
+        .draw()?;
+    for (i, (label, points)) in curves.iter().enumerate() {
+        let colour = COLOURS[i % COLOURS.len()];
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().copied(),
+                colour.stroke_width(2),
+            ))?
+            .label(*label)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 4), (x + 16, y + 4)], colour.filled()));
+        chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::MiddleLeft)
+        .label_font(("sans-serif", 15))
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{latency_label, latency_svg, percentile_label};
+    use super::{latency_label, latency_svg, percentile_label, schedulability_svg};
     use kairos::stats::Histogram;
 
     #[test]
@@ -191,5 +265,18 @@ mod tests {
         }
         // Two curves with samples; the empty one draws an empty polyline or none.
         assert!(svg.matches("<polyline").count() >= 2);
+    }
+
+    #[test]
+    fn schedulability_plot_has_a_line_and_dots_per_policy() {
+        let curve = |f: f64| (0..=10).map(|k| (0.5 + 0.05 * f64::from(k), f)).collect();
+        let svg =
+            schedulability_svg("sweep", &[("edf", curve(1.0)), ("fifo", curve(0.5))]).unwrap();
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        for text in ["sweep", "edf", "fifo", "utilization per worker", "0.75"] {
+            assert!(svg.contains(text), "no {text}");
+        }
+        assert!(svg.matches("<polyline").count() >= 2);
+        assert!(svg.matches("<circle").count() >= 22);
     }
 }

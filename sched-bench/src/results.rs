@@ -76,6 +76,7 @@ pub fn run(opts: &ReportOpts) -> Result<Vec<PathBuf>, BenchError> {
             kairos_periodic: KairosPeriodic::SpawnPeriodic,
             cyclic: false,
             rtapp_log: None,
+            seed: rt_compare::sim::DEFAULT_SEED,
         };
         let start = CpuSample::now();
         let rows = rt_compare::run(&rt)?;

@@ -165,6 +165,7 @@ pub fn round(
         ran: run.tasks.iter().any(|t| t.ran > 0),
         cpu_ns: 0,
         cpu_wall: Duration::ZERO,
+        simulated: false,
     })
 }
 

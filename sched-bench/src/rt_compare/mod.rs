@@ -35,7 +35,14 @@
 //!   the file workloads' `process CPU`) from just before the round's runtime (or threads) is
 //!   built until it is shut down, per second of that span's wall time. It includes the
 //!   runtime's own overhead (idle spinning, timers), the background tasks and the bench's
-//!   bookkeeping, not just the periodic jobs.
+//!   bookkeeping, not just the periodic jobs. `-` on the simulator's rows (a simulated round
+//!   has no CPU time of its own to measure).
+//!
+//! # The simulator's rows
+//!
+//! `--backends sim` (or `sim-<policy>`) adds one row per kairos policy run under
+//! `kairos::sim` on virtual time, same workload, same columns ([`sim`](mod@sim)); their rounds
+//! are seeds (`--seed`, then the next ones), and the machine's load does not affect them.
 //! - **preemptions**: kairos' `Metrics::preemptions` of the round's runtime: polls in which a
 //!   task asked `should_yield()` (directly, or inside `kairos::work` between slices, or in a
 //!   kairos timer/join future) and the runtime said yes (a more urgent task was waiting, the
@@ -65,6 +72,7 @@ pub mod kernel;
 pub mod logs;
 mod report;
 pub mod run;
+pub mod sim;
 
 use crate::async_backend;
 use crate::backend::Backend;
@@ -113,6 +121,8 @@ pub struct RtOpts {
     pub cyclic: bool,
     /// Where to write rt-app-style per-task logs (`--rtapp-log`).
     pub rtapp_log: Option<PathBuf>,
+    /// The simulator's rows: round `r` (1-based) runs seed `seed + r - 1`.
+    pub seed: u64,
 }
 
 /// What one periodic task did in one round.
@@ -157,6 +167,8 @@ pub struct Round {
     pub cpu_ns: u64,
     /// Wall time of that same span.
     pub cpu_wall: Duration,
+    /// Whether the round ran under the simulator (virtual time; no CPU figures).
+    pub simulated: bool,
 }
 
 /// One backend's result: per-round metrics summarised over the rounds.
@@ -201,8 +213,10 @@ pub struct RtRow {
     pub lateness_max: Option<Summary>,
     /// 99th percentile of the lateness clamped at 0 per round, µs (`None` as above).
     pub lateness_p99: Option<Summary>,
-    /// Process CPU time per second of the round, ms/s.
-    pub cpu_ms_per_s: Summary,
+    /// Process CPU time per second of the round, ms/s (`None` for the simulator's rows).
+    pub cpu_ms_per_s: Option<Summary>,
+    /// Whether the row ran under the simulator (`sim-*`).
+    pub simulated: bool,
     /// Cooperative preemptions per round (kairos).
     pub preemptions: Option<Summary>,
     /// Background slices per second per round (when the set has background tasks).
@@ -278,8 +292,11 @@ pub fn compare(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
     if opts.cyclic {
         println!("{}", logs::cyclic(&logs::rt_rows(&rows)));
     }
-    if let Some(note) = machine::busy_note(start) {
-        println!("{note}\n");
+    // How busy the machine was matters to the measured rows only.
+    if rows.iter().any(|r| !r.simulated) {
+        if let Some(note) = machine::busy_note(start) {
+            println!("{note}\n");
+        }
     }
     if let Some(dir) = &opts.rtapp_log {
         for path in logs::write_rtapp(dir, &logs::rt_rows(&rows))? {
@@ -314,6 +331,7 @@ pub fn run(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
                 .iter()
                 .map(|&p| RowBackend::Kernel(p))
                 .collect(),
+            Backend::Sim(p) => vec![RowBackend::Sim(p)],
             b => vec![RowBackend::Async(b)],
         })
         .collect();
@@ -333,9 +351,19 @@ pub fn run(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
                     let threads = match backend {
                         RowBackend::Kernel(_) => format!("threads on {cpus} CPUs"),
                         RowBackend::Async(_) => format!("{} workers", opts.workers),
+                        RowBackend::Sim(_) => format!(
+                            "{} virtual workers, seed {}",
+                            opts.workers,
+                            opts.seed.wrapping_add(r as u64)
+                        ),
+                    };
+                    let virt = if matches!(backend, RowBackend::Sim(_)) {
+                        " of virtual time"
+                    } else {
+                        ""
                     };
                     format!(
-                        "{}: round {}/{} on {backend}, {threads}, {:.1} s",
+                        "{}: round {}/{} on {backend}, {threads}, {:.1} s{virt}",
                         opts.workload.name,
                         r + 1,
                         opts.rounds,
@@ -359,7 +387,16 @@ pub fn run(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
                 RowBackend::Async(Backend::Tokio) => {
                     run::tokio(&opts.set, opts.workers, opts.duration)?
                 }
-                RowBackend::Async(Backend::Kernel | Backend::Executor) => {
+                RowBackend::Sim(policy) => sim::round(
+                    policy,
+                    &opts.set,
+                    opts.workers,
+                    opts.duration,
+                    opts.seed.wrapping_add(r as u64),
+                )?,
+                RowBackend::Async(
+                    Backend::Kernel | Backend::Executor | Backend::Sim(_) | Backend::SimAll,
+                ) => {
                     unreachable!("expanded above")
                 }
             };
@@ -379,7 +416,9 @@ pub fn run(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
             {
                 summarise(format!("{b}+loop"), opts, opts.workers, r)
             }
-            RowBackend::Async(_) => summarise(b.to_string(), opts, opts.workers, r),
+            RowBackend::Async(_) | RowBackend::Sim(_) => {
+                summarise(b.to_string(), opts, opts.workers, r)
+            }
             RowBackend::Kernel(_) => {
                 // Summarise the rounds that ran; if none did, the (empty) rounds give a row
                 // whose metrics are not shown.
@@ -412,9 +451,8 @@ pub fn run(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
         .map(|(mut row, b)| {
             for (t, task) in row.tasks.iter_mut().zip(opts.set.tasks) {
                 t.priority = match b {
-                    RowBackend::Async(Backend::Kairos(kairos::Policy::Priority)) => {
-                        u32::from(task.priority)
-                    }
+                    RowBackend::Async(Backend::Kairos(kairos::Policy::Priority))
+                    | RowBackend::Sim(kairos::Policy::Priority) => u32::from(task.priority),
                     RowBackend::Kernel(KernelPolicy::Fifo) => kernel::fifo_priority(task.priority),
                     _ => 0,
                 };
@@ -431,6 +469,8 @@ enum RowBackend {
     Async(Backend),
     /// Kernel threads ([`kernel`]).
     Kernel(KernelPolicy),
+    /// kairos under one policy in the simulator ([`sim`](mod@sim)).
+    Sim(kairos::Policy),
 }
 
 impl std::fmt::Display for RowBackend {
@@ -438,6 +478,7 @@ impl std::fmt::Display for RowBackend {
         match self {
             RowBackend::Async(b) => b.fmt(f),
             RowBackend::Kernel(p) => p.fmt(f),
+            RowBackend::Sim(p) => f.write_str(&crate::backend::sim_label(*p)),
         }
     }
 }
@@ -628,7 +669,10 @@ fn summarise(
         miss_ratio: per_round(&|r| ratio(sum(r, |t| t.missed), sum(r, |t| t.completed)))?,
         lateness_max: summary_if_all(rounds, |r| max_lateness(r.tasks.iter().zip(opts.set.tasks)))?,
         lateness_p99: summary_if_all(rounds, |r| p99_lateness(r, &opts.set))?,
-        cpu_ms_per_s: per_round(&|r| r.cpu_ns as f64 / 1e6 / r.cpu_wall.as_secs_f64().max(1e-9))?,
+        cpu_ms_per_s: summary_if_all(rounds, |r| {
+            (!r.simulated).then(|| r.cpu_ns as f64 / 1e6 / r.cpu_wall.as_secs_f64().max(1e-9))
+        })?,
+        simulated: rounds.iter().any(|r| r.simulated),
         preemptions,
         background_per_s,
         background_preemptions,

@@ -37,9 +37,9 @@ fn fixed_cell(s: &Summary, decimals: usize) -> String {
     }
 }
 
-/// CPU ms per second: one decimal.
-fn cpu_cell(s: &Summary) -> String {
-    fixed_cell(s, 1)
+/// CPU ms per second: one decimal; `-` without a value (the simulator's rows).
+fn cpu_cell(s: Option<&Summary>) -> String {
+    s.map_or_else(|| "-".to_owned(), |s| fixed_cell(s, 1))
 }
 
 /// [`cell`], or `-` when there is no value.
@@ -63,17 +63,33 @@ fn count_cell(s: &Summary) -> String {
     }
 }
 
-/// The `kairos-fifo` (or `kairos-fifo+loop`) row's median background throughput, if there is
-/// one.
-fn fifo_background(rows: &[RtRow]) -> Option<f64> {
-    rows.iter()
-        .find(|r| r.backend.starts_with("kairos-fifo"))
-        .and_then(|r| r.background_per_s)
-        .map(|s| s.median)
+/// The median background throughput of the `kairos-fifo` (or `kairos-fifo+loop`) row and of
+/// the `sim-fifo` row, where there are such rows.
+#[derive(Clone, Copy, Debug)]
+struct FifoBackground {
+    /// The measured rows' reference.
+    real: Option<f64>,
+    /// The simulator's rows' reference (simulated rows are compared with simulated rows).
+    sim: Option<f64>,
 }
 
-/// Median background throughput of `row` relative to kairos-fifo's: `+1.2%`.
-fn vs_fifo(row: &RtRow, fifo: Option<f64>) -> Option<f64> {
+fn fifo_background(rows: &[RtRow]) -> FifoBackground {
+    let of = |prefix: &str| {
+        rows.iter()
+            .find(|r| r.backend.starts_with(prefix))
+            .and_then(|r| r.background_per_s)
+            .map(|s| s.median)
+    };
+    FifoBackground {
+        real: of("kairos-fifo"),
+        sim: of("sim-fifo"),
+    }
+}
+
+/// Median background throughput of `row` relative to kairos-fifo's (sim rows: sim-fifo's):
+/// `+1.2%`.
+fn vs_fifo(row: &RtRow, fifo: FifoBackground) -> Option<f64> {
+    let fifo = if row.simulated { fifo.sim } else { fifo.real };
     let fifo = fifo.filter(|f| *f > 0.0)?;
     Some(row.background_per_s?.median / fifo - 1.0)
 }
@@ -128,7 +144,7 @@ pub fn table(rows: &[RtRow]) -> Table {
             cell(&r.response_p99),
             percent_cell(&r.miss_ratio),
             opt_cell(r.lateness_max.as_ref()),
-            cpu_cell(&r.cpu_ms_per_s),
+            cpu_cell(r.cpu_ms_per_s.as_ref()),
             r.preemptions
                 .as_ref()
                 .map_or_else(|| "n/a".to_owned(), count_cell),
@@ -227,6 +243,38 @@ pub fn notes(opts: &RtOpts, rows: &[RtRow]) -> Vec<String> {
              the periodic threads; a job cut off by the end of a round is not counted"
         ));
     }
+    if let Some(sim) = rows.iter().find(|r| r.simulated) {
+        let seeds = if opts.rounds == 1 {
+            format!("seed {}", opts.seed)
+        } else {
+            format!(
+                "seeds {}..={} (round r: seed {} + r - 1)",
+                opts.seed,
+                opts.seed.wrapping_add(opts.rounds as u64 - 1),
+                opts.seed
+            )
+        };
+        notes.push(format!(
+            "note: sim-*: kairos' deterministic simulator (kairos::sim, cost model) running the \
+             same workload (same tasks, parameters, background tasks, spawn_periodic and \
+             kairos::work code) on {} virtual workers for {:.1} s of virtual time per round; \
+             kairos::work(C) costs exactly C of virtual time, polls, queues, timers and wake-ups \
+             cost none (no per-poll overhead), so rel→poll is the queueing delay the policy \
+             alone causes (waiting for the running 20 µs slice to end and for the policy to \
+             pick the job); CPU ms/s: - (no process CPU time to measure); rounds are {seeds}; \
+             the simulation is deterministic (the same seed gives the same row, so one round \
+             is enough; a range is the spread across seeds, not noise) and does not depend on \
+             the machine's load; bg vs fifo is relative to sim-fifo{}",
+            sim.workers,
+            opts.duration.as_secs_f64(),
+            if opts.kairos_periodic == super::KairosPeriodic::TaskLoop {
+                "; --kairos-periodic task-loop applies to the executor rows only (sim rows run \
+                 spawn_periodic)"
+            } else {
+                ""
+            }
+        ));
+    }
     if rows.iter().any(|r| r.backend == "tokio") {
         notes.push(
             "note: tokio: its timer wheel has 1 ms resolution and rounds every wake up to the \
@@ -261,6 +309,9 @@ pub fn to_json(rows: &[RtRow]) -> String {
             .int("rounds", r.rounds as u64)
             .num("duration_s", r.duration.as_secs_f64())
             .int("background_tasks", r.background_tasks as u64);
+        if r.simulated {
+            o = o.raw("simulated", "true");
+        }
         if !r.measured {
             return o.finish();
         }
@@ -275,9 +326,11 @@ pub fn to_json(rows: &[RtRow]) -> String {
             ("start_latency_max_us", &r.start_max),
             ("response_p99_us", &r.response_p99),
             ("miss_ratio", &r.miss_ratio),
-            ("cpu_ms_per_s", &r.cpu_ms_per_s),
         ] {
             o = summary_fields(o, key, s);
+        }
+        if let Some(c) = &r.cpu_ms_per_s {
+            o = summary_fields(o, "cpu_ms_per_s", c);
         }
         if let Some(l) = &r.lateness_max {
             o = summary_fields(o, "lateness_max_us", l);

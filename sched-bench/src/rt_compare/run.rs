@@ -39,10 +39,10 @@ use std::time::{Duration, Instant};
 /// which start at the runtime's build: releases fall a few µs after a tick and each waits almost
 /// a whole tick (with 10.5 ms they would wait about half of one). Kept at 10 ms, as the kernel
 /// and workload-file backends use, rather than tuned per runtime.
-const START_MARGIN: Duration = Duration::from_millis(10);
+pub(super) const START_MARGIN: Duration = Duration::from_millis(10);
 
 /// Beyond the run's length, after which the watchdog declares a hang.
-const HANG_MARGIN: Duration = Duration::from_secs(60);
+pub(super) const HANG_MARGIN: Duration = Duration::from_secs(60);
 
 /// How long shutdown may wait for a worker still inside a poll.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -113,28 +113,10 @@ pub fn kairos(
         let work = task.work;
         let log: JobLog = Arc::default();
         logs.push(Arc::clone(&log));
-        let params = kairos::Periodic::new(task.period)
-            .deadline(task.deadline())
-            .offset(t0.saturating_duration_since(Instant::now()))
-            .priority(task.priority)
-            .nice(task.nice)
-            .name(task.name);
+        let params = periodic_params(task, t0.saturating_duration_since(Instant::now()));
         let handle = rt
-            .spawn_periodic(params, move |job| {
-                let log = Arc::clone(&log);
-                async move {
-                    let start = kairos::time::Instant::now();
-                    kairos::work(work).await;
-                    let end = kairos::time::Instant::now();
-                    if let Ok(mut log) = log.lock() {
-                        log.push((job.release(), start, end));
-                    }
-                }
-            })
-            .map_err(|e| BenchError::Task {
-                backend: label.clone(),
-                message: format!("spawn_periodic({}): {e}", task.name),
-            })?;
+            .spawn_periodic(params, move |job| logged_job(job, work, Arc::clone(&log)))
+            .map_err(|e| spawn_error(&label, task, &e))?;
         periodic.push(handle);
     }
     sleep_until(end);
@@ -166,10 +148,51 @@ pub fn kairos(
             message: format!("{} task(s) panicked", metrics.panics),
         });
     }
-    let preempted = |name: &str| preempted_by_name(&metrics, name);
     let clock = KairosClock::now();
-    let tasks = set
-        .tasks
+    let tasks = periodic_rounds(set, stats, &logs, &metrics, |i| clock.mono(i));
+    Ok(kairos_round(tasks, &metrics, slices, duration))
+}
+
+/// The `spawn_periodic` parameters of `task` (every policy's parameter at once), first release
+/// `offset` after the spawn.
+pub(super) fn periodic_params(task: &RtTask, offset: Duration) -> kairos::Periodic {
+    kairos::Periodic::new(task.period)
+        .deadline(task.deadline())
+        .offset(offset)
+        .priority(task.priority)
+        .nice(task.nice)
+        .name(task.name)
+}
+
+/// A refused `spawn_periodic`.
+pub(super) fn spawn_error(label: &str, task: &RtTask, e: &kairos::AdmissionError) -> BenchError {
+    BenchError::Task {
+        backend: label.to_owned(),
+        message: format!("spawn_periodic({}): {e}", task.name),
+    }
+}
+
+/// One job of a `spawn_periodic` task: `kairos::work(work)`, logged as (release, first clock
+/// read, end) on kairos' clock (the OS clock, or virtual time under the simulator).
+pub(super) async fn logged_job(job: kairos::Job, work: Duration, log: JobLog) {
+    let start = kairos::time::Instant::now();
+    kairos::work(work).await;
+    let end = kairos::time::Instant::now();
+    if let Ok(mut log) = log.lock() {
+        log.push((job.release(), start, end));
+    }
+}
+
+/// The periodic tasks' rounds from their final statistics, their job logs (instants turned into
+/// ns by `ns`) and the runtime's per-name preemptions.
+pub(super) fn periodic_rounds(
+    set: &PeriodicSet,
+    stats: Vec<kairos::PeriodicStats>,
+    logs: &[JobLog],
+    metrics: &kairos::Metrics,
+    ns: impl Fn(kairos::time::Instant) -> u64,
+) -> Vec<TaskRound> {
+    set.tasks
         .iter()
         .zip(stats)
         .zip(logs)
@@ -179,22 +202,21 @@ pub fn kairos(
             missed: s.missed,
             start_latency: s.start_latency,
             response: s.response_time,
-            preemptions: Some(preempted(task.name)),
+            preemptions: Some(preempted_by_name(metrics, task.name)),
             jobs: log
                 .lock()
                 .map(|log| {
                     log.iter()
                         .map(|&(release, start, end)| JobRecord {
-                            release: clock.mono(release),
-                            start: clock.mono(start),
-                            end: clock.mono(end),
+                            release: ns(release),
+                            start: ns(start),
+                            end: ns(end),
                         })
                         .collect()
                 })
                 .unwrap_or_default(),
         })
-        .collect();
-    Ok(kairos_round(tasks, &metrics, slices, duration))
+        .collect()
 }
 
 /// Cooperative preemptions kairos counted for tasks named `name`.
@@ -204,7 +226,7 @@ fn preempted_by_name(metrics: &kairos::Metrics, name: &str) -> u64 {
 
 /// A measured kairos round from its tasks, the runtime's metrics and the background slices
 /// (the CPU figures are filled in by the caller, which times the whole round).
-fn kairos_round(
+pub(super) fn kairos_round(
     tasks: Vec<TaskRound>,
     metrics: &kairos::Metrics,
     slices: u64,
@@ -220,6 +242,7 @@ fn kairos_round(
         ran: true,
         cpu_ns: 0,
         cpu_wall: Duration::ZERO,
+        simulated: false,
     }
 }
 
@@ -307,12 +330,17 @@ async fn kairos_loop(
 }
 
 /// A kairos background task: 20 µs slices of CPU, a yield after each, until `stop`; returns the
-/// slices that ended within `[t0, end)`.
-async fn kairos_background(t0: Instant, end: Instant, stop: Arc<AtomicBool>) -> u64 {
+/// slices that ended within `[t0, end)` on the clock `I` (std's on the runtime, kairos' virtual
+/// one under the simulator).
+pub(super) async fn kairos_background<I: Since + PartialOrd>(
+    t0: I,
+    end: I,
+    stop: Arc<AtomicBool>,
+) -> u64 {
     let mut counted = 0;
     while !stop.load(Ordering::Relaxed) {
         kairos::work(BACKGROUND_SLICE).await;
-        let now = Instant::now();
+        let now = I::now();
         if now >= t0 && now < end {
             counted += 1;
         }
@@ -326,7 +354,7 @@ async fn kairos_background(t0: Instant, end: Instant, stop: Arc<AtomicBool>) -> 
 
 /// Awaits the periodic tasks' results in order, then the background tasks' slice counts; the
 /// first failure (a panicked task) becomes the error message.
-async fn join_round<T, E: std::fmt::Display>(
+pub(super) async fn join_round<T, E: std::fmt::Display>(
     periodic: Vec<impl std::future::Future<Output = Result<T, E>>>,
     background: Vec<impl std::future::Future<Output = Result<u64, E>>>,
 ) -> Result<(Vec<T>, u64), String> {
@@ -377,6 +405,7 @@ pub fn tokio(set: &PeriodicSet, workers: usize, duration: Duration) -> Result<Ro
         ran: true,
         cpu_ns: 0,
         cpu_wall: Duration::ZERO,
+        simulated: false,
     })
 }
 
@@ -469,7 +498,7 @@ impl TaskRound {
 }
 
 /// A kairos periodic task's completed jobs: (release, first clock read in the job, end).
-type JobLog = Arc<
+pub(super) type JobLog = Arc<
     Mutex<
         Vec<(
             kairos::time::Instant,
@@ -493,7 +522,7 @@ type StdClock = Paired<Instant>;
 type KairosClock = Paired<kairos::time::Instant>;
 
 /// What [`Paired`] needs of an instant type.
-trait Since: Copy {
+pub(super) trait Since: Copy {
     /// The instant now.
     fn now() -> Self;
     /// `self - earlier`, zero if `earlier` is later.

@@ -1,0 +1,182 @@
+//! One round of a periodic workload under kairos' deterministic simulator (`kairos::sim`): the
+//! rows `sim-fifo`, `sim-edf`, `sim-priority`, `sim-fair` of `compare --backends sim`.
+//!
+//! # The same workload as the executor rows
+//!
+//! The round is [`run::kairos`](super::run::kairos)'s, on a [`kairos::sim::Sim`] instead of a
+//! [`kairos::Runtime`]: the same worker count, the same periodic tasks
+//! (`spawn_periodic` with [`periodic_params`]: period, deadline, priority, nice, name), the same
+//! job body ([`logged_job`]: `kairos::work(C)`), the same background tasks
+//! ([`kairos_background`]: `kairos::work(20 µs)`, `should_yield()`, `yield_now()` in a loop),
+//! the same start margin (first release 10 ms after the start, all tasks together), the same
+//! length, stop and accounting. What differs is time:
+//!
+//! - virtual time ([`kairos::sim::Mode::CostModel`]): `kairos::work(d)` keeps its virtual worker
+//!   busy for exactly `d` (in 20 µs slices with a cooperative check between slices, as on the
+//!   real runtime); everything else (polls, queue operations, timers, wake-ups, the driver's
+//!   bookkeeping) takes **no** virtual time (no per-poll overhead is charged). rel→poll is
+//!   therefore pure queueing delay under the policy: the time a released job waits for a
+//!   virtual worker to finish the slice it is in and for the policy to pick it;
+//! - the round lasts `duration` of virtual time; in real time it takes as long as its events
+//!   take to process (typically much less);
+//! - there is no process CPU time to speak of: the row's `CPU ms/s` is `-`.
+//!
+//! # Seeds and rounds
+//!
+//! Round `r` (1-based) runs seed `seed + r - 1`. The seed drives the simulator's random streams
+//! (which of several workers ready at the same instant steps first, steal victims); the same
+//! seed, binary and workload give the same round, bit for bit. On one worker the seed changes
+//! little or nothing; the range over the rounds is the spread across seeds, never noise.
+
+use super::run::{
+    join_round, kairos_background, kairos_round, logged_job, periodic_params, periodic_rounds,
+    spawn_error, JobLog, BACKGROUND_NAME, HANG_MARGIN, START_MARGIN,
+};
+use super::Round;
+use crate::backend::sim_label;
+use crate::error::BenchError;
+use crate::watchdog::Watchdog;
+use crate::workload::PeriodicSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Seed of round 1 when `--seed` is not given.
+pub const DEFAULT_SEED: u64 = 1;
+
+/// One round under the simulator with `policy` on `workers` virtual workers, `duration` of
+/// virtual time, random streams from `seed`.
+///
+/// # Errors
+/// The simulation cannot be built (bad parameters), a periodic task is refused, a task panicked.
+///
+/// # Panics
+/// As [`kairos::sim::Sim::run_for`]: if virtual time stops advancing (a bug in the simulator or
+/// the workload; the message names the seed).
+pub fn round(
+    policy: kairos::Policy,
+    set: &PeriodicSet,
+    workers: usize,
+    duration: Duration,
+    seed: u64,
+) -> Result<Round, BenchError> {
+    let label = sim_label(policy);
+    let _watchdog = Watchdog::arm(
+        format!("{label} round (seed {seed})"),
+        duration + HANG_MARGIN,
+    );
+    let mut sim = kairos::sim::Builder::new()
+        .seed(seed)
+        .workers(workers)
+        .policy(policy)
+        .keep_trace(false)
+        .build()
+        .map_err(|e| BenchError::Build {
+            backend: label.clone(),
+            message: e.to_string(),
+        })?;
+    let stop = Arc::new(AtomicBool::new(false));
+    // Virtual time stands still between the simulator's calls, so every offset is exact.
+    let t0 = sim.now() + START_MARGIN;
+    let end = t0 + duration;
+    let background: Vec<_> = (0..set.background)
+        .map(|_| {
+            sim.spawn_with(
+                kairos::Sched::default().name(BACKGROUND_NAME),
+                kairos_background(t0, end, Arc::clone(&stop)),
+            )
+        })
+        .collect();
+    let mut periodic = Vec::with_capacity(set.tasks.len());
+    let mut logs: Vec<JobLog> = Vec::with_capacity(set.tasks.len());
+    for task in set.tasks {
+        let work = task.work;
+        let log: JobLog = Arc::default();
+        logs.push(Arc::clone(&log));
+        let handle = sim
+            .spawn_periodic(periodic_params(task, START_MARGIN), move |job| {
+                logged_job(job, work, Arc::clone(&log))
+            })
+            .map_err(|e| spawn_error(&label, task, &e))?;
+        periodic.push(handle);
+    }
+    // Up to just before `end`: a release at exactly `t0 + duration` is after the run, as on the
+    // real runtime (where the driving thread stops the tasks at `end`).
+    sim.run_for((START_MARGIN + duration).saturating_sub(Duration::from_nanos(1)));
+    let joined = sim.block_on(async {
+        for h in &periodic {
+            h.stop();
+        }
+        stop.store(true, Ordering::Relaxed);
+        join_round(
+            periodic
+                .into_iter()
+                .map(|h| async move { Ok::<_, kairos::JoinError>(h.join().await) })
+                .collect(),
+            background,
+        )
+        .await
+    });
+    let metrics = sim.metrics();
+    drop(sim);
+    let (stats, slices) = joined.map_err(|message| BenchError::Task {
+        backend: label.clone(),
+        message,
+    })?;
+    if metrics.panics > 0 {
+        return Err(BenchError::Task {
+            backend: label,
+            message: format!("{} task(s) panicked (seed {seed})", metrics.panics),
+        });
+    }
+    let tasks = periodic_rounds(set, stats, &logs, &metrics, kairos::time::Instant::as_nanos);
+    let mut round = kairos_round(tasks, &metrics, slices, duration);
+    round.simulated = true;
+    Ok(round)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::{find, Shape};
+
+    fn set(name: &str) -> PeriodicSet {
+        match find(name).unwrap().shape {
+            Shape::Periodic(set) => set,
+            Shape::Sliced(_) => panic!("{name} is not periodic"),
+        }
+    }
+
+    #[test]
+    fn same_seed_same_round() {
+        let set = set("mixed-latency-hogs");
+        let run = || round(kairos::Policy::Edf, &set, 1, Duration::from_millis(100), 7).unwrap();
+        let (a, b) = (run(), run());
+        assert!(a.simulated);
+        assert_eq!(a.background_slices, b.background_slices);
+        for (x, y) in a.tasks.iter().zip(&b.tasks) {
+            assert_eq!(x.jobs, y.jobs);
+            assert_eq!(x.start_latency.max(), y.start_latency.max());
+        }
+    }
+
+    #[test]
+    fn jobs_follow_the_grid_and_edf_meets_every_deadline() {
+        let set = set("mixed-latency");
+        let r = round(kairos::Policy::Edf, &set, 1, Duration::from_millis(200), 1).unwrap();
+        for (t, task) in r.tasks.iter().zip(set.tasks) {
+            // Releases at t0 + k·T for k·T < 200 ms, every one completed.
+            let expected = 200_000 / task.period.as_micros() as u64;
+            assert_eq!(t.completed, expected, "{}", task.name);
+            assert_eq!(t.missed, 0, "{}", task.name);
+            // A job takes at least C of virtual time; exactly C when nothing preempts it, as
+            // for ctrl (its releases coincide with audio's, which goes first under EDF).
+            let c = task.work.as_nanos() as u64;
+            assert!(t.jobs.iter().all(|j| j.end - j.start >= c), "{}", task.name);
+            if task.name == "ctrl" {
+                assert!(t.jobs.iter().all(|j| j.end - j.start == c), "{:?}", t.jobs);
+            }
+        }
+        assert_eq!(r.background_slices, 0);
+    }
+}
