@@ -27,7 +27,7 @@ pub const WORK_SLICE: Duration = Duration::from_micros(20);
 /// Under a simulation ([`crate::sim`]) with the cost model, each slice keeps the virtual worker
 /// busy for its length instead: the poll is suspended for the slice (other virtual workers run
 /// meanwhile) and continues on the same worker, without a pick, exactly where the real runtime
-/// would check [`should_yield`](crate::task::should_yield). Without the cost model
+/// would check [`crate::task::should_yield`]. Without the cost model
 /// (`sim::Mode::IdleJump`), `work` takes no virtual time. Inside `Sim::block_on`'s own future
 /// (not a task) a slice is waited for as a sleep.
 ///

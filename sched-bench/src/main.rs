@@ -279,7 +279,7 @@ struct CompareArgs {
     /// WORKLOAD.BACKEND-TASK-INDEX.log.
     #[arg(long, value_name = "DIR")]
     rtapp_log: Option<PathBuf>,
-    /// Simulator rows (sim, sim-<policy>): the seed of round 1; round r runs seed + r - 1
+    /// Simulator rows (sim, `sim-<policy>`): the seed of round 1; round r runs seed + r - 1
     /// (default 1). The simulation is deterministic: the same seed gives the same row.
     #[arg(long)]
     seed: Option<u64>,

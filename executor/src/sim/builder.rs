@@ -90,7 +90,7 @@ impl Builder {
         self
     }
 
-    /// Number of virtual workers (1 to [`MAX_WORKERS`](super::MAX_WORKERS); validated by `build`).
+    /// Number of virtual workers (1 to [`MAX_WORKERS`]; validated by `build`).
     ///
     /// ```
     /// assert!(kairos::sim::Builder::new().workers(0).build().is_err());
@@ -210,7 +210,7 @@ impl Builder {
     /// Builds the simulation (nothing runs until `block_on` or `run_for`).
     ///
     /// # Errors
-    /// [`BuildError`] for no workers, more than [`MAX_WORKERS`](super::MAX_WORKERS), or invalid policy parameters, as
+    /// [`BuildError`] for no workers, more than [`MAX_WORKERS`], or invalid policy parameters, as
     /// `Runtime::builder().build()`.
     ///
     /// ```

@@ -3,7 +3,7 @@
 use crate::rng::Rng;
 
 /// A seeded random stream (SplitMix64, implemented in kairos so a seed's stream never changes
-/// under a dependency update). Obtained from [`sim::rng()`](super::rng) (the user stream, inside a
+/// under a dependency update). Obtained from [`sim::rng()`](super::rng()) (the user stream, inside a
 /// simulation) or [`Sim::workload_rng`](super::Sim::workload_rng), or made from any seed.
 ///
 /// ```
