@@ -8,8 +8,11 @@
 #    with loom's "Causality violation" on the task's stage.
 # 2. kairos-alloc: the ABA tag of the chunk pool's index stack (index_stack.rs, TAG_STEP) stops
 #    moving. `loom_tests::chunk_pool_aba` must then see a chunk on the pool twice.
+# 3. kairos: the worker's `SeqCst` fence between publishing its running urgency and rechecking
+#    the queues (worker/preempt.rs, after_publish) is dropped. `loom_tests::preempt::pick_vs_push`
+#    must then find a pick that misses an urgent push with no preemption request.
 #
-# The script passes only if both models fail, each with its expected message.
+# The script passes only if every model fails, each with its expected message.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,4 +44,5 @@ mutation() {
 
 mutation kairos loom_tests::task::complete_vs_join_read "Causality violation"
 mutation kairos-alloc loom_tests::chunk_pool_aba "chunk on the pool twice"
+mutation kairos loom_tests::preempt::pick_vs_push "lost preemption"
 exit "$failed"

@@ -21,6 +21,7 @@
 //! | `ordered::steal_vs_owner_push_pop` | a steal; a steal that finds the owner holding the lock |
 //! | `ordered::push_vs_park_mirror_handshake` | (assertion only) the `len` mirror in the idle handshake |
 //! | `periodic::stop_vs_register_is_never_lost` | (assertion only) a stop racing the driver's waker registration |
+//! | `preempt::pick_vs_push` | the worker's recheck after its pick flags its own poll |
 //! | `park::*` | unpark before the wait; unpark of a waiting thread |
 //! | `idle::*` | the last searcher parks while work is pushed (no lost wake-up) |
 //! | `timer::register_vs_waiter` | a registration that finds the timer waiter and unparks it |
@@ -32,6 +33,7 @@ mod local;
 mod ordered;
 mod park;
 mod periodic;
+mod preempt;
 mod task;
 mod timer;
 

@@ -228,7 +228,7 @@ pub(crate) fn should_yield() -> bool {
                 }
             }
             let asked = cx.budget.get() == 0
-                || shared.remotes[worker].preempt_requested()
+                || shared.remotes[worker].slot.requested()
                 || (shared.sched.fair_slice != u64::MAX
                     && now
                         .unwrap_or_else(crate::time::now_ns)

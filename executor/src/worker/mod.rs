@@ -27,6 +27,7 @@ pub(crate) mod idle;
 pub(crate) mod metrics;
 mod ordered;
 pub(crate) mod park;
+pub(crate) mod preempt;
 pub(crate) mod shared;
 pub(crate) mod sim_env;
 
@@ -40,6 +41,7 @@ use crate::sim::EventKind;
 use crate::task::Notified;
 use crate::time::now_ns;
 use park::Parker;
+
 pub(crate) use shared::{Remote, RemoteQueue, SchedConfig, Shared};
 
 pub(crate) use idle::MAX_WORKERS;
@@ -178,7 +180,7 @@ pub(crate) fn step(mut core: Box<Core>, handle: &Handle, env: &mut impl Env) -> 
             (core.run_task(picked, shared), Step::Polled)
         }
         None => {
-            shared.remotes[core.index].set_running(Urgency::IDLE);
+            shared.remotes[core.index].slot.set_running(Urgency::IDLE);
             crate::sim::hook::record(EventKind::Park, 0, 0, 0);
             let core = env.park(core, shared);
             if shared.is_fair() {
@@ -278,9 +280,15 @@ impl Core {
                 header.sched.set_vruntime(vruntime);
                 shared.advance_fair_floor(&mut self.fair_floor_published, vruntime);
             }
-            remote.set_running(runqueue::key_urgency(key));
+            remote.slot.set_running(runqueue::key_urgency(key));
         }
-        remote.clear_preempt();
+        remote.slot.clear();
+        if let Some(key @ (Key::Edf(_) | Key::Priority(_))) = key {
+            // A pusher may have missed this pick (worker/preempt.rs).
+            preempt::after_publish(&remote.slot, runqueue::key_urgency(key), || {
+                shared.most_urgent_queued()
+            });
+        }
         shared.worker_metrics[self.index].inc_polls();
         context::begin_poll(header, start, latency);
         let id = header.id.0;

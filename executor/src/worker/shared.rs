@@ -13,6 +13,7 @@
 use super::idle::Idle;
 use super::metrics::WorkerMetrics;
 use super::park::Unparker;
+use super::preempt::{self, Slot};
 use super::Core;
 use crate::loom::atomic::{AtomicBool, AtomicU64, Ordering};
 use crate::loom::{lock, Arc, Condvar, Mutex};
@@ -95,14 +96,8 @@ pub(crate) struct Remote {
     pub(crate) queue: RemoteQueue,
     /// Wake it when it is parked.
     pub(super) unpark: Unparker,
-    /// Set by another worker (or this one) when a more urgent task became runnable than the
-    /// one this worker runs: the running task's next cooperative check yields. Cleared when the
-    /// worker starts its next poll.
-    preempt: AtomicBool,
-    /// [`Urgency`] of the task this worker is polling (ordered policies), `Urgency::IDLE` when
-    /// it runs none. Read by whoever makes a task runnable, to find the least urgent running
-    /// task.
-    running: AtomicU64,
+    /// Preemption request and running urgency (`worker/preempt.rs`).
+    pub(crate) slot: Slot,
 }
 
 /// The stealable end of a worker's run queue.
@@ -129,31 +124,8 @@ impl Remote {
         Remote {
             queue,
             unpark,
-            preempt: AtomicBool::new(false),
-            running: AtomicU64::new(Urgency::IDLE.0),
+            slot: Slot::new(),
         }
-    }
-
-    /// Publishes the urgency of the task this worker runs now (no write if unchanged).
-    #[inline]
-    pub(super) fn set_running(&self, urgency: Urgency) {
-        if self.running.load(Ordering::Relaxed) != urgency.0 {
-            self.running.store(urgency.0, Ordering::Relaxed);
-        }
-    }
-
-    /// Clears a pending preemption request (no write if none).
-    #[inline]
-    pub(super) fn clear_preempt(&self) {
-        if self.preempt.load(Ordering::Relaxed) {
-            self.preempt.store(false, Ordering::Relaxed);
-        }
-    }
-
-    /// Whether this worker's running task was asked to yield.
-    #[inline]
-    pub(crate) fn preempt_requested(&self) -> bool {
-        self.preempt.load(Ordering::Relaxed)
     }
 }
 
@@ -316,37 +288,18 @@ impl Shared {
         // An urgent task must not wait behind a long poll on this worker while another worker
         // idles: if one does, report "surplus" so the caller wakes a parked worker (which
         // steals the task), even for the only queued task.
-        let idle_elsewhere = urgency < Urgency::LEAST && self.preempt_least_urgent(urgency);
+        let idle_elsewhere = urgency < Urgency::LEAST
+            && preempt::after_push(
+                self.remotes.iter().map(|r| &r.slot),
+                urgency,
+                context::current_worker(),
+            );
         q.len() > 1 || idle_elsewhere
     }
 
-    /// Flags the worker running the least urgent task if `urgency` beats it (see
-    /// `Remote::preempt`). Nobody is flagged while some worker runs no task: that one picks the
-    /// new task up, and `true` is returned so that the caller wakes it if it is parked (the
-    /// calling worker itself, between two polls, picks next anyway: it does not count).
-    fn preempt_least_urgent(&self, urgency: Urgency) -> bool {
-        let me = context::current_worker();
-        let mut least: Option<(usize, u64)> = None;
-        for (i, remote) in self.remotes.iter().enumerate() {
-            let running = remote.running.load(Ordering::Relaxed);
-            if running == Urgency::IDLE.0 {
-                return Some(i) != me;
-            }
-            if least.is_none_or(|(_, u)| running > u) {
-                least = Some((i, running));
-            }
-        }
-        if let Some((i, running)) = least {
-            if urgency.0 < running && !self.remotes[i].preempt.load(Ordering::Relaxed) {
-                self.remotes[i].preempt.store(true, Ordering::Relaxed);
-            }
-        }
-        false
-    }
-
     /// The task running on `worker` (`header`) changed its deadline or priority: publish its new
-    /// urgency and, if a task queued on this worker or on the injector is now more urgent, ask
-    /// it to yield at its next cooperative check. Without this, a task that made itself less
+    /// urgency and, if a queued task is now more urgent, ask it to yield at its next
+    /// cooperative check. Without this, a task that made itself less
     /// urgent would keep the worker while more urgent tasks wait (nothing else compares a queued
     /// task with the running one after it was queued).
     pub(crate) fn running_rekeyed(&self, worker: usize, header: &task::Header) {
@@ -360,14 +313,22 @@ impl Shared {
         let Some(remote) = self.remotes.get(worker) else {
             return;
         };
-        remote.set_running(urgency);
-        let own = match &remote.queue {
-            RemoteQueue::Ordered(q) if !q.is_empty() => q.head(),
-            _ => Urgency::IDLE,
-        };
-        if own.min(self.global_head()) < urgency && !remote.preempt.load(Ordering::Relaxed) {
-            remote.preempt.store(true, Ordering::Relaxed);
+        remote.slot.set_running(urgency);
+        // A pusher that read the old urgency may have flagged nobody: the same recheck as
+        // after a pick.
+        preempt::after_publish(&remote.slot, urgency, || self.most_urgent_queued());
+    }
+
+    /// The most urgent head among the injector and every worker's queue (by their mirrors):
+    /// what a worker's pick could take instead of the task it runs.
+    pub(super) fn most_urgent_queued(&self) -> Urgency {
+        let mut best = self.global_head();
+        for r in self.remotes.iter() {
+            if let RemoteQueue::Ordered(q) = &r.queue {
+                best = best.min(q.head());
+            }
         }
+        best
     }
 
     /// A poll of `header` on worker `worker`, started at `start`, returned: charge it to the
