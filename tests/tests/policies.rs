@@ -189,25 +189,21 @@ fn fair_shares_cpu_by_weight() {
     assert!(rt.metrics().preemptions > 0, "slices never asked to yield");
 }
 
-/// Under `Edf` on 2 workers, a periodic set of total utilization 0.5 meets every deadline.
+/// Under `Edf` on 2 workers, a periodic set of total utilization 0.5 runs every job, and its
+/// statistics and the runtime's metrics agree (releases, completions, misses, per-name jobs).
+///
+/// That global EDF meets every deadline of this set (plus two long tasks) is asserted under the
+/// simulator (`sim_classic.rs`, `global_edf_on_two_workers_meets_every_deadline_where_fifo_misses`),
+/// not here: on the 2-core VM a parked worker's timed wake-up overshoots by 2-4 ms at the 99th
+/// percentile and up to 16 ms at worst, even at real-time priority (`nanosleep` of 3 ms, 300
+/// samples), and this test asserted zero misses until it failed one run in ten that way. Misses
+/// seen here are printed, not failed.
 #[test]
-fn edf_periodic_set_at_half_utilization_meets_every_deadline() {
+fn edf_periodic_set_at_half_utilization_runs_and_accounts_every_job() {
     let _serial = cpu_bound();
     let _dog = Watchdog::new("edf periodic", Duration::from_secs(60));
-    // Workers at real-time priority where permitted (CI runs as root), so other processes on a
-    // loaded machine cannot take the CPU for longer than the jobs' slack; elsewhere normal
-    // priority, said on stderr.
-    let rt = Runtime::builder()
-        .workers(2)
-        .policy(Policy::Edf)
-        .worker_priority(kairos::WorkerPriority::Realtime(10))
-        .build()
-        .unwrap_or_else(|e| {
-            eprintln!("edf periodic test: workers at normal priority ({e})");
-            rt(2, Policy::Edf)
-        });
-    // (C, T) in ms: 4/16 + 6/48 + 10/80 = 0.5 in total, on 2 workers. Every job has at least
-    // 12 ms of slack, so only a stall of the whole machine longer than that can make it miss.
+    let rt = rt(2, Policy::Edf);
+    // (C, T) in ms: 4/16 + 6/48 + 10/80 = 0.5 in total, on 2 workers.
     let set = [(4u64, 16u64), (6, 48), (10, 80)];
     let handles: Vec<_> = set
         .iter()
@@ -226,15 +222,34 @@ fn edf_periodic_set_at_half_utilization_meets_every_deadline() {
     for h in &handles {
         h.stop();
     }
-    let mut total = 0;
-    for h in handles {
+    let (mut total, mut missed) = (0, 0);
+    for (h, (c, t)) in handles.into_iter().zip(set) {
         let s = rt.block_on(h.join());
-        assert_eq!(s.missed, 0, "deadline misses: {s:?}");
-        assert!(s.completed >= 8);
+        assert!(s.completed >= 8, "(C = {c}, T = {t}) ms: {s:?}");
+        assert_eq!(
+            s.completed, s.released,
+            "a stopped task finishes its released jobs"
+        );
+        assert!(s.missed <= s.completed);
+        assert_eq!(
+            s.response_time.count(),
+            s.completed,
+            "one response time per job"
+        );
+        if s.missed > 0 {
+            eprintln!(
+                "edf periodic: (C = {c}, T = {t}) ms missed {} (machine latency?): {s:?}",
+                s.missed
+            );
+        }
         total += s.completed;
+        missed += s.missed;
     }
     let m = rt.metrics();
-    assert_eq!(m.deadline_misses, 0);
+    assert_eq!(
+        m.deadline_misses, missed,
+        "metrics count the misses the tasks counted"
+    );
     assert_eq!(m.by_name["edf-set"].jobs, total);
 }
 
