@@ -69,7 +69,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Micro-benchmarks: kairos FIFO vs tokio, same worker count, rounds interleaved.
+    /// Micro-benchmarks: kairos (FIFO, or --policy) vs tokio, same worker count, rounds
+    /// interleaved.
     Micro(MicroArgs),
     /// Run one workload on several backends and print one comparison table.
     Compare(CompareArgs),
@@ -119,6 +120,35 @@ struct MicroArgs {
     /// default: kairos' own default). For studying the spin/park trade-off; tokio is unaffected.
     #[arg(long, value_name = "N")]
     kairos_spin_rounds: Option<u32>,
+    /// kairos' scheduling policy for spawn_many, yield_many, ping_pong and chained_spawn. Tasks
+    /// keep default parameters, so an ordered policy shows what its queues cost, not a
+    /// different order.
+    #[arg(long, value_enum, default_value = "fifo")]
+    policy: MicroPolicy,
+}
+
+/// `--policy` of `micro`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum MicroPolicy {
+    /// kairos::Policy::Fifo.
+    Fifo,
+    /// kairos::Policy::Edf.
+    Edf,
+    /// kairos::Policy::Priority.
+    Priority,
+    /// kairos::Policy::Fair.
+    Fair,
+}
+
+impl From<MicroPolicy> for kairos::Policy {
+    fn from(p: MicroPolicy) -> kairos::Policy {
+        match p {
+            MicroPolicy::Fifo => kairos::Policy::Fifo,
+            MicroPolicy::Edf => kairos::Policy::Edf,
+            MicroPolicy::Priority => kairos::Policy::Priority,
+            MicroPolicy::Fair => kairos::Policy::Fair,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -306,6 +336,7 @@ fn main() -> ExitCode {
             kairos_spin_rounds: a.kairos_spin_rounds,
             timer_secs: a.timer_secs,
             spawn_sleep_tasks: a.spawn_sleep_tasks,
+            policy: a.policy.into(),
         })
         .map(drop),
         Command::SpawnSleepChild(a) => spawn_sleep::child(a.runtime, a.tasks, a.workers),

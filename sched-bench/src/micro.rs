@@ -1,5 +1,5 @@
-//! `sched-bench micro`: scheduler micro-benchmarks, kairos FIFO against tokio's multi-thread
-//! runtime, side by side in one process.
+//! `sched-bench micro`: scheduler micro-benchmarks, kairos (FIFO unless `--policy` says
+//! otherwise) against tokio's multi-thread runtime, side by side in one process.
 //!
 //! # What is measured
 //!
@@ -28,13 +28,18 @@
 //!
 //! # How
 //!
-//! Per benchmark, one kairos runtime (FIFO) and one tokio runtime are built with the same worker
+//! Per benchmark, one kairos runtime (under `--policy`, FIFO by default) and one tokio runtime are built with the same worker
 //! count and kept for all rounds (then dropped): one warm-up run each, then `rounds` rounds
 //! alternating between them, the order flipped every round, so background noise on the machine
 //! hits both alike. Each runtime's rounds are summarised as median, min and max ns per op; the
 //! ratio is tokio median / kairos median (> 1: kairos faster). kairos' scheduler counters over
 //! the measured rounds are reported per round; they include the searching and parking the
 //! workers do as each round winds down.
+//!
+//! Under `--policy edf|priority|fair` every task has the default scheduling parameters (no
+//! deadline, priority 128, nice 0), so the rows measure what the ordered queues cost (locks,
+//! heaps, mirrors, the preemption handshake, per-poll timing), not any reordering: compare with
+//! `--policy fifo` in the same session.
 
 use crate::chan;
 use crate::error::{BenchError, TaskFailed};
@@ -256,6 +261,9 @@ pub struct MicroOpts {
     pub timer_secs: u32,
     /// `spawn_sleep`: tasks spawned.
     pub spawn_sleep_tasks: u64,
+    /// kairos' scheduling policy for the throughput benchmarks (`timer_precision` and
+    /// `spawn_sleep` always use FIFO).
+    pub policy: kairos::Policy,
 }
 
 /// Result of one benchmark.
@@ -263,7 +271,7 @@ pub struct MicroOpts {
 pub struct MicroResult {
     /// Which benchmark.
     pub bench: Micro,
-    /// kairos FIFO, ns per op over the rounds.
+    /// kairos (under [`MicroOpts::policy`]), ns per op over the rounds.
     pub kairos: Summary,
     /// tokio, ns per op over the rounds.
     pub tokio: Summary,
@@ -313,14 +321,21 @@ pub fn run(opts: &MicroOpts) -> Result<Vec<MicroResult>, BenchError> {
             _ => debug_assert!(bench.is_rounds()),
         }
         eprintln!(
-            "{}: warm-up + {} rounds x (kairos-fifo, tokio), {} workers",
+            "{}: warm-up + {} rounds x (kairos-{}, tokio), {} workers",
             bench.name(),
             opts.rounds,
+            policy_label(opts.policy),
             opts.workers
         );
         results.push(run_one(bench, opts)?);
     }
     if !results.is_empty() {
+        println!(
+            "kairos policy: {} ({} workers; tokio multi-thread, {} workers)",
+            policy_label(opts.policy),
+            opts.workers,
+            opts.workers
+        );
         println!("{}", table(&results));
     }
     if let Some(rows) = &timers {
@@ -359,7 +374,7 @@ pub fn run(opts: &MicroOpts) -> Result<Vec<MicroResult>, BenchError> {
 }
 
 fn run_one(bench: Micro, opts: &MicroOpts) -> Result<MicroResult, BenchError> {
-    let kairos = Kairos::new(opts.workers, kairos::Policy::Fifo, opts.kairos_spin_rounds)?;
+    let kairos = Kairos::new(opts.workers, opts.policy, opts.kairos_spin_rounds)?;
     let tokio = Tokio::new(opts.workers)?;
     bench.measure(&kairos)?;
     bench.measure(&tokio)?;
@@ -480,7 +495,7 @@ fn to_json(
             .str("benchmark", r.bench.name())
             .str("unit", r.bench.unit())
             .int("ops_per_run", r.bench.ops())
-            .raw("kairos_fifo", &summary_json(&r.kairos))
+            .raw("kairos", &summary_json(&r.kairos))
             .raw("tokio", &summary_json(&r.tokio))
             .num("ratio_tokio_over_kairos", r.ratio())
             .raw(
@@ -495,6 +510,7 @@ fn to_json(
     });
     let mut obj = Obj::new()
         .str("command", "micro")
+        .str("kairos_policy", &policy_label(opts.policy))
         .int("rounds", opts.rounds as u64)
         .int("workers", opts.workers as u64)
         .str(
@@ -509,4 +525,9 @@ fn to_json(
         obj = obj.raw(key, value);
     }
     obj.finish()
+}
+
+/// `fifo`, `edf`, `priority`, `fair`: the policy as `--policy` spells it.
+fn policy_label(policy: kairos::Policy) -> String {
+    policy.to_string().to_lowercase()
 }
