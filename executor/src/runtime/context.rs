@@ -11,7 +11,7 @@
 
 use super::Handle;
 use crate::task::{Header, Notified};
-use crate::worker::Core;
+use crate::worker::{Core, Wake};
 use std::cell::{Cell, RefCell};
 use std::ptr;
 
@@ -38,6 +38,9 @@ struct Context {
     budget: Cell<u32>,
     /// `should_yield` returned `true` in the current poll (counted once per poll).
     yield_asked: Cell<bool>,
+    /// A task pushed onto this worker's queue during the current poll asked for a parked
+    /// worker at the poll's next cooperative check ([`Wake::AtCheck`]).
+    wake_at_check: Cell<bool>,
 }
 
 thread_local! {
@@ -52,6 +55,7 @@ thread_local! {
             cpu_mark: Cell::new(0),
             budget: Cell::new(crate::coop::BUDGET),
             yield_asked: Cell::new(false),
+            wake_at_check: Cell::new(false),
         }
     };
 }
@@ -66,6 +70,7 @@ pub(crate) fn begin_poll(header: &Header, start: u64, latency: Option<u64>) {
         cx.latency.set(latency.unwrap_or(u64::MAX));
         cx.budget.set(crate::coop::BUDGET);
         cx.yield_asked.set(false);
+        cx.wake_at_check.set(false);
     });
 }
 
@@ -86,6 +91,7 @@ pub(crate) struct Saved {
     cpu_mark: u64,
     budget: u32,
     yield_asked: bool,
+    wake_at_check: bool,
 }
 
 impl Default for Saved {
@@ -96,6 +102,7 @@ impl Default for Saved {
             cpu_mark: 0,
             budget: crate::coop::BUDGET,
             yield_asked: false,
+            wake_at_check: false,
         }
     }
 }
@@ -111,6 +118,7 @@ pub(crate) fn switch_worker(worker: Option<usize>, saved: Saved) -> Saved {
             cpu_mark: cx.cpu_mark.replace(saved.cpu_mark),
             budget: cx.budget.replace(saved.budget),
             yield_asked: cx.yield_asked.replace(saved.yield_asked),
+            wake_at_check: cx.wake_at_check.replace(saved.wake_at_check),
         };
         cx.current.set(ptr::null());
         out
@@ -202,6 +210,16 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Header) -> R) -> Option<R> {
 /// cooperative budget is spent. The first `true` of a poll is counted as a preemption. Outside a
 /// task poll on a worker thread: `false`.
 pub(crate) fn should_yield() -> bool {
+    coop_check(true)
+}
+
+/// [`should_yield`]; `at_explicit_check`: called by the task itself (`task::should_yield`,
+/// `work`'s slices), a sign that its poll goes on computing, rather than by an awaited kairos
+/// operation spending budget ([`consume_budget`]), after which the poll usually returns. Only an
+/// explicit check wakes the parked worker a `Wake::AtCheck` push asked for: a task that wakes
+/// another and then awaits a kairos operation should not pay a wake-up and a migration for a
+/// task its own worker runs next.
+fn coop_check(at_explicit_check: bool) -> bool {
     CONTEXT
         .try_with(|cx| {
             let current = cx.current.get();
@@ -226,6 +244,12 @@ pub(crate) fn should_yield() -> bool {
                 if deadline <= t {
                     shared.fire_timers(t);
                 }
+            }
+            // A task pushed during this poll (or by the timers just fired) waits for a parked
+            // worker no longer than this check (`Wake::AtCheck`).
+            if at_explicit_check && cx.wake_at_check.replace(false) && shared.has_local_work(worker)
+            {
+                shared.notify_parked();
             }
             let asked = cx.budget.get() == 0
                 || shared.remotes[worker].slot.requested()
@@ -260,7 +284,7 @@ pub(crate) fn consume_budget() -> bool {
             left == 0
         })
         .unwrap_or(false);
-    !(spent || should_yield())
+    !(spent || coop_check(false))
 }
 
 /// Runs a worker thread's loop `f` with the context set up for worker `index` of `handle`.
@@ -297,7 +321,7 @@ pub(crate) fn with_core(core: Box<Core>, f: impl FnOnce()) -> Box<Core> {
 #[inline]
 pub(crate) fn schedule(handle: &Handle, task: Notified) {
     let mut task = Some(task);
-    let mut surplus = true;
+    let mut wake = Wake::Now;
     let traced = crate::sim::hook::active();
     let _ = CONTEXT.try_with(|cx| {
         let current = cx.handle.borrow();
@@ -312,12 +336,19 @@ pub(crate) fn schedule(handle: &Handle, task: Notified) {
                         if crate::sim::hook::is_continuation(task.header()) {
                             // Simulation: the poll continues after its `work` slice.
                             core.set_resume(task);
-                            surplus = false;
+                            wake = Wake::No;
                             return;
                         }
                         record_enqueue(&task, core.index() as u64);
                     }
-                    surplus = core.push_local(task, &handle.shared);
+                    wake = core.push_local(task, &handle.shared);
+                    if wake == Wake::AtCheck {
+                        // Between two polls this worker picks next anyway: nothing to defer.
+                        if !cx.current.get().is_null() {
+                            cx.wake_at_check.set(true);
+                        }
+                        wake = Wake::No;
+                    }
                 }
             }
         }
@@ -331,8 +362,9 @@ pub(crate) fn schedule(handle: &Handle, task: Notified) {
         // Pushed locally behind other tasks: there is more work than this worker can start
         // now, so make sure an idle worker comes to steal. The only queued task is not worth a
         // wake-up (a futex call and a migration): this worker runs it as soon as the current
-        // poll returns. A searching worker may still steal it.
-        None if surplus => handle.shared.notify_parked(),
+        // poll returns, or (ordered policies, `Wake::AtCheck`) a parked worker is woken at the
+        // poll's next cooperative check. A searching worker may still steal it.
+        None if wake == Wake::Now => handle.shared.notify_parked(),
         None => {}
         Some(task) => handle.shared.schedule_remote(task),
     }

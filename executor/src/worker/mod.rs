@@ -42,7 +42,7 @@ use crate::task::Notified;
 use crate::time::now_ns;
 use park::Parker;
 
-pub(crate) use shared::{Remote, RemoteQueue, SchedConfig, Shared};
+pub(crate) use shared::{Remote, RemoteQueue, SchedConfig, Shared, Wake};
 
 pub(crate) use idle::MAX_WORKERS;
 
@@ -249,16 +249,20 @@ impl Drop for ExitGuard<'_> {
 }
 
 impl Core {
-    /// Pushes a task scheduled on this worker's thread. Returns whether other tasks were
-    /// already queued (see `context::schedule`).
+    /// Pushes a task scheduled on this worker's thread; says whether to wake a parked worker
+    /// for it (see `context::schedule`). Under `Fifo`: now if other tasks were already queued.
     #[inline]
-    pub(crate) fn push_local(&mut self, task: Notified, shared: &Shared) -> bool {
+    pub(crate) fn push_local(&mut self, task: Notified, shared: &Shared) -> Wake {
         match &mut self.local {
             LocalQueue::Fifo(local) => {
                 if shared.sched.record_latency {
                     task.header().sched.set_ready_at(now_ns());
                 }
-                local.push_back(task, &shared.inject)
+                if local.push_back(task, &shared.inject) {
+                    Wake::Now
+                } else {
+                    Wake::No
+                }
             }
             LocalQueue::Ordered(q) => shared.push_ordered(q, task),
         }

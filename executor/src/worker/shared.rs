@@ -75,6 +75,22 @@ pub(crate) struct Shared {
     pub(super) timer_spin: Duration,
 }
 
+/// What a push onto a worker's own queue asks of the caller (`context::schedule`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wake {
+    /// Nothing: this worker runs the task when its current poll returns.
+    No,
+    /// Wake a parked worker now: other tasks were queued ahead of this one, or it is more
+    /// urgent than this worker's running task while another worker idles.
+    Now,
+    /// The only queued task, no more urgent than this worker's running task, while another
+    /// worker idles: wake a parked worker at this poll's next cooperative check if the task is
+    /// still queued then (`context::should_yield`). A poll that returns first (a task that
+    /// wakes another and then awaits, as in a ping-pong) costs no wake-up and no migration; a
+    /// long poll delays the task by at most one cooperative-check gap.
+    AtCheck,
+}
+
 /// The policy a runtime schedules by, with its parameters.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct SchedConfig {
@@ -256,9 +272,9 @@ impl Shared {
 
     /// Queues a runnable task on an ordered queue (`q`: a worker's or the injector) with its
     /// parameters, asks the least urgent running worker to yield if the task is more urgent,
-    /// and returns whether other tasks were queued already. A closed queue (shutdown) drops
-    /// the task's reference.
-    pub(crate) fn push_ordered(&self, q: &Ordered<Notified>, task: Notified) -> bool {
+    /// and says whether a parked worker should be woken for it ([`Wake`]). A closed queue
+    /// (shutdown) drops the task's reference.
+    pub(crate) fn push_ordered(&self, q: &Ordered<Notified>, task: Notified) -> Wake {
         let now = if self.sched.record_latency || self.ages() {
             now_ns()
         } else {
@@ -283,18 +299,30 @@ impl Shared {
         // and is stored in the header when the task is picked.
         if let Err(task) = q.push(task, key, now) {
             drop(task);
-            return false;
+            return Wake::No;
         }
-        // An urgent task must not wait behind a long poll on this worker while another worker
-        // idles: if one does, report "surplus" so the caller wakes a parked worker (which
-        // steals the task), even for the only queued task.
+        let me = context::current_worker();
         let idle_elsewhere = urgency < Urgency::LEAST
-            && preempt::after_push(
-                self.remotes.iter().map(|r| &r.slot),
-                urgency,
-                context::current_worker(),
-            );
-        q.len() > 1 || idle_elsewhere
+            && preempt::after_push(self.remotes.iter().map(|r| &r.slot), urgency, me);
+        if q.len() > 1 {
+            Wake::Now
+        } else if !idle_elsewhere {
+            Wake::No
+        } else if me.is_none_or(|i| urgency < self.remotes[i].slot.running()) {
+            // More urgent than what this worker runs: it must not wait for this poll while
+            // another worker idles (it would have preempted it, had no worker been idle).
+            Wake::Now
+        } else {
+            Wake::AtCheck
+        }
+    }
+
+    /// Whether worker `worker`'s own queue looked non-empty.
+    #[inline]
+    pub(crate) fn has_local_work(&self, worker: usize) -> bool {
+        self.remotes
+            .get(worker)
+            .is_some_and(|r| !r.queue.is_empty())
     }
 
     /// The task running on `worker` (`header`) changed its deadline or priority: publish its new
