@@ -136,13 +136,27 @@ impl Kairos {
         policy: kairos::Policy,
         spin_rounds: Option<u32>,
     ) -> Result<Kairos, BenchError> {
-        let mut builder = kairos::Runtime::builder()
-            .workers(workers)
-            .policy(policy)
-            .thread_name("kairos-bench");
-        if let Some(rounds) = spin_rounds {
-            builder = builder.spin_rounds(rounds);
-        }
+        Kairos::tuned(workers, policy, |builder| match spin_rounds {
+            Some(rounds) => builder.spin_rounds(rounds),
+            None => builder,
+        })
+    }
+
+    /// As [`Kairos::new`], with `tune` applied to the builder last (any other setting).
+    ///
+    /// # Errors
+    /// [`BenchError::Build`] with kairos' message.
+    pub fn tuned(
+        workers: usize,
+        policy: kairos::Policy,
+        tune: impl FnOnce(kairos::Builder) -> kairos::Builder,
+    ) -> Result<Kairos, BenchError> {
+        let builder = tune(
+            kairos::Runtime::builder()
+                .workers(workers)
+                .policy(policy)
+                .thread_name("kairos-bench"),
+        );
         let rt = builder.build().map_err(|e| BenchError::Build {
             backend: kairos_label(policy),
             message: e.to_string(),

@@ -125,6 +125,19 @@ struct MicroArgs {
     /// different order.
     #[arg(long, value_enum, default_value = "fifo")]
     policy: MicroPolicy,
+    /// kairos' per-poll latency and duration histograms (Builder::record_latency) in the
+    /// throughput benchmarks; without it, the policy's default (on for edf, priority, fair).
+    #[arg(long, value_enum)]
+    record_latency: Option<OnOff>,
+}
+
+/// A switch given on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum OnOff {
+    /// Enabled.
+    On,
+    /// Disabled.
+    Off,
 }
 
 /// `--policy` of `micro`.
@@ -337,6 +350,7 @@ fn main() -> ExitCode {
             timer_secs: a.timer_secs,
             spawn_sleep_tasks: a.spawn_sleep_tasks,
             policy: a.policy.into(),
+            record_latency: a.record_latency.map(|v| v == OnOff::On),
         })
         .map(drop),
         Command::SpawnSleepChild(a) => spawn_sleep::child(a.runtime, a.tasks, a.workers),

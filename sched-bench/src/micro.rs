@@ -264,6 +264,8 @@ pub struct MicroOpts {
     /// kairos' scheduling policy for the throughput benchmarks (`timer_precision` and
     /// `spawn_sleep` always use FIFO).
     pub policy: kairos::Policy,
+    /// `Builder::record_latency` for the throughput benchmarks; `None`: the policy's default.
+    pub record_latency: Option<bool>,
 }
 
 /// Result of one benchmark.
@@ -331,9 +333,14 @@ pub fn run(opts: &MicroOpts) -> Result<Vec<MicroResult>, BenchError> {
     }
     if !results.is_empty() {
         println!(
-            "kairos policy: {} ({} workers; tokio multi-thread, {} workers)",
+            "kairos policy: {} ({} workers, record_latency {}; tokio multi-thread, {} workers)",
             policy_label(opts.policy),
             opts.workers,
+            match opts.record_latency {
+                Some(true) => "on",
+                Some(false) => "off",
+                None => "default",
+            },
             opts.workers
         );
         println!("{}", table(&results));
@@ -374,7 +381,15 @@ pub fn run(opts: &MicroOpts) -> Result<Vec<MicroResult>, BenchError> {
 }
 
 fn run_one(bench: Micro, opts: &MicroOpts) -> Result<MicroResult, BenchError> {
-    let kairos = Kairos::new(opts.workers, opts.policy, opts.kairos_spin_rounds)?;
+    let kairos = Kairos::tuned(opts.workers, opts.policy, |mut b| {
+        if let Some(rounds) = opts.kairos_spin_rounds {
+            b = b.spin_rounds(rounds);
+        }
+        if let Some(on) = opts.record_latency {
+            b = b.record_latency(on);
+        }
+        b
+    })?;
     let tokio = Tokio::new(opts.workers)?;
     bench.measure(&kairos)?;
     bench.measure(&tokio)?;
@@ -511,6 +526,14 @@ fn to_json(
     let mut obj = Obj::new()
         .str("command", "micro")
         .str("kairos_policy", &policy_label(opts.policy))
+        .str(
+            "kairos_record_latency",
+            match opts.record_latency {
+                Some(true) => "on",
+                Some(false) => "off",
+                None => "default",
+            },
+        )
         .int("rounds", opts.rounds as u64)
         .int("workers", opts.workers as u64)
         .str(

@@ -2,8 +2,8 @@
 
 use std::process::Command;
 
-/// `--policy edf` builds kairos under `Edf`, says so on stdout and in the JSON report, and the
-/// benchmark completes with a measured time on both runtimes.
+/// `--policy edf --record-latency off` builds kairos that way, says so on stdout and in the JSON
+/// report, and the benchmark completes on both runtimes.
 #[test]
 fn micro_runs_under_the_requested_policy() {
     let dir = std::env::temp_dir().join(format!("sched-bench-micro-{}", std::process::id()));
@@ -18,6 +18,8 @@ fn micro_runs_under_the_requested_policy() {
             "chained_spawn",
             "--policy",
             "edf",
+            "--record-latency",
+            "off",
         ])
         .arg("--json")
         .arg(&json)
@@ -27,10 +29,15 @@ fn micro_runs_under_the_requested_policy() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("kairos policy: edf"), "{stdout}");
+    assert!(stdout.contains("record_latency off"), "{stdout}");
     assert!(stdout.contains("chained_spawn"), "{stdout}");
     assert!(stderr.contains("kairos-edf, tokio"), "{stderr}");
     let report = std::fs::read_to_string(&json).unwrap();
     assert!(report.contains("\"kairos_policy\":\"edf\""), "{report}");
+    assert!(
+        report.contains("\"kairos_record_latency\":\"off\""),
+        "{report}"
+    );
     assert!(
         report.contains("\"benchmark\":\"chained_spawn\""),
         "{report}"
