@@ -95,50 +95,44 @@ fn run(b_priority: u8, a_work: Option<Duration>, seed: u64) -> Outcome {
     }
 }
 
+/// Asserts `expected` for seeds 0..8 (the tie-breaking at one instant differs by seed).
+fn check(
+    b_priority: u8,
+    a_work: Option<Duration>,
+    delay: Duration,
+    same_worker: bool,
+    wakes: usize,
+) {
+    let expected = Outcome {
+        delay,
+        same_worker,
+        notified_unparks: wakes,
+    };
+    for seed in 0..8 {
+        assert_eq!(run(b_priority, a_work, seed), expected, "seed {seed}");
+    }
+}
+
 /// Row 1: A wakes B and its poll returns: B runs on A's worker, nobody is woken.
 #[test]
 fn equal_priority_task_woken_before_the_poll_returns_wakes_nobody() {
-    for seed in 0..8 {
-        assert_eq!(
-            run(128, None, seed),
-            Outcome {
-                delay: Duration::ZERO,
-                same_worker: true,
-                notified_unparks: 0
-            },
-            "seed {seed}"
-        );
-    }
+    check(128, None, Duration::ZERO, true, 0);
 }
 
 /// Row 2: A keeps computing: the idle worker is woken at A's first cooperative check and takes B.
 #[test]
 fn equal_priority_task_behind_a_long_poll_gets_the_idle_worker_at_the_next_check() {
-    for seed in 0..8 {
-        assert_eq!(
-            run(128, Some(Duration::from_millis(10)), seed),
-            Outcome {
-                delay: WORK_SLICE,
-                same_worker: false,
-                notified_unparks: 1
-            },
-            "seed {seed}"
-        );
-    }
+    check(128, Some(Duration::from_millis(10)), WORK_SLICE, false, 1);
 }
 
 /// Row 3: B is more urgent than A: the idle worker is woken at once.
 #[test]
 fn more_urgent_task_gets_the_idle_worker_at_once() {
-    for seed in 0..8 {
-        assert_eq!(
-            run(200, Some(Duration::from_millis(10)), seed),
-            Outcome {
-                delay: Duration::ZERO,
-                same_worker: false,
-                notified_unparks: 1
-            },
-            "seed {seed}"
-        );
-    }
+    check(
+        200,
+        Some(Duration::from_millis(10)),
+        Duration::ZERO,
+        false,
+        1,
+    );
 }
