@@ -551,3 +551,43 @@ fn fair_workers_with_local_work_do_not_trade_tasks_below_one_slice() {
     assert!(m.polls >= 1_000);
     assert!(m.steals <= 20, "{} steals for 1,000 polls", m.steals);
 }
+
+/// Under `Fair`, a task from outside the workers (on the injector) runs beside a local queue that
+/// never empties: the steal margin of `fair_workers_with_local_work_do_not_trade_tasks_below_one_slice`
+/// applies to other workers' queues, not to the injector (with it, such a task could wait
+/// forever: `sched-bench`'s mixed-latency-hogs test caught that as a row with no latency).
+#[test]
+fn fair_injector_task_runs_beside_a_local_queue_that_never_empties() {
+    let mut sim = kairos::sim::Builder::new()
+        .seed(1)
+        .workers(1)
+        .policy(Policy::Fair)
+        .build()
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    sim.spawn(async move {
+        // Two hogs: while one runs, the other is in the local queue.
+        for _ in 0..2 {
+            let s = s.clone();
+            kairos::spawn(async move {
+                while !s.load(Ordering::SeqCst) {
+                    kairos::work(kairos::WORK_SLICE).await;
+                    kairos::yield_now().await;
+                }
+            });
+        }
+    });
+    sim.run_for(Duration::from_millis(20));
+    let ran = Arc::new(AtomicBool::new(false));
+    let r = ran.clone();
+    sim.spawn(async move { r.store(true, Ordering::SeqCst) });
+    sim.run_for(Duration::from_millis(20));
+    let ran = ran.load(Ordering::SeqCst);
+    stop.store(true, Ordering::SeqCst);
+    sim.run_for(Duration::from_millis(1));
+    assert!(
+        ran,
+        "the injector's task did not run in 20 ms beside two hogs"
+    );
+}

@@ -41,10 +41,10 @@ impl Core {
         let own = local.head();
         let global = shared.global_head();
         let (victim, remote) = self.most_urgent_victim(shared);
+        // Another worker's head counts as less urgent by the steal margin while we have work.
+        let remote = with_margin(remote, own, steal_margin(shared));
         let best_other = global.min(remote);
-        if beats(best_other, own, steal_margin(shared))
-            || (own != Urgency::IDLE && best_other == own && self.global_turn())
-        {
+        if best_other < own || (own != Urgency::IDLE && best_other == own && self.global_turn()) {
             if global <= remote {
                 if let Some(picked) = self.pop_global(own, shared, now) {
                     return Some(picked);
@@ -173,14 +173,14 @@ impl Core {
     }
 }
 
-/// Whether a head of urgency `other` elsewhere should be taken before the own head `own`: it is
-/// strictly more urgent, and while the own queue has work, by more than `margin`.
+/// Urgency of another worker's head `remote` as the pick compares it with the own head `own`:
+/// `margin` less urgent while the own queue has work (an empty own queue takes any task).
 #[inline]
-fn beats(other: Urgency, own: Urgency, margin: u64) -> bool {
-    if own == Urgency::IDLE {
-        other < own
+fn with_margin(remote: Urgency, own: Urgency, margin: u64) -> Urgency {
+    if own == Urgency::IDLE || remote == Urgency::IDLE {
+        remote
     } else {
-        other.0.saturating_add(margin) < own.0
+        Urgency(remote.0.saturating_add(margin).min(Urgency::LEAST.0))
     }
 }
 
@@ -192,7 +192,9 @@ fn beats(other: Urgency, own: Urgency, margin: u64) -> bool {
 /// picks (`sched-bench micro --only yield_many --policy fair`: 34,000-36,000 steals per 100,000
 /// yields), a lock of the other's queue and a migration each, for no fairness gain below one
 /// slice (the granularity at which `Fair` preempts anyway; CFS likewise migrates by periodic
-/// load balancing, not per pick). Idle workers still steal without a margin.
+/// load balancing, not per pick). Idle workers still steal without a margin, and the injector's
+/// head never has one (its tasks belong to no worker: with a margin, a worker whose queue never
+/// empties left them waiting).
 #[inline]
 fn steal_margin(shared: &Shared) -> u64 {
     if shared.is_fair() {
@@ -215,20 +217,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn beats_needs_strictly_more_urgent_and_the_margin_while_local_work_exists() {
+    fn a_margin_applies_to_other_workers_heads_only_while_local_work_exists() {
         let u = Urgency::of;
-        // No margin (Edf, Priority): strictly more urgent wins, ties stay local.
-        assert!(beats(u(5), u(6), 0));
-        assert!(!beats(u(6), u(6), 0));
-        assert!(!beats(u(7), u(6), 0));
-        // With a margin: more urgent by more than it.
-        assert!(!beats(u(0), u(1_000), 1_000));
-        assert!(beats(u(0), u(1_001), 1_000));
-        // An empty own queue takes any task, whatever the margin (also the least urgent one).
-        assert!(beats(Urgency::LEAST, Urgency::IDLE, u64::MAX));
-        assert!(beats(u(0), Urgency::IDLE, 1_000));
-        assert!(!beats(Urgency::IDLE, Urgency::IDLE, 0));
-        // A huge margin never overflows into a steal.
-        assert!(!beats(u(0), Urgency::LEAST, u64::MAX));
+        // No margin (Edf, Priority): unchanged.
+        assert_eq!(with_margin(u(5), u(6), 0), u(5));
+        // With local work: the margin is added, capped below IDLE (still a task).
+        assert_eq!(with_margin(u(0), u(1_000), 1_000), u(1_000));
+        assert_eq!(with_margin(u(0), u(1_000), u64::MAX), Urgency::LEAST);
+        assert!(with_margin(u(0), u(1_001), 1_000) < u(1_001));
+        // An empty own queue sees other heads as they are; no victim stays no victim.
+        assert_eq!(with_margin(u(7), Urgency::IDLE, 1_000), u(7));
+        assert_eq!(with_margin(Urgency::IDLE, u(7), 1_000), Urgency::IDLE);
     }
 }
