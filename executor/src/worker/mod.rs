@@ -146,6 +146,12 @@ pub(crate) fn new_worker(
 }
 
 /// One scheduling step of worker `core` (see the module docs).
+///
+/// `#[inline]` (with `next_task` and `run_task`): the worker loop's hot path. When the step
+/// became generic over [`Env`] for the simulator, the compiler stopped inlining it into
+/// [`run`], and `ping_pong` (Fifo) lost 10-19% against tokio; inlined again, 5 alternating
+/// runs: 1.46x -> 1.64x tokio (median; docs/benchmarks.md).
+#[inline]
 pub(crate) fn step(mut core: Box<Core>, handle: &Handle, env: &mut impl Env) -> (Box<Core>, Step) {
     let shared = &*handle.shared;
     if shared.is_shutdown() {
@@ -269,6 +275,7 @@ impl Core {
     }
 
     /// Polls `picked` with this core in the thread context, and returns the core.
+    #[inline]
     fn run_task(mut self: Box<Self>, picked: Picked, shared: &Shared) -> Box<Self> {
         let Picked { task, key } = picked;
         let header = task.header();
@@ -331,6 +338,7 @@ impl Core {
     }
 
     /// Steps 1–3 of the module docs.
+    #[inline]
     fn next_task(&mut self, shared: &Shared) -> Option<Picked> {
         let local = match &mut self.local {
             LocalQueue::Fifo(local) => local,
