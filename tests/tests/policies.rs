@@ -518,6 +518,16 @@ fn periodic_releases_preempt_a_cpu_bound_task() {
     }
 }
 
+/// A simulation of `workers` virtual workers under `Fair` (default slice), seeded with `seed`.
+fn fair_sim(seed: u64, workers: usize) -> kairos::sim::Sim {
+    kairos::sim::Builder::new()
+        .seed(seed)
+        .workers(workers)
+        .policy(Policy::Fair)
+        .build()
+        .unwrap()
+}
+
 /// Under `Fair`, two workers that both have work keep their own tasks: another queue's head is
 /// taken only if it lags by more than one fair slice of virtual runtime (`worker/ordered.rs`,
 /// `steal_margin`). Compared exactly, the workers traded heads on about a third of all picks
@@ -525,12 +535,7 @@ fn periodic_releases_preempt_a_cpu_bound_task() {
 /// counts are the same on every run): 20 tasks of 50 × (20 µs of work, yield) on 2 workers.
 #[test]
 fn fair_workers_with_local_work_do_not_trade_tasks_below_one_slice() {
-    let mut sim = kairos::sim::Builder::new()
-        .seed(3)
-        .workers(2)
-        .policy(Policy::Fair)
-        .build()
-        .unwrap();
+    let mut sim = fair_sim(3, 2);
     sim.block_on(async {
         let tasks: Vec<_> = (0..20)
             .map(|_| {
@@ -558,12 +563,7 @@ fn fair_workers_with_local_work_do_not_trade_tasks_below_one_slice() {
 /// forever: `sched-bench`'s mixed-latency-hogs test caught that as a row with no latency).
 #[test]
 fn fair_injector_task_runs_beside_a_local_queue_that_never_empties() {
-    let mut sim = kairos::sim::Builder::new()
-        .seed(1)
-        .workers(1)
-        .policy(Policy::Fair)
-        .build()
-        .unwrap();
+    let mut sim = fair_sim(1, 1);
     let stop = Arc::new(AtomicBool::new(false));
     let s = stop.clone();
     sim.spawn(async move {
