@@ -6,8 +6,7 @@
 //! the injector and of every other worker's queue, and takes the most urgent head it sees:
 //!
 //! 1. its own head, if nothing visible is strictly more urgent (ties stay local: no lock
-//!    traffic for equals; under `Fair`, more urgent by over one fair slice, see
-//!    [`steal_margin`]);
+//!    traffic for equals);
 //! 2. else the injector's head, if it is the most urgent (every [`GLOBAL_QUEUE_INTERVAL`]-th
 //!    pick the injector also wins ties, so equal-urgency tasks from outside, e.g. no-deadline
 //!    tasks under `Edf`, are not starved by a local queue that never empties);
@@ -41,8 +40,6 @@ impl Core {
         let own = local.head();
         let global = shared.global_head();
         let (victim, remote) = self.most_urgent_victim(shared);
-        // Another worker's head counts as less urgent by the steal margin while we have work.
-        let remote = with_margin(remote, own, steal_margin(shared));
         let best_other = global.min(remote);
         if best_other < own || (own != Urgency::IDLE && best_other == own && self.global_turn()) {
             if global <= remote {
@@ -173,60 +170,10 @@ impl Core {
     }
 }
 
-/// Urgency of another worker's head `remote` as the pick compares it with the own head `own`:
-/// `margin` less urgent while the own queue has work (an empty own queue takes any task).
-#[inline]
-fn with_margin(remote: Urgency, own: Urgency, margin: u64) -> Urgency {
-    if own == Urgency::IDLE || remote == Urgency::IDLE {
-        remote
-    } else {
-        Urgency(remote.0.saturating_add(margin).min(Urgency::LEAST.0))
-    }
-}
-
-/// How much more urgent another queue's head must be before a worker with local work takes it:
-/// 0 under `Edf` and `Priority` (the most urgent task runs, wherever it is queued), one fair
-/// slice of virtual runtime under `Fair`. `Fair`'s urgency is a task's lag behind its own
-/// queue's minimum (or the runtime's floor), which differs between queues by small amounts on
-/// every pick: compared exactly, workers with local work took each other's heads on 35% of
-/// picks (`sched-bench micro --only yield_many --policy fair`: 34,000-36,000 steals per 100,000
-/// yields), a lock of the other's queue and a migration each, for no fairness gain below one
-/// slice (the granularity at which `Fair` preempts anyway; CFS likewise migrates by periodic
-/// load balancing, not per pick). Idle workers still steal without a margin, and the injector's
-/// head never has one (its tasks belong to no worker: with a margin, a worker whose queue never
-/// empties left them waiting).
-#[inline]
-fn steal_margin(shared: &Shared) -> u64 {
-    if shared.is_fair() {
-        shared.sched.fair_slice
-    } else {
-        0
-    }
-}
-
 /// Half of `victim`'s queue (rounded up), at most one steal batch.
 fn half(shared: &Shared, victim: usize) -> usize {
     match &shared.remotes[victim].queue {
         RemoteQueue::Ordered(q) => q.len().div_ceil(2).clamp(1, STEAL_MAX),
         RemoteQueue::Fifo(_) => 1,
-    }
-}
-
-#[cfg(all(test, not(loom)))]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_margin_applies_to_other_workers_heads_only_while_local_work_exists() {
-        let u = Urgency::of;
-        // No margin (Edf, Priority): unchanged.
-        assert_eq!(with_margin(u(5), u(6), 0), u(5));
-        // With local work: the margin is added, capped below IDLE (still a task).
-        assert_eq!(with_margin(u(0), u(1_000), 1_000), u(1_000));
-        assert_eq!(with_margin(u(0), u(1_000), u64::MAX), Urgency::LEAST);
-        assert!(with_margin(u(0), u(1_001), 1_000) < u(1_001));
-        // An empty own queue sees other heads as they are; no victim stays no victim.
-        assert_eq!(with_margin(u(7), Urgency::IDLE, 1_000), u(7));
-        assert_eq!(with_margin(Urgency::IDLE, u(7), 1_000), Urgency::IDLE);
     }
 }
