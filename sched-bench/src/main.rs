@@ -129,6 +129,11 @@ struct MicroArgs {
     /// throughput benchmarks; without it, the policy's default (on for edf, priority, fair).
     #[arg(long, value_enum)]
     record_latency: Option<OnOff>,
+    /// What runs next to kairos in spawn_many, yield_many, ping_pong and chained_spawn: tokio
+    /// (rounds interleaved), or none (kairos alone: the table and JSON have no tokio figures;
+    /// for instruction counts of kairos only, scripts/cachegrind-micro.sh).
+    #[arg(long, value_enum, default_value = "tokio")]
+    peer: micro::Peer,
 }
 
 /// A switch given on the command line.
@@ -351,6 +356,7 @@ fn main() -> ExitCode {
             spawn_sleep_tasks: a.spawn_sleep_tasks,
             policy: a.policy.into(),
             record_latency: a.record_latency.map(|v| v == OnOff::On),
+            peer: a.peer,
         })
         .map(drop),
         Command::SpawnSleepChild(a) => spawn_sleep::child(a.runtime, a.tasks, a.workers),

@@ -40,6 +40,13 @@
 //! deadline, priority 128, nice 0), so the rows measure what the ordered queues cost (locks,
 //! heaps, mirrors, the preemption handshake, per-poll timing), not any reordering: compare with
 //! `--policy fifo` in the same session.
+//!
+//! `--peer none` leaves tokio out of these four benchmarks: no tokio runtime is built, the table
+//! has kairos' columns only, and the JSON rows have no `tokio` and `ratio_tokio_over_kairos` keys
+//! (the top-level `peer` says which). Then everything the process executes after start-up is
+//! kairos and the benchmark code, which is what an instruction count under cachegrind
+//! (`scripts/cachegrind-micro.sh`) should see. `timer_precision` and `spawn_sleep` compare
+//! against tokio by design and are refused with `--peer none`.
 
 use crate::chan;
 use crate::error::{BenchError, TaskFailed};
@@ -242,6 +249,25 @@ async fn chained_spawn<E: Exec>() -> Result<Duration, TaskFailed> {
     Ok(start.elapsed())
 }
 
+/// The runtime the round-based benchmarks run next to kairos (`--peer`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Peer {
+    /// tokio's multi-thread runtime with the same worker count, rounds interleaved with kairos'.
+    Tokio,
+    /// No peer: kairos alone (for instruction counts that should see only kairos).
+    None,
+}
+
+impl Peer {
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Peer::Tokio => "tokio",
+            Peer::None => "none",
+        }
+    }
+}
+
 /// Options of `sched-bench micro`.
 #[derive(Debug)]
 pub struct MicroOpts {
@@ -266,6 +292,8 @@ pub struct MicroOpts {
     pub policy: kairos::Policy,
     /// `Builder::record_latency` for the throughput benchmarks; `None`: the policy's default.
     pub record_latency: Option<bool>,
+    /// What runs next to kairos in the throughput benchmarks.
+    pub peer: Peer,
 }
 
 /// Result of one benchmark.
@@ -275,8 +303,8 @@ pub struct MicroResult {
     pub bench: Micro,
     /// kairos (under [`MicroOpts::policy`]), ns per op over the rounds.
     pub kairos: Summary,
-    /// tokio, ns per op over the rounds.
-    pub tokio: Summary,
+    /// tokio, ns per op over the rounds (`None` under `--peer none`).
+    pub tokio: Option<Summary>,
     /// kairos counters over all measured rounds (divide by `rounds` for per round).
     pub kairos_counters: Counters,
     /// Measured rounds.
@@ -284,9 +312,9 @@ pub struct MicroResult {
 }
 
 impl MicroResult {
-    /// tokio median / kairos median: > 1 means kairos is faster.
-    pub fn ratio(&self) -> f64 {
-        self.tokio.median / self.kairos.median
+    /// tokio median / kairos median: > 1 means kairos is faster (`None` without tokio).
+    pub fn ratio(&self) -> Option<f64> {
+        self.tokio.as_ref().map(|t| t.median / self.kairos.median)
     }
 }
 
@@ -300,6 +328,15 @@ pub fn run(opts: &MicroOpts) -> Result<Vec<MicroResult>, BenchError> {
     } else {
         opts.only.clone()
     };
+    if opts.peer == Peer::None {
+        if let Some(b) = selected.iter().find(|b| !b.is_rounds()) {
+            return Err(BenchError::Usage(format!(
+                "--peer none applies to spawn_many, yield_many, ping_pong and chained_spawn; {} \
+                 compares against tokio by design (leave it out of --only, or use --peer tokio)",
+                b.name()
+            )));
+        }
+    }
     // Create the report file first: a bad path fails now, not after the whole run.
     let json_out = opts.json.as_deref().map(json::Output::create).transpose()?;
     let start = CpuSample::now();
@@ -323,17 +360,21 @@ pub fn run(opts: &MicroOpts) -> Result<Vec<MicroResult>, BenchError> {
             _ => debug_assert!(bench.is_rounds()),
         }
         eprintln!(
-            "{}: warm-up + {} rounds x (kairos-{}, tokio), {} workers",
+            "{}: warm-up + {} rounds x (kairos-{}{}), {} workers",
             bench.name(),
             opts.rounds,
             policy_label(opts.policy),
+            match opts.peer {
+                Peer::Tokio => ", tokio",
+                Peer::None => "",
+            },
             opts.workers
         );
         results.push(run_one(bench, opts)?);
     }
     if !results.is_empty() {
         println!(
-            "kairos policy: {} ({} workers, record_latency {}; tokio multi-thread, {} workers)",
+            "kairos policy: {} ({} workers, record_latency {}; {})",
             policy_label(opts.policy),
             opts.workers,
             match opts.record_latency {
@@ -341,7 +382,10 @@ pub fn run(opts: &MicroOpts) -> Result<Vec<MicroResult>, BenchError> {
                 Some(false) => "off",
                 None => "default",
             },
-            opts.workers
+            match opts.peer {
+                Peer::Tokio => format!("tokio multi-thread, {} workers", opts.workers),
+                Peer::None => "no peer".to_owned(),
+            }
         );
         println!("{}", table(&results));
     }
@@ -390,27 +434,38 @@ fn run_one(bench: Micro, opts: &MicroOpts) -> Result<MicroResult, BenchError> {
         }
         b
     })?;
-    let tokio = Tokio::new(opts.workers)?;
+    let tokio = match opts.peer {
+        Peer::Tokio => Some(Tokio::new(opts.workers)?),
+        Peer::None => None,
+    };
     bench.measure(&kairos)?;
-    bench.measure(&tokio)?;
+    if let Some(tokio) = &tokio {
+        bench.measure(tokio)?;
+    }
     let before = kairos.counters().unwrap_or_default();
     let mut k = Vec::with_capacity(opts.rounds);
     let mut t = Vec::with_capacity(opts.rounds);
     for round in 0..opts.rounds {
         let at_start = kairos.counters().unwrap_or_default();
-        if round % 2 == 0 {
-            k.push(bench.measure(&kairos)?);
-            t.push(bench.measure(&tokio)?);
-        } else {
-            t.push(bench.measure(&tokio)?);
-            k.push(bench.measure(&kairos)?);
+        match &tokio {
+            None => k.push(bench.measure(&kairos)?),
+            Some(tokio) if round % 2 == 0 => {
+                k.push(bench.measure(&kairos)?);
+                t.push(bench.measure(tokio)?);
+            }
+            Some(tokio) => {
+                t.push(bench.measure(tokio)?);
+                k.push(bench.measure(&kairos)?);
+            }
         }
         if opts.verbose {
             let c = kairos.counters().unwrap_or_default().since(at_start);
+            let tokio_ns = t
+                .get(round)
+                .map_or_else(String::new, |ns| format!(" tokio {}", num(*ns)));
             eprintln!(
-                "  round {round}: kairos {} tokio {} {} (kairos polls {} steals {} parks {})",
+                "  round {round}: kairos {}{tokio_ns} {} (kairos polls {} steals {} parks {})",
                 num(k[round]),
-                num(t[round]),
                 bench.unit(),
                 c.polls,
                 c.steals,
@@ -420,14 +475,20 @@ fn run_one(bench: Micro, opts: &MicroOpts) -> Result<MicroResult, BenchError> {
     }
     let kairos_counters = kairos.counters().unwrap_or_default().since(before);
     kairos.shutdown()?;
-    tokio.shutdown()?;
+    if let Some(tokio) = tokio {
+        tokio.shutdown()?;
+    }
     let summary = |v: &[f64]| {
         Summary::of(v).ok_or_else(|| BenchError::Usage("--rounds must be at least 1".to_owned()))
     };
     Ok(MicroResult {
         bench,
         kairos: summary(&k)?,
-        tokio: summary(&t)?,
+        tokio: if t.is_empty() {
+            None
+        } else {
+            Some(summary(&t)?)
+        },
         kairos_counters,
         rounds: opts.rounds,
     })
@@ -453,38 +514,48 @@ fn busy_note_without_children(
     ))
 }
 
+/// The results table; the tokio columns only if some row has tokio figures (`--peer tokio`).
 fn table(results: &[MicroResult]) -> Table {
-    let mut table = Table::new([
+    let with_tokio = results.iter().any(|r| r.tokio.is_some());
+    let tokio_header = ["tokio median", "tokio min", "tokio max", "tokio/kairos"];
+    let mut header = vec![
         "benchmark",
         "unit",
         "kairos median",
         "kairos min",
         "kairos max",
-        "tokio median",
-        "tokio min",
-        "tokio max",
-        "tokio/kairos",
-        "kairos polls/rd",
-        "steals/rd",
-        "parks/rd",
-    ])
-    .text_columns(2);
+    ];
+    if with_tokio {
+        header.extend(tokio_header);
+    }
+    header.extend(["kairos polls/rd", "steals/rd", "parks/rd"]);
+    let mut table = Table::new(header).text_columns(2);
     for r in results {
         let per_round = |x: u64| num(x as f64 / r.rounds as f64);
-        table.row([
+        let mut row = vec![
             r.bench.name().to_owned(),
             r.bench.unit().to_owned(),
             num(r.kairos.median),
             num(r.kairos.min),
             num(r.kairos.max),
-            num(r.tokio.median),
-            num(r.tokio.min),
-            num(r.tokio.max),
-            format!("{:.2}x", r.ratio()),
+        ];
+        if with_tokio {
+            match (&r.tokio, r.ratio()) {
+                (Some(t), Some(ratio)) => row.extend([
+                    num(t.median),
+                    num(t.min),
+                    num(t.max),
+                    format!("{ratio:.2}x"),
+                ]),
+                _ => row.extend(tokio_header.map(|_| "-".to_owned())),
+            }
+        }
+        row.extend([
             per_round(r.kairos_counters.polls),
             per_round(r.kairos_counters.steals),
             per_round(r.kairos_counters.parks),
         ]);
+        table.row(row);
     }
     table
 }
@@ -506,26 +577,30 @@ fn to_json(
     extra: &[(&str, String)],
 ) -> String {
     let rows = results.iter().map(|r| {
-        Obj::new()
+        let mut row = Obj::new()
             .str("benchmark", r.bench.name())
             .str("unit", r.bench.unit())
             .int("ops_per_run", r.bench.ops())
-            .raw("kairos", &summary_json(&r.kairos))
-            .raw("tokio", &summary_json(&r.tokio))
-            .num("ratio_tokio_over_kairos", r.ratio())
-            .raw(
-                "kairos_counters_total",
-                &Obj::new()
-                    .int("polls", r.kairos_counters.polls)
-                    .int("steals", r.kairos_counters.steals)
-                    .int("parks", r.kairos_counters.parks)
-                    .finish(),
-            )
-            .finish()
+            .raw("kairos", &summary_json(&r.kairos));
+        if let (Some(t), Some(ratio)) = (&r.tokio, r.ratio()) {
+            row = row
+                .raw("tokio", &summary_json(t))
+                .num("ratio_tokio_over_kairos", ratio);
+        }
+        row.raw(
+            "kairos_counters_total",
+            &Obj::new()
+                .int("polls", r.kairos_counters.polls)
+                .int("steals", r.kairos_counters.steals)
+                .int("parks", r.kairos_counters.parks)
+                .finish(),
+        )
+        .finish()
     });
     let mut obj = Obj::new()
         .str("command", "micro")
         .str("kairos_policy", &policy_label(opts.policy))
+        .str("peer", opts.peer.name())
         .str(
             "kairos_record_latency",
             match opts.record_latency {

@@ -1,4 +1,5 @@
-//! `sched-bench micro` end to end: one short round of one benchmark per policy flag.
+//! `sched-bench micro` end to end: one short round of one benchmark per policy flag, and
+//! `--peer none` (kairos alone).
 
 use std::process::Command;
 
@@ -34,6 +35,8 @@ fn micro_runs_under_the_requested_policy() {
     assert!(stderr.contains("kairos-edf, tokio"), "{stderr}");
     let report = std::fs::read_to_string(&json).unwrap();
     assert!(report.contains("\"kairos_policy\":\"edf\""), "{report}");
+    assert!(report.contains("\"peer\":\"tokio\""), "{report}");
+    assert!(report.contains("\"ratio_tokio_over_kairos\":"), "{report}");
     assert!(
         report.contains("\"kairos_record_latency\":\"off\""),
         "{report}"
@@ -58,4 +61,110 @@ fn micro_refuses_an_unknown_policy() {
         stderr.contains("fifo") && stderr.contains("edf") && stderr.contains("fair"),
         "{stderr}"
     );
+}
+
+/// Checks that `json` is one well-formed JSON object: brackets balanced and properly nested
+/// outside strings, strings closed, nothing after the end.
+fn assert_one_json_object(json: &str) {
+    let json = json.trim();
+    assert!(json.starts_with('{'), "{json}");
+    let mut stack = Vec::new();
+    let (mut in_string, mut escaped) = (false, false);
+    for (i, c) in json.char_indices() {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_string = true,
+            '{' | '[' => stack.push(c),
+            '}' => assert_eq!(stack.pop(), Some('{'), "at {i}: {json}"),
+            ']' => assert_eq!(stack.pop(), Some('['), "at {i}: {json}"),
+            _ => {}
+        }
+        assert!(
+            !stack.is_empty() || i == json.len() - 1,
+            "text after the object at {i}: {json}"
+        );
+    }
+    assert!(!in_string && stack.is_empty(), "unterminated: {json}");
+}
+
+/// `--peer none` builds no tokio runtime: progress, table and JSON report name kairos only, and
+/// the JSON stays one well-formed object that says `"peer":"none"`.
+#[test]
+fn micro_peer_none_runs_kairos_alone() {
+    let dir = std::env::temp_dir().join(format!("sched-bench-micro-none-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("micro.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_sched-bench"))
+        .args([
+            "micro",
+            "--peer",
+            "none",
+            "--rounds",
+            "1",
+            "--workers",
+            "1",
+            "--only",
+            "chained_spawn,ping_pong",
+            "--policy",
+            "fair",
+        ])
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("no peer"), "{stdout}");
+    assert!(
+        stdout.contains("chained_spawn") && stdout.contains("ping_pong"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("kairos median"), "{stdout}");
+    assert!(!stdout.contains("tokio"), "{stdout}");
+    assert!(stderr.contains("(kairos-fair)"), "{stderr}");
+    assert!(!stderr.contains("tokio"), "{stderr}");
+    let report = std::fs::read_to_string(&json).unwrap();
+    assert_one_json_object(&report);
+    assert!(report.contains("\"peer\":\"none\""), "{report}");
+    assert!(report.contains("\"benchmark\":\"ping_pong\""), "{report}");
+    assert!(!report.contains("tokio"), "{report}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `timer_precision` and `spawn_sleep` are comparisons with tokio: `--peer none` refuses them
+/// with a message, before anything runs.
+#[test]
+fn micro_peer_none_refuses_the_tokio_comparisons() {
+    for bench in ["timer_precision", "spawn_sleep"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_sched-bench"))
+            .args(["micro", "--peer", "none", "--only", bench])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{bench}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("--peer none") && stderr.contains(bench),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn json_check_rejects_malformed_objects() {
+    assert_one_json_object(r#"{"a":[1,{"b":"}"}],"c":null}"#);
+    for bad in [r#"{"a":1"#, r#"{"a":[1}"#, r#"{"a":"x}"#, r#"{"a":1}{}"#] {
+        assert!(
+            std::panic::catch_unwind(|| assert_one_json_object(bad)).is_err(),
+            "{bad}"
+        );
+    }
 }
