@@ -232,7 +232,7 @@ impl Builder {
                 reason: "must be positive",
             });
         }
-        let sched = self.rt.sched_config()?;
+        let sched = self.rt.policy_config()?;
         Ok(Sim::new(self, sched))
     }
 }

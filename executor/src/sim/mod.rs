@@ -135,7 +135,7 @@ pub fn rng() -> SimRng {
 /// kairos::sim::annotate("ignored", 0); // not simulating: no-op
 /// ```
 pub fn annotate(label: &'static str, value: u64) {
-    let task = crate::runtime::context::with_current(|h| h.id.0).unwrap_or(0);
+    let task = crate::context::with_current(|h| h.id.0).unwrap_or(0);
     let _ = hook::with_trace(|trace, now, worker| {
         let n = trace.label(label);
         trace.push(now, worker, EventKind::Annotate, task, n, value);

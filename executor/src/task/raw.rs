@@ -90,6 +90,10 @@ pub(crate) struct Vtable {
     pub(crate) drop_join_handle: unsafe fn(NonNull<Header>),
     /// Runtime shutdown: cancel, consuming the registry's reference.
     pub(crate) shutdown: unsafe fn(NonNull<Header>),
+    /// The task, being polled, changed its own deadline or priority (`Schedule::rekeyed`).
+    pub(crate) rekeyed: unsafe fn(NonNull<Header>),
+    /// `Schedule::should_yield` of the task's scheduler type.
+    pub(crate) should_yield: fn() -> bool,
 }
 
 /// A copyable, untyped pointer to a live task. Does not own a reference by itself: the typed
@@ -212,7 +216,7 @@ impl RawTask {
 #[cfg(all(test, not(loom)))]
 mod layout_tests {
     use super::*;
-    use crate::runtime::Handle;
+    use crate::worker::Handle;
     use std::mem::size_of;
 
     fn cell_size<F: Future>(_future: &F) -> usize {

@@ -27,7 +27,6 @@ mod sleep;
 mod timeout;
 
 pub(crate) use driver::TimerDriver;
-pub(crate) use instant::now_ns;
 pub use instant::Instant;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use sleep::{sleep, sleep_until, Sleep};
