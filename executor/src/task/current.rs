@@ -80,7 +80,7 @@ pub struct NoCurrentTask;
 /// ```
 pub fn set_deadline(at: Instant) -> Result<(), NoCurrentTask> {
     with_current(|h| {
-        h.sched.set_deadline(Some(at.as_nanos()));
+        h.policy.set_deadline(Some(at.as_nanos()));
         rekeyed(h);
     })
     .ok_or(NoCurrentTask)
@@ -98,7 +98,7 @@ pub fn set_deadline(at: Instant) -> Result<(), NoCurrentTask> {
 /// ```
 pub fn clear_deadline() -> Result<(), NoCurrentTask> {
     with_current(|h| {
-        h.sched.set_deadline(None);
+        h.policy.set_deadline(None);
         rekeyed(h);
     })
     .ok_or(NoCurrentTask)
@@ -110,7 +110,7 @@ pub fn clear_deadline() -> Result<(), NoCurrentTask> {
 /// assert_eq!(kairos::task::deadline(), None);
 /// ```
 pub fn deadline() -> Option<Instant> {
-    with_current(|h| h.sched.deadline().map(Instant::from_nanos)).flatten()
+    with_current(|h| h.policy.deadline().map(Instant::from_nanos)).flatten()
 }
 
 /// Sets the running task's base priority, 0 lowest, 255 highest (used by `Priority`).
@@ -121,7 +121,7 @@ pub fn deadline() -> Option<Instant> {
 /// ```
 pub fn set_priority(priority: u8) -> Result<(), NoCurrentTask> {
     with_current(|h| {
-        h.sched.set_priority(priority);
+        h.policy.set_priority(priority);
         rekeyed(h);
     })
     .ok_or(NoCurrentTask)
@@ -134,7 +134,7 @@ pub fn set_priority(priority: u8) -> Result<(), NoCurrentTask> {
 /// rt.block_on(rt.spawn(async { kairos::task::set_nice(5).unwrap() })).unwrap();
 /// ```
 pub fn set_nice(nice: i8) -> Result<(), NoCurrentTask> {
-    with_current(|h| h.sched.set_nice(nice)).ok_or(NoCurrentTask)
+    with_current(|h| h.policy.set_nice(nice)).ok_or(NoCurrentTask)
 }
 
 /// Whether the running task should yield now: a more urgent task is waiting for this worker,

@@ -38,9 +38,9 @@ mod error;
 mod harness;
 mod id;
 mod join;
+pub(crate) mod policy_state;
 pub(crate) mod raw;
 mod registry;
-pub(crate) mod sched;
 pub(crate) mod state;
 mod waker;
 
@@ -56,9 +56,9 @@ pub use current::{
 pub use error::JoinError;
 pub use id::TaskId;
 pub use join::JoinHandle;
+pub(crate) use policy_state::PolicyState;
 pub(crate) use raw::Header;
 pub(crate) use registry::Registry;
-pub(crate) use sched::SchedState;
 
 use raw::RawTask;
 use std::future::Future;
@@ -180,14 +180,14 @@ pub(crate) fn new_task<F, S>(
     scheduler: S,
     id: TaskId,
     allocator: TaskAllocator,
-    sched: SchedState,
+    policy: PolicyState,
 ) -> (RegisteredTask, Notified, JoinHandle<F::Output>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
     S: Schedule,
 {
-    let raw = RawTask::new(future, scheduler, id, allocator, sched);
+    let raw = RawTask::new(future, scheduler, id, allocator, policy);
     (
         RegisteredTask { raw },
         Notified { raw },

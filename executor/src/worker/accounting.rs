@@ -10,7 +10,7 @@ use crate::context;
 use crate::event::clock::now_ns;
 use crate::loom::atomic::{AtomicU64, Ordering};
 use crate::policy::fair;
-use crate::task::{sched::UNPLACED, Header};
+use crate::task::{policy_state::UNPLACED, Header};
 
 /// The accounting part of [`Shared`].
 pub(super) struct Accounting {
@@ -76,7 +76,7 @@ impl Shared {
             // CPU time since the previous poll ended on this thread (one system call), so the
             // scheduler's own pick is charged to the task too; wall time if there is no mark.
             let cpu = context::take_cpu_since_mark().unwrap_or(ran);
-            let sched = &header.sched;
+            let sched = &header.policy;
             let vruntime = sched.vruntime();
             if vruntime != UNPLACED {
                 let weight = fair::weight(sched.nice());
@@ -85,7 +85,7 @@ impl Shared {
         }
         if config.record_latency {
             self.worker_metrics(worker)
-                .record_poll(header.sched.name(), latency, ran);
+                .record_poll(header.policy.name(), latency, ran);
         }
     }
 
@@ -100,6 +100,6 @@ impl Shared {
     /// The task polled on `worker` was asked to yield (`coop.rs`): one preemption.
     pub(crate) fn count_preemption(&self, worker: usize, header: &Header) {
         self.worker_metrics(worker)
-            .record_preemption(header.sched.name());
+            .record_preemption(header.policy.name());
     }
 }

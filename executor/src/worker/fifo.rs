@@ -105,7 +105,7 @@ impl Family for FifoFamily {
     #[inline]
     fn push_local(core: &mut Core<Self>, shared: &Shared, task: Notified) -> Wake {
         if shared.config().record_latency {
-            task.header().sched.set_ready_at(now_ns());
+            task.header().policy.set_ready_at(now_ns());
         }
         if core.local.push_back(task, &core.queues.inject) {
             Wake::Now

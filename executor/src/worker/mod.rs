@@ -332,11 +332,11 @@ impl<F: Family> Core<F> {
     fn run_task(mut self: Box<Self>, picked: Picked<F::Key>, shared: &Shared) -> Box<Self> {
         let header = picked.task.header();
         let start = if shared.times_polls() { now_ns() } else { 0 };
-        let ready_at = header.sched.ready_at();
+        let ready_at = header.policy.ready_at();
         let latency = (ready_at != 0).then(|| start.saturating_sub(ready_at));
         // Consumed: a later poll without a new stamp (none should exist) records no latency
         // rather than a stale one.
-        header.sched.set_ready_at(0);
+        header.policy.set_ready_at(0);
         F::begin_poll(&mut self, shared, &picked);
         shared.worker_metrics(self.index).inc_polls();
         context::begin_poll(header, start, latency);

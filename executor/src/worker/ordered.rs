@@ -110,8 +110,8 @@ impl OrderedQueues {
     #[inline]
     fn urgency(&self, header: &task::Header) -> Urgency {
         match self.order {
-            RunOrdering::Edf => runqueue::edf_urgency(header.sched.deadline().into()),
-            RunOrdering::Priority { .. } => runqueue::priority_urgency(header.sched.priority()),
+            RunOrdering::Edf => runqueue::edf_urgency(header.policy.deadline().into()),
+            RunOrdering::Priority { .. } => runqueue::priority_urgency(header.policy.priority()),
             RunOrdering::Fair { .. } => Urgency::LEAST,
         }
     }
@@ -138,7 +138,7 @@ impl OrderedQueues {
     fn push(&self, shared: &Shared, q: &Ordered<Notified>, task: Notified) -> Wake {
         let record = shared.config().record_latency;
         let now = if record || self.ages() { now_ns() } else { 0 };
-        let sched = &task.header().sched;
+        let sched = &task.header().policy;
         let key = TaskKey {
             deadline: sched.deadline(),
             priority: sched.priority(),
@@ -322,7 +322,7 @@ impl Family for OrderedFamily {
     fn begin_poll(core: &mut Core<Self>, shared: &Shared, picked: &Picked<Key>) {
         let key = picked.key;
         if let Key::Fair(vruntime) = key {
-            picked.task.header().sched.set_vruntime(vruntime);
+            picked.task.header().policy.set_vruntime(vruntime);
             core.queues
                 .advance_fair_floor(&mut core.local.fair_floor_published, vruntime);
         }

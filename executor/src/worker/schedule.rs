@@ -66,6 +66,6 @@ pub(super) fn schedule(handle: &Handle, task: Notified) {
 fn record_enqueue(task: &Notified, queue: u64) {
     let h = task.header();
     event::emit(EventKind::Enqueue, || {
-        (h.id.0, queue, h.sched.deadline().unwrap_or(0))
+        (h.id.0, queue, h.policy.deadline().unwrap_or(0))
     });
 }

@@ -208,7 +208,7 @@ impl Shared {
         match &self.queues {
             Queues::Fifo(q) => {
                 if self.config.record_latency {
-                    task.header().sched.set_ready_at(now_ns());
+                    task.header().policy.set_ready_at(now_ns());
                 }
                 match q.inject.try_push(task) {
                     Ok(()) => self.notify_parked(),

@@ -10,7 +10,7 @@ use super::{Handle, Shared};
 use crate::event::{self, EventKind};
 use crate::loom::atomic::{AtomicU64, Ordering};
 use crate::sched::Sched;
-use crate::task::{self, JoinHandle, Registry, SchedState, TaskAllocator, TaskId};
+use crate::task::{self, JoinHandle, PolicyState, Registry, TaskAllocator, TaskId};
 use crate::time::Instant;
 use std::future::Future;
 
@@ -64,7 +64,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.spawn_state(SchedState::default(), future)
+        self.spawn_state(PolicyState::default(), future)
     }
 
     /// Spawns `future` with the user's parameters `sched`: a relative deadline is anchored now,
@@ -87,7 +87,7 @@ impl Handle {
                 m.register(name);
             }
         }
-        let state = SchedState::new(
+        let state = PolicyState::new(
             deadline,
             sched.get_priority(),
             sched.get_nice(),
@@ -97,7 +97,7 @@ impl Handle {
     }
 
     /// Allocates, registers and schedules the task.
-    fn spawn_state<F>(&self, sched: SchedState, future: F) -> JoinHandle<F::Output>
+    fn spawn_state<F>(&self, sched: PolicyState, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
