@@ -375,6 +375,18 @@ impl<F: Family> Core<F> {
         }))
     }
 
+    /// A parked worker wakes because timers are due at `now` (its timed park returned, or the
+    /// simulator's event loop chose it). It leaves the parked state *before* firing: the woken
+    /// tasks then see a searcher and wake nobody else; this worker runs them (one kernel wake-up
+    /// per timer, not two). If a notifier already chose it, it counted it as searching too. The
+    /// woken tasks go to the local queue in deadline order, exactly as when a busy worker fires
+    /// timers between polls.
+    fn wake_for_timers(mut self: Box<Self>, shared: &Shared, now: u64) -> Box<Self> {
+        shared.idle().unpark_self(self.index);
+        self.is_searching = true;
+        self.fire_timers(shared, now)
+    }
+
     /// Step 4: become a searcher (if allowed) and try to steal, spinning with backoff.
     fn search(&mut self, shared: &Shared) -> Option<Picked<F::Key>> {
         if !self.is_searching {
@@ -407,14 +419,7 @@ impl<F: Family> Core<F> {
                 return self;
             }
             if timers_due {
-                // Leave the parked state *before* firing: the woken tasks then see a searcher
-                // and wake nobody else; this worker runs them (one kernel wake-up per timer,
-                // not two). If a notifier already chose us, it counted us as searching too.
-                shared.idle().unpark_self(self.index);
-                self.is_searching = true;
-                // Woken tasks go to the local queue, in deadline order, exactly as when a busy
-                // worker fires timers between polls, whichever path fired them.
-                let core = self.fire_timers(shared, now_ns());
+                let core = self.wake_for_timers(shared, now_ns());
                 // This worker is about to run what fired and gave up the waiter token: if more
                 // timers are pending, a parked worker must take over the wait, or the next
                 // deadline would wait for this worker's next step (a whole poll, or longer).

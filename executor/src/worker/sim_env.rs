@@ -68,12 +68,3 @@ impl AnyCore {
         }
     }
 }
-
-impl<F: Family> Core<F> {
-    /// See [`AnyCore::wake_for_timers`].
-    fn wake_for_timers(mut self: Box<Self>, shared: &Shared, now: u64) -> Box<Self> {
-        shared.idle().unpark_self(self.index);
-        self.is_searching = true;
-        self.fire_timers(shared, now)
-    }
-}
