@@ -365,8 +365,10 @@ impl Builder {
     /// Starts the worker threads.
     ///
     /// # Errors
-    /// [`BuildError`] if the configuration is invalid (no workers, too many, a policy this
-    /// version does not implement) or a thread could not be started.
+    /// [`BuildError`] if the configuration is invalid (no workers or more than the runtime
+    /// supports, a zero `aging_interval` or `fair_slice`, admission control under `Fifo` or
+    /// `Fair`, a worker priority out of range, cores to pin to that the process may not use) or
+    /// a worker thread could not be started, pinned, or given its priority.
     ///
     /// ```
     /// assert!(kairos::Runtime::builder().workers(0).build().is_err());

@@ -53,7 +53,8 @@ impl Sim {
         let now = self.state.now.get();
         self.wake_notified();
         let mut at = u64::MAX;
-        let mut ties: heapless::Vec<Candidate, { super::MAX_WORKERS + 1 }> = heapless::Vec::new();
+        let mut ties: heapless::Vec<Candidate, { super::MAX_VIRTUAL_WORKERS + 1 }> =
+            heapless::Vec::new();
         let mut any_parked = false;
         for (i, w) in self.workers.iter().enumerate() {
             if w.parked {
@@ -112,7 +113,7 @@ impl Sim {
 
     /// A timer event: one parked worker (drawn from the scheduling stream) fires the due timers.
     fn wake_for_timers(&mut self, now: u64) {
-        let parked: heapless::Vec<usize, { super::MAX_WORKERS }> = self
+        let parked: heapless::Vec<usize, { super::MAX_VIRTUAL_WORKERS }> = self
             .workers
             .iter()
             .enumerate()

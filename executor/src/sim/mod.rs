@@ -77,7 +77,7 @@ pub use trace::{Event, EventKind, Trace, NO_WORKER};
 use crate::time::Instant;
 
 /// Most virtual workers a simulation has (the event loop keeps its candidates on the stack).
-pub const MAX_WORKERS: usize = 256;
+pub const MAX_VIRTUAL_WORKERS: usize = 256;
 
 /// Where every simulation's virtual clock starts: 1 s after the clock's zero (so that no
 /// virtual instant is 0, which the runtime uses for "not stamped").

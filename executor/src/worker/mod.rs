@@ -70,7 +70,7 @@ mod spawn;
 
 use crate::context;
 use crate::event::{self, clock::now_ns, EventKind};
-use crate::loom::Arc;
+use crate::loom::{Arc, Backoff};
 use crate::rng::Rng;
 use crate::task::Notified;
 use park::Parker;
@@ -397,14 +397,16 @@ impl<F: Family> Core<F> {
         }
         // At least one pass, even with `spin_rounds(0)`: a searcher that never looks would park
         // as the last searcher, find the work in its recheck, wake itself, and loop forever.
-        for round in 0..shared.spin_rounds().max(1) {
+        // Between rounds: spin hints doubling from 1 to 64, then yield the CPU (`snooze`).
+        let backoff = Backoff::new();
+        for _ in 0..shared.spin_rounds().max(1) {
             if let Some(task) = F::steal(self, shared) {
                 return Some(task);
             }
             if shared.is_shutdown() {
                 return None;
             }
-            backoff(round);
+            backoff.snooze();
         }
         None
     }
@@ -514,16 +516,5 @@ impl AnyCore {
             AnyCore::Fifo(core) => fifo::FifoFamily::drain(core),
             AnyCore::Ordered(core) => ordered::OrderedFamily::drain(core),
         }
-    }
-}
-
-/// Backoff between search rounds: spin hints doubling from 1 to 64, then yield the CPU.
-fn backoff(round: u32) {
-    if round < 7 {
-        for _ in 0..(1u32 << round) {
-            crate::loom::spin_loop();
-        }
-    } else {
-        crate::loom::yield_now();
     }
 }
