@@ -186,7 +186,7 @@ impl Runtime {
     /// let h = rt.spawn_with(Sched::default().deadline(Duration::from_millis(5)), async { 9 });
     /// assert_eq!(rt.block_on(h).unwrap(), 9);
     /// ```
-    pub fn spawn_with<F>(&self, sched: crate::Sched, future: F) -> JoinHandle<F::Output>
+    pub fn spawn_with<F>(&self, sched: crate::sched::Sched, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,

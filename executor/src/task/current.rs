@@ -12,7 +12,7 @@
 //! ends, must not run ahead of more urgent jobs that were released meanwhile.
 
 use super::Header;
-use crate::time::Instant;
+use crate::time::instant::Instant;
 use std::cell::Cell;
 use std::ptr::{self, NonNull};
 

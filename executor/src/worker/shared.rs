@@ -24,7 +24,7 @@ use crate::event::{self, clock::now_ns, EventKind};
 use crate::loom::{Arc, Mutex};
 use crate::policy::admission::AdmittedSet;
 use crate::task::{Header, Notified};
-use crate::time::TimerDriver;
+use crate::time::driver::TimerDriver;
 
 /// Everything the workers of one runtime share. Owned through [`Handle`](super::Handle).
 pub(crate) struct Shared {

@@ -11,7 +11,7 @@ use crate::event::{self, EventKind};
 use crate::loom::atomic::{AtomicU64, Ordering};
 use crate::sched::Sched;
 use crate::task::{self, JoinHandle, PolicyState, Registry, TaskAllocator, TaskId};
-use crate::time::Instant;
+use crate::time::instant::Instant;
 use std::future::Future;
 
 /// The spawning part of [`Shared`].
