@@ -4,10 +4,12 @@
 #   scripts/test.sh
 #
 # Steps: formatting, clippy with warnings as errors, rustdoc with warnings as errors, the
-# workspace tests (unit, integration, doctests), a seed sweep of the simulator scenario and the
-# cross-process determinism check (docs/determinism.md), the loom models (own target dir,
-# bounded preemptions and time), and the loom mutation check (scripts/loom-mutation.sh). Every step is bounded by `timeout`, so a hang fails
-# the run instead of stalling CI.
+# layer check of executor/src (scripts/check-layers.sh) and the docs path check
+# (scripts/check-doc-paths.sh), each after its self-test, the workspace tests (unit,
+# integration, doctests), a seed sweep of the simulator scenario and the cross-process
+# determinism check (docs/determinism.md), the loom models (own target dir, bounded preemptions
+# and time), and the loom mutation check (scripts/loom-mutation.sh). Every step is bounded by
+# `timeout`, so a hang fails the run instead of stalling CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,6 +35,18 @@ timeout 1200 cargo clippy --workspace --all-targets -- -D warnings
 
 step "cargo doc (warnings are errors: every public item documented, links resolve)"
 RUSTDOCFLAGS="-D warnings" timeout 900 cargo doc --workspace --no-deps --document-private-items
+
+step "layer check self-test (scripts/check-layers.sh --self-test)"
+timeout 120 bash scripts/check-layers.sh --self-test
+
+step "layer check: executor/src against scripts/layers.txt (design.md \"Layers\")"
+timeout 120 bash scripts/check-layers.sh
+
+step "docs path check self-test (scripts/check-doc-paths.sh --self-test)"
+timeout 120 bash scripts/check-doc-paths.sh --self-test
+
+step "docs path check: cited source paths exist"
+timeout 120 bash scripts/check-doc-paths.sh
 
 step "cargo test --workspace"
 timeout 1800 cargo test --workspace

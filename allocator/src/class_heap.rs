@@ -28,14 +28,12 @@ use crate::remote::RemoteList;
 /// How many remotely freed blocks one slow-path allocation gives back to their chunks.
 ///
 /// Each block given back is a cache miss on memory another core wrote last, and the whole batch
-/// is charged to the one allocation that runs the slow path. Measured side by side with
-/// `sched-bench alloc --only latency,stream` (docs/benchmarks.md, "Allocator": "DRAIN_BATCH"):
-/// 32 gave an allocation-latency p99 of 3.7–3.8 µs and p99.9 of 4.5 µs under remote frees; 8
-/// gives 1.4–1.5 µs and 1.9–2.1 µs, at the price of 20–25% more time per block in a
-/// producer→consumer stream (more, shorter slow paths). kairos takes the shorter tail. A heap
-/// fed by remote frees still keeps up: each slow path drains 8 while the fast path consumes them
-/// one at a time. Per-chunk remote lists (collected with one swap, no per-block walk, as
-/// mimalloc's per-page thread-free lists) would remove this trade-off; not done yet.
+/// is charged to the one allocation that runs the slow path: a small batch keeps the allocation
+/// latency tail short, at the price of more, shorter slow paths in a producer→consumer stream
+/// (the figures for 8 and 32 are in docs/benchmarks.md, "Allocator": "DRAIN_BATCH"). A heap fed
+/// by remote frees still keeps up: each slow path drains 8 while the fast path consumes them one
+/// at a time. Per-chunk remote lists (collected with one swap, no per-block walk, as mimalloc's
+/// per-page thread-free lists) would remove this trade-off.
 pub(crate) const DRAIN_BATCH: usize = 8;
 
 /// Owner-only lists of a class heap.

@@ -20,16 +20,21 @@
 
 use core::ptr::NonNull;
 
+use crossbeam_utils::CachePadded;
+
 use crate::chunk::FreeBlock;
 use crate::loom::probe::{self, SlowPath};
 use crate::loom::stat;
 use crate::loom::{AtomicPtr, Ordering};
 
-/// A multi-producer, take-all stack of freed blocks. Aligned to its own cache lines (128 bytes:
-/// two lines, because x86 prefetches lines in pairs) so remote pushes do not disturb the
-/// owner's fields next to it.
-#[repr(C, align(128))]
-pub(crate) struct RemoteList {
+/// A multi-producer, take-all stack of freed blocks. On its own cache lines ([`CachePadded`]:
+/// 128 bytes on x86-64, two lines, because x86 prefetches lines in pairs) so remote pushes do
+/// not disturb the owner's fields next to it.
+pub(crate) struct RemoteList(CachePadded<List>);
+
+/// The fields of a [`RemoteList`]; `repr(C)` keeps the counter next to the head, on its line.
+#[repr(C)]
+struct List {
     /// Top of the stack; null when empty.
     head: AtomicPtr<FreeBlock>,
     /// Blocks ever pushed (statistics; see the module docs).
@@ -39,10 +44,10 @@ pub(crate) struct RemoteList {
 impl RemoteList {
     /// An empty list.
     pub(crate) fn new() -> RemoteList {
-        RemoteList {
+        RemoteList(CachePadded::new(List {
             head: AtomicPtr::new(core::ptr::null_mut()),
             pushed: stat::AtomicU64::new(0),
-        }
+        }))
     }
 
     /// Pushes `block`, which the caller owns and gives up.
@@ -53,13 +58,13 @@ impl RemoteList {
     #[inline]
     pub(crate) unsafe fn push(&self, block: NonNull<u8>) {
         let block = block.cast::<FreeBlock>();
-        let mut head = self.head.load(Ordering::Relaxed);
+        let mut head = self.0.head.load(Ordering::Relaxed);
         loop {
             // SAFETY: the block is ours until the CAS publishes it.
             unsafe { (*block.as_ptr()).next = head };
             // Release: the link written above (and the caller's last writes to the block)
             // happen-before the owner's `take`.
-            match self.head.compare_exchange(
+            match self.0.head.compare_exchange(
                 head,
                 block.as_ptr(),
                 Ordering::Release,
@@ -72,7 +77,8 @@ impl RemoteList {
                 }
             }
         }
-        self.pushed
+        self.0
+            .pushed
             .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
     }
 
@@ -82,12 +88,12 @@ impl RemoteList {
     /// cache line.
     #[inline]
     pub(crate) fn take(&self) -> *mut FreeBlock {
-        if self.head.load(Ordering::Relaxed).is_null() {
+        if self.0.head.load(Ordering::Relaxed).is_null() {
             return core::ptr::null_mut();
         }
         // Acquire: pairs with every push's Release (the swap reads the last push, and earlier
         // pushes are in its release sequence), so all links are visible.
-        let list = self.head.swap(core::ptr::null_mut(), Ordering::Acquire);
+        let list = self.0.head.swap(core::ptr::null_mut(), Ordering::Acquire);
         if !list.is_null() {
             probe::hit(SlowPath::RemoteCollect);
         }
@@ -96,6 +102,6 @@ impl RemoteList {
 
     /// Blocks ever pushed (statistics).
     pub(crate) fn pushed(&self) -> u64 {
-        self.pushed.load(core::sync::atomic::Ordering::Relaxed)
+        self.0.pushed.load(core::sync::atomic::Ordering::Relaxed)
     }
 }

@@ -5,7 +5,7 @@
 //!
 //! 1. **Preemption request.** When a task becomes runnable and is more urgent than the least
 //!    urgent task running on any worker (ordered policies: earlier deadline under `Edf`, higher
-//!    priority under `Priority`), that worker's preempt flag is set (`worker/shared.rs`). The
+//!    priority under `Priority`), that worker's preempt flag is set (`worker/preempt.rs`). The
 //!    flag is cleared when the worker starts its next poll.
 //! 2. **Time slice** (`Fair` only): the current poll has run for `Builder::fair_slice` or longer.
 //! 3. **Budget.** Each poll starts with [`BUDGET`] units; every kairos future that completes an
@@ -18,12 +18,27 @@
 //! user code calls [`crate::task::should_yield`] (then `kairos::yield_now().await`). A yield
 //! asked by the runtime and honoured is counted once per poll in the metrics as a preemption.
 //!
+//! The check also does two things on the task's behalf, because it is the only point inside a
+//! long poll where the worker gets control back:
+//!
+//! - **Due timers fire** (their tasks may be more urgent than the running one, and are stamped
+//!   ready on time).
+//! - **Deferred wakes.** A task made runnable inside a poll that is no more urgent than the
+//!   running task, while another worker idles, does not wake that worker at once
+//!   (`worker::Wake::AtCheck`): if the poll returns first (a ping-pong), its own worker runs it
+//!   next with no wake-up or migration. If the poll goes on computing instead, the next
+//!   *explicit* check (`task::should_yield`, a `work` slice; not an awaited operation spending
+//!   budget) wakes a parked worker for it.
+//!
 //! What is *not* preempted: a poll that computes without calling any of these. It holds its
 //! worker until it returns, whatever the policy; that is the limit of cooperative scheduling and
 //! every guarantee in `docs/policies.md` is stated with it.
 
-use crate::runtime::context;
-use std::task::{Context, Poll};
+use crate::context::{self, Context};
+use crate::event::clock::now_ns;
+use crate::task::Header;
+use crate::worker::Handle;
+use std::task::{Context as TaskContext, Poll, Waker};
 
 /// Operations a poll may complete through kairos futures before it is asked to yield. 128, as
 /// tokio: large enough that a task rarely hits it, small enough that one task cannot keep a
@@ -34,11 +49,95 @@ pub(crate) const BUDGET: u32 = 128;
 /// `Pending` after waking the task, so that it goes back to its run queue and the worker picks
 /// again (the operation is retried on the next poll).
 #[inline]
-pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
-    if context::consume_budget() {
+pub(crate) fn poll_proceed(cx: &mut TaskContext<'_>) -> Poll<()> {
+    if proceed(cx.waker()) {
         Poll::Ready(())
     } else {
-        cx.waker().wake_by_ref();
         Poll::Pending
     }
+}
+
+/// [`poll_proceed`] with the task's waker: `true` to go on, `false` after waking it.
+#[inline]
+pub(crate) fn proceed(waker: &Waker) -> bool {
+    if consume_budget() {
+        true
+    } else {
+        waker.wake_by_ref();
+        false
+    }
+}
+
+/// Spends one unit of the current poll's cooperative budget; `false` if the task should yield
+/// instead (budget spent, preemption requested, slice used: see [`should_yield`]). Outside a
+/// task poll on a worker: `true`.
+#[inline]
+pub(crate) fn consume_budget() -> bool {
+    context::with_poll(|cx, worker, header, handle| {
+        let left = cx.budget.get();
+        if left == 0 {
+            return false;
+        }
+        cx.budget.set(left - 1);
+        !check(cx, worker, header, handle, Check::Budget)
+    })
+    .unwrap_or(true)
+}
+
+/// Whether the task being polled on this thread should yield now: its worker was asked to
+/// preempt it, or (under `Fair`) it has run a full slice in this poll, or its cooperative
+/// budget is spent. The first `true` of a poll is counted as a preemption. Outside a task poll
+/// on a worker thread: `false`.
+pub(crate) fn should_yield() -> bool {
+    context::with_poll(|cx, worker, header, handle| {
+        check(cx, worker, header, handle, Check::Explicit)
+    })
+    .unwrap_or(false)
+}
+
+/// Who runs a cooperative check.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// The task itself (`task::should_yield`, `work`'s slices): a sign that its poll goes on
+    /// computing. Only such a check wakes the parked worker a `Wake::AtCheck` push asked for.
+    Explicit,
+    /// An awaited kairos operation spending budget, after which the poll usually returns: a task
+    /// that wakes another and then awaits should not pay a wake-up and a migration for a task
+    /// its own worker runs next.
+    Budget,
+}
+
+/// The check itself (see the module docs): fires timers that came due during this poll, wakes
+/// a parked worker for a deferred push, and says whether the task should yield.
+#[inline]
+fn check(cx: &Context, worker: usize, header: &Header, handle: &Handle, by: Check) -> bool {
+    let shared = handle.shared();
+    let mut now = None;
+    // Timers that came due during this poll fire here, not after it: their tasks may be more
+    // urgent than this one (they then set this worker's preempt flag), and under every policy
+    // they are stamped ready on time.
+    if let Some(deadline) = shared.timers().next_deadline() {
+        let t = now_ns();
+        now = Some(t);
+        if deadline <= t {
+            shared.fire_timers(t);
+        }
+    }
+    // A task pushed during this poll (or by the timers just fired) waits for a parked worker no
+    // longer than this check (`Wake::AtCheck`).
+    if by == Check::Explicit && cx.wake_at_check.replace(false) && shared.has_local_work(worker) {
+        shared.notify_parked();
+    }
+    let slice = shared.config().fair_slice;
+    let asked = cx.budget.get() == 0
+        || shared.preempt_requested(worker)
+        || (slice != u64::MAX
+            && now
+                .unwrap_or_else(now_ns)
+                .saturating_sub(cx.poll_start.get())
+                >= slice);
+    if asked && !cx.yield_asked.replace(true) {
+        shared.count_preemption(worker, header);
+    }
+    asked
 }

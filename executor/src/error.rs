@@ -1,6 +1,7 @@
 //! Errors of building and shutting down a runtime.
 
-use crate::{Policy, WorkerPriority};
+use crate::policy::Policy;
+use crate::runtime::WorkerPriority;
 use std::time::Duration;
 
 /// Why [`Builder::build`](crate::Builder::build) failed.

@@ -39,8 +39,10 @@
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod context;
 mod coop;
 mod error;
+mod event;
 mod loom;
 mod metrics;
 mod periodic;
@@ -101,8 +103,8 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    runtime::context::with_handle(|handle| match handle {
-        Some(handle) => worker::Shared::spawn_sched(handle, sched, future),
+    context::with_handle(|handle| match handle {
+        Some(handle) => handle.spawn_task_with(sched, future),
         None => panic!(
             "kairos::spawn_with called outside a kairos runtime: call it from a task or inside \
              Runtime::block_on, or use Runtime::spawn_with / Handle::spawn_with"
@@ -131,8 +133,8 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    runtime::context::with_handle(|handle| match handle {
-        Some(handle) => worker::Shared::spawn(handle, future),
+    context::with_handle(|handle| match handle {
+        Some(handle) => handle.spawn_task(future),
         None => panic!(
             "kairos::spawn called outside a kairos runtime: call it from a task or inside \
              Runtime::block_on, or use Runtime::spawn / Handle::spawn"

@@ -7,12 +7,15 @@
 //! `UnsafeCell` follows loom's closure API (`with` / `with_mut`) in both builds, because loom
 //! tracks every access to the cell's contents through those closures and reports concurrent
 //! access as a data race.
+//!
+//! [`Backoff`] is what a spin-wait backs off with: crossbeam's `Backoff` normally, and under loom
+//! a stand-in that yields to loom's scheduler on every step. Loom runs one thread at a time, so a
+//! thread that spins without yielding never lets the thread it waits for run.
 
 #[cfg(loom)]
 pub(crate) use loom::{
     hint::spin_loop,
     sync::{atomic, Arc, Condvar, Mutex, MutexGuard},
-    thread::yield_now,
 };
 
 #[cfg(loom)]
@@ -22,8 +25,69 @@ pub(crate) use loom::cell::UnsafeCell;
 pub(crate) use std::{
     hint::spin_loop,
     sync::{atomic, Arc, Condvar, Mutex, MutexGuard},
-    thread::yield_now,
 };
+
+/// Exponential backoff for spin-waits (see the module docs): the worker's search rounds
+/// (`worker/mod.rs`).
+#[cfg(not(loom))]
+pub(crate) use crossbeam_utils::Backoff;
+
+/// Loom's stand-in for `crossbeam_utils::Backoff`: the same methods and the same step counting
+/// (so [`Backoff::is_completed`] turns true after as many steps), but every `spin` and `snooze`
+/// is a `loom::thread::yield_now`, which lets loom schedule the thread being waited for.
+#[cfg(loom)]
+#[derive(Debug, Default)]
+pub(crate) struct Backoff {
+    /// Steps taken since the last reset; counts like crossbeam's.
+    step: std::cell::Cell<u32>,
+}
+
+#[cfg(loom)]
+impl Backoff {
+    // Only the loom model `loom_tests::backoff` calls this one (the worker uses `snooze`).
+    #[cfg_attr(not(test), allow(dead_code))]
+    /// Past this step `spin` stops counting (crossbeam's `SPIN_LIMIT`).
+    const SPIN_LIMIT: u32 = 6;
+    /// Past this step the backoff is completed (crossbeam's `YIELD_LIMIT`).
+    const YIELD_LIMIT: u32 = 10;
+
+    /// A backoff at its first step.
+    pub(crate) fn new() -> Backoff {
+        Backoff::default()
+    }
+
+    // Only the loom model `loom_tests::backoff` calls this one (the worker uses `snooze`).
+    #[cfg_attr(not(test), allow(dead_code))]
+    /// Back to the first step.
+    pub(crate) fn reset(&self) {
+        self.step.set(0);
+    }
+
+    // Only the loom model `loom_tests::backoff` calls this one (the worker uses `snooze`).
+    #[cfg_attr(not(test), allow(dead_code))]
+    /// One step of a lock-free retry loop: yields to loom.
+    pub(crate) fn spin(&self) {
+        loom::thread::yield_now();
+        if self.step.get() <= Self::SPIN_LIMIT {
+            self.step.set(self.step.get() + 1);
+        }
+    }
+
+    /// One step of a wait for another thread: yields to loom.
+    pub(crate) fn snooze(&self) {
+        loom::thread::yield_now();
+        if self.step.get() <= Self::YIELD_LIMIT {
+            self.step.set(self.step.get() + 1);
+        }
+    }
+
+    // Only the loom model `loom_tests::backoff` calls this one (the worker uses `snooze`).
+    #[cfg_attr(not(test), allow(dead_code))]
+    /// Whether the waiter should stop spinning and block (crossbeam's rule).
+    pub(crate) fn is_completed(&self) -> bool {
+        self.step.get() > Self::YIELD_LIMIT
+    }
+}
 
 /// `std::cell::UnsafeCell` with loom's closure-based access API.
 #[cfg(not(loom))]

@@ -53,11 +53,11 @@ impl Metrics {
         let mut m = Metrics {
             workers: shared.num_workers(),
             panics: shared.panics(),
-            live_tasks: shared.registry.len(),
-            pending_timers: shared.timers.len(),
+            live_tasks: shared.live_tasks(),
+            pending_timers: shared.timers().len(),
             ..Metrics::default()
         };
-        for w in shared.worker_metrics.iter() {
+        for w in shared.all_worker_metrics() {
             let (polls, steals, parks) = w.read();
             m.polls += polls;
             m.steals += steals;

@@ -1,6 +1,6 @@
 //! `Sched`: the scheduling parameters a task is spawned with.
 
-use crate::time::Instant;
+use crate::time::instant::Instant;
 use std::time::Duration;
 
 /// When a task's deadline is, as given to [`Sched`].

@@ -40,31 +40,22 @@ mod tests {
     }
 }
 
-/// The calling thread's CPU time in ns (`CLOCK_THREAD_CPUTIME_ID`; a system call, ~100-300 ns).
-/// Falls back to the monotonic clock where there is none.
-/// Under a simulation: the stepping virtual worker's consumed time.
+/// The calling thread's CPU time in ns (`CLOCK_THREAD_CPUTIME_ID`, a system call), if the OS
+/// has a thread CPU clock. Read through `event::clock::thread_cpu_ns`, which the simulator
+/// overrides.
 #[cfg(target_os = "linux")]
-pub(crate) fn thread_cpu_ns() -> u64 {
-    if let Some(cpu) = crate::sim::hook::virtual_cpu() {
-        return cpu;
-    }
+pub(crate) fn os_thread_cpu_ns() -> Option<u64> {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
     // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant the kernel knows.
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    if rc != 0 {
-        return crate::time::now_ns();
-    }
-    (ts.tv_sec as u64) * 1_000_000_000 + ts.tv_nsec as u64
+    (rc == 0).then(|| (ts.tv_sec as u64) * 1_000_000_000 + ts.tv_nsec as u64)
 }
 
-/// Without a thread CPU clock: the monotonic clock.
+/// Without a thread CPU clock: none.
 #[cfg(not(target_os = "linux"))]
-pub(crate) fn thread_cpu_ns() -> u64 {
-    if let Some(cpu) = crate::sim::hook::virtual_cpu() {
-        return cpu;
-    }
-    crate::time::now_ns()
+pub(crate) fn os_thread_cpu_ns() -> Option<u64> {
+    None
 }

@@ -1,7 +1,6 @@
 //! `work(d)`: a stand-in for CPU-bound job bodies in benchmarks and simulations.
 
-use crate::sim::hook::Slice;
-use crate::sys::thread_cpu_ns;
+use crate::event::{self, clock::thread_cpu_ns, Slice};
 use crate::task::should_yield;
 use crate::yield_now::yield_now;
 use std::future::Future;
@@ -43,7 +42,7 @@ pub async fn work(d: Duration) {
     let slice = WORK_SLICE.as_nanos() as u64;
     while left > 0 {
         let chunk = left.min(slice);
-        if crate::sim::hook::active() {
+        if event::active() {
             SimSlice::new(chunk).await;
         } else {
             spin_cpu(chunk);
@@ -55,7 +54,8 @@ pub async fn work(d: Duration) {
     }
 }
 
-/// One slice of `work` under simulation (see `sim/hook.rs::busy`).
+/// One slice of `work` when an event sink is installed: the sink decides what it costs
+/// (`event::work_slice`; the simulator charges it to a virtual worker).
 struct SimSlice {
     ns: u64,
     state: SliceState,
@@ -84,7 +84,7 @@ impl Future for SimSlice {
         let this = self.get_mut();
         loop {
             match &mut this.state {
-                SliceState::Start => match crate::sim::hook::busy(this.ns, cx.waker()) {
+                SliceState::Start => match event::work_slice(this.ns, cx.waker()) {
                     Slice::Charged => {
                         this.state = SliceState::Charged;
                         return Poll::Pending;

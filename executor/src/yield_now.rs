@@ -1,6 +1,6 @@
 //! Cooperative yielding.
 
-use crate::runtime::context;
+use crate::context;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};

@@ -130,7 +130,7 @@ impl Kairos {
     /// kairos' default number of search rounds before an idle worker parks.
     ///
     /// # Errors
-    /// [`BenchError::Build`] with kairos' message (e.g. a policy this version does not have).
+    /// [`BenchError::Build`] with kairos' message (e.g. more workers than kairos supports).
     pub fn new(
         workers: usize,
         policy: kairos::Policy,

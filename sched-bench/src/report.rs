@@ -2,8 +2,8 @@
 //!
 //! One struct for the table and the JSON file, so both always show the same numbers. Fields a
 //! backend cannot provide are `None` and print as `-` (tokio exposes no scheduler counters).
-//! Latency histograms (scheduling latency, response time, lateness) will be added here as
-//! optional summaries once the workloads record them.
+//! These rows hold throughput figures only: latency histograms (release to poll, response time,
+//! lateness) are reported by the real-time comparison (`rt_compare/report.rs`).
 
 use crate::exec::Counters;
 use crate::json::{self, Obj};

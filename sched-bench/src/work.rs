@@ -1,8 +1,10 @@
 //! `work`: simulated CPU work, a busy loop on the clock.
 //!
-//! Stands in for `kairos::work(d)` (planned: it will spin for `d` on the real runtime and advance
-//! the virtual clock in simulation). Until then the benchmarks spin here, which is the same on
-//! every runtime: the calling worker thread is busy for `d` and cannot run other tasks.
+//! The throughput workloads (`workload.rs`) run the same job bodies on every backend, so they
+//! spin here rather than in `kairos::work(d)`, which counts thread CPU time in slices with
+//! cooperative checks between them (and takes virtual time under simulation). This loop is the
+//! same on every runtime: the calling worker thread is busy for `d` and cannot run other tasks.
+//! The real-time comparison's kairos jobs use `kairos::work` (`rt_compare/`).
 
 use std::time::{Duration, Instant};
 

@@ -11,7 +11,7 @@ fn key(deadline: u64) -> TaskKey {
     TaskKey {
         deadline: Some(deadline),
         priority: 0,
-        vruntime: crate::task::sched::UNPLACED,
+        vruntime: crate::task::policy_state::UNPLACED,
         floor: 0,
     }
 }

@@ -12,7 +12,7 @@ fn key(deadline: Option<u64>) -> TaskKey {
     TaskKey {
         deadline,
         priority: 0,
-        vruntime: crate::task::sched::UNPLACED,
+        vruntime: crate::task::policy_state::UNPLACED,
         floor: 0,
     }
 }

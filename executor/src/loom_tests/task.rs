@@ -48,7 +48,7 @@ impl TestSched {
             self.clone(),
             TaskId(1),
             task::TaskAllocator::System,
-            task::SchedState::default(),
+            task::PolicyState::default(),
         );
         assert!(self.0.registry.bind(registered).is_ok());
         self.schedule(notified);

@@ -4,7 +4,7 @@
 use super::check;
 use crate::loom::atomic::{AtomicUsize, Ordering};
 use crate::loom::Arc;
-use crate::time::TimerDriver;
+use crate::time::driver::TimerDriver;
 use crate::worker::park;
 use loom::thread;
 use std::task::{Wake, Waker};

@@ -1,9 +1,10 @@
 //! The task that runs a periodic task's jobs (see the module docs for the model).
 
 use super::{Control, Job, Overrun, Periodic};
+use crate::event::{self, EventKind};
 use crate::loom::Arc;
-use crate::runtime::Handle;
 use crate::time::{sleep_until, Instant, Sleep};
+use crate::worker::Handle;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -62,16 +63,13 @@ pub(crate) async fn run<F, Fut>(
         let response = ns_between(release, end);
         let lateness = signed_ns(end, deadline);
         control.stats.completed(response, lateness);
-        if lateness > 0 && crate::sim::hook::active() {
-            let task = crate::runtime::context::with_current(|h| h.id.0).unwrap_or(0);
-            crate::sim::hook::record(
-                crate::sim::EventKind::DeadlineMiss,
-                task,
-                lateness as u64,
-                index,
-            );
+        if lateness > 0 {
+            event::emit(EventKind::DeadlineMiss, || {
+                let task = crate::task::with_current(|h| h.id.0).unwrap_or(0);
+                (task, lateness as u64, index)
+            });
         }
-        handle.shared.record_job(name, response, lateness);
+        handle.shared().record_job(name, response, lateness);
         index += 1;
         if periodic.overrun == Overrun::Skip {
             // Skip every release that is already in the past.

@@ -232,8 +232,8 @@ impl Periodic {
     }
 
     /// The scheduling parameters of the driver task.
-    pub(crate) fn sched(&self) -> crate::Sched {
-        let s = crate::Sched::default()
+    pub(crate) fn sched(&self) -> crate::sched::Sched {
+        let s = crate::sched::Sched::default()
             .priority(self.priority)
             .nice(self.nice);
         match self.name {

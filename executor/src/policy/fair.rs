@@ -41,6 +41,10 @@ use super::key::{KeyedHeap, PopBatch};
 
 /// Weight of a nice-0 task: charges at nice 0 are plain nanoseconds (`NICE_0_LOAD` without
 /// Linux's extra fixed-point resolution).
+/// Virtual runtime of a task that has not been placed on a fair-share queue yet (placement then
+/// starts it level with the queue instead of 0 virtual nanoseconds).
+pub(crate) const UNPLACED: u64 = u64::MAX;
+
 pub(crate) const NICE_0_WEIGHT: u32 = 1024;
 
 /// Weight by nice value, index `nice + 20`: Linux's `sched_prio_to_weight[40]`

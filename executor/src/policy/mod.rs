@@ -6,7 +6,7 @@
 //! `(policy key, enqueue sequence)`, so ties always break the same way.
 //!
 //! Concurrency (per-worker queues, the injector, stealing) is `queue/`'s job, which wraps these
-//! structures. The same structures serve the threaded runtime and, later, the simulator.
+//! structures. The same structures serve the threaded runtime and the simulator.
 //!
 //! - [`fifo`]: arrival order. O(1).
 //! - [`edf`]: absolute deadline, earliest first; tasks without a deadline last, FIFO. Binary
@@ -18,9 +18,10 @@
 //!   (`kernel/sched/fair.c`). Binary heap, O(log n).
 //!
 //! [`key`] holds what the ordered ones share: the enqueue sequence and the `(key, seq)` min-heap.
-//! Ties on the policy key always go to the item pushed first. EDF, priority and fair share are
-//! pure structures for now: `queue/` and the worker adopt them with the policies issue, and
-//! selecting those policies today is a `BuildError`.
+//! Ties on the policy key always go to the item pushed first.
+//!
+//! [`Policy`], the user's choice among them, is defined here too: plain data that every layer
+//! above reads.
 
 pub(crate) mod admission;
 pub(crate) mod edf;
@@ -29,3 +30,50 @@ pub(crate) mod fifo;
 pub(crate) mod key;
 pub(crate) mod priority;
 pub(crate) mod runqueue;
+
+use std::fmt;
+
+/// The scheduling policy: how a worker picks the next runnable task.
+///
+/// | policy | orders runnable tasks by | task parameter ([`Sched`](crate::Sched)) | run queue |
+/// |---|---|---|---|
+/// | `Fifo` | arrival (work-stealing, like tokio and Go) | none | lock-free ring per worker |
+/// | `Edf` | absolute deadline, earliest first; no deadline last | `deadline` | binary heap per worker, O(log n) |
+/// | `Priority` | priority 0..=255, highest first, with aging | `priority` | 256 FIFO levels + bitmap, O(1) |
+/// | `Fair` | weighted virtual runtime, smallest first (CFS-like) | `nice` | binary heap per worker, O(log n) |
+///
+/// Under the ordered policies (`Edf`, `Priority`, `Fair`) every pick takes the most urgent task
+/// visible in any queue, and a newly runnable task that beats the least urgent running one asks
+/// that worker to yield; `docs/policies.md` states the exact guarantees.
+///
+/// ```
+/// use kairos::{Policy, Runtime};
+/// for policy in [Policy::Fifo, Policy::Edf, Policy::Priority, Policy::Fair] {
+///     let rt = Runtime::builder().workers(1).policy(policy).build().unwrap();
+///     assert_eq!(rt.block_on(rt.spawn(async { 1 })).unwrap(), 1);
+/// }
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Policy {
+    /// First in, first out, with work stealing.
+    #[default]
+    Fifo,
+    /// Earliest deadline first.
+    Edf,
+    /// Highest priority first, with aging.
+    Priority,
+    /// Smallest weighted virtual runtime first.
+    Fair,
+}
+
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Policy::Fifo => "Fifo",
+            Policy::Edf => "Edf",
+            Policy::Priority => "Priority",
+            Policy::Fair => "Fair",
+        })
+    }
+}

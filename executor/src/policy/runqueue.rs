@@ -28,9 +28,9 @@
 //! [`Urgency::IDLE`] (`u64::MAX`) is reserved for "no task": real urgencies are capped one below.
 
 use super::edf::{EdfKey, EdfQueue};
+use super::fair::UNPLACED;
 use super::fair::{self, FairQueue};
 use super::priority::{PriorityQueue, TOP};
-use crate::task::sched::UNPLACED;
 
 /// Which ordered policy a [`RunQueue`] applies, with its parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

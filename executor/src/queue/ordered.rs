@@ -245,7 +245,7 @@ mod tests {
         let key = |d| TaskKey {
             deadline: Some(d),
             priority: 0,
-            vruntime: crate::task::sched::UNPLACED,
+            vruntime: crate::task::policy_state::UNPLACED,
             floor: 0,
         };
         assert!(q.is_empty());

@@ -8,7 +8,8 @@
 //! The waker is a `std::sync::Arc` (what `std::task::Wake` requires) around the parker's
 //! unparker; the synchronisation itself is the parker's, which goes through the loom shim.
 
-use super::{context, Handle};
+use super::Handle;
+use crate::context;
 use crate::worker::park::{self, Unparker};
 use std::future::Future;
 use std::sync::Arc;

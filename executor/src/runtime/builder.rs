@@ -5,54 +5,11 @@ use super::Runtime;
 use crate::error::BuildError;
 use crate::policy::runqueue::Ordering as RunOrdering;
 use crate::task::TaskAllocator;
-use crate::worker::{SchedConfig, DEFAULT_SPIN_ROUNDS, MAX_WORKERS};
-use std::fmt;
+use crate::worker::{self, PolicyConfig, DEFAULT_SPIN_ROUNDS, MAX_WORKERS};
+
 use std::time::Duration;
 
-/// The scheduling policy: how a worker picks the next runnable task.
-///
-/// | policy | orders runnable tasks by | task parameter ([`Sched`](crate::Sched)) | run queue |
-/// |---|---|---|---|
-/// | `Fifo` | arrival (work-stealing, like tokio and Go) | none | lock-free ring per worker |
-/// | `Edf` | absolute deadline, earliest first; no deadline last | `deadline` | binary heap per worker, O(log n) |
-/// | `Priority` | priority 0..=255, highest first, with aging | `priority` | 256 FIFO levels + bitmap, O(1) |
-/// | `Fair` | weighted virtual runtime, smallest first (CFS-like) | `nice` | binary heap per worker, O(log n) |
-///
-/// Under the ordered policies (`Edf`, `Priority`, `Fair`) every pick takes the most urgent task
-/// visible in any queue, and a newly runnable task that beats the least urgent running one asks
-/// that worker to yield; `docs/policies.md` states the exact guarantees.
-///
-/// ```
-/// use kairos::{Policy, Runtime};
-/// for policy in [Policy::Fifo, Policy::Edf, Policy::Priority, Policy::Fair] {
-///     let rt = Runtime::builder().workers(1).policy(policy).build().unwrap();
-///     assert_eq!(rt.block_on(rt.spawn(async { 1 })).unwrap(), 1);
-/// }
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Policy {
-    /// First in, first out, with work stealing.
-    #[default]
-    Fifo,
-    /// Earliest deadline first.
-    Edf,
-    /// Highest priority first, with aging.
-    Priority,
-    /// Smallest weighted virtual runtime first.
-    Fair,
-}
-
-impl fmt::Display for Policy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Policy::Fifo => "Fifo",
-            Policy::Edf => "Edf",
-            Policy::Priority => "Priority",
-            Policy::Fair => "Fair",
-        })
-    }
-}
+pub use crate::policy::Policy;
 
 /// Configures and builds a [`Runtime`].
 ///
@@ -408,8 +365,10 @@ impl Builder {
     /// Starts the worker threads.
     ///
     /// # Errors
-    /// [`BuildError`] if the configuration is invalid (no workers, too many, a policy this
-    /// version does not implement) or a thread could not be started.
+    /// [`BuildError`] if the configuration is invalid (no workers or more than the runtime
+    /// supports, a zero `aging_interval` or `fair_slice`, admission control under `Fifo` or
+    /// `Fair`, a worker priority out of range, cores to pin to that the process may not use) or
+    /// a worker thread could not be started, pinned, or given its priority.
     ///
     /// ```
     /// assert!(kairos::Runtime::builder().workers(0).build().is_err());
@@ -426,20 +385,20 @@ impl Builder {
                 max: MAX_WORKERS,
             });
         }
-        let sched = self.sched_config()?;
-        let setups = self.thread_setups(workers)?;
-        Runtime::start(
+        let config = worker::Config {
             workers,
-            setups,
-            &self.thread_name,
-            self.seed,
-            (self.spin_rounds, self.task_allocator, self.timer_spin),
-            sched,
-        )
+            seed: self.seed,
+            spin_rounds: self.spin_rounds,
+            task_allocator: self.task_allocator,
+            timer_spin: self.timer_spin,
+            policy: self.policy_config()?,
+        };
+        let setups = self.thread_setups(workers)?;
+        Runtime::start(config, setups, &self.thread_name)
     }
 
     /// The policy and its parameters, validated.
-    pub(crate) fn sched_config(&self) -> Result<SchedConfig, BuildError> {
+    pub(crate) fn policy_config(&self) -> Result<PolicyConfig, BuildError> {
         if self.aging_interval.is_zero() {
             return Err(BuildError::InvalidParameter {
                 parameter: "aging_interval",
@@ -468,7 +427,7 @@ impl Builder {
                 sched_latency: crate::policy::fair::DEFAULT_SCHED_LATENCY_NS,
             }),
         };
-        Ok(SchedConfig {
+        Ok(PolicyConfig {
             policy: self.policy,
             ordering,
             fair_slice: if self.policy == Policy::Fair {

@@ -1,33 +1,11 @@
-//! `Handle`: a cloneable reference to a runtime, usable from any thread.
+//! The public methods of [`Handle`] (the type itself is the workers' handle: `worker/handle.rs`).
 
-use super::context;
-use crate::loom::Arc;
+use crate::context;
 use crate::metrics::Metrics;
 use crate::sched::Sched;
-use crate::task::{Header, JoinHandle, Notified, Schedule};
-use crate::worker::Shared;
-use std::fmt;
+use crate::task::JoinHandle;
+use crate::worker::Handle;
 use std::future::Future;
-
-/// A handle to a runtime: spawn tasks onto it from any thread.
-///
-/// `Clone + Send + Sync`; obtained from [`Runtime::handle`](crate::Runtime::handle) or, inside the
-/// runtime, [`Handle::current`]. A handle does not keep the runtime's threads alive: once the
-/// [`Runtime`](crate::Runtime) is dropped, spawning through a handle returns a `JoinHandle` that
-/// resolves to a cancelled [`JoinError`](crate::JoinError).
-///
-/// ```
-/// let rt = kairos::Runtime::builder().workers(2).build().unwrap();
-/// let handle = rt.handle();
-/// let answer = std::thread::spawn(move || handle.spawn(async { 42 }))
-///     .join()
-///     .unwrap();
-/// assert_eq!(rt.block_on(answer).unwrap(), 42);
-/// ```
-#[derive(Clone)]
-pub struct Handle {
-    pub(crate) shared: Arc<Shared>,
-}
 
 impl Handle {
     /// The handle of the runtime this code runs in (a task, or inside `block_on`).
@@ -70,7 +48,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        Shared::spawn(self, future)
+        self.spawn_task(future)
     }
 
     /// Spawns a task with scheduling parameters; see
@@ -86,7 +64,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        Shared::spawn_sched(self, sched, future)
+        self.spawn_task_with(sched, future)
     }
 
     /// A snapshot of the runtime's counters.
@@ -97,39 +75,6 @@ impl Handle {
     /// assert!(rt.handle().metrics().polls >= 1);
     /// ```
     pub fn metrics(&self) -> Metrics {
-        Metrics::read(&self.shared)
-    }
-
-    pub(crate) fn ptr_eq(&self, other: &Handle) -> bool {
-        Arc::ptr_eq(&self.shared, &other.shared)
-    }
-}
-
-impl Schedule for Handle {
-    #[inline]
-    fn schedule(&self, task: Notified) {
-        context::schedule(self, task);
-    }
-
-    #[inline]
-    fn release(&self, task: &Header) -> bool {
-        self.shared.registry.remove(task)
-    }
-
-    fn on_panic(&self) {
-        self.shared.count_panic();
-    }
-
-    #[inline]
-    fn poll_ended(&self, task: &Header) {
-        context::poll_ended(self, task);
-    }
-}
-
-impl fmt::Debug for Handle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Handle")
-            .field("workers", &self.shared.num_workers())
-            .finish_non_exhaustive()
+        Metrics::read(self.shared())
     }
 }

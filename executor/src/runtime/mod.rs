@@ -18,20 +18,19 @@
 
 mod block_on;
 mod builder;
-pub(crate) mod context;
 mod handle;
 pub(crate) mod periodic;
 pub(crate) mod thread_setup;
 
+pub use crate::worker::Handle;
 pub use builder::{Builder, Policy, DEFAULT_AGING_INTERVAL, DEFAULT_FAIR_SLICE};
-pub use handle::Handle;
 pub use thread_setup::WorkerPriority;
 
+use crate::context;
 use crate::error::{BuildError, ShutdownError};
-use crate::loom::Arc;
 use crate::metrics::Metrics;
-use crate::task::{JoinHandle, TaskAllocator};
-use crate::worker::{self, SchedConfig, Shared};
+use crate::task::JoinHandle;
+use crate::worker;
 use std::fmt;
 use std::future::Future;
 use std::time::Duration;
@@ -83,31 +82,19 @@ impl Runtime {
         Builder::new().build()
     }
 
+    /// Starts the worker threads of `config`, each with its thread setup (pinning, priority).
     pub(crate) fn start(
-        workers: usize,
+        config: worker::Config,
         setups: Vec<ThreadSetup>,
         thread_name: &str,
-        seed: u64,
-        (spin_rounds, task_allocator, timer_spin): (u32, TaskAllocator, Duration),
-        sched: SchedConfig,
     ) -> Result<Runtime, BuildError> {
         #[cfg(not(loom))]
-        if task_allocator == TaskAllocator::Pool {
+        if config.task_allocator == crate::task::TaskAllocator::Pool {
             // Reserve and pre-fault the task pool now, not on the first spawn's latency path.
             let _ = crate::task::task_pool();
         }
-        let (cores, remotes): (Vec<_>, Vec<_>) = (0..workers)
-            .map(|i| worker::new_worker(i, seed, sched.ordering))
-            .unzip();
-        let handle = Handle {
-            shared: Arc::new(Shared::new(
-                remotes,
-                spin_rounds,
-                task_allocator,
-                timer_spin,
-                sched,
-            )),
-        };
+        let workers = config.workers;
+        let (handle, cores) = worker::build(config);
         let mut runtime = Runtime {
             handle: handle.clone(),
             threads: Vec::with_capacity(workers),
@@ -131,9 +118,9 @@ impl Runtime {
                 Err(source) => {
                     // The closure (with its core) was dropped; account for it and the cores that
                     // never got a thread, then stop the ones that did.
-                    runtime.handle.shared.worker_never_started(None);
+                    runtime.handle.shared().worker_never_started(None);
                     for (_, (core, _)) in cores.by_ref() {
-                        runtime.handle.shared.worker_never_started(Some(core));
+                        runtime.handle.shared().worker_never_started(Some(core));
                     }
                     drop(runtime);
                     return Err(BuildError::SpawnWorker { index, source });
@@ -199,7 +186,7 @@ impl Runtime {
     /// let h = rt.spawn_with(Sched::default().deadline(Duration::from_millis(5)), async { 9 });
     /// assert_eq!(rt.block_on(h).unwrap(), 9);
     /// ```
-    pub fn spawn_with<F>(&self, sched: crate::Sched, future: F) -> JoinHandle<F::Output>
+    pub fn spawn_with<F>(&self, sched: crate::sched::Sched, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -274,7 +261,7 @@ impl Runtime {
 
     /// Stops the workers and cleans up; returns how many workers did not stop in time.
     fn shutdown(&mut self, timeout: Option<Duration>) -> usize {
-        let shared = &self.handle.shared;
+        let shared = self.handle.shared();
         if !shared.signal_shutdown() && self.threads.is_empty() {
             return 0;
         }
@@ -305,7 +292,7 @@ impl Drop for Runtime {
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Runtime")
-            .field("workers", &self.handle.shared.num_workers())
+            .field("workers", &self.handle.shared().num_workers())
             .finish_non_exhaustive()
     }
 }

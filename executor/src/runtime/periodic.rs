@@ -4,19 +4,10 @@ use super::{Handle, Runtime};
 use crate::loom::{lock, Arc};
 use crate::periodic::{self, Control, Job, Periodic, PeriodicHandle};
 use crate::policy::admission::{self, AdmissionError, TaskParams, Test};
-use crate::runtime::Policy;
+use crate::policy::Policy;
 use crate::time::Instant;
 use std::future::Future;
 use std::time::Duration;
-
-/// The periodic tasks admitted so far (admission control on), by admission id.
-#[derive(Default)]
-pub(crate) struct Admitted {
-    /// Next admission id.
-    next_id: u64,
-    /// `(id, parameters, priority)` of each admitted, not yet stopped task.
-    tasks: Vec<(u64, TaskParams, u8)>,
-}
 
 impl Runtime {
     /// Spawns a periodic real-time task: `job` is called for each release and its future run to
@@ -94,7 +85,7 @@ impl Handle {
                 "must be positive: Periodic::new takes the time between two releases".into(),
             ));
         }
-        let admission_id = if self.shared.sched.admission_control {
+        let admission_id = if self.shared().config().admission_control {
             Some(self.admit(params, periodic.get_priority())?)
         } else {
             None
@@ -128,18 +119,18 @@ impl Handle {
                     .into(),
             ));
         }
-        let workers = self.shared.num_workers();
-        let test = match (self.shared.sched.policy, workers) {
+        let workers = self.shared().num_workers();
+        let test = match (self.shared().config().policy, workers) {
             (Policy::Edf, 1) => Test::EdfUniprocessor,
             (Policy::Edf, _) => Test::EdfGlobalGfb,
             (_, 1) => Test::FixedPriorityUniprocessor,
             _ => Test::FixedPriorityGlobal,
         };
-        let mut admitted = lock(&self.shared.admitted);
+        let mut admitted = lock(self.shared().admitted());
         let mut tasks: Vec<TaskParams> = admitted.tasks.iter().map(|t| t.1).collect();
         tasks.push(params);
         let priorities: Option<Vec<u8>> =
-            (self.shared.sched.policy == Policy::Priority).then(|| {
+            (self.shared().config().policy == Policy::Priority).then(|| {
                 let mut p: Vec<u8> = admitted.tasks.iter().map(|t| t.2).collect();
                 p.push(priority);
                 p
@@ -153,6 +144,6 @@ impl Handle {
 
     /// A stopped task leaves the admitted set.
     fn forget_admitted(&self, id: u64) {
-        lock(&self.shared.admitted).tasks.retain(|t| t.0 != id);
+        lock(self.shared().admitted()).tasks.retain(|t| t.0 != id);
     }
 }

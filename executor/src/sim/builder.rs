@@ -1,7 +1,7 @@
 //! `sim::Builder` and `Mode`: how a simulation is configured.
 
 use super::Sim;
-use super::MAX_WORKERS;
+use super::MAX_VIRTUAL_WORKERS;
 use crate::error::BuildError;
 use crate::runtime::{Builder as RtBuilder, Policy};
 use std::time::Duration;
@@ -90,7 +90,7 @@ impl Builder {
         self
     }
 
-    /// Number of virtual workers (1 to [`MAX_WORKERS`]; validated by `build`).
+    /// Number of virtual workers (1 to [`MAX_VIRTUAL_WORKERS`]; validated by `build`).
     ///
     /// ```
     /// assert!(kairos::sim::Builder::new().workers(0).build().is_err());
@@ -210,20 +210,21 @@ impl Builder {
     /// Builds the simulation (nothing runs until `block_on` or `run_for`).
     ///
     /// # Errors
-    /// [`BuildError`] for no workers, more than [`MAX_WORKERS`], or invalid policy parameters, as
-    /// `Runtime::builder().build()`.
+    /// [`BuildError`] for no workers, more than [`MAX_VIRTUAL_WORKERS`], or invalid policy
+    /// parameters, as `Runtime::builder().build()`.
     ///
     /// ```
-    /// assert!(kairos::sim::Builder::new().workers(kairos::sim::MAX_WORKERS + 1).build().is_err());
+    /// use kairos::sim::{Builder, MAX_VIRTUAL_WORKERS};
+    /// assert!(Builder::new().workers(MAX_VIRTUAL_WORKERS + 1).build().is_err());
     /// ```
     pub fn build(&self) -> Result<Sim, BuildError> {
         if self.workers == 0 {
             return Err(BuildError::NoWorkers);
         }
-        if self.workers > MAX_WORKERS {
+        if self.workers > MAX_VIRTUAL_WORKERS {
             return Err(BuildError::TooManyWorkers {
                 requested: self.workers,
-                max: MAX_WORKERS,
+                max: MAX_VIRTUAL_WORKERS,
             });
         }
         if self.max_steps_per_instant == 0 {
@@ -232,7 +233,7 @@ impl Builder {
                 reason: "must be positive",
             });
         }
-        let sched = self.rt.sched_config()?;
+        let sched = self.rt.policy_config()?;
         Ok(Sim::new(self, sched))
     }
 }

@@ -23,9 +23,8 @@
 //! virtual duration.
 
 use super::Sim;
-use crate::runtime::context;
-use crate::worker::sim_env::SimEnv;
-use crate::worker::{self, Step};
+use crate::context;
+use crate::worker::{AnyCore, Step};
 
 /// What one iteration did.
 #[derive(Debug, PartialEq, Eq)]
@@ -54,7 +53,8 @@ impl Sim {
         let now = self.state.now.get();
         self.wake_notified();
         let mut at = u64::MAX;
-        let mut ties: heapless::Vec<Candidate, { super::MAX_WORKERS + 1 }> = heapless::Vec::new();
+        let mut ties: heapless::Vec<Candidate, { super::MAX_VIRTUAL_WORKERS + 1 }> =
+            heapless::Vec::new();
         let mut any_parked = false;
         for (i, w) in self.workers.iter().enumerate() {
             if w.parked {
@@ -64,7 +64,7 @@ impl Sim {
             consider(&mut at, &mut ties, w.next_at, Candidate::Worker(i));
         }
         if any_parked {
-            if let Some(deadline) = self.handle.shared.timers.next_deadline() {
+            if let Some(deadline) = self.handle.shared().timers().next_deadline() {
                 consider(&mut at, &mut ties, deadline.max(now), Candidate::Timer);
             }
         }
@@ -98,7 +98,7 @@ impl Sim {
     fn wake_notified(&mut self) {
         let now = self.state.now.get();
         for i in 0..self.workers.len() {
-            if self.workers[i].parked && !self.handle.shared.idle.is_parked(i) {
+            if self.workers[i].parked && !self.handle.shared().idle().is_parked(i) {
                 let w = &mut self.workers[i];
                 w.parked = false;
                 w.next_at = now;
@@ -113,7 +113,7 @@ impl Sim {
 
     /// A timer event: one parked worker (drawn from the scheduling stream) fires the due timers.
     fn wake_for_timers(&mut self, now: u64) {
-        let parked: heapless::Vec<usize, { super::MAX_WORKERS }> = self
+        let parked: heapless::Vec<usize, { super::MAX_VIRTUAL_WORKERS }> = self
             .workers
             .iter()
             .enumerate()
@@ -125,8 +125,8 @@ impl Sim {
             1 => parked[0],
             n => parked[self.sched_rng.below(n as u32) as usize],
         };
-        let shared = self.handle.shared.clone();
-        self.with_worker(i, |core| core.wake_for_timers(&shared, now));
+        let handle = self.handle.clone();
+        self.with_worker(i, |core| core.wake_for_timers(handle.shared(), now));
         let w = &mut self.workers[i];
         w.parked = false;
         w.next_at = now;
@@ -141,12 +141,12 @@ impl Sim {
         let handle = self.handle.clone();
         let mut step = Step::Polled;
         self.with_worker(i, |core| {
-            let (core, s) = worker::step(core, &handle, &mut SimEnv);
+            let (core, s) = core.step(handle.shared());
             step = s;
             core
         });
         let charged = self.state.busy.replace(0);
-        self.state.continuing.set(std::ptr::null());
+        self.state.continuing.set(0);
         let w = &mut self.workers[i];
         match step {
             Step::Polled => {
@@ -165,7 +165,7 @@ impl Sim {
     }
 
     /// Runs `f` on worker `i`'s core with the thread context switched to that worker.
-    fn with_worker(&mut self, i: usize, f: impl FnOnce(Box<worker::Core>) -> Box<worker::Core>) {
+    fn with_worker(&mut self, i: usize, f: impl FnOnce(AnyCore) -> AnyCore) {
         let w = &mut self.workers[i];
         let Some(core) = w.core.take() else {
             return;

@@ -1,29 +1,27 @@
-//! The simulator's thread-local state, and the hooks the runtime calls into it.
+//! The simulator's thread-local state: its implementation of the runtime's event seam
+//! (`event/mod.rs`).
 //!
 //! # Protocol
 //!
 //! A simulation runs on one thread. While one of its methods runs (`Sim::block_on`,
-//! `Sim::run_for`, `Sim::spawn`, ..., and its drop), [`ACTIVE`] points to its [`State`]; at every
-//! other time, and on every other thread, it is null. Everything the runtime does differently
-//! under simulation hangs off that one thread-local pointer:
+//! `Sim::run_for`, `Sim::spawn`, ..., and its drop), its [`State`] is installed as that thread's
+//! event sink, and [`ACTIVE`] points to it for the simulator's own queries (`sim::rng`,
+//! `sim::annotate`, `sim::is_simulated`). Through the seam, the runtime then:
 //!
-//! - the clock: `time::now_ns` returns [`State::now`] (virtual, integer ns) instead of reading the
-//!   OS clock; `sys::thread_cpu_ns` returns the stepping virtual worker's consumed time;
-//! - `work(d)`: [`busy`] charges each slice to the stepping virtual worker and marks the task as
-//!   *continuing* (its poll resumes after the slice, on the same worker, without a pick);
-//! - the trace: [`record`] appends one fixed-width event (`trace.rs`) and feeds the digest.
+//! - reads the virtual clock: `event::clock::now_ns` returns [`State::now`] (integer ns) and
+//!   `event::clock::thread_cpu_ns` the stepping virtual worker's consumed time;
+//! - charges `work(d)`: each slice is charged to the stepping virtual worker and the task is
+//!   marked *continuing* (its poll resumes after the slice, on the same worker, without a pick);
+//! - records the trace: every event becomes one fixed-width record (`trace.rs`) and feeds the
+//!   digest.
 //!
-//! On the real runtime each hook costs one thread-local load of a null pointer and a branch:
-//! `ACTIVE` is a `const`-initialised `Cell` with no destructor, so the load needs no lazy
-//! initialisation check.
-//!
-//! The state is owned by the `Sim` (boxed, so its address is stable) and outlives every window
-//! in which `ACTIVE` points to it (`Enter` restores the previous pointer on drop, also when a
-//! scenario panics).
+//! The runtime never names this module. The state is owned by the `Sim` (boxed, so its address
+//! is stable) and outlives every window in which it is installed (`Enter` uninstalls it on drop,
+//! also when a scenario panics).
 
-use super::trace::{EventKind, TraceBuf, NO_WORKER};
+use super::trace::{TraceBuf, NO_WORKER};
+use crate::event::{self, EventKind, Sink, Slice};
 use crate::rng::Rng;
-use crate::task::Header;
 use std::cell::{Cell, RefCell};
 use std::ptr;
 use std::task::Waker;
@@ -45,9 +43,9 @@ pub(crate) struct State {
     pub(crate) worker: Cell<Option<usize>>,
     /// Busy time `work` slices charged during the current step.
     pub(crate) busy: Cell<u64>,
-    /// The task that charged a slice in the current step: its next schedule on this worker is
-    /// its continuation, not a new queueing (see `context::schedule`). Compared, never read.
-    pub(crate) continuing: Cell<*const Header>,
+    /// The task (id) that charged a slice in the current step, 0 if none: its next schedule
+    /// on this worker is its continuation, not a new queueing (`event::continues`).
+    pub(crate) continuing: Cell<u64>,
     /// The user's random stream (`sim::rng()`).
     pub(crate) user_rng: RefCell<Rng>,
     /// Events and digest.
@@ -64,15 +62,24 @@ impl State {
     }
 }
 
-/// Makes `state` the simulation of this thread until the guard drops.
-pub(crate) fn enter(state: &State) -> Enter {
+/// Makes `state` the simulation of this thread, and its event sink, until the guard drops.
+///
+/// # Safety
+/// `state` must outlive the guard, which must be dropped on this thread.
+pub(crate) unsafe fn enter(state: &State) -> Enter {
     let previous = ACTIVE.with(|a| a.replace(state));
-    Enter { previous }
+    // SAFETY: the caller keeps `state` alive until the guard (which uninstalls it) drops.
+    let sink = unsafe { event::install(state) };
+    Enter {
+        previous,
+        _sink: sink,
+    }
 }
 
-/// Restores the previous simulation pointer (normally null) on drop.
+/// Restores the previous simulation pointer (normally null) and sink on drop.
 pub(crate) struct Enter {
     previous: *const State,
+    _sink: event::Installed,
 }
 
 impl Drop for Enter {
@@ -101,91 +108,51 @@ pub(crate) fn active() -> bool {
     ACTIVE.with(|a| !a.get().is_null())
 }
 
-/// Virtual now, under simulation.
-#[inline]
-pub(crate) fn virtual_now() -> Option<u64> {
-    with(|s| s.now.get())
-}
+impl Sink for State {
+    fn record(&self, kind: EventKind, task: u64, a: u64, b: u64) {
+        let worker = self.worker.get().map_or(NO_WORKER, |w| w as u32);
+        if let Ok(mut trace) = self.trace.try_borrow_mut() {
+            trace.push(self.now.get(), worker, kind, task, a, b);
+        }
+    }
 
-/// The stepping virtual worker's CPU clock, under simulation.
-#[inline]
-pub(crate) fn virtual_cpu() -> Option<u64> {
-    with(State::cpu_now)
-}
+    fn now(&self) -> Option<u64> {
+        Some(self.now.get())
+    }
 
-/// What `work(d)` does with a slice of `ns` on this thread.
-pub(crate) enum Slice {
-    /// Real runtime: spin for it.
-    Spin,
-    /// Simulation without the cost model: free.
-    Free,
-    /// Charged to the stepping virtual worker; the task was woken and continues after it.
-    Charged,
-    /// Simulation, but not inside a task poll on a virtual worker (`Sim::block_on`'s future):
-    /// the caller waits for it as a sleep.
-    Sleep,
-}
+    fn thread_cpu(&self) -> Option<u64> {
+        Some(self.cpu_now())
+    }
 
-/// `work`'s slice of `ns` under simulation (see [`Slice`]). `waker` is the polling task's.
-pub(crate) fn busy(ns: u64, waker: &Waker) -> Slice {
-    with(|s| {
-        if !s.cost_model {
+    /// Without the cost model a slice is free; outside a task poll on a virtual worker
+    /// (`Sim::block_on`'s own future) it is waited for as a sleep; otherwise it is charged to
+    /// the stepping worker, and the task is woken now: its poll returns `Pending`, and the
+    /// harness's schedule of it is routed to the worker's resume slot (`continues`).
+    fn work_slice(&self, ns: u64, waker: &Waker) -> Slice {
+        if !self.cost_model {
             return Slice::Free;
         }
-        if s.worker.get().is_none() {
+        if self.worker.get().is_none() {
             return Slice::Sleep;
         }
-        let Some(header) = crate::runtime::context::with_current(|h| h as *const Header) else {
+        let Some(task) = crate::context::with_current(|h| h.id.0) else {
             return Slice::Sleep;
         };
-        s.busy.set(s.busy.get().saturating_add(ns));
-        s.continuing.set(header);
-        // The task is woken now; its poll returns `Pending`, and the harness schedules it:
-        // `is_continuation` routes that schedule to the worker's resume slot.
+        self.busy.set(self.busy.get().saturating_add(ns));
+        self.continuing.set(task);
         waker.wake_by_ref();
         Slice::Charged
-    })
-    .unwrap_or(Slice::Spin)
-}
-
-/// Whether `header`'s schedule right now is the continuation of a charged slice. The mark is
-/// cleared by the event loop after each step (a step polls one task, scheduled at most once).
-#[inline]
-pub(crate) fn is_continuation(header: &Header) -> bool {
-    let p = ACTIVE.with(|a| a.get());
-    !p.is_null() && is_continuing(header)
-}
-
-/// The current step's charged `work` time: (whether a task continues, ns charged).
-pub(crate) fn step_busy() -> (bool, u64) {
-    with(|s| (!s.continuing.get().is_null(), s.busy.get())).unwrap_or((false, 0))
-}
-
-/// Whether `header`'s poll that just returned charged a slice and will continue (its poll is not
-/// over for accounting: no latency, duration or `Fair` charge is recorded yet).
-#[inline]
-pub(crate) fn is_continuing(header: &Header) -> bool {
-    with(|s| ptr::eq(s.continuing.get(), header)).unwrap_or(false)
-}
-
-/// Appends an event to the active simulation's trace (no-op on the real runtime).
-#[inline]
-pub(crate) fn record(kind: EventKind, task: u64, a: u64, b: u64) {
-    let p = ACTIVE.with(|a| a.get());
-    if !p.is_null() {
-        record_slow(kind, task, a, b);
     }
-}
 
-#[cold]
-#[inline(never)]
-fn record_slow(kind: EventKind, task: u64, a: u64, b: u64) {
-    let _ = with(|s| {
-        let worker = s.worker.get().map_or(NO_WORKER, |w| w as u32);
-        if let Ok(mut trace) = s.trace.try_borrow_mut() {
-            trace.push(s.now.get(), worker, kind, task, a, b);
-        }
-    });
+    /// The mark is cleared by the event loop after each step (a step polls one task, scheduled
+    /// at most once).
+    fn continues(&self, task: u64) -> bool {
+        task != 0 && self.continuing.get() == task
+    }
+
+    fn step_busy(&self) -> (bool, u64) {
+        (self.continuing.get() != 0, self.busy.get())
+    }
 }
 
 /// Interns `label` in the active simulation's trace (for `sim::annotate`).

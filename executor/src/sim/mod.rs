@@ -77,7 +77,7 @@ pub use trace::{Event, EventKind, Trace, NO_WORKER};
 use crate::time::Instant;
 
 /// Most virtual workers a simulation has (the event loop keeps its candidates on the stack).
-pub const MAX_WORKERS: usize = 256;
+pub const MAX_VIRTUAL_WORKERS: usize = 256;
 
 /// Where every simulation's virtual clock starts: 1 s after the clock's zero (so that no
 /// virtual instant is 0, which the runtime uses for "not stamped").
@@ -135,7 +135,7 @@ pub fn rng() -> SimRng {
 /// kairos::sim::annotate("ignored", 0); // not simulating: no-op
 /// ```
 pub fn annotate(label: &'static str, value: u64) {
-    let task = crate::runtime::context::with_current(|h| h.id.0).unwrap_or(0);
+    let task = crate::context::with_current(|h| h.id.0).unwrap_or(0);
     let _ = hook::with_trace(|trace, now, worker| {
         let n = trace.label(label);
         trace.push(now, worker, EventKind::Annotate, task, n, value);

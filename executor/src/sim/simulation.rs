@@ -6,16 +6,16 @@ use super::hook::{self, State};
 use super::rng::SimRng;
 use super::trace::{Trace, TraceBuf};
 use super::{Digest, EPOCH};
-use crate::loom::Arc;
+use crate::context;
 use crate::metrics::Metrics;
 use crate::periodic::{Job, Periodic, PeriodicHandle};
 use crate::policy::admission::AdmissionError;
 use crate::rng::Rng;
-use crate::runtime::{context, Handle, Policy};
+use crate::runtime::{Handle, Policy};
 use crate::sched::Sched;
 use crate::task::{JoinHandle, TaskAllocator};
 use crate::time::Instant;
-use crate::worker::{self, Core, SchedConfig, Shared};
+use crate::worker::{self, AnyCore, PolicyConfig};
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
@@ -70,7 +70,7 @@ pub struct Sim {
 /// A virtual worker: its core and where it is in time.
 pub(super) struct VirtualWorker {
     /// `None` only while it is being stepped.
-    pub(super) core: Option<Box<Core>>,
+    pub(super) core: Option<AnyCore>,
     /// When it runs its next step (if not parked).
     pub(super) next_at: u64,
     /// Parked: waits for a notifier or a timer.
@@ -87,14 +87,18 @@ struct Entered {
 
 impl Sim {
     /// Builds a simulation from a validated builder.
-    pub(super) fn new(b: &Builder, sched: SchedConfig) -> Sim {
+    pub(super) fn new(b: &Builder, sched: PolicyConfig) -> Sim {
         let n = b.workers;
-        let (cores, remotes): (Vec<_>, Vec<_>) = (0..n)
-            .map(|i| worker::new_worker(i, b.seed, sched.ordering))
-            .unzip();
-        // One search round per step (`spin_rounds` 0 means one pass): spinning cannot find
-        // anything new on a single thread.
-        let shared = Shared::new(remotes, 0, TaskAllocator::Pool, Duration::ZERO, sched);
+        let (handle, cores) = worker::build(worker::Config {
+            workers: n,
+            seed: b.seed,
+            // One search round per step (`spin_rounds` 0 means one pass): spinning cannot find
+            // anything new on a single thread.
+            spin_rounds: 0,
+            task_allocator: TaskAllocator::Pool,
+            timer_spin: Duration::ZERO,
+            policy: sched,
+        });
         let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
         let state = Box::new(State {
             now: Cell::new(EPOCH.as_nanos()),
@@ -102,15 +106,13 @@ impl Sim {
             cpu: (0..n).map(|_| Cell::new(EPOCH.as_nanos())).collect(),
             worker: Cell::new(None),
             busy: Cell::new(0),
-            continuing: Cell::new(std::ptr::null()),
+            continuing: Cell::new(0),
             user_rng: RefCell::new(Rng::for_stream(b.seed, USER_STREAM)),
             trace: RefCell::new(TraceBuf::new(b.keep_trace)),
         });
         Sim {
             state,
-            handle: Handle {
-                shared: Arc::new(shared),
-            },
+            handle,
             workers: cores
                 .into_iter()
                 .map(|core| VirtualWorker {
@@ -135,7 +137,9 @@ impl Sim {
     fn enter(&self) -> Entered {
         Entered {
             _context: context::enter(&self.handle),
-            _hook: hook::enter(&self.state),
+            // SAFETY: `Entered` is a local of this `Sim`'s methods, dropped on this thread before
+            // `self.state` (owned by the `Sim`) can go.
+            _hook: unsafe { hook::enter(&self.state) },
         }
     }
 
@@ -434,7 +438,8 @@ impl Drop for Sim {
             );
         }
         let _e = self.enter();
-        let shared = self.handle.shared.clone();
+        let handle = self.handle.clone();
+        let shared = handle.shared();
         shared.signal_shutdown();
         for w in &mut self.workers {
             if let Some(core) = w.core.take() {

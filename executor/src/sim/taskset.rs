@@ -9,7 +9,7 @@
 //!   of periods is equally likely.
 //!
 //! Periods and execution times are rounded *down* to a granularity (by default the
-//! [`WORK_SLICE`](crate::WORK_SLICE), 20 µs), so the set's utilization never exceeds the target
+//! [`WORK_SLICE`](crate::work::WORK_SLICE), 20 µs), so the set's utilization never exceeds the target
 //! and, with every release and execution time a whole number of slices, a job's cooperative
 //! checks fall exactly on the releases of the others (see `docs/determinism.md`).
 
@@ -143,7 +143,7 @@ pub struct TaskSetSpec {
 
 impl TaskSetSpec {
     /// `tasks` tasks of total utilization `utilization`, periods in 1..100 ms, in multiples of
-    /// [`WORK_SLICE`](crate::WORK_SLICE).
+    /// [`WORK_SLICE`](crate::work::WORK_SLICE).
     ///
     /// ```
     /// let s = kairos::sim::TaskSetSpec::new(4, 0.5);
@@ -155,7 +155,7 @@ impl TaskSetSpec {
             utilization,
             min_period: Duration::from_millis(1),
             max_period: Duration::from_millis(100),
-            granularity: crate::WORK_SLICE,
+            granularity: crate::work::WORK_SLICE,
         }
     }
 }

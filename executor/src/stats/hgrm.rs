@@ -15,8 +15,7 @@
 //! file overwrites another. `prefix` is used as given (it may name a subdirectory, which must
 //! exist). Files that exist are replaced.
 
-// Wired into the runtime by the lead; until then only the tests use it (and under loom the tests
-// are compiled out).
+// Used by the public `Metrics::summary` and `Metrics::write_hgrm` (`metrics.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;

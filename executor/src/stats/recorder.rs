@@ -27,8 +27,7 @@
 //! The first sighting of a name allocates and zeroes that much on the worker's hot path; spawn
 //! paths that know the name can call [`Recorder::register`] instead.
 
-// Wired into the worker by the lead; until then only the tests use it (and under loom the tests
-// are compiled out).
+// Each worker's `WorkerMetrics` (`worker/metrics.rs`) holds one behind its mutex.
 
 use std::collections::btree_map::{BTreeMap, Entry};
 

@@ -11,8 +11,45 @@
 //! arrived): a periodic task's next job, whose release is already due when the previous job
 //! ends, must not run ahead of more urgent jobs that were released meanwhile.
 
-use crate::runtime::context;
-use crate::time::Instant;
+use super::Header;
+use crate::time::instant::Instant;
+use std::cell::Cell;
+use std::ptr::{self, NonNull};
+
+thread_local! {
+    /// The task being polled on this thread, null between polls. Set by the worker around each
+    /// poll ([`enter`]); only compared and, during that poll, dereferenced: the poller's
+    /// reference keeps the task alive until the worker clears it.
+    static CURRENT: Cell<*const Header> = const { Cell::new(ptr::null()) };
+}
+
+/// Makes `header` (or, null, no task) the task being polled on this thread.
+#[inline]
+pub(crate) fn enter(header: *const Header) {
+    let _ = CURRENT.try_with(|c| c.set(header));
+}
+
+/// The task being polled on this thread, null if none.
+#[inline]
+pub(crate) fn get() -> *const Header {
+    CURRENT.try_with(Cell::get).unwrap_or(ptr::null())
+}
+
+/// Runs `f` with the task being polled on this thread, if any (inside its poll).
+#[inline]
+pub(crate) fn with_current<R>(f: impl FnOnce(&Header) -> R) -> Option<R> {
+    let current = get();
+    // SAFETY: `CURRENT` is set by the worker to the task it polls and cleared before the
+    // poller gives up its reference, so while it is non-null the task is alive; we are inside
+    // its poll on this very thread.
+    (!current.is_null()).then(|| f(unsafe { &*current }))
+}
+
+/// Tells the running task's scheduler that the task changed its deadline or priority.
+fn rekeyed(header: &Header) {
+    // SAFETY: inside the task's poll (see `with_current`), whose reference keeps it alive.
+    unsafe { (header.vtable.rekeyed)(NonNull::from(header)) }
+}
 
 /// Returned by the setters of [`kairos::task`](crate::task) when no task is being polled on
 /// this thread: call them from inside a spawned task.
@@ -42,9 +79,9 @@ pub struct NoCurrentTask;
 /// assert!(d.is_some());
 /// ```
 pub fn set_deadline(at: Instant) -> Result<(), NoCurrentTask> {
-    context::with_current(|h| {
-        h.sched.set_deadline(Some(at.as_nanos()));
-        context::rekeyed(h);
+    with_current(|h| {
+        h.policy.set_deadline(Some(at.as_nanos()));
+        rekeyed(h);
     })
     .ok_or(NoCurrentTask)
 }
@@ -60,9 +97,9 @@ pub fn set_deadline(at: Instant) -> Result<(), NoCurrentTask> {
 /// assert_eq!(d, None);
 /// ```
 pub fn clear_deadline() -> Result<(), NoCurrentTask> {
-    context::with_current(|h| {
-        h.sched.set_deadline(None);
-        context::rekeyed(h);
+    with_current(|h| {
+        h.policy.set_deadline(None);
+        rekeyed(h);
     })
     .ok_or(NoCurrentTask)
 }
@@ -73,7 +110,7 @@ pub fn clear_deadline() -> Result<(), NoCurrentTask> {
 /// assert_eq!(kairos::task::deadline(), None);
 /// ```
 pub fn deadline() -> Option<Instant> {
-    context::with_current(|h| h.sched.deadline().map(Instant::from_nanos)).flatten()
+    with_current(|h| h.policy.deadline().map(Instant::from_nanos)).flatten()
 }
 
 /// Sets the running task's base priority, 0 lowest, 255 highest (used by `Priority`).
@@ -83,9 +120,9 @@ pub fn deadline() -> Option<Instant> {
 /// rt.block_on(rt.spawn(async { kairos::task::set_priority(9).unwrap() })).unwrap();
 /// ```
 pub fn set_priority(priority: u8) -> Result<(), NoCurrentTask> {
-    context::with_current(|h| {
-        h.sched.set_priority(priority);
-        context::rekeyed(h);
+    with_current(|h| {
+        h.policy.set_priority(priority);
+        rekeyed(h);
     })
     .ok_or(NoCurrentTask)
 }
@@ -97,7 +134,7 @@ pub fn set_priority(priority: u8) -> Result<(), NoCurrentTask> {
 /// rt.block_on(rt.spawn(async { kairos::task::set_nice(5).unwrap() })).unwrap();
 /// ```
 pub fn set_nice(nice: i8) -> Result<(), NoCurrentTask> {
-    context::with_current(|h| h.sched.set_nice(nice)).ok_or(NoCurrentTask)
+    with_current(|h| h.policy.set_nice(nice)).ok_or(NoCurrentTask)
 }
 
 /// Whether the running task should yield now: a more urgent task is waiting for this worker,
@@ -118,5 +155,5 @@ pub fn set_nice(nice: i8) -> Result<(), NoCurrentTask> {
 /// })).unwrap();
 /// ```
 pub fn should_yield() -> bool {
-    context::should_yield()
+    with_current(|h| (h.vtable.should_yield)()).unwrap_or(false)
 }

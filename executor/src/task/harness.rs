@@ -10,6 +10,7 @@ use super::raw::{Cell, Header, Stage, Vtable};
 use super::state::{TransitionToIdle, TransitionToRunning};
 use super::waker::waker_ref;
 use super::{JoinError, Notified, Schedule};
+use crate::event::{self, EventKind};
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
@@ -30,6 +31,8 @@ where
         try_read_output: try_read_output::<F, S>,
         drop_join_handle: drop_join_handle::<F, S>,
         shutdown: shutdown::<F, S>,
+        rekeyed: rekeyed::<F, S>,
+        should_yield: S::should_yield,
     }
 }
 
@@ -140,7 +143,7 @@ fn drop_stage<F: Future, S>(cell: &Cell<F, S>) -> Result<(), Box<dyn std::any::A
 /// panic of the future's destructor). Requires `RUNNING`.
 fn cancel_and_complete<F: Future, S: Schedule>(cell: &Cell<F, S>) {
     let id = cell.header.id;
-    crate::sim::hook::record(crate::sim::EventKind::Cancel, id.0, 0, 0);
+    event::emit(EventKind::Cancel, || (id.0, 0, 0));
     let result = match drop_stage(cell) {
         Ok(()) => JoinError::cancelled(id),
         Err(payload) => {
@@ -213,8 +216,24 @@ unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
     unsafe { super::alloc::free(ptr.cast::<Cell<F, S>>()) };
 }
 
+/// The task, being polled (the poller holds a reference), changed its parameters.
+unsafe fn rekeyed<F: Future, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: the caller is inside the task's poll, whose reference keeps it alive.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    cell.scheduler.rekeyed(&cell.header);
+}
+
 /// `JoinHandle::poll`: if complete, moves the output into `dst`; else registers `waker`.
-unsafe fn try_read_output<F: Future, S>(ptr: NonNull<Header>, dst: *mut (), waker: &Waker) {
+/// Joining is an operation of the cooperative budget: the scheduler may ask to yield first
+/// (`dst` is then left `Pending`).
+unsafe fn try_read_output<F: Future, S: Schedule>(
+    ptr: NonNull<Header>,
+    dst: *mut (),
+    waker: &Waker,
+) {
+    if !S::proceed(waker) {
+        return;
+    }
     // SAFETY: the JoinHandle holds a reference.
     let cell = unsafe { cell::<F, S>(ptr) };
     if !can_read_output(cell, waker) {

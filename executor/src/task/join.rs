@@ -90,8 +90,8 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // Joining is an operation of the cooperative budget (`coop.rs`).
-        std::task::ready!(crate::coop::poll_proceed(cx));
+        // Joining is an operation of the cooperative budget: `try_read_output` asks the
+        // scheduler first (`Schedule::proceed`).
         let mut out: Poll<Result<T, JoinError>> = Poll::Pending;
         // SAFETY: `out` has the task's output type (the handle was created for it), and we are
         // the task's JoinHandle.

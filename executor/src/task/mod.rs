@@ -1,6 +1,10 @@
 //! Tasks: a spawned future, its output and its bookkeeping in one heap block; and the running
 //! task's own controls ([`set_deadline`], [`set_priority`], [`set_nice`], [`should_yield`]).
 //!
+//! This module knows neither the runtime nor the simulator: what a task needs of whoever runs
+//! it is the `Schedule` trait (implemented by the workers' handle), and what it reports goes
+//! through the event seam.
+//!
 //! # Layout
 //!
 //! One allocation per task (`raw::Cell`): a type-erased `Header` first (state word, vtable,
@@ -29,14 +33,14 @@
 //! the registry releases its reference → the last reference frees the block.
 
 mod alloc;
-mod current;
+pub(crate) mod current;
 mod error;
 mod harness;
 mod id;
 mod join;
+pub(crate) mod policy_state;
 pub(crate) mod raw;
 mod registry;
-pub(crate) mod sched;
 pub(crate) mod state;
 mod waker;
 
@@ -45,19 +49,21 @@ pub(crate) use alloc::pool as task_pool;
 pub use alloc::{
     configure_task_pool, task_memory, TaskAllocator, TaskMemory, TaskPoolError, TASK_POOL_CAPACITY,
 };
+pub(crate) use current::with_current;
 pub use current::{
     clear_deadline, deadline, set_deadline, set_nice, set_priority, should_yield, NoCurrentTask,
 };
 pub use error::JoinError;
 pub use id::TaskId;
 pub use join::JoinHandle;
+pub(crate) use policy_state::PolicyState;
 pub(crate) use raw::Header;
 pub(crate) use registry::Registry;
-pub(crate) use sched::SchedState;
 
 use raw::RawTask;
 use std::future::Future;
 use std::mem::ManuallyDrop;
+use std::task::Waker;
 
 /// What a task needs from the scheduler that owns it.
 ///
@@ -79,6 +85,30 @@ pub(crate) trait Schedule: Send + Sync + Sized + 'static {
     #[inline]
     fn poll_ended(&self, task: &Header) {
         let _ = task;
+    }
+
+    /// The task being polled (`task`) changed its own deadline or priority
+    /// (`task::set_deadline`, ...): a scheduler that compares running tasks with queued ones
+    /// republishes it. Default: nothing.
+    #[inline]
+    fn rekeyed(&self, task: &Header) {
+        let _ = task;
+    }
+
+    /// Whether the task being polled on this thread should yield now (`task::should_yield`).
+    /// Default: never.
+    #[inline]
+    fn should_yield() -> bool {
+        false
+    }
+
+    /// Called before a `JoinHandle` completes in the task being polled on this thread, an
+    /// operation of the cooperative budget: `true` to go on, `false` to yield instead (then
+    /// `waker` was woken, and the join is retried at the next poll). Default: go on.
+    #[inline]
+    fn proceed(waker: &Waker) -> bool {
+        let _ = waker;
+        true
     }
 }
 
@@ -150,14 +180,14 @@ pub(crate) fn new_task<F, S>(
     scheduler: S,
     id: TaskId,
     allocator: TaskAllocator,
-    sched: SchedState,
+    policy: PolicyState,
 ) -> (RegisteredTask, Notified, JoinHandle<F::Output>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
     S: Schedule,
 {
-    let raw = RawTask::new(future, scheduler, id, allocator, sched);
+    let raw = RawTask::new(future, scheduler, id, allocator, policy);
     (
         RegisteredTask { raw },
         Notified { raw },

@@ -7,7 +7,7 @@
 
 use super::harness;
 use super::id::TaskId;
-use super::sched::SchedState;
+use super::policy_state::PolicyState;
 use super::state::State;
 use super::{JoinError, Schedule};
 use crate::loom::UnsafeCell;
@@ -27,8 +27,9 @@ pub(crate) struct Header {
     pub(crate) links: UnsafeCell<Links>,
     /// The task's id (spawn order within its runtime).
     pub(crate) id: TaskId,
-    /// Deadline, priority, nice value, virtual runtime, ready stamp, name (`sched.rs`).
-    pub(crate) sched: SchedState,
+    /// What the scheduling policies read and write: deadline, priority, nice value, virtual
+    /// runtime, ready stamp, name (`policy_state.rs`).
+    pub(crate) policy: PolicyState,
 }
 
 // SAFETY: the header's mutable parts are the atomic state and the links, which are only accessed
@@ -90,6 +91,10 @@ pub(crate) struct Vtable {
     pub(crate) drop_join_handle: unsafe fn(NonNull<Header>),
     /// Runtime shutdown: cancel, consuming the registry's reference.
     pub(crate) shutdown: unsafe fn(NonNull<Header>),
+    /// The task, being polled, changed its own deadline or priority (`Schedule::rekeyed`).
+    pub(crate) rekeyed: unsafe fn(NonNull<Header>),
+    /// `Schedule::should_yield` of the task's scheduler type.
+    pub(crate) should_yield: fn() -> bool,
 }
 
 /// A copyable, untyped pointer to a live task. Does not own a reference by itself: the typed
@@ -106,7 +111,7 @@ impl RawTask {
         scheduler: S,
         id: TaskId,
         allocator: super::TaskAllocator,
-        sched: SchedState,
+        policy: PolicyState,
     ) -> RawTask
     where
         F: Future + Send + 'static,
@@ -120,7 +125,7 @@ impl RawTask {
                     vtable: harness::vtable::<F, S>(),
                     links: UnsafeCell::new(Links::default()),
                     id,
-                    sched,
+                    policy,
                 },
                 scheduler,
                 stage: UnsafeCell::new(Stage::Running(future)),
@@ -212,7 +217,7 @@ impl RawTask {
 #[cfg(all(test, not(loom)))]
 mod layout_tests {
     use super::*;
-    use crate::runtime::Handle;
+    use crate::worker::Handle;
     use std::mem::size_of;
 
     fn cell_size<F: Future>(_future: &F) -> usize {

@@ -168,7 +168,7 @@ fn unlink(shard: &mut Shard, links: Links) {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::task::{new_task, Notified, SchedState, Schedule, TaskAllocator, TaskId};
+    use crate::task::{new_task, Notified, PolicyState, Schedule, TaskAllocator, TaskId};
     use std::sync::Arc;
 
     /// A scheduler that drops what it is given and unlinks through a shared registry.
@@ -193,7 +193,7 @@ mod tests {
                 sched.clone(),
                 TaskId(id),
                 TaskAllocator::Pool,
-                SchedState::default(),
+                PolicyState::default(),
             );
             assert!(registry.bind(registered).is_ok());
             drop(notified);
@@ -214,7 +214,7 @@ mod tests {
             sched.clone(),
             TaskId(6),
             TaskAllocator::Pool,
-            SchedState::default(),
+            PolicyState::default(),
         );
         let refused = registry.bind(registered).unwrap_err();
         drop(notified);

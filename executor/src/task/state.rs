@@ -79,6 +79,7 @@ pub(crate) struct Snapshot(usize);
 
 /// Outcome of [`State::transition_to_running`].
 #[derive(Debug, PartialEq, Eq)]
+#[must_use = "the caller must poll, cancel, or drop its reference as the outcome says"]
 pub(crate) enum TransitionToRunning {
     /// The caller now owns the future and must poll it.
     Success,
@@ -90,6 +91,7 @@ pub(crate) enum TransitionToRunning {
 
 /// Outcome of [`State::transition_to_idle`].
 #[derive(Debug, PartialEq, Eq)]
+#[must_use = "ignoring it loses a wake, leaks the task, or never drops a cancelled future"]
 pub(crate) enum TransitionToIdle {
     /// Idle; the caller's reference was released in the same step (and was not the last one).
     Ok,
@@ -104,6 +106,7 @@ pub(crate) enum TransitionToIdle {
 
 /// Outcome of a wake that consumes a reference ([`State::transition_to_notified_by_val`]).
 #[derive(Debug, PartialEq, Eq)]
+#[must_use = "ignoring it loses the wake (`Submit`) or leaks the task (`Dealloc`)"]
 pub(crate) enum TransitionToNotifiedByVal {
     /// Nothing to do; the waker's reference was released and was not the last.
     DoNothing,
@@ -115,6 +118,7 @@ pub(crate) enum TransitionToNotifiedByVal {
 
 /// Outcome of a wake that keeps the waker ([`State::transition_to_notified_by_ref`]).
 #[derive(Debug, PartialEq, Eq)]
+#[must_use = "ignoring `Submit` loses the wake and leaks the reference taken for it"]
 pub(crate) enum TransitionToNotifiedByRef {
     /// Nothing to do.
     DoNothing,
@@ -199,6 +203,7 @@ impl State {
     /// The future finished (or was dropped): `RUNNING` becomes `COMPLETE` in one step. Returns the
     /// state just before, whose `JOIN_INTEREST` and `JOIN_WAKER` bits decide who owns the output
     /// and whether the join waker must be woken.
+    #[must_use = "the previous state says who owns the output and whether to wake the join waker"]
     pub(crate) fn transition_to_complete(&self) -> Snapshot {
         let prev = Snapshot(self.val.fetch_xor(RUNNING | COMPLETE, COMPLETE_ORDERING));
         debug_assert!(prev.is_running() && !prev.is_complete());
@@ -250,6 +255,7 @@ impl State {
     /// `JoinHandle::abort`: mark the task cancelled. Returns `true` if the task was idle, in which
     /// case a reference was taken for a new `Notified` the caller must submit, so that a worker
     /// drops the future.
+    #[must_use = "`true` means a reference was taken for a `Notified` that must be submitted"]
     pub(crate) fn transition_to_notified_and_cancel(&self) -> bool {
         self.update(|mut s| {
             if s.is_cancelled() || s.is_complete() {
@@ -268,6 +274,7 @@ impl State {
 
     /// Runtime shutdown: mark the task cancelled and, if nobody is running it and it is not
     /// complete, take `RUNNING` so the caller can drop the future. Returns whether it did.
+    #[must_use = "`true` means the caller holds `RUNNING` and must drop the future"]
     pub(crate) fn transition_to_shutdown(&self) -> bool {
         self.update(|mut s| {
             let claim = !s.is_running() && !s.is_complete();
@@ -431,7 +438,7 @@ mod tests {
     #[test]
     fn idle_releases_the_pollers_reference() {
         let state = State::new();
-        state.transition_to_running();
+        assert_eq!(state.transition_to_running(), TransitionToRunning::Success);
         assert_eq!(state.transition_to_idle(), TransitionToIdle::Ok);
         assert_eq!(state.load().ref_count(), 2);
         assert!(!state.load().is_notified());
@@ -440,8 +447,8 @@ mod tests {
     #[test]
     fn abort_of_idle_task_submits_it_once() {
         let state = State::new();
-        state.transition_to_running();
-        state.transition_to_idle();
+        assert_eq!(state.transition_to_running(), TransitionToRunning::Success);
+        assert_eq!(state.transition_to_idle(), TransitionToIdle::Ok);
         assert!(state.transition_to_notified_and_cancel());
         assert!(!state.transition_to_notified_and_cancel());
         assert_eq!(
@@ -453,7 +460,7 @@ mod tests {
     #[test]
     fn join_handle_drop_after_complete_owns_output() {
         let state = State::new();
-        state.transition_to_running();
+        assert_eq!(state.transition_to_running(), TransitionToRunning::Success);
         let prev = state.transition_to_complete();
         assert!(prev.is_join_interested());
         assert!(state.unset_join_interest().is_err());
@@ -462,7 +469,7 @@ mod tests {
     #[test]
     fn shutdown_claims_only_idle_tasks() {
         let state = State::new();
-        state.transition_to_running();
+        assert_eq!(state.transition_to_running(), TransitionToRunning::Success);
         assert!(!state.transition_to_shutdown());
         assert_eq!(state.transition_to_idle(), TransitionToIdle::Cancelled);
         let idle = State::new();

@@ -8,6 +8,7 @@
 
 use super::raw::{Header, RawTask};
 use super::state::{TransitionToNotifiedByRef, TransitionToNotifiedByVal};
+use crate::event::{self, EventKind};
 use std::mem::ManuallyDrop;
 use std::ops::Deref;
 use std::ptr::NonNull;
@@ -51,12 +52,10 @@ unsafe fn clone_waker(data: *const ()) -> RawWaker {
     RawWaker::new(data, &WAKER_VTABLE)
 }
 
-/// Trace (simulation only): the task's waker was called.
+/// Event: the task's waker was called.
 #[inline]
 fn record_wake(task: RawTask) {
-    if crate::sim::hook::active() {
-        crate::sim::hook::record(crate::sim::EventKind::Wake, task.header().id.0, 0, 0);
-    }
+    event::emit(EventKind::Wake, || (task.header().id.0, 0, 0));
 }
 
 unsafe fn wake_by_val(data: *const ()) {

@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub, SubAssign};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 /// A point in time on the runtime's clock: nanoseconds since a process-wide epoch (the first
@@ -24,22 +23,7 @@ use std::time::Duration;
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Instant(u64);
 
-/// The clock's epoch.
-fn epoch() -> std::time::Instant {
-    static EPOCH: OnceLock<std::time::Instant> = OnceLock::new();
-    *EPOCH.get_or_init(std::time::Instant::now)
-}
-
-/// Nanoseconds since the epoch, now.
-#[inline]
-pub(crate) fn now_ns() -> u64 {
-    if let Some(now) = crate::sim::hook::virtual_now() {
-        return now;
-    }
-    let elapsed = epoch().elapsed();
-    // 2^64 ns is 584 years of uptime.
-    elapsed.as_nanos() as u64
-}
+pub(crate) use crate::event::clock::now_ns;
 
 impl Instant {
     /// The current time.

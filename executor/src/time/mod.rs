@@ -19,15 +19,13 @@
 //!
 //! Completion is always decided against the clock, so a sleep never completes early.
 
-mod driver;
+pub(crate) mod driver;
 mod heap;
-mod instant;
+pub(crate) mod instant;
 mod interval;
 mod sleep;
 mod timeout;
 
-pub(crate) use driver::TimerDriver;
-pub(crate) use instant::now_ns;
 pub use instant::Instant;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use sleep::{sleep, sleep_until, Sleep};

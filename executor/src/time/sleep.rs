@@ -2,7 +2,9 @@
 
 use super::heap::TimerKey;
 use super::Instant;
-use crate::runtime::{context, Handle};
+use crate::context;
+use crate::event;
+use crate::worker::Handle;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -57,7 +59,7 @@ fn clamp(deadline: Instant) -> u64 {
 /// yet which clock will run it (the real one, or a simulation's virtual one), so a relative
 /// duration is anchored at the first poll, on the poller's clock.
 pub(super) fn outside_any_clock() -> bool {
-    !crate::sim::hook::active() && context::with_handle(|h| h.is_none())
+    !event::active() && context::with_handle(|h| h.is_none())
 }
 
 /// Waits until the clock reaches `deadline`. A deadline in the past completes at once.
@@ -152,14 +154,19 @@ impl Sleep {
 
     fn cancel(&mut self) {
         if let Some(entry) = self.entry.take() {
-            entry.handle.shared.timers.cancel(entry.key);
+            entry.handle.shared().timers().cancel(entry.key);
         }
     }
 
     /// Registers or refreshes the timer for `cx`'s waker.
     fn register(&mut self, cx: &mut Context<'_>) {
         if let Some(entry) = &self.entry {
-            if entry.handle.shared.timers.set_waker(entry.key, cx.waker()) {
+            if entry
+                .handle
+                .shared()
+                .timers()
+                .set_waker(entry.key, cx.waker())
+            {
                 return;
             }
             // Fired (woke us) but we are not due yet cannot happen with a monotonic clock;
@@ -172,8 +179,8 @@ impl Sleep {
                  Runtime::block_on"
             )
         });
-        let shared = &handle.shared;
-        let (key, unpark) = shared.timers.register(self.raw, cx.waker());
+        let shared = handle.shared();
+        let (key, unpark) = shared.timers().register(self.raw, cx.waker());
         if let Some(worker) = unpark {
             shared.unpark_worker(worker);
         }

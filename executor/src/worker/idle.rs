@@ -37,7 +37,9 @@ const UNPARK_SHIFT: usize = 16;
 /// One unparked worker.
 const UNPARK_ONE: usize = 1 << UNPARK_SHIFT;
 
-/// Largest worker count the packed `state` can hold.
+/// Most workers a runtime can have: the packed `state` counts searching workers in its low
+/// [`UNPARK_SHIFT`] bits, and nothing else in the runtime bounds the worker count this low.
+/// `runtime::Builder::build` rejects more with `BuildError::TooManyWorkers`.
 pub(crate) const MAX_WORKERS: usize = SEARCH_MASK;
 
 /// Idle bookkeeping shared by all workers.

@@ -13,12 +13,15 @@ use crate::loom::atomic::{AtomicU64, Ordering};
 use crate::loom::{lock, Mutex};
 use crate::stats::recorder::Recorder;
 use crate::stats::TaskStats;
+use crossbeam_utils::CachePadded;
 use std::collections::BTreeMap;
 
-/// Counters of one worker. Aligned to 128 bytes so two workers' counters never share a cache line
-/// (or an adjacent-line prefetch pair).
-#[repr(align(128))]
-pub(crate) struct WorkerMetrics {
+/// Counters of one worker. [`CachePadded`] (128 bytes on x86-64 and aarch64) so two workers'
+/// counters never share a cache line (or an adjacent-line prefetch pair).
+pub(crate) struct WorkerMetrics(CachePadded<Counters>);
+
+/// The fields of a [`WorkerMetrics`].
+struct Counters {
     /// Tasks polled.
     polls: AtomicU64,
     /// Successful steals (batches taken from another worker).
@@ -33,13 +36,13 @@ pub(crate) struct WorkerMetrics {
 
 impl Default for WorkerMetrics {
     fn default() -> WorkerMetrics {
-        WorkerMetrics {
+        WorkerMetrics(CachePadded::new(Counters {
             polls: AtomicU64::new(0),
             steals: AtomicU64::new(0),
             parks: AtomicU64::new(0),
             preemptions: AtomicU64::new(0),
             recorder: Mutex::new(Recorder::new()),
-        }
+        }))
     }
 }
 
@@ -52,37 +55,37 @@ impl WorkerMetrics {
     /// One more poll (owner only).
     #[inline]
     pub(crate) fn inc_polls(&self) {
-        bump(&self.polls);
+        bump(&self.0.polls);
     }
     /// One more steal (owner only).
     #[inline]
     pub(crate) fn inc_steals(&self) {
-        bump(&self.steals);
+        bump(&self.0.steals);
     }
     /// One more park (owner only).
     #[inline]
     pub(crate) fn inc_parks(&self) {
-        bump(&self.parks);
+        bump(&self.0.parks);
     }
     /// Records one poll: its ready → poll latency (if known) and its duration (owner only).
     #[inline]
     pub(crate) fn record_poll(&self, name: Option<&'static str>, latency: Option<u64>, ran: u64) {
-        lock(&self.recorder).record_poll(name, latency, ran);
+        lock(&self.0.recorder).record_poll(name, latency, ran);
     }
     /// Records one preemption (owner only).
     #[inline]
     pub(crate) fn record_preemption(&self, name: Option<&'static str>) {
-        bump(&self.preemptions);
-        lock(&self.recorder).record_preemption(name);
+        bump(&self.0.preemptions);
+        lock(&self.0.recorder).record_preemption(name);
     }
     /// Creates the histograms of `name` now, so that its first poll on this worker does not
     /// allocate them on the hot path.
     pub(crate) fn register(&self, name: &'static str) {
-        lock(&self.recorder).register(name);
+        lock(&self.0.recorder).register(name);
     }
     /// Records one completed periodic job.
     pub(crate) fn record_job(&self, name: Option<&'static str>, response: u64, lateness: i64) {
-        lock(&self.recorder).record_job(name, response, lateness);
+        lock(&self.0.recorder).record_job(name, response, lateness);
     }
     /// Adds this worker's histograms to `total` and `by_name`.
     pub(crate) fn merge_into(
@@ -90,18 +93,18 @@ impl WorkerMetrics {
         total: &mut TaskStats,
         by_name: &mut BTreeMap<&'static str, TaskStats>,
     ) {
-        lock(&self.recorder).merge_into(total, by_name);
+        lock(&self.0.recorder).merge_into(total, by_name);
     }
     /// Cooperative preemptions so far.
     pub(crate) fn preemptions(&self) -> u64 {
-        self.preemptions.load(Ordering::Relaxed)
+        self.0.preemptions.load(Ordering::Relaxed)
     }
     /// `(polls, steals, parks)`.
     pub(crate) fn read(&self) -> (u64, u64, u64) {
         (
-            self.polls.load(Ordering::Relaxed),
-            self.steals.load(Ordering::Relaxed),
-            self.parks.load(Ordering::Relaxed),
+            self.0.polls.load(Ordering::Relaxed),
+            self.0.steals.load(Ordering::Relaxed),
+            self.0.parks.load(Ordering::Relaxed),
         )
     }
 }

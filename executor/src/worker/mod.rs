@@ -1,54 +1,88 @@
 //! Workers: the threads that poll tasks, and one scheduling step.
 //!
+//! # Families
+//!
+//! The run queues come in two families, chosen once when the runtime is built, as tokio picks
+//! its scheduler flavour: the **Fifo** core (`fifo.rs`: a lock-free ring per worker, stolen from
+//! in halves, and an unordered injector) and the **ordered** core (`ordered.rs`: `Edf`,
+//! `Priority` and `Fair`, a locked policy structure per worker with lock-free mirrors of its
+//! head, an ordered injector, and preemption requests between workers). Each family brings its
+//! own queues and its own pick, steal and push code through [`Family`]; a worker's loop is
+//! monomorphised for its family, so it does not branch on the family at any pick. The family is
+//! matched once per thread (at start), once per wake from inside a poll (the thread-local core is
+//! an [`AnyCore`]), and on the cold paths that concern every queue (shutdown, the idle
+//! protocol's recheck).
+//!
+//! What comes next fits the same seam: scheduling classes (deadline > priority > fair) are a
+//! third family whose pick scans its class queues in order, and a class's own thread set is a
+//! group of workers of that family at another OS priority; a current-thread flavour is one core
+//! stepped by the thread that calls `block_on` with a parking [`Env`] that also drives I/O.
+//!
 //! # One step
 //!
 //! [`step`] is the unit of scheduling: pick the next task, poll it, account for it, and if there
 //! is nothing to run, search (steal) and finally park. The real runtime calls it in a loop on each
 //! worker thread with [`ThreadEnv`] (the OS parks the thread); the simulator (`sim/driver.rs`)
-//! calls the same function for virtual workers with `sim_env::SimEnv`. The policy's ordering lives in
-//! `policy/` and `queue/`, not here, so both drivers make the same decisions.
+//! calls the same function for virtual workers with `sim_env::SimEnv`. The policy's ordering lives
+//! in `policy/` and `queue/`, not here, so both drivers make the same decisions.
 //!
 //! # Picking the next task
 //!
 //! 0. Fire due timers (one atomic load when none is pending; a clock read otherwise): the woken
 //!    tasks join the local queue in deadline order.
-//! 1. Every [`GLOBAL_QUEUE_INTERVAL`]-th tick, the injector first: a worker whose local queue never
+//! 1. Every [`INJECTOR_INTERVAL`]-th tick, the injector first: a worker whose local queue never
 //!    empties (tasks that keep waking each other) must still serve tasks spawned from outside.
 //! 2. The local queue.
-//! 3. A batch from the injector (a fair share: `len / workers + 1`, at most half a local queue).
-//! 4. Search: steal half of another worker's queue, visiting victims from a random start (the
+//! 3. A batch from the injector.
+//! 4. Search: steal from another worker's queue, visiting victims from a random start (the
 //!    worker's seeded stream), spinning with backoff for `spin_rounds` rounds.
 //! 5. Park until notified (`idle.rs` decides who is woken).
 //!
-//! With one worker and no other thread scheduling tasks, every choice above is a function of the
-//! order of spawns and wakes, so the poll order is the same on every run.
+//! The families refine 1–4 (the ordered core compares the heads of every queue at each pick:
+//! `ordered.rs`). With one worker and no other thread scheduling tasks, every choice above is a
+//! function of the order of spawns and wakes, so the poll order is the same on every run.
 
+/// Calls `$body` with `$core` bound to the boxed core of whichever family `$any` holds.
+// Defined before the submodules, which use it.
+macro_rules! with_any_core {
+    ($any:expr, $core:ident => $body:expr) => {
+        match $any {
+            AnyCore::Fifo($core) => $body,
+            AnyCore::Ordered($core) => $body,
+        }
+    };
+}
+
+mod accounting;
+mod build;
+mod fifo;
+mod handle;
 pub(crate) mod idle;
+mod lifecycle;
 pub(crate) mod metrics;
 mod ordered;
 pub(crate) mod park;
 pub(crate) mod preempt;
-pub(crate) mod shared;
+mod schedule;
+mod shared;
 pub(crate) mod sim_env;
+mod spawn;
 
-use crate::loom::Arc;
-use crate::policy::runqueue::{self, Key, Ordering as RunOrdering, Urgency};
-use crate::queue::local::{self, Local, CAPACITY};
-use crate::queue::ordered::Ordered;
+use crate::context;
+use crate::event::{self, clock::now_ns, EventKind};
+use crate::loom::{Arc, Backoff};
 use crate::rng::Rng;
-use crate::runtime::{context, Handle};
-use crate::sim::EventKind;
 use crate::task::Notified;
-use crate::time::now_ns;
 use park::Parker;
 
-pub(crate) use shared::{Remote, RemoteQueue, SchedConfig, Shared, Wake};
-
+pub(crate) use build::{build, Config, PolicyConfig};
+pub use handle::Handle;
 pub(crate) use idle::MAX_WORKERS;
+pub(crate) use shared::Shared;
 
 /// Check the injector first every this many ticks. 61, as Go's `schedtick % 61`: a prime, so it
 /// does not fall into step with periodic patterns in the workload.
-pub(crate) const GLOBAL_QUEUE_INTERVAL: u32 = 61;
+pub(crate) const INJECTOR_INTERVAL: u32 = 61;
 
 /// Default number of search rounds before parking. Each round tries every victim and the
 /// injector, then backs off (spin hints doubling up to 64, then a `yield`). About 10–50 µs on
@@ -56,13 +90,55 @@ pub(crate) const GLOBAL_QUEUE_INTERVAL: u32 = 61;
 /// a futex sleep and wake, short enough not to burn a core when the runtime goes idle.
 pub(crate) const DEFAULT_SPIN_ROUNDS: u32 = 32;
 
+/// One family of run queues: its queues, and its pick, steal, push and drain code.
+pub(crate) trait Family: Sized + Send + 'static {
+    /// The family's queues, shared by the workers (in an `Arc` held by every core and by
+    /// [`Shared`]).
+    type Queues: Send + Sync;
+    /// A worker's private part of them (the ring's owner end; the ordered core's bookkeeping).
+    type Local: Send;
+    /// What the worker learns about a task when it picks it (the ordered core: its key).
+    type Key;
+
+    /// Puts a core in the type-erased form the thread-local context and the simulator hold.
+    fn erase(core: Box<Core<Self>>) -> AnyCore;
+
+    /// The inverse of [`erase`](Family::erase).
+    fn unerase(core: AnyCore) -> Box<Core<Self>>;
+
+    /// Steps 1–3 of the module docs.
+    fn next_task(core: &mut Core<Self>, shared: &Shared) -> Option<Picked<Self::Key>>;
+
+    /// One search round (step 4): another worker's queue, then the injector.
+    fn steal(core: &mut Core<Self>, shared: &Shared) -> Option<Picked<Self::Key>>;
+
+    /// Before the poll of a picked task: what the family publishes about it (the ordered
+    /// core's running urgency and preemption recheck, `Fair`'s virtual runtime).
+    fn begin_poll(core: &mut Core<Self>, shared: &Shared, picked: &Picked<Self::Key>);
+
+    /// Queues `task`, scheduled on this worker's thread, on its local queue; says whether to
+    /// wake a parked worker for it.
+    fn push_local(core: &mut Core<Self>, shared: &Shared, task: Notified) -> Wake;
+
+    /// The worker is about to park (nothing to run).
+    fn before_park(core: &mut Core<Self>, shared: &Shared);
+
+    /// The worker woke from a park.
+    fn after_park(core: &mut Core<Self>, shared: &Shared);
+
+    /// Releases every task reference in the worker's local queue (shutdown).
+    fn drain(core: &mut Core<Self>);
+}
+
 /// A worker's private state. Moved into the thread-local context while a task is polled, so that
 /// `spawn` and wakes on this thread can push to the local queue.
-pub(crate) struct Core {
+pub(crate) struct Core<F: Family> {
     /// Index of this worker.
     index: usize,
-    /// The local run queue (owner's end).
-    local: LocalQueue,
+    /// The family's queues (this worker's own among them).
+    queues: Arc<F::Queues>,
+    /// This worker's private part of them.
+    local: F::Local,
     /// Victim-order stream, seeded from the runtime seed and the worker index.
     rng: Rng,
     /// Tasks picked so far (wrapping), for the periodic injector check. Advanced only when a
@@ -70,8 +146,6 @@ pub(crate) struct Core {
     tick: u32,
     /// Counted in `Idle` as searching.
     is_searching: bool,
-    /// `Fair`: the virtual runtime this worker last published as the runtime-wide floor.
-    fair_floor_published: u64,
     /// This worker's sleep.
     park: Parker,
     /// Simulation only: the task whose poll continues after a charged `work` slice (see
@@ -79,27 +153,45 @@ pub(crate) struct Core {
     resume: Option<Notified>,
 }
 
-/// A worker's own run queue.
-pub(crate) enum LocalQueue {
-    /// `Fifo`: the lock-free ring (`queue/local.rs`).
-    Fifo(Local<Notified>),
-    /// Ordered policies: the locked policy structure (`queue/ordered.rs`), shared with thieves.
-    Ordered(Arc<Ordered<Notified>>),
+/// A worker core of either family: what the thread-local context, the simulator and shutdown
+/// hold.
+pub(crate) enum AnyCore {
+    /// A `Fifo` core.
+    Fifo(Box<Core<fifo::FifoFamily>>),
+    /// An `Edf`, `Priority` or `Fair` core.
+    Ordered(Box<Core<ordered::OrderedFamily>>),
+}
+
+/// What a push onto a worker's own queue asks of the caller (`schedule.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub(crate) enum Wake {
+    /// Nothing: this worker runs the task when its current poll returns.
+    No,
+    /// Wake a parked worker now: other tasks were queued ahead of this one, or it is more
+    /// urgent than this worker's running task while another worker idles.
+    Now,
+    /// The only queued task, no more urgent than this worker's running task, while another
+    /// worker idles: wake a parked worker at this poll's next explicit cooperative check if the
+    /// task is still queued then (`coop.rs`). A poll that returns first (a task that wakes
+    /// another and then awaits, as in a ping-pong) costs no wake-up and no migration; a long
+    /// poll delays the task by at most one cooperative-check gap.
+    AtCheck,
 }
 
 /// What a driver does when a worker has nothing to run.
 pub(crate) trait Env {
     /// Blocks the worker until it may have work (or shutdown began). Takes and returns the core
     /// so that work found while parking (expired timers) can go to its local queue.
-    fn park(&mut self, core: Box<Core>, shared: &Shared) -> Box<Core>;
+    fn park<F: Family>(&mut self, core: Box<Core<F>>, shared: &Shared) -> Box<Core<F>>;
 }
 
 /// The real-thread environment: parks the OS thread.
 pub(crate) struct ThreadEnv;
 
 impl Env for ThreadEnv {
-    fn park(&mut self, core: Box<Core>, shared: &Shared) -> Box<Core> {
-        Core::park_thread(core, shared)
+    fn park<F: Family>(&mut self, core: Box<Core<F>>, shared: &Shared) -> Box<Core<F>> {
+        core.park_thread(shared)
     }
 }
 
@@ -114,60 +206,38 @@ pub(crate) enum Step {
     Shutdown,
 }
 
-/// Creates worker `index`'s core and the handle other workers use to reach it; `ordering` is
-/// `None` for `Fifo`.
-pub(crate) fn new_worker(
-    index: usize,
-    seed: u64,
-    ordering: Option<RunOrdering>,
-) -> (Box<Core>, Remote) {
-    let (local, queue) = match ordering {
-        None => {
-            let (local, steal) = local::local();
-            (LocalQueue::Fifo(local), RemoteQueue::Fifo(steal))
-        }
-        Some(ordering) => {
-            let q = Arc::new(Ordered::new(ordering));
-            (LocalQueue::Ordered(q.clone()), RemoteQueue::Ordered(q))
-        }
-    };
-    let (park, unpark) = park::pair();
-    let core = Box::new(Core {
-        index,
-        local,
-        rng: Rng::for_stream(seed, index as u64),
-        tick: 0,
-        is_searching: false,
-        fair_floor_published: 0,
-        park,
-        resume: None,
-    });
-    (core, Remote::new(queue, unpark))
+/// A task chosen to run, with what the family learnt about it.
+pub(crate) struct Picked<K> {
+    /// The task.
+    task: Notified,
+    /// Its key under an ordered policy; `()` under `Fifo`.
+    key: K,
 }
 
 /// One scheduling step of worker `core` (see the module docs).
 ///
-/// `#[inline]` (with `next_task` and `run_task`): the worker loop's hot path. When the step
-/// became generic over [`Env`] for the simulator, the compiler stopped inlining it into
-/// [`run`], and `ping_pong` (Fifo) lost 10-19% against tokio; inlined again, 5 alternating
-/// runs: 1.46x -> 1.64x tokio (median; docs/benchmarks.md).
+/// `#[inline]` (with `next_task` and `run_task`): the worker loop's hot path, which must stay
+/// inlined into [`run_loop`] although it is generic over [`Env`] (`docs/benchmarks.md`).
 #[inline]
-pub(crate) fn step(mut core: Box<Core>, handle: &Handle, env: &mut impl Env) -> (Box<Core>, Step) {
-    let shared = &*handle.shared;
+pub(crate) fn step<F: Family>(
+    mut core: Box<Core<F>>,
+    shared: &Shared,
+    env: &mut impl Env,
+) -> (Box<Core<F>>, Step) {
     if shared.is_shutdown() {
         return (core, Step::Shutdown);
     }
     // Due timers first: their tasks go to this worker's queue (the core is in the context).
-    if let Some(deadline) = shared.timers.next_deadline() {
+    if let Some(deadline) = shared.timers().next_deadline() {
         let now = now_ns();
         if deadline <= now {
-            core = context::with_core(core, || shared.fire_timers(now));
+            core = core.fire_timers(shared, now);
         }
     }
     if let Some(task) = core.resume.take() {
-        return (core.resume_task(task, shared), Step::Polled);
+        return (core.resume_task(task), Step::Polled);
     }
-    let picked = match core.next_task(shared) {
+    let picked = match F::next_task(&mut core, shared) {
         Some(picked) => Some(picked),
         None => core.search(shared),
     };
@@ -178,7 +248,7 @@ pub(crate) fn step(mut core: Box<Core>, handle: &Handle, env: &mut impl Env) -> 
             core.tick = core.tick.wrapping_add(1);
             if core.is_searching {
                 core.is_searching = false;
-                if shared.idle.transition_worker_from_searching() {
+                if shared.idle().transition_worker_from_searching() {
                     // We were the last searcher and found work: there may be more.
                     shared.notify_parked();
                 }
@@ -186,57 +256,45 @@ pub(crate) fn step(mut core: Box<Core>, handle: &Handle, env: &mut impl Env) -> 
             (core.run_task(picked, shared), Step::Polled)
         }
         None => {
-            shared.remotes[core.index].slot.set_running(Urgency::IDLE);
-            crate::sim::hook::record(EventKind::Park, 0, 0, 0);
-            let core = env.park(core, shared);
-            if shared.is_fair() {
-                // The time parked is not CPU time of the next task.
-                context::mark_cpu();
-            }
+            F::before_park(&mut core, shared);
+            event::emit(EventKind::Park, || (0, 0, 0));
+            let mut core = env.park(core, shared);
+            F::after_park(&mut core, shared);
             (core, Step::Parked)
         }
     }
 }
 
-/// A task chosen to run, with the key it was queued under (ordered policies).
-pub(crate) struct Picked {
-    /// The task.
-    task: Notified,
-    /// Its key under an ordered policy; `None` under `Fifo`.
-    key: Option<Key>,
-}
-
-impl Picked {
-    /// A task picked under `Fifo`.
-    fn fifo(task: Notified) -> Picked {
-        Picked { task, key: None }
-    }
-}
-
 /// The worker thread's main loop.
-pub(crate) fn run(core: Box<Core>, handle: Handle) {
+pub(crate) fn run(core: AnyCore, handle: Handle) {
     crate::sys::set_min_timer_slack();
     // If the loop ever unwinds (a runtime bug: task and waker panics are caught), the worker
     // must still count as exited, or shutdown would wait for it forever.
     let guard = ExitGuard {
-        shared: &handle.shared,
+        shared: handle.shared(),
         armed: true,
     };
-    let index = core.index;
-    let core = context::enter_worker(&handle, index, || {
-        let mut env = ThreadEnv;
-        let mut core = core;
-        loop {
-            let (next, step) = step(core, &handle, &mut env);
-            core = next;
-            if step == Step::Shutdown {
-                return core;
-            }
-        }
+    let index = core.index();
+    let core = context::enter_worker(&handle, index, || match core {
+        // The one match on the family: each loop is monomorphised for its own.
+        AnyCore::Fifo(core) => AnyCore::Fifo(run_loop(core, handle.shared())),
+        AnyCore::Ordered(core) => AnyCore::Ordered(run_loop(core, handle.shared())),
     });
     let mut guard = guard;
     guard.armed = false;
-    handle.shared.worker_exited(core);
+    handle.shared().worker_exited(core);
+}
+
+/// Steps worker `core` until shutdown.
+fn run_loop<F: Family>(mut core: Box<Core<F>>, shared: &Shared) -> Box<Core<F>> {
+    let mut env = ThreadEnv;
+    loop {
+        let (next, step) = step(core, shared, &mut env);
+        core = next;
+        if step == Step::Shutdown {
+            return core;
+        }
+    }
 }
 
 /// Marks the worker exited if its loop unwinds (see `run`).
@@ -254,63 +312,44 @@ impl Drop for ExitGuard<'_> {
     }
 }
 
-impl Core {
-    /// Pushes a task scheduled on this worker's thread; says whether to wake a parked worker
-    /// for it (see `context::schedule`). Under `Fifo`: now if other tasks were already queued.
-    #[inline]
-    pub(crate) fn push_local(&mut self, task: Notified, shared: &Shared) -> Wake {
-        match &mut self.local {
-            LocalQueue::Fifo(local) => {
-                if shared.sched.record_latency {
-                    task.header().sched.set_ready_at(now_ns());
-                }
-                if local.push_back(task, &shared.inject) {
-                    Wake::Now
-                } else {
-                    Wake::No
-                }
-            }
-            LocalQueue::Ordered(q) => shared.push_ordered(q, task),
+impl<F: Family> Core<F> {
+    /// A new core for worker `index`.
+    fn new(index: usize, seed: u64, queues: Arc<F::Queues>, local: F::Local, park: Parker) -> Self {
+        Core {
+            index,
+            queues,
+            local,
+            rng: Rng::for_stream(seed, index as u64),
+            tick: 0,
+            is_searching: false,
+            park,
+            resume: None,
         }
     }
 
     /// Polls `picked` with this core in the thread context, and returns the core.
     #[inline]
-    fn run_task(mut self: Box<Self>, picked: Picked, shared: &Shared) -> Box<Self> {
-        let Picked { task, key } = picked;
-        let header = task.header();
+    fn run_task(mut self: Box<Self>, picked: Picked<F::Key>, shared: &Shared) -> Box<Self> {
+        let header = picked.task.header();
         let start = if shared.times_polls() { now_ns() } else { 0 };
-        let ready_at = header.sched.ready_at();
+        let ready_at = header.policy.ready_at();
         let latency = (ready_at != 0).then(|| start.saturating_sub(ready_at));
         // Consumed: a later poll without a new stamp (none should exist) records no latency
         // rather than a stale one.
-        header.sched.set_ready_at(0);
-        let remote = &shared.remotes[self.index];
-        if let Some(key) = key {
-            if let Key::Fair(vruntime) = key {
-                header.sched.set_vruntime(vruntime);
-                shared.advance_fair_floor(&mut self.fair_floor_published, vruntime);
-            }
-            remote.slot.set_running(runqueue::key_urgency(key));
-        }
-        remote.slot.clear();
-        if let Some(key @ (Key::Edf(_) | Key::Priority(_))) = key {
-            // A pusher may have missed this pick (worker/preempt.rs).
-            preempt::after_publish(&remote.slot, runqueue::key_urgency(key), || {
-                shared.most_urgent_queued()
-            });
-        }
-        shared.worker_metrics[self.index].inc_polls();
+        header.policy.set_ready_at(0);
+        F::begin_poll(&mut self, shared, &picked);
+        shared.worker_metrics(self.index).inc_polls();
         context::begin_poll(header, start, latency);
         let id = header.id.0;
-        crate::sim::hook::record(EventKind::PollStart, id, 0, 0);
+        event::emit(EventKind::PollStart, || (id, 0, 0));
         // The task may spawn or wake tasks on this thread: they go to our local queue,
         // through the core in the context.
-        let core = context::with_core(self, || task.run());
-        // A poll that ended without `poll_ended` (the task was cancelled, or had completed)
-        // must not leave a pointer to a task that may be freed by now.
+        let task = picked.task;
+        let core = F::unerase(context::with_core(F::erase(self), || task.run()));
+        // A poll that ended without being accounted for (the task was cancelled, or had
+        // completed) must not leave a pointer to a task that may be freed by now.
         context::end_poll();
-        core.record_poll_end(id);
+        record_poll_end(id);
         core
     }
 
@@ -318,159 +357,83 @@ impl Core {
     /// picked and the poll's accounting (start, latency, budget, preemption request) carries
     /// over: for the policies it is one poll, as on the real runtime where the slice is spun.
     #[cold]
-    fn resume_task(self: Box<Self>, task: Notified, _shared: &Shared) -> Box<Self> {
+    fn resume_task(self: Box<Self>, task: Notified) -> Box<Self> {
         let id = task.header().id.0;
         context::resume_poll(task.header());
-        crate::sim::hook::record(EventKind::PollStart, id, 1, 0);
-        let core = context::with_core(self, || task.run());
+        event::emit(EventKind::PollStart, || (id, 1, 0));
+        let core = F::unerase(context::with_core(F::erase(self), || task.run()));
         context::end_poll();
-        core.record_poll_end(id);
+        record_poll_end(id);
         core
     }
 
-    /// Trace: the poll of task `id` returned (whether it charged a `work` slice, and how long).
-    #[inline]
-    fn record_poll_end(&self, id: u64) {
-        if crate::sim::hook::active() {
-            let (continues, ns) = crate::sim::hook::step_busy();
-            crate::sim::hook::record(EventKind::PollEnd, id, u64::from(continues), ns);
-        }
+    /// Fires due timers with this core in the context, so that the woken tasks join its local
+    /// queue in deadline order.
+    fn fire_timers(self: Box<Self>, shared: &Shared, now: u64) -> Box<Self> {
+        F::unerase(context::with_core(F::erase(self), || {
+            shared.fire_timers(now)
+        }))
     }
 
-    /// Steps 1–3 of the module docs.
-    #[inline]
-    fn next_task(&mut self, shared: &Shared) -> Option<Picked> {
-        let local = match &mut self.local {
-            LocalQueue::Fifo(local) => local,
-            LocalQueue::Ordered(q) => {
-                let q = q.clone();
-                return self.next_ordered(&q, shared);
-            }
-        };
-        if self.tick.is_multiple_of(GLOBAL_QUEUE_INTERVAL) {
-            if let Some(task) = shared.inject.pop() {
-                return Some(Picked::fifo(task));
-            }
-        }
-        if let Some(task) = local.pop() {
-            return Some(Picked::fifo(task));
-        }
-        self.take_from_injector(shared)
-    }
-
-    /// Moves a fair share of the injector into the (empty) local queue and returns one task.
-    fn take_from_injector(&mut self, shared: &Shared) -> Option<Picked> {
-        let local = match &mut self.local {
-            LocalQueue::Fifo(local) => local,
-            LocalQueue::Ordered(_) => return self.take_from_global(shared),
-        };
-        if shared.inject.is_empty() {
-            return None;
-        }
-        // Leave room for a steal in progress on our queue (up to half of it): with at most half
-        // minus one added to an empty queue, the pushes below never overflow.
-        let max = (shared.inject.len() / shared.num_workers() + 1).min(CAPACITY / 2 - 1);
-        let mut first = None;
-        let mut batch = heapless::Vec::<Notified, { CAPACITY / 2 }>::new();
-        shared.inject.pop_batch(max, |task| {
-            if first.is_none() {
-                first = Some(task);
-            } else if let Err(task) = batch.push(task) {
-                unreachable!("batch bound exceeded: {:p}", task.header());
-            }
-        });
-        // The injector lock is released: pushing may touch it on overflow.
-        for task in batch {
-            let _ = local.push_back(task, &shared.inject);
-        }
-        first.map(Picked::fifo)
+    /// A parked worker wakes because timers are due at `now` (its timed park returned, or the
+    /// simulator's event loop chose it). It leaves the parked state *before* firing: the woken
+    /// tasks then see a searcher and wake nobody else; this worker runs them (one kernel wake-up
+    /// per timer, not two). If a notifier already chose it, it counted it as searching too. The
+    /// woken tasks go to the local queue in deadline order, exactly as when a busy worker fires
+    /// timers between polls.
+    fn wake_for_timers(mut self: Box<Self>, shared: &Shared, now: u64) -> Box<Self> {
+        shared.idle().unpark_self(self.index);
+        self.is_searching = true;
+        self.fire_timers(shared, now)
     }
 
     /// Step 4: become a searcher (if allowed) and try to steal, spinning with backoff.
-    fn search(&mut self, shared: &Shared) -> Option<Picked> {
+    fn search(&mut self, shared: &Shared) -> Option<Picked<F::Key>> {
         if !self.is_searching {
-            self.is_searching = shared.idle.transition_worker_to_searching();
+            self.is_searching = shared.idle().transition_worker_to_searching();
             if !self.is_searching {
                 return None;
             }
         }
         // At least one pass, even with `spin_rounds(0)`: a searcher that never looks would park
         // as the last searcher, find the work in its recheck, wake itself, and loop forever.
-        for round in 0..shared.spin_rounds.max(1) {
-            if let Some(task) = self.steal_work(shared) {
+        // Between rounds: spin hints doubling from 1 to 64, then yield the CPU (`snooze`).
+        let backoff = Backoff::new();
+        for _ in 0..shared.spin_rounds().max(1) {
+            if let Some(task) = F::steal(self, shared) {
                 return Some(task);
             }
             if shared.is_shutdown() {
                 return None;
             }
-            backoff(round);
+            backoff.snooze();
         }
         None
     }
 
-    /// One search round: every other worker from a random start, then the injector.
-    fn steal_work(&mut self, shared: &Shared) -> Option<Picked> {
-        let local = match &mut self.local {
-            LocalQueue::Fifo(local) => local,
-            LocalQueue::Ordered(q) => {
-                let q = q.clone();
-                return self.steal_ordered(&q, shared);
-            }
-        };
-        let n = shared.num_workers();
-        let start = self.rng.below(n as u32) as usize;
-        for i in 0..n {
-            let victim = (start + i) % n;
-            if victim == self.index {
-                continue;
-            }
-            if let RemoteQueue::Fifo(steal) = &shared.remotes[victim].queue {
-                if let Some(task) = steal.steal_into(local) {
-                    shared.worker_metrics[self.index].inc_steals();
-                    crate::sim::hook::record(
-                        EventKind::Steal,
-                        task.header().id.0,
-                        victim as u64,
-                        0,
-                    );
-                    return Some(Picked::fifo(task));
-                }
-            }
-        }
-        self.take_from_injector(shared)
-    }
-
     /// Step 5 on a real thread: leave the unparked count, recheck if last searcher, sleep until
     /// notified, timers are due, or shutdown.
-    fn park_thread(mut core: Box<Core>, shared: &Shared) -> Box<Core> {
-        core.park_enter(shared);
+    fn park_thread(mut self: Box<Self>, shared: &Shared) -> Box<Self> {
+        self.park_enter(shared);
         loop {
-            let timers_due = core.sleep(shared);
+            let timers_due = self.sleep(shared);
             if shared.is_shutdown() {
-                return core;
+                return self;
             }
             if timers_due {
-                // Leave the parked state *before* firing: the woken tasks then see a searcher
-                // and wake nobody else; this worker runs them (one kernel wake-up per timer,
-                // not two). If a notifier already chose us, it counted us as searching too.
-                shared.idle.unpark_self(core.index);
-                core.is_searching = true;
-                // With the core in the context, the woken tasks go to the local queue, in
-                // deadline order, exactly as when a busy worker fires timers between polls, so
-                // timer-woken tasks run in deadline order whichever path fired them.
-                let core = context::with_core(core, || shared.fire_timers(now_ns()));
+                let core = self.wake_for_timers(shared, now_ns());
                 // This worker is about to run what fired and gave up the waiter token: if more
                 // timers are pending, a parked worker must take over the wait, or the next
                 // deadline would wait for this worker's next step (a whole poll, or longer).
-                if shared.timers.next_deadline().is_some() {
+                if shared.timers().next_deadline().is_some() {
                     shared.notify_parked();
                 }
                 return core;
             }
-            if !shared.idle.is_parked(core.index) {
+            if !shared.idle().is_parked(self.index) {
                 // Chosen by `worker_to_notify`, which counted us as searching.
-                core.is_searching = true;
-                return core;
+                self.is_searching = true;
+                return self;
             }
             // Spurious wake-up (an unpark meant for a previous park): sleep again.
         }
@@ -479,9 +442,9 @@ impl Core {
     /// Leaves the unparked count (and the searchers); the last searcher rechecks every queue.
     /// Shared by the thread and simulated parks.
     fn park_enter(&mut self, shared: &Shared) {
-        shared.worker_metrics[self.index].inc_parks();
+        shared.worker_metrics(self.index).inc_parks();
         if shared
-            .idle
+            .idle()
             .transition_worker_to_parked(self.index, self.is_searching)
         {
             shared.notify_if_work_pending();
@@ -492,16 +455,17 @@ impl Core {
     /// Sleeps until unparked; as the timer waiter (if the token is free), at most until the
     /// earliest timer (see `time/driver.rs`). Returns whether timers are due now.
     fn sleep(&mut self, shared: &Shared) -> bool {
-        if !shared.timers.try_become_waiter(self.index) {
+        let timers = shared.timers();
+        if !timers.try_become_waiter(self.index) {
             self.park.park();
             return false;
         }
         // Token held: read the deadline only now (the handshake with `register`).
-        match shared.timers.next_deadline() {
+        match timers.next_deadline() {
             None => self.park.park(),
             Some(deadline) => {
                 let now = now_ns();
-                let spin = shared.timer_spin.as_nanos() as u64;
+                let spin = shared.timer_spin_ns();
                 if deadline > now.saturating_add(spin) {
                     let wait = deadline - now - spin;
                     self.park
@@ -516,35 +480,41 @@ impl Core {
                 }
             }
         }
-        shared.timers.release_waiter(self.index);
-        shared.timers.next_deadline().is_some_and(|d| d <= now_ns())
-    }
-
-    /// Releases every queued reference (shutdown).
-    pub(super) fn drain(&mut self) {
-        match &mut self.local {
-            LocalQueue::Fifo(local) => {
-                while let Some(task) = local.pop() {
-                    drop(task);
-                }
-            }
-            LocalQueue::Ordered(q) => {
-                q.close();
-                while let Some((_, task)) = q.pop(u64::MAX) {
-                    drop(task);
-                }
-            }
-        }
+        timers.release_waiter(self.index);
+        timers.next_deadline().is_some_and(|d| d <= now_ns())
     }
 }
 
-/// Backoff between search rounds: spin hints doubling from 1 to 64, then yield the CPU.
-fn backoff(round: u32) {
-    if round < 7 {
-        for _ in 0..(1u32 << round) {
-            crate::loom::spin_loop();
+/// Trace: the poll of task `id` returned (whether it charged a `work` slice, and how long).
+#[inline]
+fn record_poll_end(id: u64) {
+    event::emit(EventKind::PollEnd, || {
+        let (continues, ns) = event::step_busy();
+        (id, u64::from(continues), ns)
+    });
+}
+
+impl AnyCore {
+    /// This worker's index.
+    pub(crate) fn index(&self) -> usize {
+        with_any_core!(self, core => core.index)
+    }
+
+    /// Queues `task`, scheduled on this worker's thread, on its local queue (see
+    /// [`Family::push_local`]).
+    #[inline]
+    pub(crate) fn push_local(&mut self, shared: &Shared, task: Notified) -> Wake {
+        match self {
+            AnyCore::Fifo(core) => fifo::FifoFamily::push_local(core, shared, task),
+            AnyCore::Ordered(core) => ordered::OrderedFamily::push_local(core, shared, task),
         }
-    } else {
-        crate::loom::yield_now();
+    }
+
+    /// Releases every queued reference (shutdown).
+    pub(crate) fn drain(&mut self) {
+        match self {
+            AnyCore::Fifo(core) => fifo::FifoFamily::drain(core),
+            AnyCore::Ordered(core) => ordered::OrderedFamily::drain(core),
+        }
     }
 }

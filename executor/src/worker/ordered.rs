@@ -1,15 +1,19 @@
-//! Picking and stealing under the ordered policies (`Edf`, `Priority`, `Fair`).
+//! The ordered core (`Edf`, `Priority`, `Fair`): picking, stealing and pushing by urgency.
 //!
-//! # The rule
+//! Each worker owns one [`Ordered`] queue (a policy structure behind a lock, with lock-free
+//! mirrors of its head's urgency and its length: `queue/ordered.rs`), and the runtime has one
+//! more as its injector.
 //!
-//! A worker about to pick looks at the urgency mirrors (`queue/ordered.rs`) of its own queue, of
-//! the injector and of every other worker's queue, and takes the most urgent head it sees:
+//! # The pick
+//!
+//! A worker about to pick looks at the urgency mirrors of its own queue, of the injector and of
+//! every other worker's queue, and takes the most urgent head it sees:
 //!
 //! 1. its own head, if nothing visible is strictly more urgent (ties stay local: no lock
 //!    traffic for equals);
-//! 2. else the injector's head, if it is the most urgent (every [`GLOBAL_QUEUE_INTERVAL`]-th
-//!    pick the injector also wins ties, so equal-urgency tasks from outside, e.g. no-deadline
-//!    tasks under `Edf`, are not starved by a local queue that never empties);
+//! 2. else the injector's head, if it is the most urgent (every [`INJECTOR_INTERVAL`]-th pick
+//!    the injector also wins ties, so equal-urgency tasks from outside, e.g. no-deadline tasks
+//!    under `Edf`, are not starved by a local queue that never empties);
 //! 3. else it steals the most urgent task of the worker whose head is most urgent (one task
 //!    while it has local work, up to half the victim's queue when it has none). The victim's lock
 //!    is only `try_lock`ed: if the owner holds it, the thief falls back to its own queue for this
@@ -21,159 +25,381 @@
 //!
 //! Cost per pick: `2 + workers` atomic loads of mirrors (the other workers' lines move when
 //! they push or pop), one uncontended lock of the own queue, and an `O(log n)` pop.
+//!
+//! # The push, and preemption
+//!
+//! A task made runnable is queued with its key (deadline, priority, or placed virtual runtime);
+//! if it is more urgent than the least urgent running task, that worker is asked to yield at
+//! its next cooperative check (`preempt.rs`), and [`OrderedQueues::push`] says whether a parked
+//! worker must be woken for it ([`Wake`]). Before each poll the worker publishes the urgency of
+//! the task it picked and rechecks the queue heads (`preempt.rs` explains the handshake).
 
-use super::{Core, Picked, RemoteQueue, Shared, GLOBAL_QUEUE_INTERVAL};
-use crate::loom::Arc;
-use crate::policy::runqueue::Urgency;
+use super::{preempt, AnyCore, Core, Family, Picked, Shared, Wake, INJECTOR_INTERVAL};
+use crate::context;
+use crate::event::{self, clock::now_ns, EventKind};
+use crate::loom::atomic::{AtomicU64, Ordering};
+use crate::policy::runqueue::{self, Key, Ordering as RunOrdering, TaskKey, Urgency};
 use crate::queue::ordered::{Ordered, STEAL_MAX};
-use crate::task::Notified;
-use crate::time::now_ns;
+use crate::task::{self, Notified};
 
-impl Core {
-    /// Steps 1–3 of the module docs for the ordered policies: the most urgent visible task.
-    pub(super) fn next_ordered(
-        &mut self,
-        local: &Arc<Ordered<Notified>>,
-        shared: &Shared,
-    ) -> Option<Picked> {
-        let now = if shared.ages() { now_ns() } else { 0 };
-        let own = local.head();
-        let global = shared.global_head();
-        let (victim, remote) = self.most_urgent_victim(shared);
-        let best_other = global.min(remote);
-        if best_other < own || (own != Urgency::IDLE && best_other == own && self.global_turn()) {
-            if global <= remote {
-                if let Some(picked) = self.pop_global(own, shared, now) {
+/// Virtual nanoseconds a worker's running tasks advance between two raises of the runtime-wide
+/// fair-share floor: 100 µs of virtual time, a tenth of the default slice, so placement is off
+/// by at most that much and the shared floor is written at most ~10,000 times per CPU-second.
+const FLOOR_GRANULE: u64 = 100_000;
+
+/// The ordered family (a marker type: the code is in its [`Family`] impl).
+pub(crate) struct OrderedFamily;
+
+/// The ordered core's shared queues.
+pub(crate) struct OrderedQueues {
+    /// The policy's order.
+    order: RunOrdering,
+    /// Tasks scheduled from outside the workers, in policy order.
+    inject: Ordered<Notified>,
+    /// Each worker's queue (the owner pushes and pops, thieves `try_lock`).
+    queues: Box<[Ordered<Notified>]>,
+    /// `Fair`: the runtime-wide virtual-time floor (see `policy/runqueue.rs`), raised coarsely
+    /// by the workers as they run tasks.
+    fair_floor: AtomicU64,
+}
+
+/// A worker's private part of the ordered core.
+pub(crate) struct OrderedLocal {
+    /// `Fair`: the virtual runtime this worker last published as the runtime-wide floor.
+    fair_floor_published: u64,
+}
+
+impl OrderedLocal {
+    /// Nothing published yet.
+    pub(super) fn new() -> OrderedLocal {
+        OrderedLocal {
+            fair_floor_published: 0,
+        }
+    }
+}
+
+impl OrderedQueues {
+    /// Empty queues of `order` for `workers` workers.
+    pub(super) fn new(order: RunOrdering, workers: usize) -> OrderedQueues {
+        OrderedQueues {
+            order,
+            inject: Ordered::new(order),
+            queues: (0..workers).map(|_| Ordered::new(order)).collect(),
+            fair_floor: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether queue operations need the clock (`Priority`'s aging).
+    #[inline]
+    fn ages(&self) -> bool {
+        matches!(self.order, RunOrdering::Priority { .. })
+    }
+
+    /// The clock for a queue operation: read only when aging needs it.
+    #[inline]
+    fn now(&self) -> u64 {
+        if self.ages() {
+            now_ns()
+        } else {
+            0
+        }
+    }
+
+    /// The urgency preemption compares for a task with these parameters (`LEAST` under `Fair`,
+    /// which never preempts by urgency).
+    #[inline]
+    fn urgency(&self, header: &task::Header) -> Urgency {
+        match self.order {
+            RunOrdering::Edf => runqueue::edf_urgency(header.policy.deadline().into()),
+            RunOrdering::Priority { .. } => runqueue::priority_urgency(header.policy.priority()),
+            RunOrdering::Fair { .. } => Urgency::LEAST,
+        }
+    }
+
+    /// Whether worker `worker`'s queue looked non-empty.
+    pub(super) fn has_work(&self, worker: usize) -> bool {
+        self.queues.get(worker).is_some_and(|q| !q.is_empty())
+    }
+
+    /// Whether any queue looked non-empty.
+    pub(super) fn any_work(&self) -> bool {
+        !self.inject.is_empty() || self.queues.iter().any(|q| !q.is_empty())
+    }
+
+    /// Queues a task scheduled from outside the workers on the injector.
+    pub(super) fn push_remote(&self, shared: &Shared, task: Notified) {
+        let _ = self.push(shared, &self.inject, task);
+    }
+
+    /// Queues a runnable task on `q` (a worker's queue or the injector) with its parameters,
+    /// asks the least urgent running worker to yield if the task is more urgent, and says
+    /// whether a parked worker should be woken for it ([`Wake`]). A closed queue (shutdown)
+    /// drops the task's reference.
+    fn push(&self, shared: &Shared, q: &Ordered<Notified>, task: Notified) -> Wake {
+        let record = shared.config().record_latency;
+        let now = if record || self.ages() { now_ns() } else { 0 };
+        let sched = &task.header().policy;
+        let key = TaskKey {
+            deadline: sched.deadline(),
+            priority: sched.priority(),
+            vruntime: sched.vruntime(),
+            floor: self.fair_floor.load(Ordering::Relaxed),
+        };
+        if record {
+            sched.set_ready_at(now);
+        }
+        let urgency = self.urgency(task.header());
+        // Under `Fair` the queue places the task; the placed virtual runtime travels as its key
+        // and is stored in the header when the task is picked.
+        if let Err(task) = q.push(task, key, now) {
+            drop(task);
+            return Wake::No;
+        }
+        let me = context::current_worker();
+        let idle_elsewhere =
+            urgency < Urgency::LEAST && preempt::after_push(shared.slots(), urgency, me);
+        if q.len() > 1 {
+            Wake::Now
+        } else if !idle_elsewhere {
+            Wake::No
+        } else if me.is_none_or(|i| urgency < shared.slot(i).running()) {
+            // More urgent than what this worker runs: it must not wait for this poll while
+            // another worker idles (it would have preempted it, had no worker been idle).
+            Wake::Now
+        } else {
+            Wake::AtCheck
+        }
+    }
+
+    /// The task running on `worker` (`header`) changed its deadline or priority: publish its new
+    /// urgency and, if a queued task is now more urgent, ask it to yield at its next
+    /// cooperative check. Without this, a task that made itself less urgent would keep the
+    /// worker while more urgent tasks wait (nothing else compares a queued task with the running
+    /// one after it was queued).
+    pub(super) fn running_rekeyed(&self, shared: &Shared, worker: usize, header: &task::Header) {
+        if matches!(self.order, RunOrdering::Fair { .. }) || worker >= self.queues.len() {
+            return;
+        }
+        let urgency = self.urgency(header);
+        let slot = shared.slot(worker);
+        slot.set_running(urgency);
+        // A pusher that read the old urgency may have flagged nobody: the same recheck as
+        // after a pick.
+        preempt::after_publish(slot, urgency, || self.most_urgent_queued());
+    }
+
+    /// The most urgent head among the injector and every worker's queue (by their mirrors):
+    /// what a worker's pick could take instead of the task it runs.
+    fn most_urgent_queued(&self) -> Urgency {
+        self.queues
+            .iter()
+            .fold(self.injector_head(), |best, q| best.min(q.head()))
+    }
+
+    /// Urgency mirror of the injector's head (`IDLE` if empty).
+    #[inline]
+    fn injector_head(&self) -> Urgency {
+        if self.inject.is_empty() {
+            Urgency::IDLE
+        } else {
+            self.inject.head()
+        }
+    }
+
+    /// `Fair`: raises the runtime-wide floor to `vruntime` if this worker has moved at least
+    /// [`FLOOR_GRANULE`] virtual ns past what it last published (so the shared line is written
+    /// about once per granule of virtual time per worker, not once per poll).
+    #[inline]
+    fn advance_fair_floor(&self, published: &mut u64, vruntime: u64) {
+        if vruntime >= published.saturating_add(FLOOR_GRANULE) {
+            *published = vruntime;
+            self.fair_floor.fetch_max(vruntime, Ordering::Relaxed);
+        }
+    }
+
+    /// Half of `victim`'s queue (rounded up), at most one steal batch.
+    fn half(&self, victim: usize) -> usize {
+        self.queues[victim].len().div_ceil(2).clamp(1, STEAL_MAX)
+    }
+
+    /// Closes every queue and releases what the injector holds (shutdown).
+    pub(super) fn close(&self) {
+        self.inject.close();
+        while let Some((_, task)) = self.inject.pop(u64::MAX) {
+            drop(task);
+        }
+    }
+}
+
+impl Family for OrderedFamily {
+    type Queues = OrderedQueues;
+    type Local = OrderedLocal;
+    type Key = Key;
+
+    #[inline]
+    fn erase(core: Box<Core<Self>>) -> AnyCore {
+        AnyCore::Ordered(core)
+    }
+
+    #[inline]
+    fn unerase(core: AnyCore) -> Box<Core<Self>> {
+        match core {
+            AnyCore::Ordered(core) => core,
+            AnyCore::Fifo(_) => unreachable!("an ordered worker's core changed family"),
+        }
+    }
+
+    /// Steps 1–3 of the module docs: the most urgent visible task.
+    #[inline]
+    fn next_task(core: &mut Core<Self>, shared: &Shared) -> Option<Picked<Key>> {
+        let q = &*core.queues;
+        let now = q.now();
+        let own = q.queues[core.index].head();
+        let injector = q.injector_head();
+        let (victim, remote) = most_urgent_victim(core);
+        let best_other = injector.min(remote);
+        let injector_turn = core.tick.is_multiple_of(INJECTOR_INTERVAL);
+        if best_other < own || (own != Urgency::IDLE && best_other == own && injector_turn) {
+            if injector <= remote {
+                if let Some(picked) = pop_injector(q, own, now) {
                     return Some(picked);
                 }
             } else if let Some(victim) = victim {
                 // Local work exists: take only the urgent one. Empty: take a batch.
                 let max = if own == Urgency::IDLE {
-                    half(shared, victim)
+                    q.half(victim)
                 } else {
                     1
                 };
-                if let Some(picked) = self.steal_from(victim, local, max, shared, now) {
+                if let Some(picked) = steal_from(core, shared, victim, max, now) {
                     return Some(picked);
                 }
             }
         }
-        if let Some((key, task)) = local.pop(now) {
-            return Some(Picked {
-                task,
-                key: Some(key),
-            });
+        let q = &*core.queues;
+        if let Some((key, task)) = q.queues[core.index].pop(now) {
+            return Some(Picked { task, key });
         }
-        self.pop_global(Urgency::IDLE, shared, now)
+        pop_injector(q, Urgency::IDLE, now)
     }
 
-    /// The injector's head if it is at least as urgent as `bound`.
-    fn pop_global(&mut self, bound: Urgency, shared: &Shared, now: u64) -> Option<Picked> {
-        let global = shared.global.as_ref()?;
-        if global.is_empty() {
-            return None;
-        }
-        let (key, task) = global.pop_if(bound, now)?;
-        Some(Picked {
-            task,
-            key: Some(key),
-        })
-    }
-
-    /// The injector step of an idle worker (step 3 of `worker/mod.rs`).
-    pub(super) fn take_from_global(&mut self, shared: &Shared) -> Option<Picked> {
-        let now = if shared.ages() { now_ns() } else { 0 };
-        self.pop_global(Urgency::IDLE, shared, now)
-    }
-
-    /// One search round of an idle worker: the most urgent victim first, then the injector.
-    pub(super) fn steal_ordered(
-        &mut self,
-        local: &Arc<Ordered<Notified>>,
-        shared: &Shared,
-    ) -> Option<Picked> {
-        let now = if shared.ages() { now_ns() } else { 0 };
-        let global = shared.global_head();
-        let (victim, remote) = self.most_urgent_victim(shared);
+    /// One search round of an idle worker: the most urgent victim first, then the injector,
+    /// then the other victims in random order (the most urgent one's lock may have been held).
+    fn steal(core: &mut Core<Self>, shared: &Shared) -> Option<Picked<Key>> {
+        let now = core.queues.now();
+        let injector = core.queues.injector_head();
+        let (victim, remote) = most_urgent_victim(core);
         if let Some(victim) = victim {
-            if remote < global || global == Urgency::IDLE {
-                let max = half(shared, victim);
-                if let Some(picked) = self.steal_from(victim, local, max, shared, now) {
+            if remote < injector || injector == Urgency::IDLE {
+                let max = core.queues.half(victim);
+                if let Some(picked) = steal_from(core, shared, victim, max, now) {
                     return Some(picked);
                 }
             }
         }
-        if let Some(picked) = self.pop_global(Urgency::IDLE, shared, now) {
+        if let Some(picked) = pop_injector(&core.queues, Urgency::IDLE, now) {
             return Some(picked);
         }
-        // The most urgent victim was busy (its lock held): try the others in random order.
-        let n = shared.num_workers();
-        let start = self.rng.below(n as u32) as usize;
+        let n = core.queues.queues.len();
+        let start = core.rng.below(n as u32) as usize;
         for i in 0..n {
             let v = (start + i) % n;
-            if v == self.index || Some(v) == victim {
+            if v == core.index || Some(v) == victim {
                 continue;
             }
-            if let Some(picked) = self.steal_from(v, local, half(shared, v), shared, now) {
+            let max = core.queues.half(v);
+            if let Some(picked) = steal_from(core, shared, v, max, now) {
                 return Some(picked);
             }
         }
         None
     }
 
-    /// The other worker whose queue head is most urgent, and that urgency (`IDLE`: none).
-    /// Ties go to the first in the scan, which starts after this worker's index.
-    fn most_urgent_victim(&self, shared: &Shared) -> (Option<usize>, Urgency) {
-        let n = shared.num_workers();
-        let mut best = (None, Urgency::IDLE);
-        for i in 1..n {
-            let v = (self.index + i) % n;
-            if let RemoteQueue::Ordered(q) = &shared.remotes[v].queue {
-                let head = q.head();
-                if head < best.1 {
-                    best = (Some(v), head);
-                }
-            }
+    /// Publishes the picked task: `Fair` stores its placed virtual runtime and raises the
+    /// floor; every ordered policy publishes its urgency and clears this worker's preemption
+    /// request; `Edf` and `Priority` then recheck the queue heads (`preempt.rs`).
+    #[inline]
+    fn begin_poll(core: &mut Core<Self>, shared: &Shared, picked: &Picked<Key>) {
+        let key = picked.key;
+        if let Key::Fair(vruntime) = key {
+            picked.task.header().policy.set_vruntime(vruntime);
+            core.queues
+                .advance_fair_floor(&mut core.local.fair_floor_published, vruntime);
         }
-        best
+        let slot = shared.slot(core.index);
+        let urgency = runqueue::key_urgency(key);
+        slot.set_running(urgency);
+        slot.clear();
+        if matches!(key, Key::Edf(_) | Key::Priority(_)) {
+            // A pusher may have missed this pick (worker/preempt.rs).
+            preempt::after_publish(slot, urgency, || core.queues.most_urgent_queued());
+        }
     }
 
-    /// Steals up to `max` tasks from `victim` into `local`, returning the most urgent one.
-    fn steal_from(
-        &mut self,
-        victim: usize,
-        local: &Arc<Ordered<Notified>>,
-        max: usize,
-        shared: &Shared,
-        now: u64,
-    ) -> Option<Picked> {
-        let RemoteQueue::Ordered(q) = &shared.remotes[victim].queue else {
-            return None;
-        };
-        let (key, task) = q.steal_into(local, max, now)?;
-        shared.worker_metrics[self.index].inc_steals();
-        crate::sim::hook::record(
-            crate::sim::EventKind::Steal,
-            task.header().id.0,
-            victim as u64,
-            0,
-        );
-        Some(Picked {
-            task,
-            key: Some(key),
-        })
+    #[inline]
+    fn push_local(core: &mut Core<Self>, shared: &Shared, task: Notified) -> Wake {
+        let q = &*core.queues;
+        q.push(shared, &q.queues[core.index], task)
     }
 
-    /// Whether this pick is one where the injector wins ties.
-    fn global_turn(&self) -> bool {
-        self.tick.is_multiple_of(GLOBAL_QUEUE_INTERVAL)
+    #[inline]
+    fn before_park(core: &mut Core<Self>, shared: &Shared) {
+        shared.slot(core.index).set_running(Urgency::IDLE);
+    }
+
+    #[inline]
+    fn after_park(_: &mut Core<Self>, shared: &Shared) {
+        if shared.config().is_fair() {
+            // The time parked is not CPU time of the next task.
+            context::mark_cpu();
+        }
+    }
+
+    fn drain(core: &mut Core<Self>) {
+        let q = &core.queues.queues[core.index];
+        q.close();
+        while let Some((_, task)) = q.pop(u64::MAX) {
+            drop(task);
+        }
     }
 }
 
-/// Half of `victim`'s queue (rounded up), at most one steal batch.
-fn half(shared: &Shared, victim: usize) -> usize {
-    match &shared.remotes[victim].queue {
-        RemoteQueue::Ordered(q) => q.len().div_ceil(2).clamp(1, STEAL_MAX),
-        RemoteQueue::Fifo(_) => 1,
+/// The injector's head if it is at least as urgent as `bound`.
+fn pop_injector(q: &OrderedQueues, bound: Urgency, now: u64) -> Option<Picked<Key>> {
+    if q.inject.is_empty() {
+        return None;
     }
+    let (key, task) = q.inject.pop_if(bound, now)?;
+    Some(Picked { task, key })
+}
+
+/// The other worker whose queue head is most urgent, and that urgency (`IDLE`: none).
+/// Ties go to the first in the scan, which starts after this worker's index.
+fn most_urgent_victim(core: &Core<OrderedFamily>) -> (Option<usize>, Urgency) {
+    let queues = &core.queues.queues;
+    let n = queues.len();
+    let mut best = (None, Urgency::IDLE);
+    for i in 1..n {
+        let v = (core.index + i) % n;
+        let head = queues[v].head();
+        if head < best.1 {
+            best = (Some(v), head);
+        }
+    }
+    best
+}
+
+/// Steals up to `max` tasks from `victim` into this worker's queue, returning the most urgent.
+fn steal_from(
+    core: &Core<OrderedFamily>,
+    shared: &Shared,
+    victim: usize,
+    max: usize,
+    now: u64,
+) -> Option<Picked<Key>> {
+    let queues = &core.queues.queues;
+    let (key, task) = queues[victim].steal_into(&queues[core.index], max, now)?;
+    shared.worker_metrics(core.index).inc_steals();
+    event::emit(EventKind::Steal, || (task.header().id.0, victim as u64, 0));
+    Some(Picked { task, key })
 }

@@ -2,32 +2,29 @@
 //!
 //! Lamport's ring buffer (L. Lamport, "Specifying Concurrent Program Modules", TOPLAS 1983) with
 //! the usual refinements: `head` and `tail` are free-running counters on their own cache lines
-//! (128 bytes: adjacent-line prefetch pairs lines on x86), and each side caches the other's
-//! counter and rereads it only when the ring looks full (producer) or empty (consumer), so in a
-//! steady stream a push or pop touches a shared line once per lap, not once per item.
+//! ([`CachePadded`]: 128 bytes on x86-64, where adjacent-line prefetch pairs lines), and each
+//! side caches the other's counter and rereads it only when the ring looks full (producer) or
+//! empty (consumer), so in a steady stream a push or pop touches a shared line once per lap, not
+//! once per item.
 //!
 //! Slots are `AtomicUsize`, so there is no `unsafe` here: the slot store is published by the
 //! Release store of `tail` and read after the Acquire load of it (and symmetrically for `head`).
 //! Waiting spins with `spin_loop`, then yields the CPU every [`SPINS_BEFORE_YIELD`] tries, so two
 //! threads sharing one core (no pinning) still make progress.
 
+use crossbeam_utils::CachePadded;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Spins between `yield_now` calls while waiting.
 pub const SPINS_BEFORE_YIELD: u32 = 1 << 10;
 
-/// A value on its own 128-byte line.
-#[derive(Debug, Default)]
-#[repr(align(128))]
-struct Padded<T>(T);
-
 /// The ring. [`Ring::split`] hands out its one producer and one consumer.
 #[derive(Debug)]
 pub struct Ring {
     /// Items popped so far (written by the consumer).
-    head: Padded<AtomicUsize>,
+    head: CachePadded<AtomicUsize>,
     /// Items pushed so far (written by the producer).
-    tail: Padded<AtomicUsize>,
+    tail: CachePadded<AtomicUsize>,
     /// `capacity` slots; item `i` lives in `slots[i & mask]`.
     slots: Box<[AtomicUsize]>,
     /// `capacity - 1`.
@@ -39,8 +36,8 @@ impl Ring {
     pub fn new(capacity: usize) -> Ring {
         let capacity = capacity.max(2).next_power_of_two();
         Ring {
-            head: Padded::default(),
-            tail: Padded::default(),
+            head: CachePadded::default(),
+            tail: CachePadded::default(),
             slots: (0..capacity).map(|_| AtomicUsize::new(0)).collect(),
             mask: capacity - 1,
         }
@@ -49,16 +46,16 @@ impl Ring {
     /// The producer and the consumer (the `&mut` borrow makes them the only ones).
     pub fn split(&mut self) -> (Producer<'_>, Consumer<'_>) {
         let ring: &Ring = self;
-        let start = ring.tail.0.load(Ordering::Relaxed);
+        let start = ring.tail.load(Ordering::Relaxed);
         (
             Producer {
                 ring,
                 tail: start,
-                head_seen: ring.head.0.load(Ordering::Relaxed),
+                head_seen: ring.head.load(Ordering::Relaxed),
             },
             Consumer {
                 ring,
-                head: ring.head.0.load(Ordering::Relaxed),
+                head: ring.head.load(Ordering::Relaxed),
                 tail_seen: start,
             },
         )
@@ -81,14 +78,14 @@ impl Producer<'_> {
     pub fn push(&mut self, value: usize) {
         let mut spins = 0u32;
         while self.tail - self.head_seen > self.ring.mask {
-            self.head_seen = self.ring.head.0.load(Ordering::Acquire);
+            self.head_seen = self.ring.head.load(Ordering::Acquire);
             if self.tail - self.head_seen > self.ring.mask {
                 wait(&mut spins);
             }
         }
         self.ring.slots[self.tail & self.ring.mask].store(value, Ordering::Relaxed);
         self.tail += 1;
-        self.ring.tail.0.store(self.tail, Ordering::Release);
+        self.ring.tail.store(self.tail, Ordering::Release);
     }
 }
 
@@ -108,14 +105,14 @@ impl Consumer<'_> {
     pub fn pop(&mut self) -> usize {
         let mut spins = 0u32;
         while self.head == self.tail_seen {
-            self.tail_seen = self.ring.tail.0.load(Ordering::Acquire);
+            self.tail_seen = self.ring.tail.load(Ordering::Acquire);
             if self.head == self.tail_seen {
                 wait(&mut spins);
             }
         }
         let value = self.ring.slots[self.head & self.ring.mask].load(Ordering::Relaxed);
         self.head += 1;
-        self.ring.head.0.store(self.head, Ordering::Release);
+        self.ring.head.store(self.head, Ordering::Release);
         value
     }
 }

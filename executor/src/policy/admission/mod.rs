@@ -707,3 +707,12 @@ fn cmp_density(a: &TaskParams, b: &TaskParams) -> Ordering {
     let (a, b) = (a.density(), b.density());
     (u128::from(a.num) * u128::from(b.den)).cmp(&(u128::from(b.num) * u128::from(a.den)))
 }
+
+/// The periodic tasks a runtime admitted so far (admission control on), by admission id.
+#[derive(Default)]
+pub(crate) struct AdmittedSet {
+    /// Next admission id.
+    pub(crate) next_id: u64,
+    /// `(id, parameters, priority)` of each admitted, not yet stopped task.
+    pub(crate) tasks: Vec<(u64, TaskParams, u8)>,
+}

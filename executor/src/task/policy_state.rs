@@ -1,6 +1,8 @@
-//! A task's scheduling parameters, as the run queues read them.
+//! A task's policy state: its scheduling parameters as the run queues read them, and what the
+//! policies account on it (virtual runtime, ready stamp). The user's parameters it starts from
+//! are [`Sched`](crate::Sched).
 //!
-//! Each task header holds one [`SchedState`]. It is written when the task is spawned, by the task
+//! Each task header holds one [`PolicyState`]. It is written when the task is spawned, by the task
 //! itself while it runs (`kairos::task::set_deadline` and friends), and by the worker that polls
 //! it (fair share's virtual runtime, the ready stamp). It is read by whoever queues the task.
 //!
@@ -18,12 +20,10 @@ use crate::loom::atomic::{AtomicI8, AtomicU64, AtomicU8, Ordering};
 /// `deadline` value of a task without a deadline.
 pub(crate) const NO_DEADLINE: u64 = u64::MAX;
 
-/// `vruntime` value of a task that has not been placed on a fair-share queue yet (placement
-/// then starts it level with the queue instead of 0 virtual nanoseconds).
-pub(crate) const UNPLACED: u64 = u64::MAX;
+pub(crate) use crate::policy::fair::UNPLACED;
 
 /// Per-task scheduling parameters and accounting. 40 bytes.
-pub(crate) struct SchedState {
+pub(crate) struct PolicyState {
     /// Absolute deadline, nanoseconds on the runtime clock (`time::Instant`), or
     /// [`NO_DEADLINE`]. Orders the task under `Edf`.
     deadline: AtomicU64,
@@ -41,15 +41,15 @@ pub(crate) struct SchedState {
     name: Option<&'static str>,
 }
 
-impl SchedState {
+impl PolicyState {
     /// State for a task spawned with these parameters.
     pub(crate) fn new(
         deadline: Option<u64>,
         priority: u8,
         nice: i8,
         name: Option<&'static str>,
-    ) -> SchedState {
-        SchedState {
+    ) -> PolicyState {
+        PolicyState {
             deadline: AtomicU64::new(deadline.unwrap_or(NO_DEADLINE)),
             vruntime: AtomicU64::new(UNPLACED),
             ready_at: AtomicU64::new(0),
@@ -131,9 +131,9 @@ impl SchedState {
     }
 }
 
-impl Default for SchedState {
+impl Default for PolicyState {
     /// No deadline, priority 0, nice 0, no name.
-    fn default() -> SchedState {
-        SchedState::new(None, 0, 0, None)
+    fn default() -> PolicyState {
+        PolicyState::new(None, 0, 0, None)
     }
 }

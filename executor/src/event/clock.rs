@@ -1,0 +1,34 @@
+//! The runtime's one clock source: wall time (`now_ns`) and the calling worker's CPU time
+//! (`thread_cpu_ns`), both in integer nanoseconds.
+//!
+//! Each reads the installed sink's clock first (the simulator's virtual clock), else the OS:
+//! `CLOCK_MONOTONIC` through `std::time::Instant` from a process-wide epoch, and
+//! `CLOCK_THREAD_CPUTIME_ID`. Every other module reads time through here.
+
+use std::sync::OnceLock;
+
+/// The clock's epoch: the first time it was read in this process.
+fn epoch() -> std::time::Instant {
+    static EPOCH: OnceLock<std::time::Instant> = OnceLock::new();
+    *EPOCH.get_or_init(std::time::Instant::now)
+}
+
+/// Nanoseconds since the epoch, now (the sink's clock if it provides one).
+#[inline]
+pub(crate) fn now_ns() -> u64 {
+    if let Some(now) = super::sink_now() {
+        return now;
+    }
+    // 2^64 ns is 584 years of uptime.
+    epoch().elapsed().as_nanos() as u64
+}
+
+/// The calling thread's CPU time in ns (the sink's clock of the stepping worker if it provides
+/// one; else `CLOCK_THREAD_CPUTIME_ID`, a system call of ~100-300 ns, or the monotonic clock
+/// where there is none).
+pub(crate) fn thread_cpu_ns() -> u64 {
+    if let Some(cpu) = super::sink_thread_cpu() {
+        return cpu;
+    }
+    crate::sys::os_thread_cpu_ns().unwrap_or_else(now_ns)
+}

@@ -1,0 +1,72 @@
+//! The kinds of events the runtime reports through the seam (`event/mod.rs`), with the meaning
+//! of their arguments.
+
+/// What happened. The meaning of an event's `task`, `a` and `b` per kind:
+///
+/// | kind | task | a | b |
+/// |---|---|---|---|
+/// | `Spawn` | new task | absolute deadline (ns, 0: none) | priority |
+/// | `Wake` | woken task | 0 | 0 |
+/// | `Enqueue` | queued task | worker whose local queue, or `u64::MAX` for the injector | deadline |
+/// | `PollStart` | polled task | 1 if it continues a `work` slice, else 0 | 0 |
+/// | `PollEnd` | polled task | 1 if it charged a `work` slice (continues), else 0 | slice ns |
+/// | `Steal` | first stolen task | victim worker | 0 |
+/// | `Park` | 0 | 0 | 0 |
+/// | `Unpark` | 0 | 1: woken for due timers, 0: notified | 0 |
+/// | `TimerFire` | 0 | timers fired | 0 |
+/// | `DeadlineMiss` | periodic task | lateness (ns) | job index |
+/// | `Cancel` | cancelled task | 0 | 0 |
+/// | `Annotate` | annotating task, or 0 | label number (`Trace::label`) | value |
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// A task was created.
+    Spawn = 1,
+    /// A task's waker was called.
+    Wake = 2,
+    /// A runnable task was put on a run queue.
+    Enqueue = 3,
+    /// A worker started polling a task.
+    PollStart = 4,
+    /// That poll returned.
+    PollEnd = 5,
+    /// A worker took tasks from another worker's queue.
+    Steal = 6,
+    /// A worker found nothing to run and parked.
+    Park = 7,
+    /// A parked worker was woken.
+    Unpark = 8,
+    /// Due timers fired.
+    TimerFire = 9,
+    /// A periodic job completed after its deadline.
+    DeadlineMiss = 10,
+    /// A task was cancelled (aborted, or at shutdown).
+    Cancel = 11,
+    /// A user annotation (`sim::annotate`).
+    Annotate = 12,
+}
+
+impl EventKind {
+    /// The kind's name as written in text and JSON traces.
+    ///
+    /// ```
+    /// assert_eq!(kairos::sim::EventKind::PollStart.name(), "poll_start");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::Spawn => "spawn",
+            EventKind::Wake => "wake",
+            EventKind::Enqueue => "enqueue",
+            EventKind::PollStart => "poll_start",
+            EventKind::PollEnd => "poll_end",
+            EventKind::Steal => "steal",
+            EventKind::Park => "park",
+            EventKind::Unpark => "unpark",
+            EventKind::TimerFire => "timer_fire",
+            EventKind::DeadlineMiss => "deadline_miss",
+            EventKind::Cancel => "cancel",
+            EventKind::Annotate => "annotate",
+        }
+    }
+}

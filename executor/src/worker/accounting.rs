@@ -1,0 +1,105 @@
+//! Accounting: what each poll costs the task (`Fair`'s virtual runtime) and what the metrics
+//! record (per-worker counters and histograms, panics, periodic jobs).
+//!
+//! Every figure is written by the worker it concerns, on its own cache line
+//! (`worker/metrics.rs`); `Metrics` (`metrics.rs`) reads and merges them on demand.
+
+use super::metrics::WorkerMetrics;
+use super::Shared;
+use crate::context;
+use crate::event::clock::now_ns;
+use crate::loom::atomic::{AtomicU64, Ordering};
+use crate::policy::fair;
+use crate::task::{policy_state::UNPLACED, Header};
+
+/// The accounting part of [`Shared`].
+pub(super) struct Accounting {
+    /// One per worker, each written only by its worker.
+    worker_metrics: Box<[WorkerMetrics]>,
+    /// Panics of task futures (and destructors, and timer wakers) caught by `catch_unwind`.
+    panics: AtomicU64,
+}
+
+impl Accounting {
+    /// Zeroed counters for `workers` workers.
+    pub(super) fn new(workers: usize) -> Accounting {
+        Accounting {
+            worker_metrics: (0..workers).map(|_| WorkerMetrics::default()).collect(),
+            panics: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts `n` caught panics.
+    pub(super) fn count_panics(&self, n: u64) {
+        self.panics.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+impl Shared {
+    /// Worker `index`'s counters.
+    #[inline]
+    pub(crate) fn worker_metrics(&self, index: usize) -> &WorkerMetrics {
+        &self.accounting.worker_metrics[index]
+    }
+
+    /// Every worker's counters, in worker order.
+    pub(crate) fn all_worker_metrics(&self) -> &[WorkerMetrics] {
+        &self.accounting.worker_metrics
+    }
+
+    /// Counts a caught panic.
+    pub(crate) fn count_panic(&self) {
+        self.accounting.count_panics(1);
+    }
+
+    /// Panics caught so far.
+    pub(crate) fn panics(&self) -> u64 {
+        self.accounting.panics.load(Ordering::Relaxed)
+    }
+
+    /// A poll of `header` on worker `worker`, started at `start`, returned: charge it to the
+    /// task under `Fair` (CFS's `update_curr`: virtual runtime grows by the poll's length
+    /// scaled by 1024 / weight) and record it in the worker's metrics.
+    pub(crate) fn poll_ended(
+        &self,
+        worker: usize,
+        header: &Header,
+        start: u64,
+        latency: Option<u64>,
+    ) {
+        let config = self.config();
+        if !config.times_polls() {
+            return;
+        }
+        let ran = now_ns().saturating_sub(start);
+        if config.is_fair() {
+            // CPU time since the previous poll ended on this thread (one system call), so the
+            // scheduler's own pick is charged to the task too; wall time if there is no mark.
+            let cpu = context::take_cpu_since_mark().unwrap_or(ran);
+            let sched = &header.policy;
+            let vruntime = sched.vruntime();
+            if vruntime != UNPLACED {
+                let weight = fair::weight(sched.nice());
+                sched.set_vruntime(fair::charge(vruntime, cpu, weight));
+            }
+        }
+        if config.record_latency {
+            self.worker_metrics(worker)
+                .record_poll(header.policy.name(), latency, ran);
+        }
+    }
+
+    /// A periodic job completed (recorded on the worker that runs its driver, or worker 0).
+    pub(crate) fn record_job(&self, name: Option<&'static str>, response: u64, lateness: i64) {
+        let worker = context::current_worker().unwrap_or(0);
+        if let Some(m) = self.accounting.worker_metrics.get(worker) {
+            m.record_job(name, response, lateness);
+        }
+    }
+
+    /// The task polled on `worker` was asked to yield (`coop.rs`): one preemption.
+    pub(crate) fn count_preemption(&self, worker: usize, header: &Header) {
+        self.worker_metrics(worker)
+            .record_preemption(header.policy.name());
+    }
+}

@@ -1,0 +1,119 @@
+//! Building the workers of a runtime (or a simulation): the family's queues, one core per
+//! worker, and the shared state, from one [`Config`].
+
+use super::fifo::{FifoFamily, FifoQueues};
+use super::ordered::{OrderedFamily, OrderedLocal, OrderedQueues};
+use super::preempt::Slot;
+use super::shared::{Queues, Remote};
+use super::spawn::Spawner;
+use super::{park, AnyCore, Core, Handle, Shared};
+use crate::loom::Arc;
+use crate::policy::runqueue::Ordering as RunOrdering;
+use crate::policy::Policy;
+use crate::queue::local;
+use crate::task::TaskAllocator;
+use std::time::Duration;
+
+/// What the workers of a runtime are built from (`Builder` validates it; the simulator fills
+/// its own).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Config {
+    /// Number of workers.
+    pub(crate) workers: usize,
+    /// Seed of every worker's victim-order stream.
+    pub(crate) seed: u64,
+    /// Search rounds an idle worker spins before parking.
+    pub(crate) spin_rounds: u32,
+    /// Where task blocks come from.
+    pub(crate) task_allocator: TaskAllocator,
+    /// How long before a timer deadline the timer waiter stops sleeping and spins.
+    pub(crate) timer_spin: Duration,
+    /// The policy.
+    pub(crate) policy: PolicyConfig,
+}
+
+/// The scheduling policy of a runtime, with its parameters.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PolicyConfig {
+    /// The policy.
+    pub(crate) policy: Policy,
+    /// Its ordered structure (`None` for `Fifo`): decides the family.
+    pub(crate) ordering: Option<RunOrdering>,
+    /// `Fair`: a poll longer than this is asked to yield (ns); `u64::MAX` under the others.
+    pub(crate) fair_slice: u64,
+    /// Whether `spawn_periodic` runs a schedulability test.
+    pub(crate) admission_control: bool,
+    /// Whether every poll's scheduling latency and duration go into the histograms.
+    pub(crate) record_latency: bool,
+}
+
+impl PolicyConfig {
+    /// Whether polls are charged to tasks (`Fair`).
+    #[inline]
+    pub(crate) fn is_fair(&self) -> bool {
+        matches!(self.ordering, Some(RunOrdering::Fair { .. }))
+    }
+
+    /// Whether each poll's start and end are timed: for the histograms, or to charge `Fair`.
+    #[inline]
+    pub(crate) fn times_polls(&self) -> bool {
+        self.record_latency || self.is_fair()
+    }
+}
+
+/// Builds the workers: the handle every task and thread will share, and one core per worker
+/// (in worker order) for the threads or virtual workers that will run them.
+pub(crate) fn build(config: Config) -> (Handle, Vec<AnyCore>) {
+    let n = config.workers;
+    let (parks, unparks): (Vec<_>, Vec<_>) = (0..n).map(|_| park::pair()).unzip();
+    let (queues, cores): (Queues, Vec<AnyCore>) = match config.policy.ordering {
+        None => {
+            let (locals, stealers): (Vec<_>, Vec<_>) = (0..n).map(|_| local::local()).unzip();
+            let queues = Arc::new(FifoQueues::new(stealers));
+            let cores = locals
+                .into_iter()
+                .zip(parks)
+                .enumerate()
+                .map(|(i, (local, park))| {
+                    let core = Core::<FifoFamily>::new(i, config.seed, queues.clone(), local, park);
+                    AnyCore::Fifo(Box::new(core))
+                })
+                .collect();
+            (Queues::Fifo(queues), cores)
+        }
+        Some(order) => {
+            let queues = Arc::new(OrderedQueues::new(order, n));
+            let cores = parks
+                .into_iter()
+                .enumerate()
+                .map(|(i, park)| {
+                    let core = Core::<OrderedFamily>::new(
+                        i,
+                        config.seed,
+                        queues.clone(),
+                        OrderedLocal::new(),
+                        park,
+                    );
+                    AnyCore::Ordered(Box::new(core))
+                })
+                .collect();
+            (Queues::Ordered(queues), cores)
+        }
+    };
+    let remotes = unparks
+        .into_iter()
+        .map(|unpark| Remote {
+            unpark,
+            slot: Slot::new(),
+        })
+        .collect();
+    let shared = Shared::new(
+        remotes,
+        queues,
+        config.policy,
+        config.spin_rounds,
+        u64::try_from(config.timer_spin.as_nanos()).unwrap_or(u64::MAX),
+        Spawner::new(n, config.task_allocator),
+    );
+    (Handle::new(shared), cores)
+}

@@ -1,0 +1,126 @@
+//! Spawning: a task's id, its block, its registration, and its first schedule.
+//!
+//! `kairos::spawn`, `Handle::spawn` and `Runtime::spawn` come to [`Handle::spawn`];
+//! the `spawn_with` variants, with the user's [`Sched`] parameters, to [`Handle::spawn_with`].
+//! Both end in one place, `spawn_task`: allocate the block (header and future together, from the
+//! task pool), bind it in the registry of live tasks (refused after shutdown: the task is then
+//! cancelled before it ever runs), and schedule it (`schedule.rs`).
+
+use super::{Handle, Shared};
+use crate::event::{self, EventKind};
+use crate::loom::atomic::{AtomicU64, Ordering};
+use crate::sched::Sched;
+use crate::task::{self, JoinHandle, PolicyState, Registry, TaskAllocator, TaskId};
+use crate::time::instant::Instant;
+use std::future::Future;
+
+/// The spawning part of [`Shared`].
+pub(super) struct Spawner {
+    /// Every live task, for shutdown.
+    registry: Registry,
+    /// Next task id (ids start at 1).
+    next_task_id: AtomicU64,
+    /// Where task blocks come from.
+    task_allocator: TaskAllocator,
+}
+
+impl Spawner {
+    /// A spawner for `workers` workers (the registry gets 4 shards per worker, so that
+    /// completions on different workers rarely share a lock).
+    pub(super) fn new(workers: usize, task_allocator: TaskAllocator) -> Spawner {
+        Spawner {
+            registry: Registry::new(4 * workers),
+            next_task_id: AtomicU64::new(1),
+            task_allocator,
+        }
+    }
+
+    /// Closes the registry and cancels every live task, dropping each future exactly once.
+    pub(super) fn cancel_all(&self) {
+        self.registry.close();
+        while let Some(task) = self.registry.pop() {
+            task.shutdown();
+        }
+    }
+}
+
+impl Shared {
+    /// Live tasks (spawned, not yet complete).
+    pub(crate) fn live_tasks(&self) -> usize {
+        self.spawner.registry.len()
+    }
+
+    /// Task `header` completed: unlink it from the registry (see `Schedule::release`).
+    #[inline]
+    pub(super) fn release(&self, header: &task::Header) -> bool {
+        self.spawner.registry.remove(header)
+    }
+}
+
+impl Handle {
+    /// Spawns `future` with default parameters onto this runtime.
+    pub(crate) fn spawn_task<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawn_state(PolicyState::default(), future)
+    }
+
+    /// Spawns `future` with the user's parameters `sched`: a relative deadline is anchored now,
+    /// and a name gets its histograms registered on every worker first (one short lock per
+    /// worker per named spawn, so that no worker allocates them on its hot path later).
+    pub(crate) fn spawn_task_with<F>(&self, sched: Sched, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let now = if sched.needs_clock() {
+            Instant::now()
+        } else {
+            Instant::from_nanos(0)
+        };
+        let deadline = sched.absolute_deadline(now);
+        let shared = self.shared();
+        if let (Some(name), true) = (sched.get_name(), shared.config().record_latency) {
+            for m in shared.all_worker_metrics() {
+                m.register(name);
+            }
+        }
+        let state = PolicyState::new(
+            deadline,
+            sched.get_priority(),
+            sched.get_nice(),
+            sched.get_name(),
+        );
+        self.spawn_state(state, future)
+    }
+
+    /// Allocates, registers and schedules the task.
+    fn spawn_state<F>(&self, sched: PolicyState, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let spawner = &self.shared().spawner;
+        let id = TaskId(spawner.next_task_id.fetch_add(1, Ordering::Relaxed));
+        event::emit(EventKind::Spawn, || {
+            (
+                id.0,
+                sched.deadline().unwrap_or(0),
+                u64::from(sched.priority()),
+            )
+        });
+        let (registered, notified, join) =
+            task::new_task(future, self.clone(), id, spawner.task_allocator, sched);
+        match spawner.registry.bind(registered) {
+            Ok(()) => super::schedule::schedule(self, notified),
+            Err(registered) => {
+                // Shut down: the task never runs, its JoinHandle reports it cancelled.
+                drop(notified);
+                registered.shutdown();
+            }
+        }
+        join
+    }
+}
