@@ -24,7 +24,8 @@
 //!
 //! A binary min-heap on `(EdfKey, seq)` ([`KeyedHeap`]): push O(log n) (O(1) on average),
 //! pop O(log n), [`peek_key`](EdfQueue::peek_key) O(1), [`pop_batch`](EdfQueue::pop_batch) of
-//! `k` items O(k log n). Memory: the item, a 16-byte key and an 8-byte sequence per entry, in
+//! `k` items O(k log n), [`remove`](EdfQueue::remove) and [`rekey`](EdfQueue::rekey) O(n).
+//! Memory: the item, a 16-byte key and an 8-byte sequence per entry, in
 //! one `Vec` that grows by doubling. Nothing is allocated per operation beyond that growth.
 
 // Wired into queue/ and the worker by the policies issue; until then only the tests use it
@@ -117,6 +118,19 @@ impl<T> EdfQueue<T> {
         self.heap.peek_key()
     }
 
+    /// Removes the queued item `is` matches (the earliest queued if several do) with its key;
+    /// `None` if none matches. O(n): see [`KeyedHeap::remove`].
+    pub(crate) fn remove(&mut self, is: impl FnMut(&T) -> bool) -> Option<(EdfKey, T)> {
+        self.heap.remove(is)
+    }
+
+    /// Gives the queued item `is` matches the deadline key `key` (an inherited, earlier deadline)
+    /// and reports whether one matched. The item keeps its enqueue sequence, so among equal
+    /// deadlines it keeps its place by arrival. O(n): see [`KeyedHeap::rekey`].
+    pub(crate) fn rekey(&mut self, key: EdfKey, is: impl FnMut(&T) -> bool) -> bool {
+        self.heap.rekey(key, is)
+    }
+
     /// Removes up to `n` of the most urgent items, most urgent first, with their keys (for
     /// stealing: the thief re-queues them with [`push_key`](Self::push_key), so their deadlines
     /// travel with them and their relative order is kept). Lazy: each item taken costs one
@@ -189,7 +203,23 @@ mod tests {
         assert_eq!(drain(&mut victim), vec![0, 1]);
     }
 
-    /// Random pushes and pops against a linear-scan model: every pop, peek and length must match.
+    #[test]
+    fn inherited_deadline_moves_a_queued_item_up() {
+        let mut q = EdfQueue::new();
+        q.push(0, Some(10));
+        q.push(1, None);
+        q.push(2, Some(10));
+        q.push(3, Some(20));
+        // Item 1 inherits deadline 10: after item 0 (queued before it), before item 2.
+        assert!(q.rekey(EdfKey::At(10), |&i| i == 1));
+        assert_eq!(q.remove(|&i| i == 3), Some((EdfKey::At(20), 3)));
+        assert_eq!(q.remove(|&i| i == 3), None);
+        assert!(!q.rekey(EdfKey::At(0), |&i| i == 3));
+        assert_eq!(drain(&mut q), vec![0, 1, 2]);
+    }
+
+    /// Random pushes, pops, removals and re-keys against a linear-scan model: every pop, peek
+    /// and length must match.
     #[test]
     fn matches_reference_model() {
         for seed in 0..8u64 {
@@ -201,12 +231,14 @@ mod tests {
             // Few distinct deadlines, so ties are common.
             let span = 1 + rng.below(64) as u64;
             for op in 0..5_000u32 {
-                match rng.below(10) {
+                let deadline = match rng.below(5) {
+                    0 => None,
+                    _ => Some(rng.next_u64() % span),
+                };
+                // An item that may or may not be queued.
+                let target = rng.below(op + 1);
+                match rng.below(12) {
                     0..=4 => {
-                        let deadline = match rng.below(5) {
-                            0 => None,
-                            _ => Some(rng.next_u64() % span),
-                        };
                         q.push(op, deadline);
                         model.push((EdfKey::from(deadline), seq, op));
                         seq += 1;
@@ -221,7 +253,7 @@ mod tests {
                             .map(|(key, _, item)| (key, item));
                         assert_eq!(q.pop(), want, "seed {seed} op {op}");
                     }
-                    _ => {
+                    9 => {
                         let n = rng.below(4) as usize;
                         let got: Vec<_> = q.pop_batch(n).collect();
                         assert_eq!(got.len(), n.min(model.len()));
@@ -232,6 +264,20 @@ mod tests {
                             let (key, _, item) = model.remove(i);
                             assert_eq!(g, (key, item), "seed {seed} op {op}");
                         }
+                    }
+                    10 => {
+                        let found = model.iter_mut().find(|m| m.2 == target);
+                        let want = found.is_some();
+                        if let Some(m) = found {
+                            m.0 = EdfKey::from(deadline);
+                        }
+                        let got = q.rekey(EdfKey::from(deadline), |&i| i == target);
+                        assert_eq!(got, want, "seed {seed} op {op}");
+                    }
+                    _ => {
+                        let i = model.iter().position(|m| m.2 == target);
+                        let want = i.map(|i| model.remove(i)).map(|(k, _, item)| (k, item));
+                        assert_eq!(q.remove(|&i| i == target), want, "seed {seed} op {op}");
                     }
                 }
                 assert_eq!(q.len(), model.len());

@@ -30,7 +30,8 @@
 //! shares against exactly that bound.
 //!
 //! Costs: a binary min-heap on `(vruntime, seq)` ([`KeyedHeap`]; CFS uses an rbtree): push
-//! O(log n) (O(1) on average), pop O(log n), peek and `min_vruntime` O(1). The helper functions
+//! O(log n) (O(1) on average), pop O(log n), peek and `min_vruntime` O(1), remove and re-key
+//! O(n). The helper functions
 //! are O(1) and allocation-free. Memory per entry: the item and 16 bytes of key.
 
 // Wired into queue/ and the worker by the policies issue; until then only the tests use it
@@ -184,6 +185,20 @@ impl<T> FairQueue<T> {
     #[inline]
     pub(crate) fn peek_key(&self) -> Option<u64> {
         self.heap.peek_key()
+    }
+
+    /// Removes the queued item `is` matches (the earliest queued if several do) with its virtual
+    /// runtime; `None` if none matches. Leaves `min_vruntime` alone: the item leaves without
+    /// running. O(n): see [`KeyedHeap::remove`].
+    pub(crate) fn remove(&mut self, is: impl FnMut(&T) -> bool) -> Option<(u64, T)> {
+        self.heap.remove(is)
+    }
+
+    /// Gives the queued item `is` matches the virtual runtime `vruntime` and reports whether one
+    /// matched. The item keeps its enqueue sequence; the value is used as given (no placement)
+    /// and `min_vruntime` does not move. O(n): see [`KeyedHeap::rekey`].
+    pub(crate) fn rekey(&mut self, vruntime: u64, is: impl FnMut(&T) -> bool) -> bool {
+        self.heap.rekey(vruntime, is)
     }
 
     /// CFS's `update_min_vruntime`: raises `min_vruntime` to the smallest of the queued items'
@@ -351,8 +366,9 @@ mod tests {
         assert_eq!(migrate(u64::MAX, 0, 1), u64::MAX);
     }
 
-    /// Random pushes, pops, steals and `update_min_vruntime` against a linear-scan model; also
-    /// checks that `min_vruntime` never decreases.
+    /// Random pushes, pops, steals, removals, re-keys and `update_min_vruntime` against a
+    /// linear-scan model; also checks that `min_vruntime` never decreases (and that removals and
+    /// re-keys leave it alone).
     #[test]
     fn matches_reference_model() {
         for seed in 0..8u64 {
@@ -362,9 +378,11 @@ mod tests {
             let (mut seq, mut min) = (0u64, 0u64);
             let span = 1 + rng.next_u64() % 1_000;
             for op in 0..5_000u32 {
-                match rng.below(10) {
+                let v = min.saturating_sub(span / 2) + rng.next_u64() % span;
+                // An item that may or may not be queued.
+                let target = rng.below(op + 1);
+                match rng.below(12) {
                     0..=4 => {
-                        let v = min.saturating_sub(span / 2) + rng.next_u64() % span;
                         q.push(op, v);
                         model.push((v, seq, op));
                         seq += 1;
@@ -383,13 +401,26 @@ mod tests {
                         min = min.max(smallest.unwrap_or(0));
                         assert_eq!(q.update_min_vruntime(running), min);
                     }
-                    _ => {
+                    9 => {
                         let n = rng.below(3) as usize;
                         for got in q.pop_batch(n) {
                             let i = (0..model.len()).min_by_key(|&i| (model[i].0, model[i].1));
                             let (v, _, item) = model.remove(i.unwrap());
                             assert_eq!(got, (v, item), "seed {seed} op {op}");
                         }
+                    }
+                    10 => {
+                        let found = model.iter_mut().find(|m| m.2 == target);
+                        let want = found.is_some();
+                        if let Some(m) = found {
+                            m.0 = v;
+                        }
+                        assert_eq!(q.rekey(v, |&i| i == target), want, "seed {seed} op {op}");
+                    }
+                    _ => {
+                        let i = model.iter().position(|m| m.2 == target);
+                        let want = i.map(|i| model.remove(i)).map(|(v, _, item)| (v, item));
+                        assert_eq!(q.remove(|&i| i == target), want, "seed {seed} op {op}");
                     }
                 }
                 assert_eq!(q.min_vruntime(), min, "seed {seed} op {op}");

@@ -27,6 +27,42 @@
 //! Priority aging moves heads as time passes without any push or pop; the mirror then shows the
 //! head's urgency as of the last change. Every pop re-evaluates aging exactly.
 //!
+//! # Re-keying and removing a queued task
+//!
+//! [`Ordered::rekey`] gives a queued task a new key in place (its urgency rose while it waited:
+//! priority or deadline inheritance) and [`Ordered::remove`] takes it out (a scheduling class
+//! move). Both lock the queue (blocking, as for the injector: the critical section is an O(n)
+//! scan of the structure, never user code), find the task with a predicate, change the
+//! structure and republish the mirrors under the lock exactly as push and pop do, so once the
+//! lock is released `head` shows the task if it became the most urgent.
+//!
+//! A task is in at most one queue, and only between a push and the pop that takes it. Popped, it
+//! is in none: running, about to run (the first task of a steal, or one the injector gave up),
+//! or *in flight* in a steal (popped under the victim's lock, not yet pushed under the thief's).
+//! The queue lock orders a re-key with the steal's pop on the victim and with the thief's push
+//! on its own queue, so exactly one of these happens:
+//!
+//! - the re-key holds the victim's lock first: a steal meanwhile finds the lock taken and gives
+//!   up for this round, and a later one pops the task with its new key and moves it with it;
+//! - the steal holds it first: the re-key finds nothing there and reports "not found" (`false`,
+//!   `None`), never a half-applied change. The task lands on the thief's queue with the key it
+//!   was popped with, or runs on the thief.
+//!
+//! So a caller (the coming priority inheritance in `kairos::sync`, class moves) must:
+//!
+//! 1. store the task's new parameters in its header first, where every later push reads them;
+//! 2. re-key on the queue the task is in;
+//! 3. on "not found", read the task's state (`task/state.rs`): running, idle or complete, stop
+//!    (its next push reads the new parameters); `NOTIFIED` without `RUNNING` (queued or on its
+//!    way to a queue), it was moved or is in flight: retry on the queue it lands in. A flight
+//!    ends with the thief's push right after the steal's pop, or with the thief taking
+//!    `RUNNING` for the one task it runs directly.
+//!
+//! Retrying is harmless: a re-keyed task keeps its enqueue sequence, so re-keying a task to the
+//! key it already has (a task popped and re-pushed with the new parameters in between) changes
+//! nothing. Nothing records which queue a task is in today; the first caller adds that (the
+//! queue of its last push, rewritten by a steal's push), or scans every worker's queue.
+//!
 //! # Layout: the mirrors are read far more often than they change
 //!
 //! Every pick of every worker reads the mirrors of every queue, so they live on their own cache
@@ -155,6 +191,41 @@ impl<T> Ordered<T> {
         popped
     }
 
+    /// Removes the queued task `is` matches, with the key a pop would have returned it with
+    /// ([`RunQueue::remove`]); `None` if it is not in this queue: popped, or moved by a steal
+    /// (see the module docs for what the caller does then). Blocks on the lock; O(n).
+    // No runtime path removes a queued task yet: scheduling class moves will (remove from one
+    // class's queue, push to another's). Until then only the tests and loom models call it.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn remove(&self, now: u64, is: impl FnMut(&T) -> bool) -> Option<(Key, T)> {
+        let mut inner = lock(&self.inner.0);
+        let removed = inner.rq.remove(now, is);
+        if removed.is_some() {
+            self.publish(&inner.rq, now);
+        } else {
+            crate::loom::reached("ordered.remove_missed");
+        }
+        removed
+    }
+
+    /// Gives the queued task `is` matches a new key ([`RunQueue::rekey`]: it keeps its enqueue
+    /// sequence) and reports whether it was in this queue. `false`: popped, or moved by a steal
+    /// (see the module docs for what the caller does then). Blocks on the lock; O(n).
+    // No runtime path re-keys a queued task yet: priority and deadline inheritance in
+    // `kairos::sync` will (raising a waiting lock holder). Until then only the tests and loom
+    // models call it.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn rekey(&self, key: Key, now: u64, is: impl FnMut(&T) -> bool) -> bool {
+        let mut inner = lock(&self.inner.0);
+        let found = inner.rq.rekey(key, is);
+        if found {
+            self.publish(&inner.rq, now);
+        } else {
+            crate::loom::reached("ordered.rekey_missed");
+        }
+        found
+    }
+
     /// Moves up to `max` of the most urgent tasks into `dst`, most urgent first, if this queue's
     /// lock is free right now (`try_lock`: a thief never waits for the owner). Returns the most
     /// urgent one (not queued in `dst`: the caller runs it) and its key.
@@ -225,6 +296,7 @@ pub(crate) const STEAL_MAX: usize = 32;
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use crate::policy::edf::EdfKey;
 
     #[test]
     fn len_mirror_is_exact_to_two_then_a_power_of_two_lower_bound() {
@@ -239,15 +311,43 @@ mod tests {
         assert_eq!(len_mirror(usize::MAX), 1 << (usize::BITS - 1));
     }
 
-    #[test]
-    fn mirrors_follow_pushes_and_pops() {
-        let q = Ordered::<u32>::new(Ordering::Edf);
-        let key = |d| TaskKey {
-            deadline: Some(d),
+    fn key(deadline: u64) -> TaskKey {
+        TaskKey {
+            deadline: Some(deadline),
             priority: 0,
             vruntime: crate::task::sched::UNPLACED,
             floor: 0,
-        };
+        }
+    }
+
+    #[test]
+    fn mirrors_follow_rekeys_and_removals() {
+        let q = Ordered::<u32>::new(Ordering::Edf);
+        for (task, d) in [(1, 30), (2, 20), (3, 40)] {
+            q.push(task, key(d), 0).unwrap();
+        }
+        assert_eq!((q.head(), q.len()), (Urgency(20), 2));
+        assert!(q.rekey(Key::Edf(EdfKey::At(10)), 0, |&t| t == 3));
+        assert_eq!(q.head(), Urgency(10));
+        assert_eq!(
+            q.remove(0, |&t| t == 3),
+            Some((Key::Edf(EdfKey::At(10)), 3))
+        );
+        assert_eq!((q.head(), q.len()), (Urgency(20), 2));
+        assert!(!q.rekey(Key::Edf(EdfKey::At(0)), 0, |&t| t == 3));
+        assert_eq!(q.remove(0, |&t| t == 3), None);
+        assert_eq!(q.head(), Urgency(20));
+        // Removing the head exposes the next one; the last leaves the queue idle.
+        assert_eq!(q.remove(0, |&t| t == 2).map(|(_, t)| t), Some(2));
+        assert_eq!((q.head(), q.len()), (Urgency(30), 1));
+        assert_eq!(q.remove(0, |_| true).map(|(_, t)| t), Some(1));
+        assert!(q.is_empty());
+        assert_eq!(q.head(), Urgency::IDLE);
+    }
+
+    #[test]
+    fn mirrors_follow_pushes_and_pops() {
+        let q = Ordered::<u32>::new(Ordering::Edf);
         assert!(q.is_empty());
         assert_eq!(q.head(), Urgency::IDLE);
         for (i, d) in [50u64, 40, 30, 20, 10].into_iter().enumerate() {
