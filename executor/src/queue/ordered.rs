@@ -79,19 +79,17 @@
 use crate::loom::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 use crate::loom::{lock, Mutex};
 use crate::policy::runqueue::{Key, Ordering, RunQueue, TaskKey, Urgency};
+use crossbeam_utils::CachePadded;
 
 /// An ordered run queue shared between threads.
 pub(crate) struct Ordered<T> {
     /// The policy structure and whether the queue still accepts tasks.
-    inner: Line<Mutex<Inner<T>>>,
-    /// The lock-free mirrors, on their own line.
-    mirrors: Line<Mirrors>,
+    inner: CachePadded<Mutex<Inner<T>>>,
+    /// The lock-free mirrors, on their own line. `CachePadded` aligns to 128 bytes on x86_64
+    /// (a cache line, or the pair of lines its adjacent-line prefetcher moves together) and
+    /// aarch64, and to the line size elsewhere.
+    mirrors: CachePadded<Mirrors>,
 }
-
-/// Aligns its contents to 128 bytes: a cache line, or the pair of lines that x86's
-/// adjacent-line prefetcher moves together.
-#[repr(align(128))]
-struct Line<T>(T);
 
 /// What other threads read without the lock (written under it, only on change).
 struct Mirrors {
@@ -125,11 +123,11 @@ impl<T> Ordered<T> {
     /// An empty, open queue of `ordering`.
     pub(crate) fn new(ordering: Ordering) -> Ordered<T> {
         Ordered {
-            inner: Line(Mutex::new(Inner {
+            inner: CachePadded::new(Mutex::new(Inner {
                 rq: RunQueue::new(ordering),
                 closed: false,
             })),
-            mirrors: Line(Mirrors {
+            mirrors: CachePadded::new(Mirrors {
                 head: AtomicU64::new(Urgency::IDLE.0),
                 len: AtomicUsize::new(0),
             }),
@@ -139,14 +137,14 @@ impl<T> Ordered<T> {
     /// Urgency of the head as of the last change; `Urgency::IDLE` when empty.
     #[inline]
     pub(crate) fn head(&self) -> Urgency {
-        Urgency(self.mirrors.0.head.load(AtomicOrdering::Acquire))
+        Urgency(self.mirrors.head.load(AtomicOrdering::Acquire))
     }
 
     /// Number of queued tasks as of the last change, as a lower bound: exact up to 2, then the
     /// largest power of two not above it (see the module docs).
     #[inline]
     pub(crate) fn len(&self) -> usize {
-        self.mirrors.0.len.load(AtomicOrdering::Acquire)
+        self.mirrors.len.load(AtomicOrdering::Acquire)
     }
 
     /// Whether the queue looked empty at its last change.
@@ -158,7 +156,7 @@ impl<T> Ordered<T> {
     /// Queues a runnable task (see [`RunQueue::push`]). Returns the placed virtual runtime
     /// under `Fair`, or the task back if the queue is closed.
     pub(crate) fn push(&self, task: T, key: TaskKey, now: u64) -> Result<Option<u64>, T> {
-        let mut inner = lock(&self.inner.0);
+        let mut inner = lock(&self.inner);
         if inner.closed {
             return Err(task);
         }
@@ -169,7 +167,7 @@ impl<T> Ordered<T> {
 
     /// Removes the most urgent task (blocking on the lock).
     pub(crate) fn pop(&self, now: u64) -> Option<(Key, T)> {
-        let mut inner = lock(&self.inner.0);
+        let mut inner = lock(&self.inner);
         let popped = inner.rq.pop(now);
         if popped.is_some() {
             self.publish(&inner.rq, now);
@@ -180,7 +178,7 @@ impl<T> Ordered<T> {
     /// Removes the most urgent task if it is at least as urgent as `bound` (blocking on the
     /// lock). For the injector: a worker takes from it only when its head beats the local one.
     pub(crate) fn pop_if(&self, bound: Urgency, now: u64) -> Option<(Key, T)> {
-        let mut inner = lock(&self.inner.0);
+        let mut inner = lock(&self.inner);
         if inner.rq.head_urgency(now) > bound {
             return None;
         }
@@ -198,7 +196,7 @@ impl<T> Ordered<T> {
     // class's queue, push to another's). Until then only the tests and loom models call it.
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn remove(&self, now: u64, is: impl FnMut(&T) -> bool) -> Option<(Key, T)> {
-        let mut inner = lock(&self.inner.0);
+        let mut inner = lock(&self.inner);
         let removed = inner.rq.remove(now, is);
         if removed.is_some() {
             self.publish(&inner.rq, now);
@@ -216,7 +214,7 @@ impl<T> Ordered<T> {
     // models call it.
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn rekey(&self, key: Key, now: u64, is: impl FnMut(&T) -> bool) -> bool {
-        let mut inner = lock(&self.inner.0);
+        let mut inner = lock(&self.inner);
         let found = inner.rq.rekey(key, is);
         if found {
             self.publish(&inner.rq, now);
@@ -232,7 +230,7 @@ impl<T> Ordered<T> {
     pub(crate) fn steal_into(&self, dst: &Ordered<T>, max: usize, now: u64) -> Option<(Key, T)> {
         let mut batch: heapless::Vec<(Key, T), STEAL_MAX> = heapless::Vec::new();
         {
-            let mut inner = match self.inner.0.try_lock() {
+            let mut inner = match self.inner.try_lock() {
                 Ok(inner) => inner,
                 Err(_) => {
                     crate::loom::reached("ordered.steal_contended");
@@ -257,7 +255,7 @@ impl<T> Ordered<T> {
         crate::loom::reached("ordered.steal");
         let mut batch = batch.into_iter();
         let (key, first) = batch.next()?;
-        let mut inner = lock(&dst.inner.0);
+        let mut inner = lock(&dst.inner);
         // A closed destination (shutdown) keeps the tasks anyway: the shutdown drain of the
         // thief's queue releases them.
         for (k, task) in batch {
@@ -269,7 +267,7 @@ impl<T> Ordered<T> {
 
     /// Stops accepting pushes (shutdown).
     pub(crate) fn close(&self) {
-        lock(&self.inner.0).closed = true;
+        lock(&self.inner).closed = true;
     }
 
     /// Republishes the mirrors. Called with the lock held.
@@ -277,7 +275,7 @@ impl<T> Ordered<T> {
     fn publish(&self, rq: &RunQueue<T>, now: u64) {
         // Only this queue's lock holder writes the mirrors, so the relaxed loads see the last
         // stores; an unchanged value is not stored again (readers keep their copy of the line).
-        let m = &self.mirrors.0;
+        let m = &self.mirrors;
         let len = len_mirror(rq.len());
         if m.len.load(AtomicOrdering::Relaxed) != len {
             m.len.store(len, AtomicOrdering::Release);
@@ -358,6 +356,9 @@ mod tests {
         while q.pop(0).is_some() {}
         assert!(q.is_empty());
         assert_eq!(q.head(), Urgency::IDLE);
-        assert!(std::mem::align_of::<Ordered<u32>>() >= 128);
+        let line = std::mem::align_of::<CachePadded<u8>>();
+        assert!(std::mem::align_of::<Ordered<u32>>() >= line);
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(line, 128);
     }
 }
