@@ -23,16 +23,12 @@
 //! # Costs
 //!
 //! A binary min-heap on `(EdfKey, seq)` ([`KeyedHeap`]): push O(log n) (O(1) on average),
-//! pop O(log n), [`peek_key`](EdfQueue::peek_key) O(1), [`pop_batch`](EdfQueue::pop_batch) of
-//! `k` items O(k log n), [`remove`](EdfQueue::remove) and [`rekey`](EdfQueue::rekey) O(n).
+//! pop O(log n), [`peek_key`](EdfQueue::peek_key) O(1), [`remove`](EdfQueue::remove) and
+//! [`rekey`](EdfQueue::rekey) O(n).
 //! Memory: the item, a 16-byte key and an 8-byte sequence per entry, in
 //! one `Vec` that grows by doubling. Nothing is allocated per operation beyond that growth.
 
-// Wired into queue/ and the worker by the policies issue; until then only the tests use it
-// (and under loom the tests are compiled out).
-#![cfg_attr(any(not(test), loom), allow(dead_code))]
-
-use super::key::{KeyedHeap, PopBatch};
+use super::key::KeyedHeap;
 
 /// How urgent a task is under EDF; smaller is more urgent.
 ///
@@ -45,17 +41,6 @@ pub(crate) enum EdfKey {
     At(u64),
     /// No deadline: runs after every task that has one.
     NoDeadline,
-}
-
-impl EdfKey {
-    /// The deadline, if any.
-    #[inline]
-    pub(crate) fn deadline(self) -> Option<u64> {
-        match self {
-            EdfKey::At(d) => Some(d),
-            EdfKey::NoDeadline => None,
-        }
-    }
 }
 
 impl From<Option<u64>> for EdfKey {
@@ -84,12 +69,6 @@ impl<T> EdfQueue<T> {
     #[inline]
     pub(crate) fn len(&self) -> usize {
         self.heap.len()
-    }
-
-    /// Whether nothing is queued.
-    #[inline]
-    pub(crate) fn is_empty(&self) -> bool {
-        self.heap.is_empty()
     }
 
     /// Queues `item` with an absolute `deadline` in nanoseconds (`None`: no deadline), behind
@@ -130,14 +109,6 @@ impl<T> EdfQueue<T> {
     pub(crate) fn rekey(&mut self, key: EdfKey, is: impl FnMut(&T) -> bool) -> bool {
         self.heap.rekey(key, is)
     }
-
-    /// Removes up to `n` of the most urgent items, most urgent first, with their keys (for
-    /// stealing: the thief re-queues them with [`push_key`](Self::push_key), so their deadlines
-    /// travel with them and their relative order is kept). Lazy: each item taken costs one
-    /// O(log n) pop; items not taken stay queued.
-    pub(crate) fn pop_batch(&mut self, n: usize) -> PopBatch<'_, EdfKey, T> {
-        self.heap.pop_batch(n)
-    }
 }
 
 #[cfg(all(test, not(loom)))]
@@ -168,11 +139,9 @@ mod tests {
         q.push(2, None);
         q.push(3, Some(5));
         q.push(4, None);
-        assert_eq!(EdfKey::from(None).deadline(), None);
-        assert_eq!(EdfKey::At(u64::MAX).deadline(), Some(u64::MAX));
         assert!(EdfKey::At(u64::MAX) < EdfKey::NoDeadline);
         assert_eq!(drain(&mut q), vec![3, 1, 0, 2, 4]);
-        assert!(q.is_empty());
+        assert_eq!(q.len(), 0);
     }
 
     #[test]
@@ -185,7 +154,7 @@ mod tests {
     }
 
     #[test]
-    fn pop_batch_steals_the_most_urgent_with_their_keys() {
+    fn stolen_items_keep_their_keys() {
         let mut victim = EdfQueue::new();
         for (i, d) in [Some(50), None, Some(10), Some(40), Some(10)]
             .into_iter()
@@ -194,7 +163,7 @@ mod tests {
             victim.push(i as u32, d);
         }
         let mut thief = EdfQueue::new();
-        for (key, item) in victim.pop_batch(3) {
+        for (key, item) in std::iter::from_fn(|| victim.pop()).take(3) {
             thief.push_key(item, key);
         }
         assert_eq!(victim.len(), 2);
@@ -243,7 +212,7 @@ mod tests {
                         model.push((EdfKey::from(deadline), seq, op));
                         seq += 1;
                     }
-                    5..=8 => {
+                    5..=9 => {
                         let want = model
                             .iter()
                             .enumerate()
@@ -252,18 +221,6 @@ mod tests {
                             .map(|i| model.remove(i))
                             .map(|(key, _, item)| (key, item));
                         assert_eq!(q.pop(), want, "seed {seed} op {op}");
-                    }
-                    9 => {
-                        let n = rng.below(4) as usize;
-                        let got: Vec<_> = q.pop_batch(n).collect();
-                        assert_eq!(got.len(), n.min(model.len()));
-                        for g in got {
-                            let i = (0..model.len())
-                                .min_by_key(|&i| (model[i].0, model[i].1))
-                                .unwrap();
-                            let (key, _, item) = model.remove(i);
-                            assert_eq!(g, (key, item), "seed {seed} op {op}");
-                        }
                     }
                     10 => {
                         let found = model.iter_mut().find(|m| m.2 == target);

@@ -24,10 +24,6 @@
 //! the injector) is meaningful for the policy key only; breaking a cross-structure tie is the
 //! caller's (deterministic) choice.
 
-// Wired into queue/ and the worker by the policies issue; until then only the tests use it
-// (and under loom the tests are compiled out).
-#![cfg_attr(any(not(test), loom), allow(dead_code))]
-
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
@@ -110,12 +106,6 @@ impl<K: Ord + Copy, T> KeyedHeap<K, T> {
     #[inline]
     pub(crate) fn len(&self) -> usize {
         self.heap.len()
-    }
-
-    /// Whether nothing is queued.
-    #[inline]
-    pub(crate) fn is_empty(&self) -> bool {
-        self.heap.is_empty()
     }
 
     /// Queues `item` under `key`, behind every queued item with the same key. O(log n).
@@ -296,6 +286,6 @@ mod tests {
         assert_eq!(h.len(), 4);
         let rest: Vec<_> = h.pop_batch(10).collect();
         assert_eq!(rest, vec![(7, 3), (8, 2), (9, 1), (10, 0)]);
-        assert!(h.is_empty());
+        assert_eq!(h.len(), 0);
     }
 }

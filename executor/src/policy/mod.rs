@@ -18,9 +18,9 @@
 //!   (`kernel/sched/fair.c`). Binary heap, O(log n).
 //!
 //! [`key`] holds what the ordered ones share: the enqueue sequence and the `(key, seq)` min-heap.
-//! Ties on the policy key always go to the item pushed first. EDF, priority and fair share are
-//! pure structures for now: `queue/` and the worker adopt them with the policies issue, and
-//! selecting those policies today is a `BuildError`.
+//! Ties on the policy key always go to the item pushed first. [`runqueue`] puts EDF, priority
+//! and fair share behind one type, which `queue/ordered.rs` wraps for the workers' ordered
+//! core.
 
 pub(crate) mod admission;
 pub(crate) mod edf;

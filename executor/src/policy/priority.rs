@@ -65,14 +65,10 @@
 //! head of the highest non-empty level, as in the O(1) scheduler. Under starvation pressure it
 //! degrades gracefully to at most 256 head inspections. The arrival log is trimmed lazily
 //! (entries of items popped out of push order stay until they reach the front) and compacted
-//! when a push makes it longer than `2 * len + 64` entries, which keeps it at most
-//! `2 * len + 66` long at O(1) amortized cost. Memory: 8 KiB of empty `VecDeque`s per queue,
-//! then per item the item, 16 bytes (sequence, enqueue time) and up to ~2 × 16 bytes of arrival
-//! log.
-
-// Wired into queue/ and the worker by the policies issue; until then only the tests use it
-// (and under loom the tests are compiled out).
-#![cfg_attr(any(not(test), loom), allow(dead_code))]
+//! when a push makes it longer than `2 * len + 64` entries, so that after every push it is at
+//! most that long (pops and removals only shorten it), at O(1) amortized cost. Memory: 8 KiB of
+//! empty `VecDeque`s per queue, then per item the item, 16 bytes (sequence, enqueue time) and up
+//! to ~2 × 16 bytes of arrival log.
 
 use super::key::SeqGen;
 use std::collections::VecDeque;
@@ -149,12 +145,6 @@ impl<T> PriorityQueue<T> {
         self.len
     }
 
-    /// Whether nothing is queued.
-    #[inline]
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// Queues `item` at base priority `base`, its aging starting at `now`. O(1) amortized.
     pub(crate) fn push(&mut self, item: T, base: u8, now: u64) {
         self.clock = self.clock.max(now);
@@ -180,6 +170,10 @@ impl<T> PriorityQueue<T> {
 
     /// Removes the item with the highest effective priority at `now` (ties: pushed first) and
     /// returns it with that effective priority.
+    ///
+    /// For stealing: a thief that re-queues the item with its effective priority as the base
+    /// keeps the aging it earned (the starvation bound then still holds across the move); the
+    /// task's true base is restored when it runs and is re-queued.
     pub(crate) fn pop(&mut self, now: u64) -> Option<(u8, T)> {
         self.clock = self.clock.max(now);
         let (level, effective) = self.pick(self.clock)?;
@@ -232,14 +226,6 @@ impl<T> PriorityQueue<T> {
         queue.insert(place, waiting);
         self.nonempty[level / 64] |= 1 << (level % 64);
         true
-    }
-
-    /// Removes up to `n` items, each the one [`pop`](Self::pop) at `now` would return, with its
-    /// effective priority. For stealing: a thief that re-queues an item with its effective
-    /// priority as the base keeps the aging it earned (the starvation bound then still holds
-    /// across the move); the task's true base is restored when it runs and is re-queued.
-    pub(crate) fn pop_batch(&mut self, n: usize, now: u64) -> impl Iterator<Item = (u8, T)> + '_ {
-        (0..n).map_while(move |_| self.pop(now))
     }
 
     /// Effective priority at `now` of an item pushed at `enqueued_at` with base `base`.
@@ -387,7 +373,7 @@ mod tests {
         }
         assert_eq!(q.peek_priority(0), Some(255));
         assert_eq!(drain(&mut q, 1_000_000), vec![4, 1, 3, 6, 7, 0, 5, 2]);
-        assert!(q.is_empty());
+        assert_eq!(q.len(), 0);
     }
 
     #[test]
@@ -441,7 +427,7 @@ mod tests {
         victim.push(1, 20, 0);
         let mut thief = PriorityQueue::new(I);
         let now = 5 * I;
-        let stolen: Vec<_> = victim.pop_batch(5, now).collect();
+        let stolen: Vec<_> = std::iter::from_fn(|| victim.pop(now)).collect();
         assert_eq!(stolen, vec![(25, 1), (15, 0)]);
         for (eff, item) in stolen {
             thief.push(item, eff, now);
@@ -468,7 +454,7 @@ mod tests {
         // A lowered base keeps the aging earned since the push at 0.
         assert!(q.rekey(0, |&i| i == 0));
         assert_eq!(q.pop(5 * I), Some((5, 0)));
-        assert!(q.is_empty() && q.arrivals.is_empty());
+        assert!(q.len() == 0 && q.arrivals.is_empty());
     }
 
     #[test]
@@ -486,7 +472,7 @@ mod tests {
             // Both reach the top; the tie goes to the oldest item, found through the log.
             assert_eq!(q.pop(300 * I), Some((TOP, 9)));
             assert_eq!(q.pop(300 * I), Some((TOP, rest[1])));
-            assert!(q.is_empty() && q.arrivals.is_empty());
+            assert!(q.len() == 0 && q.arrivals.is_empty());
         }
     }
 

@@ -18,7 +18,7 @@
 //!
 //! After every change, still under the lock, the queue publishes two mirrors: `len` and `head`,
 //! the [`Urgency`] of the task a pop would return. Workers read the mirrors of every queue, with
-//! no lock, to decide where the most urgent runnable task is (`worker/pick.rs`). A mirror can be
+//! no lock, to decide where the most urgent runnable task is (`worker/ordered.rs`). A mirror can be
 //! stale by the time it is used; the decision is then off by one race, never unsafe: a pop on a
 //! queue that turned out to be empty returns `None`, and the idle protocol's final recheck reads
 //! `len` after a `SeqCst` read-modify-write that the pusher's own RMW is ordered with
