@@ -4,7 +4,7 @@ use super::check;
 use crate::loom::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use crate::loom::Arc;
 use crate::policy::edf::EdfKey;
-use crate::policy::runqueue::{self, Key, Ordering, TaskKey, Urgency};
+use crate::policy::runqueue::{self, Key, QueueOrder, TaskKey, Urgency};
 use crate::queue::ordered::Ordered;
 use loom::thread;
 
@@ -24,8 +24,8 @@ fn key(deadline: u64) -> TaskKey {
 #[test]
 fn steal_vs_owner_push_pop() {
     check(&["ordered.steal", "ordered.steal_contended"], || {
-        let victim = Arc::new(Ordered::<u32>::new(Ordering::Edf));
-        let thief_q = Arc::new(Ordered::<u32>::new(Ordering::Edf));
+        let victim = Arc::new(Ordered::<u32>::new(QueueOrder::Edf));
+        let thief_q = Arc::new(Ordered::<u32>::new(QueueOrder::Edf));
         victim.push(1, key(10), 0).unwrap();
         let thief = {
             let (victim, thief_q) = (victim.clone(), thief_q.clone());
@@ -96,8 +96,8 @@ fn rekey_vs_steal_vs_pop() {
             "model.rekey_in_flight",
         ],
         || {
-            let victim = Arc::new(Ordered::<u32>::new(Ordering::Edf));
-            let thief_q = Arc::new(Ordered::<u32>::new(Ordering::Edf));
+            let victim = Arc::new(Ordered::<u32>::new(QueueOrder::Edf));
+            let thief_q = Arc::new(Ordered::<u32>::new(QueueOrder::Edf));
             victim.push(1, key(10), 0).unwrap();
             victim.push(2, key(20), 0).unwrap();
             let thief = {
@@ -158,8 +158,8 @@ fn rekey_vs_steal_vs_pop() {
 #[test]
 fn remove_vs_steal() {
     check(&["ordered.steal", "ordered.remove_missed"], || {
-        let victim = Arc::new(Ordered::<u32>::new(Ordering::Edf));
-        let thief_q = Arc::new(Ordered::<u32>::new(Ordering::Edf));
+        let victim = Arc::new(Ordered::<u32>::new(QueueOrder::Edf));
+        let thief_q = Arc::new(Ordered::<u32>::new(QueueOrder::Edf));
         victim.push(1, key(10), 0).unwrap();
         victim.push(2, key(20), 0).unwrap();
         let thief = {
@@ -188,7 +188,7 @@ fn remove_vs_steal() {
 #[test]
 fn push_vs_park_mirror_handshake() {
     check(&[], || {
-        let q = Arc::new(Ordered::<u32>::new(Ordering::Priority {
+        let q = Arc::new(Ordered::<u32>::new(QueueOrder::Priority {
             aging_interval: 1,
         }));
         // 0: the worker is awake; 1: it has announced it is parking.

@@ -40,7 +40,7 @@ use crate::task::sched::UNPLACED;
 
 /// Which ordered policy a [`RunQueue`] applies, with its parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Ordering {
+pub(crate) enum QueueOrder {
     /// Earliest deadline first.
     Edf,
     /// Highest priority first, one level of aging per `aging_interval` ns waited.
@@ -100,23 +100,25 @@ pub(crate) enum Key {
 /// A run queue of one ordered policy.
 #[derive(Debug)]
 pub(crate) enum RunQueue<T> {
-    /// `Ordering::Edf`.
+    /// `QueueOrder::Edf`.
     Edf(EdfQueue<T>),
-    /// `Ordering::Priority`.
+    /// `QueueOrder::Priority`.
     Priority(PriorityQueue<T>),
-    /// `Ordering::Fair`, with its placement latency and the largest runtime-wide floor seen.
+    /// `QueueOrder::Fair`, with its placement latency and the largest runtime-wide floor seen.
     Fair(FairQueue<T>, u64, u64),
 }
 
 impl<T> RunQueue<T> {
     /// An empty queue for `ordering`.
-    pub(crate) fn new(ordering: Ordering) -> RunQueue<T> {
+    pub(crate) fn new(ordering: QueueOrder) -> RunQueue<T> {
         match ordering {
-            Ordering::Edf => RunQueue::Edf(EdfQueue::new()),
-            Ordering::Priority { aging_interval } => {
+            QueueOrder::Edf => RunQueue::Edf(EdfQueue::new()),
+            QueueOrder::Priority { aging_interval } => {
                 RunQueue::Priority(PriorityQueue::new(aging_interval.max(1)))
             }
-            Ordering::Fair { sched_latency } => RunQueue::Fair(FairQueue::new(), sched_latency, 0),
+            QueueOrder::Fair { sched_latency } => {
+                RunQueue::Fair(FairQueue::new(), sched_latency, 0)
+            }
         }
     }
 
@@ -282,7 +284,7 @@ mod tests {
 
     #[test]
     fn edf_pops_by_deadline_and_reports_urgency() {
-        let mut q = RunQueue::new(Ordering::Edf);
+        let mut q = RunQueue::new(QueueOrder::Edf);
         q.push(1, key(Some(30), 0), 0);
         q.push(2, key(None, 0), 0);
         q.push(3, key(Some(10), 0), 0);
@@ -295,7 +297,7 @@ mod tests {
 
     #[test]
     fn rekey_and_remove_under_each_policy() {
-        let mut q = RunQueue::new(Ordering::Edf);
+        let mut q = RunQueue::new(QueueOrder::Edf);
         q.push(1, key(Some(30), 0), 0);
         q.push(2, key(None, 0), 0);
         assert!(q.rekey(Key::Edf(EdfKey::At(10)), |&t| t == 2));
@@ -307,7 +309,7 @@ mod tests {
         assert_eq!(q.remove(0, |&t| t == 2), None);
         assert_eq!(q.head_urgency(0), Urgency(30));
 
-        let mut q = RunQueue::new(Ordering::Priority { aging_interval: 10 });
+        let mut q = RunQueue::new(QueueOrder::Priority { aging_interval: 10 });
         q.push("a", key(None, 1), 0);
         q.push("b", key(None, 3), 0);
         // "a" inherits base 5; the 2 levels it aged by 20 ns stay on top of it.
@@ -316,7 +318,7 @@ mod tests {
         assert_eq!(q.remove(20, |&t| t == "a"), Some((Key::Priority(7), "a")));
         assert!(!q.rekey(Key::Priority(9), |&t| t == "a"));
 
-        let mut q = RunQueue::new(Ordering::Fair {
+        let mut q = RunQueue::new(QueueOrder::Fair {
             sched_latency: 6_000,
         });
         assert_eq!(q.push(1, key(None, 0), 0), Some(0));
@@ -335,19 +337,19 @@ mod tests {
     #[test]
     #[should_panic(expected = "another policy")]
     fn rekey_with_another_policys_key_panics() {
-        let mut q = RunQueue::new(Ordering::Edf);
+        let mut q = RunQueue::new(QueueOrder::Edf);
         q.push(1, key(Some(30), 0), 0);
         let _ = q.rekey(Key::Fair(0), |_| true);
     }
 
     #[test]
     fn priority_moved_task_keeps_its_aging() {
-        let mut a = RunQueue::new(Ordering::Priority { aging_interval: 10 });
+        let mut a = RunQueue::new(QueueOrder::Priority { aging_interval: 10 });
         a.push("low", key(None, 0), 0);
         // 50 ns later it has aged 5 levels.
         let (k, t) = a.pop_for_move(50).unwrap();
         assert_eq!(k, Key::Priority(5));
-        let mut b = RunQueue::new(Ordering::Priority { aging_interval: 10 });
+        let mut b = RunQueue::new(QueueOrder::Priority { aging_interval: 10 });
         b.push("four", key(None, 4), 50);
         b.push_moved(t, k, 50);
         assert_eq!(b.head_urgency(50), priority_urgency(5));
@@ -356,7 +358,7 @@ mod tests {
 
     #[test]
     fn fair_places_against_the_runtime_floor_and_moves_unchanged() {
-        let mut a = RunQueue::new(Ordering::Fair {
+        let mut a = RunQueue::new(QueueOrder::Fair {
             sched_latency: 6_000,
         });
         assert_eq!(a.push(1, key(None, 0), 0), Some(0));
@@ -391,7 +393,7 @@ mod tests {
         assert_eq!(a.head_urgency(0), Urgency(0));
         let (k, t) = a.pop_for_move(0).unwrap();
         assert_eq!((k, t), (Key::Fair(10_000), 2));
-        let mut b = RunQueue::new(Ordering::Fair {
+        let mut b = RunQueue::new(QueueOrder::Fair {
             sched_latency: 6_000,
         });
         b.push_moved(t, k, 0);

@@ -78,7 +78,7 @@
 
 use crate::loom::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 use crate::loom::{lock, Mutex};
-use crate::policy::runqueue::{Key, Ordering, RunQueue, TaskKey, Urgency};
+use crate::policy::runqueue::{Key, QueueOrder, RunQueue, TaskKey, Urgency};
 use crossbeam_utils::CachePadded;
 
 /// An ordered run queue shared between threads.
@@ -121,7 +121,7 @@ struct Inner<T> {
 
 impl<T> Ordered<T> {
     /// An empty, open queue of `ordering`.
-    pub(crate) fn new(ordering: Ordering) -> Ordered<T> {
+    pub(crate) fn new(ordering: QueueOrder) -> Ordered<T> {
         Ordered {
             inner: CachePadded::new(Mutex::new(Inner {
                 rq: RunQueue::new(ordering),
@@ -320,7 +320,7 @@ mod tests {
 
     #[test]
     fn mirrors_follow_rekeys_and_removals() {
-        let q = Ordered::<u32>::new(Ordering::Edf);
+        let q = Ordered::<u32>::new(QueueOrder::Edf);
         for (task, d) in [(1, 30), (2, 20), (3, 40)] {
             q.push(task, key(d), 0).unwrap();
         }
@@ -345,7 +345,7 @@ mod tests {
 
     #[test]
     fn mirrors_follow_pushes_and_pops() {
-        let q = Ordered::<u32>::new(Ordering::Edf);
+        let q = Ordered::<u32>::new(QueueOrder::Edf);
         assert!(q.is_empty());
         assert_eq!(q.head(), Urgency::IDLE);
         for (i, d) in [50u64, 40, 30, 20, 10].into_iter().enumerate() {

@@ -32,7 +32,7 @@ pub(crate) mod shared;
 pub(crate) mod sim_env;
 
 use crate::loom::Arc;
-use crate::policy::runqueue::{self, Key, Ordering as RunOrdering, Urgency};
+use crate::policy::runqueue::{self, Key, QueueOrder, Urgency};
 use crate::queue::local::{self, Local, CAPACITY};
 use crate::queue::ordered::Ordered;
 use crate::rng::Rng;
@@ -119,7 +119,7 @@ pub(crate) enum Step {
 pub(crate) fn new_worker(
     index: usize,
     seed: u64,
-    ordering: Option<RunOrdering>,
+    ordering: Option<QueueOrder>,
 ) -> (Box<Core>, Remote) {
     let (local, queue) = match ordering {
         None => {

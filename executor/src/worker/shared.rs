@@ -17,7 +17,7 @@ use super::preempt::{self, Slot};
 use super::Core;
 use crate::loom::atomic::{AtomicBool, AtomicU64, Ordering};
 use crate::loom::{lock, Arc, Condvar, Mutex};
-use crate::policy::runqueue::{self, Ordering as RunOrdering, TaskKey, Urgency};
+use crate::policy::runqueue::{self, QueueOrder, TaskKey, Urgency};
 use crate::queue::inject::Inject;
 use crate::queue::local::Steal;
 use crate::queue::ordered::Ordered;
@@ -97,7 +97,7 @@ pub(crate) struct SchedConfig {
     /// The policy.
     pub(crate) policy: Policy,
     /// Its ordered structure (`None` for `Fifo`).
-    pub(crate) ordering: Option<RunOrdering>,
+    pub(crate) ordering: Option<QueueOrder>,
     /// `Fair`: a poll longer than this is asked to yield (ns); `u64::MAX` under the others.
     pub(crate) fair_slice: u64,
     /// Whether `spawn_periodic` runs a schedulability test.
@@ -291,8 +291,8 @@ impl Shared {
             sched.set_ready_at(now);
         }
         let urgency = match self.sched.ordering {
-            Some(RunOrdering::Edf) => runqueue::edf_urgency(key.deadline.into()),
-            Some(RunOrdering::Priority { .. }) => runqueue::priority_urgency(key.priority),
+            Some(QueueOrder::Edf) => runqueue::edf_urgency(key.deadline.into()),
+            Some(QueueOrder::Priority { .. }) => runqueue::priority_urgency(key.priority),
             _ => Urgency::LEAST,
         };
         // Under `Fair` the queue places the task; the placed virtual runtime travels as its key
@@ -332,8 +332,8 @@ impl Shared {
     /// task with the running one after it was queued).
     pub(crate) fn running_rekeyed(&self, worker: usize, header: &task::Header) {
         let urgency = match self.sched.ordering {
-            Some(RunOrdering::Edf) => runqueue::edf_urgency(header.sched.deadline().into()),
-            Some(RunOrdering::Priority { .. }) => {
+            Some(QueueOrder::Edf) => runqueue::edf_urgency(header.sched.deadline().into()),
+            Some(QueueOrder::Priority { .. }) => {
                 runqueue::priority_urgency(header.sched.priority())
             }
             _ => return,
@@ -400,13 +400,13 @@ impl Shared {
     /// Whether polls are charged to tasks (`Fair`).
     #[inline]
     pub(crate) fn is_fair(&self) -> bool {
-        matches!(self.sched.ordering, Some(RunOrdering::Fair { .. }))
+        matches!(self.sched.ordering, Some(QueueOrder::Fair { .. }))
     }
 
     /// Whether queue operations need the clock (`Priority`'s aging).
     #[inline]
     pub(crate) fn ages(&self) -> bool {
-        matches!(self.sched.ordering, Some(RunOrdering::Priority { .. }))
+        matches!(self.sched.ordering, Some(QueueOrder::Priority { .. }))
     }
 
     /// Whether each poll's start and end are timed: for the histograms, or to charge `Fair`.
