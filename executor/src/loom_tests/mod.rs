@@ -19,6 +19,8 @@
 //! | `local::*` | pop during a steal; two stealers; overflow; a push into a full queue while it is being stolen |
 //! | `inject::*` | concurrent push / batch pop / close |
 //! | `ordered::steal_vs_owner_push_pop` | a steal; a steal that finds the owner holding the lock |
+//! | `ordered::rekey_vs_steal_vs_pop` | a re-key that misses the task a steal took; its retry finding it where it landed; a re-key that misses while the task is in flight |
+//! | `ordered::remove_vs_steal` | a removal that misses the task a steal took |
 //! | `ordered::push_vs_park_mirror_handshake` | (assertion only) the `len` mirror in the idle handshake |
 //! | `periodic::stop_vs_register_is_never_lost` | (assertion only) a stop racing the driver's waker registration |
 //! | `preempt::pick_vs_push` | the worker's recheck after its pick flags its own poll |

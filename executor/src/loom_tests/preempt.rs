@@ -3,7 +3,7 @@
 
 use super::check;
 use crate::loom::Arc;
-use crate::policy::runqueue::{self, Ordering, TaskKey};
+use crate::policy::runqueue::{self, QueueOrder, TaskKey};
 use crate::queue::ordered::Ordered;
 use crate::worker::preempt::{self, Slot};
 use loom::thread;
@@ -28,7 +28,7 @@ fn pick_vs_push() {
     const HOG: u32 = 1;
     const URGENT: u32 = 2;
     check(&["preempt.recheck_flags_itself"], || {
-        let q = Arc::new(Ordered::<u32>::new(Ordering::Edf));
+        let q = Arc::new(Ordered::<u32>::new(QueueOrder::Edf));
         q.push(HOG, key(None), 0).unwrap();
         let slot = Arc::new(Slot::new());
         let pusher = {

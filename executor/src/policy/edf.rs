@@ -23,15 +23,12 @@
 //! # Costs
 //!
 //! A binary min-heap on `(EdfKey, seq)` ([`KeyedHeap`]): push O(log n) (O(1) on average),
-//! pop O(log n), [`peek_key`](EdfQueue::peek_key) O(1), [`pop_batch`](EdfQueue::pop_batch) of
-//! `k` items O(k log n). Memory: the item, a 16-byte key and an 8-byte sequence per entry, in
+//! pop O(log n), [`peek_key`](EdfQueue::peek_key) O(1), [`remove`](EdfQueue::remove) and
+//! [`rekey`](EdfQueue::rekey) O(n).
+//! Memory: the item, a 16-byte key and an 8-byte sequence per entry, in
 //! one `Vec` that grows by doubling. Nothing is allocated per operation beyond that growth.
 
-// Wired into queue/ and the worker by the policies issue; until then only the tests use it
-// (and under loom the tests are compiled out).
-#![cfg_attr(any(not(test), loom), allow(dead_code))]
-
-use super::key::{KeyedHeap, PopBatch};
+use super::key::KeyedHeap;
 
 /// How urgent a task is under EDF; smaller is more urgent.
 ///
@@ -44,17 +41,6 @@ pub(crate) enum EdfKey {
     At(u64),
     /// No deadline: runs after every task that has one.
     NoDeadline,
-}
-
-impl EdfKey {
-    /// The deadline, if any.
-    #[inline]
-    pub(crate) fn deadline(self) -> Option<u64> {
-        match self {
-            EdfKey::At(d) => Some(d),
-            EdfKey::NoDeadline => None,
-        }
-    }
 }
 
 impl From<Option<u64>> for EdfKey {
@@ -85,12 +71,6 @@ impl<T> EdfQueue<T> {
         self.heap.len()
     }
 
-    /// Whether nothing is queued.
-    #[inline]
-    pub(crate) fn is_empty(&self) -> bool {
-        self.heap.is_empty()
-    }
-
     /// Queues `item` with an absolute `deadline` in nanoseconds (`None`: no deadline), behind
     /// every queued item with the same key. O(log n).
     #[inline]
@@ -117,12 +97,17 @@ impl<T> EdfQueue<T> {
         self.heap.peek_key()
     }
 
-    /// Removes up to `n` of the most urgent items, most urgent first, with their keys (for
-    /// stealing: the thief re-queues them with [`push_key`](Self::push_key), so their deadlines
-    /// travel with them and their relative order is kept). Lazy: each item taken costs one
-    /// O(log n) pop; items not taken stay queued.
-    pub(crate) fn pop_batch(&mut self, n: usize) -> PopBatch<'_, EdfKey, T> {
-        self.heap.pop_batch(n)
+    /// Removes the queued item `is` matches (the earliest queued if several do) with its key;
+    /// `None` if none matches. O(n): see [`KeyedHeap::remove`].
+    pub(crate) fn remove(&mut self, is: impl FnMut(&T) -> bool) -> Option<(EdfKey, T)> {
+        self.heap.remove(is)
+    }
+
+    /// Gives the queued item `is` matches the deadline key `key` (an inherited, earlier deadline)
+    /// and reports whether one matched. The item keeps its enqueue sequence, so among equal
+    /// deadlines it keeps its place by arrival. O(n): see [`KeyedHeap::rekey`].
+    pub(crate) fn rekey(&mut self, key: EdfKey, is: impl FnMut(&T) -> bool) -> bool {
+        self.heap.rekey(key, is)
     }
 }
 
@@ -154,11 +139,9 @@ mod tests {
         q.push(2, None);
         q.push(3, Some(5));
         q.push(4, None);
-        assert_eq!(EdfKey::from(None).deadline(), None);
-        assert_eq!(EdfKey::At(u64::MAX).deadline(), Some(u64::MAX));
         assert!(EdfKey::At(u64::MAX) < EdfKey::NoDeadline);
         assert_eq!(drain(&mut q), vec![3, 1, 0, 2, 4]);
-        assert!(q.is_empty());
+        assert_eq!(q.len(), 0);
     }
 
     #[test]
@@ -171,7 +154,7 @@ mod tests {
     }
 
     #[test]
-    fn pop_batch_steals_the_most_urgent_with_their_keys() {
+    fn stolen_items_keep_their_keys() {
         let mut victim = EdfQueue::new();
         for (i, d) in [Some(50), None, Some(10), Some(40), Some(10)]
             .into_iter()
@@ -180,7 +163,7 @@ mod tests {
             victim.push(i as u32, d);
         }
         let mut thief = EdfQueue::new();
-        for (key, item) in victim.pop_batch(3) {
+        for (key, item) in std::iter::from_fn(|| victim.pop()).take(3) {
             thief.push_key(item, key);
         }
         assert_eq!(victim.len(), 2);
@@ -189,7 +172,23 @@ mod tests {
         assert_eq!(drain(&mut victim), vec![0, 1]);
     }
 
-    /// Random pushes and pops against a linear-scan model: every pop, peek and length must match.
+    #[test]
+    fn inherited_deadline_moves_a_queued_item_up() {
+        let mut q = EdfQueue::new();
+        q.push(0, Some(10));
+        q.push(1, None);
+        q.push(2, Some(10));
+        q.push(3, Some(20));
+        // Item 1 inherits deadline 10: after item 0 (queued before it), before item 2.
+        assert!(q.rekey(EdfKey::At(10), |&i| i == 1));
+        assert_eq!(q.remove(|&i| i == 3), Some((EdfKey::At(20), 3)));
+        assert_eq!(q.remove(|&i| i == 3), None);
+        assert!(!q.rekey(EdfKey::At(0), |&i| i == 3));
+        assert_eq!(drain(&mut q), vec![0, 1, 2]);
+    }
+
+    /// Random pushes, pops, removals and re-keys against a linear-scan model: every pop, peek
+    /// and length must match.
     #[test]
     fn matches_reference_model() {
         for seed in 0..8u64 {
@@ -201,17 +200,19 @@ mod tests {
             // Few distinct deadlines, so ties are common.
             let span = 1 + rng.below(64) as u64;
             for op in 0..5_000u32 {
-                match rng.below(10) {
+                let deadline = match rng.below(5) {
+                    0 => None,
+                    _ => Some(rng.next_u64() % span),
+                };
+                // An item that may or may not be queued.
+                let target = rng.below(op + 1);
+                match rng.below(12) {
                     0..=4 => {
-                        let deadline = match rng.below(5) {
-                            0 => None,
-                            _ => Some(rng.next_u64() % span),
-                        };
                         q.push(op, deadline);
                         model.push((EdfKey::from(deadline), seq, op));
                         seq += 1;
                     }
-                    5..=8 => {
+                    5..=9 => {
                         let want = model
                             .iter()
                             .enumerate()
@@ -221,17 +222,19 @@ mod tests {
                             .map(|(key, _, item)| (key, item));
                         assert_eq!(q.pop(), want, "seed {seed} op {op}");
                     }
-                    _ => {
-                        let n = rng.below(4) as usize;
-                        let got: Vec<_> = q.pop_batch(n).collect();
-                        assert_eq!(got.len(), n.min(model.len()));
-                        for g in got {
-                            let i = (0..model.len())
-                                .min_by_key(|&i| (model[i].0, model[i].1))
-                                .unwrap();
-                            let (key, _, item) = model.remove(i);
-                            assert_eq!(g, (key, item), "seed {seed} op {op}");
+                    10 => {
+                        let found = model.iter_mut().find(|m| m.2 == target);
+                        let want = found.is_some();
+                        if let Some(m) = found {
+                            m.0 = EdfKey::from(deadline);
                         }
+                        let got = q.rekey(EdfKey::from(deadline), |&i| i == target);
+                        assert_eq!(got, want, "seed {seed} op {op}");
+                    }
+                    _ => {
+                        let i = model.iter().position(|m| m.2 == target);
+                        let want = i.map(|i| model.remove(i)).map(|(k, _, item)| (k, item));
+                        assert_eq!(q.remove(|&i| i == target), want, "seed {seed} op {op}");
                     }
                 }
                 assert_eq!(q.len(), model.len());

@@ -18,8 +18,8 @@
 //! - **`min_vruntime`**: a monotonic floor that follows the smallest virtual runtime in play, as
 //!   CFS's `update_min_vruntime`: it only moves up, to the smallest of the queued items and the
 //!   running one. [`FairQueue::pop`] counts the popped item as the running one (it is about to
-//!   run), and [`FairQueue::update_min_vruntime`] lets the caller report a running task whose
-//!   virtual runtime has advanced.
+//!   run). A running task's later progress does not move it: the runtime-wide floor that
+//!   [`super::runqueue`] takes with every push covers that.
 //! - **Placement** of woken and new tasks relative to `min_vruntime` ([`place_woken`],
 //!   [`place_new`]), from CFS's `place_entity` (before EEVDF replaced it in Linux 6.6): a sleeper
 //!   cannot hoard credit, and a burst of new tasks cannot push ahead of waiting ones.
@@ -30,12 +30,9 @@
 //! shares against exactly that bound.
 //!
 //! Costs: a binary min-heap on `(vruntime, seq)` ([`KeyedHeap`]; CFS uses an rbtree): push
-//! O(log n) (O(1) on average), pop O(log n), peek and `min_vruntime` O(1). The helper functions
+//! O(log n) (O(1) on average), pop O(log n), peek and `min_vruntime` O(1), remove and re-key
+//! O(n). The helper functions
 //! are O(1) and allocation-free. Memory per entry: the item and 16 bytes of key.
-
-// Wired into queue/ and the worker by the policies issue; until then only the tests use it
-// (and under loom the tests are compiled out).
-#![cfg_attr(any(not(test), loom), allow(dead_code))]
 
 use super::key::{KeyedHeap, PopBatch};
 
@@ -117,20 +114,6 @@ pub(crate) fn place_new(min_vruntime: u64, debit: u64) -> u64 {
     min_vruntime.saturating_add(debit)
 }
 
-/// A virtual runtime moved from a queue with floor `from_min` to one with floor `to_min`:
-/// `vruntime - from_min + to_min`, saturating at both ends. Each queue's virtual clock has its
-/// own origin, so a stolen task keeps its lag relative to its old queue rather than its absolute
-/// value (`migrate_task_rq_fair` in Linux before 6.6 subtracts and re-adds `min_vruntime` the
-/// same way).
-#[inline]
-pub(crate) fn migrate(vruntime: u64, from_min: u64, to_min: u64) -> u64 {
-    if vruntime >= from_min {
-        to_min.saturating_add(vruntime - from_min)
-    } else {
-        to_min.saturating_sub(from_min - vruntime)
-    }
-}
-
 /// A fair-share run queue.
 #[derive(Debug)]
 pub(crate) struct FairQueue<T> {
@@ -153,12 +136,6 @@ impl<T> FairQueue<T> {
     #[inline]
     pub(crate) fn len(&self) -> usize {
         self.heap.len()
-    }
-
-    /// Whether nothing is queued.
-    #[inline]
-    pub(crate) fn is_empty(&self) -> bool {
-        self.heap.is_empty()
     }
 
     /// The floor for placing tasks; never decreases.
@@ -190,24 +167,25 @@ impl<T> FairQueue<T> {
         self.heap.peek_key()
     }
 
-    /// CFS's `update_min_vruntime`: raises `min_vruntime` to the smallest of the queued items'
-    /// and `running`'s virtual runtimes (whichever exist); with neither, leaves it. Returns the
-    /// new value.
-    pub(crate) fn update_min_vruntime(&mut self, running: Option<u64>) -> u64 {
-        let smallest = match (running, self.heap.peek_key()) {
-            (Some(r), Some(q)) => Some(r.min(q)),
-            (r, q) => r.or(q),
-        };
-        if let Some(v) = smallest {
-            self.min_vruntime = self.min_vruntime.max(v);
-        }
-        self.min_vruntime
+    /// Removes the queued item `is` matches (the earliest queued if several do) with its virtual
+    /// runtime; `None` if none matches. Leaves `min_vruntime` alone: the item leaves without
+    /// running. O(n): see [`KeyedHeap::remove`].
+    pub(crate) fn remove(&mut self, is: impl FnMut(&T) -> bool) -> Option<(u64, T)> {
+        self.heap.remove(is)
+    }
+
+    /// Gives the queued item `is` matches the virtual runtime `vruntime` and reports whether one
+    /// matched. The item keeps its enqueue sequence; the value is used as given (no placement)
+    /// and `min_vruntime` does not move. O(n): see [`KeyedHeap::rekey`].
+    pub(crate) fn rekey(&mut self, vruntime: u64, is: impl FnMut(&T) -> bool) -> bool {
+        self.heap.rekey(vruntime, is)
     }
 
     /// Removes up to `n` items with the smallest virtual runtimes, smallest first, with their
-    /// virtual runtimes (for stealing; convert them with [`migrate`] before queueing them
-    /// elsewhere). Leaves `min_vruntime` alone: they leave without running. Lazy, O(log n)
-    /// per item taken; items not taken stay queued.
+    /// virtual runtimes (for stealing: every queue of a runtime shares one virtual time axis, so
+    /// the thief queues them with the same values, see [`super::runqueue`]). Leaves
+    /// `min_vruntime` alone: they leave without running. Lazy, O(log n) per item taken; items
+    /// not taken stay queued.
     pub(crate) fn pop_batch(&mut self, n: usize) -> PopBatch<'_, u64, T> {
         self.heap.pop_batch(n)
     }
@@ -256,7 +234,7 @@ mod tests {
         }
         let order: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
         assert_eq!(order, vec![(10, 1), (10, 3), (20, 2), (30, 0), (30, 4)]);
-        assert!(q.is_empty());
+        assert_eq!(q.len(), 0);
     }
 
     /// Runs `rounds` of pop / charge / re-push over tasks with `weights`, each run lasting
@@ -347,16 +325,8 @@ mod tests {
         assert_eq!(streak, (lat / 2).div_ceil(slice));
     }
 
-    #[test]
-    fn migrate_keeps_the_lag() {
-        assert_eq!(migrate(150, 100, 1_000), 1_050);
-        assert_eq!(migrate(90, 100, 1_000), 990);
-        assert_eq!(migrate(0, 100, 50), 0);
-        assert_eq!(migrate(u64::MAX, 0, 1), u64::MAX);
-    }
-
-    /// Random pushes, pops, steals and `update_min_vruntime` against a linear-scan model; also
-    /// checks that `min_vruntime` never decreases.
+    /// Random pushes, pops, steals, removals and re-keys against a linear-scan model; also checks
+    /// that `min_vruntime` never decreases (and that removals and re-keys leave it alone).
     #[test]
     fn matches_reference_model() {
         for seed in 0..8u64 {
@@ -366,14 +336,16 @@ mod tests {
             let (mut seq, mut min) = (0u64, 0u64);
             let span = 1 + rng.next_u64() % 1_000;
             for op in 0..5_000u32 {
-                match rng.below(10) {
+                let v = min.saturating_sub(span / 2) + rng.next_u64() % span;
+                // An item that may or may not be queued.
+                let target = rng.below(op + 1);
+                match rng.below(12) {
                     0..=4 => {
-                        let v = min.saturating_sub(span / 2) + rng.next_u64() % span;
                         q.push(op, v);
                         model.push((v, seq, op));
                         seq += 1;
                     }
-                    5..=7 => {
+                    5..=8 => {
                         let i = (0..model.len()).min_by_key(|&i| (model[i].0, model[i].1));
                         let want = i.map(|i| model.remove(i)).map(|(v, _, item)| (v, item));
                         if let Some((v, _)) = want {
@@ -381,19 +353,26 @@ mod tests {
                         }
                         assert_eq!(q.pop(), want, "seed {seed} op {op}");
                     }
-                    8 => {
-                        let running = (rng.below(2) == 0).then(|| min + rng.next_u64() % span);
-                        let smallest = model.iter().map(|m| m.0).chain(running).min();
-                        min = min.max(smallest.unwrap_or(0));
-                        assert_eq!(q.update_min_vruntime(running), min);
-                    }
-                    _ => {
+                    9 => {
                         let n = rng.below(3) as usize;
                         for got in q.pop_batch(n) {
                             let i = (0..model.len()).min_by_key(|&i| (model[i].0, model[i].1));
                             let (v, _, item) = model.remove(i.unwrap());
                             assert_eq!(got, (v, item), "seed {seed} op {op}");
                         }
+                    }
+                    10 => {
+                        let found = model.iter_mut().find(|m| m.2 == target);
+                        let want = found.is_some();
+                        if let Some(m) = found {
+                            m.0 = v;
+                        }
+                        assert_eq!(q.rekey(v, |&i| i == target), want, "seed {seed} op {op}");
+                    }
+                    _ => {
+                        let i = model.iter().position(|m| m.2 == target);
+                        let want = i.map(|i| model.remove(i)).map(|(v, _, item)| (v, item));
+                        assert_eq!(q.remove(|&i| i == target), want, "seed {seed} op {op}");
                     }
                 }
                 assert_eq!(q.min_vruntime(), min, "seed {seed} op {op}");

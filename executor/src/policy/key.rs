@@ -13,13 +13,16 @@
 //! a `u64` bumped once per push; at one push per nanosecond it would take 584 years to wrap, so
 //! overflow is treated as impossible (it panics in debug builds).
 //!
+//! Removing or re-keying a queued item (for urgency that changes while a task waits: priority
+//! and deadline inheritance, scheduling class moves) finds it with a predicate over the items,
+//! O(n); a re-keyed item keeps its sequence ([`KeyedHeap::rekey`] says why). An O(log n) form
+//! would need the caller to store the `(key, seq)` its item was queued under, a record that every
+//! steal invalidates (the thief's structure draws a new sequence), and a structure searchable by
+//! it (an rbtree, as CFS and SCHED_DEADLINE use, or an indexed heap) instead of std's heap.
+//!
 //! Sequences are local to one structure. Comparing heads of two structures (a worker's queue and
 //! the injector) is meaningful for the policy key only; breaking a cross-structure tie is the
 //! caller's (deterministic) choice.
-
-// Wired into queue/ and the worker by the policies issue; until then only the tests use it
-// (and under loom the tests are compiled out).
-#![cfg_attr(any(not(test), loom), allow(dead_code))]
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -105,12 +108,6 @@ impl<K: Ord + Copy, T> KeyedHeap<K, T> {
         self.heap.len()
     }
 
-    /// Whether nothing is queued.
-    #[inline]
-    pub(crate) fn is_empty(&self) -> bool {
-        self.heap.is_empty()
-    }
-
     /// Queues `item` under `key`, behind every queued item with the same key. O(log n).
     #[inline]
     pub(crate) fn push(&mut self, item: T, key: K) {
@@ -128,6 +125,52 @@ impl<K: Ord + Copy, T> KeyedHeap<K, T> {
     #[inline]
     pub(crate) fn peek_key(&self) -> Option<K> {
         self.heap.peek().map(|e| e.key)
+    }
+
+    /// Removes the queued item `is` matches and returns it with its key; if several match, the
+    /// one queued first (smallest sequence), so the choice never depends on the heap's layout.
+    /// `None` if none matches.
+    ///
+    /// O(n): a scan finds the item, then the heap is rebuilt around the hole in O(n) (std's
+    /// `BinaryHeap` cannot sift one entry in place; the buffer is reused, nothing is allocated).
+    /// A scan that finds nothing leaves the heap untouched. The rebuilt layout differs from the
+    /// old one, but pops do not depend on the layout: `(key, seq)` is a total order.
+    pub(crate) fn remove(&mut self, is: impl FnMut(&T) -> bool) -> Option<(K, T)> {
+        self.take(is).map(|e| (e.key, e.item))
+    }
+
+    /// Gives the queued item `is` matches (chosen as by [`remove`](Self::remove)) the key `key`,
+    /// keeping its enqueue sequence. Returns whether an item matched. O(n), as `remove`.
+    ///
+    /// The sequence is kept, not drawn anew, because the item has been runnable since it was
+    /// queued: among equal keys it stays behind the items queued before it and ahead of those
+    /// queued after it, so a re-key never reorders ties between other items. It also makes a
+    /// re-key to the key an item already has change nothing, so repeating one is harmless.
+    /// Sequences stay unique (none is drawn or reused), so the order stays total.
+    pub(crate) fn rekey(&mut self, key: K, is: impl FnMut(&T) -> bool) -> bool {
+        let Some(entry) = self.take(is) else {
+            return false;
+        };
+        self.heap.push(Entry { key, ..entry });
+        true
+    }
+
+    /// Takes the entry of the earliest-queued item `is` matches out of the heap.
+    fn take(&mut self, mut is: impl FnMut(&T) -> bool) -> Option<Entry<K, T>> {
+        let seq = self
+            .heap
+            .iter()
+            .filter(|e| is(&e.item))
+            .map(|e| e.seq)
+            .min()?;
+        let mut entries = std::mem::take(&mut self.heap).into_vec();
+        let at = entries
+            .iter()
+            .position(|e| e.seq == seq)
+            .expect("the entry found by the scan");
+        let entry = entries.swap_remove(at);
+        self.heap = BinaryHeap::from(entries);
+        Some(entry)
     }
 
     /// Pops up to `n` items, most urgent first, lazily: see [`PopBatch`].
@@ -184,6 +227,52 @@ mod tests {
     }
 
     #[test]
+    fn remove_takes_head_middle_or_last_and_reports_not_found() {
+        let build = || {
+            let mut h = KeyedHeap::new();
+            for (i, key) in [5u64, 1, 3, 1, 9].into_iter().enumerate() {
+                h.push(i, key);
+            }
+            h
+        };
+        let all = [(1, 1), (1, 3), (3, 2), (5, 0), (9, 4)];
+        // The head, one in the middle, the last.
+        for (key, item) in [(1, 1), (3, 2), (9, 4)] {
+            let mut h = build();
+            assert_eq!(h.remove(|&i| i == item), Some((key, item)));
+            let rest: Vec<_> = std::iter::from_fn(|| h.pop()).collect();
+            let want: Vec<_> = all.into_iter().filter(|&(_, i)| i != item).collect();
+            assert_eq!(rest, want, "removed {item}");
+        }
+        let mut h = build();
+        assert_eq!(h.remove(|&i| i == 7), None);
+        assert_eq!(h.len(), 5);
+        // Several match: the one queued first, not the most urgent.
+        assert_eq!(h.remove(|&i| i <= 1), Some((5, 0)));
+        while h.pop().is_some() {}
+        assert_eq!(h.remove(|_| true), None);
+    }
+
+    #[test]
+    fn rekeyed_item_keeps_its_sequence() {
+        let mut h = KeyedHeap::new();
+        for (i, key) in [4u64, 2, 4, 2].into_iter().enumerate() {
+            h.push(i, key);
+        }
+        // Item 2 (queued third) joins key 2: behind item 1, queued before it, and ahead of
+        // item 3, queued after it (a fresh sequence would put it behind item 3).
+        assert!(h.rekey(2, |&i| i == 2));
+        assert_eq!(h.peek_key(), Some(2));
+        // The head moves back.
+        assert!(h.rekey(3, |&i| i == 1));
+        // The key it already has: nothing changes.
+        assert!(h.rekey(4, |&i| i == 0));
+        assert!(!h.rekey(0, |&i| i == 9), "not found");
+        let order: Vec<_> = std::iter::from_fn(|| h.pop()).collect();
+        assert_eq!(order, vec![(2, 2), (2, 3), (3, 1), (4, 0)]);
+    }
+
+    #[test]
     fn pop_batch_takes_at_most_n_and_leaves_the_rest() {
         let mut h = KeyedHeap::new();
         for i in 0..5u64 {
@@ -197,6 +286,6 @@ mod tests {
         assert_eq!(h.len(), 4);
         let rest: Vec<_> = h.pop_batch(10).collect();
         assert_eq!(rest, vec![(7, 3), (8, 2), (9, 1), (10, 0)]);
-        assert!(h.is_empty());
+        assert_eq!(h.len(), 0);
     }
 }

@@ -18,7 +18,9 @@
 //!   (`kernel/sched/fair.c`). Binary heap, O(log n).
 //!
 //! [`key`] holds what the ordered ones share: the enqueue sequence and the `(key, seq)` min-heap.
-//! Ties on the policy key always go to the item pushed first.
+//! Ties on the policy key always go to the item pushed first. [`runqueue`] puts EDF, priority
+//! and fair share behind one type, which `queue/ordered.rs` wraps for the workers' ordered
+//! core.
 //!
 //! [`Policy`], the user's choice among them, is defined here too: plain data that every layer
 //! above reads.

@@ -34,32 +34,41 @@
 //! re-queued gets a newer sequence). So it is popped after at most `(255 - b) * I` ns plus that
 //! many pops: nothing starves.
 //!
+//! # Removing and re-keying
+//!
+//! [`remove`](PriorityQueue::remove) takes a queued item out by a predicate over the items;
+//! [`rekey`](PriorityQueue::rekey) moves one to another base level (priority inheritance raising
+//! a waiting lock holder, a scheduling class move). A re-keyed item keeps its enqueue sequence
+//! and enqueue time: it is inserted into its new level at the place its sequence gives it, and
+//! its aging counts from when it was first queued. So every level stays in sequence order with
+//! non-decreasing enqueue times, which is all the winner scan below relies on, and the
+//! starvation bound holds with `b` the lowest base the item had while queued.
+//!
 //! # Picking the winner
 //!
-//! Within one base level, items were pushed in sequence order with non-decreasing enqueue times,
-//! so the level's head is both its most aged item and its oldest: the head is the level's best
-//! candidate. The winner is the best head. The scan walks the non-empty levels from the top down
-//! and stops as soon as no lower level can win: a head at level `l` has effective priority at
-//! most `l + A`, where `A = floor((now - t_oldest) / I)` is the age of the oldest queued item
-//! (ties need `l + A >= best`, or `> best` when the best is the oldest item itself, which wins
-//! every tie). The oldest item is found through `arrivals`, a log of `(seq, level)` in push
-//! order, trimmed at the front after each pop.
+//! Within one base level, items are in sequence order with non-decreasing enqueue times (pushes
+//! append; re-keys insert at their sequence's place), so the level's head is both its most aged
+//! item and its oldest: the head is the level's best candidate. The winner is the best head. The
+//! scan walks the non-empty levels from the top down and stops as soon as no lower level can
+//! win: a head at level `l` has effective priority at most `l + A`, where
+//! `A = floor((now - t_oldest) / I)` is the age of the oldest queued item (ties need
+//! `l + A >= best`, or `> best` when the best is the oldest item itself, which wins every tie).
+//! The oldest item is found through `arrivals`, a log of `(seq, level)` in push order, trimmed
+//! at the front after each pop and removal.
 //!
 //! # Costs
 //!
-//! push: O(1) amortized. pop / peek: O(min(L, A + 1)), with `L` the number of non-empty levels
-//! (at most 256) and `A` as above, capped at 255. When nothing has waited a full interval
-//! (`A = 0`) that is O(1): the head of the highest non-empty level, as in the O(1) scheduler.
-//! Under starvation pressure it degrades gracefully to at most 256 head inspections. The arrival
-//! log is trimmed lazily (entries of items popped out of push order stay until they reach the
-//! front) and compacted when a push makes it longer than `2 * len + 64` entries, which keeps it
-//! at most `2 * len + 66` long at O(1) amortized cost. Memory: 8 KiB of empty `VecDeque`s per
-//! queue, then per item the item, 16 bytes (sequence, enqueue time) and up to ~2 × 16 bytes of
-//! arrival log.
-
-// Wired into queue/ and the worker by the policies issue; until then only the tests use it
-// (and under loom the tests are compiled out).
-#![cfg_attr(any(not(test), loom), allow(dead_code))]
+//! push: O(1) amortized. remove / rekey: O(n) (a scan of the levels for the item, a removal
+//! from the middle of its level's `VecDeque`, and for a re-key a compaction of the arrival log).
+//! pop / peek: O(min(L, A + 1)), with `L` the number of non-empty levels (at most 256) and `A`
+//! as above, capped at 255. When nothing has waited a full interval (`A = 0`) that is O(1): the
+//! head of the highest non-empty level, as in the O(1) scheduler. Under starvation pressure it
+//! degrades gracefully to at most 256 head inspections. The arrival log is trimmed lazily
+//! (entries of items popped out of push order stay until they reach the front) and compacted
+//! when a push makes it longer than `2 * len + 64` entries, so that after every push it is at
+//! most that long (pops and removals only shorten it), at O(1) amortized cost. Memory: 8 KiB of
+//! empty `VecDeque`s per queue, then per item the item, 16 bytes (sequence, enqueue time) and up
+//! to ~2 × 16 bytes of arrival log.
 
 use super::key::SeqGen;
 use std::collections::VecDeque;
@@ -136,12 +145,6 @@ impl<T> PriorityQueue<T> {
         self.len
     }
 
-    /// Whether nothing is queued.
-    #[inline]
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// Queues `item` at base priority `base`, its aging starting at `now`. O(1) amortized.
     pub(crate) fn push(&mut self, item: T, base: u8, now: u64) {
         self.clock = self.clock.max(now);
@@ -167,6 +170,10 @@ impl<T> PriorityQueue<T> {
 
     /// Removes the item with the highest effective priority at `now` (ties: pushed first) and
     /// returns it with that effective priority.
+    ///
+    /// For stealing: a thief that re-queues the item with its effective priority as the base
+    /// keeps the aging it earned (the starvation bound then still holds across the move); the
+    /// task's true base is restored when it runs and is re-queued.
     pub(crate) fn pop(&mut self, now: u64) -> Option<(u8, T)> {
         self.clock = self.clock.max(now);
         let (level, effective) = self.pick(self.clock)?;
@@ -176,22 +183,49 @@ impl<T> PriorityQueue<T> {
             self.nonempty[level / 64] &= !(1 << (level % 64));
         }
         self.len -= 1;
-        // Restore the invariant that the log's front is a queued item.
-        while let Some(&front) = self.arrivals.front() {
-            if is_queued(&self.levels, front) {
-                break;
-            }
-            self.arrivals.pop_front();
-        }
+        self.trim_arrivals();
         Some((effective, waiting.item))
     }
 
-    /// Removes up to `n` items, each the one [`pop`](Self::pop) at `now` would return, with its
-    /// effective priority. For stealing: a thief that re-queues an item with its effective
-    /// priority as the base keeps the aging it earned (the starvation bound then still holds
-    /// across the move); the task's true base is restored when it runs and is re-queued.
-    pub(crate) fn pop_batch(&mut self, n: usize, now: u64) -> impl Iterator<Item = (u8, T)> + '_ {
-        (0..n).map_while(move |_| self.pop(now))
+    /// Removes the queued item `is` matches (the earliest queued if several do) and returns it
+    /// with its effective priority at `now`; `None` if none matches. O(n).
+    pub(crate) fn remove(&mut self, now: u64, is: impl FnMut(&T) -> bool) -> Option<(u8, T)> {
+        self.clock = self.clock.max(now);
+        let (level, index) = self.find(is)?;
+        let waiting = self.take_at(level, index);
+        self.len -= 1;
+        let at = self.arrival_of(waiting.seq);
+        self.arrivals.remove(at);
+        self.trim_arrivals();
+        let effective = self.effective(level, waiting.enqueued_at, self.clock);
+        Some((effective as u8, waiting.item))
+    }
+
+    /// Gives the queued item `is` matches (chosen as by [`remove`](Self::remove)) the base
+    /// priority `base`, and reports whether one matched. O(n).
+    ///
+    /// The item keeps its enqueue sequence and its enqueue time: it moves to level `base` at
+    /// the place its sequence gives it, and its aging still counts from when it was queued
+    /// (effective priority `min(255, base + floor((now - queued) / I))`). So a re-keyed item
+    /// neither loses the aging it earned nor passes items of its new level queued before it,
+    /// and the starvation bound of the module docs holds with `b` its lowest base while queued.
+    pub(crate) fn rekey(&mut self, base: u8, is: impl FnMut(&T) -> bool) -> bool {
+        let Some((level, index)) = self.find(is) else {
+            return false;
+        };
+        // Inserting at an old sequence would make `is_queued` take stale entries of the new
+        // level for queued ones, and compactions could no longer drop them (the front is judged
+        // right regardless: it is the smallest sequence in the log). Drop them while it is exact.
+        self.compact_arrivals();
+        let waiting = self.take_at(level, index);
+        let at = self.arrival_of(waiting.seq);
+        self.arrivals[at].level = base;
+        let level = usize::from(base);
+        let queue = &mut self.levels[level];
+        let place = queue.partition_point(|w| w.seq < waiting.seq);
+        queue.insert(place, waiting);
+        self.nonempty[level / 64] |= 1 << (level % 64);
+        true
     }
 
     /// Effective priority at `now` of an item pushed at `enqueued_at` with base `base`.
@@ -252,6 +286,52 @@ impl<T> PriorityQueue<T> {
         }
     }
 
+    /// `(level, index)` of the earliest-queued item `is` matches. O(n).
+    fn find(&self, mut is: impl FnMut(&T) -> bool) -> Option<(usize, usize)> {
+        let mut found: Option<(u64, usize, usize)> = None;
+        let mut next = self.highest_at_or_below(LEVELS - 1);
+        while let Some(level) = next {
+            for (index, w) in self.levels[level].iter().enumerate() {
+                if found.is_none_or(|(seq, ..)| w.seq < seq) && is(&w.item) {
+                    found = Some((w.seq, level, index));
+                }
+            }
+            next = level
+                .checked_sub(1)
+                .and_then(|l| self.highest_at_or_below(l));
+        }
+        found.map(|(_, level, index)| (level, index))
+    }
+
+    /// Takes the item at `index` of `level` out of its level (not out of `len` or the log).
+    fn take_at(&mut self, level: usize, index: usize) -> Waiting<T> {
+        let queue = &mut self.levels[level];
+        let waiting = queue.remove(index).expect("index found by `find`");
+        if queue.is_empty() {
+            self.nonempty[level / 64] &= !(1 << (level % 64));
+        }
+        waiting
+    }
+
+    /// Index in the arrival log of the queued item with sequence `seq` (the log is in sequence
+    /// order and holds an entry for every queued item). O(log n).
+    fn arrival_of(&self, seq: u64) -> usize {
+        self.arrivals
+            .binary_search_by_key(&seq, |a| a.seq)
+            .expect("arrival log covers every queued item")
+    }
+
+    /// Restores the invariant that the log's front is a queued item.
+    #[inline]
+    fn trim_arrivals(&mut self) {
+        while let Some(&front) = self.arrivals.front() {
+            if is_queued(&self.levels, front) {
+                break;
+            }
+            self.arrivals.pop_front();
+        }
+    }
+
     /// Drops every stale entry from the arrival log (leaving exactly one per queued item).
     #[cold]
     fn compact_arrivals(&mut self) {
@@ -260,9 +340,13 @@ impl<T> PriorityQueue<T> {
     }
 }
 
-/// Whether the item `arrival` records is still queued. A level is popped only at the front
-/// and pushed in sequence order, so it holds exactly the items pushed to it whose sequence is at
-/// least its head's.
+/// Whether the item `arrival` records is still queued, given that its entry is in the log.
+///
+/// A level keeps its items in sequence order, and an entry goes stale only when its item is
+/// popped from the front of its level (a removal deletes its entry, a re-key moves it) after the
+/// last re-key (which compacts the log before inserting at an old sequence). So a stale entry's
+/// sequence is below that of every item still in its level, and a live one's is at least its
+/// level's head's.
 #[inline]
 fn is_queued<T>(levels: &[VecDeque<Waiting<T>>], arrival: Arrival) -> bool {
     levels[usize::from(arrival.level)]
@@ -289,7 +373,7 @@ mod tests {
         }
         assert_eq!(q.peek_priority(0), Some(255));
         assert_eq!(drain(&mut q, 1_000_000), vec![4, 1, 3, 6, 7, 0, 5, 2]);
-        assert!(q.is_empty());
+        assert_eq!(q.len(), 0);
     }
 
     #[test]
@@ -343,12 +427,53 @@ mod tests {
         victim.push(1, 20, 0);
         let mut thief = PriorityQueue::new(I);
         let now = 5 * I;
-        let stolen: Vec<_> = victim.pop_batch(5, now).collect();
+        let stolen: Vec<_> = std::iter::from_fn(|| victim.pop(now)).collect();
         assert_eq!(stolen, vec![(25, 1), (15, 0)]);
         for (eff, item) in stolen {
             thief.push(item, eff, now);
         }
         assert_eq!(thief.pop(now + I), Some((26, 1)));
+    }
+
+    #[test]
+    fn rekey_keeps_aging_and_sequence_and_remove_takes_any_item() {
+        let mut q = PriorityQueue::new(I);
+        q.push(0, 10, 0);
+        q.push(1, 20, 0);
+        q.push(2, 10, I);
+        q.push(3, 20, I);
+        // Item 2 inherits 20. At 3I: item 1 has aged 3 levels (23), items 2 and 3 two (22).
+        assert!(q.rekey(20, |&i| i == 2));
+        assert_eq!(q.peek_priority(3 * I), Some(23));
+        assert_eq!(q.pop(3 * I), Some((23, 1)));
+        // Item 2 kept its sequence: ahead of item 3, queued after it.
+        assert_eq!(q.pop(3 * I), Some((22, 2)));
+        assert_eq!(q.remove(3 * I, |&i| i == 3), Some((22, 3)));
+        assert_eq!(q.remove(3 * I, |&i| i == 3), None);
+        assert!(!q.rekey(0, |&i| i == 3));
+        // A lowered base keeps the aging earned since the push at 0.
+        assert!(q.rekey(0, |&i| i == 0));
+        assert_eq!(q.pop(5 * I), Some((5, 0)));
+        assert!(q.len() == 0 && q.arrivals.is_empty());
+    }
+
+    #[test]
+    fn remove_head_middle_and_last_keeps_the_oldest_tracked() {
+        for target in 0..3u32 {
+            let mut q = PriorityQueue::new(I);
+            q.push(9, 0, 0); // the oldest item, on another level
+            for i in 0..3u32 {
+                q.push(i, 7, I);
+            }
+            assert_eq!(q.remove(I, |&i| i == target), Some((7, target)));
+            assert_eq!(q.arrivals.len(), 3);
+            let rest: Vec<_> = (0..3).filter(|&i| i != target).collect();
+            assert_eq!(q.pop(2 * I), Some((8, rest[0])));
+            // Both reach the top; the tie goes to the oldest item, found through the log.
+            assert_eq!(q.pop(300 * I), Some((TOP, 9)));
+            assert_eq!(q.pop(300 * I), Some((TOP, rest[1])));
+            assert!(q.len() == 0 && q.arrivals.is_empty());
+        }
     }
 
     #[test]
@@ -364,7 +489,8 @@ mod tests {
         assert!(q.arrivals.is_empty());
     }
 
-    /// Random pushes and pops with advancing (sometimes stale) time against a linear-scan model.
+    /// Random pushes, pops, removals and re-keys with advancing (sometimes stale) time against a
+    /// linear-scan model.
     #[test]
     fn matches_reference_model() {
         for seed in 0..12u64 {
@@ -385,16 +511,36 @@ mod tests {
                     _ => now += rng.next_u64() % 20,
                 }
                 let c = now.max(clock);
-                if rng.below(2) == 0 {
-                    let base = if few_levels {
-                        [0u8, 3, 100, 254, 255][rng.below(5) as usize]
-                    } else {
-                        rng.next_u64() as u8
-                    };
+                let base = if few_levels {
+                    [0u8, 3, 100, 254, 255][rng.below(5) as usize]
+                } else {
+                    rng.next_u64() as u8
+                };
+                // An item that may or may not be queued.
+                let target = rng.below(op + 1);
+                let action = rng.below(10);
+                if action < 5 {
                     q.push(op, base, now);
                     clock = c;
                     model.push((base, clock, seq, op));
                     seq += 1;
+                } else if action == 8 {
+                    let found = model.iter_mut().find(|m| m.3 == target);
+                    let want = found.is_some();
+                    if let Some(m) = found {
+                        m.0 = base;
+                    }
+                    assert_eq!(q.rekey(base, |&i| i == target), want, "seed {seed} op {op}");
+                    if want {
+                        assert_eq!(q.arrivals.len(), q.len(), "a re-key compacts the log");
+                    }
+                } else if action == 9 {
+                    let want = model.iter().position(|m| m.3 == target).map(|i| {
+                        let (base, at, _, item) = model.remove(i);
+                        (eff(base, at, c), item)
+                    });
+                    assert_eq!(q.remove(now, |&i| i == target), want, "seed {seed} op {op}");
+                    clock = c;
                 } else {
                     let want = (0..model.len())
                         .max_by_key(|&i| {

@@ -4,6 +4,12 @@
 //! [`RunQueue`] dispatches to [`EdfQueue`], [`PriorityQueue`] or [`FairQueue`]; `queue/` wraps it
 //! for concurrency. It stays pure: the caller passes `now` and each task's parameters in.
 //!
+//! Besides push and pop, a queued task can be taken out ([`RunQueue::remove`]) or given a new
+//! key in place ([`RunQueue::rekey`]), for urgency that changes while a task waits (priority and
+//! deadline inheritance, scheduling class moves). Both find the task with a predicate over the
+//! items, in O(n) (why not O(log n): [`super::key`]); a re-keyed task keeps its enqueue
+//! sequence.
+//!
 //! # Urgency
 //!
 //! Workers compare the heads of different queues (their own, the injector, a victim's) and the
@@ -34,7 +40,7 @@ use super::priority::{PriorityQueue, TOP};
 
 /// Which ordered policy a [`RunQueue`] applies, with its parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Ordering {
+pub(crate) enum QueueOrder {
     /// Earliest deadline first.
     Edf,
     /// Highest priority first, one level of aging per `aging_interval` ns waited.
@@ -94,23 +100,25 @@ pub(crate) enum Key {
 /// A run queue of one ordered policy.
 #[derive(Debug)]
 pub(crate) enum RunQueue<T> {
-    /// `Ordering::Edf`.
+    /// `QueueOrder::Edf`.
     Edf(EdfQueue<T>),
-    /// `Ordering::Priority`.
+    /// `QueueOrder::Priority`.
     Priority(PriorityQueue<T>),
-    /// `Ordering::Fair`, with its placement latency and the largest runtime-wide floor seen.
+    /// `QueueOrder::Fair`, with its placement latency and the largest runtime-wide floor seen.
     Fair(FairQueue<T>, u64, u64),
 }
 
 impl<T> RunQueue<T> {
     /// An empty queue for `ordering`.
-    pub(crate) fn new(ordering: Ordering) -> RunQueue<T> {
+    pub(crate) fn new(ordering: QueueOrder) -> RunQueue<T> {
         match ordering {
-            Ordering::Edf => RunQueue::Edf(EdfQueue::new()),
-            Ordering::Priority { aging_interval } => {
+            QueueOrder::Edf => RunQueue::Edf(EdfQueue::new()),
+            QueueOrder::Priority { aging_interval } => {
                 RunQueue::Priority(PriorityQueue::new(aging_interval.max(1)))
             }
-            Ordering::Fair { sched_latency } => RunQueue::Fair(FairQueue::new(), sched_latency, 0),
+            QueueOrder::Fair { sched_latency } => {
+                RunQueue::Fair(FairQueue::new(), sched_latency, 0)
+            }
         }
     }
 
@@ -177,6 +185,44 @@ impl<T> RunQueue<T> {
         }
     }
 
+    /// Removes the queued task `is` matches, with the key a pop at `now` would have returned it
+    /// with (so it can be queued elsewhere with [`push_moved`](Self::push_moved)); `None` if
+    /// none matches. The predicate should match at most one task (a task is queued at most once);
+    /// if several match, the one queued first is taken. Under `Fair` the floor does not move: the
+    /// task leaves without running here. O(n).
+    pub(crate) fn remove(&mut self, now: u64, is: impl FnMut(&T) -> bool) -> Option<(Key, T)> {
+        match self {
+            RunQueue::Edf(q) => q.remove(is).map(|(k, t)| (Key::Edf(k), t)),
+            RunQueue::Priority(q) => q.remove(now, is).map(|(p, t)| (Key::Priority(p), t)),
+            RunQueue::Fair(q, ..) => q.remove(is).map(|(v, t)| (Key::Fair(v), t)),
+        }
+    }
+
+    /// Gives the queued task `is` matches (chosen as by [`remove`](Self::remove)) a new key and
+    /// reports whether one matched. O(n).
+    ///
+    /// The task keeps its enqueue sequence: among equal keys it keeps its place by arrival, and
+    /// re-keying a task to the key it already has changes nothing (see
+    /// [`KeyedHeap::rekey`](super::key::KeyedHeap::rekey)). What the key means:
+    ///
+    /// - `Key::Edf(k)`: the new deadline key.
+    /// - `Key::Priority(p)`: the new *base* priority; the aging the task earned since it was
+    ///   queued stays on top of it (unlike [`push_moved`](Self::push_moved), whose priority is
+    ///   an effective one, aging included).
+    /// - `Key::Fair(v)`: the new virtual runtime, used as given (no placement).
+    ///
+    /// # Panics
+    ///
+    /// If `key` is of another policy than the queue.
+    pub(crate) fn rekey(&mut self, key: Key, is: impl FnMut(&T) -> bool) -> bool {
+        match (self, key) {
+            (RunQueue::Edf(q), Key::Edf(k)) => q.rekey(k, is),
+            (RunQueue::Priority(q), Key::Priority(p)) => q.rekey(p, is),
+            (RunQueue::Fair(q, ..), Key::Fair(v)) => q.rekey(v, is),
+            _ => unreachable!("a re-key with a key of another policy"),
+        }
+    }
+
     /// Urgency of the task [`pop`](Self::pop) would return at `now`, [`Urgency::IDLE`] if empty.
     #[inline]
     pub(crate) fn head_urgency(&self, now: u64) -> Urgency {
@@ -238,7 +284,7 @@ mod tests {
 
     #[test]
     fn edf_pops_by_deadline_and_reports_urgency() {
-        let mut q = RunQueue::new(Ordering::Edf);
+        let mut q = RunQueue::new(QueueOrder::Edf);
         q.push(1, key(Some(30), 0), 0);
         q.push(2, key(None, 0), 0);
         q.push(3, key(Some(10), 0), 0);
@@ -250,13 +296,60 @@ mod tests {
     }
 
     #[test]
+    fn rekey_and_remove_under_each_policy() {
+        let mut q = RunQueue::new(QueueOrder::Edf);
+        q.push(1, key(Some(30), 0), 0);
+        q.push(2, key(None, 0), 0);
+        assert!(q.rekey(Key::Edf(EdfKey::At(10)), |&t| t == 2));
+        assert_eq!(q.head_urgency(0), Urgency(10));
+        assert_eq!(
+            q.remove(0, |&t| t == 2),
+            Some((Key::Edf(EdfKey::At(10)), 2))
+        );
+        assert_eq!(q.remove(0, |&t| t == 2), None);
+        assert_eq!(q.head_urgency(0), Urgency(30));
+
+        let mut q = RunQueue::new(QueueOrder::Priority { aging_interval: 10 });
+        q.push("a", key(None, 1), 0);
+        q.push("b", key(None, 3), 0);
+        // "a" inherits base 5; the 2 levels it aged by 20 ns stay on top of it.
+        assert!(q.rekey(Key::Priority(5), |&t| t == "a"));
+        assert_eq!(q.head_urgency(20), priority_urgency(7));
+        assert_eq!(q.remove(20, |&t| t == "a"), Some((Key::Priority(7), "a")));
+        assert!(!q.rekey(Key::Priority(9), |&t| t == "a"));
+
+        let mut q = RunQueue::new(QueueOrder::Fair {
+            sched_latency: 6_000,
+        });
+        assert_eq!(q.push(1, key(None, 0), 0), Some(0));
+        let ran = TaskKey {
+            vruntime: 500,
+            ..key(None, 0)
+        };
+        assert_eq!(q.push(2, ran, 0), Some(500));
+        // Level with task 1, which was queued first and stays ahead.
+        assert!(q.rekey(Key::Fair(0), |&t| t == 2));
+        assert_eq!(q.remove(0, |&t| t == 1), Some((Key::Fair(0), 1)));
+        assert_eq!(q.pop(0), Some((Key::Fair(0), 2)));
+        assert!(!q.rekey(Key::Fair(0), |&t| t == 2));
+    }
+
+    #[test]
+    #[should_panic(expected = "another policy")]
+    fn rekey_with_another_policys_key_panics() {
+        let mut q = RunQueue::new(QueueOrder::Edf);
+        q.push(1, key(Some(30), 0), 0);
+        let _ = q.rekey(Key::Fair(0), |_| true);
+    }
+
+    #[test]
     fn priority_moved_task_keeps_its_aging() {
-        let mut a = RunQueue::new(Ordering::Priority { aging_interval: 10 });
+        let mut a = RunQueue::new(QueueOrder::Priority { aging_interval: 10 });
         a.push("low", key(None, 0), 0);
         // 50 ns later it has aged 5 levels.
         let (k, t) = a.pop_for_move(50).unwrap();
         assert_eq!(k, Key::Priority(5));
-        let mut b = RunQueue::new(Ordering::Priority { aging_interval: 10 });
+        let mut b = RunQueue::new(QueueOrder::Priority { aging_interval: 10 });
         b.push("four", key(None, 4), 50);
         b.push_moved(t, k, 50);
         assert_eq!(b.head_urgency(50), priority_urgency(5));
@@ -265,7 +358,7 @@ mod tests {
 
     #[test]
     fn fair_places_against_the_runtime_floor_and_moves_unchanged() {
-        let mut a = RunQueue::new(Ordering::Fair {
+        let mut a = RunQueue::new(QueueOrder::Fair {
             sched_latency: 6_000,
         });
         assert_eq!(a.push(1, key(None, 0), 0), Some(0));
@@ -300,7 +393,7 @@ mod tests {
         assert_eq!(a.head_urgency(0), Urgency(0));
         let (k, t) = a.pop_for_move(0).unwrap();
         assert_eq!((k, t), (Key::Fair(10_000), 2));
-        let mut b = RunQueue::new(Ordering::Fair {
+        let mut b = RunQueue::new(QueueOrder::Fair {
             sched_latency: 6_000,
         });
         b.push_moved(t, k, 0);

@@ -18,7 +18,7 @@
 //!
 //! After every change, still under the lock, the queue publishes two mirrors: `len` and `head`,
 //! the [`Urgency`] of the task a pop would return. Workers read the mirrors of every queue, with
-//! no lock, to decide where the most urgent runnable task is (`worker/pick.rs`). A mirror can be
+//! no lock, to decide where the most urgent runnable task is (`worker/ordered.rs`). A mirror can be
 //! stale by the time it is used; the decision is then off by one race, never unsafe: a pop on a
 //! queue that turned out to be empty returns `None`, and the idle protocol's final recheck reads
 //! `len` after a `SeqCst` read-modify-write that the pusher's own RMW is ordered with
@@ -27,6 +27,42 @@
 //! Priority aging moves heads as time passes without any push or pop; the mirror then shows the
 //! head's urgency as of the last change. Every pop re-evaluates aging exactly.
 //!
+//! # Re-keying and removing a queued task
+//!
+//! [`Ordered::rekey`] gives a queued task a new key in place (its urgency rose while it waited:
+//! priority or deadline inheritance) and [`Ordered::remove`] takes it out (a scheduling class
+//! move). Both lock the queue (blocking, as for the injector: the critical section is an O(n)
+//! scan of the structure, never user code), find the task with a predicate, change the
+//! structure and republish the mirrors under the lock exactly as push and pop do, so once the
+//! lock is released `head` shows the task if it became the most urgent.
+//!
+//! A task is in at most one queue, and only between a push and the pop that takes it. Popped, it
+//! is in none: running, about to run (the first task of a steal, or one the injector gave up),
+//! or *in flight* in a steal (popped under the victim's lock, not yet pushed under the thief's).
+//! The queue lock orders a re-key with the steal's pop on the victim and with the thief's push
+//! on its own queue, so exactly one of these happens:
+//!
+//! - the re-key holds the victim's lock first: a steal meanwhile finds the lock taken and gives
+//!   up for this round, and a later one pops the task with its new key and moves it with it;
+//! - the steal holds it first: the re-key finds nothing there and reports "not found" (`false`,
+//!   `None`), never a half-applied change. The task lands on the thief's queue with the key it
+//!   was popped with, or runs on the thief.
+//!
+//! So a caller (the coming priority inheritance in `kairos::sync`, class moves) must:
+//!
+//! 1. store the task's new parameters in its header first, where every later push reads them;
+//! 2. re-key on the queue the task is in;
+//! 3. on "not found", read the task's state (`task/state.rs`): running, idle or complete, stop
+//!    (its next push reads the new parameters); `NOTIFIED` without `RUNNING` (queued or on its
+//!    way to a queue), it was moved or is in flight: retry on the queue it lands in. A flight
+//!    ends with the thief's push right after the steal's pop, or with the thief taking
+//!    `RUNNING` for the one task it runs directly.
+//!
+//! Retrying is harmless: a re-keyed task keeps its enqueue sequence, so re-keying a task to the
+//! key it already has (a task popped and re-pushed with the new parameters in between) changes
+//! nothing. Nothing records which queue a task is in today; the first caller adds that (the
+//! queue of its last push, rewritten by a steal's push), or scans every worker's queue.
+//!
 //! # Layout: the mirrors are read far more often than they change
 //!
 //! Every pick of every worker reads the mirrors of every queue, so they live on their own cache
@@ -34,28 +70,24 @@
 //! mirror is stored only when its value changes. `len` is published as a lower bound that
 //! changes rarely: exact up to 2 (what `is_empty` and "other tasks queued" need), then the
 //! largest power of two not above the length (enough to size a steal). A queue that holds
-//! about 50 tasks of one urgency then writes no shared line at all on a push or pop. Measured
-//! with `sched-bench micro --policy edf`: with the lock and mirrors on one line and both
-//! mirrors stored on every change, the unlock's `xchg` and the `closed` check after the lock
-//! took 87% of `Ordered::push`'s samples in `yield_many` (perf), waiting for the line that the
-//! other worker's picks kept reading.
+//! about 50 tasks of one urgency then writes no shared line at all on a push or pop. (With the
+//! lock and mirrors on one line, the owner's unlock waited for the line the other workers' picks
+//! kept reading: docs/benchmarks.md, "Edf and Priority: what this session changed".)
 
 use crate::loom::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 use crate::loom::{lock, Mutex};
-use crate::policy::runqueue::{Key, Ordering, RunQueue, TaskKey, Urgency};
+use crate::policy::runqueue::{Key, QueueOrder, RunQueue, TaskKey, Urgency};
+use crossbeam_utils::CachePadded;
 
 /// An ordered run queue shared between threads.
 pub(crate) struct Ordered<T> {
     /// The policy structure and whether the queue still accepts tasks.
-    inner: Line<Mutex<Inner<T>>>,
-    /// The lock-free mirrors, on their own line.
-    mirrors: Line<Mirrors>,
+    inner: CachePadded<Mutex<Inner<T>>>,
+    /// The lock-free mirrors, on their own line. `CachePadded` aligns to 128 bytes on x86_64
+    /// (a cache line, or the pair of lines its adjacent-line prefetcher moves together) and
+    /// aarch64, and to the line size elsewhere.
+    mirrors: CachePadded<Mirrors>,
 }
-
-/// Aligns its contents to 128 bytes: a cache line, or the pair of lines that x86's
-/// adjacent-line prefetcher moves together.
-#[repr(align(128))]
-struct Line<T>(T);
 
 /// What other threads read without the lock (written under it, only on change).
 struct Mirrors {
@@ -87,13 +119,13 @@ struct Inner<T> {
 
 impl<T> Ordered<T> {
     /// An empty, open queue of `ordering`.
-    pub(crate) fn new(ordering: Ordering) -> Ordered<T> {
+    pub(crate) fn new(ordering: QueueOrder) -> Ordered<T> {
         Ordered {
-            inner: Line(Mutex::new(Inner {
+            inner: CachePadded::new(Mutex::new(Inner {
                 rq: RunQueue::new(ordering),
                 closed: false,
             })),
-            mirrors: Line(Mirrors {
+            mirrors: CachePadded::new(Mirrors {
                 head: AtomicU64::new(Urgency::IDLE.0),
                 len: AtomicUsize::new(0),
             }),
@@ -103,14 +135,14 @@ impl<T> Ordered<T> {
     /// Urgency of the head as of the last change; `Urgency::IDLE` when empty.
     #[inline]
     pub(crate) fn head(&self) -> Urgency {
-        Urgency(self.mirrors.0.head.load(AtomicOrdering::Acquire))
+        Urgency(self.mirrors.head.load(AtomicOrdering::Acquire))
     }
 
     /// Number of queued tasks as of the last change, as a lower bound: exact up to 2, then the
     /// largest power of two not above it (see the module docs).
     #[inline]
     pub(crate) fn len(&self) -> usize {
-        self.mirrors.0.len.load(AtomicOrdering::Acquire)
+        self.mirrors.len.load(AtomicOrdering::Acquire)
     }
 
     /// Whether the queue looked empty at its last change.
@@ -122,7 +154,7 @@ impl<T> Ordered<T> {
     /// Queues a runnable task (see [`RunQueue::push`]). Returns the placed virtual runtime
     /// under `Fair`, or the task back if the queue is closed.
     pub(crate) fn push(&self, task: T, key: TaskKey, now: u64) -> Result<Option<u64>, T> {
-        let mut inner = lock(&self.inner.0);
+        let mut inner = lock(&self.inner);
         if inner.closed {
             return Err(task);
         }
@@ -133,7 +165,7 @@ impl<T> Ordered<T> {
 
     /// Removes the most urgent task (blocking on the lock).
     pub(crate) fn pop(&self, now: u64) -> Option<(Key, T)> {
-        let mut inner = lock(&self.inner.0);
+        let mut inner = lock(&self.inner);
         let popped = inner.rq.pop(now);
         if popped.is_some() {
             self.publish(&inner.rq, now);
@@ -144,7 +176,7 @@ impl<T> Ordered<T> {
     /// Removes the most urgent task if it is at least as urgent as `bound` (blocking on the
     /// lock). For the injector: a worker takes from it only when its head beats the local one.
     pub(crate) fn pop_if(&self, bound: Urgency, now: u64) -> Option<(Key, T)> {
-        let mut inner = lock(&self.inner.0);
+        let mut inner = lock(&self.inner);
         if inner.rq.head_urgency(now) > bound {
             return None;
         }
@@ -155,13 +187,48 @@ impl<T> Ordered<T> {
         popped
     }
 
+    /// Removes the queued task `is` matches, with the key a pop would have returned it with
+    /// ([`RunQueue::remove`]); `None` if it is not in this queue: popped, or moved by a steal
+    /// (see the module docs for what the caller does then). Blocks on the lock; O(n).
+    // No runtime path removes a queued task yet: scheduling class moves will (remove from one
+    // class's queue, push to another's). Until then only the tests and loom models call it.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn remove(&self, now: u64, is: impl FnMut(&T) -> bool) -> Option<(Key, T)> {
+        let mut inner = lock(&self.inner);
+        let removed = inner.rq.remove(now, is);
+        if removed.is_some() {
+            self.publish(&inner.rq, now);
+        } else {
+            crate::loom::reached("ordered.remove_missed");
+        }
+        removed
+    }
+
+    /// Gives the queued task `is` matches a new key ([`RunQueue::rekey`]: it keeps its enqueue
+    /// sequence) and reports whether it was in this queue. `false`: popped, or moved by a steal
+    /// (see the module docs for what the caller does then). Blocks on the lock; O(n).
+    // No runtime path re-keys a queued task yet: priority and deadline inheritance in
+    // `kairos::sync` will (raising a waiting lock holder). Until then only the tests and loom
+    // models call it.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn rekey(&self, key: Key, now: u64, is: impl FnMut(&T) -> bool) -> bool {
+        let mut inner = lock(&self.inner);
+        let found = inner.rq.rekey(key, is);
+        if found {
+            self.publish(&inner.rq, now);
+        } else {
+            crate::loom::reached("ordered.rekey_missed");
+        }
+        found
+    }
+
     /// Moves up to `max` of the most urgent tasks into `dst`, most urgent first, if this queue's
     /// lock is free right now (`try_lock`: a thief never waits for the owner). Returns the most
     /// urgent one (not queued in `dst`: the caller runs it) and its key.
     pub(crate) fn steal_into(&self, dst: &Ordered<T>, max: usize, now: u64) -> Option<(Key, T)> {
         let mut batch: heapless::Vec<(Key, T), STEAL_MAX> = heapless::Vec::new();
         {
-            let mut inner = match self.inner.0.try_lock() {
+            let mut inner = match self.inner.try_lock() {
                 Ok(inner) => inner,
                 Err(_) => {
                     crate::loom::reached("ordered.steal_contended");
@@ -186,7 +253,7 @@ impl<T> Ordered<T> {
         crate::loom::reached("ordered.steal");
         let mut batch = batch.into_iter();
         let (key, first) = batch.next()?;
-        let mut inner = lock(&dst.inner.0);
+        let mut inner = lock(&dst.inner);
         // A closed destination (shutdown) keeps the tasks anyway: the shutdown drain of the
         // thief's queue releases them.
         for (k, task) in batch {
@@ -198,7 +265,7 @@ impl<T> Ordered<T> {
 
     /// Stops accepting pushes (shutdown).
     pub(crate) fn close(&self) {
-        lock(&self.inner.0).closed = true;
+        lock(&self.inner).closed = true;
     }
 
     /// Republishes the mirrors. Called with the lock held.
@@ -206,7 +273,7 @@ impl<T> Ordered<T> {
     fn publish(&self, rq: &RunQueue<T>, now: u64) {
         // Only this queue's lock holder writes the mirrors, so the relaxed loads see the last
         // stores; an unchanged value is not stored again (readers keep their copy of the line).
-        let m = &self.mirrors.0;
+        let m = &self.mirrors;
         let len = len_mirror(rq.len());
         if m.len.load(AtomicOrdering::Relaxed) != len {
             m.len.store(len, AtomicOrdering::Release);
@@ -225,6 +292,7 @@ pub(crate) const STEAL_MAX: usize = 32;
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use crate::policy::edf::EdfKey;
 
     #[test]
     fn len_mirror_is_exact_to_two_then_a_power_of_two_lower_bound() {
@@ -239,15 +307,43 @@ mod tests {
         assert_eq!(len_mirror(usize::MAX), 1 << (usize::BITS - 1));
     }
 
-    #[test]
-    fn mirrors_follow_pushes_and_pops() {
-        let q = Ordered::<u32>::new(Ordering::Edf);
-        let key = |d| TaskKey {
-            deadline: Some(d),
+    fn key(deadline: u64) -> TaskKey {
+        TaskKey {
+            deadline: Some(deadline),
             priority: 0,
             vruntime: crate::task::policy_state::UNPLACED,
             floor: 0,
-        };
+        }
+    }
+
+    #[test]
+    fn mirrors_follow_rekeys_and_removals() {
+        let q = Ordered::<u32>::new(QueueOrder::Edf);
+        for (task, d) in [(1, 30), (2, 20), (3, 40)] {
+            q.push(task, key(d), 0).unwrap();
+        }
+        assert_eq!((q.head(), q.len()), (Urgency(20), 2));
+        assert!(q.rekey(Key::Edf(EdfKey::At(10)), 0, |&t| t == 3));
+        assert_eq!(q.head(), Urgency(10));
+        assert_eq!(
+            q.remove(0, |&t| t == 3),
+            Some((Key::Edf(EdfKey::At(10)), 3))
+        );
+        assert_eq!((q.head(), q.len()), (Urgency(20), 2));
+        assert!(!q.rekey(Key::Edf(EdfKey::At(0)), 0, |&t| t == 3));
+        assert_eq!(q.remove(0, |&t| t == 3), None);
+        assert_eq!(q.head(), Urgency(20));
+        // Removing the head exposes the next one; the last leaves the queue idle.
+        assert_eq!(q.remove(0, |&t| t == 2).map(|(_, t)| t), Some(2));
+        assert_eq!((q.head(), q.len()), (Urgency(30), 1));
+        assert_eq!(q.remove(0, |_| true).map(|(_, t)| t), Some(1));
+        assert!(q.is_empty());
+        assert_eq!(q.head(), Urgency::IDLE);
+    }
+
+    #[test]
+    fn mirrors_follow_pushes_and_pops() {
+        let q = Ordered::<u32>::new(QueueOrder::Edf);
         assert!(q.is_empty());
         assert_eq!(q.head(), Urgency::IDLE);
         for (i, d) in [50u64, 40, 30, 20, 10].into_iter().enumerate() {
@@ -258,6 +354,9 @@ mod tests {
         while q.pop(0).is_some() {}
         assert!(q.is_empty());
         assert_eq!(q.head(), Urgency::IDLE);
-        assert!(std::mem::align_of::<Ordered<u32>>() >= 128);
+        let line = std::mem::align_of::<CachePadded<u8>>();
+        assert!(std::mem::align_of::<Ordered<u32>>() >= line);
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(line, 128);
     }
 }

@@ -3,7 +3,7 @@
 use super::thread_setup::{available_cores, ThreadSetup, WorkerPriority};
 use super::Runtime;
 use crate::error::BuildError;
-use crate::policy::runqueue::Ordering as RunOrdering;
+use crate::policy::runqueue::QueueOrder;
 use crate::task::TaskAllocator;
 use crate::worker::{self, PolicyConfig, DEFAULT_SPIN_ROUNDS, MAX_WORKERS};
 
@@ -419,11 +419,11 @@ impl Builder {
         let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
         let ordering = match self.policy {
             Policy::Fifo => None,
-            Policy::Edf => Some(RunOrdering::Edf),
-            Policy::Priority => Some(RunOrdering::Priority {
+            Policy::Edf => Some(QueueOrder::Edf),
+            Policy::Priority => Some(QueueOrder::Priority {
                 aging_interval: nanos(self.aging_interval),
             }),
-            Policy::Fair => Some(RunOrdering::Fair {
+            Policy::Fair => Some(QueueOrder::Fair {
                 sched_latency: crate::policy::fair::DEFAULT_SCHED_LATENCY_NS,
             }),
         };

@@ -8,7 +8,7 @@ use super::shared::{Queues, Remote};
 use super::spawn::Spawner;
 use super::{park, AnyCore, Core, Handle, Shared};
 use crate::loom::Arc;
-use crate::policy::runqueue::Ordering as RunOrdering;
+use crate::policy::runqueue::QueueOrder;
 use crate::policy::Policy;
 use crate::queue::local;
 use crate::task::TaskAllocator;
@@ -38,7 +38,7 @@ pub(crate) struct PolicyConfig {
     /// The policy.
     pub(crate) policy: Policy,
     /// Its ordered structure (`None` for `Fifo`): decides the family.
-    pub(crate) ordering: Option<RunOrdering>,
+    pub(crate) ordering: Option<QueueOrder>,
     /// `Fair`: a poll longer than this is asked to yield (ns); `u64::MAX` under the others.
     pub(crate) fair_slice: u64,
     /// Whether `spawn_periodic` runs a schedulability test.
@@ -51,7 +51,7 @@ impl PolicyConfig {
     /// Whether polls are charged to tasks (`Fair`).
     #[inline]
     pub(crate) fn is_fair(&self) -> bool {
-        matches!(self.ordering, Some(RunOrdering::Fair { .. }))
+        matches!(self.ordering, Some(QueueOrder::Fair { .. }))
     }
 
     /// Whether each poll's start and end are timed: for the histograms, or to charge `Fair`.

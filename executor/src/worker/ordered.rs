@@ -38,7 +38,7 @@ use super::{preempt, AnyCore, Core, Family, Picked, Shared, Wake, INJECTOR_INTER
 use crate::context;
 use crate::event::{self, clock::now_ns, EventKind};
 use crate::loom::atomic::{AtomicU64, Ordering};
-use crate::policy::runqueue::{self, Key, Ordering as RunOrdering, TaskKey, Urgency};
+use crate::policy::runqueue::{self, Key, QueueOrder, TaskKey, Urgency};
 use crate::queue::ordered::{Ordered, STEAL_MAX};
 use crate::task::{self, Notified};
 
@@ -53,7 +53,7 @@ pub(crate) struct OrderedFamily;
 /// The ordered core's shared queues.
 pub(crate) struct OrderedQueues {
     /// The policy's order.
-    order: RunOrdering,
+    order: QueueOrder,
     /// Tasks scheduled from outside the workers, in policy order.
     inject: Ordered<Notified>,
     /// Each worker's queue (the owner pushes and pops, thieves `try_lock`).
@@ -80,7 +80,7 @@ impl OrderedLocal {
 
 impl OrderedQueues {
     /// Empty queues of `order` for `workers` workers.
-    pub(super) fn new(order: RunOrdering, workers: usize) -> OrderedQueues {
+    pub(super) fn new(order: QueueOrder, workers: usize) -> OrderedQueues {
         OrderedQueues {
             order,
             inject: Ordered::new(order),
@@ -92,7 +92,7 @@ impl OrderedQueues {
     /// Whether queue operations need the clock (`Priority`'s aging).
     #[inline]
     fn ages(&self) -> bool {
-        matches!(self.order, RunOrdering::Priority { .. })
+        matches!(self.order, QueueOrder::Priority { .. })
     }
 
     /// The clock for a queue operation: read only when aging needs it.
@@ -110,9 +110,9 @@ impl OrderedQueues {
     #[inline]
     fn urgency(&self, header: &task::Header) -> Urgency {
         match self.order {
-            RunOrdering::Edf => runqueue::edf_urgency(header.policy.deadline().into()),
-            RunOrdering::Priority { .. } => runqueue::priority_urgency(header.policy.priority()),
-            RunOrdering::Fair { .. } => Urgency::LEAST,
+            QueueOrder::Edf => runqueue::edf_urgency(header.policy.deadline().into()),
+            QueueOrder::Priority { .. } => runqueue::priority_urgency(header.policy.priority()),
+            QueueOrder::Fair { .. } => Urgency::LEAST,
         }
     }
 
@@ -177,7 +177,7 @@ impl OrderedQueues {
     /// worker while more urgent tasks wait (nothing else compares a queued task with the running
     /// one after it was queued).
     pub(super) fn running_rekeyed(&self, shared: &Shared, worker: usize, header: &task::Header) {
-        if matches!(self.order, RunOrdering::Fair { .. }) || worker >= self.queues.len() {
+        if matches!(self.order, QueueOrder::Fair { .. }) || worker >= self.queues.len() {
             return;
         }
         let urgency = self.urgency(header);
