@@ -12,14 +12,17 @@ use crate::loom::atomic::{AtomicU64, Ordering};
 use crate::sched::Sched;
 use crate::task::{self, JoinHandle, PolicyState, Registry, TaskAllocator, TaskId};
 use crate::time::instant::Instant;
+use crossbeam_utils::CachePadded;
 use std::future::Future;
 
 /// The spawning part of [`Shared`].
 pub(super) struct Spawner {
     /// Every live task, for shutdown.
     registry: Registry,
-    /// Next task id (ids start at 1).
-    next_task_id: AtomicU64,
+    /// Next task id (ids start at 1). On its own cache line: a worker that spawns in a loop
+    /// writes it on every spawn, and it must not drag along a line the other workers read on
+    /// every step (`docs/benchmarks.md`, "Core restructure").
+    next_task_id: CachePadded<AtomicU64>,
     /// Where task blocks come from.
     task_allocator: TaskAllocator,
 }
@@ -30,7 +33,7 @@ impl Spawner {
     pub(super) fn new(workers: usize, task_allocator: TaskAllocator) -> Spawner {
         Spawner {
             registry: Registry::new(4 * workers),
-            next_task_id: AtomicU64::new(1),
+            next_task_id: CachePadded::new(AtomicU64::new(1)),
             task_allocator,
         }
     }
