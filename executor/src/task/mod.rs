@@ -67,8 +67,8 @@ use std::task::Waker;
 
 /// What a task needs from the scheduler that owns it.
 ///
-/// Implemented by the runtime's handle; the simulator implements it too, so tasks are the same
-/// code under both.
+/// Implemented by the workers' handle (`worker/handle.rs`), which serves the real runtime and
+/// the simulator's virtual workers alike, so tasks are the same code under both.
 pub(crate) trait Schedule: Send + Sync + Sized + 'static {
     /// Puts a runnable task on a run queue.
     fn schedule(&self, task: Notified);
