@@ -196,7 +196,7 @@ impl Test {
         if workers == 0 {
             return Some("a runtime has at least one worker");
         }
-        if workers > MAX_WORKERS {
+        if workers > MAX_ANALYSED_WORKERS {
             return Some("the analysis supports at most 2^32 - 1 workers");
         }
         match self {
@@ -217,7 +217,7 @@ impl Test {
 }
 
 /// Most workers the tests accept: keeps `m^2` and `3m - 2` inside `u64`.
-const MAX_WORKERS: usize = u32::MAX as usize;
+const MAX_ANALYSED_WORKERS: usize = u32::MAX as usize;
 
 /// Most interference terms (`ceil(R / T_j) C_j`) response-time analysis evaluates for one
 /// check before giving up. Typical sets converge in a few steps per task; exhausting the limit
@@ -376,7 +376,7 @@ pub(crate) fn check(
         bound,
         evidence,
     };
-    // `workers <= MAX_WORKERS` was checked, so this is lossless.
+    // `workers <= MAX_ANALYSED_WORKERS` was checked, so this is lossless.
     let m = workers as u64;
     match test {
         Test::EdfUniprocessor => {

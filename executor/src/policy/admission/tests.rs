@@ -268,9 +268,9 @@ fn usage_errors() {
     assert!(check(Test::EdfUniprocessor, 2, &set, None).is_err());
     assert!(check(Test::FixedPriorityUniprocessor, 2, &set, None).is_err());
     assert!(check(Test::FixedPriorityGlobal, 1, &set, None).is_err());
-    assert!(check(Test::EdfGlobalGfb, MAX_WORKERS + 1, &set, None).is_err());
-    assert!(check(Test::EdfGlobalGfb, MAX_WORKERS, &set, None).is_ok());
-    assert!(check(Test::EdfPartitionedFfd, MAX_WORKERS, &set, None).is_ok());
+    assert!(check(Test::EdfGlobalGfb, MAX_ANALYSED_WORKERS + 1, &set, None).is_err());
+    assert!(check(Test::EdfGlobalGfb, MAX_ANALYSED_WORKERS, &set, None).is_ok());
+    assert!(check(Test::EdfPartitionedFfd, MAX_ANALYSED_WORKERS, &set, None).is_ok());
     let err = check(Test::FixedPriorityUniprocessor, 1, &set, Some(&[1, 2])).unwrap_err();
     assert!(matches!(
         err,
