@@ -1,4 +1,5 @@
-//! `sched-bench workloads --check FILE` end to end: the real rt-app examples are accepted with a
+//! `sched-bench workloads --check FILE` end to end: rt-app files (the fixtures, and rt-app's
+//! published examples when `../shared` is there) are accepted with a
 //! summary, invalid files exit non-zero with file, line and field, and the built-in listing is
 //! unchanged.
 
@@ -12,15 +13,26 @@ fn sched_bench(args: &[&str]) -> Output {
         .expect("run sched-bench")
 }
 
-fn examples_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/rt-app/examples");
-    assert!(
-        dir.is_dir(),
-        "the rt-app example files are missing: looked in {} (CI provides shared/rt-app/examples \
-         next to the repository)",
-        dir.display()
-    );
-    dir
+/// The repository's rt-app fixtures, plus rt-app's published examples when `../shared` is
+/// beside the repository (optional: without it the test says so and checks the fixtures alone).
+fn rt_app_files() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut dirs = vec![root.join("tests/fixtures/rt-app")];
+    let shared = root.join("../../shared/rt-app/examples");
+    if shared.is_dir() {
+        dirs.push(shared);
+    } else {
+        eprintln!(
+            "note: {} is absent: skipping rt-app's published examples, checking the \
+             repository's fixtures only",
+            shared.display()
+        );
+    }
+    dirs.iter()
+        .flat_map(|d| std::fs::read_dir(d).unwrap())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect()
 }
 
 fn temp_file(name: &str, contents: &str) -> PathBuf {
@@ -34,20 +46,16 @@ fn temp_file(name: &str, contents: &str) -> PathBuf {
 #[test]
 fn check_accepts_every_rt_app_example() {
     let mut n = 0;
-    for entry in std::fs::read_dir(examples_dir()).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "json") {
-            continue;
-        }
+    for path in rt_app_files() {
         let out = sched_bench(&["workloads", "--check", path.to_str().unwrap()]);
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{}: {stderr}", path.display());
         assert!(stdout.contains("workload `"), "{stdout}");
-        assert!(stdout.contains("| thread"), "{stdout}");
+        assert!(stdout.contains("| task "), "{stdout}");
         n += 1;
     }
-    assert!(n >= 6, "expected the 6 rt-app examples, checked {n}");
+    assert!(n >= 6, "expected at least the 6 fixtures, checked {n}");
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! Tests of the workload file loaders against the real rt-app examples, the TOML round trip,
+//! Tests of the workload file loaders against rt-app files (the repository's fixtures, and
+//! rt-app's published examples when `../shared` is beside the repository), the TOML round trip,
 //! bad inputs (errors with file/line/field, never panics) and format detection.
 
 use super::model::{Class, Event, Phase, Repeat, Reservation, Timer, TimerMode, Workload};
@@ -7,19 +8,39 @@ use super::*;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-fn examples_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/rt-app/examples");
-    assert!(
-        dir.is_dir(),
-        "the rt-app example files are missing: looked in {} (CI provides shared/rt-app/examples \
-         next to the repository)",
-        dir.display()
-    );
-    dir
+/// The repository's own rt-app files (`tests/fixtures/rt-app/`), one per feature the loader
+/// models.
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rt-app")
 }
 
 fn example(name: &str) -> PathBuf {
-    examples_dir().join(name)
+    fixtures_dir().join(name)
+}
+
+/// Every rt-app JSON file to run the whole-file tests on: the fixtures, and rt-app's published
+/// examples in `../shared/rt-app/examples` when that folder is beside the repository (it is
+/// optional: without it the test says so and runs on the fixtures alone).
+fn rt_app_files() -> Vec<PathBuf> {
+    let mut dirs = vec![fixtures_dir()];
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/rt-app/examples");
+    if shared.is_dir() {
+        dirs.push(shared);
+    } else {
+        eprintln!(
+            "note: {} is absent: skipping rt-app's published examples, running the repository's \
+             fixtures only",
+            shared.display()
+        );
+    }
+    let mut files: Vec<PathBuf> = dirs
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).unwrap())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
 }
 
 fn us(n: u64) -> Duration {
@@ -54,16 +75,8 @@ fn toml(text: &str) -> Result<Workload, Error> {
 
 #[test]
 fn every_example_imports_or_names_what_is_unsupported() {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(examples_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
-    assert!(
-        files.len() >= 6,
-        "expected the 6 rt-app examples, found {files:?}"
-    );
+    let files = rt_app_files();
+    assert!(files.len() >= 6, "expected the 6 fixtures, found {files:?}");
     for f in &files {
         match load(f) {
             Ok(w) => assert!(!w.tasks.is_empty(), "{}", f.display()),
@@ -83,8 +96,8 @@ fn every_example_imports_or_names_what_is_unsupported() {
 
 #[test]
 fn template_json() {
-    let w = load(&example("template.json")).unwrap();
-    assert_eq!(w.name, "template");
+    let w = load(&example("periodic-timer.json")).unwrap();
+    assert_eq!(w.name, "periodic-timer");
     assert_eq!(w.duration, Some(Duration::from_secs(6)));
     let [t] = w.tasks.as_slice() else {
         panic!("{w:?}")
@@ -110,7 +123,7 @@ fn template_json() {
 
 #[test]
 fn example1_run_then_sleep() {
-    let w = load(&example("example1.json")).unwrap();
+    let w = load(&example("run-sleep.json")).unwrap();
     assert_eq!(w.duration, Some(Duration::from_secs(2)));
     let t = &w.tasks[0];
     assert_eq!(t.repeat, Repeat::Forever);
@@ -122,7 +135,7 @@ fn example1_run_then_sleep() {
 
 #[test]
 fn example2_periodic_relative_timer() {
-    let w = load(&example("example2.json")).unwrap();
+    let w = load(&example("relative-timer.json")).unwrap();
     let t = &w.tasks[0];
     assert_eq!(t.phases[0].events, [Event::Run(us(10_000)), timer(100_000)]);
     assert_eq!(t.deadline, None);
@@ -133,7 +146,7 @@ fn example2_periodic_relative_timer() {
 
 #[test]
 fn example3_phases_without_global() {
-    let w = load(&example("example3.json")).unwrap();
+    let w = load(&example("phases.json")).unwrap();
     assert_eq!(
         w.duration, None,
         "no global section: run until the tasks end"
@@ -159,7 +172,7 @@ fn example3_phases_without_global() {
 
 #[test]
 fn spreading_tasks_keeps_the_repeated_phase() {
-    let w = load(&example("spreading-tasks.json")).unwrap();
+    let w = load(&example("repeated-phase.json")).unwrap();
     assert_eq!(w.duration, Some(Duration::from_secs(60)));
     let names = |i: usize| -> Vec<(String, Repeat)> {
         w.tasks[i]
@@ -193,7 +206,7 @@ fn spreading_tasks_keeps_the_repeated_phase() {
 
 #[test]
 fn custom_slice_other_and_deadline() {
-    let w = load(&example("custom-slice.json")).unwrap();
+    let w = load(&example("slice-and-deadline-defaults.json")).unwrap();
     let other = &w.tasks[0];
     assert_eq!(other.sched.class, Some(Class::Other));
     assert_eq!(other.sched.nice, -19);
@@ -689,11 +702,7 @@ fn assert_no_panic(text: &str, format: Format, must_fail_before: usize) {
 
 #[test]
 fn truncated_and_garbled_examples_are_errors_not_panics() {
-    for entry in std::fs::read_dir(examples_dir()).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "json") {
-            continue;
-        }
+    for path in rt_app_files() {
         let text = std::fs::read_to_string(&path).unwrap();
         let last_brace = text.rfind('}').unwrap();
         assert_no_panic(&text, Format::RtApp, last_brace + 1);
@@ -766,10 +775,10 @@ fn load_reports_unreadable_and_non_utf8_files() {
 
 #[test]
 fn summary_lists_tasks_and_phases() {
-    let w = load(&example("spreading-tasks.json")).unwrap();
-    let s = summary(&w, Path::new("spreading-tasks.json"));
+    let w = load(&example("repeated-phase.json")).unwrap();
+    let s = summary(&w, Path::new("repeated-phase.json"));
     assert!(
-        s.starts_with("spreading-tasks.json: workload `spreading-tasks`: 2 task(s), 2 thread(s)"),
+        s.starts_with("repeated-phase.json: workload `repeated-phase`: 2 task(s), 2 thread(s)"),
         "{s}"
     );
     assert!(s.contains("| thread2 "), "{s}");
