@@ -5,7 +5,8 @@
 //! (earliest deadline first), `Priority` (256 levels with aging) or `Fair` (weighted virtual
 //! runtime, CFS-like). Tasks carry their parameters ([`Sched`], [`spawn_with`]); periodic
 //! real-time tasks run on an absolute release grid ([`Runtime::spawn_periodic`]); latency is
-//! recorded in HdrHistograms ([`Metrics`]). `docs/policies.md` states each policy's guarantees.
+//! recorded in HdrHistograms ([`Metrics`]). The repository's `docs/policies.md` states each
+//! policy's guarantees.
 //!
 //! ```
 //! use kairos::Runtime;

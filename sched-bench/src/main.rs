@@ -59,7 +59,8 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Scheduling benchmarks: kairos policies against tokio (and, later, Linux schedulers).
+/// Scheduling benchmarks: kairos policies against tokio and Linux's schedulers (SCHED_OTHER,
+/// SCHED_FIFO, SCHED_DEADLINE threads).
 #[derive(Debug, Parser)]
 #[command(name = "sched-bench", version, about)]
 struct Cli {

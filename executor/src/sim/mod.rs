@@ -52,7 +52,7 @@
 //! Every scheduling event is recorded as a fixed-width [`Event`] (see [`EventKind`] for the
 //! kinds and their arguments) and hashed into a 128-bit [`Digest`]. Same seed, configuration,
 //! scenario, binary and target: same trace, in any process ([`check_determinism`]).
-//! `docs/determinism.md` states what is and is not modelled.
+//! The repository's `docs/determinism.md` states what is and is not modelled.
 
 mod builder;
 mod digest;
