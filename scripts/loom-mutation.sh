@@ -24,6 +24,7 @@ failed=0
 # mutation CRATE TEST EXPECTED-MESSAGE
 mutation() {
   local crate=$1 test=$2 expected=$3
+  echo "loom-mutation: $crate $test with its rule weakened (the first one builds the crates, ~1 min)..."
   RUSTFLAGS="--cfg loom --cfg kairos_loom_weaken" LOOM_MAX_PREEMPTIONS=2 \
     CARGO_TARGET_DIR="$target_dir" timeout 900 \
     cargo test -p "$crate" --lib --release -- --exact "$test" >"$log" 2>&1
