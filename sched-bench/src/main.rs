@@ -201,8 +201,9 @@ struct AllocArgs {
 
 #[derive(Debug, Args)]
 struct ReportArgs {
-    /// Directory for results.md; the SVGs go to its results/ subdirectory.
-    #[arg(long, value_name = "DIR", default_value = "docs")]
+    /// Directory for results.md; the SVGs go to its results/ subdirectory. `--out docs`
+    /// regenerates the committed docs/results.md; the default writes outside the tracked tree.
+    #[arg(long, value_name = "DIR", default_value = "target/report")]
     out: PathBuf,
     /// Rounds per backend (docs/benchmarks.md uses 5).
     #[arg(long, default_value_t = results::DEFAULT_ROUNDS as u32,

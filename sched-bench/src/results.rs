@@ -33,11 +33,33 @@ pub struct ReportOpts {
     pub duration: Option<Duration>,
 }
 
+/// Rows each workload runs: three kernel rows, four kairos policies, tokio.
+const ROWS_PER_WORKLOAD: u64 = 8;
+
+/// What the report will run, how long it should take, and where it writes (printed first: the
+/// run is silent for minutes).
+fn plan(opts: &ReportOpts) -> String {
+    let round = opts.duration.unwrap_or(Duration::from_secs(3));
+    let runs = WORKLOADS.len() as f64 * ROWS_PER_WORKLOAD as f64 * opts.rounds as f64;
+    let secs = (runs * round.as_secs_f64()).ceil() as u64;
+    format!(
+        "sched-bench report: {} workloads x {ROWS_PER_WORKLOAD} rows x {} round(s) of {:?}: \
+         about {} min {} s; writing {}",
+        WORKLOADS.len(),
+        opts.rounds,
+        round,
+        secs / 60,
+        secs % 60,
+        opts.out.join("results.md").display()
+    )
+}
+
 /// Runs every comparison, writes `results.md` and the SVGs, and returns the paths written.
 ///
 /// # Errors
 /// As [`rt_compare::run()`], and [`BenchError::Io`] for a file that cannot be written.
 pub fn run(opts: &ReportOpts) -> Result<Vec<PathBuf>, BenchError> {
+    eprintln!("{}", plan(opts));
     let svg_dir = opts.out.join("results");
     std::fs::create_dir_all(&svg_dir).map_err(|source| BenchError::Io {
         path: svg_dir.clone(),
