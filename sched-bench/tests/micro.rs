@@ -3,16 +3,34 @@
 
 use std::process::Command;
 
+/// Runs `sched-bench micro ARGS --json FILE` in a fresh temporary folder named after `tag`;
+/// returns stdout, stderr and the JSON report, after checking the run succeeded.
+fn micro_ok(tag: &str, args: &[&str]) -> (String, String, String) {
+    let dir = std::env::temp_dir().join(format!("sched-bench-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("micro.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_sched-bench"))
+        .arg("micro")
+        .args(args)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let report = std::fs::read_to_string(&json).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    (stdout, stderr, report)
+}
+
 /// `--policy edf --record-latency off` builds kairos that way, says so on stdout and in the JSON
 /// report, and the benchmark completes on both runtimes.
 #[test]
 fn micro_runs_under_the_requested_policy() {
-    let dir = std::env::temp_dir().join(format!("sched-bench-micro-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let json = dir.join("micro.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_sched-bench"))
-        .args([
-            "micro",
+    let (stdout, stderr, report) = micro_ok(
+        "micro",
+        &[
             "--rounds",
             "1",
             "--only",
@@ -21,19 +39,12 @@ fn micro_runs_under_the_requested_policy() {
             "edf",
             "--record-latency",
             "off",
-        ])
-        .arg("--json")
-        .arg(&json)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
+        ],
+    );
     assert!(stdout.contains("kairos policy: edf"), "{stdout}");
     assert!(stdout.contains("record_latency off"), "{stdout}");
     assert!(stdout.contains("chained_spawn"), "{stdout}");
     assert!(stderr.contains("kairos-edf, tokio"), "{stderr}");
-    let report = std::fs::read_to_string(&json).unwrap();
     assert!(report.contains("\"kairos_policy\":\"edf\""), "{report}");
     assert!(report.contains("\"peer\":\"tokio\""), "{report}");
     assert!(report.contains("\"ratio_tokio_over_kairos\":"), "{report}");
@@ -45,7 +56,6 @@ fn micro_runs_under_the_requested_policy() {
         report.contains("\"benchmark\":\"chained_spawn\""),
         "{report}"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// A policy clap does not know is refused with the valid values, before anything runs.
@@ -99,12 +109,9 @@ fn assert_one_json_object(json: &str) {
 /// the JSON stays one well-formed object that says `"peer":"none"`.
 #[test]
 fn micro_peer_none_runs_kairos_alone() {
-    let dir = std::env::temp_dir().join(format!("sched-bench-micro-none-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let json = dir.join("micro.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_sched-bench"))
-        .args([
-            "micro",
+    let (stdout, stderr, report) = micro_ok(
+        "micro-none",
+        &[
             "--peer",
             "none",
             "--rounds",
@@ -115,14 +122,8 @@ fn micro_peer_none_runs_kairos_alone() {
             "chained_spawn,ping_pong",
             "--policy",
             "fair",
-        ])
-        .arg("--json")
-        .arg(&json)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
+        ],
+    );
     assert!(stdout.contains("no peer"), "{stdout}");
     assert!(
         stdout.contains("chained_spawn") && stdout.contains("ping_pong"),
@@ -132,12 +133,10 @@ fn micro_peer_none_runs_kairos_alone() {
     assert!(!stdout.contains("tokio"), "{stdout}");
     assert!(stderr.contains("(kairos-fair)"), "{stderr}");
     assert!(!stderr.contains("tokio"), "{stderr}");
-    let report = std::fs::read_to_string(&json).unwrap();
     assert_one_json_object(&report);
     assert!(report.contains("\"peer\":\"none\""), "{report}");
     assert!(report.contains("\"benchmark\":\"ping_pong\""), "{report}");
     assert!(!report.contains("tokio"), "{report}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// `timer_precision` and `spawn_sleep` are comparisons with tokio: `--peer none` refuses them
