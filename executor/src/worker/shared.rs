@@ -70,7 +70,6 @@ pub(super) struct Remote {
 
 impl Shared {
     /// Assembles the shared state of `remotes.len()` workers.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn new(
         remotes: Vec<Remote>,
         queues: Queues,
