@@ -70,6 +70,34 @@ mod loom_tests;
 pub struct ReadmeDoctests;
 
 pub use error::{BuildError, ShutdownError};
+/// Runs `async fn main` on a kairos runtime: `#[kairos::main(workers = 2, policy = Edf)]`.
+///
+/// The arguments, all optional: `workers = N` (default: one per core), `policy = Fifo | Edf |
+/// Priority | Fair` (default `Fifo`), `seed = N`, and `crate = "path"` if `kairos` is reachable
+/// under another name. The function becomes a plain `fn` that builds the runtime and blocks on
+/// the body; its return type (for example `Result<(), E>` with `?` inside) is kept.
+///
+/// ```
+/// #[kairos::main(workers = 2, policy = Edf)]
+/// async fn main() {
+///     let v = kairos::spawn(async { 40 + 2 }).await.unwrap();
+///     assert_eq!(v, 42);
+/// }
+/// ```
+pub use kairos_macros::main;
+/// Runs an `async fn` test on its own kairos runtime: `#[kairos::test(policy = Priority)]`.
+///
+/// Takes the same arguments as [`main`](macro@main); the worker count defaults to 1, so a test
+/// runs its tasks on one worker in a reproducible order unless it asks for more.
+///
+/// ```
+/// #[kairos::test(workers = 2)]
+/// async fn adds() {
+///     assert_eq!(kairos::spawn(async { 1 + 1 }).await.unwrap(), 2);
+/// }
+/// # fn main() {}
+/// ```
+pub use kairos_macros::test;
 pub use metrics::Metrics;
 pub use periodic::{Job, Join as PeriodicJoin, Overrun, Periodic, PeriodicHandle, PeriodicStats};
 pub use policy::admission::AdmissionError;
