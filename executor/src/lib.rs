@@ -44,6 +44,7 @@ mod context;
 mod coop;
 mod error;
 mod event;
+mod local;
 mod loom;
 mod metrics;
 mod periodic;
@@ -98,6 +99,7 @@ pub use kairos_macros::main;
 /// # fn main() {}
 /// ```
 pub use kairos_macros::test;
+pub use local::{spawn_local, LocalJoinHandle, LocalSet, RunUntil, LOCAL_BUDGET};
 pub use metrics::Metrics;
 pub use periodic::{Job, Join as PeriodicJoin, Overrun, Periodic, PeriodicHandle, PeriodicStats};
 pub use policy::admission::AdmissionError;

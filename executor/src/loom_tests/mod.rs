@@ -18,6 +18,7 @@
 //! | `task::shutdown_vs_complete` | shutdown finding the task running; completion after shutdown unlinked it |
 //! | `local::*` | pop during a steal; two stealers; overflow; a push into a full queue while it is being stolen |
 //! | `inject::*` | concurrent push / batch pop / close |
+//! | `local_set::wake_vs_run_is_never_lost` | a wake that finds the task already listed (coalesced) |
 //! | `ordered::steal_vs_owner_push_pop` | a steal; a steal that finds the owner holding the lock |
 //! | `ordered::rekey_vs_steal_vs_pop` | a re-key that misses the task a steal took; its retry finding it where it landed; a re-key that misses while the task is in flight |
 //! | `ordered::remove_vs_steal` | a removal that misses the task a steal took |
@@ -34,6 +35,7 @@ mod backoff;
 mod idle;
 mod inject;
 mod local;
+mod local_set;
 mod ordered;
 mod park;
 mod periodic;
