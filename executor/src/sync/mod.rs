@@ -7,8 +7,10 @@
 
 mod chan;
 
+pub mod broadcast;
 pub mod mpmc;
 pub mod mpsc;
 pub mod oneshot;
+pub mod watch;
 
 pub use chan::error::{RecvError, SendError, TryRecvError, TrySendError};

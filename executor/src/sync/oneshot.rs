@@ -96,7 +96,10 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.send(3).unwrap_err().into_inner(), 3);
     /// ```
     pub fn send(mut self, value: T) -> Result<(), SendError<T>> {
-        let inner = self.inner.take().expect("a Sender holds its state until send");
+        let inner = self
+            .inner
+            .take()
+            .expect("a Sender holds its state until send");
         let mut st = lock(&inner);
         if st.receiver_gone {
             return Err(SendError(value));

@@ -201,7 +201,11 @@ impl<T> Chan<T> {
 
     /// The `recv` future's poll: spends cooperative budget, then [`Chan::poll_recv_now`].
     #[inline]
-    pub(crate) fn poll_recv(&self, cx: &mut Context<'_>, key: &mut Option<usize>) -> Poll<Option<T>> {
+    pub(crate) fn poll_recv(
+        &self,
+        cx: &mut Context<'_>,
+        key: &mut Option<usize>,
+    ) -> Poll<Option<T>> {
         ready!(coop::poll_proceed(cx));
         self.poll_recv_now(cx, key)
     }

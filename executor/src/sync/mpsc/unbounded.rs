@@ -55,7 +55,9 @@ impl<T> UnboundedSender<T> {
     /// assert_eq!(tx.send(2).unwrap_err().into_inner(), 2);
     /// ```
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
-        self.chan.try_send(value).map_err(|e| SendError(e.into_inner()))
+        self.chan
+            .try_send(value)
+            .map_err(|e| SendError(e.into_inner()))
     }
 
     /// Whether the channel is closed: sends fail from now on.
