@@ -5,7 +5,7 @@
 //! the cooperative budget, runs deterministically under the simulator, and has typed errors
 //! that give back a value that could not be sent.
 
-mod chan;
+pub(crate) mod chan;
 
 pub mod broadcast;
 pub mod mpmc;
