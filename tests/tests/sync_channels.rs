@@ -287,7 +287,7 @@ fn a_recv_loop_on_an_always_full_bounded_channel_yields_at_the_budget() {
     for mpmc_flavour in [false, true] {
         let seen = budget_scenario(move |flag, seen| async move {
             let mut n = 0;
-            let mut note = |n: usize| {
+            let note = |n: usize| {
                 if flag.load(Ordering::SeqCst) && seen.lock().unwrap().is_none() {
                     *seen.lock().unwrap() = Some(n);
                 }
@@ -495,7 +495,7 @@ fn dropping_the_runtime_drops_every_waiting_task_once() {
     let (btx, mut brx) = broadcast::channel::<u32>(2);
     // Each task says it started (then awaits); the test waits for all six before the drop.
     let (ready_tx, mut ready_rx) = mpsc::unbounded_channel::<()>();
-    let mut spawn = |f: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>| {
+    let spawn = |f: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>| {
         let guard = drops.guard();
         let ready = ready_tx.clone();
         rt.spawn(async move {
