@@ -544,3 +544,165 @@ fn dropping_the_runtime_drops_every_waiting_task_once() {
         "the broadcast receiver went with its task"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// watch and broadcast.
+
+#[test]
+fn watch_sender_drop_wakes_waiting_receivers_with_an_error() {
+    let (tx, rx) = watch::channel(0u32);
+    let mut rx2 = rx.clone();
+    let mut rx1 = rx;
+    let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
+    let mut f1 = Box::pin(rx1.changed());
+    let mut f2 = Box::pin(rx2.changed());
+    assert!(poll_once(&mut f1, &w1.waker()).is_pending());
+    assert!(poll_once(&mut f2, &w2.waker()).is_pending());
+    tx.send(1).unwrap();
+    assert_eq!(
+        (w1.wakes(), w2.wakes()),
+        (1, 1),
+        "a send wakes every waiting receiver"
+    );
+    assert_eq!(poll_once(&mut f1, &w1.waker()), Poll::Ready(Ok(())));
+    drop(f1);
+    let mut f1 = Box::pin(rx1.changed());
+    assert!(poll_once(&mut f1, &w1.waker()).is_pending());
+    drop(tx);
+    assert_eq!(w1.wakes(), 2);
+    assert_eq!(poll_once(&mut f1, &w1.waker()), Poll::Ready(Err(RecvError)));
+    // rx2 has not seen version 1 yet: it gets that change first, then the error.
+    assert_eq!(poll_once(&mut f2, &w2.waker()), Poll::Ready(Ok(())));
+    drop((f1, f2));
+    assert_eq!(*rx2.borrow(), 1, "the last value stays readable");
+    assert!(rx2.has_changed().is_err());
+}
+
+#[test]
+fn watch_keeps_only_the_latest_value() {
+    let rt = runtime(1);
+    let (tx, mut rx) = watch::channel(0u32);
+    for v in 1..=5 {
+        tx.send(v).unwrap();
+    }
+    rt.block_on(async {
+        rx.changed().await.unwrap();
+        assert_eq!(*rx.borrow_and_update(), 5);
+        assert!(!rx.has_changed().unwrap());
+    });
+    drop(rx);
+    assert_eq!(tx.send(6), Err(SendError(6)));
+    assert_eq!(
+        tx.send_replace(7),
+        5,
+        "send_replace stores with no receiver"
+    );
+    assert_eq!(*tx.borrow(), 7);
+}
+
+#[test]
+fn broadcast_delivers_every_value_to_every_receiver_in_order() {
+    let _dog = Watchdog::default_for("broadcast fan-out");
+    let rt = runtime(2);
+    // The capacity holds every value: no receiver can lag, however the tasks interleave.
+    let (tx, rx) = broadcast::channel::<u32>(128);
+    let receivers: Vec<_> = (0..3)
+        .map(|_| {
+            let mut rx = rx.resubscribe();
+            rt.spawn(async move {
+                let mut got = Vec::new();
+                loop {
+                    match rx.recv().await {
+                        Ok(v) => got.push(v),
+                        Err(broadcast::RecvError::Closed) => return got,
+                        Err(broadcast::RecvError::Lagged(n)) => panic!("lagged by {n}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    drop(rx);
+    for v in 0..100 {
+        assert_eq!(tx.send(v), Ok(3));
+    }
+    let tx_count = tx.receiver_count();
+    assert_eq!(tx_count, 3);
+    drop(tx);
+    for r in receivers {
+        let got = rt.block_on(r).unwrap();
+        assert_eq!(got, (0..100).collect::<Vec<_>>());
+    }
+}
+
+#[test]
+fn broadcast_lag_close_and_dropped_futures() {
+    let (tx, mut rx) = broadcast::channel::<u32>(2);
+    let mut late = tx.subscribe();
+    for v in 0..5 {
+        assert_eq!(tx.send(v), Ok(2));
+    }
+    // Capacity 2: values 0..3 were overwritten.
+    assert_eq!(rx.try_recv(), Err(broadcast::TryRecvError::Lagged(3)));
+    assert_eq!(rx.try_recv(), Ok(3));
+    assert_eq!(late.try_recv(), Err(broadcast::TryRecvError::Lagged(3)));
+    assert_eq!(late.try_recv(), Ok(3));
+    // A dropped waiting future leaves no waiter behind: the next send still reaches the
+    // receiver, and the receiver still works.
+    assert_eq!(rx.try_recv(), Ok(4));
+    let w = CountingWaker::new();
+    {
+        let mut fut = rx.recv();
+        assert!(poll_once(&mut fut, &w.waker()).is_pending());
+    }
+    tx.send(5).unwrap();
+    assert_eq!(w.wakes(), 0, "the dropped future's waker is gone");
+    let mut fut = rx.recv();
+    assert_eq!(poll_once(&mut fut, &w.waker()), Poll::Ready(Ok(5)));
+    drop(fut);
+    drop(tx);
+    assert_eq!(rx.try_recv(), Err(broadcast::TryRecvError::Closed));
+    assert_eq!(late.try_recv(), Ok(4));
+    assert_eq!(late.try_recv(), Ok(5));
+    assert_eq!(late.blocking_recv(), Err(broadcast::RecvError::Closed));
+    drop((rx, late));
+}
+
+#[test]
+fn broadcast_send_without_receivers_returns_the_value() {
+    let (tx, rx) = broadcast::channel::<String>(4);
+    drop(rx);
+    assert_eq!(tx.send("x".into()).unwrap_err().into_inner(), "x");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Many producers on threads, one consumer task: per-producer order, nothing lost.
+
+#[test]
+fn per_producer_fifo_with_many_threads() {
+    let _dog = Watchdog::default_for("mpsc many producers");
+    let rt = runtime(2);
+    let (tx, mut rx) = mpsc::channel::<(u32, u32)>(16);
+    let producers: Vec<_> = (0..4)
+        .map(|p| {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for i in 0..2000 {
+                    tx.blocking_send((p, i)).unwrap();
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    let next = rt.block_on(async move {
+        let mut next = [0u32; 4];
+        while let Some((p, i)) = rx.recv().await {
+            assert_eq!(i, next[p as usize], "producer {p} out of order");
+            next[p as usize] += 1;
+        }
+        next
+    });
+    for p in producers {
+        p.join().unwrap();
+    }
+    assert_eq!(next, [2000; 4]);
+}
