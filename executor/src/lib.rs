@@ -55,6 +55,7 @@ mod runtime;
 mod sched;
 pub mod sim;
 pub mod stats;
+pub mod sync;
 mod sys;
 pub mod task;
 pub mod time;
