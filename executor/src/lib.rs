@@ -54,6 +54,7 @@ mod runtime;
 mod sched;
 pub mod sim;
 pub mod stats;
+pub mod sync;
 mod sys;
 pub mod task;
 pub mod time;

@@ -1,0 +1,16 @@
+//! Synchronisation for tasks: locks that take part in the scheduling policies.
+//!
+//! - [`Mutex`]: an async mutex whose waiters are granted in urgency order under `Edf` and
+//!   `Priority` (arrival order under `Fifo` and `Fair`) and whose holder inherits the urgency of
+//!   its most urgent waiter (the earliest deadline, the highest priority), transitively through
+//!   chains of locks, until it releases the lock.
+//!
+//! Every primitive here takes part in the cooperative budget (each completed acquire spends one
+//! unit, as awaiting a `JoinHandle` does) and is deterministic under the simulator. The
+//! repository's `docs/sync.md` states the rules and their limits.
+
+mod inherit;
+mod mutex;
+mod mutex_raw;
+
+pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
