@@ -23,6 +23,8 @@
 //! | `ordered::remove_vs_steal` | a removal that misses the task a steal took |
 //! | `ordered::push_vs_park_mirror_handshake` | (assertion only) the `len` mirror in the idle handshake |
 //! | `periodic::stop_vs_register_is_never_lost` | (assertion only) a stop racing the driver's waker registration |
+//! | `mutex::unlock_vs_register` | a waiter registering; the hand-over by a slow unlock; a lock freed while the waiter registers |
+//! | `mutex::cancel_vs_handoff` | a cancelled registration; a cancellation after the hand-over |
 //! | `preempt::pick_vs_push` | the worker's recheck after its pick flags its own poll |
 //! | `park::*` | unpark before the wait; unpark of a waiting thread |
 //! | `idle::*` | the last searcher parks while work is pushed (no lost wake-up) |
@@ -34,6 +36,7 @@ mod backoff;
 mod idle;
 mod inject;
 mod local;
+mod mutex;
 mod ordered;
 mod park;
 mod periodic;
