@@ -365,12 +365,12 @@ fn a_runtime_dropped_while_tasks_wait_drops_every_waiter_exactly_once() {
                 let l = lock.clone();
                 let d = DropCount(drops.clone());
                 let class = [Class::Low, Class::Medium, Class::High][i as usize % 3];
-                let _ = sim.spawn_with(sched(policy, class), async move {
+                drop(sim.spawn_with(sched(policy, class), async move {
                     let _d = d;
                     sleep(US * (i as u32 + 1)).await;
                     let _g = l.lock().await;
                     unreachable!("the lock is never released while the runtime runs");
-                });
+                }));
             }
             sim.run_for(MS);
         }
@@ -405,10 +405,10 @@ fn a_real_runtime_dropped_while_tasks_wait_hangs_nothing() {
         }
         // The guard goes to a task that never finishes: dropping the runtime drops it too,
         // handing the lock to waiters that are being dropped.
-        let _ = rt.spawn(async move {
+        drop(rt.spawn(async move {
             let _g = g;
             std::future::pending::<()>().await;
-        });
+        }));
         rt.block_on(sleep(MS));
     }
     assert_eq!(drops.load(Ordering::SeqCst), 8);

@@ -5,8 +5,8 @@
 //! to change a boosted task's base, and the task layer may not import this one.
 
 use crate::context;
+use crate::policy::Policy;
 use crate::task::boost::Mode;
-use crate::Policy;
 
 /// The [`Mode`] of the runtime the calling thread is in: how a waiter registered from here is
 /// ordered and what it donates. Outside any runtime: arrival order, no donation.
