@@ -12,5 +12,9 @@
 mod inherit;
 mod mutex;
 mod mutex_raw;
+mod semaphore;
 
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
+pub use semaphore::{
+    AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
+};
