@@ -25,6 +25,7 @@
 //! | `periodic::stop_vs_register_is_never_lost` | (assertion only) a stop racing the driver's waker registration |
 //! | `mutex::unlock_vs_register` | a waiter registering; the hand-over by a slow unlock; a lock freed while the waiter registers |
 //! | `mutex::cancel_vs_handoff` | a cancelled registration; a cancellation after the hand-over |
+//! | `notify::notify_one_vs_cancelled_waiter` | a waiting future; a cancelled one passing its notification on |
 //! | `semaphore::acquire_many_vs_release_vs_close` | a request that waits |
 //! | `preempt::pick_vs_push` | the worker's recheck after its pick flags its own poll |
 //! | `park::*` | unpark before the wait; unpark of a waiting thread |
@@ -38,6 +39,7 @@ mod idle;
 mod inject;
 mod local;
 mod mutex;
+mod notify;
 mod ordered;
 mod park;
 mod periodic;

@@ -9,12 +9,18 @@
 //! unit, as awaiting a `JoinHandle` does) and is deterministic under the simulator. The
 //! repository's `docs/sync.md` states the rules and their limits.
 
+mod barrier;
 mod inherit;
 mod mutex;
 mod mutex_raw;
+mod notify;
+mod rwlock;
 mod semaphore;
 
+pub use barrier::{Barrier, BarrierWaitResult, Wait as BarrierWait};
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
+pub use notify::{Notified, Notify};
+pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard, MAX_READS};
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };
