@@ -66,6 +66,8 @@ fn rekeyed(header: &Header) {
 pub struct NoCurrentTask;
 
 /// Sets the running task's absolute deadline (used by `Edf`; see [`Sched`](crate::Sched)).
+/// While the task is boosted by a lock it holds, this sets its base deadline; the boost stays
+/// on top until the lock is released.
 ///
 /// ```
 /// use kairos::{Policy, Runtime};
@@ -80,7 +82,7 @@ pub struct NoCurrentTask;
 /// ```
 pub fn set_deadline(at: Instant) -> Result<(), NoCurrentTask> {
     with_current(|h| {
-        h.policy.set_deadline(Some(at.as_nanos()));
+        super::boost::set_base(h, |p| p.deadline = Some(at.as_nanos()));
         rekeyed(h);
     })
     .ok_or(NoCurrentTask)
@@ -98,19 +100,21 @@ pub fn set_deadline(at: Instant) -> Result<(), NoCurrentTask> {
 /// ```
 pub fn clear_deadline() -> Result<(), NoCurrentTask> {
     with_current(|h| {
-        h.policy.set_deadline(None);
+        super::boost::set_base(h, |p| p.deadline = None);
         rekeyed(h);
     })
     .ok_or(NoCurrentTask)
 }
 
-/// The running task's absolute deadline, if it has one (and `None` outside a task).
+/// The running task's absolute deadline, if it has one (and `None` outside a task). While the
+/// task holds a `kairos::sync::Mutex` that lends it a waiter's deadline, this is still its own
+/// (base) deadline, which the setters change (`docs/sync.md`, "Inheritance").
 ///
 /// ```
 /// assert_eq!(kairos::task::deadline(), None);
 /// ```
 pub fn deadline() -> Option<Instant> {
-    with_current(|h| h.policy.deadline().map(Instant::from_nanos)).flatten()
+    with_current(|h| super::boost::base(h).deadline.map(Instant::from_nanos)).flatten()
 }
 
 /// Sets the running task's base priority, 0 lowest, 255 highest (used by `Priority`).
@@ -121,7 +125,7 @@ pub fn deadline() -> Option<Instant> {
 /// ```
 pub fn set_priority(priority: u8) -> Result<(), NoCurrentTask> {
     with_current(|h| {
-        h.policy.set_priority(priority);
+        super::boost::set_base(h, |p| p.priority = priority);
         rekeyed(h);
     })
     .ok_or(NoCurrentTask)

@@ -33,6 +33,7 @@
 //! the registry releases its reference → the last reference frees the block.
 
 mod alloc;
+pub(crate) mod boost;
 pub(crate) mod current;
 mod error;
 mod harness;
@@ -92,6 +93,15 @@ pub(crate) trait Schedule: Send + Sync + Sized + 'static {
     /// republishes it. Default: nothing.
     #[inline]
     fn rekeyed(&self, task: &Header) {
+        let _ = task;
+    }
+
+    /// Priority or deadline inheritance (`task/boost.rs`) changed `task`'s deadline or priority
+    /// from outside its poll: a task queued in an ordered queue moves to its new place (and may
+    /// preempt a less urgent running task), a running one republishes its urgency. The caller
+    /// holds a reference to `task`. Default: nothing (the next push reads the new parameters).
+    #[inline]
+    fn reprioritized(&self, task: &Header) {
         let _ = task;
     }
 
