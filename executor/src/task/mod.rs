@@ -32,18 +32,21 @@
 //! (or panic, or cancel): output stored, `RUNNING` becomes `COMPLETE`, the join waker is woken,
 //! the registry releases its reference → the last reference frees the block.
 
+mod abort;
 mod alloc;
 pub(crate) mod current;
 mod error;
 mod harness;
 mod id;
 mod join;
+mod join_set;
 pub(crate) mod policy_state;
 pub(crate) mod raw;
 mod registry;
 pub(crate) mod state;
 mod waker;
 
+pub use abort::AbortHandle;
 #[cfg(not(loom))]
 pub(crate) use alloc::pool as task_pool;
 pub use alloc::{
@@ -56,6 +59,7 @@ pub use current::{
 pub use error::JoinError;
 pub use id::TaskId;
 pub use join::JoinHandle;
+pub use join_set::JoinSet;
 pub(crate) use policy_state::PolicyState;
 pub(crate) use raw::Header;
 pub(crate) use registry::Registry;
