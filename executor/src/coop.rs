@@ -36,7 +36,7 @@
 
 use crate::context::{self, Context};
 use crate::event::clock::now_ns;
-use crate::task::Header;
+use crate::task::{current, Header};
 use crate::worker::Handle;
 use std::task::{Context as TaskContext, Poll, Waker};
 
@@ -76,39 +76,12 @@ pub(crate) fn consume_budget() -> bool {
     context::with_poll(|cx, worker, header, handle| {
         let left = cx.budget.get();
         if left == 0 {
-            return is_unconstrained();
+            return current::is_unconstrained();
         }
         cx.budget.set(left - 1);
-        !check(cx, worker, header, handle, Check::Budget) || is_unconstrained()
+        !check(cx, worker, header, handle, Check::Budget) || current::is_unconstrained()
     })
     .unwrap_or(true)
-}
-
-thread_local! {
-    /// Inside [`unconstrained`]: budget operations on this thread never ask to yield. Read only
-    /// when an operation would be refused, so the fast path does not pay for it.
-    static UNCONSTRAINED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-#[cold]
-fn is_unconstrained() -> bool {
-    UNCONSTRAINED
-        .try_with(std::cell::Cell::get)
-        .unwrap_or(false)
-}
-
-/// Runs `f` with every budget operation on this thread allowed to go on (budget still spent):
-/// for operations that are not awaited and so cannot yield, such as `JoinSet::try_join_next`.
-pub(crate) fn unconstrained<R>(f: impl FnOnce() -> R) -> R {
-    /// Restores the previous flag, also if `f` unwinds.
-    struct Restore(bool);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            let _ = UNCONSTRAINED.try_with(|u| u.set(self.0));
-        }
-    }
-    let _restore = Restore(UNCONSTRAINED.try_with(|u| u.replace(true)).unwrap_or(false));
-    f()
 }
 
 /// Whether the task being polled on this thread should yield now: its worker was asked to

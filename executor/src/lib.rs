@@ -45,6 +45,7 @@ mod coop;
 mod error;
 mod event;
 mod loom;
+mod macros;
 mod metrics;
 mod periodic;
 mod policy;
@@ -53,6 +54,7 @@ mod rng;
 mod runtime;
 mod sched;
 pub mod sim;
+mod spawn;
 pub mod stats;
 mod sys;
 pub mod task;
@@ -83,6 +85,12 @@ pub use task::{
 };
 pub use work::{work, WORK_SLICE};
 pub use yield_now::{yield_now, YieldNow};
+
+/// Support for the expansions of kairos' macros; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::macros::select_start;
+}
 
 use std::future::Future;
 

@@ -2,6 +2,9 @@
 //!
 //! # Protocol
 //!
+//! (Spawning into the set, [`JoinSet::spawn`], is in `executor/src/spawn.rs`, the layer that
+//! reaches the scheduler; everything else is here.)
+//!
 //! The set owns a slab of `JoinHandle`s (`entries`, reused through a free list) and shares one
 //! small list with its tasks, `Ready`: a queue of the keys of tasks that finished, and the
 //! waker of whoever waits in [`JoinSet::join_next`].
@@ -34,9 +37,7 @@
 //! per completion and per `join_next` that finds the queue empty; no lock-free structure.
 
 use super::{AbortHandle, JoinError, JoinHandle};
-use crate::context;
 use crate::loom::{lock, Arc, Mutex};
-use crate::sched::Sched;
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::{poll_fn, Future};
@@ -91,7 +92,7 @@ struct Slot<T> {
 
 /// A task's place in the set: slot and generation.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-struct Key {
+pub(crate) struct Key {
     /// Index into `entries`.
     slot: u32,
     /// `entries[slot].generation` when the task was added.
@@ -187,71 +188,6 @@ impl<T> JoinSet<T> {
 }
 
 impl<T: Send + 'static> JoinSet<T> {
-    /// Spawns `future` on the current runtime into the set.
-    ///
-    /// # Panics
-    /// Outside a kairos runtime, as [`kairos::spawn`](crate::spawn).
-    ///
-    /// ```
-    /// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
-    /// let out = rt.block_on(async {
-    ///     let mut set = kairos::task::JoinSet::new();
-    ///     let abort = set.spawn(async { 7 });
-    ///     let _ = abort.id();
-    ///     set.join_next().await.unwrap().unwrap()
-    /// });
-    /// assert_eq!(out, 7);
-    /// ```
-    pub fn spawn<F>(&mut self, future: F) -> AbortHandle
-    where
-        F: Future<Output = T> + Send + 'static,
-    {
-        self.spawn_with(Sched::default(), future)
-    }
-
-    /// Spawns `future` with scheduling parameters (see [`Sched`]) into the set.
-    ///
-    /// # Panics
-    /// Outside a kairos runtime, as [`kairos::spawn_with`](crate::spawn_with).
-    ///
-    /// ```
-    /// use kairos::{Policy, Runtime, Sched};
-    /// use std::time::Duration;
-    /// let rt = Runtime::builder().workers(1).policy(Policy::Edf).build().unwrap();
-    /// let out = rt.block_on(async {
-    ///     let mut set = kairos::task::JoinSet::new();
-    ///     set.spawn_with(Sched::default().deadline(Duration::from_millis(1)), async { 1 });
-    ///     set.join_next().await.unwrap().unwrap()
-    /// });
-    /// assert_eq!(out, 1);
-    /// ```
-    pub fn spawn_with<F>(&mut self, sched: Sched, future: F) -> AbortHandle
-    where
-        F: Future<Output = T> + Send + 'static,
-    {
-        let key = self.vacant_key();
-        let finished = Finished {
-            ready: self.ready.clone(),
-            key,
-        };
-        let wrapped = async move {
-            // Dropped when the block returns, or with the block if it never does.
-            let _finished = finished;
-            future.await
-        };
-        let handle = context::with_handle(|handle| match handle {
-            Some(handle) => handle.spawn_task_with(sched, wrapped),
-            None => panic!(
-                "JoinSet::spawn called outside a kairos runtime: call it from a task or inside \
-                 Runtime::block_on"
-            ),
-        });
-        let abort = handle.abort_handle();
-        self.entries[key.slot as usize].handle = Some(handle);
-        self.len += 1;
-        abort
-    }
-
     /// Waits for the next task of the set to finish and returns its result, in the order the
     /// tasks finish; `None` if the set is empty. The task leaves the set. Cancel safe: if the
     /// returned future is dropped before it completes, no result is lost.
@@ -350,7 +286,7 @@ impl<T: Send + 'static> JoinSet<T> {
                 // The future ended but the output is not published yet.
                 return None;
             }
-            let out = match crate::coop::unconstrained(|| Pin::new(handle).poll(&mut cx)) {
+            let out = match super::current::unconstrained(|| Pin::new(handle).poll(&mut cx)) {
                 Poll::Ready(out) => out,
                 Poll::Pending => return None,
             };
@@ -420,6 +356,38 @@ impl<T> JoinSet<T> {
         }
         self.len = 0;
         lock(&self.ready.inner).queue.clear();
+    }
+
+    /// First half of a spawn into the set (`spawn.rs` does the spawning, which this layer
+    /// cannot): reserves a slot and wraps `future` with the guard that reports its end.
+    pub(crate) fn prepare<F>(
+        &mut self,
+        future: F,
+    ) -> (Key, impl Future<Output = T> + Send + 'static)
+    where
+        F: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let key = self.vacant_key();
+        let finished = Finished {
+            ready: self.ready.clone(),
+            key,
+        };
+        let wrapped = async move {
+            // Dropped when the block returns, or with the block if it never does.
+            let _finished = finished;
+            future.await
+        };
+        (key, wrapped)
+    }
+
+    /// Second half: the wrapped future was spawned as `handle`; it joins the set in the slot
+    /// `key` that [`prepare`](Self::prepare) reserved.
+    pub(crate) fn insert(&mut self, key: Key, handle: JoinHandle<T>) -> AbortHandle {
+        let abort = handle.abort_handle();
+        self.entries[key.slot as usize].handle = Some(handle);
+        self.len += 1;
+        abort
     }
 
     /// A free slot's key (growing the slab if none is free). The slot stays vacant until the
