@@ -1,5 +1,6 @@
-//! `kairos::select!`, `kairos::join!` and `kairos::try_join!`: waiting on several futures in one
-//! task, written with `macro_rules!` only (no dependency).
+//! kairos' macros, written with `macro_rules!` only (no dependency): `kairos::select!`,
+//! `kairos::join!` and `kairos::try_join!` (waiting on several futures in one task), and
+//! `kairos::task_local!` (declaring keys of `task/local.rs`).
 //!
 //! # How `select!` runs
 //!
@@ -357,4 +358,50 @@ macro_rules! __join_emit {
         })
         .await
     }};
+}
+
+/// Declares task-local keys: `[pub] static NAME: Type;`, one or more. Each is a [`LocalKey`];
+/// give it a value for a future with [`LocalKey::scope`].
+///
+/// ```
+/// kairos::task_local! {
+///     /// The request being served.
+///     pub static REQUEST_ID: u64;
+///     static USER: String;
+/// }
+///
+/// let rt = kairos::Runtime::builder().workers(2).build().unwrap();
+/// let id = rt.block_on(REQUEST_ID.scope(42, async {
+///     kairos::yield_now().await; // carried across awaits
+///     REQUEST_ID.get()
+/// }));
+/// assert_eq!(id, 42);
+/// assert!(USER.try_with(|u| u.len()).is_err()); // no scope here
+/// ```
+#[macro_export]
+macro_rules! task_local {
+    () => {};
+    ($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty; $($rest:tt)*) => {
+        $crate::__task_local_inner!($(#[$attr])* $vis $name, $t);
+        $crate::task_local!($($rest)*);
+    };
+    ($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty) => {
+        $crate::__task_local_inner!($(#[$attr])* $vis $name, $t);
+    };
+}
+
+/// One task-local key.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __task_local_inner {
+    ($(#[$attr:meta])* $vis:vis $name:ident, $t:ty) => {
+        $(#[$attr])*
+        $vis static $name: $crate::task::LocalKey<$t> = {
+            ::std::thread_local! {
+                static __KAIROS_TASK_LOCAL: ::core::cell::RefCell<::core::option::Option<$t>> =
+                    const { ::core::cell::RefCell::new(::core::option::Option::None) };
+            }
+            $crate::task::LocalKey::__new(&__KAIROS_TASK_LOCAL)
+        };
+    };
 }
