@@ -4,8 +4,11 @@
 //! are in `task/join_set.rs` and `task/group.rs`.
 
 use crate::context;
+use crate::loom::Arc;
 use crate::sched::Sched;
-use crate::task::{AbortHandle, JoinHandle, JoinSet};
+use crate::task::group::Shared as GroupShared;
+use crate::task::{AbortHandle, Group, GroupHandle, JoinHandle, JoinSet};
+use crate::time::instant::Instant;
 use std::future::Future;
 
 /// Spawns `future` with `sched` on the current runtime. `what` names the caller in the panic
@@ -70,5 +73,146 @@ impl<T: Send + 'static> JoinSet<T> {
         let (key, wrapped) = self.prepare(future);
         let handle = spawn_current(sched, wrapped, "JoinSet::spawn");
         self.insert(key, handle)
+    }
+}
+
+/// Spawns `future` into the group `group` with the member's own parameters `sched`, its
+/// deadline the earlier of its own and the group's (`task/group.rs`).
+fn spawn_member<F>(
+    group: &Arc<GroupShared>,
+    sched: Sched,
+    future: F,
+    what: &str,
+) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let now = if sched.needs_clock() {
+        Instant::now()
+    } else {
+        Instant::from_nanos(0)
+    };
+    let own = sched.absolute_deadline(now);
+    let (member, key, deadline) = group.prepare(own, future);
+    let sched = match deadline {
+        Some(at) => sched.deadline_at(Instant::from_nanos(at)),
+        None => sched,
+    };
+    let handle = spawn_current(sched, member, what);
+    group.insert(key, &handle);
+    handle
+}
+
+impl Group {
+    /// Spawns `future` on the current runtime as a member of the group, with the group's
+    /// deadline (if it has one). If the group is cancelled, the task is cancelled before its
+    /// first poll.
+    ///
+    /// # Panics
+    /// Outside a kairos runtime, as [`kairos::spawn`](crate::spawn).
+    ///
+    /// ```
+    /// use kairos::{Policy, Runtime};
+    /// use std::time::Duration;
+    /// let rt = Runtime::builder().workers(1).policy(Policy::Edf).build().unwrap();
+    /// let (group_deadline, member_deadline) = rt.block_on(async {
+    ///     let at = kairos::time::Instant::now() + Duration::from_millis(5);
+    ///     let mut group = kairos::task::Group::with_deadline(at);
+    ///     let member = group.spawn(async { kairos::task::deadline() });
+    ///     let d = member.await.unwrap();
+    ///     group.join().await.unwrap();
+    ///     (group.deadline(), d)
+    /// });
+    /// assert_eq!(group_deadline, member_deadline);
+    /// ```
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawn_with(Sched::default(), future)
+    }
+
+    /// Spawns `future` as a member with its own parameters `sched`; its deadline is the earlier
+    /// of its own (a relative one anchored now) and the group's.
+    ///
+    /// # Panics
+    /// Outside a kairos runtime, as [`kairos::spawn_with`](crate::spawn_with).
+    ///
+    /// ```
+    /// use kairos::{Policy, Runtime, Sched};
+    /// use kairos::time::Instant;
+    /// use std::time::Duration;
+    /// let rt = Runtime::builder().workers(1).policy(Policy::Edf).build().unwrap();
+    /// rt.block_on(async {
+    ///     let at = Instant::now() + Duration::from_secs(1);
+    ///     let group = kairos::task::Group::with_deadline(at);
+    ///     // A tighter deadline of its own is kept; a looser one is cut to the group's.
+    ///     let tight = group.spawn_with(Sched::default().deadline(Duration::from_millis(1)), async {
+    ///         kairos::task::deadline().unwrap()
+    ///     });
+    ///     let loose = group.spawn_with(Sched::default().deadline(Duration::from_secs(9)), async {
+    ///         kairos::task::deadline().unwrap()
+    ///     });
+    ///     assert!(tight.await.unwrap() < at);
+    ///     assert_eq!(loose.await.unwrap(), at);
+    /// });
+    /// ```
+    pub fn spawn_with<F>(&self, sched: Sched, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        spawn_member(self.shared(), sched, future, "Group::spawn")
+    }
+}
+
+impl GroupHandle {
+    /// Spawns `future` into the group, as [`Group::spawn`]. After the group was cancelled or
+    /// dropped, the task is cancelled before its first poll.
+    ///
+    /// # Panics
+    /// Outside a kairos runtime, as [`kairos::spawn`](crate::spawn).
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+    /// rt.block_on(async {
+    ///     let group = kairos::task::Group::new();
+    ///     let handle = group.handle();
+    ///     drop(group);
+    ///     let late = handle.spawn(async { 1 });
+    ///     assert!(late.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawn_with(Sched::default(), future)
+    }
+
+    /// Spawns `future` into the group with its own parameters, as [`Group::spawn_with`].
+    ///
+    /// # Panics
+    /// Outside a kairos runtime, as [`kairos::spawn_with`](crate::spawn_with).
+    ///
+    /// ```
+    /// use kairos::Sched;
+    /// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+    /// rt.block_on(async {
+    ///     let mut group = kairos::task::Group::new();
+    ///     let h = group.handle().spawn_with(Sched::default().name("part"), async { 3 });
+    ///     assert_eq!(h.await.unwrap(), 3);
+    ///     group.join().await.unwrap();
+    /// });
+    /// ```
+    pub fn spawn_with<F>(&self, sched: Sched, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        spawn_member(self.shared(), sched, future, "GroupHandle::spawn")
     }
 }

@@ -36,6 +36,7 @@ mod abort;
 mod alloc;
 pub(crate) mod current;
 mod error;
+pub(crate) mod group;
 mod harness;
 mod id;
 mod join;
@@ -58,6 +59,7 @@ pub use current::{
     clear_deadline, deadline, set_deadline, set_nice, set_priority, should_yield, NoCurrentTask,
 };
 pub use error::JoinError;
+pub use group::{Group, GroupError, GroupHandle};
 pub use id::TaskId;
 pub use join::JoinHandle;
 pub use join_set::JoinSet;
