@@ -213,7 +213,8 @@ fn members_inherit_the_group_deadline_under_edf() {
             );
             let d = kairos::spawn(async move { ld() });
             group.join().await.unwrap();
-            d
+            // Handed out (in an Option: a handle is itself awaitable) to be awaited at the end.
+            Some(d)
         },
     );
     let lx = log("X");
@@ -229,7 +230,7 @@ fn members_inherit_the_group_deadline_under_edf() {
     sim.block_on(async move {
         let d = request.await.unwrap();
         x.await.unwrap();
-        d.await.unwrap();
+        d.unwrap().await.unwrap();
         y.await.unwrap();
     });
     assert_eq!(
