@@ -94,7 +94,7 @@ where
         Instant::from_nanos(0)
     };
     let own = sched.absolute_deadline(now);
-    let (member, key, deadline) = group.prepare(own, future);
+    let (member, key, deadline) = GroupShared::prepare(group, own, future);
     let sched = match deadline {
         Some(at) => sched.deadline_at(Instant::from_nanos(at)),
         None => sched,

@@ -294,11 +294,11 @@ impl Shared {
     /// (Self::insert), and its deadline after inheritance (the earlier of `own` and the
     /// group's).
     pub(crate) fn prepare<F: Future>(
-        self: &Arc<Self>,
+        this: &Arc<Self>,
         own: Option<u64>,
         future: F,
     ) -> (Member<F>, MemberKey, Option<u64>) {
-        let mut inner = lock(&self.inner);
+        let mut inner = lock(&this.inner);
         let slot = match inner.free.pop() {
             Some(slot) => slot,
             None => {
@@ -315,7 +315,7 @@ impl Shared {
         let member = Member {
             future,
             ticket: Ticket {
-                shared: self.clone(),
+                shared: this.clone(),
                 slot,
                 generation,
             },
@@ -323,7 +323,7 @@ impl Shared {
         (
             member,
             MemberKey { slot, generation },
-            self.member_deadline(own),
+            this.member_deadline(own),
         )
     }
 
