@@ -265,3 +265,63 @@ fn group_deadline_sources() {
     });
     assert_eq!(sim.block_on(t).unwrap(), (true, true, true));
 }
+
+/// On threads, cancellation races members that keep spawning into the group: every member
+/// future created is dropped exactly once, nothing is left running, and `join` returns.
+#[test]
+fn cancel_races_spawning_members_on_threads() {
+    let _dog = Watchdog::default_for("cancel_races_spawning_members_on_threads");
+    let rt = runtime(2);
+    for round in 0..20u64 {
+        let created = Arc::new(AtomicUsize::new(0));
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let (c, d) = (created.clone(), dropped.clone());
+        let res = rt.block_on(async move {
+            let mut group = Group::new();
+            for _ in 0..4 {
+                spawn_spawner(&group.handle(), c.clone(), d.clone(), 200);
+            }
+            for _ in 0..round % 5 {
+                kairos::yield_now().await;
+            }
+            group.cancel();
+            group.join().await
+        });
+        assert_eq!(res, Err(GroupError::Cancelled));
+        assert_eq!(
+            created.load(Ordering::SeqCst),
+            dropped.load(Ordering::SeqCst),
+            "round {round}"
+        );
+    }
+}
+
+/// Counts its creation and its drop.
+struct Counted(Arc<AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Spawns into `group` a member that spawns another such member (up to `depth` deep), yields,
+/// and then waits forever.
+fn spawn_spawner(
+    group: &kairos::task::GroupHandle,
+    created: Arc<AtomicUsize>,
+    dropped: Arc<AtomicUsize>,
+    depth: u32,
+) {
+    created.fetch_add(1, Ordering::SeqCst);
+    let guard = Counted(dropped.clone());
+    let handle = group.clone();
+    group.spawn(async move {
+        let _guard = guard;
+        if depth > 0 {
+            spawn_spawner(&handle, created, dropped, depth - 1);
+        }
+        kairos::yield_now().await;
+        pending::<()>().await;
+    });
+}

@@ -28,11 +28,13 @@
 //! | `idle::*` | the last searcher parks while work is pushed (no lost wake-up) |
 //! | `timer::register_vs_waiter` | a registration that finds the timer waiter and unparks it |
 //! | `timer::register_cancel_vs_fire` | registration and cancel from a foreign thread vs firing |
+//! | `join_set::finish_vs_join_next_registration` | a finishing task that finds `join_next`'s waker registered and wakes it |
 //! | `backoff::spin_wait_yields_to_the_setter` | (assertion only) the shim's `Backoff` yields to loom |
 
 mod backoff;
 mod idle;
 mod inject;
+mod join_set;
 mod local;
 mod ordered;
 mod park;

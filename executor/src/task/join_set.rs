@@ -129,6 +129,7 @@ impl Drop for Finished {
             inner.waiter.take()
         };
         if let Some(waiter) = waiter {
+            crate::loom::reached("join_set.finished_wakes_waiter");
             waiter.wake();
         }
     }
@@ -429,7 +430,7 @@ impl<T> JoinSet<T> {
 
     /// The key at the front of the ready queue; if there is none and `waiter` is given, it is
     /// registered, under the same lock, to be woken by the next finishing task.
-    fn front(&self, waiter: Option<&Waker>) -> Option<Key> {
+    pub(crate) fn front(&self, waiter: Option<&Waker>) -> Option<Key> {
         let mut inner = lock(&self.ready.inner);
         if let Some(key) = inner.queue.front() {
             return Some(*key);
