@@ -46,6 +46,7 @@ mod error;
 mod event;
 mod local;
 mod loom;
+mod macros;
 mod metrics;
 mod periodic;
 mod policy;
@@ -54,6 +55,7 @@ mod rng;
 mod runtime;
 mod sched;
 pub mod sim;
+mod spawn;
 pub mod stats;
 pub mod sync;
 mod sys;
@@ -114,6 +116,12 @@ pub use task::{
 };
 pub use work::{work, WORK_SLICE};
 pub use yield_now::{yield_now, YieldNow};
+
+/// Support for the expansions of kairos' macros; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::macros::select_start;
+}
 
 use std::future::Future;
 

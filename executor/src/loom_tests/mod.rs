@@ -33,6 +33,7 @@
 //! | `idle::*` | the last searcher parks while work is pushed (no lost wake-up) |
 //! | `timer::register_vs_waiter` | a registration that finds the timer waiter and unparks it |
 //! | `timer::register_cancel_vs_fire` | registration and cancel from a foreign thread vs firing |
+//! | `join_set::finish_vs_join_next_registration` | a finishing task that finds `join_next`'s waker registered and wakes it |
 //! | `backoff::spin_wait_yields_to_the_setter` | (assertion only) the shim's `Backoff` yields to loom |
 //! | `chan::*` (`sync/chan/`) | a receiver / a sender waiting (empty / full buffer); a dropped notified receiver or sender passing its wake-up on; close and last-sender drop racing waiters |
 //! | `oneshot::*` (`sync/oneshot.rs`, `watch.rs`, `broadcast.rs`) | a send waking a waiting oneshot receiver; a watch `changed` waiting; send racing receiver drop |
@@ -41,6 +42,7 @@ mod backoff;
 mod chan;
 mod idle;
 mod inject;
+mod join_set;
 mod local;
 mod local_set;
 mod oneshot;

@@ -23,6 +23,33 @@ thread_local! {
     static CURRENT: Cell<*const Header> = const { Cell::new(ptr::null()) };
 }
 
+thread_local! {
+    /// Inside [`unconstrained`]: operations of the cooperative budget on this thread never ask
+    /// to yield (`coop.rs` reads it, only when it would refuse one).
+    static UNCONSTRAINED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether this thread runs inside [`unconstrained`].
+#[cold]
+pub(crate) fn is_unconstrained() -> bool {
+    UNCONSTRAINED.try_with(Cell::get).unwrap_or(false)
+}
+
+/// Runs `f` with every operation of the cooperative budget on this thread allowed to go on
+/// (the budget is still spent): for operations that are not awaited and so cannot yield, such
+/// as `JoinSet::try_join_next`.
+pub(crate) fn unconstrained<R>(f: impl FnOnce() -> R) -> R {
+    /// Restores the previous flag, also if `f` unwinds.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = UNCONSTRAINED.try_with(|u| u.set(self.0));
+        }
+    }
+    let _restore = Restore(UNCONSTRAINED.try_with(|u| u.replace(true)).unwrap_or(false));
+    f()
+}
+
 /// Makes `header` (or, null, no task) the task being polled on this thread.
 #[inline]
 pub(crate) fn enter(header: *const Header) {
