@@ -50,7 +50,9 @@ thread_local! {
     static CURRENT: RefCell<Option<Rc<Inner>>> = const { RefCell::new(None) };
 }
 
-/// A set of `!Send` tasks run on the thread that drives it. See the [module docs](self).
+/// A set of `!Send` tasks run on the thread that drives it: [`run_until`](Self::run_until) polls
+/// the wrapped future, then the ready tasks in wake order, at most [`LOCAL_BUDGET`] per poll.
+/// Dropping the set cancels its unfinished tasks, each future dropped once.
 ///
 /// ```
 /// use std::rc::Rc;

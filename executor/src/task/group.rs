@@ -30,7 +30,7 @@
 //!
 //! # Protocol
 //!
-//! (Spawning into a group, `Group::spawn`, is in `executor/src/spawn.rs`, the layer that
+//! (Spawning into a group, `Group::spawn`, is in `executor/src/structured_spawn.rs`, the layer that
 //! reaches the scheduler.)
 //!
 //! The group's state is one mutex (through the loom shim) around a slab of the members'
@@ -81,8 +81,8 @@ pub enum GroupError {
     Panicked(TaskId),
 }
 
-/// A group of tasks with structured cancellation and an inherited deadline (see the
-/// [module docs](self) of `task::group`, and `docs/sync.md`).
+/// A group of tasks with structured cancellation and an inherited deadline (the protocol is in
+/// the module docs of `executor/src/task/group.rs`; the rules in `docs/sync.md`).
 ///
 /// ```
 /// use kairos::task::Group;
@@ -290,8 +290,8 @@ impl Shared {
     }
 
     /// Reserves a slot for a new member whose own absolute deadline is `own`, and wraps
-    /// `future` with its ticket. Returns the member to spawn, its key for [`insert`]
-    /// (Self::insert), and its deadline after inheritance (the earlier of `own` and the
+    /// `future` with its ticket. Returns the member to spawn, its key for
+    /// [`insert`](Self::insert), and its deadline after inheritance (the earlier of `own` and the
     /// group's).
     pub(crate) fn prepare<F: Future>(
         this: &Arc<Self>,
@@ -400,7 +400,7 @@ impl Group {
         }
     }
 
-    /// The shared state (for `spawn.rs`).
+    /// The shared state (for `structured_spawn.rs`).
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }
@@ -522,7 +522,7 @@ impl Drop for Group {
 }
 
 impl GroupHandle {
-    /// The shared state (for `spawn.rs`).
+    /// The shared state (for `structured_spawn.rs`).
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }
