@@ -6,7 +6,7 @@ use crate::sync::Notify;
 use loom::thread;
 use std::future::Future;
 use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Waker};
 
 /// A waiter registers and then gives up while another thread calls `notify_one`: the
 /// notification is never lost. Either the waiter saw it, or it is still there for the next
