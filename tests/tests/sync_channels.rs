@@ -706,3 +706,31 @@ fn per_producer_fifo_with_many_threads() {
     }
     assert_eq!(next, [2000; 4]);
 }
+
+#[test]
+fn close_wakes_waiting_senders_and_receivers() {
+    // mpsc: a sender waiting on a full buffer gets its value back; the buffer stays receivable.
+    let (tx, mut rx) = mpsc::channel::<u32>(1);
+    tx.try_send(1).unwrap();
+    let w = CountingWaker::new();
+    let mut send = tx.send(2);
+    assert!(poll_once(&mut send, &w.waker()).is_pending());
+    rx.close();
+    assert_eq!(w.wakes(), 1);
+    assert_eq!(
+        poll_once(&mut send, &w.waker()),
+        Poll::Ready(Err(SendError(2)))
+    );
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    // mpmc: a receiver waiting on an empty channel closed by another receiver gets `None`.
+    let (tx, rx) = mpmc::channel::<u32>(1);
+    let rx2 = rx.clone();
+    let w = CountingWaker::new();
+    let mut recv = rx2.recv();
+    assert!(poll_once(&mut recv, &w.waker()).is_pending());
+    rx.close();
+    assert_eq!(w.wakes(), 1);
+    assert_eq!(poll_once(&mut recv, &w.waker()), Poll::Ready(None));
+    assert!(tx.is_closed());
+}
