@@ -81,8 +81,19 @@ pub enum GroupError {
     Panicked(TaskId),
 }
 
-/// A group of tasks with structured cancellation and an inherited deadline (see the
-/// [module docs](self) of `task::group`, and `docs/sync.md`).
+/// A group of tasks with structured cancellation and an inherited deadline.
+///
+/// - Spawn members with [`spawn`](Group::spawn) / [`spawn_with`](Group::spawn_with); members
+///   spawn their own children into the group through a [`GroupHandle`] ([`handle`](Self::handle)).
+/// - [`cancel`](Self::cancel) aborts every member, grandchildren included, and every task
+///   spawned into the group afterwards; dropping the `Group` cancels it.
+/// - A member's panic cancels the group (the panic itself goes to that member's `JoinHandle`).
+/// - [`join`](Self::join) waits for every member and says how the group ended.
+/// - Each member gets the earlier of its own deadline and the group's, which by default is the
+///   creating task's ([`new`](Self::new)): under `Edf` the work a request fans out to is as
+///   urgent as the request.
+///
+/// The repository's `docs/sync.md` ("Task groups") has the full rules.
 ///
 /// ```
 /// use kairos::task::Group;
