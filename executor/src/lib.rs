@@ -54,7 +54,7 @@ mod rng;
 mod runtime;
 mod sched;
 pub mod sim;
-mod spawn;
+mod spawn_into;
 pub mod stats;
 mod sys;
 pub mod task;

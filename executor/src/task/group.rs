@@ -30,7 +30,7 @@
 //!
 //! # Protocol
 //!
-//! (Spawning into a group, `Group::spawn`, is in `executor/src/spawn.rs`, the layer that
+//! (Spawning into a group, `Group::spawn`, is in `executor/src/spawn_into.rs`, the layer that
 //! reaches the scheduler.)
 //!
 //! The group's state is one mutex (through the loom shim) around a slab of the members'
@@ -301,8 +301,8 @@ impl Shared {
     }
 
     /// Reserves a slot for a new member whose own absolute deadline is `own`, and wraps
-    /// `future` with its ticket. Returns the member to spawn, its key for [`insert`]
-    /// (Self::insert), and its deadline after inheritance (the earlier of `own` and the
+    /// `future` with its ticket. Returns the member to spawn, its key for
+    /// [`insert`](Self::insert), and its deadline after inheritance (the earlier of `own` and the
     /// group's).
     pub(crate) fn prepare<F: Future>(
         this: &Arc<Self>,
@@ -411,7 +411,7 @@ impl Group {
         }
     }
 
-    /// The shared state (for `spawn.rs`).
+    /// The shared state (for `spawn_into.rs`).
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }
@@ -533,7 +533,7 @@ impl Drop for Group {
 }
 
 impl GroupHandle {
-    /// The shared state (for `spawn.rs`).
+    /// The shared state (for `spawn_into.rs`).
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }
