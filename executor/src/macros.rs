@@ -360,8 +360,8 @@ macro_rules! __join_emit {
     }};
 }
 
-/// Declares task-local keys: `[pub] static NAME: Type;`, one or more. Each is a
-/// [`LocalKey`](crate::task::LocalKey); give it a value for a future with
+/// Declares task-local keys: `[pub] static NAME: Type;`, one or more. Each is a [`LocalKey`](crate::task::LocalKey);
+/// give it a value for a future with
 /// [`LocalKey::scope`](crate::task::LocalKey::scope).
 ///
 /// ```

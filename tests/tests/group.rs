@@ -325,3 +325,38 @@ fn spawn_spawner(
         pending::<()>().await;
     });
 }
+
+/// After `cancel`, no member is polled again: members that are always runnable (they yield in
+/// a loop) stop at the cancel, on 3 virtual workers, and the snapshot of their poll counts
+/// taken just before the cancel is final.
+#[test]
+fn no_member_is_polled_after_cancel() {
+    const N: usize = 6;
+    let polls = counters(N);
+    let mut sim = Builder::new().seed(12).workers(3).build().unwrap();
+    let p = polls.clone();
+    let owner = sim.spawn(async move {
+        let mut group = Group::new();
+        for i in 0..N {
+            let p = p.clone();
+            group.spawn(async move {
+                loop {
+                    p[i].fetch_add(1, Ordering::SeqCst);
+                    kairos::yield_now().await;
+                }
+            });
+        }
+        for _ in 0..10 {
+            kairos::yield_now().await;
+        }
+        // No await between the snapshot and the cancel: under the simulator nothing else runs.
+        let snapshot: Vec<usize> = p.iter().map(|c| c.load(Ordering::SeqCst)).collect();
+        group.cancel();
+        (snapshot, group.join().await)
+    });
+    let (snapshot, res) = sim.block_on(owner).unwrap();
+    assert_eq!(res, Err(GroupError::Cancelled));
+    assert!(snapshot.iter().all(|&n| n > 0), "{snapshot:?}");
+    let after: Vec<usize> = polls.iter().map(|c| c.load(Ordering::SeqCst)).collect();
+    assert_eq!(after, snapshot);
+}

@@ -255,3 +255,32 @@ fn real_runtime_select_loop() {
     });
     assert_eq!(n, (0..200).sum::<u32>());
 }
+
+/// On the real runtime the start comes from the worker's stream too: one task on one worker
+/// (nothing else draws from the stream) sees both branches win, the same number of times for
+/// the same runtime seed.
+#[test]
+fn real_runtime_unbiased_order_uses_the_seeded_stream() {
+    let _dog = Watchdog::default_for("real_runtime_unbiased_order_uses_the_seeded_stream");
+    let count = |seed: u64| {
+        let rt = kairos::Runtime::builder()
+            .workers(1)
+            .seed(seed)
+            .build()
+            .unwrap();
+        rt.block_on(rt.spawn(async {
+            let mut ones = 0u32;
+            for _ in 0..1000 {
+                ones += kairos::select! {
+                    a = ready(0u32) => a,
+                    b = ready(1u32) => b,
+                };
+            }
+            ones
+        }))
+        .unwrap()
+    };
+    let ones = count(3);
+    assert!((400..=600).contains(&ones), "branch 1 won {ones} of 1000");
+    assert_eq!(ones, count(3));
+}

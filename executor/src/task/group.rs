@@ -8,8 +8,9 @@
 //! take along to spawn their own children into the same group). Then:
 //!
 //! - **Cancellation reaches every member.** [`Group::cancel`] (or [`GroupHandle::cancel`])
-//!   aborts every task spawned into the group, grandchildren spawned through a handle included,
-//!   and every task spawned into it afterwards is cancelled before its first poll. A nested
+//!   aborts every task spawned into the group, grandchildren spawned through a handle included;
+//!   from then on no member is polled again (a poll already running finishes), and every task
+//!   spawned into the group afterwards is cancelled without being polled. A nested
 //!   `Group` owned by a member's future is dropped with that future, which cancels its own
 //!   members: cancellation goes down the whole tree.
 //! - **Dropping the `Group` cancels it.** No member outlives the owner's interest in it: await
@@ -30,7 +31,7 @@
 //!
 //! # Protocol
 //!
-//! (Spawning into a group, `Group::spawn`, is in `executor/src/structured_spawn.rs`, the layer that
+//! (Spawning into a group, `Group::spawn`, is in `executor/src/spawn_into.rs`, the layer that
 //! reaches the scheduler.)
 //!
 //! The group's state is one mutex (through the loom shim) around a slab of the members'
@@ -39,12 +40,15 @@
 //! slot and the slot's generation). Spawning reserves a slot under the lock, spawns outside it
 //! (a spawn refused by a shut-down runtime drops the future at once, which takes the lock), and
 //! fills the slot under the lock again, unless the member already finished (generation
-//! changed) or the group was cancelled meanwhile (then the new member is aborted). The ticket
+//! changed) or the group was cancelled meanwhile (then the new member is aborted). A lock-free
+//! mirror of the cancelled flag is checked at the start of each member poll: once set, the
+//! member returns `Pending` without polling its future, as its abort is on the way. The ticket
 //! is dropped with the member's future, exactly once however the member ends; it frees the
 //! slot and, when the last member goes, wakes the joiner. A panic is seen by a guard on the
 //! stack of `Member::poll`, dropped only while unwinding.
 
 use super::{AbortHandle, JoinHandle, TaskId};
+use crate::loom::atomic::{AtomicBool, Ordering};
 use crate::loom::{lock, Arc, Mutex};
 use crate::time::instant::Instant;
 use std::fmt;
@@ -81,8 +85,19 @@ pub enum GroupError {
     Panicked(TaskId),
 }
 
-/// A group of tasks with structured cancellation and an inherited deadline (the protocol is in
-/// the module docs of `executor/src/task/group.rs`; the rules in `docs/sync.md`).
+/// A group of tasks with structured cancellation and an inherited deadline.
+///
+/// - Spawn members with [`spawn`](Group::spawn) / [`spawn_with`](Group::spawn_with); members
+///   spawn their own children into the group through a [`GroupHandle`] ([`handle`](Self::handle)).
+/// - [`cancel`](Self::cancel) aborts every member, grandchildren included, and every task
+///   spawned into the group afterwards; dropping the `Group` cancels it.
+/// - A member's panic cancels the group (the panic itself goes to that member's `JoinHandle`).
+/// - [`join`](Self::join) waits for every member and says how the group ended.
+/// - Each member gets the earlier of its own deadline and the group's, which by default is the
+///   creating task's ([`new`](Self::new)): under `Edf` the work a request fans out to is as
+///   urgent as the request.
+///
+/// The repository's `docs/sync.md` ("Task groups") has the full rules.
 ///
 /// ```
 /// use kairos::task::Group;
@@ -136,6 +151,9 @@ pub struct GroupHandle {
 pub(crate) struct Shared {
     /// The group's absolute deadline (ns on the runtime clock), if any. Fixed at creation.
     deadline: Option<u64>,
+    /// Mirror of `Inner::cancelled`, read without the lock at each member poll. Set under the
+    /// lock, before the members are aborted.
+    cancelled: AtomicBool,
     /// Everything else, under one lock.
     inner: Mutex<Inner>,
 }
@@ -225,6 +243,11 @@ impl<F: Future> Future for Member<F> {
         // SAFETY: `future` is structurally pinned (never moved out of the member, dropped in
         // place with it); `ticket` is not pinned and only read.
         let this = unsafe { self.get_unchecked_mut() };
+        if this.ticket.shared.cancelled.load(Ordering::Acquire) {
+            // The group was cancelled: this member is being aborted (`Shared::cancel` aborts
+            // every filed member, `insert` any not filed yet), so it is not polled again.
+            return Poll::Pending;
+        }
         let on_panic = OnPanic(&this.ticket.shared);
         // SAFETY: see above.
         let polled = unsafe { Pin::new_unchecked(&mut this.future) }.poll(cx);
@@ -240,28 +263,7 @@ impl Drop for OnPanic<'_> {
     #[cold]
     fn drop(&mut self) {
         let id = super::current::with_current(|h| h.id);
-        let aborts = {
-            let mut inner = lock(&self.0.inner);
-            if inner.panicked.is_none() {
-                inner.panicked = id;
-            }
-            cancel_locked(&mut inner)
-        };
-        abort_all(aborts);
-    }
-}
-
-/// Marks the group cancelled and returns abort handles of every spawned member (aborted by the
-/// caller outside the lock).
-fn cancel_locked(inner: &mut Inner) -> Vec<AbortHandle> {
-    inner.cancelled = true;
-    inner.slots.iter().filter_map(|s| s.abort.clone()).collect()
-}
-
-/// Aborts each task (outside the group's lock).
-fn abort_all(aborts: Vec<AbortHandle>) {
-    for abort in aborts {
-        abort.abort();
+        self.0.cancel(id);
     }
 }
 
@@ -270,6 +272,7 @@ impl Shared {
     fn new(deadline: Option<Instant>) -> Arc<Shared> {
         Arc::new(Shared {
             deadline: deadline.map(Instant::as_nanos),
+            cancelled: AtomicBool::new(false),
             inner: Mutex::new(Inner {
                 slots: Vec::new(),
                 free: Vec::new(),
@@ -346,9 +349,21 @@ impl Shared {
     }
 
     /// Cancels the group (idempotent).
-    fn cancel(&self) {
-        let aborts = cancel_locked(&mut lock(&self.inner));
-        abort_all(aborts);
+    /// Cancels the group (idempotent): marks it cancelled, records `panicked` as the first
+    /// panicking member if none was, and aborts every filed member outside the lock.
+    fn cancel(&self, panicked: Option<TaskId>) {
+        let aborts: Vec<AbortHandle> = {
+            let mut inner = lock(&self.inner);
+            if inner.panicked.is_none() {
+                inner.panicked = panicked;
+            }
+            inner.cancelled = true;
+            self.cancelled.store(true, Ordering::Release);
+            inner.slots.iter().filter_map(|s| s.abort.clone()).collect()
+        };
+        for abort in aborts {
+            abort.abort();
+        }
     }
 
     /// See [`Group::is_cancelled`].
@@ -400,7 +415,7 @@ impl Group {
         }
     }
 
-    /// The shared state (for `structured_spawn.rs`).
+    /// The shared state (for `spawn_into.rs`).
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }
@@ -441,7 +456,7 @@ impl Group {
     /// });
     /// ```
     pub fn cancel(&self) {
-        self.shared.cancel();
+        self.shared.cancel(None);
     }
 
     /// Whether the group was cancelled (explicitly, or by a member's panic).
@@ -517,12 +532,12 @@ impl Default for Group {
 impl Drop for Group {
     /// Cancels the group: no member outlives it.
     fn drop(&mut self) {
-        self.shared.cancel();
+        self.shared.cancel(None);
     }
 }
 
 impl GroupHandle {
-    /// The shared state (for `structured_spawn.rs`).
+    /// The shared state (for `spawn_into.rs`).
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }
@@ -535,7 +550,7 @@ impl GroupHandle {
     /// assert!(group.is_cancelled());
     /// ```
     pub fn cancel(&self) {
-        self.shared.cancel();
+        self.shared.cancel(None);
     }
 
     /// Whether the group was cancelled (or dropped).

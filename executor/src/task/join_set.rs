@@ -2,7 +2,7 @@
 //!
 //! # Protocol
 //!
-//! (Spawning into the set, [`JoinSet::spawn`], is in `executor/src/structured_spawn.rs`, the layer that
+//! (Spawning into the set, [`JoinSet::spawn`], is in `executor/src/spawn_into.rs`, the layer that
 //! reaches the scheduler; everything else is here.)
 //!
 //! The set owns a slab of `JoinHandle`s (`entries`, reused through a free list) and shares one
@@ -359,7 +359,7 @@ impl<T> JoinSet<T> {
         lock(&self.ready.inner).queue.clear();
     }
 
-    /// First half of a spawn into the set (`structured_spawn.rs` does the spawning, which this layer
+    /// First half of a spawn into the set (`spawn_into.rs` does the spawning, which this layer
     /// cannot): reserves a slot and wraps `future` with the guard that reports its end.
     pub(crate) fn prepare<F>(
         &mut self,

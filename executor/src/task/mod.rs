@@ -1,6 +1,12 @@
 //! Tasks: a spawned future, its output and its bookkeeping in one heap block; and the running
 //! task's own controls ([`set_deadline`], [`set_priority`], [`set_nice`], [`should_yield`]).
 //!
+//! Built on them, for programs that manage many tasks: [`JoinSet`] (tasks joined in the order
+//! they finish), [`AbortHandle`], [`Group`] (structured cancellation and deadline inheritance)
+//! and task-local values ([`LocalKey`], declared with [`task_local!`](crate::task_local)).
+//! The repository's `docs/sync.md` ("Tasks") describes them together with `select!` and
+//! `join!`.
+//!
 //! This module knows neither the runtime nor the simulator: what a task needs of whoever runs
 //! it is the `Schedule` trait (implemented by the workers' handle), and what it reports goes
 //! through the event seam.
