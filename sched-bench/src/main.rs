@@ -46,11 +46,11 @@ mod results;
 mod rt_compare;
 mod schedulability;
 mod spawn_sleep;
+mod spin;
 mod stats;
 mod table;
 mod timer_precision;
 mod watchdog;
-mod work;
 mod workload;
 mod workload_file;
 

@@ -15,7 +15,7 @@
 
 use crate::error::{BenchError, TaskFailed};
 use crate::exec::Exec;
-use crate::work::work;
+use crate::spin::wall as work;
 use std::time::{Duration, Instant};
 
 /// A named task set.

@@ -30,7 +30,8 @@
 use super::AsyncTimer;
 use crate::exec::SpawnParams;
 use crate::kernel::metrics::{JobStats, OpenJob};
-use crate::kernel::thread_job::{mono_ns, nanos, thread_cpu_ns, times_left};
+use crate::kernel::thread_job::times_left;
+use crate::spin::{self, mono_ns, nanos, Stopped, WallSlice};
 use crate::workload_file::model::{Event, Phase, Repeat, TimerMode};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -57,9 +58,6 @@ pub struct TaskPlan {
     /// Priority, nice value and metrics name the task instance is spawned with.
     pub spawn: SpawnParams,
 }
-
-/// Why the event loop stopped early: the run ended.
-struct Stopped;
 
 /// The event loop of one task instance and the job it is in.
 pub struct Jobs<'a> {
@@ -201,19 +199,8 @@ async fn spin_cpu<E: AsyncTimer>(d: Duration, end: u64) -> Result<(), Stopped> {
     let mut left = nanos(d);
     let slice = nanos(SLICE);
     while left > 0 {
-        let want = left.min(slice);
-        let c0 = thread_cpu_ns();
-        loop {
-            let used = thread_cpu_ns().saturating_sub(c0);
-            if used >= want {
-                left = left.saturating_sub(used);
-                break;
-            }
-            if mono_ns() >= end {
-                return Err(Stopped);
-            }
-            std::hint::spin_loop();
-        }
+        let used = spin::cpu_slice(left.min(slice), end)?;
+        left = left.saturating_sub(used);
         if left > 0 {
             E::note_preemption_check();
             E::yield_now().await;
@@ -224,23 +211,9 @@ async fn spin_cpu<E: AsyncTimer>(d: Duration, end: u64) -> Result<(), Stopped> {
 
 /// Spins until `CLOCK_MONOTONIC` reaches `until`, or the run ends; yields every [`SLICE`].
 async fn spin_wall<E: AsyncTimer>(until: u64, end: u64) -> Result<(), Stopped> {
-    let slice = nanos(SLICE);
-    loop {
-        let slice_end = mono_ns().saturating_add(slice);
-        loop {
-            let now = mono_ns();
-            if now >= until {
-                return Ok(());
-            }
-            if now >= end {
-                return Err(Stopped);
-            }
-            if now >= slice_end {
-                break;
-            }
-            std::hint::spin_loop();
-        }
+    while spin::wall_slice(until, end, nanos(SLICE))? == WallSlice::More {
         E::note_preemption_check();
         E::yield_now().await;
     }
+    Ok(())
 }

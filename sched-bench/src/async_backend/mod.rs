@@ -31,7 +31,7 @@ pub mod jobs;
 use crate::error::BenchError;
 use crate::exec::{Counters, Exec, Kairos, SpawnParams, Tokio};
 use crate::kernel::metrics::{hog_unit, JobStats};
-use crate::kernel::thread_job::{mono_ns, nanos, thread_cpu_ns};
+use crate::spin::{mono_ns, nanos, thread_cpu_ns};
 use crate::watchdog::Watchdog;
 use crate::workload_file::model::Workload;
 use jobs::{Jobs, TaskPlan, SLICE};

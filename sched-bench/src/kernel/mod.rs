@@ -257,10 +257,10 @@ pub fn run(workload: &Workload) -> Result<KernelRun, BenchError> {
     }
 
     start.barrier.wait();
-    let t0 = thread_job::mono_ns() + thread_job::nanos(START_MARGIN);
+    let t0 = crate::spin::mono_ns() + crate::spin::nanos(START_MARGIN);
     let end = workload
         .duration
-        .map_or(u64::MAX, |d| t0.saturating_add(thread_job::nanos(d)));
+        .map_or(u64::MAX, |d| t0.saturating_add(crate::spin::nanos(d)));
     start.t0.store(t0, Ordering::Release);
     start.end.store(end, Ordering::Release);
     start.barrier.wait();
@@ -278,7 +278,7 @@ pub fn run(workload: &Workload) -> Result<KernelRun, BenchError> {
         .into_iter()
         .filter_map(|h| h.join().ok())
         .collect();
-    let elapsed = Duration::from_nanos(thread_job::mono_ns().saturating_sub(t0));
+    let elapsed = Duration::from_nanos(crate::spin::mono_ns().saturating_sub(t0));
     if let Some(i) = panicked {
         return Err(BenchError::Task {
             backend: "kernel".to_owned(),

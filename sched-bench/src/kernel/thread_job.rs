@@ -22,6 +22,7 @@
 
 use super::metrics::{CtxSwitches, JobStats, OpenJob};
 use super::sched_attr::{self, Policy, Refusal};
+use crate::spin::{self, mono_ns, nanos, thread_cpu_ns, Stopped};
 use crate::workload_file::model::{Event, Phase, Repeat, TimerMode};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -72,27 +73,6 @@ pub struct ThreadResult {
     pub ctx_read: bool,
     /// Job metrics.
     pub stats: JobStats,
-}
-
-/// `CLOCK_MONOTONIC` now, ns.
-pub fn mono_ns() -> u64 {
-    clock_ns(libc::CLOCK_MONOTONIC)
-}
-
-/// CPU time of the calling thread, ns.
-pub fn thread_cpu_ns() -> u64 {
-    clock_ns(libc::CLOCK_THREAD_CPUTIME_ID)
-}
-
-fn clock_ns(clock: libc::clockid_t) -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; both clocks used here exist on Linux.
-    let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
-    debug_assert_eq!(rc, 0, "clock_gettime({clock}) failed");
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 /// Sleeps until `CLOCK_MONOTONIC` reaches `at_ns` (absolute `clock_nanosleep`, restarted on
@@ -183,9 +163,6 @@ pub fn task_thread(plan: &ThreadPlan, start: &Start) -> ThreadResult {
     result
 }
 
-/// Why the event loop stopped early.
-struct Stopped;
-
 /// A private periodic timer.
 struct TimerState {
     /// The next tick, `CLOCK_MONOTONIC` ns.
@@ -261,8 +238,8 @@ impl<'a> Jobs<'a> {
             return Err(Stopped);
         }
         match event {
-            Event::Run(d) => spin_cpu(*d, self.end),
-            Event::Runtime(d) => spin_wall(now.saturating_add(nanos(*d)), self.end),
+            Event::Run(d) => spin::cpu_until(*d, self.end),
+            Event::Runtime(d) => spin::wall_until(now.saturating_add(nanos(*d)), self.end),
             Event::Yield => {
                 // SAFETY: sched_yield has no preconditions.
                 unsafe { libc::sched_yield() };
@@ -331,32 +308,6 @@ pub(crate) fn times_left(repeat: Repeat, done: u64) -> bool {
     }
 }
 
-/// Spins until the thread has used `d` more CPU time, or the run ends.
-fn spin_cpu(d: Duration, end: u64) -> Result<(), Stopped> {
-    let target = thread_cpu_ns().saturating_add(nanos(d));
-    while thread_cpu_ns() < target {
-        if mono_ns() >= end {
-            return Err(Stopped);
-        }
-        std::hint::spin_loop();
-    }
-    Ok(())
-}
-
-/// Spins until `CLOCK_MONOTONIC` reaches `until`, or the run ends.
-fn spin_wall(until: u64, end: u64) -> Result<(), Stopped> {
-    loop {
-        let now = mono_ns();
-        if now >= until {
-            return Ok(());
-        }
-        if now >= end {
-            return Err(Stopped);
-        }
-        std::hint::spin_loop();
-    }
-}
-
 /// What a background hog reports.
 #[derive(Debug, Default)]
 pub struct HogResult {
@@ -402,9 +353,4 @@ pub fn hog_thread(start: &Start) -> HogResult {
         wall_ns: now.saturating_sub(t0),
         ctx,
     }
-}
-
-/// `d` in ns, saturating.
-pub fn nanos(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }

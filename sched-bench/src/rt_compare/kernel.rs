@@ -154,7 +154,7 @@ pub fn round(
         .map(|t| task_round(&t.stats, ctx_read && t.ran > 0))
         .collect();
     let preemptions = ctx_read.then(|| run.tasks.iter().map(|t| t.stats.involuntary_cs).sum());
-    let slice = kernel::thread_job::nanos(BACKGROUND_SLICE).max(1);
+    let slice = crate::spin::nanos(BACKGROUND_SLICE).max(1);
     Ok(Round {
         tasks,
         preemptions,

@@ -336,7 +336,7 @@ pub fn rtapp_lines(task: &LogTask<'_>, jobs: &[JobRecord], base: u64) -> String 
     let mut out = String::new();
     let c = task.work.as_micros();
     let t = task.period.as_micros();
-    let period_ns = crate::kernel::thread_job::nanos(task.period);
+    let period_ns = crate::spin::nanos(task.period);
     for (k, j) in jobs.iter().enumerate() {
         if j.end == 0 {
             continue;
