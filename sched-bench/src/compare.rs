@@ -183,7 +183,7 @@ pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
         println!("{note}\n");
     }
     if let Some(out) = json_out {
-        out.write(&report::to_json(&rows))?;
+        out.write_json("compare", report::to_json(&rows))?;
     }
     Ok(rows)
 }

@@ -108,7 +108,7 @@ pub fn compare(
         println!("{note}\n");
     }
     if let Some(out) = json_out {
-        out.write(&to_json(&workload.name, &run.rows))?;
+        out.write_json("compare", to_json(&workload.name, &run.rows))?;
     }
     Ok(run)
 }
@@ -399,8 +399,8 @@ pub fn table(rows: &[FileRow]) -> Table {
 }
 
 /// The rows as a JSON array of flat objects, with the kernel report's keys plus `backend`.
-pub fn to_json(workload: &str, rows: &[FileRow]) -> String {
-    let items: Vec<String> = rows
+pub fn to_json(workload: &str, rows: &[FileRow]) -> serde_json::Value {
+    let items: Vec<serde_json::Value> = rows
         .iter()
         .map(|r| {
             let mut o = Obj::new()

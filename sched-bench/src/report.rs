@@ -84,14 +84,14 @@ pub fn table(rows: &[Row]) -> Table {
 }
 
 /// The rows as a JSON array of objects.
-pub fn to_json(rows: &[Row]) -> String {
+pub fn to_json(rows: &[Row]) -> serde_json::Value {
     json::array(rows.iter().map(|r| {
         let mut o = Obj::new()
             .str("backend", &r.backend)
             .str("workload", r.workload)
             .int("workers", r.workers as u64)
             .int("rounds", r.rounds as u64)
-            .raw(
+            .val(
                 "total_ms",
                 &Obj::new()
                     .num("median", r.total_ms.median)
@@ -104,7 +104,7 @@ pub fn to_json(rows: &[Row]) -> String {
             .num("ideal_ms", r.ideal.as_secs_f64() * 1e3)
             .num("efficiency", r.efficiency());
         if let Some(c) = r.counters_per_round {
-            o = o.raw(
+            o = o.val(
                 "counters_per_round",
                 &Obj::new()
                     .int("polls", c.polls)

@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{parse_rows, sched_bench_ok, Row};
+use common::{parse_document, parse_rows, rows_of, sched_bench_ok, Row};
 use std::path::PathBuf;
 
 const SIM_ROWS: [&str; 4] = ["sim-fifo", "sim-edf", "sim-priority", "sim-fair"];
@@ -259,12 +259,9 @@ fn schedulability_table_json_and_plot() {
         assert!(ms > 0.0, "{row:?}");
     }
     // JSON: the points and the speed, with the same fractions.
-    let text = std::fs::read_to_string(&json).unwrap();
-    let array = |key: &str| -> Vec<Row> {
-        let start = text.find(&format!("\"{key}\":[")).unwrap() + key.len() + 3;
-        let end = start + text[start..].find(']').unwrap() + 1;
-        parse_rows(&text[start..end])
-    };
+    let doc = parse_document(&std::fs::read_to_string(&json).unwrap());
+    assert_eq!(doc["command"], "schedulability");
+    let array = |key: &str| -> Vec<Row> { rows_of(&doc[key]) };
     let points = array("points");
     assert_eq!(points.len(), 11);
     for p in &points {
@@ -272,10 +269,7 @@ fn schedulability_table_json_and_plot() {
         assert_eq!(p["sets"], "3");
     }
     assert_eq!(array("speed").len(), 4);
-    assert!(
-        text.contains("\"tasks\":5") && text.contains("\"seed\":1"),
-        "{text}"
-    );
+    assert!(doc["tasks"] == 5 && doc["seed"] == 1, "{doc}");
     // SVG: one 2-pixel line per policy, each named in the legend.
     let svg = std::fs::read_to_string(&svg).unwrap();
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));

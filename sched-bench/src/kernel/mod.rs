@@ -513,8 +513,8 @@ pub fn table(run: &KernelRun) -> Table {
 }
 
 /// The rows as a JSON array of flat objects (one per class, then `"class":"hogs"`).
-pub fn to_json(run: &KernelRun) -> String {
-    let mut items: Vec<String> = run
+pub fn to_json(run: &KernelRun) -> serde_json::Value {
+    let mut items: Vec<serde_json::Value> = run
         .rows
         .iter()
         .map(|r| {
@@ -595,7 +595,7 @@ pub fn compare(
         println!("{note}\n");
     }
     if let Some(out) = json_out {
-        out.write(&to_json(&run))?;
+        out.write_json("compare", to_json(&run))?;
     }
     Ok(run)
 }

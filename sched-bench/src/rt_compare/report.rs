@@ -296,7 +296,7 @@ fn summary_fields(o: Obj, key: &str, s: &Summary) -> Obj {
 }
 
 /// The rows as a JSON array of flat objects.
-pub fn to_json(rows: &[RtRow]) -> String {
+pub fn to_json(rows: &[RtRow]) -> serde_json::Value {
     let fifo = fifo_background(rows);
     json::array(rows.iter().map(|r| {
         let mut o = Obj::new().str("backend", &r.backend);
@@ -310,7 +310,7 @@ pub fn to_json(rows: &[RtRow]) -> String {
             .num("duration_s", r.duration.as_secs_f64())
             .int("background_tasks", r.background_tasks as u64);
         if r.simulated {
-            o = o.raw("simulated", "true");
+            o = o.val("simulated", true);
         }
         if !r.measured {
             return o.finish();
