@@ -35,6 +35,7 @@ mod compare;
 mod error;
 mod exec;
 mod file_compare;
+mod job_loop;
 mod json;
 mod kernel;
 mod machine;
