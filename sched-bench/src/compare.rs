@@ -60,6 +60,8 @@ pub struct CompareOpts {
     /// Seed of the sim rows' first round (`None`: [`crate::rt_compare::sim::DEFAULT_SEED`]);
     /// only with a sim backend.
     pub seed: Option<u64>,
+    /// Print the full tables instead of the compact default (`--wide`).
+    pub wide: bool,
 }
 
 /// Rounds of a batch workload when `--rounds` is not given.
@@ -143,6 +145,7 @@ pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
                 cyclic: opts.cyclic,
                 rtapp_log: opts.rtapp_log.clone(),
                 seed: opts.seed.unwrap_or(crate::rt_compare::sim::DEFAULT_SEED),
+                wide: opts.wide,
             })?;
             return Ok(Vec::new());
         }
@@ -178,7 +181,12 @@ pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
             },
         )?);
     }
-    println!("{}", report::table(&rows));
+    if opts.wide {
+        println!("{}", report::table(&rows));
+    } else {
+        println!("{}", report::compact_table(&rows));
+        println!("{}", report::COMPACT_NOTE);
+    }
     if let Some(note) = machine::busy_note(start) {
         println!("{note}\n");
     }

@@ -334,6 +334,11 @@ struct CompareArgs {
     /// (default 1). The simulation is deterministic: the same seed gives the same row.
     #[arg(long)]
     seed: Option<u64>,
+    /// Print the full tables (ranges over the rounds, response time, CPU, preemptions,
+    /// background throughput, per task) instead of the default verdicts and compact table
+    /// (at most 120 columns). --json writes every field either way.
+    #[arg(long)]
+    wide: bool,
 }
 
 /// `--duration`: a duration with a unit, longer than zero.
@@ -376,6 +381,7 @@ fn main() -> ExitCode {
             cyclic: a.cyclic,
             rtapp_log: a.rtapp_log,
             seed: a.seed,
+            wide: a.wide,
         })
         .map(drop),
         Command::Report(a) => results::run(&results::ReportOpts {

@@ -99,6 +99,7 @@ pub fn run(opts: &ReportOpts) -> Result<Vec<PathBuf>, BenchError> {
             cyclic: false,
             rtapp_log: None,
             seed: rt_compare::sim::DEFAULT_SEED,
+            wide: true,
         };
         let start = CpuSample::now();
         let rows = rt_compare::run(&rt)?;

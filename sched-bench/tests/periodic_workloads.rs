@@ -54,7 +54,8 @@ struct Run {
     svg: PathBuf,
 }
 
-/// Runs one 200 ms round of `workload` on `backends` with `--json`, `--hgrm` and `--plot`.
+/// Runs one 200 ms round of `workload` on `backends` with `--json`, `--hgrm`, `--plot` and
+/// `--wide` (the full tables).
 fn run(workload: &str, backends: &str, extra: &[&str]) -> Run {
     let dir = temp_dir(&format!(
         "{workload}-{}-{}",
@@ -80,6 +81,7 @@ fn run(workload: &str, backends: &str, extra: &[&str]) -> Run {
         hgrm.to_str().unwrap(),
         "--plot",
         svg.to_str().unwrap(),
+        "--wide",
     ];
     args.extend_from_slice(extra);
     let out = sched_bench(&args);

@@ -68,11 +68,14 @@
 //! stderr are terminals and the run is expected to last at least a few seconds (see
 //! [`crate::progress`]).
 
+pub mod compact;
 pub mod kernel;
 pub mod logs;
 mod report;
 pub mod run;
 pub mod sim;
+#[cfg(test)]
+pub mod testing;
 
 use crate::async_backend;
 use crate::backend::Backend;
@@ -123,6 +126,8 @@ pub struct RtOpts {
     pub rtapp_log: Option<PathBuf>,
     /// The simulator's rows: round `r` (1-based) runs seed `seed + r - 1`.
     pub seed: u64,
+    /// Print the full tables and notes instead of the compact default (`--wide`).
+    pub wide: bool,
 }
 
 /// What one periodic task did in one round.
@@ -282,12 +287,23 @@ pub fn compare(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
     }
     let start = CpuSample::now();
     let rows = run(opts)?;
-    println!("{}", table(&rows));
-    if opts.set.tasks.len() > 1 {
-        println!("{}", task_table(&rows));
-    }
-    for line in report::notes(opts, &rows) {
-        println!("{line}");
+    if opts.wide {
+        println!("{}", table(&rows));
+        if opts.set.tasks.len() > 1 {
+            println!("{}", task_table(&rows));
+        }
+        for line in report::notes(opts, &rows) {
+            println!("{line}");
+        }
+    } else {
+        for r in &rows {
+            println!("{}", compact::verdict(r));
+        }
+        println!();
+        println!("{}", compact::table(&rows));
+        for line in compact::notes(opts, &rows) {
+            println!("{line}");
+        }
     }
     if opts.cyclic {
         println!("{}", logs::cyclic(&logs::rt_rows(&rows)));
