@@ -493,6 +493,7 @@ mod tests {
             jobs: 1,
             released: 1,
             missed: 0,
+            start_mean: s,
             start_p50: s,
             start_p99: s,
             start_p999: s,

@@ -74,6 +74,7 @@ pub mod logs;
 mod report;
 pub mod run;
 pub mod sim;
+pub mod summary;
 #[cfg(test)]
 pub mod testing;
 
@@ -201,6 +202,8 @@ pub struct RtRow {
     pub released: u64,
     /// Jobs that missed over all rounds.
     pub missed: u64,
+    /// Mean release → start per round, µs (HdrHistogram's mean of the round's jobs).
+    pub start_mean: Summary,
     /// Release → start percentiles per round, µs.
     pub start_p50: Summary,
     /// 99th percentile.
@@ -677,6 +680,7 @@ fn summarise(
         jobs: rounds.iter().map(|r| sum(r, |t| t.completed)).sum(),
         released: rounds.iter().map(|r| sum(r, |t| t.released)).sum(),
         missed: rounds.iter().map(|r| sum(r, |t| t.missed)).sum(),
+        start_mean: per_round(&|r| start(r).mean() / 1e3)?,
         start_p50: per_round(&|r| us(start(r).p50()))?,
         start_p99: per_round(&|r| us(start(r).p99()))?,
         start_p999: per_round(&|r| us(start(r).p999()))?,

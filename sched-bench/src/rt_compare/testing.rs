@@ -41,6 +41,7 @@ pub fn row(backend: &str, workload: &'static str, tasks: &[&'static str]) -> RtR
         jobs: 1_234_567,
         released: 1_234_568,
         missed: 123_456,
+        start_mean: s(98_765.4),
         start_p50: s(-0.0),
         start_p99: s(98_765.4),
         start_p999: s(987_654.3),
