@@ -572,13 +572,13 @@ fn to_json(
             .str("benchmark", r.bench.name())
             .str("unit", r.bench.unit())
             .int("ops_per_run", r.bench.ops())
-            .val("kairos", &r.kairos);
+            .val("kairos", r.kairos);
         if let (Some(t), Some(ratio)) = (&r.tokio, r.ratio()) {
             row = row.val("tokio", t).num("ratio_tokio_over_kairos", ratio);
         }
         row.val(
             "kairos_counters_total",
-            &Obj::new()
+            Obj::new()
                 .int("polls", r.kairos_counters.polls)
                 .int("steals", r.kairos_counters.steals)
                 .int("parks", r.kairos_counters.parks)
@@ -607,7 +607,7 @@ fn to_json(
                 .map_or_else(|| "default".to_owned(), |n| n.to_string()),
         )
         .str("machine", busy.unwrap_or("unknown"))
-        .val("results", &json::array(rows));
+        .val("results", json::array(rows));
     for (key, value) in extra {
         obj = obj.val(key, value);
     }

@@ -130,7 +130,7 @@ pub fn to_json(rows: &[Row]) -> serde_json::Value {
             .int("rounds", r.rounds as u64)
             .val(
                 "total_ms",
-                &Obj::new()
+                Obj::new()
                     .num("median", r.total_ms.median)
                     .num("min", r.total_ms.min)
                     .num("max", r.total_ms.max)
@@ -143,7 +143,7 @@ pub fn to_json(rows: &[Row]) -> serde_json::Value {
         if let Some(c) = r.counters_per_round {
             o = o.val(
                 "counters_per_round",
-                &Obj::new()
+                Obj::new()
                     .int("polls", c.polls)
                     .int("steals", c.steals)
                     .int("parks", c.parks)

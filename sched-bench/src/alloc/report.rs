@@ -237,7 +237,7 @@ impl Report<'_> {
                 .str("metric", r.metric)
                 .str("unit", r.unit)
                 .str("allocator", r.allocator)
-                .val("summary", &r.summary);
+                .val("summary", r.summary);
             if let Some(f) = &r.faults {
                 o = o.val("faults_per_run", f);
             }
@@ -267,7 +267,7 @@ impl Report<'_> {
         if let Some(c) = self.clock {
             o = o.val(
                 "latency_clock_floor_ns",
-                &Obj::new()
+                Obj::new()
                     .num("p50", c.p50)
                     .num("p99", c.p99)
                     .num("p99_9", c.p999)
@@ -276,8 +276,8 @@ impl Report<'_> {
                     .finish(),
             );
         }
-        o.val("results", &json::array(rows))
-            .val("targets", &json::array(targets))
+        o.val("results", json::array(rows))
+            .val("targets", json::array(targets))
             .finish()
     }
 }
