@@ -11,11 +11,14 @@
 //!   periodic tasks with deadlines plus background load for a fixed time; the result is
 //!   release→start latency, response time, deadline misses and background throughput. Run by
 //!   [`crate::rt_compare`], with kairos' own periodic tasks (`Runtime::spawn_periodic`) on
-//!   kairos and an equivalent release loop on tokio.
+//!   kairos and an equivalent release loop on tokio. Each set is also a workload file
+//!   ([`PeriodicSet::model`]: the struct the TOML and rt-app loaders produce, valid under their
+//!   rules), which is what the kernel rows run.
 
 use crate::error::{BenchError, TaskFailed};
 use crate::exec::Exec;
 use crate::spin::wall as work;
+use crate::workload_file::model::{Periodic, Repeat, Sched, TaskSpec, Workload as FileWorkload};
 use std::time::{Duration, Instant};
 
 /// A named task set.
@@ -79,6 +82,54 @@ impl RtTask {
     /// The relative deadline: the given one, else the period.
     pub fn deadline(&self) -> Duration {
         self.deadline.unwrap_or(self.period)
+    }
+}
+
+/// Real-time priority (1 ..= 99, SCHED_FIFO's range and the workload file's `priority`) of a
+/// kairos priority `p` (0 ..= 255): `1 + p · 98 / 255`, so 0 → 1 and 255 → 99, order kept
+/// (mixed-latency: ctrl 97, sensor 93, audio 89, video 85, telemetry 81; latency-under-load:
+/// tick 99).
+pub fn rt_priority(p: u8) -> u32 {
+    1 + u32::from(p) * 98 / 255
+}
+
+impl PeriodicSet {
+    /// This set as a workload file: the model the TOML and rt-app loaders produce
+    /// ([`crate::workload_file::model`]), so any backend that runs workload files runs it.
+    /// Each periodic task becomes a TOML-style periodic task (`Run(C)` then an absolute timer
+    /// of period `T`, job deadline `D`, repeated until `duration` ends) with the scheduling
+    /// fields `sched` gives it (the kernel rows: their Linux class and its parameters); the
+    /// background tasks become `hogs`.
+    pub fn model(
+        &self,
+        name: &str,
+        duration: Duration,
+        sched: impl Fn(&RtTask) -> Sched,
+    ) -> FileWorkload {
+        let tasks = self
+            .tasks
+            .iter()
+            .map(|task| TaskSpec {
+                name: task.name.to_owned(),
+                instances: 1,
+                sched: sched(task),
+                deadline: Some(task.deadline()),
+                cpus: None,
+                delay: Duration::ZERO,
+                repeat: Repeat::Forever,
+                phases: TaskSpec::periodic_phases(Periodic {
+                    period: task.period,
+                    work: task.work,
+                }),
+            })
+            .collect();
+        FileWorkload {
+            name: name.to_owned(),
+            duration: Some(duration),
+            seed: 0,
+            hogs: self.background,
+            tasks,
+        }
     }
 }
 
@@ -310,6 +361,59 @@ mod tests {
         }
         let err = find("nope").unwrap_err().to_string();
         assert!(err.contains("mixed-small"), "{err}");
+    }
+
+    /// Every periodic built-in is a valid workload file: its model passes the loader's rules
+    /// and says what the set says (tasks, C, T, D, priorities, nice values, background).
+    #[test]
+    fn periodic_builtins_are_valid_workload_file_models() {
+        use crate::workload_file::model::{Event, TimerMode};
+        let mut checked = 0;
+        for w in BUILTIN {
+            let Shape::Periodic(set) = w.shape else {
+                continue;
+            };
+            // The portable fields: no class (the backend decides), the priority in the file's
+            // 1 ..= 99 range, the nice value.
+            let portable = |t: &RtTask| Sched {
+                nice: i32::from(t.nice),
+                priority: Some(rt_priority(t.priority)),
+                ..Sched::default()
+            };
+            let m = set.model(w.name, set.duration, portable);
+            crate::workload_file::validate::workload(&m)
+                .unwrap_or_else(|e| panic!("{}: {e:?}", w.name));
+            assert_eq!(m.name, w.name);
+            assert_eq!(m.duration, Some(set.duration));
+            assert_eq!(m.hogs, set.background);
+            assert_eq!(m.tasks.len(), set.tasks.len());
+            for (t, spec) in set.tasks.iter().zip(&m.tasks) {
+                assert_eq!(spec.name, t.name);
+                assert_eq!(spec.deadline, Some(t.deadline()));
+                assert_eq!(spec.sched.nice, i32::from(t.nice));
+                assert_eq!(spec.sched.priority, Some(rt_priority(t.priority)));
+                assert_eq!(spec.sched.class, None, "the backend decides");
+                let events = &spec.phases[0].events;
+                assert_eq!(events[0], Event::Run(t.work));
+                let Event::Timer(timer) = &events[1] else {
+                    panic!("{}: no timer", t.name);
+                };
+                assert_eq!((timer.period, timer.mode), (t.period, TimerMode::Absolute));
+            }
+            checked += 1;
+        }
+        assert_eq!(checked, 3);
+    }
+
+    #[test]
+    fn rt_priorities_keep_the_order() {
+        assert_eq!(rt_priority(0), 1);
+        assert_eq!(rt_priority(255), 99);
+        let Shape::Periodic(set) = find("mixed-latency").unwrap().shape else {
+            panic!("mixed-latency is periodic");
+        };
+        let prios: Vec<u32> = set.tasks.iter().map(|t| rt_priority(t.priority)).collect();
+        assert_eq!(prios, [97, 93, 89, 85, 81]);
     }
 
     #[test]

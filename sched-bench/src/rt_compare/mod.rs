@@ -472,7 +472,9 @@ pub fn run(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
                 t.priority = match b {
                     RowBackend::Async(Backend::Kairos(kairos::Policy::Priority))
                     | RowBackend::Sim(kairos::Policy::Priority) => u32::from(task.priority),
-                    RowBackend::Kernel(KernelPolicy::Fifo) => kernel::fifo_priority(task.priority),
+                    RowBackend::Kernel(KernelPolicy::Fifo) => {
+                        crate::workload::rt_priority(task.priority)
+                    }
                     _ => 0,
                 };
             }
