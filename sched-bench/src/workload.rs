@@ -1,6 +1,6 @@
 //! Built-in workloads for `sched-bench compare`: what the tasks do, independent of the runtime.
 //!
-//! A [`Workload`] is a name, a one-line summary and a [`Shape`]: the parameters of a family of
+//! A [`Builtin`] is a name, a one-line summary and a [`Shape`]: the parameters of a family of
 //! task sets. New instances of a family are new entries in [`BUILTIN`].
 //!
 //! - [`Shape::Sliced`] (`mixed-small`): a batch of CPU-bound tasks run to completion; one
@@ -21,9 +21,10 @@ use crate::spin::wall as work;
 use crate::workload_file::model::{Periodic, Repeat, Sched, TaskSpec, Workload as FileWorkload};
 use std::time::{Duration, Instant};
 
-/// A named task set.
+/// A named built-in task set (a workload *file* is [`crate::workload_file::model::Workload`];
+/// the periodic built-ins convert to one with [`PeriodicSet::model`]).
 #[derive(Debug)]
-pub struct Workload {
+pub struct Builtin {
     /// Name on the command line.
     pub name: &'static str,
     /// One line for `sched-bench workloads`.
@@ -220,8 +221,8 @@ pub struct Sliced {
 }
 
 /// The built-in workloads.
-pub static BUILTIN: &[Workload] = &[
-    Workload {
+pub static BUILTIN: &[Builtin] = &[
+    Builtin {
         name: "mixed-small",
         summary: "1,000 tasks x 4 slices of 20 us CPU with yields between slices, each \
                   spawning one 1-slice child (2,000 tasks, 100 ms CPU in all)",
@@ -233,7 +234,7 @@ pub static BUILTIN: &[Workload] = &[
             child_slices: 1,
         }),
     },
-    Workload {
+    Builtin {
         name: "latency-under-load",
         summary: "2 workers, 3 s: a 1 ms periodic task (15 us CPU, deadline 1 ms) plus 8 \
                   background tasks spinning in 20 us slices with a yield after each",
@@ -244,7 +245,7 @@ pub static BUILTIN: &[Workload] = &[
             background: 8,
         }),
     },
-    Workload {
+    Builtin {
         name: "mixed-latency",
         summary: "1 worker, 3 s: ctrl 200us/2ms, sensor 900us/8ms, audio 500us/10ms (D 1.5ms), \
                   video 2ms/20ms, telemetry 5ms/100ms (C/T; D = T unless given), U = 0.41",
@@ -255,7 +256,7 @@ pub static BUILTIN: &[Workload] = &[
             background: 0,
         }),
     },
-    Workload {
+    Builtin {
         name: "mixed-latency-hogs",
         summary: "mixed-latency plus 3 background tasks spinning in 20 us slices with a yield \
                   after each",
@@ -272,7 +273,7 @@ pub static BUILTIN: &[Workload] = &[
 ///
 /// # Errors
 /// [`BenchError::Usage`] listing the valid names.
-pub fn find(name: &str) -> Result<&'static Workload, BenchError> {
+pub fn find(name: &str) -> Result<&'static Builtin, BenchError> {
     BUILTIN.iter().find(|w| w.name == name).ok_or_else(|| {
         let names: Vec<&str> = BUILTIN.iter().map(|w| w.name).collect();
         BenchError::Usage(format!(

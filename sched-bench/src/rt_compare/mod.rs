@@ -86,7 +86,7 @@ pub use crate::kernel::metrics::JobRecord;
 use crate::machine::{self, CpuSample};
 use crate::progress::Progress;
 use crate::stats::Summary;
-use crate::workload::{PeriodicSet, RtTask, Workload};
+use crate::workload::{Builtin, PeriodicSet, RtTask};
 use kairos::stats::Histogram;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -102,7 +102,7 @@ pub const DEFAULT_ROUNDS: usize = 3;
 #[derive(Debug)]
 pub struct RtOpts {
     /// The workload (name and summary).
-    pub workload: &'static Workload,
+    pub workload: &'static Builtin,
     /// Its task set.
     pub set: PeriodicSet,
     /// Rounds per backend.
