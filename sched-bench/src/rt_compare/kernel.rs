@@ -11,7 +11,7 @@
 //! | row | periodic threads |
 //! |---|---|
 //! | `kernel-other` | SCHED_OTHER, nice 0 |
-//! | `kernel-fifo` | SCHED_FIFO, priority [`rt_priority`](crate::workload::rt_priority) of the task's kairos priority (rate monotonic, the order the `kairos-priority` row uses) |
+//! | `kernel-fifo` | SCHED_FIFO, priority [`rt_priority`] of the task's kairos priority (rate monotonic, the order the `kairos-priority` row uses) |
 //! | `kernel-deadline` | SCHED_DEADLINE, runtime `C` + [`deadline_margin`] (max(C/2, 50 µs)), deadline `D`, period `T` |
 //!
 //! The result becomes a [`Round`] with rt_compare's definitions: release → start is the
