@@ -254,7 +254,7 @@ mod tests {
 
     #[test]
     fn masking_finds_the_chunk() {
-        let region = crate::region::Region::reserve(2).unwrap();
+        let region = crate::region::Region::reserve(2, true).unwrap();
         let chunk = Chunk(region.chunk(1));
         let inside = NonNull::new(chunk.0.as_ptr().cast::<u8>().wrapping_add(12_345)).unwrap();
         assert_eq!(Chunk::of(inside), chunk);

@@ -23,10 +23,16 @@ pub const DEFAULT_MAX_HEAPS: usize = 64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Config {
-    /// Bytes reserved and pre-faulted up front, rounded up to whole chunks
-    /// ([`CHUNK_SIZE`]). Zero is allowed: every allocation then fails (or
-    /// falls back).
+    /// Bytes reserved up front (pre-faulted if [`prefault`](Config::prefault)), rounded up to
+    /// whole chunks ([`CHUNK_SIZE`]). Zero is allowed: every allocation then fails (or falls
+    /// back).
     pub capacity: usize,
+    /// When `true` (the default), every page of the region is backed when the allocator is
+    /// built, so no allocation ever takes a page fault: what a real-time program wants. When
+    /// `false`, the region is only reserved address space: pages (and chunk headers) are backed
+    /// on first use, so resident memory grows with the memory actually used, at the price of a
+    /// page fault on each page's first touch.
+    pub prefault: bool,
     /// When `true`, requests the region cannot serve (exhaustion, oversized or over-aligned
     /// layouts, no free heap slot) go to the system allocator and are counted in
     /// [`Stats::fallback_allocs`](crate::Stats::fallback_allocs), instead of returning an
@@ -46,6 +52,7 @@ impl Config {
     pub const fn new(capacity: usize) -> Config {
         Config {
             capacity,
+            prefault: true,
             fallback: false,
             max_heaps: DEFAULT_MAX_HEAPS,
         }
@@ -58,6 +65,18 @@ impl Config {
     /// ```
     pub const fn with_fallback(mut self, fallback: bool) -> Config {
         self.fallback = fallback;
+        self
+    }
+
+    /// Sets [`Config::prefault`].
+    ///
+    /// ```
+    /// let c = kairos_alloc::Config::new(1 << 20).with_prefault(false);
+    /// assert!(!c.prefault);
+    /// assert!(kairos_alloc::Config::new(0).prefault);
+    /// ```
+    pub const fn with_prefault(mut self, prefault: bool) -> Config {
+        self.prefault = prefault;
         self
     }
 

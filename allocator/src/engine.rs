@@ -72,8 +72,8 @@ impl Core {
     /// Reserves the region and builds an allocator serving `classes`.
     pub(crate) fn new(config: &Config, classes: ClassTable) -> Result<SysArc<Core>, AllocError> {
         let chunks = config.chunk_count()?;
-        let region = Region::reserve(chunks)?;
-        let pool = ChunkPool::new(&region)?;
+        let region = Region::reserve(chunks, config.prefault)?;
+        let pool = ChunkPool::new(&region, config.prefault)?;
         let n = classes.len();
         let heaps = config.max_heaps;
         let total = heaps

@@ -79,11 +79,15 @@ pub(crate) mod probe {
         StackPushRetry = 3,
         /// A thread took over a heap that a previous owner abandoned with chunks in it.
         Adoption = 4,
+        /// A chunk pool handed out a never-used chunk of a region that is not pre-faulted.
+        FreshChunk = 5,
+        /// A thread lost the race for the last fresh chunk (its index was past the end).
+        FreshExhausted = 6,
     }
 
     /// Number of [`SlowPath`] variants.
     #[cfg(loom)]
-    const PATHS: usize = 5;
+    const PATHS: usize = 7;
 
     #[cfg(loom)]
     std::thread_local! {

@@ -28,7 +28,7 @@ use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::sync::Arc;
 use loom::thread;
 
-use crate::chunk::CHUNK_SIZE;
+use crate::chunk::{Chunk, CHUNK_SIZE};
 use crate::chunk_pool::ChunkPool;
 use crate::loom::probe::{self, SlowPath};
 use crate::region::Region;
@@ -135,8 +135,8 @@ fn chunk_pool_aba() {
     probe::reset();
     loom::model(|| {
         explored();
-        let region = Arc::new(Region::reserve(3).unwrap());
-        let pool = Arc::new(ChunkPool::new(&region).unwrap());
+        let region = Arc::new(Region::reserve(3, true).unwrap());
+        let pool = Arc::new(ChunkPool::new(&region, true).unwrap());
         let t1 = {
             let (region, pool) = (Arc::clone(&region), Arc::clone(&pool));
             thread::spawn(move || {
@@ -173,6 +173,51 @@ fn chunk_pool_aba() {
     assert!(
         probe::hits(SlowPath::StackPopRetry) > 0,
         "no execution hit the ABA window"
+    );
+}
+
+/// A region that is not pre-faulted: two threads take chunks concurrently while the fresh
+/// counter runs out (three chunks, four pops in all). Every chunk goes to exactly one thread, with
+/// its header written by that thread, and one pop finds the pool empty; a chunk pushed back is
+/// taken again before any fresh one.
+#[test]
+fn chunk_pool_fresh_race() {
+    probe::reset();
+    loom::model(|| {
+        explored();
+        let region = Arc::new(Region::reserve(3, false).unwrap());
+        let pool = Arc::new(ChunkPool::new(&region, false).unwrap());
+        let take_two = |region: Arc<Region>, pool: Arc<ChunkPool>| {
+            thread::spawn(move || {
+                let got: Vec<u32> = (0..2)
+                    .filter_map(|_| pool.pop(&region))
+                    .map(|c| {
+                        // The header this thread (or the fresh path) wrote is readable.
+                        // SAFETY: we popped `c`, so we own it.
+                        assert_eq!(unsafe { c.with_local(|l| l.used) }, 0);
+                        region.index_of(c.0)
+                    })
+                    .collect();
+                got
+            })
+        };
+        let t1 = take_two(Arc::clone(&region), Arc::clone(&pool));
+        let t2 = take_two(Arc::clone(&region), Arc::clone(&pool));
+        let mut all = t1.join().unwrap();
+        all.extend(t2.join().unwrap());
+        all.sort_unstable();
+        assert_eq!(all, [0, 1, 2], "each chunk exactly once");
+        assert!(pool.pop(&region).is_none());
+        // A returned chunk comes back from `resident`.
+        // SAFETY: chunk 1 was handed out above and nobody holds it; it is empty.
+        unsafe { pool.push(&region, Chunk(region.chunk(1))) };
+        assert_eq!(pool.pop(&region).map(|c| region.index_of(c.0)), Some(1));
+    });
+    report("chunk_pool_fresh_race");
+    assert!(probe::hits(SlowPath::FreshChunk) > 0, "no fresh chunk");
+    assert!(
+        probe::hits(SlowPath::FreshExhausted) > 0,
+        "no pop lost the race for the last fresh chunk"
     );
 }
 

@@ -1,12 +1,14 @@
-//! The reserved region: one contiguous, chunk-aligned, pre-faulted mapping.
+//! The reserved region: one contiguous, chunk-aligned mapping, pre-faulted unless the
+//! configuration says otherwise ([`Config::prefault`](crate::Config::prefault)).
 //!
 //! Reservation happens once, when an allocator is built:
 //!
 //! 1. `mmap` `len + CHUNK_SIZE` bytes of private anonymous memory, then `munmap` the slop before
 //!    the first [`CHUNK_SIZE`] boundary and after the end, so the region starts on a chunk
 //!    boundary and a block's chunk header is found by masking its address.
-//! 2. Write one byte in every page. After this the steady state takes no page faults: every
-//!    later access hits a page that is already backed.
+//! 2. If pre-faulting: write one byte in every page. After this the steady state takes no page
+//!    faults: every later access hits a page that is already backed. If not, pages are backed on
+//!    first touch, so resident memory grows with use (and each first touch is a page fault).
 //!
 //! Giving memory back is explicit ([`Region::discard_chunk`], reached through `trim`): it
 //! `madvise(MADV_DONTNEED)`s the pages of one free chunk *after* its header page, so the header
@@ -24,7 +26,7 @@ use crate::error::AllocError;
 /// Page size assumed when the OS does not say.
 const FALLBACK_PAGE: usize = 4096;
 
-/// A chunk-aligned mapping of `len` bytes, pre-faulted, unmapped on drop.
+/// A chunk-aligned mapping of `len` bytes, unmapped on drop.
 pub(crate) struct Region {
     /// First byte; a multiple of [`CHUNK_SIZE`]. Dangling (but aligned) when `len == 0`.
     base: NonNull<u8>,
@@ -41,8 +43,8 @@ unsafe impl Send for Region {}
 unsafe impl Sync for Region {}
 
 impl Region {
-    /// Reserves and pre-faults `chunks` chunks.
-    pub(crate) fn reserve(chunks: usize) -> Result<Region, AllocError> {
+    /// Reserves `chunks` chunks, pre-faulting them if `prefault`.
+    pub(crate) fn reserve(chunks: usize, prefault: bool) -> Result<Region, AllocError> {
         let len = chunks * CHUNK_SIZE;
         let page = page_size();
         if len == 0 {
@@ -54,7 +56,9 @@ impl Region {
         }
         let base = map(len)?;
         let region = Region { base, len, page };
-        region.prefault();
+        if prefault {
+            region.prefault();
+        }
         Ok(region)
     }
 
@@ -247,7 +251,7 @@ mod tests {
 
     #[test]
     fn chunks_are_aligned_and_contained() {
-        let region = Region::reserve(3).unwrap();
+        let region = Region::reserve(3, true).unwrap();
         assert_eq!(region.chunks(), 3);
         for i in 0..3 {
             let chunk = region.chunk(i);
@@ -262,7 +266,7 @@ mod tests {
 
     #[test]
     fn discard_keeps_the_header_page() {
-        let region = Region::reserve(1).unwrap();
+        let region = Region::reserve(1, true).unwrap();
         let base = region.chunk(0).as_ptr().cast::<u8>();
         // SAFETY: the region is ours and unshared; offsets are inside chunk 0.
         unsafe {
@@ -278,9 +282,35 @@ mod tests {
         }
     }
 
+    /// Pages of `region` backed by memory now (`mincore`).
+    #[cfg(unix)]
+    fn resident_pages(region: &Region) -> usize {
+        let pages = region.len / region.page;
+        let mut vec = vec![0u8; pages];
+        // SAFETY: `base..base+len` is our mapping, page aligned; `vec` has one byte per page.
+        let rc =
+            unsafe { libc::mincore(region.base.as_ptr().cast(), region.len, vec.as_mut_ptr()) };
+        assert_eq!(rc, 0, "mincore failed");
+        vec.iter().filter(|b| *b & 1 == 1).count()
+    }
+
+    /// A pre-faulted region is resident in full as soon as it exists; one that is not has no
+    /// page backed until it is touched, and then only the touched page.
+    #[cfg(unix)]
+    #[test]
+    fn prefault_decides_what_is_resident() {
+        let eager = Region::reserve(4, true).unwrap();
+        assert_eq!(resident_pages(&eager), eager.len / eager.page);
+        let lazy = Region::reserve(4, false).unwrap();
+        assert_eq!(resident_pages(&lazy), 0);
+        // SAFETY: the region is ours and unshared; the offset is inside chunk 2.
+        unsafe { lazy.chunk(2).as_ptr().cast::<u8>().add(100).write(1) };
+        assert_eq!(resident_pages(&lazy), 1);
+    }
+
     #[test]
     fn empty_region_contains_nothing() {
-        let region = Region::reserve(0).unwrap();
+        let region = Region::reserve(0, true).unwrap();
         assert_eq!(region.chunks(), 0);
         assert!(!region.contains(CHUNK_SIZE as *const u8));
     }

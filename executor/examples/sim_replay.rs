@@ -5,83 +5,29 @@
 //! ```
 //!
 //! The scenario: 4 virtual workers under `Edf` (by default), 200 client tasks that each send
-//! requests through a channel to 4 server tasks, sleep a seeded random time, do some `work`, and
-//! spawn a short-deadline child; the servers reply through one-shot slots. Same seed, same
+//! requests through a `kairos::sync::mpsc` channel to 4 server tasks, sleep a seeded random time,
+//! do some `work`, and spawn a short-deadline child; the servers reply through
+//! `kairos::sync::oneshot` channels. Same seed, same
 //! binary: the same digest in every process (`scripts/test.sh` checks it across two processes).
 
 use kairos::sim::{self, Sim};
+use kairos::sync::{mpsc, oneshot};
 use kairos::{Policy, Sched};
-use std::collections::VecDeque;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
-
-/// A minimal unbounded multi-producer channel (one receiver).
-struct Chan<T> {
-    inner: Mutex<(VecDeque<T>, Option<Waker>, bool)>,
-}
-
-impl<T> Chan<T> {
-    fn new() -> Arc<Chan<T>> {
-        Arc::new(Chan {
-            inner: Mutex::new((VecDeque::new(), None, false)),
-        })
-    }
-
-    fn send(&self, v: T) {
-        let mut g = self.inner.lock().unwrap();
-        g.0.push_back(v);
-        if let Some(w) = g.1.take() {
-            w.wake();
-        }
-    }
-
-    fn close(&self) {
-        let mut g = self.inner.lock().unwrap();
-        g.2 = true;
-        if let Some(w) = g.1.take() {
-            w.wake();
-        }
-    }
-
-    fn recv(self: &Arc<Self>) -> Recv<T> {
-        Recv(self.clone())
-    }
-}
-
-struct Recv<T>(Arc<Chan<T>>);
-
-impl<T> Future for Recv<T> {
-    type Output = Option<T>;
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let mut g = self.0.inner.lock().unwrap();
-        if let Some(v) = g.0.pop_front() {
-            return Poll::Ready(Some(v));
-        }
-        if g.2 {
-            return Poll::Ready(None);
-        }
-        g.1 = Some(cx.waker().clone());
-        Poll::Pending
-    }
-}
 
 /// The scenario; returns the sum of the replies (checked by the caller).
 fn scenario(sim: &mut Sim) -> u64 {
     sim.block_on(async {
-        let servers: Vec<_> = (0..4)
-            .map(|_| Chan::<(u64, Arc<Chan<u64>>)>::new())
-            .collect();
-        let server_tasks: Vec<_> = servers
-            .iter()
-            .map(|inbox| {
-                let inbox = inbox.clone();
+        let (servers, inboxes): (Vec<_>, Vec<_>) = (0..4)
+            .map(|_| mpsc::unbounded_channel::<(u64, oneshot::Sender<u64>)>())
+            .unzip();
+        let server_tasks: Vec<_> = inboxes
+            .into_iter()
+            .map(|mut inbox| {
                 kairos::spawn(async move {
                     while let Some((x, reply)) = inbox.recv().await {
                         kairos::work(Duration::from_micros(15)).await;
-                        reply.send(x * 2);
+                        let _ = reply.send(x * 2);
                     }
                 })
             })
@@ -93,9 +39,11 @@ fn scenario(sim: &mut Sim) -> u64 {
                 kairos::spawn_with(Sched::default().deadline(deadline), async move {
                     let mut rng = sim::rng();
                     kairos::time::sleep(Duration::from_micros(rng.below(500))).await;
-                    let reply = Chan::new();
-                    server.send((i, reply.clone()));
-                    let v = reply.recv().await.unwrap_or(0);
+                    let (reply_tx, reply) = oneshot::channel();
+                    server
+                        .send((i, reply_tx))
+                        .expect("the servers outlive the clients");
+                    let v = reply.await.unwrap_or(0);
                     kairos::work(Duration::from_micros(10 + rng.below(40))).await;
                     let child = kairos::spawn_with(
                         Sched::default().deadline(Duration::from_micros(20)),
@@ -109,9 +57,8 @@ fn scenario(sim: &mut Sim) -> u64 {
         for c in clients {
             sum += c.await.unwrap_or(0);
         }
-        for s in &servers {
-            s.close();
-        }
+        // The clients' senders are gone with them: dropping these ends the servers' loops.
+        drop(servers);
         for t in server_tasks {
             let _ = t.await;
         }

@@ -36,7 +36,7 @@
 
 use crate::context::{self, Context};
 use crate::event::clock::now_ns;
-use crate::task::Header;
+use crate::task::{current, Header};
 use crate::worker::Handle;
 use std::task::{Context as TaskContext, Poll, Waker};
 
@@ -76,10 +76,10 @@ pub(crate) fn consume_budget() -> bool {
     context::with_poll(|cx, worker, header, handle| {
         let left = cx.budget.get();
         if left == 0 {
-            return false;
+            return current::is_unconstrained();
         }
         cx.budget.set(left - 1);
-        !check(cx, worker, header, handle, Check::Budget)
+        !check(cx, worker, header, handle, Check::Budget) || current::is_unconstrained()
     })
     .unwrap_or(true)
 }

@@ -123,11 +123,13 @@ pub enum BuildError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ShutdownError {
-    /// Some workers were still inside a task's `poll` when the timeout expired.
+    /// Some workers were still inside a task's `poll` when the timeout expired. Each finishes
+    /// that poll on its detached thread: a poll that returns `Ready` completes the task (its
+    /// `JoinHandle` resolves to the output), one that returns `Pending` cancels it.
     #[error(
         "{stuck} worker thread(s) were still polling a task when the {timeout:?} shutdown \
-         timeout expired; those threads were detached and their tasks are cancelled when the \
-         polls return. A poll that never returns blocks its worker: make long computations \
+         timeout expired; those threads were detached; each finishes its poll, keeping the \
+         output if the poll completes the task and cancelling the task otherwise. A poll that never returns blocks its worker: make long computations \
          yield (kairos::yield_now)"
     )]
     TimedOut {

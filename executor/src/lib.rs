@@ -44,7 +44,9 @@ mod context;
 mod coop;
 mod error;
 mod event;
+mod local;
 mod loom;
+mod macros;
 mod metrics;
 mod periodic;
 mod policy;
@@ -54,6 +56,8 @@ mod runtime;
 mod sched;
 pub mod sim;
 pub mod stats;
+mod structured_spawn;
+pub mod sync;
 mod sys;
 pub mod task;
 pub mod time;
@@ -98,6 +102,7 @@ pub use kairos_macros::main;
 /// # fn main() {}
 /// ```
 pub use kairos_macros::test;
+pub use local::{spawn_local, LocalJoinHandle, LocalSet, RunUntil, LOCAL_BUDGET};
 pub use metrics::Metrics;
 pub use periodic::{Job, Join as PeriodicJoin, Overrun, Periodic, PeriodicHandle, PeriodicStats};
 pub use policy::admission::AdmissionError;
@@ -111,6 +116,12 @@ pub use task::{
 };
 pub use work::{work, WORK_SLICE};
 pub use yield_now::{yield_now, YieldNow};
+
+/// Support for the expansions of kairos' macros; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::macros::select_start;
+}
 
 use std::future::Future;
 

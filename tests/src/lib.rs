@@ -1,22 +1,22 @@
 //! `kairos-tests`: integration and stress tests for kairos live in `tests/tests/`.
 //!
-//! This library holds small helpers shared by those tests. None of them depends on kairos, so
-//! they also work outside a runtime (and keep working after a runtime was dropped):
+//! This library holds small helpers shared by those tests. All of them work outside a runtime
+//! (and keep working after a runtime was dropped); the two channels are `kairos::sync`'s, which
+//! need no runtime:
 //!
 //! - [`DropCounter`] / [`DropGuard`]: count how often values are dropped, to check that every
 //!   future is destroyed exactly once.
-//! - [`oneshot`]: a runtime-agnostic one-shot channel built on `std::sync::Mutex` and `Waker`.
+//! - [`oneshot`]: `kairos::sync::oneshot::channel`, a one-shot channel.
 //! - [`Watchdog`]: turns a hang into a loud failure (the process aborts with a message).
 //! - [`block_on_thread`]: a minimal executor that drives one future on the current thread, for
 //!   awaiting `JoinHandle`s with no kairos runtime involved.
 //! - [`panic_message`] / [`catch_panic_message`]: read the text of a panic payload.
 //! - [`CountingWaker`]: a waker that counts its wakes, for polling futures by hand.
-//! - [`mailbox`]: an unbounded multi-producer channel for tasks.
+//! - [`mailbox`]: an unbounded multi-producer channel for tasks, on `kairos::sync::mpsc`.
 //! - [`wait_until`]: spin until a condition holds (under a watchdog).
 #![warn(missing_docs)]
 
 use std::any::Any;
-use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{catch_unwind, UnwindSafe};
 use std::pin::{pin, Pin};
@@ -113,22 +113,12 @@ impl Drop for DropGuard {
     }
 }
 
-/// Shared state of a [`oneshot`] channel.
-#[derive(Debug)]
-struct OneshotState<T> {
-    /// The value, once sent and until received.
-    value: Option<T>,
-    /// The receiver's last waker.
-    waker: Option<Waker>,
-    /// The sender was dropped (with or without sending).
-    sender_gone: bool,
-    /// The receiver was dropped.
-    receiver_gone: bool,
-}
-
 /// Creates a one-shot channel: one value from a [`Sender`] to a [`Receiver`] (a future).
 ///
-/// Works with any executor and from plain threads: the sender wakes the receiver's last waker.
+/// This is `kairos::sync::oneshot::channel`: it needs no runtime, so it works with any executor
+/// and from plain threads (the sender wakes the receiver's last waker), and keeps working after
+/// a runtime was dropped. Awaited in a kairos task, the receiver takes part in the cooperative
+/// budget.
 ///
 /// ```
 /// let (tx, rx) = kairos_tests::oneshot::<u32>();
@@ -136,109 +126,21 @@ struct OneshotState<T> {
 /// assert_eq!(kairos_tests::block_on_thread(rx), Ok(5));
 /// ```
 pub fn oneshot<T>() -> (Sender<T>, Receiver<T>) {
-    let state = Arc::new(Mutex::new(OneshotState {
-        value: None,
-        waker: None,
-        sender_gone: false,
-        receiver_gone: false,
-    }));
-    (
-        Sender {
-            state: Some(Arc::clone(&state)),
-        },
-        Receiver { state },
-    )
+    kairos::sync::oneshot::channel()
 }
 
 /// The receiver was dropped before [`Sender::send`]; holds the value that was not delivered.
-#[derive(Debug, PartialEq, Eq)]
-pub struct SendError<T>(pub T);
+pub use kairos::sync::SendError;
 
 /// The sender was dropped without sending.
-#[derive(Debug, PartialEq, Eq, Clone, Copy)]
-pub struct RecvError;
+pub use kairos::sync::RecvError;
 
 /// Sending half of a [`oneshot`] channel.
-#[derive(Debug)]
-pub struct Sender<T> {
-    /// `None` after `send`.
-    state: Option<Arc<Mutex<OneshotState<T>>>>,
-}
-
-impl<T> Sender<T> {
-    /// Sends `value` and wakes the receiver.
-    ///
-    /// # Errors
-    /// [`SendError`] with the value if the receiver is gone.
-    pub fn send(mut self, value: T) -> Result<(), SendError<T>> {
-        let state = self.state.take().expect("state present until send");
-        let waker = {
-            let mut s = lock(&state);
-            if s.receiver_gone {
-                return Err(SendError(value));
-            }
-            s.value = Some(value);
-            s.sender_gone = true;
-            s.waker.take()
-        };
-        // Wake outside the lock: the waker may run arbitrary code.
-        if let Some(w) = waker {
-            w.wake();
-        }
-        Ok(())
-    }
-}
-
-impl<T> Drop for Sender<T> {
-    fn drop(&mut self) {
-        if let Some(state) = self.state.take() {
-            let waker = {
-                let mut s = lock(&state);
-                s.sender_gone = true;
-                s.waker.take()
-            };
-            if let Some(w) = waker {
-                w.wake();
-            }
-        }
-    }
-}
+pub type Sender<T> = kairos::sync::oneshot::Sender<T>;
 
 /// Receiving half of a [`oneshot`] channel: a future of the value, or [`RecvError`] if the
 /// sender was dropped without sending.
-#[derive(Debug)]
-pub struct Receiver<T> {
-    /// Shared with the sender.
-    state: Arc<Mutex<OneshotState<T>>>,
-}
-
-impl<T> Future for Receiver<T> {
-    type Output = Result<T, RecvError>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut s = lock(&self.state);
-        if let Some(v) = s.value.take() {
-            return Poll::Ready(Ok(v));
-        }
-        if s.sender_gone {
-            return Poll::Ready(Err(RecvError));
-        }
-        match &s.waker {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => s.waker = Some(cx.waker().clone()),
-        }
-        Poll::Pending
-    }
-}
-
-impl<T> Drop for Receiver<T> {
-    fn drop(&mut self) {
-        let mut s = lock(&self.state);
-        s.receiver_gone = true;
-        // Release the stored waker now: it may keep a task alive.
-        s.waker = None;
-    }
-}
+pub type Receiver<T> = kairos::sync::oneshot::Receiver<T>;
 
 /// Locks `m`, ignoring poisoning (a panicking test thread must not hide the real failure).
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -421,17 +323,9 @@ pub fn wait_until(mut cond: impl FnMut() -> bool) {
     }
 }
 
-/// Shared state of a [`mailbox`].
-#[derive(Debug)]
-struct MailboxState<T> {
-    /// Messages sent and not yet received, oldest first.
-    queue: VecDeque<T>,
-    /// The receiver's waker, while it waits.
-    waker: Option<Waker>,
-}
-
 /// Creates an unbounded multi-producer, single-consumer channel for tasks: [`MailboxSender`] is
-/// `Clone`, [`MailboxReceiver::recv`] is a future of the next message. Runtime-agnostic.
+/// `Clone`, [`MailboxReceiver::recv`] is a future of the next message. Built on
+/// `kairos::sync::mpsc::unbounded_channel`, which needs no runtime.
 ///
 /// ```
 /// let (tx, mut rx) = kairos_tests::mailbox::<u8>();
@@ -441,80 +335,65 @@ struct MailboxState<T> {
 /// assert_eq!(kairos_tests::block_on_thread(rx.recv()), 2);
 /// ```
 pub fn mailbox<T>() -> (MailboxSender<T>, MailboxReceiver<T>) {
-    let state = Arc::new(Mutex::new(MailboxState {
-        queue: VecDeque::new(),
-        waker: None,
-    }));
-    (
-        MailboxSender {
-            state: Arc::clone(&state),
-        },
-        MailboxReceiver { state },
-    )
+    let (tx, rx) = kairos::sync::mpsc::unbounded_channel();
+    (MailboxSender { tx }, MailboxReceiver { rx })
 }
 
 /// Sending half of a [`mailbox`].
 #[derive(Debug)]
 pub struct MailboxSender<T> {
-    /// Shared with the receiver.
-    state: Arc<Mutex<MailboxState<T>>>,
+    /// The channel's sender.
+    tx: kairos::sync::mpsc::UnboundedSender<T>,
 }
 
 impl<T> Clone for MailboxSender<T> {
     fn clone(&self) -> Self {
         MailboxSender {
-            state: Arc::clone(&self.state),
+            tx: self.tx.clone(),
         }
     }
 }
 
 impl<T> MailboxSender<T> {
-    /// Queues `value` and wakes the receiver if it waits. Never blocks; messages sent after the
-    /// receiver is gone are kept until the last sender drops.
+    /// Queues `value` and wakes the receiver if it waits. Never blocks; a message sent after the
+    /// receiver is gone is dropped.
     pub fn send(&self, value: T) {
-        let waker = {
-            let mut s = lock(&self.state);
-            s.queue.push_back(value);
-            s.waker.take()
-        };
-        if let Some(w) = waker {
-            w.wake();
-        }
+        let _ = self.tx.send(value);
     }
 }
 
 /// Receiving half of a [`mailbox`].
 #[derive(Debug)]
 pub struct MailboxReceiver<T> {
-    /// Shared with the senders.
-    state: Arc<Mutex<MailboxState<T>>>,
+    /// The channel's receiver.
+    rx: kairos::sync::mpsc::UnboundedReceiver<T>,
 }
 
 impl<T> MailboxReceiver<T> {
-    /// A future of the next message (waits forever if none ever comes).
+    /// A future of the next message (waits forever if none ever comes, even once every sender
+    /// is gone).
     pub fn recv(&mut self) -> Recv<'_, T> {
-        Recv { rx: self }
+        Recv {
+            inner: self.rx.recv(),
+        }
     }
 }
 
 /// Future returned by [`MailboxReceiver::recv`].
 #[derive(Debug)]
 pub struct Recv<'a, T> {
-    /// The receiver it reads from.
-    rx: &'a mut MailboxReceiver<T>,
+    /// The channel's receive.
+    inner: kairos::sync::mpsc::RecvFuture<'a, T>,
 }
 
 impl<T> Future for Recv<'_, T> {
     type Output = T;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        let mut s = lock(&self.rx.state);
-        match s.queue.pop_front() {
-            Some(v) => Poll::Ready(v),
-            None => {
-                s.waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        match Pin::new(&mut self.inner).poll(cx) {
+            Poll::Ready(Some(v)) => Poll::Ready(v),
+            // Every sender is gone: nothing will ever come (the documented "waits forever").
+            Poll::Ready(None) | Poll::Pending => Poll::Pending,
         }
     }
 }

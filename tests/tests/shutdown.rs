@@ -144,11 +144,37 @@ fn shutdown_drops_never_polled_tasks() {
     }
     // Let the stuck worker go: the blocker completes in its poll, so it keeps its output.
     release_tx.send(()).unwrap();
-    let blocker = block_on_thread(blocker);
+    block_on_thread(blocker).expect("a poll that completes after the timeout keeps its output");
+}
+
+/// Issue 18, point 7: a task whose poll is stuck past `shutdown_timeout` and then returns
+/// `Ready(7)` resolves its `JoinHandle` to `Ok(7)`, as the error's text and the docs say; its
+/// future is dropped once, by the detached worker.
+#[test]
+fn stuck_poll_that_completes_keeps_its_output() {
+    let _dog = Watchdog::default_for("stuck_poll_that_completes_keeps_its_output");
+    let rt = runtime(1);
+    let drops = DropCounter::new();
+    let guard = drops.guard();
+    let (in_poll_tx, in_poll_rx) = mpsc::channel::<()>();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let stuck = rt.spawn(async move {
+        let _guard = guard;
+        in_poll_tx.send(()).unwrap();
+        release_rx.recv().unwrap();
+        7
+    });
+    in_poll_rx.recv().unwrap();
+    let err = rt.shutdown_timeout(Duration::from_millis(50)).unwrap_err();
     assert!(
-        blocker.is_ok() || blocker.as_ref().unwrap_err().is_cancelled(),
-        "{blocker:?}"
+        matches!(err, ShutdownError::TimedOut { stuck: 1, .. }),
+        "{err:?}"
     );
+    assert!(err.to_string().contains("keeping the output"), "{err}");
+    release_tx.send(()).unwrap();
+    assert_eq!(block_on_thread(stuck).unwrap(), 7);
+    drops.wait_dropped(1);
+    assert_eq!(drops.dropped(), 1);
 }
 
 /// A stuck worker past `shutdown_timeout`: its task is cancelled when the poll returns

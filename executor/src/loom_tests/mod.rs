@@ -18,26 +18,41 @@
 //! | `task::shutdown_vs_complete` | shutdown finding the task running; completion after shutdown unlinked it |
 //! | `local::*` | pop during a steal; two stealers; overflow; a push into a full queue while it is being stolen |
 //! | `inject::*` | concurrent push / batch pop / close |
+//! | `local_set::wake_vs_run_is_never_lost` | a wake that finds the task already listed (coalesced) |
 //! | `ordered::steal_vs_owner_push_pop` | a steal; a steal that finds the owner holding the lock |
 //! | `ordered::rekey_vs_steal_vs_pop` | a re-key that misses the task a steal took; its retry finding it where it landed; a re-key that misses while the task is in flight |
 //! | `ordered::remove_vs_steal` | a removal that misses the task a steal took |
 //! | `ordered::push_vs_park_mirror_handshake` | (assertion only) the `len` mirror in the idle handshake |
 //! | `periodic::stop_vs_register_is_never_lost` | (assertion only) a stop racing the driver's waker registration |
+//! | `mutex::unlock_vs_register` | a waiter registering; the hand-over by a slow unlock; a lock freed while the waiter registers |
+//! | `mutex::cancel_vs_handoff` | a cancelled registration; a cancellation after the hand-over |
+//! | `notify::notify_one_vs_cancelled_waiter` | a waiting future; a cancelled one passing its notification on |
+//! | `semaphore::acquire_many_vs_release_vs_close` | a request that waits |
 //! | `preempt::pick_vs_push` | the worker's recheck after its pick flags its own poll |
 //! | `park::*` | unpark before the wait; unpark of a waiting thread |
 //! | `idle::*` | the last searcher parks while work is pushed (no lost wake-up) |
 //! | `timer::register_vs_waiter` | a registration that finds the timer waiter and unparks it |
 //! | `timer::register_cancel_vs_fire` | registration and cancel from a foreign thread vs firing |
+//! | `join_set::finish_vs_join_next_registration` | a finishing task that finds `join_next`'s waker registered and wakes it |
 //! | `backoff::spin_wait_yields_to_the_setter` | (assertion only) the shim's `Backoff` yields to loom |
+//! | `chan::*` (`sync/chan/`) | a receiver / a sender waiting (empty / full buffer); a dropped notified receiver or sender passing its wake-up on; close and last-sender drop racing waiters |
+//! | `oneshot::*` (`sync/oneshot.rs`, `watch.rs`, `broadcast.rs`) | a send waking a waiting oneshot receiver; a watch `changed` waiting; send racing receiver drop |
 
 mod backoff;
+mod chan;
 mod idle;
 mod inject;
+mod join_set;
 mod local;
+mod local_set;
+mod mutex;
+mod notify;
+mod oneshot;
 mod ordered;
 mod park;
 mod periodic;
 mod preempt;
+mod semaphore;
 mod task;
 mod timer;
 

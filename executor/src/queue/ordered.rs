@@ -48,7 +48,8 @@
 //!   `None`), never a half-applied change. The task lands on the thief's queue with the key it
 //!   was popped with, or runs on the thief.
 //!
-//! So a caller (the coming priority inheritance in `kairos::sync`, class moves) must:
+//! So a caller (priority and deadline inheritance, `OrderedQueues::reprioritized` in
+//! `worker/ordered.rs`; class moves later) must:
 //!
 //! 1. store the task's new parameters in its header first, where every later push reads them;
 //! 2. re-key on the queue the task is in;
@@ -60,8 +61,8 @@
 //!
 //! Retrying is harmless: a re-keyed task keeps its enqueue sequence, so re-keying a task to the
 //! key it already has (a task popped and re-pushed with the new parameters in between) changes
-//! nothing. Nothing records which queue a task is in today; the first caller adds that (the
-//! queue of its last push, rewritten by a steal's push), or scans every worker's queue.
+//! nothing. Nothing records which queue a task is in: inheritance scans the injector and every
+//! worker's queue (a contended-lock path only).
 //!
 //! # Layout: the mirrors are read far more often than they change
 //!
@@ -207,10 +208,7 @@ impl<T> Ordered<T> {
     /// Gives the queued task `is` matches a new key ([`RunQueue::rekey`]: it keeps its enqueue
     /// sequence) and reports whether it was in this queue. `false`: popped, or moved by a steal
     /// (see the module docs for what the caller does then). Blocks on the lock; O(n).
-    // No runtime path re-keys a queued task yet: priority and deadline inheritance in
-    // `kairos::sync` will (raising a waiting lock holder). Until then only the tests and loom
-    // models call it.
-    #[cfg_attr(not(test), allow(dead_code))]
+    // Called by priority and deadline inheritance (`worker/ordered.rs`, `reprioritized`).
     pub(crate) fn rekey(&self, key: Key, now: u64, is: impl FnMut(&T) -> bool) -> bool {
         let mut inner = lock(&self.inner);
         let found = inner.rq.rekey(key, is);

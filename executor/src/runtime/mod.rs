@@ -11,8 +11,11 @@
 //!    future exactly once (destructors run on the thread that shuts down); then closes the
 //!    injector and releases every queued reference, so every task block is freed.
 //!
-//! A worker still inside a poll when the timeout expires is detached; its task sees `CANCELLED`
-//! when the poll returns and is dropped then, and the worker releases its own queue on exit.
+//! A worker still inside a poll when the timeout expires is detached and finishes that poll. If
+//! the poll returns `Ready`, the task completes normally and its `JoinHandle` gets the output (the
+//! work was done; the output is not thrown away); if it returns `Pending`, the task sees
+//! `CANCELLED`, its future is dropped then and its `JoinHandle` resolves to a cancelled
+//! `JoinError`. The worker releases its own queue on exit.
 //! Dropping a runtime from one of its own workers cannot wait for that worker: the last worker to
 //! exit runs the cleanup instead.
 

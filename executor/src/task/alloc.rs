@@ -63,9 +63,10 @@ pub struct TaskMemory {
     pub system_live: u64,
 }
 
-/// Capacity reserved for the task pool: 64 MiB, pre-faulted when the first pool runtime is
-/// built. Enough for about 250k tasks of 256 bytes alive at once; beyond that tasks are boxed
-/// (and counted) rather than failing.
+/// Capacity reserved for the task pool: 64 MiB of address space, reserved when the first pool
+/// runtime is built and backed as tasks use it (pre-faulted in full only after
+/// [`configure_task_pool`]). Enough for about 250k tasks of 256 bytes alive at once; beyond that
+/// tasks are boxed (and counted) rather than failing.
 pub const TASK_POOL_CAPACITY: usize = 64 << 20;
 
 /// Block sizes of the task pool. Finer than powers of two where task blocks fall (a task block
@@ -86,7 +87,7 @@ mod imp {
     use super::*;
     use kairos_alloc::{Config, SizeClasses};
     use std::alloc::Layout;
-    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
     use std::sync::OnceLock;
 
     static POOL: OnceLock<Option<SizeClasses>> = OnceLock::new();
@@ -94,6 +95,11 @@ mod imp {
     static CAPACITY: AtomicUsize = AtomicUsize::new(TASK_POOL_CAPACITY);
     /// Capacity the pool was actually created with (0 until created).
     static CREATED_WITH: AtomicUsize = AtomicUsize::new(0);
+    /// Whether the pool is (to be) pre-faulted: set by `configure_task_pool`; the default pool
+    /// is only reserved address space, backed as tasks use it.
+    static PREFAULT: AtomicBool = AtomicBool::new(false);
+    /// Whether the pool was actually created pre-faulted.
+    static CREATED_PREFAULTED: AtomicBool = AtomicBool::new(false);
     /// Statistics only (no synchronisation role), hence plain std atomics outside the shim.
     static SYSTEM_ALLOCS: AtomicU64 = AtomicU64::new(0);
     static SYSTEM_FREES: AtomicU64 = AtomicU64::new(0);
@@ -102,8 +108,11 @@ mod imp {
     pub(crate) fn pool() -> Option<&'static SizeClasses> {
         POOL.get_or_init(|| {
             let capacity = CAPACITY.load(Ordering::Acquire);
+            let prefault = PREFAULT.load(Ordering::Acquire);
             CREATED_WITH.store(capacity, Ordering::Release);
+            CREATED_PREFAULTED.store(prefault, Ordering::Release);
             let config = Config::new(capacity)
+                .with_prefault(prefault)
                 .with_fallback(false)
                 .with_max_heaps(TASK_POOL_MAX_HEAPS);
             SizeClasses::with_classes(&TASK_CLASSES, config).ok()
@@ -156,10 +165,16 @@ mod imp {
             return Err(TaskPoolError::AlreadyCreated);
         }
         CAPACITY.store(capacity, Ordering::Release);
-        // A runtime built concurrently may have created it with the old capacity meanwhile.
+        PREFAULT.store(true, Ordering::Release);
+        // A runtime built concurrently may have created it with the defaults meanwhile.
         let _ = pool();
         match POOL.get().and_then(Option::as_ref) {
-            Some(_) if CREATED_WITH.load(Ordering::Acquire) == capacity => Ok(()),
+            Some(_)
+                if CREATED_WITH.load(Ordering::Acquire) == capacity
+                    && CREATED_PREFAULTED.load(Ordering::Acquire) =>
+            {
+                Ok(())
+            }
             Some(_) => Err(TaskPoolError::AlreadyCreated),
             None => Err(TaskPoolError::Reserve { capacity }),
         }
@@ -235,10 +250,13 @@ pub enum TaskPoolError {
     },
 }
 
-/// Sets the capacity of the process-wide task pool (default [`TASK_POOL_CAPACITY`]) and
-/// reserves it now. The whole capacity is pre-faulted (it counts in the process's resident
-/// memory from then on). Must be called before the first runtime with [`TaskAllocator::Pool`]
-/// is built.
+/// Sets the capacity of the process-wide task pool (default [`TASK_POOL_CAPACITY`]), reserves it
+/// now and pre-faults it: every page is backed from then on (it counts in the process's resident
+/// memory), so no spawn ever takes a page fault. This is the one call a real-time program makes
+/// before building its runtime. Without it, the first [`TaskAllocator::Pool`] runtime creates
+/// the default pool as reserved address space only, backed page by page as tasks use it (small
+/// resident memory; the first use of each page is a page fault). Must be called before the
+/// first runtime with [`TaskAllocator::Pool`] is built.
 ///
 /// # Errors
 /// [`TaskPoolError::AlreadyCreated`] if the pool exists already; [`TaskPoolError::Reserve`] if

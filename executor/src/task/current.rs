@@ -23,6 +23,33 @@ thread_local! {
     static CURRENT: Cell<*const Header> = const { Cell::new(ptr::null()) };
 }
 
+thread_local! {
+    /// Inside [`unconstrained`]: operations of the cooperative budget on this thread never ask
+    /// to yield (`coop.rs` reads it, only when it would refuse one).
+    static UNCONSTRAINED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether this thread runs inside [`unconstrained`].
+#[cold]
+pub(crate) fn is_unconstrained() -> bool {
+    UNCONSTRAINED.try_with(Cell::get).unwrap_or(false)
+}
+
+/// Runs `f` with every operation of the cooperative budget on this thread allowed to go on
+/// (the budget is still spent): for operations that are not awaited and so cannot yield, such
+/// as `JoinSet::try_join_next`.
+pub(crate) fn unconstrained<R>(f: impl FnOnce() -> R) -> R {
+    /// Restores the previous flag, also if `f` unwinds.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = UNCONSTRAINED.try_with(|u| u.set(self.0));
+        }
+    }
+    let _restore = Restore(UNCONSTRAINED.try_with(|u| u.replace(true)).unwrap_or(false));
+    f()
+}
+
 /// Makes `header` (or, null, no task) the task being polled on this thread.
 #[inline]
 pub(crate) fn enter(header: *const Header) {
@@ -66,6 +93,8 @@ fn rekeyed(header: &Header) {
 pub struct NoCurrentTask;
 
 /// Sets the running task's absolute deadline (used by `Edf`; see [`Sched`](crate::Sched)).
+/// While the task is boosted by a lock it holds, this sets its base deadline; the boost stays
+/// on top until the lock is released.
 ///
 /// ```
 /// use kairos::{Policy, Runtime};
@@ -80,7 +109,7 @@ pub struct NoCurrentTask;
 /// ```
 pub fn set_deadline(at: Instant) -> Result<(), NoCurrentTask> {
     with_current(|h| {
-        h.policy.set_deadline(Some(at.as_nanos()));
+        super::boost::set_base(h, |p| p.deadline = Some(at.as_nanos()));
         rekeyed(h);
     })
     .ok_or(NoCurrentTask)
@@ -98,19 +127,21 @@ pub fn set_deadline(at: Instant) -> Result<(), NoCurrentTask> {
 /// ```
 pub fn clear_deadline() -> Result<(), NoCurrentTask> {
     with_current(|h| {
-        h.policy.set_deadline(None);
+        super::boost::set_base(h, |p| p.deadline = None);
         rekeyed(h);
     })
     .ok_or(NoCurrentTask)
 }
 
-/// The running task's absolute deadline, if it has one (and `None` outside a task).
+/// The running task's absolute deadline, if it has one (and `None` outside a task). While the
+/// task holds a `kairos::sync::Mutex` that lends it a waiter's deadline, this is still its own
+/// (base) deadline, which the setters change (`docs/sync.md`, "Inheritance").
 ///
 /// ```
 /// assert_eq!(kairos::task::deadline(), None);
 /// ```
 pub fn deadline() -> Option<Instant> {
-    with_current(|h| h.policy.deadline().map(Instant::from_nanos)).flatten()
+    with_current(|h| super::boost::base(h).deadline.map(Instant::from_nanos)).flatten()
 }
 
 /// Sets the running task's base priority, 0 lowest, 255 highest (used by `Priority`).
@@ -121,7 +152,7 @@ pub fn deadline() -> Option<Instant> {
 /// ```
 pub fn set_priority(priority: u8) -> Result<(), NoCurrentTask> {
     with_current(|h| {
-        h.policy.set_priority(priority);
+        super::boost::set_base(h, |p| p.priority = priority);
         rekeyed(h);
     })
     .ok_or(NoCurrentTask)

@@ -32,6 +32,7 @@ where
         drop_join_handle: drop_join_handle::<F, S>,
         shutdown: shutdown::<F, S>,
         rekeyed: rekeyed::<F, S>,
+        reprioritized: reprioritized::<F, S>,
         should_yield: S::should_yield,
     }
 }
@@ -221,6 +222,14 @@ unsafe fn rekeyed<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: the caller is inside the task's poll, whose reference keeps it alive.
     let cell = unsafe { cell::<F, S>(ptr) };
     cell.scheduler.rekeyed(&cell.header);
+}
+
+/// Another task (priority or deadline inheritance, `task/boost.rs`) changed this task's
+/// parameters; the caller holds a reference.
+unsafe fn reprioritized<F: Future, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: the caller holds a reference to the task, which keeps it alive.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    cell.scheduler.reprioritized(&cell.header);
 }
 
 /// `JoinHandle::poll`: if complete, moves the output into `dst`; else registers `waker`.

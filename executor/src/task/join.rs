@@ -1,7 +1,7 @@
 //! `JoinHandle`: the spawner's side of a task.
 
 use super::raw::RawTask;
-use super::{JoinError, TaskId};
+use super::{AbortHandle, JoinError, TaskId};
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -56,6 +56,20 @@ impl<T> JoinHandle<T> {
     /// ```
     pub fn abort(&self) {
         self.raw.remote_abort();
+    }
+
+    /// A cloneable handle that can cancel the task but not read its output (for a caller that
+    /// hands the output to one place and the right to cancel to others).
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+    /// let handle = rt.spawn(std::future::pending::<()>());
+    /// let abort = handle.abort_handle();
+    /// abort.abort();
+    /// assert!(rt.block_on(handle).unwrap_err().is_cancelled());
+    /// ```
+    pub fn abort_handle(&self) -> AbortHandle {
+        AbortHandle::new(self.raw)
     }
 
     /// Whether the task has completed (returned, panicked, or was cancelled). Never blocks.

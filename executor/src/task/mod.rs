@@ -32,18 +32,24 @@
 //! (or panic, or cancel): output stored, `RUNNING` becomes `COMPLETE`, the join waker is woken,
 //! the registry releases its reference → the last reference frees the block.
 
+mod abort;
 mod alloc;
+pub(crate) mod boost;
 pub(crate) mod current;
 mod error;
+pub(crate) mod group;
 mod harness;
 mod id;
 mod join;
+mod join_set;
+mod local;
 pub(crate) mod policy_state;
 pub(crate) mod raw;
 mod registry;
 pub(crate) mod state;
 mod waker;
 
+pub use abort::AbortHandle;
 #[cfg(not(loom))]
 pub(crate) use alloc::pool as task_pool;
 pub use alloc::{
@@ -54,8 +60,11 @@ pub use current::{
     clear_deadline, deadline, set_deadline, set_nice, set_priority, should_yield, NoCurrentTask,
 };
 pub use error::JoinError;
+pub use group::{Group, GroupError, GroupHandle};
 pub use id::TaskId;
 pub use join::JoinHandle;
+pub use join_set::JoinSet;
+pub use local::{AccessError, LocalKey, TaskLocalFuture};
 pub(crate) use policy_state::PolicyState;
 pub(crate) use raw::Header;
 pub(crate) use registry::Registry;
@@ -92,6 +101,15 @@ pub(crate) trait Schedule: Send + Sync + Sized + 'static {
     /// republishes it. Default: nothing.
     #[inline]
     fn rekeyed(&self, task: &Header) {
+        let _ = task;
+    }
+
+    /// Priority or deadline inheritance (`task/boost.rs`) changed `task`'s deadline or priority
+    /// from outside its poll: a task queued in an ordered queue moves to its new place (and may
+    /// preempt a less urgent running task), a running one republishes its urgency. The caller
+    /// holds a reference to `task`. Default: nothing (the next push reads the new parameters).
+    #[inline]
+    fn reprioritized(&self, task: &Header) {
         let _ = task;
     }
 

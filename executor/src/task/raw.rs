@@ -93,6 +93,9 @@ pub(crate) struct Vtable {
     pub(crate) shutdown: unsafe fn(NonNull<Header>),
     /// The task, being polled, changed its own deadline or priority (`Schedule::rekeyed`).
     pub(crate) rekeyed: unsafe fn(NonNull<Header>),
+    /// Another thread or task changed the task's deadline or priority while it may be queued or
+    /// running elsewhere (`Schedule::reprioritized`); the caller holds a reference.
+    pub(crate) reprioritized: unsafe fn(NonNull<Header>),
     /// `Schedule::should_yield` of the task's scheduler type.
     pub(crate) should_yield: fn() -> bool,
 }

@@ -90,6 +90,12 @@ impl Schedule for Handle {
         }
     }
 
+    /// Under `Edf` and `Priority`, moves the task to its new place in the queue it waits in, or
+    /// republishes its urgency if it runs on this thread (`ordered.rs`).
+    fn reprioritized(&self, task: &Header) {
+        self.shared.reprioritized(task);
+    }
+
     #[inline]
     fn should_yield() -> bool {
         crate::coop::should_yield()

@@ -141,6 +141,9 @@ pub(crate) struct Core<F: Family> {
     local: F::Local,
     /// Victim-order stream, seeded from the runtime seed and the worker index.
     rng: Rng,
+    /// Stream for `kairos::select!`'s start branch (`macros.rs`), seeded like `rng` on a
+    /// stream of its own, so that selects never shift the victim order.
+    select_rng: Rng,
     /// Tasks picked so far (wrapping), for the periodic injector check. Advanced only when a
     /// task is picked, so it is a function of the schedule, not of how long the worker idled.
     tick: u32,
@@ -151,6 +154,19 @@ pub(crate) struct Core<F: Family> {
     /// Simulation only: the task whose poll continues after a charged `work` slice (see
     /// `sim/hook.rs`). Always `None` on the real runtime.
     resume: Option<Notified>,
+}
+
+/// Added to a worker's index to name its `select!` stream (victim streams are the indices).
+const SELECT_STREAM: u64 = 1 << 32;
+
+impl AnyCore {
+    /// A start index below `n` for `kairos::select!`, from this worker's select stream.
+    pub(crate) fn select_start(&mut self, n: u32) -> u32 {
+        match self {
+            AnyCore::Fifo(core) => core.select_rng.below(n),
+            AnyCore::Ordered(core) => core.select_rng.below(n),
+        }
+    }
 }
 
 /// A worker core of either family: what the thread-local context, the simulator and shutdown
@@ -320,6 +336,7 @@ impl<F: Family> Core<F> {
             queues,
             local,
             rng: Rng::for_stream(seed, index as u64),
+            select_rng: Rng::for_stream(seed, SELECT_STREAM | index as u64),
             tick: 0,
             is_searching: false,
             park,

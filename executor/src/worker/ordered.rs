@@ -188,6 +188,72 @@ impl OrderedQueues {
         preempt::after_publish(slot, urgency, || self.most_urgent_queued());
     }
 
+    /// Inheritance (`task/boost.rs`) changed `header`'s deadline or priority (the new values are
+    /// in its header already): under `Edf` and `Priority`, follow the re-key protocol of
+    /// `queue/ordered.rs`.
+    ///
+    /// - Running on this thread (the task restores or raises itself): publish its urgency as
+    ///   [`running_rekeyed`](Self::running_rekeyed) does.
+    /// - Queued: re-key it in the queue that holds it (the injector, then every worker's queue:
+    ///   nothing records which one), then act as a push of that urgency would: ask the least
+    ///   urgent running worker to yield if the task now beats it, and wake a parked worker if one
+    ///   idles. So in the classic inversion a boosted lock holder waiting behind a medium task
+    ///   runs after that task's next cooperative check.
+    /// - Not found, and `NOTIFIED` without `RUNNING` (in flight in a steal, or picked and about
+    ///   to run): retry a bounded number of times; the flight ends with the thief's push or the
+    ///   poll, which read the new parameters anyway.
+    /// - Running on another worker (found by the header address each worker records at its
+    ///   pick): republish its urgency in that worker's slot, and flag that worker if a queued
+    ///   task now beats it (a withdrawn boost).
+    /// - Otherwise (idle, complete): nothing; the next push reads the new parameters.
+    pub(super) fn reprioritized(&self, shared: &Shared, header: &task::Header) {
+        let key = match self.order {
+            QueueOrder::Edf => Key::Edf(header.policy.deadline().into()),
+            QueueOrder::Priority { .. } => Key::Priority(header.policy.priority()),
+            QueueOrder::Fair { .. } => return,
+        };
+        if std::ptr::eq(task::current::get(), header) {
+            if let Some(worker) = context::current_worker() {
+                self.running_rekeyed(shared, worker, header);
+            }
+            return;
+        }
+        let is = |t: &Notified| std::ptr::eq(t.header(), header);
+        /// Re-key attempts while the task is in flight between two queues.
+        const RETRIES: u32 = 64;
+        for _ in 0..RETRIES {
+            let now = self.now();
+            let found = self.inject.rekey(key, now, is)
+                || self.queues.iter().any(|q| q.rekey(key, now, is));
+            if found {
+                let urgency = self.urgency(header);
+                let me = context::current_worker();
+                if preempt::after_push(shared.slots(), urgency, me) {
+                    shared.notify_parked();
+                }
+                return;
+            }
+            // Running on another worker (or, under the simulator, continuing its poll after a
+            // `work` slice): republish its urgency there, and ask that worker to yield if a
+            // queued task now beats it (a boost withdrawn), as its own recheck after a pick
+            // would.
+            let addr = header as *const task::Header as usize;
+            let mut running = false;
+            for slot in shared.slots().filter(|s| s.polls(addr)) {
+                let urgency = self.urgency(header);
+                slot.set_running(urgency);
+                slot.clear();
+                preempt::after_publish(slot, urgency, || self.most_urgent_queued());
+                running = true;
+            }
+            let state = header.state.load();
+            if running || state.is_running() || !state.is_notified() || state.is_complete() {
+                return;
+            }
+            crate::loom::spin_loop();
+        }
+    }
+
     /// The most urgent head among the injector and every worker's queue (by their mirrors):
     /// what a worker's pick could take instead of the task it runs.
     fn most_urgent_queued(&self) -> Urgency {
@@ -329,6 +395,7 @@ impl Family for OrderedFamily {
         let slot = shared.slot(core.index);
         let urgency = runqueue::key_urgency(key);
         slot.set_running(urgency);
+        slot.set_task(picked.task.header() as *const task::Header as usize);
         slot.clear();
         if matches!(key, Key::Edf(_) | Key::Priority(_)) {
             // A pusher may have missed this pick (worker/preempt.rs).
@@ -344,7 +411,9 @@ impl Family for OrderedFamily {
 
     #[inline]
     fn before_park(core: &mut Core<Self>, shared: &Shared) {
-        shared.slot(core.index).set_running(Urgency::IDLE);
+        let slot = shared.slot(core.index);
+        slot.set_running(Urgency::IDLE);
+        slot.set_task(0);
     }
 
     #[inline]

@@ -36,7 +36,7 @@
 //! one per push of an urgent task; `Fifo` and `Fair` never preempt by urgency and pay nothing.
 //! A request the recheck sets because of a stale mirror costs one early yield, never a lost task.
 
-use crate::loom::atomic::{fence, AtomicBool, AtomicU64, Ordering};
+use crate::loom::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crate::policy::runqueue::Urgency;
 
 /// One worker's preemption state, read and written by every thread.
@@ -47,6 +47,10 @@ pub(crate) struct Slot {
     preempt: AtomicBool,
     /// [`Urgency`] of the task this worker polls, `Urgency::IDLE` when it polls none.
     running: AtomicU64,
+    /// Header address of the task this worker polls or polled last (0: none since it parked).
+    /// Only compared, never dereferenced: inheritance (`ordered.rs`, `reprioritized`) finds the
+    /// worker of a running lock holder with it.
+    task: AtomicUsize,
 }
 
 impl Slot {
@@ -55,6 +59,7 @@ impl Slot {
         Slot {
             preempt: AtomicBool::new(false),
             running: AtomicU64::new(Urgency::IDLE.0),
+            task: AtomicUsize::new(0),
         }
     }
 
@@ -64,6 +69,21 @@ impl Slot {
         if self.running.load(Ordering::Relaxed) != urgency.0 {
             self.running.store(urgency.0, Ordering::Relaxed);
         }
+    }
+
+    /// Records the header address of the task this worker polls now (0: none); no write if
+    /// unchanged.
+    #[inline]
+    pub(crate) fn set_task(&self, task: usize) {
+        if self.task.load(Ordering::Relaxed) != task {
+            self.task.store(task, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether this worker polls (or polled last) the task at header address `task`.
+    #[inline]
+    pub(crate) fn polls(&self, task: usize) -> bool {
+        self.task.load(Ordering::Relaxed) == task
     }
 
     /// The urgency this worker published last.

@@ -238,6 +238,14 @@ impl Shared {
         }
     }
 
+    /// Inheritance changed `header`'s deadline or priority from outside its poll: under `Edf` and
+    /// `Priority`, re-key it where it is queued and request preemption for it (`ordered.rs`).
+    pub(crate) fn reprioritized(&self, header: &Header) {
+        if let Queues::Ordered(q) = &self.queues {
+            q.reprioritized(self, header);
+        }
+    }
+
     /// Closes the injector and releases what it holds (the cleanup at shutdown).
     pub(super) fn close_injector(&self) {
         match &self.queues {

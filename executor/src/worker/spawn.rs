@@ -99,6 +99,18 @@ impl Handle {
         self.spawn_state(state, future)
     }
 
+    /// The next task id of this runtime: for its own tasks, and for the local tasks of a
+    /// `LocalSet` driven inside it, so ids stay unique among everything the runtime runs.
+    #[inline]
+    pub(crate) fn next_task_id(&self) -> TaskId {
+        TaskId(
+            self.shared()
+                .spawner
+                .next_task_id
+                .fetch_add(1, Ordering::Relaxed),
+        )
+    }
+
     /// Allocates, registers and schedules the task.
     fn spawn_state<F>(&self, sched: PolicyState, future: F) -> JoinHandle<F::Output>
     where
@@ -106,7 +118,7 @@ impl Handle {
         F::Output: Send + 'static,
     {
         let spawner = &self.shared().spawner;
-        let id = TaskId(spawner.next_task_id.fetch_add(1, Ordering::Relaxed));
+        let id = self.next_task_id();
         event::emit(EventKind::Spawn, || {
             (
                 id.0,

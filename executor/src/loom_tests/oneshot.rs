@@ -1,0 +1,80 @@
+//! Models of `sync/oneshot.rs`, `sync/watch.rs` and `sync/broadcast.rs`: a send racing the
+//! receiver's registration, and a send racing the receiver's drop.
+
+use super::check;
+use crate::sync::{broadcast, oneshot, watch};
+use loom::thread;
+
+/// The value is sent while the receiver waits (or before it looks): it is received exactly
+/// once; a lost wake-up would park the receiver forever.
+#[test]
+fn send_vs_waiting_receiver() {
+    check(&["oneshot.send_wakes_receiver"], || {
+        let (tx, rx) = oneshot::channel::<u32>();
+        let t = thread::spawn(move || tx.send(3).unwrap());
+        assert_eq!(rx.blocking_recv(), Ok(3));
+        t.join().unwrap();
+    });
+}
+
+/// The sender is dropped unsent while the receiver waits: the receiver fails, never hangs.
+#[test]
+fn sender_drop_vs_waiting_receiver() {
+    check(&[], || {
+        let (tx, rx) = oneshot::channel::<u32>();
+        let t = thread::spawn(move || drop(tx));
+        assert!(rx.blocking_recv().is_err());
+        t.join().unwrap();
+    });
+}
+
+/// A send racing the receiver's drop: either the send fails with the value, or the value is
+/// dropped with the receiver; never both, never neither (loom's leak check on the `Arc` value).
+#[test]
+fn send_vs_receiver_drop() {
+    check(&[], || {
+        let (tx, rx) = oneshot::channel::<crate::loom::Arc<()>>();
+        let value = crate::loom::Arc::new(());
+        let probe = value.clone();
+        let t = thread::spawn(move || tx.send(value).map_err(|e| e.into_inner()));
+        drop(rx);
+        let back = t.join().unwrap();
+        // Either way only `probe` (and a returned value) hold the Arc now.
+        let expected = if back.is_err() { 2 } else { 1 };
+        assert_eq!(crate::loom::Arc::strong_count(&probe), expected);
+    });
+}
+
+/// A watch send races a receiver entering `changed`: the receiver sees the new value.
+#[test]
+fn watch_send_vs_changed() {
+    check(&["watch.changed_waits"], || {
+        let (tx, mut rx) = watch::channel(0u32);
+        let t = thread::spawn(move || {
+            tx.send(1).unwrap();
+            tx // keep the sender alive until joined
+        });
+        {
+            let mut fut = std::pin::pin!(rx.changed());
+            let changed = crate::sync::chan::blocking::block_on(|cx| {
+                std::future::Future::poll(fut.as_mut(), cx)
+            });
+            assert_eq!(changed, Ok(()));
+        }
+        assert_eq!(*rx.borrow(), 1);
+        drop(t.join().unwrap());
+    });
+}
+
+/// A broadcast send races a waiting receiver; then the last sender is dropped and the receiver
+/// gets `Closed`.
+#[test]
+fn broadcast_send_vs_recv_then_close() {
+    check(&[], || {
+        let (tx, mut rx) = broadcast::channel::<u32>(1);
+        let t = thread::spawn(move || tx.send(4).unwrap());
+        assert_eq!(rx.blocking_recv(), Ok(4));
+        t.join().unwrap();
+        assert_eq!(rx.blocking_recv(), Err(broadcast::RecvError::Closed));
+    });
+}

@@ -1,0 +1,333 @@
+//! The queue behind `mpsc` and `mpmc`: a FIFO buffer and two waiter lists under one mutex.
+//!
+//! # Protocol
+//!
+//! All state lives in one `State` behind a mutex (the loom shim's): the buffer, the sender and
+//! receiver counts, the `closed` flag and the waiters of each side (`waiters.rs`). Every
+//! operation takes the lock once, decides, takes at most the wakers it must wake, releases the
+//! lock and only then wakes (a waker may run arbitrary code, and waking under the lock would
+//! make the woken task contend for it at once).
+//!
+//! - **send**: closed → the value comes back in the error; buffer full (bounded) → register in
+//!   `send` and wait; else push, and notify *one* waiting receiver if there is one.
+//! - **recv**: a message → pop it, and notify *one* waiting sender if the channel is bounded and
+//!   one waits (a slot just freed); empty and (no sender left or closed) → `None`; else register
+//!   in `recv` and wait.
+//! - **last sender dropped**: every waiting receiver is woken; they drain the buffer, then get
+//!   `None`.
+//! - **last receiver dropped**: the channel is closed, the buffered messages are dropped (after
+//!   the lock is released: their destructors are user code) and every waiting sender is woken to
+//!   get its value back.
+//! - **close()** (a receiver): the channel is closed for senders; buffered messages can still be
+//!   received; every waiter of both sides is woken.
+//!
+//! One notification per event, to one waiter, so there are no spurious wake-ups in steady
+//! state. A notified waiter that finds the channel not ready (someone not waiting took the
+//! message or the slot first) re-registers at the end of the queue; a notified waiter whose
+//! future is dropped passes the notification on (`Waiters::remove`).
+//!
+//! The buffer is a `VecDeque` reserved up to the capacity at creation (up to
+//! [`PREALLOC_LIMIT`] messages, then grown as needed up to the capacity), so a bounded channel
+//! allocates nothing per message.
+
+pub(crate) mod blocking;
+pub(crate) mod error;
+pub(crate) mod future;
+pub(crate) mod waiters;
+
+use crate::coop;
+use crate::loom::{lock, Mutex};
+use error::{SendError, TryRecvError, TrySendError};
+use std::collections::VecDeque;
+use std::task::{ready, Context, Poll};
+use waiters::Waiters;
+
+/// The most messages a channel reserves room for when it is created.
+pub(crate) const PREALLOC_LIMIT: usize = 4096;
+
+/// One message in a channel's buffer.
+///
+/// Inheritance seam: a message is to carry its sender's urgency here (one small `Copy` field
+/// stamped by `send`, read by the receiver that takes it). Not implemented yet: see
+/// `docs/sync.md`, "Inheritance through channels".
+#[derive(Debug)]
+pub(crate) struct Message<T> {
+    /// The value sent.
+    pub(crate) value: T,
+}
+
+/// A channel's shared state (see the module docs).
+#[derive(Debug)]
+pub(crate) struct Chan<T> {
+    /// Everything, under one lock.
+    state: Mutex<State<T>>,
+}
+
+/// What the lock protects.
+#[derive(Debug)]
+struct State<T> {
+    /// Messages sent and not yet received, oldest first.
+    buf: VecDeque<Message<T>>,
+    /// Most messages `buf` may hold; `usize::MAX` for an unbounded channel.
+    cap: usize,
+    /// Live senders.
+    senders: usize,
+    /// Live receivers.
+    receivers: usize,
+    /// No more sends are accepted: every receiver is gone, or one called `close`.
+    closed: bool,
+    /// Receivers waiting for a message.
+    recv: Waiters,
+    /// Senders waiting for room (bounded channels only).
+    send: Waiters,
+}
+
+impl<T> Chan<T> {
+    /// A channel with one sender and one receiver; `cap` messages at most (`usize::MAX`:
+    /// unbounded; 0 is taken as 1).
+    pub(crate) fn new(cap: usize) -> Chan<T> {
+        let cap = cap.max(1);
+        Chan {
+            state: Mutex::new(State {
+                buf: VecDeque::with_capacity(cap.min(PREALLOC_LIMIT)),
+                cap,
+                senders: 1,
+                receivers: 1,
+                closed: false,
+                recv: Waiters::new(),
+                send: Waiters::new(),
+            }),
+        }
+    }
+
+    /// Sends without waiting.
+    #[inline]
+    pub(crate) fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        let mut st = lock(&self.state);
+        if st.closed {
+            return Err(TrySendError::Closed(value));
+        }
+        if st.buf.len() >= st.cap {
+            return Err(TrySendError::Full(value));
+        }
+        st.buf.push_back(Message { value });
+        let waker = st.recv.notify_one();
+        drop(st);
+        if let Some(w) = waker {
+            w.wake();
+        }
+        Ok(())
+    }
+
+    /// The `send` future's poll: spends cooperative budget, then [`Chan::poll_send_now`].
+    #[inline]
+    pub(crate) fn poll_send(
+        &self,
+        cx: &mut Context<'_>,
+        value: &mut Option<T>,
+        key: &mut Option<usize>,
+    ) -> Poll<Result<(), SendError<T>>> {
+        ready!(coop::poll_proceed(cx));
+        self.poll_send_now(cx, value, key)
+    }
+
+    /// Sends `value` (taken out of the option when the send completes), or registers `key` to
+    /// wait for room.
+    pub(crate) fn poll_send_now(
+        &self,
+        cx: &mut Context<'_>,
+        value: &mut Option<T>,
+        key: &mut Option<usize>,
+    ) -> Poll<Result<(), SendError<T>>> {
+        let mut st = lock(&self.state);
+        if st.closed {
+            st.send.remove(key);
+            drop(st);
+            let v = value.take().expect("send future polled after completion");
+            return Poll::Ready(Err(SendError(v)));
+        }
+        if st.buf.len() >= st.cap {
+            crate::loom::reached("chan.send_waits");
+            st.send.register(key, cx.waker());
+            return Poll::Pending;
+        }
+        st.send.remove(key);
+        let v = value.take().expect("send future polled after completion");
+        st.buf.push_back(Message { value: v });
+        let waker = st.recv.notify_one();
+        drop(st);
+        if let Some(w) = waker {
+            w.wake();
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// A `send` future is dropped before completing: frees its waiter entry, passing a
+    /// notification it had received on to another sender.
+    pub(crate) fn cancel_send(&self, key: &mut Option<usize>) {
+        if key.is_none() {
+            return;
+        }
+        let mut st = lock(&self.state);
+        let waker = if st.send.remove(key) {
+            crate::loom::reached("chan.send_notification_passed_on");
+            st.send.notify_one()
+        } else {
+            None
+        };
+        drop(st);
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// Receives without waiting.
+    #[inline]
+    pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
+        let mut st = lock(&self.state);
+        match st.buf.pop_front() {
+            Some(msg) => {
+                let waker = st.send.notify_one();
+                drop(st);
+                if let Some(w) = waker {
+                    w.wake();
+                }
+                Ok(msg.value)
+            }
+            None if st.senders == 0 || st.closed => Err(TryRecvError::Closed),
+            None => Err(TryRecvError::Empty),
+        }
+    }
+
+    /// The `recv` future's poll: spends cooperative budget, then [`Chan::poll_recv_now`].
+    #[inline]
+    pub(crate) fn poll_recv(
+        &self,
+        cx: &mut Context<'_>,
+        key: &mut Option<usize>,
+    ) -> Poll<Option<T>> {
+        ready!(coop::poll_proceed(cx));
+        self.poll_recv_now(cx, key)
+    }
+
+    /// Takes the oldest message, or `None` once the channel is closed and drained, or registers
+    /// `key` to wait.
+    pub(crate) fn poll_recv_now(
+        &self,
+        cx: &mut Context<'_>,
+        key: &mut Option<usize>,
+    ) -> Poll<Option<T>> {
+        let mut st = lock(&self.state);
+        match st.buf.pop_front() {
+            Some(msg) => {
+                st.recv.remove(key);
+                let waker = st.send.notify_one();
+                drop(st);
+                if let Some(w) = waker {
+                    w.wake();
+                }
+                Poll::Ready(Some(msg.value))
+            }
+            None if st.senders == 0 || st.closed => {
+                st.recv.remove(key);
+                Poll::Ready(None)
+            }
+            None => {
+                crate::loom::reached("chan.recv_waits");
+                st.recv.register(key, cx.waker());
+                Poll::Pending
+            }
+        }
+    }
+
+    /// A `recv` future is dropped before completing: frees its waiter entry, passing a
+    /// notification it had received on to another receiver.
+    pub(crate) fn cancel_recv(&self, key: &mut Option<usize>) {
+        if key.is_none() {
+            return;
+        }
+        let mut st = lock(&self.state);
+        let waker = if st.recv.remove(key) {
+            crate::loom::reached("chan.recv_notification_passed_on");
+            st.recv.notify_one()
+        } else {
+            None
+        };
+        drop(st);
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// A sender was cloned.
+    pub(crate) fn add_sender(&self) {
+        lock(&self.state).senders += 1;
+    }
+
+    /// A sender was dropped; the last one wakes every waiting receiver.
+    pub(crate) fn drop_sender(&self) {
+        let last = {
+            let mut st = lock(&self.state);
+            st.senders -= 1;
+            st.senders == 0
+        };
+        if last {
+            waiters::wake_all(&self.state, |st| &mut st.recv);
+        }
+    }
+
+    /// A receiver was cloned (`mpmc`).
+    pub(crate) fn add_receiver(&self) {
+        lock(&self.state).receivers += 1;
+    }
+
+    /// A receiver was dropped; the last one closes the channel, drops the buffered messages and
+    /// wakes every waiting sender.
+    pub(crate) fn drop_receiver(&self) {
+        let dropped = {
+            let mut st = lock(&self.state);
+            st.receivers -= 1;
+            if st.receivers > 0 {
+                return;
+            }
+            st.closed = true;
+            std::mem::take(&mut st.buf)
+        };
+        // User destructors run outside the lock.
+        drop(dropped);
+        waiters::wake_all(&self.state, |st| &mut st.send);
+    }
+
+    /// Closes the channel for senders; buffered messages stay receivable. Wakes every waiter.
+    pub(crate) fn close(&self) {
+        {
+            let mut st = lock(&self.state);
+            if st.closed {
+                return;
+            }
+            st.closed = true;
+        }
+        waiters::wake_all(&self.state, |st| &mut st.send);
+        waiters::wake_all(&self.state, |st| &mut st.recv);
+    }
+
+    /// Whether senders are refused (every receiver gone, or closed).
+    pub(crate) fn is_closed(&self) -> bool {
+        lock(&self.state).closed
+    }
+
+    /// Messages buffered now.
+    pub(crate) fn len(&self) -> usize {
+        lock(&self.state).buf.len()
+    }
+
+    /// The capacity (`usize::MAX` for unbounded).
+    pub(crate) fn capacity(&self) -> usize {
+        lock(&self.state).cap
+    }
+
+    /// Whether every sender is gone.
+    pub(crate) fn is_disconnected(&self) -> bool {
+        lock(&self.state).senders == 0
+    }
+}

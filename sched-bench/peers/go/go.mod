@@ -1,0 +1,3 @@
+module kairos/sched-bench/peers/go
+
+go 1.19
