@@ -88,10 +88,11 @@ pub fn table(rows: &[RtRow]) -> Table {
 pub fn notes(opts: &RtOpts, rows: &[RtRow]) -> Vec<String> {
     let mut notes = vec![
         format!(
-            "note: {}: {} workers, {} round(s) of {:.1} s per backend, interleaved; cells are \
+            "note: {}: {} worker{}, {} round(s) of {:.1} s per backend, interleaved; cells are \
              medians over the rounds",
             opts.workload.name,
             opts.workers,
+            if opts.workers == 1 { "" } else { "s" },
             opts.rounds,
             opts.duration.as_secs_f64()
         ),
