@@ -1,6 +1,6 @@
 //! `sched-bench compare`: one workload on several backends, one table.
 //!
-//! Workload files go to [`crate::file_compare`] (or [`crate::kernel::compare`]), the periodic
+//! Workload files go to [`crate::file_compare`] (every backend, the kernel too), the periodic
 //! built-ins (`latency-under-load`, `mixed-latency`, ...) to [`crate::rt_compare`]; this module
 //! runs the batch built-ins (`mixed-small`):
 //!
@@ -112,13 +112,7 @@ pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
         let file =
             crate::workload_file::load(path).map_err(|e| BenchError::Usage(e.to_string()))?;
         let json_out = opts.json.as_deref().map(json::Output::create).transpose()?;
-        let jobs = if opts.backends.iter().all(|&b| b == Backend::Kernel) {
-            // The kernel backend alone keeps its own table.
-            let run = crate::kernel::compare(&file, json_out)?;
-            vec![("kernel".to_owned(), run.jobs)]
-        } else {
-            crate::file_compare::compare(&file, &opts.backends, workers, json_out)?.jobs
-        };
+        let jobs = crate::file_compare::compare(&file, &opts.backends, workers, json_out)?.jobs;
         crate::rt_compare::logs::file_outputs(
             &file,
             &jobs,
