@@ -267,8 +267,12 @@ struct SchedulabilityArgs {
 struct WorkloadsArgs {
     /// Parse and validate this workload file (sched-bench TOML, or rt-app JSON), print its
     /// tasks and phases, and exit non-zero with the file, line and field if it is invalid.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "export")]
     check: Option<PathBuf>,
+    /// Print a periodic built-in (latency-under-load, mixed-latency, mixed-latency-hogs) as a
+    /// sched-bench TOML workload file, to run on any backend with `compare --workload FILE`.
+    #[arg(long, value_name = "NAME")]
+    export: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -418,10 +422,13 @@ fn main() -> ExitCode {
             verbose: a.verbose,
         })
         .map(drop),
-        Command::Workloads(WorkloadsArgs { check: Some(path) }) => {
-            workload_file::check(&path).map_err(|e| error::BenchError::Usage(e.to_string()))
-        }
-        Command::Workloads(WorkloadsArgs { check: None }) => {
+        Command::Workloads(WorkloadsArgs {
+            check: Some(path), ..
+        }) => workload_file::check(&path).map_err(|e| error::BenchError::Usage(e.to_string())),
+        Command::Workloads(WorkloadsArgs {
+            export: Some(name), ..
+        }) => workload::export_toml(&name).map(|toml| print!("{toml}")),
+        Command::Workloads(WorkloadsArgs { .. }) => {
             let mut t = table::Table::new(["workload", "description"]).text_columns(2);
             for w in workload::BUILTIN {
                 t.row([w.name, w.summary]);

@@ -269,6 +269,49 @@ pub static BUILTIN: &[Builtin] = &[
     },
 ];
 
+/// The periodic built-in `name` as a sched-bench TOML workload file (`sched-bench workloads
+/// --export NAME`): loaded back, it is [`PeriodicSet::model`] with the portable scheduling
+/// fields (no class: the backend decides; the kairos priority as the file's 1 ..= 99 priority,
+/// [`rt_priority`]; the nice value), so every backend that runs files can run it.
+///
+/// # Errors
+/// [`BenchError::Usage`] for an unknown name or a batch workload (it is not a set of periodic
+/// tasks).
+pub fn export_toml(name: &str) -> Result<String, BenchError> {
+    let w = find(name)?;
+    let Shape::Periodic(set) = w.shape else {
+        return Err(BenchError::Usage(format!(
+            "'{name}' is a batch workload; only the periodic built-ins (latency-under-load, \
+             mixed-latency, mixed-latency-hogs) can be exported as workload files"
+        )));
+    };
+    use crate::workload_file::model::format_duration as d;
+    use std::fmt::Write as _;
+    let mut out = format!(
+        "# sched-bench built-in `{name}` as a workload file (sched-bench workloads --export \
+         {name}).\n# {}\n# The built-in runs kairos and tokio on {} worker(s): pass that as --workers.\n\
+         name = \"{name}\"\nduration = \"{}\"\nhogs = {}\n",
+        w.summary,
+        set.workers,
+        d(set.duration),
+        set.background
+    );
+    for t in set.tasks {
+        let _ = write!(
+            out,
+            "\n[[task]]\nname = \"{}\"\nperiod = \"{}\"\ndeadline = \"{}\"\nwork = \"{}\"\n\
+             priority = {}\nnice = {}\n",
+            t.name,
+            d(t.period),
+            d(t.deadline()),
+            d(t.work),
+            rt_priority(t.priority),
+            t.nice
+        );
+    }
+    Ok(out)
+}
+
 /// Looks a workload up by name.
 ///
 /// # Errors
@@ -404,6 +447,30 @@ mod tests {
             checked += 1;
         }
         assert_eq!(checked, 3);
+    }
+
+    /// The exported TOML of every periodic built-in loads back (through the TOML loader) as
+    /// exactly the set's model with the portable scheduling fields.
+    #[test]
+    fn exported_toml_loads_back_as_the_model() {
+        use crate::workload_file::{parse_text, Format};
+        for w in BUILTIN {
+            let Shape::Periodic(set) = w.shape else {
+                assert!(export_toml(w.name).is_err(), "{}", w.name);
+                continue;
+            };
+            let text = export_toml(w.name).unwrap();
+            let path = std::path::Path::new("exported.toml");
+            let loaded = parse_text(&text, path, Format::Toml)
+                .unwrap_or_else(|e| panic!("{}: {e}\n{text}", w.name));
+            let portable = |t: &RtTask| Sched {
+                nice: i32::from(t.nice),
+                priority: Some(rt_priority(t.priority)),
+                ..Sched::default()
+            };
+            assert_eq!(loaded, set.model(w.name, set.duration, portable), "{text}");
+        }
+        assert!(export_toml("nope").is_err());
     }
 
     #[test]
