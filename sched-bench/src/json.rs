@@ -14,8 +14,9 @@ use std::fs::File;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-/// Version of the report layout. 1 was the unversioned, hand-written layout (top-level arrays);
-/// 2 wraps every report in an object with `schema_version` and `command`, rows under `rows`.
+/// Version of the report layout. 1 was the unversioned, hand-written layout (the row reports,
+/// e.g. `compare`'s, were top-level arrays); 2 makes every report an object with
+/// `schema_version` and `command`, row lists under `rows`.
 /// Bump it when a field is renamed or removed or changes meaning.
 pub const SCHEMA_VERSION: u32 = 2;
 
