@@ -5,9 +5,9 @@
 //! Async runtimes are driven through [`Exec`]; since `Exec` has generic methods it cannot be a
 //! trait object, so a backend hands its runtime to an [`ExecVisitor`] (one generic `visit`
 //! method) instead of returning it. The kernel backend is not an async runtime (one OS thread
-//! per task instance); `compare::run` sends it to [`crate::kernel::compare`] instead of
-//! [`Backend::run`]. Workload files on the async runtimes go through
-//! [`crate::file_compare`], which builds their runtimes with timers.
+//! per task instance); workload files on every backend go through [`crate::file_compare`]
+//! (which calls [`crate::kernel::run`] and builds the async runtimes with timers), the periodic
+//! built-ins through [`crate::rt_compare`].
 
 use crate::error::BenchError;
 use crate::exec::{kairos_label, Exec, Kairos, Tokio};
@@ -116,7 +116,7 @@ impl Backend {
             Backend::Tokio => with(Tokio::new(workers)?, visitor),
             Backend::Kernel => Err(BenchError::Usage(
                 "the kernel backend is not an async runtime; `compare` runs it through \
-                 kernel::compare"
+                 file_compare (workload files) or rt_compare (periodic built-ins)"
                     .to_owned(),
             )),
             Backend::Executor => Err(BenchError::Usage(

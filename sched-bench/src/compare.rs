@@ -1,6 +1,6 @@
 //! `sched-bench compare`: one workload on several backends, one table.
 //!
-//! Workload files go to [`crate::file_compare`] (or [`crate::kernel::compare`]), the periodic
+//! Workload files go to [`crate::file_compare`] (every backend, the kernel too), the periodic
 //! built-ins (`latency-under-load`, `mixed-latency`, ...) to [`crate::rt_compare`]; this module
 //! runs the batch built-ins (`mixed-small`):
 //!
@@ -60,6 +60,8 @@ pub struct CompareOpts {
     /// Seed of the sim rows' first round (`None`: [`crate::rt_compare::sim::DEFAULT_SEED`]);
     /// only with a sim backend.
     pub seed: Option<u64>,
+    /// Print the full tables instead of the compact default (`--wide`).
+    pub wide: bool,
 }
 
 /// Rounds of a batch workload when `--rounds` is not given.
@@ -110,13 +112,7 @@ pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
         let file =
             crate::workload_file::load(path).map_err(|e| BenchError::Usage(e.to_string()))?;
         let json_out = opts.json.as_deref().map(json::Output::create).transpose()?;
-        let jobs = if opts.backends.iter().all(|&b| b == Backend::Kernel) {
-            // The kernel backend alone keeps its own table.
-            let run = crate::kernel::compare(&file, json_out)?;
-            vec![("kernel".to_owned(), run.jobs)]
-        } else {
-            crate::file_compare::compare(&file, &opts.backends, workers, json_out)?.jobs
-        };
+        let jobs = crate::file_compare::compare(&file, &opts.backends, workers, json_out)?.jobs;
         crate::rt_compare::logs::file_outputs(
             &file,
             &jobs,
@@ -143,6 +139,7 @@ pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
                 cyclic: opts.cyclic,
                 rtapp_log: opts.rtapp_log.clone(),
                 seed: opts.seed.unwrap_or(crate::rt_compare::sim::DEFAULT_SEED),
+                wide: opts.wide,
             })?;
             return Ok(Vec::new());
         }
@@ -178,12 +175,17 @@ pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
             },
         )?);
     }
-    println!("{}", report::table(&rows));
+    if opts.wide {
+        println!("{}", report::table(&rows));
+    } else {
+        println!("{}", report::compact_table(&rows));
+        println!("{}", report::COMPACT_NOTE);
+    }
     if let Some(note) = machine::busy_note(start) {
         println!("{note}\n");
     }
     if let Some(out) = json_out {
-        out.write(&report::to_json(&rows))?;
+        out.write_json("compare", report::to_json(&rows))?;
     }
     Ok(rows)
 }

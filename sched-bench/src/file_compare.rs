@@ -1,15 +1,14 @@
-//! `compare --workload FILE` with async backends: one workload file on the kernel backend, the
-//! kairos executor (one row set per policy) and tokio, in one table.
+//! `compare --workload FILE`: one workload file on the kernel backend, the kairos executor (one
+//! row set per policy) and tokio, in one table (also when only one backend is asked for).
 //!
 //! Backends run one after another, each once for the workload's duration (`--rounds` does not
 //! apply): the kernel backend through [`kernel::run`], the async ones through
 //! [`async_backend::run`] on a runtime built with `--workers` workers and timers. Every row has
 //! the same columns and the metric definitions of [`crate::kernel::metrics`]; a `backend` column
-//! tells the rows apart. Kernel rows are one per scheduling class plus the hogs, as in the
-//! kernel-only table; async rows are one for all tasks (the runtime has one policy) plus the
-//! hogs.
-//!
-//! `--backends kernel` alone keeps its own table ([`kernel::compare`]), unchanged.
+//! tells the rows apart. Kernel rows are one per scheduling class plus the hogs; async rows are
+//! one for all tasks (the runtime has one policy) plus the hogs. Kernel rows also say how many
+//! threads ran, whether the policy read back inside each thread is the one asked for, and
+//! whether context switches could be read (JSON only).
 
 use crate::async_backend::{self, AsyncRun, AsyncTimer};
 use crate::backend::Backend;
@@ -55,7 +54,7 @@ impl Count {
 pub struct FileRow {
     /// `kernel`, `kairos-fifo`, `tokio`, ...
     pub backend: String,
-    /// Kernel: the class (`SCHED_FIFO`, `hogs (SCHED_OTHER)`); async: `tasks` or `hogs`.
+    /// Kernel: the class (`SCHED_FIFO`, ...) or `hogs`; async: `tasks` or `hogs`.
     pub class: String,
     /// Threads (kernel) or async tasks of the row.
     pub threads: u64,
@@ -73,6 +72,19 @@ pub struct FileRow {
     pub cpu_ns: Option<u64>,
     /// Hogs: work units done and units per second of wall time.
     pub units: Option<(u64, f64)>,
+    /// Kernel class rows: what the threads themselves observed.
+    pub kernel: Option<KernelChecks>,
+}
+
+/// What a kernel class row's threads observed about their own setup.
+#[derive(Clone, Copy, Debug)]
+pub struct KernelChecks {
+    /// Threads that ran (the others were refused their policy).
+    pub threads_ran: u32,
+    /// Whether every thread read back the policy (and nice value) it asked for.
+    pub policy_matches: bool,
+    /// Whether `/proc/thread-self/status` gave context switch counters.
+    pub ctx_read: bool,
 }
 
 /// Everything one `compare --workload FILE` produced.
@@ -108,7 +120,7 @@ pub fn compare(
         println!("{note}\n");
     }
     if let Some(out) = json_out {
-        out.write(&to_json(&workload.name, &run.rows))?;
+        out.write_json("compare", to_json(&workload.name, &run.rows))?;
     }
     Ok(run)
 }
@@ -138,7 +150,7 @@ pub fn run(
                 let run = kernel::run(workload)?;
                 notes.extend(run.notes.iter().map(|n| format!("note: kernel: {n}")));
                 notes.push(format!(
-                    "kernel backend: ran {:.3} s",
+                    "kernel backend: ran {:.3} s (times in µs; lateness < 0 is early)",
                     run.elapsed.as_secs_f64()
                 ));
                 rows.extend(kernel_rows(&run));
@@ -299,13 +311,18 @@ fn kernel_rows(run: &KernelRun) -> Vec<FileRow> {
                 voluntary: cs(r.stats.voluntary_cs),
                 cpu_ns: ran.then_some(r.stats.cpu_ns),
                 units: None,
+                kernel: Some(KernelChecks {
+                    threads_ran: r.ran,
+                    policy_matches: r.policy_matches,
+                    ctx_read: r.ctx_read,
+                }),
             }
         })
         .collect();
     if let Some(h) = &run.hogs {
         rows.push(FileRow {
             backend: "kernel".to_owned(),
-            class: "hogs (SCHED_OTHER)".to_owned(),
+            class: "hogs".to_owned(),
             threads: h.threads as u64,
             status: "ok".to_owned(),
             read_back: "SCHED_OTHER".to_owned(),
@@ -314,6 +331,7 @@ fn kernel_rows(run: &KernelRun) -> Vec<FileRow> {
             voluntary: Count::Value(h.voluntary_cs),
             cpu_ns: Some(h.cpu_ns),
             units: Some((h.units, h.units_per_s())),
+            kernel: None,
         });
     }
     rows
@@ -333,6 +351,7 @@ fn async_rows(run: &AsyncRun) -> Vec<FileRow> {
         cpu_ns: Some(run.stats.cpu_ns),
         units: None,
         preemptions: count(run.task_preemptions),
+        kernel: None,
     }];
     if let Some(h) = &run.hogs {
         rows.push(FileRow {
@@ -346,12 +365,13 @@ fn async_rows(run: &AsyncRun) -> Vec<FileRow> {
             voluntary: Count::NotApplicable,
             cpu_ns: Some(h.cpu_ns),
             units: Some((h.units, h.units_per_s())),
+            kernel: None,
         });
     }
     rows
 }
 
-/// The combined table: the kernel-only table's columns with a `backend` column in front.
+/// The table: one row per backend and class (kernel) or tasks/hogs (async).
 pub fn table(rows: &[FileRow]) -> Table {
     let mut t = Table::new([
         "backend",
@@ -398,9 +418,10 @@ pub fn table(rows: &[FileRow]) -> Table {
     t
 }
 
-/// The rows as a JSON array of flat objects, with the kernel report's keys plus `backend`.
-pub fn to_json(workload: &str, rows: &[FileRow]) -> String {
-    let items: Vec<String> = rows
+/// The rows as a JSON array of flat objects. Kernel rows add `threads_ran`, `policy_matches`,
+/// `ctx_switches_read` and (when read) `involuntary_cs`, the same count as `preemptions`.
+pub fn to_json(workload: &str, rows: &[FileRow]) -> serde_json::Value {
+    let items: Vec<serde_json::Value> = rows
         .iter()
         .map(|r| {
             let mut o = Obj::new()
@@ -410,11 +431,21 @@ pub fn to_json(workload: &str, rows: &[FileRow]) -> String {
                 .int("threads", r.threads)
                 .str("status", &r.status)
                 .str("policy_read_back", &r.read_back);
+            if let Some(k) = r.kernel {
+                let yes_no = |b: bool| if b { "yes" } else { "no" };
+                o = o
+                    .int("threads_ran", u64::from(k.threads_ran))
+                    .str("policy_matches", yes_no(k.policy_matches))
+                    .str("ctx_switches_read", yes_no(k.ctx_read));
+            }
             if let Some(s) = &r.stats {
                 o = s.json_fields(o);
             }
             if let Some(v) = r.preemptions.value() {
                 o = o.int("preemptions", v);
+                if r.backend == "kernel" {
+                    o = o.int("involuntary_cs", v);
+                }
             }
             if let Some(v) = r.voluntary.value() {
                 o = o.int("voluntary_cs", v);

@@ -1,104 +1,106 @@
-//! Minimal JSON writing for report files (objects of strings and numbers, arrays of objects).
+//! JSON reports: every `--json FILE` is one serde_json document carrying its schema version.
 //!
-//! Hand-written so the binary needs no serialisation dependency; the reports are flat records,
-//! and [`Obj`] is enough to write them correctly (strings escaped, non-finite numbers as `null`).
+//! A document is an object with `schema_version` ([`SCHEMA_VERSION`]), `command` (the
+//! subcommand that wrote it) and the command's own fields; a command whose report is a list of
+//! table rows puts them under `rows`. Rows are flat objects (`"name": value`), built with [`Obj`]
+//! from the same row structs the tables print, or serialised directly where the struct derives
+//! `Serialize` (e.g. [`Summary`](crate::stats::Summary)). Non-finite numbers are written as
+//! `null` (JSON has no NaN).
 
 use crate::error::BenchError;
-use std::fmt::Write as _;
+use serde::Serialize;
+use serde_json::{Map, Value};
 use std::fs::File;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-/// A JSON object under construction.
-#[derive(Debug)]
+/// Version of the report layout. 1 was the unversioned, hand-written layout (the row reports,
+/// e.g. `compare`'s, were top-level arrays); 2 makes every report an object with
+/// `schema_version` and `command`, row lists under `rows`.
+/// Bump it when a field is renamed or removed or changes meaning.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// A flat JSON object under construction.
+#[derive(Debug, Default)]
 pub struct Obj {
-    buf: String,
+    /// The fields so far.
+    map: Map<String, Value>,
 }
 
 impl Obj {
-    /// `{`
+    /// An empty object.
     pub fn new() -> Obj {
-        Obj {
-            buf: String::from("{"),
-        }
-    }
-
-    fn key(&mut self, key: &str) {
-        if self.buf.len() > 1 {
-            self.buf.push(',');
-        }
-        string(&mut self.buf, key);
-        self.buf.push(':');
+        Obj::default()
     }
 
     /// Adds `"key": "value"`.
     pub fn str(mut self, key: &str, value: &str) -> Obj {
-        self.key(key);
-        string(&mut self.buf, value);
+        self.map.insert(key.to_owned(), Value::from(value));
         self
     }
 
     /// Adds `"key": value` (`null` if not finite).
     pub fn num(mut self, key: &str, value: f64) -> Obj {
-        self.key(key);
-        if value.is_finite() {
-            let _ = write!(self.buf, "{value}");
-        } else {
-            self.buf.push_str("null");
-        }
+        self.map.insert(key.to_owned(), number(value));
         self
     }
 
     /// Adds `"key": value` for an integer.
     pub fn int(mut self, key: &str, value: u64) -> Obj {
-        self.key(key);
-        let _ = write!(self.buf, "{value}");
+        self.map.insert(key.to_owned(), Value::from(value));
         self
     }
 
-    /// Adds `"key": <already serialised JSON>`.
-    pub fn raw(mut self, key: &str, json: &str) -> Obj {
-        self.key(key);
-        self.buf.push_str(json);
+    /// Adds `"key": value` for anything serialisable (`null` if it cannot be represented).
+    pub fn val(mut self, key: &str, value: impl Serialize) -> Obj {
+        self.map.insert(key.to_owned(), to_value(value));
         self
     }
 
-    /// `}`: the finished object.
-    pub fn finish(mut self) -> String {
-        self.buf.push('}');
-        self.buf
+    /// The finished object.
+    pub fn finish(self) -> Value {
+        Value::Object(self.map)
     }
 }
 
-/// `[a,b,...]` from already serialised items.
-pub fn array(items: impl IntoIterator<Item = String>) -> String {
-    let items: Vec<String> = items.into_iter().collect();
-    format!("[{}]", items.join(","))
+/// A finite `f64` as a JSON number, anything else as `null`.
+pub fn number(x: f64) -> Value {
+    serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
 }
 
-/// Appends `s` as a JSON string literal.
-fn string(buf: &mut String, s: &str) {
-    buf.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => buf.push_str("\\\""),
-            '\\' => buf.push_str("\\\\"),
-            '\n' => buf.push_str("\\n"),
-            '\r' => buf.push_str("\\r"),
-            '\t' => buf.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(buf, "\\u{:04x}", c as u32);
-            }
-            c => buf.push(c),
+/// `value` as JSON; `null` if serde cannot represent it (a non-finite float, which derived
+/// `Serialize` impls turn into an error rather than `null`).
+pub fn to_value(value: impl Serialize) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+/// `[a,b,...]`.
+pub fn array(items: impl IntoIterator<Item = Value>) -> Value {
+    Value::Array(items.into_iter().collect())
+}
+
+/// The versioned document for `command`: `body`'s fields if it is an object, else `body` under
+/// `rows`, plus `schema_version` and `command`.
+pub fn document(command: &str, body: Value) -> Value {
+    let mut map = match body {
+        Value::Object(map) => map,
+        rows => {
+            let mut map = Map::new();
+            map.insert("rows".to_owned(), rows);
+            map
         }
-    }
-    buf.push('"');
+    };
+    map.insert("schema_version".to_owned(), Value::from(SCHEMA_VERSION));
+    map.insert("command".to_owned(), Value::from(command));
+    Value::Object(map)
 }
 
 /// A report file, created (truncated) up front so a bad path is reported before the run.
 #[derive(Debug)]
 pub struct Output {
+    /// Where it goes (for messages).
     path: PathBuf,
+    /// The open file.
     file: File,
 }
 
@@ -118,12 +120,12 @@ impl Output {
         })
     }
 
-    /// Writes `json` plus a newline and says so on stderr.
+    /// Writes `text` plus a newline and says so on stderr.
     ///
     /// # Errors
     /// [`BenchError::Io`] naming the file.
-    pub fn write(mut self, json: &str) -> Result<(), BenchError> {
-        writeln!(self.file, "{json}")
+    pub fn write(mut self, text: &str) -> Result<(), BenchError> {
+        writeln!(self.file, "{text}")
             .and_then(|()| self.file.flush())
             .map_err(|source| BenchError::Io {
                 path: self.path.clone(),
@@ -132,26 +134,54 @@ impl Output {
         eprintln!("wrote {}", self.path.display());
         Ok(())
     }
+
+    /// Writes [`document`]`(command, body)`, pretty-printed.
+    ///
+    /// # Errors
+    /// [`BenchError::Io`] naming the file.
+    pub fn write_json(self, command: &str, body: Value) -> Result<(), BenchError> {
+        let doc = document(command, body);
+        // Serialising a `Value` cannot fail: its keys are strings and its numbers finite.
+        let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        self.write(&text)
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{array, Obj};
+    use super::*;
 
     #[test]
-    fn escapes_and_nests() {
+    fn escapes_nests_and_nulls_non_finite() {
         let inner = Obj::new().int("n", 3).finish();
         let o = Obj::new()
             .str("name", "a\"b\\c\n")
             .num("x", 1.5)
             .num("bad", f64::NAN)
-            .raw("inner", &inner)
+            .val("inner", &inner)
             .finish();
+        let text = serde_json::to_string(&o).unwrap();
+        let back: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back["name"], "a\"b\\c\n");
+        assert_eq!(back["x"], 1.5);
+        assert!(back["bad"].is_null());
+        assert_eq!(back["inner"]["n"], 3);
         assert_eq!(
-            o,
-            r#"{"name":"a\"b\\c\n","x":1.5,"bad":null,"inner":{"n":3}}"#
+            array([o.clone(), o.clone()]),
+            Value::Array(vec![o.clone(), o])
         );
-        assert_eq!(array([o.clone(), o.clone()]), format!("[{o},{o}]"));
-        assert_eq!(Obj::new().finish(), "{}");
+        assert_eq!(Obj::new().finish(), Value::Object(Map::new()));
+    }
+
+    #[test]
+    fn documents_carry_version_and_command() {
+        let rows = document("compare", array([Obj::new().int("a", 1).finish()]));
+        assert_eq!(rows["schema_version"], SCHEMA_VERSION);
+        assert_eq!(rows["command"], "compare");
+        assert_eq!(rows["rows"][0]["a"], 1);
+        let obj = document("micro", Obj::new().str("peer", "tokio").finish());
+        assert_eq!(obj["schema_version"], SCHEMA_VERSION);
+        assert_eq!(obj["peer"], "tokio");
+        assert!(obj.get("rows").is_none());
     }
 }

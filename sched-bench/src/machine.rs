@@ -64,20 +64,33 @@ impl CpuSample {
 /// Formats the report line for a run that started at `start` (a sample taken then).
 pub fn busy_note(start: Option<CpuSample>) -> Option<String> {
     let share = CpuSample::now()?.others_share_since(&start?)?;
+    Some(share_note(share))
+}
+
+/// The line for a share of `share` (a fraction), with a warning above 10%.
+fn share_note(share: f64) -> String {
     let hint = if share > 0.10 {
-        " -- the machine was shared; rerun on a quiet machine before trusting these numbers"
+        "; shared machine, rerun on a quiet one to trust these numbers"
     } else {
         ""
     };
-    Some(format!(
-        "other processes used {:.0}% of the machine's CPU time during this run{hint}",
+    format!(
+        "other processes used {:.0}% of the CPU during this run{hint}",
         share * 100.0
-    ))
+    )
 }
 
 #[cfg(test)]
 mod tests {
-    use super::CpuSample;
+    use super::{share_note, CpuSample};
+
+    #[test]
+    fn the_note_fits_120_columns_and_warns_above_10_percent() {
+        let busy = share_note(1.0);
+        assert!(busy.chars().count() <= 120, "{busy}");
+        assert!(busy.contains("quiet"), "{busy}");
+        assert!(!share_note(0.05).contains("quiet"));
+    }
 
     #[test]
     fn share_is_a_fraction() {

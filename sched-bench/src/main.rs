@@ -35,6 +35,7 @@ mod compare;
 mod error;
 mod exec;
 mod file_compare;
+mod job_loop;
 mod json;
 mod kernel;
 mod machine;
@@ -46,11 +47,11 @@ mod results;
 mod rt_compare;
 mod schedulability;
 mod spawn_sleep;
+mod spin;
 mod stats;
 mod table;
 mod timer_precision;
 mod watchdog;
-mod work;
 mod workload;
 mod workload_file;
 
@@ -266,8 +267,12 @@ struct SchedulabilityArgs {
 struct WorkloadsArgs {
     /// Parse and validate this workload file (sched-bench TOML, or rt-app JSON), print its
     /// tasks and phases, and exit non-zero with the file, line and field if it is invalid.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "export")]
     check: Option<PathBuf>,
+    /// Print a periodic built-in (latency-under-load, mixed-latency, mixed-latency-hogs) as a
+    /// sched-bench TOML workload file, to run on any backend with `compare --workload FILE`.
+    #[arg(long, value_name = "NAME")]
+    export: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -333,6 +338,11 @@ struct CompareArgs {
     /// (default 1). The simulation is deterministic: the same seed gives the same row.
     #[arg(long)]
     seed: Option<u64>,
+    /// Print the full tables (ranges over the rounds, response time, CPU, preemptions,
+    /// background throughput, per task) instead of the default verdicts and compact table
+    /// (at most 120 columns). --json writes every field either way.
+    #[arg(long)]
+    wide: bool,
 }
 
 /// `--duration`: a duration with a unit, longer than zero.
@@ -375,6 +385,7 @@ fn main() -> ExitCode {
             cyclic: a.cyclic,
             rtapp_log: a.rtapp_log,
             seed: a.seed,
+            wide: a.wide,
         })
         .map(drop),
         Command::Report(a) => results::run(&results::ReportOpts {
@@ -411,10 +422,13 @@ fn main() -> ExitCode {
             verbose: a.verbose,
         })
         .map(drop),
-        Command::Workloads(WorkloadsArgs { check: Some(path) }) => {
-            workload_file::check(&path).map_err(|e| error::BenchError::Usage(e.to_string()))
-        }
-        Command::Workloads(WorkloadsArgs { check: None }) => {
+        Command::Workloads(WorkloadsArgs {
+            check: Some(path), ..
+        }) => workload_file::check(&path).map_err(|e| error::BenchError::Usage(e.to_string())),
+        Command::Workloads(WorkloadsArgs {
+            export: Some(name), ..
+        }) => workload::export_toml(&name).map(|toml| print!("{toml}")),
+        Command::Workloads(WorkloadsArgs { .. }) => {
             let mut t = table::Table::new(["workload", "description"]).text_columns(2);
             for w in workload::BUILTIN {
                 t.row([w.name, w.summary]);

@@ -419,7 +419,7 @@ pub fn run(opts: &MicroOpts) -> Result<Vec<MicroResult>, BenchError> {
         if let Some(rows) = &sleeps {
             extra.push(("spawn_sleep", spawn_sleep::to_json(rows)));
         }
-        out.write(&to_json(&results, opts, busy.as_deref(), &extra))?;
+        out.write_json("micro", to_json(&results, opts, busy.as_deref(), &extra))?;
     }
     Ok(results)
 }
@@ -560,36 +560,25 @@ fn table(results: &[MicroResult]) -> Table {
     table
 }
 
-fn summary_json(s: &Summary) -> String {
-    Obj::new()
-        .num("median", s.median)
-        .num("min", s.min)
-        .num("max", s.max)
-        .finish()
-}
-
-/// The report; `extra` are further top-level keys with already serialised values (the
-/// standalone benchmarks' rows).
+/// The report; `extra` are further top-level keys (the standalone benchmarks' rows).
 fn to_json(
     results: &[MicroResult],
     opts: &MicroOpts,
     busy: Option<&str>,
-    extra: &[(&str, String)],
-) -> String {
+    extra: &[(&str, serde_json::Value)],
+) -> serde_json::Value {
     let rows = results.iter().map(|r| {
         let mut row = Obj::new()
             .str("benchmark", r.bench.name())
             .str("unit", r.bench.unit())
             .int("ops_per_run", r.bench.ops())
-            .raw("kairos", &summary_json(&r.kairos));
+            .val("kairos", r.kairos);
         if let (Some(t), Some(ratio)) = (&r.tokio, r.ratio()) {
-            row = row
-                .raw("tokio", &summary_json(t))
-                .num("ratio_tokio_over_kairos", ratio);
+            row = row.val("tokio", t).num("ratio_tokio_over_kairos", ratio);
         }
-        row.raw(
+        row.val(
             "kairos_counters_total",
-            &Obj::new()
+            Obj::new()
                 .int("polls", r.kairos_counters.polls)
                 .int("steals", r.kairos_counters.steals)
                 .int("parks", r.kairos_counters.parks)
@@ -618,9 +607,9 @@ fn to_json(
                 .map_or_else(|| "default".to_owned(), |n| n.to_string()),
         )
         .str("machine", busy.unwrap_or("unknown"))
-        .raw("results", &json::array(rows));
+        .val("results", json::array(rows));
     for (key, value) in extra {
-        obj = obj.raw(key, value);
+        obj = obj.val(key, value);
     }
     obj.finish()
 }

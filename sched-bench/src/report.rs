@@ -83,17 +83,54 @@ pub fn table(rows: &[Row]) -> Table {
     table
 }
 
+/// The note under [`compact_table`].
+pub const COMPACT_NOTE: &str = "note: median over the rounds; --wide adds workload, min/max \
+     ms; efficiency = ideal / median time (docs/sched-bench.md)";
+
+/// The default table (at most 120 columns): the median run time, throughput, efficiency and
+/// kairos' counters; [`table`] (`--wide`) adds the workload and the range.
+pub fn compact_table(rows: &[Row]) -> Table {
+    let mut table = Table::new([
+        "backend",
+        "workers",
+        "median ms",
+        "tasks/s",
+        "efficiency",
+        "polls/rd",
+        "steals/rd",
+        "parks/rd",
+    ]);
+    for r in rows {
+        let counter = |f: fn(&Counters) -> u64| {
+            r.counters_per_round
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), |c| f(c).to_string())
+        };
+        table.row([
+            r.backend.clone(),
+            r.workers.to_string(),
+            num(r.total_ms.median),
+            format!("{:.0}", r.throughput()),
+            format!("{:.0}%", r.efficiency() * 100.0),
+            counter(|c| c.polls),
+            counter(|c| c.steals),
+            counter(|c| c.parks),
+        ]);
+    }
+    table
+}
+
 /// The rows as a JSON array of objects.
-pub fn to_json(rows: &[Row]) -> String {
+pub fn to_json(rows: &[Row]) -> serde_json::Value {
     json::array(rows.iter().map(|r| {
         let mut o = Obj::new()
             .str("backend", &r.backend)
             .str("workload", r.workload)
             .int("workers", r.workers as u64)
             .int("rounds", r.rounds as u64)
-            .raw(
+            .val(
                 "total_ms",
-                &Obj::new()
+                Obj::new()
                     .num("median", r.total_ms.median)
                     .num("min", r.total_ms.min)
                     .num("max", r.total_ms.max)
@@ -104,9 +141,9 @@ pub fn to_json(rows: &[Row]) -> String {
             .num("ideal_ms", r.ideal.as_secs_f64() * 1e3)
             .num("efficiency", r.efficiency());
         if let Some(c) = r.counters_per_round {
-            o = o.raw(
+            o = o.val(
                 "counters_per_round",
-                &Obj::new()
+                Obj::new()
                     .int("polls", c.polls)
                     .int("steals", c.steals)
                     .int("parks", c.parks)
@@ -115,4 +152,55 @@ pub fn to_json(rows: &[Row]) -> String {
         }
         o.finish()
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::Backend;
+    use crate::rt_compare::compact::MAX_WIDTH;
+    use crate::workload::{self, Shape};
+
+    /// The default table of every batch built-in on every backend that runs it, with wide
+    /// synthetic numbers (ten-digit counters per round, no timing), fits [`MAX_WIDTH`]
+    /// columns, and so does its note.
+    #[test]
+    fn compact_table_fits_120_columns() {
+        let mut checked = 0;
+        for w in workload::BUILTIN {
+            if !matches!(w.shape, Shape::Sliced(_)) {
+                continue;
+            }
+            let rows: Vec<Row> = [Backend::Executor, Backend::Tokio]
+                .iter()
+                .flat_map(|b| b.expand())
+                .map(|b| Row {
+                    backend: b.to_string(),
+                    workload: w.name,
+                    workers: 1024,
+                    rounds: 1000,
+                    total_ms: crate::stats::Summary {
+                        median: 0.001,
+                        min: 0.0005,
+                        max: 123_456.7,
+                    },
+                    tasks: 123_456_789,
+                    ideal: Duration::from_secs(1),
+                    counters_per_round: (b != Backend::Tokio).then_some(Counters {
+                        polls: 9_999_999_999,
+                        steals: 9_999_999_999,
+                        parks: 9_999_999_999,
+                        preemptions: 9_999_999_999,
+                    }),
+                })
+                .collect();
+            let text = compact_table(&rows).to_string();
+            for line in text.lines().chain(std::iter::once(COMPACT_NOTE)) {
+                assert!(line.chars().count() <= MAX_WIDTH, "{}: {line}", w.name);
+            }
+            assert_eq!(text.lines().count(), 2 + rows.len(), "{text}");
+            checked += 1;
+        }
+        assert!(checked >= 1);
+    }
 }

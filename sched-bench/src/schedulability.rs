@@ -219,7 +219,7 @@ pub fn run(opts: &SchedOpts) -> Result<(Vec<Point>, Vec<Speed>), BenchError> {
         out.write(&svg)?;
     }
     if let Some(out) = json_out {
-        out.write(&to_json(opts, &points, &speeds))?;
+        out.write_json("schedulability", to_json(opts, &points, &speeds))?;
     }
     Ok((points, speeds))
 }
@@ -624,7 +624,7 @@ fn curves(points: &[Point]) -> Vec<(&'static str, Vec<(f64, f64)>)> {
 }
 
 /// The JSON report: the configuration, one object per point, the speed per policy.
-pub fn to_json(opts: &SchedOpts, points: &[Point], speeds: &[Speed]) -> String {
+pub fn to_json(opts: &SchedOpts, points: &[Point], speeds: &[Speed]) -> serde_json::Value {
     let points = json::array(points.iter().map(|p| {
         let mut o = Obj::new()
             .num("utilization", p.utilization)
@@ -661,8 +661,8 @@ pub fn to_json(opts: &SchedOpts, points: &[Point], speeds: &[Speed]) -> String {
                 "release"
             },
         )
-        .raw("points", &points)
-        .raw("speed", &speeds)
+        .val("points", &points)
+        .val("speed", &speeds)
         .finish()
 }
 

@@ -578,7 +578,7 @@ pub fn notes(rows: &[SleepRow]) -> Vec<String> {
 }
 
 /// The rows as a JSON array.
-pub fn to_json(rows: &[SleepRow]) -> String {
+pub fn to_json(rows: &[SleepRow]) -> serde_json::Value {
     json::array(rows.iter().map(|r| {
         let c = &r.report;
         let mut o = Obj::new()

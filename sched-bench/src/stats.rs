@@ -6,7 +6,7 @@
 //! visible.
 
 /// Median, minimum and maximum of some samples (in whatever unit they were given).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct Summary {
     /// The middle sample; the mean of the two middle samples for an even count.
     pub median: f64,

@@ -481,7 +481,7 @@ pub fn verdicts(rows: &[TimerRow]) -> Vec<String> {
 }
 
 /// The rows as a JSON array.
-pub fn to_json(rows: &[TimerRow]) -> String {
+pub fn to_json(rows: &[TimerRow]) -> serde_json::Value {
     json::array(rows.iter().map(|r| {
         let l = &r.latencies;
         Obj::new()

@@ -1,6 +1,6 @@
 //! Built-in workloads for `sched-bench compare`: what the tasks do, independent of the runtime.
 //!
-//! A [`Workload`] is a name, a one-line summary and a [`Shape`]: the parameters of a family of
+//! A [`Builtin`] is a name, a one-line summary and a [`Shape`]: the parameters of a family of
 //! task sets. New instances of a family are new entries in [`BUILTIN`].
 //!
 //! - [`Shape::Sliced`] (`mixed-small`): a batch of CPU-bound tasks run to completion; one
@@ -11,16 +11,20 @@
 //!   periodic tasks with deadlines plus background load for a fixed time; the result is
 //!   release→start latency, response time, deadline misses and background throughput. Run by
 //!   [`crate::rt_compare`], with kairos' own periodic tasks (`Runtime::spawn_periodic`) on
-//!   kairos and an equivalent release loop on tokio.
+//!   kairos and an equivalent release loop on tokio. Each set is also a workload file
+//!   ([`PeriodicSet::model`]: the struct the TOML and rt-app loaders produce, valid under their
+//!   rules), which is what the kernel rows run.
 
 use crate::error::{BenchError, TaskFailed};
 use crate::exec::Exec;
-use crate::work::work;
+use crate::spin::wall as work;
+use crate::workload_file::model::{Periodic, Repeat, Sched, TaskSpec, Workload as FileWorkload};
 use std::time::{Duration, Instant};
 
-/// A named task set.
+/// A named built-in task set (a workload *file* is [`crate::workload_file::model::Workload`];
+/// the periodic built-ins convert to one with [`PeriodicSet::model`]).
 #[derive(Debug)]
-pub struct Workload {
+pub struct Builtin {
     /// Name on the command line.
     pub name: &'static str,
     /// One line for `sched-bench workloads`.
@@ -79,6 +83,54 @@ impl RtTask {
     /// The relative deadline: the given one, else the period.
     pub fn deadline(&self) -> Duration {
         self.deadline.unwrap_or(self.period)
+    }
+}
+
+/// Real-time priority (1 ..= 99, SCHED_FIFO's range and the workload file's `priority`) of a
+/// kairos priority `p` (0 ..= 255): `1 + p · 98 / 255`, so 0 → 1 and 255 → 99, order kept
+/// (mixed-latency: ctrl 97, sensor 93, audio 89, video 85, telemetry 81; latency-under-load:
+/// tick 99).
+pub fn rt_priority(p: u8) -> u32 {
+    1 + u32::from(p) * 98 / 255
+}
+
+impl PeriodicSet {
+    /// This set as a workload file: the model the TOML and rt-app loaders produce
+    /// ([`crate::workload_file::model`]), so any backend that runs workload files runs it.
+    /// Each periodic task becomes a TOML-style periodic task (`Run(C)` then an absolute timer
+    /// of period `T`, job deadline `D`, repeated until `duration` ends) with the scheduling
+    /// fields `sched` gives it (the kernel rows: their Linux class and its parameters); the
+    /// background tasks become `hogs`.
+    pub fn model(
+        &self,
+        name: &str,
+        duration: Duration,
+        sched: impl Fn(&RtTask) -> Sched,
+    ) -> FileWorkload {
+        let tasks = self
+            .tasks
+            .iter()
+            .map(|task| TaskSpec {
+                name: task.name.to_owned(),
+                instances: 1,
+                sched: sched(task),
+                deadline: Some(task.deadline()),
+                cpus: None,
+                delay: Duration::ZERO,
+                repeat: Repeat::Forever,
+                phases: TaskSpec::periodic_phases(Periodic {
+                    period: task.period,
+                    work: task.work,
+                }),
+            })
+            .collect();
+        FileWorkload {
+            name: name.to_owned(),
+            duration: Some(duration),
+            seed: 0,
+            hogs: self.background,
+            tasks,
+        }
     }
 }
 
@@ -169,8 +221,8 @@ pub struct Sliced {
 }
 
 /// The built-in workloads.
-pub static BUILTIN: &[Workload] = &[
-    Workload {
+pub static BUILTIN: &[Builtin] = &[
+    Builtin {
         name: "mixed-small",
         summary: "1,000 tasks x 4 slices of 20 us CPU with yields between slices, each \
                   spawning one 1-slice child (2,000 tasks, 100 ms CPU in all)",
@@ -182,7 +234,7 @@ pub static BUILTIN: &[Workload] = &[
             child_slices: 1,
         }),
     },
-    Workload {
+    Builtin {
         name: "latency-under-load",
         summary: "2 workers, 3 s: a 1 ms periodic task (15 us CPU, deadline 1 ms) plus 8 \
                   background tasks spinning in 20 us slices with a yield after each",
@@ -193,7 +245,7 @@ pub static BUILTIN: &[Workload] = &[
             background: 8,
         }),
     },
-    Workload {
+    Builtin {
         name: "mixed-latency",
         summary: "1 worker, 3 s: ctrl 200us/2ms, sensor 900us/8ms, audio 500us/10ms (D 1.5ms), \
                   video 2ms/20ms, telemetry 5ms/100ms (C/T; D = T unless given), U = 0.41",
@@ -204,7 +256,7 @@ pub static BUILTIN: &[Workload] = &[
             background: 0,
         }),
     },
-    Workload {
+    Builtin {
         name: "mixed-latency-hogs",
         summary: "mixed-latency plus 3 background tasks spinning in 20 us slices with a yield \
                   after each",
@@ -217,11 +269,54 @@ pub static BUILTIN: &[Workload] = &[
     },
 ];
 
+/// The periodic built-in `name` as a sched-bench TOML workload file (`sched-bench workloads
+/// --export NAME`): loaded back, it is [`PeriodicSet::model`] with the portable scheduling
+/// fields (no class: the backend decides; the kairos priority as the file's 1 ..= 99 priority,
+/// [`rt_priority`]; the nice value), so every backend that runs files can run it.
+///
+/// # Errors
+/// [`BenchError::Usage`] for an unknown name or a batch workload (it is not a set of periodic
+/// tasks).
+pub fn export_toml(name: &str) -> Result<String, BenchError> {
+    let w = find(name)?;
+    let Shape::Periodic(set) = w.shape else {
+        return Err(BenchError::Usage(format!(
+            "'{name}' is a batch workload; only the periodic built-ins (latency-under-load, \
+             mixed-latency, mixed-latency-hogs) can be exported as workload files"
+        )));
+    };
+    use crate::workload_file::model::format_duration as d;
+    use std::fmt::Write as _;
+    let mut out = format!(
+        "# sched-bench built-in `{name}` as a workload file (sched-bench workloads --export \
+         {name}).\n# {}\n# The built-in runs kairos and tokio on {} worker(s): pass that as --workers.\n\
+         name = \"{name}\"\nduration = \"{}\"\nhogs = {}\n",
+        w.summary,
+        set.workers,
+        d(set.duration),
+        set.background
+    );
+    for t in set.tasks {
+        let _ = write!(
+            out,
+            "\n[[task]]\nname = \"{}\"\nperiod = \"{}\"\ndeadline = \"{}\"\nwork = \"{}\"\n\
+             priority = {}\nnice = {}\n",
+            t.name,
+            d(t.period),
+            d(t.deadline()),
+            d(t.work),
+            rt_priority(t.priority),
+            t.nice
+        );
+    }
+    Ok(out)
+}
+
 /// Looks a workload up by name.
 ///
 /// # Errors
 /// [`BenchError::Usage`] listing the valid names.
-pub fn find(name: &str) -> Result<&'static Workload, BenchError> {
+pub fn find(name: &str) -> Result<&'static Builtin, BenchError> {
     BUILTIN.iter().find(|w| w.name == name).ok_or_else(|| {
         let names: Vec<&str> = BUILTIN.iter().map(|w| w.name).collect();
         BenchError::Usage(format!(
@@ -310,6 +405,83 @@ mod tests {
         }
         let err = find("nope").unwrap_err().to_string();
         assert!(err.contains("mixed-small"), "{err}");
+    }
+
+    /// Every periodic built-in is a valid workload file: its model passes the loader's rules
+    /// and says what the set says (tasks, C, T, D, priorities, nice values, background).
+    #[test]
+    fn periodic_builtins_are_valid_workload_file_models() {
+        use crate::workload_file::model::{Event, TimerMode};
+        let mut checked = 0;
+        for w in BUILTIN {
+            let Shape::Periodic(set) = w.shape else {
+                continue;
+            };
+            // The portable fields: no class (the backend decides), the priority in the file's
+            // 1 ..= 99 range, the nice value.
+            let portable = |t: &RtTask| Sched {
+                nice: i32::from(t.nice),
+                priority: Some(rt_priority(t.priority)),
+                ..Sched::default()
+            };
+            let m = set.model(w.name, set.duration, portable);
+            crate::workload_file::validate::workload(&m)
+                .unwrap_or_else(|e| panic!("{}: {e:?}", w.name));
+            assert_eq!(m.name, w.name);
+            assert_eq!(m.duration, Some(set.duration));
+            assert_eq!(m.hogs, set.background);
+            assert_eq!(m.tasks.len(), set.tasks.len());
+            for (t, spec) in set.tasks.iter().zip(&m.tasks) {
+                assert_eq!(spec.name, t.name);
+                assert_eq!(spec.deadline, Some(t.deadline()));
+                assert_eq!(spec.sched.nice, i32::from(t.nice));
+                assert_eq!(spec.sched.priority, Some(rt_priority(t.priority)));
+                assert_eq!(spec.sched.class, None, "the backend decides");
+                let events = &spec.phases[0].events;
+                assert_eq!(events[0], Event::Run(t.work));
+                let Event::Timer(timer) = &events[1] else {
+                    panic!("{}: no timer", t.name);
+                };
+                assert_eq!((timer.period, timer.mode), (t.period, TimerMode::Absolute));
+            }
+            checked += 1;
+        }
+        assert_eq!(checked, 3);
+    }
+
+    /// The exported TOML of every periodic built-in loads back (through the TOML loader) as
+    /// exactly the set's model with the portable scheduling fields.
+    #[test]
+    fn exported_toml_loads_back_as_the_model() {
+        use crate::workload_file::{parse_text, Format};
+        for w in BUILTIN {
+            let Shape::Periodic(set) = w.shape else {
+                assert!(export_toml(w.name).is_err(), "{}", w.name);
+                continue;
+            };
+            let text = export_toml(w.name).unwrap();
+            let path = std::path::Path::new("exported.toml");
+            let loaded = parse_text(&text, path, Format::Toml)
+                .unwrap_or_else(|e| panic!("{}: {e}\n{text}", w.name));
+            let portable = |t: &RtTask| Sched {
+                nice: i32::from(t.nice),
+                priority: Some(rt_priority(t.priority)),
+                ..Sched::default()
+            };
+            assert_eq!(loaded, set.model(w.name, set.duration, portable), "{text}");
+        }
+        assert!(export_toml("nope").is_err());
+    }
+
+    #[test]
+    fn rt_priorities_keep_the_order() {
+        assert_eq!(rt_priority(0), 1);
+        assert_eq!(rt_priority(255), 99);
+        let Shape::Periodic(set) = find("mixed-latency").unwrap().shape else {
+            panic!("mixed-latency is periodic");
+        };
+        let prios: Vec<u32> = set.tasks.iter().map(|t| rt_priority(t.priority)).collect();
+        assert_eq!(prios, [97, 93, 89, 85, 81]);
     }
 
     #[test]

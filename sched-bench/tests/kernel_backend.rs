@@ -198,7 +198,9 @@ fn backends_and_workload_kinds_must_match() {
 
 #[test]
 fn parses_flat_rows() {
-    let rows = parse_rows(r#"[{"a":"x,}\"y","n":3,"m":null},{"b":-1.5}]"#);
+    let rows = parse_rows(
+        r#"{"schema_version":2,"command":"compare","rows":[{"a":"x,}\"y","n":3,"m":null},{"b":-1.5}]}"#,
+    );
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["a"], "x,}\"y");
     assert_eq!(rows[0]["n"], "3");

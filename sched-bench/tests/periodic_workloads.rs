@@ -54,7 +54,8 @@ struct Run {
     svg: PathBuf,
 }
 
-/// Runs one 200 ms round of `workload` on `backends` with `--json`, `--hgrm` and `--plot`.
+/// Runs one 200 ms round of `workload` on `backends` with `--json`, `--hgrm`, `--plot` and
+/// `--wide` (the full tables).
 fn run(workload: &str, backends: &str, extra: &[&str]) -> Run {
     let dir = temp_dir(&format!(
         "{workload}-{}-{}",
@@ -80,6 +81,7 @@ fn run(workload: &str, backends: &str, extra: &[&str]) -> Run {
         hgrm.to_str().unwrap(),
         "--plot",
         svg.to_str().unwrap(),
+        "--wide",
     ];
     args.extend_from_slice(extra);
     let out = sched_bench(&args);
@@ -209,6 +211,8 @@ fn assert_row(row: &Row, workload: &str, workers: u64, background: u64) {
     let p999 = summary(row, "start_latency_p999_us");
     let max = summary(row, "start_latency_max_us");
     assert!(p50 <= p99 && p99 <= p999 && p999 <= max, "{row:?}");
+    let mean = summary(row, "start_latency_mean_us");
+    assert!((0.0..=max).contains(&mean), "{row:?}");
     assert!(summary(row, "response_p99_us") > 0.0, "{row:?}");
     let miss = summary(row, "miss_ratio");
     assert!((0.0..=1.0).contains(&miss), "{row:?}");
@@ -352,7 +356,8 @@ fn latency_under_load_on_executor_and_tokio() {
     assert!(rows.iter().all(|r| r.contains_key("background_vs_fifo")));
     assert_hgrm_files(&hgrm, "latency-under-load", &rows);
     for column in [
-        "rel→poll µs p50",
+        "rel→poll µs mean",
+        "p50",
         "p99.9",
         "miss ratio",
         "preemptions",

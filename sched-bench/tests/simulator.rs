@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{parse_rows, sched_bench_ok, Row};
+use common::{parse_document, parse_rows, rows_of, sched_bench_ok, Row};
 use std::path::PathBuf;
 
 const SIM_ROWS: [&str; 4] = ["sim-fifo", "sim-edf", "sim-priority", "sim-fair"];
@@ -71,6 +71,7 @@ fn compare_sim_prints_the_four_sim_rows() {
         "mixed-latency",
         "--duration",
         "200ms",
+        "--wide",
         "--json",
         json.to_str().unwrap(),
     ]);
@@ -111,6 +112,59 @@ fn compare_sim_prints_the_four_sim_rows() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Without --wide: a verdict line per row first, then the compact table, then short notes;
+/// every line at most 120 characters (the simulator makes the numbers exact).
+#[test]
+fn default_output_is_verdicts_then_a_compact_table() {
+    let stdout = sched_bench_ok([
+        "compare",
+        "--backend",
+        "sim",
+        "--workload",
+        "mixed-latency",
+        "--duration",
+        "200ms",
+    ]);
+    for line in stdout.lines() {
+        assert!(
+            line.chars().count() <= 120,
+            "{} chars: {line}",
+            line.chars().count()
+        );
+    }
+    let first: Vec<&str> = stdout.lines().take(SIM_ROWS.len()).collect();
+    for (line, name) in first.iter().zip(SIM_ROWS) {
+        assert!(line.starts_with(&format!("{name}: ")), "{stdout}");
+        assert!(
+            line.contains(" of 471 jobs missed; rel→poll p99 "),
+            "{line}"
+        );
+    }
+    assert!(
+        first[1].starts_with("sim-edf: 0 of 471 jobs missed"),
+        "EDF meets every deadline of mixed-latency: {stdout}"
+    );
+    assert_eq!(backends(&stdout), SIM_ROWS, "{stdout}");
+    let head = header(&stdout, "backend");
+    assert_eq!(
+        head,
+        [
+            "backend",
+            "jobs",
+            "miss ratio",
+            "rel→poll µs p50",
+            "p99",
+            "max",
+            "worst lateness µs"
+        ]
+    );
+    assert!(stdout.contains("--wide"), "{stdout}");
+    assert!(
+        !stdout.contains("| task"),
+        "no per-task table by default: {stdout}"
+    );
+}
+
 #[test]
 fn executor_and_sim_rows_share_one_table() {
     let stdout = sched_bench_ok([
@@ -123,6 +177,7 @@ fn executor_and_sim_rows_share_one_table() {
         "100ms",
         "--rounds",
         "1",
+        "--wide",
     ]);
     let mut expected = vec![
         "kairos-fifo",
@@ -259,12 +314,9 @@ fn schedulability_table_json_and_plot() {
         assert!(ms > 0.0, "{row:?}");
     }
     // JSON: the points and the speed, with the same fractions.
-    let text = std::fs::read_to_string(&json).unwrap();
-    let array = |key: &str| -> Vec<Row> {
-        let start = text.find(&format!("\"{key}\":[")).unwrap() + key.len() + 3;
-        let end = start + text[start..].find(']').unwrap() + 1;
-        parse_rows(&text[start..end])
-    };
+    let doc = parse_document(&std::fs::read_to_string(&json).unwrap());
+    assert_eq!(doc["command"], "schedulability");
+    let array = |key: &str| -> Vec<Row> { rows_of(&doc[key]) };
     let points = array("points");
     assert_eq!(points.len(), 11);
     for p in &points {
@@ -272,10 +324,7 @@ fn schedulability_table_json_and_plot() {
         assert_eq!(p["sets"], "3");
     }
     assert_eq!(array("speed").len(), 4);
-    assert!(
-        text.contains("\"tasks\":5") && text.contains("\"seed\":1"),
-        "{text}"
-    );
+    assert!(doc["tasks"] == 5 && doc["seed"] == 1, "{doc}");
     // SVG: one 2-pixel line per policy, each named in the legend.
     let svg = std::fs::read_to_string(&svg).unwrap();
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));

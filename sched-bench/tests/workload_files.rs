@@ -127,3 +127,24 @@ fn workloads_without_check_lists_the_builtins() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("mixed-small"));
 }
+
+/// `workloads --export` prints a periodic built-in as a TOML file that `--check` accepts, and
+/// refuses the batch built-in with a message.
+#[test]
+fn export_gives_a_valid_toml_file() {
+    let out = sched_bench(&["workloads", "--export", "mixed-latency-hogs"]);
+    assert!(out.status.success(), "{out:?}");
+    let toml = String::from_utf8(out.stdout).unwrap();
+    assert!(toml.contains("hogs = 3"), "{toml}");
+    let path = temp_file("exported-hogs.toml", &toml);
+    let check = sched_bench(&["workloads", "--check", path.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("5 task(s)") && stdout.contains("3 hog(s)"),
+        "{stdout}"
+    );
+    let batch = sched_bench(&["workloads", "--export", "mixed-small"]);
+    assert!(!batch.status.success());
+    assert!(String::from_utf8_lossy(&batch.stderr).contains("batch workload"));
+}

@@ -8,7 +8,6 @@
 use super::latency::Tail;
 use super::{Case, Row};
 use crate::json::{self, Obj};
-use crate::stats::Summary;
 use crate::table::{num, Table};
 
 /// Everything printed at the end of a run.
@@ -231,16 +230,16 @@ impl Report<'_> {
     }
 
     /// The same as JSON.
-    pub fn json(&self) -> String {
+    pub fn json(&self) -> serde_json::Value {
         let rows = self.rows.iter().map(|r| {
             let mut o = Obj::new()
                 .str("case", r.case.name())
                 .str("metric", r.metric)
                 .str("unit", r.unit)
                 .str("allocator", r.allocator)
-                .raw("summary", &summary_json(&r.summary));
+                .val("summary", r.summary);
             if let Some(f) = &r.faults {
-                o = o.raw("faults_per_run", &summary_json(f));
+                o = o.val("faults_per_run", f);
             }
             if let Some(p) = r.pinned {
                 o = o.str("pinned", if p { "yes" } else { "no" });
@@ -266,9 +265,9 @@ impl Report<'_> {
             .str("pinning", self.pinning.unwrap_or("not applicable"))
             .str("kairos_pool", self.pool);
         if let Some(c) = self.clock {
-            o = o.raw(
+            o = o.val(
                 "latency_clock_floor_ns",
-                &Obj::new()
+                Obj::new()
                     .num("p50", c.p50)
                     .num("p99", c.p99)
                     .num("p99_9", c.p999)
@@ -277,8 +276,8 @@ impl Report<'_> {
                     .finish(),
             );
         }
-        o.raw("results", &json::array(rows))
-            .raw("targets", &json::array(targets))
+        o.val("results", json::array(rows))
+            .val("targets", json::array(targets))
             .finish()
     }
 }
@@ -289,12 +288,4 @@ fn ratio(x: f64) -> String {
     } else {
         "-".to_owned()
     }
-}
-
-fn summary_json(s: &Summary) -> String {
-    Obj::new()
-        .num("median", s.median)
-        .num("min", s.min)
-        .num("max", s.max)
-        .finish()
 }

@@ -1,8 +1,8 @@
 //! One task instance as one async task: its phases as jobs, with the kernel backend's metric
 //! definitions.
 //!
-//! This is the async mirror of the kernel backend's event loop (`kernel::thread_job`): the
-//! same releases, the same job boundaries, the same bookkeeping in [`JobStats`], so the rows of
+//! The event loop is the one the kernel backend's threads run ([`JobLoop`](crate::job_loop)):
+//! the same releases, the same job boundaries, the same bookkeeping in [`JobStats`], so the rows of
 //! both backends mean the same thing. What differs is how the task waits and spins:
 //!
 //! | event | async backends |
@@ -29,10 +29,10 @@
 
 use super::AsyncTimer;
 use crate::exec::SpawnParams;
-use crate::kernel::metrics::{JobStats, OpenJob};
-use crate::kernel::thread_job::{mono_ns, nanos, thread_cpu_ns, times_left};
-use crate::workload_file::model::{Event, Phase, Repeat, TimerMode};
-use std::collections::HashMap;
+use crate::job_loop::{Action, JobLoop, Walk};
+use crate::kernel::metrics::JobStats;
+use crate::spin::{self, mono_ns, nanos, Stopped, WallSlice};
+use crate::workload_file::model::{Phase, Repeat};
 use std::time::Duration;
 
 /// Longest stretch a task spins without yielding to its runtime.
@@ -58,141 +58,51 @@ pub struct TaskPlan {
     pub spawn: SpawnParams,
 }
 
-/// Why the event loop stopped early: the run ended.
-struct Stopped;
-
-/// The event loop of one task instance and the job it is in.
-pub struct Jobs<'a> {
-    plan: &'a TaskPlan,
-    stats: JobStats,
-    end: u64,
-    /// Next tick of each private timer, by reference name, `CLOCK_MONOTONIC` ns.
-    timers: HashMap<String, u64>,
-    /// `None` between a job's end and the next release.
-    job: Option<OpenJob>,
-    /// Release of the current or last job: where a timer reached for the first time anchors.
-    last: Option<u64>,
-}
-
-impl<'a> Jobs<'a> {
-    /// A task instance that stops at `end` (`CLOCK_MONOTONIC` ns; `u64::MAX`: no end).
-    pub fn new(plan: &'a TaskPlan, end: u64) -> Jobs<'a> {
-        Jobs {
-            plan,
-            stats: JobStats::new(),
-            end,
-            timers: HashMap::new(),
-            job: None,
-            last: None,
-        }
+/// Runs the task from its first release at `first` until its loops end or the run does (the
+/// shared event loop, [`JobLoop`], performed with sliced spins and the runtime's timer), and
+/// returns what it observed (CPU time is measured around the task, not here).
+pub async fn run<E: AsyncTimer>(plan: &TaskPlan, end: u64, first: u64) -> JobStats {
+    let mut jobs = JobLoop::new(plan.deadline, end);
+    if jobs.release(first).is_err() {
+        return jobs.stats;
     }
-
-    /// Runs the task from its first release at `first` until its loops end or the run does,
-    /// and returns what it observed (CPU time is measured around the task, not here).
-    pub async fn run<E: AsyncTimer>(mut self, first: u64) -> JobStats {
-        if self.release::<E>(first).await.is_err() {
-            return self.stats;
-        }
-        let plan = self.plan;
-        let outcome = async {
-            let mut pass = 0u64;
-            while times_left(plan.repeat, pass) {
-                for phase in &plan.phases {
-                    let mut rep = 0u64;
-                    while times_left(phase.repeat, rep) {
-                        for event in &phase.events {
-                            self.event::<E>(event).await?;
-                        }
-                        rep += 1;
-                    }
-                }
-                pass += 1;
-            }
-            Ok::<(), Stopped>(())
-        }
-        .await;
-        match outcome {
-            Ok(()) => self.finish(mono_ns()),
-            Err(Stopped) => {
-                // Still running at the end: a miss if its deadline has passed by then.
-                if let Some(OpenJob {
-                    abs_deadline: Some(d),
-                    ..
-                }) = self.job
-                {
-                    if d < self.end.min(mono_ns()) {
-                        self.stats.missed += 1;
-                    }
-                }
-            }
-        }
-        self.stats
-    }
-
-    async fn event<E: AsyncTimer>(&mut self, event: &Event) -> Result<(), Stopped> {
-        let now = mono_ns();
-        if now >= self.end {
-            return Err(Stopped);
-        }
-        match event {
-            Event::Run(d) => spin_cpu::<E>(*d, self.end).await,
-            Event::Runtime(d) => spin_wall::<E>(now.saturating_add(nanos(*d)), self.end).await,
-            Event::Yield => {
+    wait_release::<E>(&mut jobs, first).await;
+    let mut outcome = Ok(());
+    for event in Walk::new(plan.repeat, &plan.phases) {
+        let done = match jobs.step(event, mono_ns()) {
+            Err(stopped) => Err(stopped),
+            Ok(Action::Cpu(d)) => spin_cpu::<E>(d, end).await,
+            Ok(Action::WallUntil(at)) => spin_wall::<E>(at, end).await,
+            Ok(Action::Yield) => {
                 E::yield_now().await;
                 Ok(())
             }
-            Event::Sleep(d) if d.is_zero() => Ok(()),
-            Event::Sleep(d) => {
-                self.finish(now);
-                self.release::<E>(now.saturating_add(nanos(*d))).await
+            Ok(Action::None) => Ok(()),
+            Ok(Action::Release(at)) => {
+                wait_release::<E>(&mut jobs, at).await;
+                Ok(())
             }
-            Event::Timer(t) => {
-                self.finish(now);
-                let anchor = self.last.unwrap_or(now);
-                let period = nanos(t.period).max(1);
-                let next = self
-                    .timers
-                    .entry(t.reference.clone())
-                    .or_insert(anchor.saturating_add(period));
-                let release = match t.mode {
-                    TimerMode::Absolute => *next,
-                    // rt-app: an overrun re-anchors the timer at "now"; missed ticks are dropped.
-                    TimerMode::Relative if *next < now => now,
-                    TimerMode::Relative => *next,
-                };
-                *next = release.saturating_add(period);
-                self.release::<E>(release).await
-            }
+        };
+        if done.is_err() {
+            outcome = done;
+            break;
         }
     }
+    jobs.close(outcome, mono_ns())
+}
 
-    /// Ends the current job at `at`.
-    fn finish(&mut self, at: u64) {
-        if let Some(job) = self.job.take() {
-            self.stats.job_finished(job, at);
-        }
+/// Waits for the release at `at` on the runtime's timer, then records the job's start (the
+/// first clock read once the task runs again).
+async fn wait_release<E: AsyncTimer>(jobs: &mut JobLoop, at: u64) {
+    if let Some(d) = jobs.deadline_of(at) {
+        // Before the wait, so that the timer wakes the task with the job's deadline (kairos
+        // `Edf` orders it by that deadline from the release on).
+        E::set_deadline_mono(d);
     }
-
-    /// Releases the next job at `at`: waits for it on the runtime's timer, then records its
-    /// start (the first clock read after the timer let the task run again).
-    async fn release<E: AsyncTimer>(&mut self, at: u64) -> Result<(), Stopped> {
-        if at >= self.end {
-            return Err(Stopped);
-        }
-        self.last = Some(at);
-        let abs_deadline = self.plan.deadline.map(|d| at.saturating_add(nanos(d)));
-        if let Some(d) = abs_deadline {
-            // Before the wait, so that the timer wakes the task with the job's deadline (kairos
-            // `Edf` orders it by that deadline from the release on).
-            E::set_deadline_mono(d);
-        }
-        if mono_ns() < at {
-            E::sleep_until_mono(at).await;
-        }
-        let started = mono_ns();
-        self.job = Some(self.stats.job_started(at, started, abs_deadline));
-        Ok(())
+    if mono_ns() < at {
+        E::sleep_until_mono(at).await;
     }
+    jobs.started(at, mono_ns());
 }
 
 /// Spins until the task has used `d` more CPU time (summed over slices, each measured on the
@@ -201,19 +111,8 @@ async fn spin_cpu<E: AsyncTimer>(d: Duration, end: u64) -> Result<(), Stopped> {
     let mut left = nanos(d);
     let slice = nanos(SLICE);
     while left > 0 {
-        let want = left.min(slice);
-        let c0 = thread_cpu_ns();
-        loop {
-            let used = thread_cpu_ns().saturating_sub(c0);
-            if used >= want {
-                left = left.saturating_sub(used);
-                break;
-            }
-            if mono_ns() >= end {
-                return Err(Stopped);
-            }
-            std::hint::spin_loop();
-        }
+        let used = spin::cpu_slice(left.min(slice), end)?;
+        left = left.saturating_sub(used);
         if left > 0 {
             E::note_preemption_check();
             E::yield_now().await;
@@ -224,23 +123,9 @@ async fn spin_cpu<E: AsyncTimer>(d: Duration, end: u64) -> Result<(), Stopped> {
 
 /// Spins until `CLOCK_MONOTONIC` reaches `until`, or the run ends; yields every [`SLICE`].
 async fn spin_wall<E: AsyncTimer>(until: u64, end: u64) -> Result<(), Stopped> {
-    let slice = nanos(SLICE);
-    loop {
-        let slice_end = mono_ns().saturating_add(slice);
-        loop {
-            let now = mono_ns();
-            if now >= until {
-                return Ok(());
-            }
-            if now >= end {
-                return Err(Stopped);
-            }
-            if now >= slice_end {
-                break;
-            }
-            std::hint::spin_loop();
-        }
+    while spin::wall_slice(until, end, nanos(SLICE))? == WallSlice::More {
         E::note_preemption_check();
         E::yield_now().await;
     }
+    Ok(())
 }

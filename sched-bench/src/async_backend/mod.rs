@@ -31,10 +31,10 @@ pub mod jobs;
 use crate::error::BenchError;
 use crate::exec::{Counters, Exec, Kairos, SpawnParams, Tokio};
 use crate::kernel::metrics::{hog_unit, JobStats};
-use crate::kernel::thread_job::{mono_ns, nanos, thread_cpu_ns};
+use crate::spin::{mono_ns, nanos, thread_cpu_ns};
 use crate::watchdog::Watchdog;
 use crate::workload_file::model::Workload;
-use jobs::{Jobs, TaskPlan, SLICE};
+use jobs::{TaskPlan, SLICE};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -332,7 +332,7 @@ pub fn run<E: AsyncTimer>(exec: &E, workload: &Workload) -> Result<AsyncRun, Ben
                     plan.spawn,
                     Metered::new(async move {
                         let first = t0.saturating_add(nanos(plan.delay));
-                        Jobs::new(&plan, end).run::<E>(first).await
+                        jobs::run::<E>(&plan, end, first).await
                     }),
                 ));
             }

@@ -19,8 +19,7 @@ pub mod sched_attr;
 pub mod thread_job;
 
 use crate::error::BenchError;
-use crate::json::{self, Obj};
-use crate::table::{num, Table};
+use crate::table::num;
 use crate::watchdog::Watchdog;
 use crate::workload_file::model::{Class, Event, TaskSpec, Workload};
 use metrics::JobStats;
@@ -96,8 +95,6 @@ pub struct TaskOutcome {
 /// A finished kernel-backend run.
 #[derive(Debug)]
 pub struct KernelRun {
-    /// Workload name.
-    pub workload: String,
     /// Wall time from the start instant until every thread had stopped.
     pub elapsed: Duration,
     /// One row per class, in order of first appearance in the workload.
@@ -257,10 +254,10 @@ pub fn run(workload: &Workload) -> Result<KernelRun, BenchError> {
     }
 
     start.barrier.wait();
-    let t0 = thread_job::mono_ns() + thread_job::nanos(START_MARGIN);
+    let t0 = crate::spin::mono_ns() + crate::spin::nanos(START_MARGIN);
     let end = workload
         .duration
-        .map_or(u64::MAX, |d| t0.saturating_add(thread_job::nanos(d)));
+        .map_or(u64::MAX, |d| t0.saturating_add(crate::spin::nanos(d)));
     start.t0.store(t0, Ordering::Release);
     start.end.store(end, Ordering::Release);
     start.barrier.wait();
@@ -278,7 +275,7 @@ pub fn run(workload: &Workload) -> Result<KernelRun, BenchError> {
         .into_iter()
         .filter_map(|h| h.join().ok())
         .collect();
-    let elapsed = Duration::from_nanos(thread_job::mono_ns().saturating_sub(t0));
+    let elapsed = Duration::from_nanos(crate::spin::mono_ns().saturating_sub(t0));
     if let Some(i) = panicked {
         return Err(BenchError::Task {
             backend: "kernel".to_owned(),
@@ -325,7 +322,6 @@ pub fn run(workload: &Workload) -> Result<KernelRun, BenchError> {
         row
     });
     Ok(KernelRun {
-        workload: workload.name.clone(),
         elapsed,
         rows,
         tasks,
@@ -428,174 +424,4 @@ pub fn triple(h: &hdrhistogram::Histogram<u64>) -> String {
         num(h.value_at_quantile(0.99) as f64 / 1e3),
         num(h.max() as f64 / 1e3)
     )
-}
-
-/// The report table: one row per class, then the hogs.
-pub fn table(run: &KernelRun) -> Table {
-    let mut t = Table::new([
-        "class",
-        "threads",
-        "status",
-        "read back",
-        "released",
-        "completed",
-        "running at end",
-        "missed",
-        "miss ratio",
-        "rel→start µs p50/p99/max",
-        "response µs p50/p99/max",
-        "lateness µs p50/p99/max",
-        "preemptions (invol. cs)",
-        "vol. cs",
-        "CPU ms",
-        "bg units/s",
-    ])
-    .text_columns(4);
-    for r in &run.rows {
-        let s = &r.stats;
-        let ran = r.ran > 0;
-        let cs = |v: u64| {
-            if ran && r.ctx_read {
-                v.to_string()
-            } else {
-                "-".to_owned()
-            }
-        };
-        let mut cells = vec![
-            r.class.to_string(),
-            r.threads.to_string(),
-            r.status.clone(),
-            if ran {
-                r.read_back.join(",")
-            } else {
-                "-".to_owned()
-            },
-        ];
-        // Nothing recorded for a class none of whose threads ran: dashes, not zeros.
-        if ran {
-            cells.extend(s.table_cells());
-        } else {
-            cells.extend((0..8).map(|_| "-".to_owned()));
-        }
-        cells.extend([
-            cs(s.involuntary_cs),
-            cs(s.voluntary_cs),
-            if ran {
-                num(s.cpu_ns as f64 / 1e6)
-            } else {
-                "-".to_owned()
-            },
-            "-".to_owned(),
-        ]);
-        t.row(cells);
-    }
-    if let Some(h) = &run.hogs {
-        t.row([
-            "hogs (SCHED_OTHER)".to_owned(),
-            h.threads.to_string(),
-            "ok".to_owned(),
-            "SCHED_OTHER".to_owned(),
-            "-".to_owned(),
-            "-".to_owned(),
-            "-".to_owned(),
-            "-".to_owned(),
-            "-".to_owned(),
-            "-".to_owned(),
-            "-".to_owned(),
-            "-".to_owned(),
-            h.involuntary_cs.to_string(),
-            h.voluntary_cs.to_string(),
-            num(h.cpu_ns as f64 / 1e6),
-            format!("{:.0}", h.units_per_s()),
-        ]);
-    }
-    t
-}
-
-/// The rows as a JSON array of flat objects (one per class, then `"class":"hogs"`).
-pub fn to_json(run: &KernelRun) -> String {
-    let mut items: Vec<String> = run
-        .rows
-        .iter()
-        .map(|r| {
-            let s = &r.stats;
-            let mut o = Obj::new()
-                .str("backend", "kernel")
-                .str("workload", &run.workload)
-                .str("class", &r.class.to_string())
-                .int("threads", u64::from(r.threads))
-                .int("threads_ran", u64::from(r.ran))
-                .str("status", &r.status)
-                .str("policy_read_back", &r.read_back.join(","))
-                .str(
-                    "policy_matches",
-                    if r.policy_matches { "yes" } else { "no" },
-                )
-                .str("ctx_switches_read", if r.ctx_read { "yes" } else { "no" })
-                .int("involuntary_cs", s.involuntary_cs)
-                .int("voluntary_cs", s.voluntary_cs)
-                .int("cpu_ns", s.cpu_ns);
-            o = s.json_fields(o);
-            o.finish()
-        })
-        .collect();
-    if let Some(h) = &run.hogs {
-        items.push(
-            Obj::new()
-                .str("backend", "kernel")
-                .str("workload", &run.workload)
-                .str("class", "hogs")
-                .int("threads", h.threads as u64)
-                .int("units", h.units)
-                .num("units_per_s", h.units_per_s())
-                .int("cpu_ns", h.cpu_ns)
-                .int("involuntary_cs", h.involuntary_cs)
-                .int("voluntary_cs", h.voluntary_cs)
-                .finish(),
-        );
-    }
-    json::array(items)
-}
-
-/// `compare --backends kernel --workload FILE`: runs, prints the table and notes, and writes
-/// the JSON report if asked.
-///
-/// # Errors
-/// As [`run`], and a failed report write.
-pub fn compare(
-    workload: &Workload,
-    json_out: Option<json::Output>,
-) -> Result<KernelRun, BenchError> {
-    eprintln!(
-        "{}: kernel, one run of {}, {} thread(s), {} hog(s)",
-        workload.name,
-        workload.duration.map_or_else(
-            || "until the tasks end".to_owned(),
-            crate::workload_file::model::format_duration
-        ),
-        workload
-            .tasks
-            .iter()
-            .map(|t| u64::from(t.instances))
-            .sum::<u64>(),
-        workload.hogs
-    );
-    let start = crate::machine::CpuSample::now();
-    let run = run(workload)?;
-    println!("{}", table(&run));
-    for note in &run.notes {
-        println!("note: {note}");
-    }
-    println!(
-        "kernel backend: workload {} ran {:.3} s (times in µs; lateness < 0 is early)",
-        run.workload,
-        run.elapsed.as_secs_f64()
-    );
-    if let Some(note) = crate::machine::busy_note(start) {
-        println!("{note}\n");
-    }
-    if let Some(out) = json_out {
-        out.write(&to_json(&run))?;
-    }
-    Ok(run)
 }

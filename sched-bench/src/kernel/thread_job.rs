@@ -12,18 +12,18 @@
 //!
 //! Every barrier wait happens on every path, so one refused thread never blocks the rest.
 //!
-//! Events (see [`Event`]): `Run` spins until the thread has used that much CPU time
-//! (`CLOCK_THREAD_CPUTIME_ID`, so preemption stretches the job instead of shortening the work,
-//! and no calibration is needed); `Runtime` spins on wall time; `Yield` is `sched_yield`;
-//! `Sleep` and `Timer` end the current job and release the next one (see
-//! [`metrics`](super::metrics) for the definitions). Timers are private to the thread, keyed by
-//! their reference name, and anchored at the release of the job that first reaches them, so a
-//! TOML task's job *k* is released at start + delay + *k* × period.
+//! The event loop itself (phases, job boundaries, timers, bookkeeping) is the shared
+//! [`JobLoop`](crate::job_loop); this thread performs its actions: `Run` spins until the thread
+//! has used that much CPU time (`CLOCK_THREAD_CPUTIME_ID`, so preemption stretches the job
+//! instead of shortening the work, and no calibration is needed; [`spin::cpu_until`]);
+//! `Runtime` spins on wall time; `Yield` is `sched_yield`; a release sleeps with an absolute
+//! `clock_nanosleep` (see [`metrics`](super::metrics) for the definitions).
 
-use super::metrics::{CtxSwitches, JobStats, OpenJob};
+use super::metrics::{CtxSwitches, JobStats};
 use super::sched_attr::{self, Policy, Refusal};
-use crate::workload_file::model::{Event, Phase, Repeat, TimerMode};
-use std::collections::HashMap;
+use crate::job_loop::{Action, JobLoop, Walk};
+use crate::spin::{self, mono_ns, nanos, thread_cpu_ns};
+use crate::workload_file::model::{Phase, Repeat};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Barrier;
 use std::time::Duration;
@@ -72,27 +72,6 @@ pub struct ThreadResult {
     pub ctx_read: bool,
     /// Job metrics.
     pub stats: JobStats,
-}
-
-/// `CLOCK_MONOTONIC` now, ns.
-pub fn mono_ns() -> u64 {
-    clock_ns(libc::CLOCK_MONOTONIC)
-}
-
-/// CPU time of the calling thread, ns.
-pub fn thread_cpu_ns() -> u64 {
-    clock_ns(libc::CLOCK_THREAD_CPUTIME_ID)
-}
-
-fn clock_ns(clock: libc::clockid_t) -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; both clocks used here exist on Linux.
-    let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
-    debug_assert_eq!(rc, 0, "clock_gettime({clock}) failed");
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 /// Sleeps until `CLOCK_MONOTONIC` reaches `at_ns` (absolute `clock_nanosleep`, restarted on
@@ -171,7 +150,7 @@ pub fn task_thread(plan: &ThreadPlan, start: &Start) -> ThreadResult {
     let end = start.end.load(Ordering::Acquire);
     let cs0 = CtxSwitches::read();
     let cpu0 = thread_cpu_ns();
-    Jobs::new(plan, &mut result.stats, end).run(t0.saturating_add(nanos(plan.delay)));
+    result.stats = run_jobs(plan, end, t0.saturating_add(nanos(plan.delay)));
     let cpu1 = thread_cpu_ns();
     let cs1 = CtxSwitches::read();
     result.stats.cpu_ns = cpu1.saturating_sub(cpu0);
@@ -183,178 +162,39 @@ pub fn task_thread(plan: &ThreadPlan, start: &Start) -> ThreadResult {
     result
 }
 
-/// Why the event loop stopped early.
-struct Stopped;
-
-/// A private periodic timer.
-struct TimerState {
-    /// The next tick, `CLOCK_MONOTONIC` ns.
-    next: u64,
-}
-
-/// The event loop of one thread and the job it is in.
-struct Jobs<'a> {
-    plan: &'a ThreadPlan,
-    stats: &'a mut JobStats,
-    end: u64,
-    timers: HashMap<String, TimerState>,
-    /// `None` between a job's end and the next release.
-    job: Option<OpenJob>,
-    /// Release of the current or last job: where a timer reached for the first time anchors.
-    last: Option<u64>,
-}
-
-impl<'a> Jobs<'a> {
-    fn new(plan: &'a ThreadPlan, stats: &'a mut JobStats, end: u64) -> Jobs<'a> {
-        Jobs {
-            plan,
-            stats,
-            end,
-            timers: HashMap::new(),
-            job: None,
-            last: None,
-        }
+/// Runs the task from its first release at `first` until its loops end or the run does (the
+/// shared event loop, [`JobLoop`], performed with blocking spins and sleeps).
+fn run_jobs(plan: &ThreadPlan, end: u64, first: u64) -> JobStats {
+    let mut jobs = JobLoop::new(plan.deadline, end);
+    if jobs.release(first).is_err() {
+        return jobs.stats;
     }
-
-    /// Runs the task from its first release at `first` until its loops end or the run does.
-    fn run(mut self, first: u64) {
-        if self.release(first).is_err() {
-            return;
-        }
-        let plan = self.plan;
-        let outcome = (|| -> Result<(), Stopped> {
-            let mut pass = 0u64;
-            while times_left(plan.repeat, pass) {
-                for phase in &plan.phases {
-                    let mut rep = 0u64;
-                    while times_left(phase.repeat, rep) {
-                        for event in &phase.events {
-                            self.event(event)?;
-                        }
-                        rep += 1;
-                    }
-                }
-                pass += 1;
-            }
-            Ok(())
-        })();
-        match outcome {
-            Ok(()) => self.finish(mono_ns()),
-            Err(Stopped) => {
-                // Still running at the end: a miss if its deadline has passed by then.
-                if let Some(OpenJob {
-                    abs_deadline: Some(d),
-                    ..
-                }) = self.job
-                {
-                    if d < self.end.min(mono_ns()) {
-                        self.stats.missed += 1;
-                    }
-                }
-            }
-        }
-    }
-
-    fn event(&mut self, event: &Event) -> Result<(), Stopped> {
-        let now = mono_ns();
-        if now >= self.end {
-            return Err(Stopped);
-        }
-        match event {
-            Event::Run(d) => spin_cpu(*d, self.end),
-            Event::Runtime(d) => spin_wall(now.saturating_add(nanos(*d)), self.end),
-            Event::Yield => {
+    wait_release(&mut jobs, first);
+    let outcome = Walk::new(plan.repeat, &plan.phases).try_for_each(|event| {
+        match jobs.step(event, mono_ns())? {
+            Action::Cpu(d) => spin::cpu_until(d, end),
+            Action::WallUntil(at) => spin::wall_until(at, end),
+            Action::Yield => {
                 // SAFETY: sched_yield has no preconditions.
                 unsafe { libc::sched_yield() };
                 Ok(())
             }
-            Event::Sleep(d) if d.is_zero() => Ok(()),
-            Event::Sleep(d) => {
-                self.finish(now);
-                self.release(now.saturating_add(nanos(*d)))
-            }
-            Event::Timer(t) => {
-                self.finish(now);
-                let anchor = self.last_release(now);
-                let period = nanos(t.period).max(1);
-                let state = self
-                    .timers
-                    .entry(t.reference.clone())
-                    .or_insert(TimerState {
-                        next: anchor.saturating_add(period),
-                    });
-                let release = match t.mode {
-                    TimerMode::Absolute => state.next,
-                    // rt-app: an overrun re-anchors the timer at "now"; missed ticks are dropped.
-                    TimerMode::Relative if state.next < now => now,
-                    TimerMode::Relative => state.next,
-                };
-                state.next = release.saturating_add(period);
-                self.release(release)
+            Action::None => Ok(()),
+            Action::Release(at) => {
+                wait_release(&mut jobs, at);
+                Ok(())
             }
         }
-    }
-
-    /// The release of the current or last job (the anchor of a timer reached first now).
-    fn last_release(&self, now: u64) -> u64 {
-        self.last.unwrap_or(now)
-    }
-
-    /// Ends the current job at `at`.
-    fn finish(&mut self, at: u64) {
-        if let Some(job) = self.job.take() {
-            self.stats.job_finished(job, at);
-        }
-    }
-
-    /// Releases the next job at `at`: waits for it, then records its start.
-    fn release(&mut self, at: u64) -> Result<(), Stopped> {
-        if at >= self.end {
-            return Err(Stopped);
-        }
-        self.last = Some(at);
-        if mono_ns() < at {
-            sleep_until(at);
-        }
-        let started = mono_ns();
-        let abs_deadline = self.plan.deadline.map(|d| at.saturating_add(nanos(d)));
-        self.job = Some(self.stats.job_started(at, started, abs_deadline));
-        Ok(())
-    }
+    });
+    jobs.close(outcome, mono_ns())
 }
 
-/// Whether a loop repeated `repeat` times has iterations left after `done`.
-pub(crate) fn times_left(repeat: Repeat, done: u64) -> bool {
-    match repeat {
-        Repeat::Times(n) => done < n,
-        Repeat::Forever => true,
+/// Sleeps until the release at `at`, then records the job's start (the first clock read after).
+fn wait_release(jobs: &mut JobLoop, at: u64) {
+    if mono_ns() < at {
+        sleep_until(at);
     }
-}
-
-/// Spins until the thread has used `d` more CPU time, or the run ends.
-fn spin_cpu(d: Duration, end: u64) -> Result<(), Stopped> {
-    let target = thread_cpu_ns().saturating_add(nanos(d));
-    while thread_cpu_ns() < target {
-        if mono_ns() >= end {
-            return Err(Stopped);
-        }
-        std::hint::spin_loop();
-    }
-    Ok(())
-}
-
-/// Spins until `CLOCK_MONOTONIC` reaches `until`, or the run ends.
-fn spin_wall(until: u64, end: u64) -> Result<(), Stopped> {
-    loop {
-        let now = mono_ns();
-        if now >= until {
-            return Ok(());
-        }
-        if now >= end {
-            return Err(Stopped);
-        }
-        std::hint::spin_loop();
-    }
+    jobs.started(at, mono_ns());
 }
 
 /// What a background hog reports.
@@ -402,9 +242,4 @@ pub fn hog_thread(start: &Start) -> HogResult {
         wall_ns: now.saturating_sub(t0),
         ctx,
     }
-}
-
-/// `d` in ns, saturating.
-pub fn nanos(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }

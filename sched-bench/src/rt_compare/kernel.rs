@@ -11,7 +11,7 @@
 //! | row | periodic threads |
 //! |---|---|
 //! | `kernel-other` | SCHED_OTHER, nice 0 |
-//! | `kernel-fifo` | SCHED_FIFO, priority [`fifo_priority`] of the task's kairos priority (rate monotonic, the order the `kairos-priority` row uses) |
+//! | `kernel-fifo` | SCHED_FIFO, priority [`rt_priority`] of the task's kairos priority (rate monotonic, the order the `kairos-priority` row uses) |
 //! | `kernel-deadline` | SCHED_DEADLINE, runtime `C` + [`deadline_margin`] (max(C/2, 50 µs)), deadline `D`, period `T` |
 //!
 //! The result becomes a [`Round`] with rt_compare's definitions: release → start is the
@@ -25,10 +25,8 @@
 use super::{Round, TaskRound};
 use crate::error::BenchError;
 use crate::kernel::{self, metrics::JobStats};
-use crate::workload::{PeriodicSet, RtTask, BACKGROUND_SLICE};
-use crate::workload_file::model::{
-    Class, Periodic, Repeat, Reservation, Sched, TaskSpec, Workload,
-};
+use crate::workload::{rt_priority, PeriodicSet, RtTask, BACKGROUND_SLICE};
+use crate::workload_file::model::{Class, Reservation, Sched, Workload};
 use kairos::stats::Histogram;
 use std::fmt;
 use std::time::Duration;
@@ -61,13 +59,6 @@ impl fmt::Display for KernelPolicy {
     }
 }
 
-/// SCHED_FIFO priority of a task with kairos priority `p` (0 ..= 255): `1 + p · 98 / 255`,
-/// so 0 → 1 and 255 → 99, order kept (mixed-latency: ctrl 97, sensor 93, audio 89, video 85,
-/// telemetry 81; latency-under-load: tick 99).
-pub fn fifo_priority(p: u8) -> u32 {
-    1 + u32::from(p) * 98 / 255
-}
-
 /// SCHED_DEADLINE runtime beyond `C`: max(`C` / 2, 50 µs), capped so runtime <= `D`. It pays
 /// for what the thread runs besides the job's `C` of spinning within a period (the wake-up, the
 /// clock reads and bookkeeping between jobs, the spin loop's last check) and for the kernel's
@@ -82,54 +73,29 @@ pub fn deadline_margin(task: &RtTask) -> Duration {
     margin.min(task.deadline().saturating_sub(task.work))
 }
 
-/// The workload-file model of `set` for one kernel row.
+/// The workload-file model of `set` for one kernel row: [`PeriodicSet::model`] with the row's
+/// Linux class on every periodic task.
 pub fn model(name: &str, set: &PeriodicSet, policy: KernelPolicy, duration: Duration) -> Workload {
-    let tasks = set
-        .tasks
-        .iter()
-        .map(|task| {
-            let sched = match policy {
-                KernelPolicy::Other => Sched {
-                    class: Some(Class::Other),
-                    ..Sched::default()
-                },
-                KernelPolicy::Fifo => Sched {
-                    class: Some(Class::Fifo),
-                    priority: Some(fifo_priority(task.priority)),
-                    ..Sched::default()
-                },
-                KernelPolicy::Deadline => Sched {
-                    class: Some(Class::Deadline),
-                    reservation: Some(Reservation {
-                        runtime: task.work + deadline_margin(task),
-                        deadline: task.deadline(),
-                        period: task.period,
-                    }),
-                    ..Sched::default()
-                },
-            };
-            TaskSpec {
-                name: task.name.to_owned(),
-                instances: 1,
-                sched,
-                deadline: Some(task.deadline()),
-                cpus: None,
-                delay: Duration::ZERO,
-                repeat: Repeat::Forever,
-                phases: TaskSpec::periodic_phases(Periodic {
-                    period: task.period,
-                    work: task.work,
-                }),
-            }
-        })
-        .collect();
-    Workload {
-        name: name.to_owned(),
-        duration: Some(duration),
-        seed: 0,
-        hogs: set.background,
-        tasks,
-    }
+    set.model(name, duration, |task| match policy {
+        KernelPolicy::Other => Sched {
+            class: Some(Class::Other),
+            ..Sched::default()
+        },
+        KernelPolicy::Fifo => Sched {
+            class: Some(Class::Fifo),
+            priority: Some(rt_priority(task.priority)),
+            ..Sched::default()
+        },
+        KernelPolicy::Deadline => Sched {
+            class: Some(Class::Deadline),
+            reservation: Some(Reservation {
+                runtime: task.work + deadline_margin(task),
+                deadline: task.deadline(),
+                period: task.period,
+            }),
+            ..Sched::default()
+        },
+    })
 }
 
 /// One round of `set` on kernel threads under `policy`.
@@ -154,7 +120,7 @@ pub fn round(
         .map(|t| task_round(&t.stats, ctx_read && t.ran > 0))
         .collect();
     let preemptions = ctx_read.then(|| run.tasks.iter().map(|t| t.stats.involuntary_cs).sum());
-    let slice = kernel::thread_job::nanos(BACKGROUND_SLICE).max(1);
+    let slice = crate::spin::nanos(BACKGROUND_SLICE).max(1);
     Ok(Round {
         tasks,
         preemptions,
@@ -199,26 +165,16 @@ mod tests {
     use crate::workload::{find, Shape};
 
     #[test]
-    fn fifo_priorities_keep_the_order() {
-        assert_eq!(fifo_priority(0), 1);
-        assert_eq!(fifo_priority(255), 99);
-        let Shape::Periodic(set) = find("mixed-latency").unwrap().shape else {
-            panic!("mixed-latency is periodic");
-        };
-        let prios: Vec<u32> = set
-            .tasks
-            .iter()
-            .map(|t| fifo_priority(t.priority))
-            .collect();
-        assert_eq!(prios, [97, 93, 89, 85, 81]);
-    }
-
-    #[test]
     fn deadline_reservations_are_valid() {
         for w in ["latency-under-load", "mixed-latency"] {
             let Shape::Periodic(set) = find(w).unwrap().shape else {
                 panic!("{w} is periodic");
             };
+            for policy in KERNEL_POLICIES {
+                let m = model(w, &set, policy, Duration::from_secs(1));
+                crate::workload_file::validate::workload(&m)
+                    .unwrap_or_else(|e| panic!("{w} on {policy}: {e:?}"));
+            }
             let m = model(w, &set, KernelPolicy::Deadline, Duration::from_secs(1));
             for (t, spec) in set.tasks.iter().zip(&m.tasks) {
                 let r = spec.sched.reservation.unwrap();

@@ -336,7 +336,7 @@ pub fn rtapp_lines(task: &LogTask<'_>, jobs: &[JobRecord], base: u64) -> String 
     let mut out = String::new();
     let c = task.work.as_micros();
     let t = task.period.as_micros();
-    let period_ns = crate::kernel::thread_job::nanos(task.period);
+    let period_ns = crate::spin::nanos(task.period);
     for (k, j) in jobs.iter().enumerate() {
         if j.end == 0 {
             continue;
@@ -493,6 +493,7 @@ mod tests {
             jobs: 1,
             released: 1,
             missed: 0,
+            start_mean: s,
             start_p50: s,
             start_p99: s,
             start_p999: s,

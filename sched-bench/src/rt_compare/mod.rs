@@ -68,11 +68,15 @@
 //! stderr are terminals and the run is expected to last at least a few seconds (see
 //! [`crate::progress`]).
 
+pub mod compact;
 pub mod kernel;
 pub mod logs;
 mod report;
 pub mod run;
 pub mod sim;
+pub mod summary;
+#[cfg(test)]
+pub mod testing;
 
 use crate::async_backend;
 use crate::backend::Backend;
@@ -82,7 +86,7 @@ pub use crate::kernel::metrics::JobRecord;
 use crate::machine::{self, CpuSample};
 use crate::progress::Progress;
 use crate::stats::Summary;
-use crate::workload::{PeriodicSet, RtTask, Workload};
+use crate::workload::{Builtin, PeriodicSet, RtTask};
 use kairos::stats::Histogram;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -98,7 +102,7 @@ pub const DEFAULT_ROUNDS: usize = 3;
 #[derive(Debug)]
 pub struct RtOpts {
     /// The workload (name and summary).
-    pub workload: &'static Workload,
+    pub workload: &'static Builtin,
     /// Its task set.
     pub set: PeriodicSet,
     /// Rounds per backend.
@@ -123,6 +127,8 @@ pub struct RtOpts {
     pub rtapp_log: Option<PathBuf>,
     /// The simulator's rows: round `r` (1-based) runs seed `seed + r - 1`.
     pub seed: u64,
+    /// Print the full tables and notes instead of the compact default (`--wide`).
+    pub wide: bool,
 }
 
 /// What one periodic task did in one round.
@@ -196,6 +202,8 @@ pub struct RtRow {
     pub released: u64,
     /// Jobs that missed over all rounds.
     pub missed: u64,
+    /// Mean release → start per round, µs (HdrHistogram's mean of the round's jobs).
+    pub start_mean: Summary,
     /// Release → start percentiles per round, µs.
     pub start_p50: Summary,
     /// 99th percentile.
@@ -282,12 +290,23 @@ pub fn compare(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
     }
     let start = CpuSample::now();
     let rows = run(opts)?;
-    println!("{}", table(&rows));
-    if opts.set.tasks.len() > 1 {
-        println!("{}", task_table(&rows));
-    }
-    for line in report::notes(opts, &rows) {
-        println!("{line}");
+    if opts.wide {
+        println!("{}", table(&rows));
+        if opts.set.tasks.len() > 1 {
+            println!("{}", task_table(&rows));
+        }
+        for line in report::notes(opts, &rows) {
+            println!("{line}");
+        }
+    } else {
+        for r in &rows {
+            println!("{}", compact::verdict(r));
+        }
+        println!();
+        println!("{}", compact::table(&rows));
+        for line in compact::notes(opts, &rows) {
+            println!("{line}");
+        }
     }
     if opts.cyclic {
         println!("{}", logs::cyclic(&logs::rt_rows(&rows)));
@@ -312,7 +331,7 @@ pub fn compare(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
         out.write(&plot(path, opts.workload.name, &rows)?)?;
     }
     if let Some(out) = json_out {
-        out.write(&to_json(&rows))?;
+        out.write_json("compare", to_json(&rows))?;
     }
     Ok(rows)
 }
@@ -453,7 +472,9 @@ pub fn run(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
                 t.priority = match b {
                     RowBackend::Async(Backend::Kairos(kairos::Policy::Priority))
                     | RowBackend::Sim(kairos::Policy::Priority) => u32::from(task.priority),
-                    RowBackend::Kernel(KernelPolicy::Fifo) => kernel::fifo_priority(task.priority),
+                    RowBackend::Kernel(KernelPolicy::Fifo) => {
+                        crate::workload::rt_priority(task.priority)
+                    }
                     _ => 0,
                 };
             }
@@ -661,6 +682,7 @@ fn summarise(
         jobs: rounds.iter().map(|r| sum(r, |t| t.completed)).sum(),
         released: rounds.iter().map(|r| sum(r, |t| t.released)).sum(),
         missed: rounds.iter().map(|r| sum(r, |t| t.missed)).sum(),
+        start_mean: per_round(&|r| start(r).mean() / 1e3)?,
         start_p50: per_round(&|r| us(start(r).p50()))?,
         start_p99: per_round(&|r| us(start(r).p99()))?,
         start_p999: per_round(&|r| us(start(r).p999()))?,

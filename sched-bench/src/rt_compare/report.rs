@@ -110,7 +110,8 @@ pub fn table(rows: &[RtRow]) -> Table {
     header.extend([
         "rounds",
         "jobs",
-        "rel→poll µs p50",
+        "rel→poll µs mean",
+        "p50",
         "p99",
         "p99.9",
         "max",
@@ -130,13 +131,14 @@ pub fn table(rows: &[RtRow]) -> Table {
             cells.push(r.status.clone().unwrap_or_else(|| "ok".to_owned()));
         }
         if !r.measured {
-            cells.extend((0..13).map(|_| "-".to_owned()));
+            cells.extend((0..14).map(|_| "-".to_owned()));
             t.row(cells);
             continue;
         }
         cells.extend([
             r.rounds.to_string(),
             r.jobs.to_string(),
+            cell(&r.start_mean),
             cell(&r.start_p50),
             cell(&r.start_p99),
             cell(&r.start_p999),
@@ -296,7 +298,7 @@ fn summary_fields(o: Obj, key: &str, s: &Summary) -> Obj {
 }
 
 /// The rows as a JSON array of flat objects.
-pub fn to_json(rows: &[RtRow]) -> String {
+pub fn to_json(rows: &[RtRow]) -> serde_json::Value {
     let fifo = fifo_background(rows);
     json::array(rows.iter().map(|r| {
         let mut o = Obj::new().str("backend", &r.backend);
@@ -310,7 +312,7 @@ pub fn to_json(rows: &[RtRow]) -> String {
             .num("duration_s", r.duration.as_secs_f64())
             .int("background_tasks", r.background_tasks as u64);
         if r.simulated {
-            o = o.raw("simulated", "true");
+            o = o.val("simulated", true);
         }
         if !r.measured {
             return o.finish();
@@ -320,6 +322,7 @@ pub fn to_json(rows: &[RtRow]) -> String {
             .int("jobs", r.jobs)
             .int("missed", r.missed);
         for (key, s) in [
+            ("start_latency_mean_us", &r.start_mean),
             ("start_latency_p50_us", &r.start_p50),
             ("start_latency_p99_us", &r.start_p99),
             ("start_latency_p999_us", &r.start_p999),

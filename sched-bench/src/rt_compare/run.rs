@@ -25,7 +25,7 @@
 use super::{JobRecord, Round, TaskRound};
 use crate::error::BenchError;
 use crate::exec::kairos_label;
-use crate::kernel::thread_job::{mono_ns, nanos, thread_cpu_ns};
+use crate::spin::{self, mono_ns, nanos};
 use crate::watchdog::Watchdog;
 use crate::workload::{PeriodicSet, RtTask, BACKGROUND_SLICE};
 use kairos::stats::Histogram;
@@ -443,7 +443,7 @@ async fn tokio_work(d: Duration) {
     let slice = nanos(TOKIO_SLICE);
     while left > 0 {
         let chunk = left.min(slice);
-        spin_cpu(chunk);
+        spin::cpu(chunk);
         left -= chunk;
         if left > 0 {
             tokio::task::yield_now().await;
@@ -456,7 +456,7 @@ async fn tokio_background(t0: Instant, end: Instant, stop: Arc<AtomicBool>) -> u
     let mut counted = 0;
     let slice = nanos(BACKGROUND_SLICE);
     while !stop.load(Ordering::Relaxed) {
-        spin_cpu(slice);
+        spin::cpu(slice);
         let now = Instant::now();
         if now >= t0 && now < end {
             counted += 1;
@@ -464,14 +464,6 @@ async fn tokio_background(t0: Instant, end: Instant, stop: Arc<AtomicBool>) -> u
         tokio::task::yield_now().await;
     }
     counted
-}
-
-/// Spins until the calling thread has used `ns` more nanoseconds of CPU time.
-fn spin_cpu(ns: u64) {
-    let start = thread_cpu_ns();
-    while thread_cpu_ns().wrapping_sub(start) < ns {
-        std::hint::spin_loop();
-    }
 }
 
 /// Sleeps the calling (driving, non-worker) thread until `at`.

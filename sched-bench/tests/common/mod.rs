@@ -4,62 +4,57 @@
 
 use std::collections::HashMap;
 
-/// One report row: column name to value, as text.
+/// One report row: column name to value, as text (strings as they are, numbers as Rust prints
+/// them, `null` as `null`).
 pub type Row = HashMap<String, String>;
 
-/// Parses the report: an array of flat objects whose values are strings, numbers or null.
+/// The report layout version the tests expect (`sched-bench/src/json.rs`).
+pub const SCHEMA_VERSION: u64 = 2;
+
+/// Parses a `--json` report with serde_json and checks that it is an object carrying
+/// `schema_version` and `command`.
+pub fn parse_document(text: &str) -> serde_json::Value {
+    let doc: serde_json::Value =
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+    assert_eq!(doc["schema_version"], SCHEMA_VERSION, "{text}");
+    assert!(doc["command"].is_string(), "no command in {text}");
+    doc
+}
+
+/// `value`'s flat objects as [`Row`]s; panics if it is not an array of flat objects.
+pub fn rows_of(value: &serde_json::Value) -> Vec<Row> {
+    let items = value
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {value}"));
+    items
+        .iter()
+        .map(|item| {
+            let obj = item
+                .as_object()
+                .unwrap_or_else(|| panic!("not an object: {item}"));
+            obj.iter()
+                .map(|(k, v)| {
+                    let text = match v {
+                        serde_json::Value::String(s) => s.clone(),
+                        serde_json::Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+                            (Some(u), _) => u.to_string(),
+                            (None, Some(i)) => i.to_string(),
+                            _ => n.as_f64().unwrap().to_string(),
+                        },
+                        serde_json::Value::Null => "null".to_owned(),
+                        serde_json::Value::Bool(b) => b.to_string(),
+                        other => panic!("{k} is not flat: {other}"),
+                    };
+                    (k.clone(), text)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Parses a report whose table rows are under `rows` (every `compare` report).
 pub fn parse_rows(text: &str) -> Vec<Row> {
-    let mut rows = Vec::new();
-    let mut chars = text.trim().chars().peekable();
-    assert_eq!(chars.next(), Some('['), "{text}");
-    let string = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>| -> String {
-        let mut s = String::new();
-        while let Some(c) = chars.next() {
-            match c {
-                '"' => return s,
-                '\\' => s.push(chars.next().unwrap()),
-                c => s.push(c),
-            }
-        }
-        panic!("unterminated string in {text}");
-    };
-    loop {
-        match chars.next() {
-            Some('{') => {
-                let mut row = Row::new();
-                loop {
-                    match chars.next() {
-                        Some('"') => {
-                            let key = string(&mut chars);
-                            assert_eq!(chars.next(), Some(':'));
-                            let value = if chars.peek() == Some(&'"') {
-                                chars.next();
-                                string(&mut chars)
-                            } else {
-                                let mut v = String::new();
-                                while let Some(&c) = chars.peek() {
-                                    if c == ',' || c == '}' {
-                                        break;
-                                    }
-                                    v.push(c);
-                                    chars.next();
-                                }
-                                v
-                            };
-                            row.insert(key, value);
-                        }
-                        Some(',') => {}
-                        Some('}') => break,
-                        other => panic!("unexpected {other:?} in {text}"),
-                    }
-                }
-                rows.push(row);
-            }
-            Some(',') => {}
-            Some(']') => return rows,
-            other => panic!("unexpected {other:?} in {text}"),
-        }
-    }
+    rows_of(&parse_document(text)["rows"])
 }
 
 pub fn int(row: &Row, key: &str) -> u64 {
