@@ -62,6 +62,10 @@ pub struct CompareOpts {
     pub seed: Option<u64>,
     /// Print the full tables instead of the compact default (`--wide`).
     pub wide: bool,
+    /// Workload files: the memory limit, bytes (`None`: half of `MemAvailable`).
+    pub memory_limit: Option<u64>,
+    /// Workload files: accept times beyond a day (`--allow-long-times`).
+    pub allow_long_times: bool,
 }
 
 /// Rounds of a batch workload when `--rounds` is not given.
@@ -109,10 +113,22 @@ pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
         // --cyclic and --rtapp-log apply to workload files too; the others do not.
         periodic_flags(opts, false).map_err(periodic_only)?;
         let path = std::path::Path::new(&opts.workload);
+        if opts.allow_long_times {
+            crate::workload_file::validate::allow_long_times();
+        }
         let file =
             crate::workload_file::load(path).map_err(|e| BenchError::Usage(e.to_string()))?;
+        let keep_jobs = opts.cyclic || opts.rtapp_log.is_some();
+        if let Some(limit) = opts
+            .memory_limit
+            .or_else(crate::workload_file::budget::default_limit)
+        {
+            crate::workload_file::budget::check_memory(&file, keep_jobs, limit)
+                .map_err(|e| BenchError::Usage(format!("{}: {e}", path.display())))?;
+        }
         let json_out = opts.json.as_deref().map(json::Output::create).transpose()?;
-        let jobs = crate::file_compare::compare(&file, &opts.backends, workers, json_out)?.jobs;
+        let jobs =
+            crate::file_compare::compare(&file, &opts.backends, workers, json_out, keep_jobs)?.jobs;
         crate::rt_compare::logs::file_outputs(
             &file,
             &jobs,

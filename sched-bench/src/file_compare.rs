@@ -109,9 +109,10 @@ pub fn compare(
     backends: &[Backend],
     workers: usize,
     json_out: Option<json::Output>,
+    keep_jobs: bool,
 ) -> Result<FileRun, BenchError> {
     let start = crate::machine::CpuSample::now();
-    let run = run(workload, backends, workers)?;
+    let run = run(workload, backends, workers, keep_jobs)?;
     println!("{}", table(&run.rows));
     for line in &run.notes {
         println!("{line}");
@@ -134,6 +135,7 @@ pub fn run(
     workload: &Workload,
     backends: &[Backend],
     workers: usize,
+    keep_jobs: bool,
 ) -> Result<FileRun, BenchError> {
     let mut rows = Vec::new();
     let mut notes = Vec::new();
@@ -147,7 +149,7 @@ pub fn run(
         match backend {
             Backend::Kernel => {
                 eprintln!("{}: kernel, one run of {length}", workload.name);
-                let run = kernel::run(workload)?;
+                let run = kernel::run(workload, keep_jobs)?;
                 notes.extend(run.notes.iter().map(|n| format!("note: kernel: {n}")));
                 notes.push(format!(
                     "kernel backend: ran {:.3} s (times in µs; lateness < 0 is early)",
@@ -158,7 +160,7 @@ pub fn run(
             }
             Backend::Kairos(policy) => {
                 let exec = Kairos::new(workers, policy, None)?;
-                let run = on(exec, workload, workers, &length)?;
+                let run = on(exec, workload, workers, &length, keep_jobs)?;
                 async_labels.push(run.backend.clone());
                 notes.push(summary(&run));
                 rows.extend(async_rows(&run));
@@ -166,7 +168,7 @@ pub fn run(
             }
             Backend::Tokio => {
                 let exec = Tokio::with_timers(workers)?;
-                let run = on(exec, workload, workers, &length)?;
+                let run = on(exec, workload, workers, &length, keep_jobs)?;
                 async_labels.push(run.backend.clone());
                 notes.push(summary(&run));
                 rows.extend(async_rows(&run));
@@ -248,13 +250,14 @@ fn on<E: AsyncTimer>(
     workload: &Workload,
     workers: usize,
     length: &str,
+    keep_jobs: bool,
 ) -> Result<AsyncRun, BenchError> {
     eprintln!(
         "{}: {}, one run of {length}, {workers} workers",
         workload.name,
         exec.label()
     );
-    let run = async_backend::run(&exec, workload);
+    let run = async_backend::run(&exec, workload, keep_jobs);
     let down = exec.shutdown();
     let run = run?;
     down?;

@@ -15,13 +15,16 @@
 //!   first reaches them, so a TOML task's job *k* is released at start + delay + *k* × period;
 //!   `Absolute` timers keep their grid, `Relative` ones re-anchor at now after an overrun
 //!   (rt-app's `mode`);
-//! - the bookkeeping in [`JobStats`], and the end of a run: a job cut off by the end counts as
-//!   a miss only if its deadline had already passed ([`JobLoop::close`]).
+//! - the bookkeeping: counters in the instance's own [`JobStats`], latencies into its task's
+//!   shared histograms ([`TaskSink`], through a buffer of [`SINK_BATCH`] values), job records
+//!   only when asked for (`keep_jobs`), so an instance's memory does not grow with the run's
+//!   length; and the end of a run: a job cut off by the end counts as a miss only if its
+//!   deadline had already passed ([`JobLoop::close`]).
 //!
 //! The loop is sans-I/O: it reads no clock and waits for nothing; the backend passes `now` in
 //! and performs the [`Action`]s, which is what lets the unit tests below drive it exactly.
 
-use crate::kernel::metrics::{JobStats, OpenJob};
+use crate::kernel::metrics::{self, JobRecord, JobStats, OpenJob, Sample, TaskSink, SINK_BATCH};
 use crate::spin::{nanos, Stopped};
 use crate::workload_file::model::{Event, Phase, Repeat, TimerMode};
 use std::collections::HashMap;
@@ -123,8 +126,15 @@ pub struct JobLoop {
     deadline: Option<Duration>,
     /// End of the run, `CLOCK_MONOTONIC` ns (`u64::MAX`: none).
     end: u64,
-    /// What was observed so far.
+    /// What was observed so far: counters (and job records when kept); its histograms stay
+    /// empty (values go to `sink`).
     pub stats: JobStats,
+    /// The task's shared histograms.
+    sink: TaskSink,
+    /// Values not yet added to `sink` (at most [`SINK_BATCH`]).
+    pending: Vec<Sample>,
+    /// Whether to keep every job's [`JobRecord`] in `stats.jobs`.
+    keep_jobs: bool,
     /// Next tick of each private timer, by reference name, ns.
     timers: HashMap<String, u64>,
     /// `None` between a job's end and the next release.
@@ -134,12 +144,16 @@ pub struct JobLoop {
 }
 
 impl JobLoop {
-    /// A loop whose jobs have relative deadline `deadline` and that stops at `end`.
-    pub fn new(deadline: Option<Duration>, end: u64) -> JobLoop {
+    /// A loop whose jobs have relative deadline `deadline` and that stops at `end`, recording
+    /// into `sink`, keeping job records if `keep_jobs`.
+    pub fn new(deadline: Option<Duration>, end: u64, sink: TaskSink, keep_jobs: bool) -> JobLoop {
         JobLoop {
             deadline,
             end,
             stats: JobStats::new(),
+            sink,
+            pending: Vec::with_capacity(SINK_BATCH),
+            keep_jobs,
             timers: HashMap::new(),
             job: None,
             last: None,
@@ -166,7 +180,45 @@ impl JobLoop {
     /// The job released at `release` started (first clock read once it ran) at `started`.
     pub fn started(&mut self, release: u64, started: u64) {
         let abs_deadline = self.deadline_of(release);
-        self.job = Some(self.stats.job_started(release, started, abs_deadline));
+        self.stats.released += 1;
+        if abs_deadline.is_some() {
+            self.stats.with_deadline += 1;
+        }
+        self.sample(Sample::Start(started.saturating_sub(release)));
+        if self.keep_jobs {
+            self.stats.jobs.push(JobRecord {
+                release,
+                start: started,
+                end: 0,
+            });
+        }
+        self.job = Some(OpenJob {
+            release,
+            abs_deadline,
+        });
+    }
+
+    /// Buffers `v` for the sink, adding the buffer to it when full.
+    fn sample(&mut self, v: Sample) {
+        self.pending.push(v);
+        if self.pending.len() >= SINK_BATCH {
+            metrics::flush(&self.sink, &mut self.pending);
+        }
+    }
+
+    #[cfg(test)]
+    /// Heap bytes this instance holds: its buffer, timers and kept job records (not the
+    /// task's shared histograms).
+    pub fn heap_bytes(&self) -> usize {
+        self.pending.capacity() * std::mem::size_of::<Sample>()
+            + self.stats.heap_bytes()
+            + self
+                .timers
+                .keys()
+                .map(|k| {
+                    k.capacity() + 2 * std::mem::size_of::<u64>() + std::mem::size_of::<String>()
+                })
+                .sum::<usize>()
     }
 
     /// What to do for `event` at `now`.
@@ -208,12 +260,27 @@ impl JobLoop {
     /// Ends the current job at `at`.
     fn finish(&mut self, at: u64) {
         if let Some(job) = self.job.take() {
-            self.stats.job_finished(job, at);
+            self.stats.completed += 1;
+            if self.keep_jobs {
+                if let Some(r) = self.stats.jobs.last_mut() {
+                    r.end = at;
+                }
+            }
+            self.sample(Sample::Response(at.saturating_sub(job.release)));
+            if let Some(d) = job.abs_deadline {
+                let lateness = at as i64 - d as i64;
+                self.sample(Sample::Lateness(lateness));
+                if lateness > 0 {
+                    self.stats.missed += 1;
+                    self.stats.missed_completed += 1;
+                }
+            }
         }
     }
 
     /// Ends the run at `now`: `Ok` (the walk ended) completes the open job; `Err(Stopped)` (the
-    /// run ended first) leaves it open, a miss if its deadline passed before the end.
+    /// run ended first) leaves it open, a miss if its deadline passed before the end. Adds the
+    /// buffered values to the sink and returns the counters (and job records).
     pub fn close(mut self, outcome: Result<(), Stopped>, now: u64) -> JobStats {
         match outcome {
             Ok(()) => self.finish(now),
@@ -229,6 +296,7 @@ impl JobLoop {
                 }
             }
         }
+        metrics::flush(&self.sink, &mut self.pending);
         self.stats
     }
 }
@@ -275,7 +343,12 @@ mod tests {
 
     #[test]
     fn absolute_timer_keeps_its_grid_and_jobs_are_recorded() {
-        let mut l = JobLoop::new(Some(Duration::from_millis(5)), 100 * MS);
+        let mut l = JobLoop::new(
+            Some(Duration::from_millis(5)),
+            100 * MS,
+            metrics::task_sink(),
+            true,
+        );
         l.release(0).unwrap();
         l.started(0, MS / 10);
         assert_eq!(
@@ -297,7 +370,7 @@ mod tests {
 
     #[test]
     fn relative_timer_reanchors_after_an_overrun() {
-        let mut l = JobLoop::new(None, u64::MAX);
+        let mut l = JobLoop::new(None, u64::MAX, metrics::task_sink(), true);
         l.release(0).unwrap();
         let t = timer(TimerMode::Relative);
         assert_eq!(l.step(&t, 25 * MS), Ok(Action::Release(25 * MS)));
@@ -318,13 +391,18 @@ mod tests {
 
     #[test]
     fn the_end_stops_and_an_open_late_job_is_a_miss() {
-        let mut l = JobLoop::new(Some(Duration::from_millis(1)), 10 * MS);
+        let mut l = JobLoop::new(
+            Some(Duration::from_millis(1)),
+            10 * MS,
+            metrics::task_sink(),
+            true,
+        );
         assert_eq!(l.release(10 * MS), Err(Stopped));
         l.release(0).unwrap();
         l.started(0, 0);
         assert_eq!(l.step(&Event::Yield, 10 * MS), Err(Stopped));
         // A release past the end stops too, after ending the current job.
-        let mut m = JobLoop::new(None, 10 * MS);
+        let mut m = JobLoop::new(None, 10 * MS, metrics::task_sink(), true);
         m.release(0).unwrap();
         m.started(0, 0);
         assert_eq!(
@@ -335,5 +413,44 @@ mod tests {
         // Cut off at the end with its deadline (1 ms) long past: a miss, not a completion.
         let stats = l.close(Err(Stopped), 12 * MS);
         assert_eq!((stats.completed, stats.missed), (0, 1));
+    }
+
+    /// Issue 18, points 1 and 2: an instance's memory does not grow with its number of jobs
+    /// (values go to the task's shared histograms, job records are kept only when asked), and
+    /// two instances of one task share one set of histograms.
+    #[test]
+    fn instance_memory_is_bounded_and_histograms_are_per_task() {
+        let sink = metrics::task_sink();
+        let run = |keep_jobs: bool, jobs: u64| {
+            let mut l = JobLoop::new(None, u64::MAX, sink.clone(), keep_jobs);
+            l.release(0).unwrap();
+            let t = timer(TimerMode::Absolute);
+            let mut peak = 0;
+            for k in 0..jobs {
+                l.started(k * 10 * MS, k * 10 * MS + 1000 + k);
+                assert!(matches!(
+                    l.step(&t, k * 10 * MS + 2 * MS),
+                    Ok(Action::Release(_))
+                ));
+                peak = peak.max(l.heap_bytes());
+            }
+            (peak, l.close(Ok(()), jobs * 10 * MS))
+        };
+        let (peak_short, _) = run(false, 10);
+        let (peak_long, stats) = run(false, 100_000);
+        assert_eq!(
+            peak_short, peak_long,
+            "an instance grew with the run's length"
+        );
+        assert!(peak_long <= 16 * 1024, "{peak_long} bytes per instance");
+        assert!(stats.jobs.is_empty() && stats.start_latency.is_empty());
+        assert_eq!(stats.released, 100_000);
+        let merged = metrics::sink_stats(&sink);
+        assert_eq!(merged.start_latency.len(), 100_010);
+        assert_eq!(merged.response.len(), 100_010);
+        // Kept when an output needs them: 24 bytes a job.
+        let (peak_kept, kept) = run(true, 1000);
+        assert_eq!(kept.jobs.len(), 1000);
+        assert!(peak_kept > peak_long);
     }
 }

@@ -343,6 +343,14 @@ struct CompareArgs {
     /// (at most 120 columns). --json writes every field either way.
     #[arg(long)]
     wide: bool,
+    /// Workload files: refuse a workload whose memory estimate exceeds this size (e.g. 512M,
+    /// 8G). Default: half of MemAvailable in /proc/meminfo.
+    #[arg(long, value_name = "SIZE", value_parser = workload_file::budget::parse_size)]
+    memory_limit: Option<u64>,
+    /// Workload files: accept times (duration, delay, run, sleep, periods, deadlines) longer
+    /// than a day, which are refused by default as likely unit mistakes.
+    #[arg(long)]
+    allow_long_times: bool,
 }
 
 /// `--duration`: a duration with a unit, longer than zero.
@@ -373,6 +381,8 @@ fn main() -> ExitCode {
         .map(drop),
         Command::SpawnSleepChild(a) => spawn_sleep::child(a.runtime, a.tasks, a.workers),
         Command::Compare(a) => compare::run(&compare::CompareOpts {
+            allow_long_times: a.allow_long_times,
+            memory_limit: a.memory_limit,
             workload: a.workload,
             rounds: a.rounds.map(|r| r as usize),
             workers: a.workers.map(|w| w as usize),

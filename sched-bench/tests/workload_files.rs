@@ -89,7 +89,7 @@ fn check_rejects_invalid_files_with_file_line_and_field() {
         (
             "typo.toml",
             "duration = \"1s\"\n[[task]]\nname = \"a\"\nperiod = \"10ms\"\nwork = \"1ms\"\nprio = 3\n",
-            ":6: unknown field `prio`",
+            ":6: task[0]: unknown field `prio`",
         ),
         (
             "dl.json",

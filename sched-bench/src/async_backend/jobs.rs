@@ -30,7 +30,7 @@
 use super::AsyncTimer;
 use crate::exec::SpawnParams;
 use crate::job_loop::{Action, JobLoop, Walk};
-use crate::kernel::metrics::JobStats;
+use crate::kernel::metrics::{JobStats, TaskSink};
 use crate::spin::{self, mono_ns, nanos, Stopped, WallSlice};
 use crate::workload_file::model::{Phase, Repeat};
 use std::time::Duration;
@@ -56,13 +56,17 @@ pub struct TaskPlan {
     pub deadline: Option<Duration>,
     /// Priority, nice value and metrics name the task instance is spawned with.
     pub spawn: SpawnParams,
+    /// The task's histograms, shared by its instances.
+    pub sink: TaskSink,
+    /// Whether instances keep a record of every job (`--cyclic`, `--rtapp-log`).
+    pub keep_jobs: bool,
 }
 
 /// Runs the task from its first release at `first` until its loops end or the run does (the
 /// shared event loop, [`JobLoop`], performed with sliced spins and the runtime's timer), and
 /// returns what it observed (CPU time is measured around the task, not here).
 pub async fn run<E: AsyncTimer>(plan: &TaskPlan, end: u64, first: u64) -> JobStats {
-    let mut jobs = JobLoop::new(plan.deadline, end);
+    let mut jobs = JobLoop::new(plan.deadline, end, plan.sink.clone(), plan.keep_jobs);
     if jobs.release(first).is_err() {
         return jobs.stats;
     }

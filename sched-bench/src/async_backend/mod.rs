@@ -46,9 +46,6 @@ use std::time::Duration;
 /// first releases are not late because of the start-up itself (the kernel backend's margin).
 const START_MARGIN: Duration = Duration::from_millis(10);
 
-/// A run bound beyond the workload's own length after which the watchdog declares a hang.
-const HANG_MARGIN: Duration = Duration::from_secs(60);
-
 /// An [`Exec`] whose tasks can wait for an absolute `CLOCK_MONOTONIC` instant on the runtime's
 /// own timer.
 pub trait AsyncTimer: Exec {
@@ -204,7 +201,7 @@ pub(crate) fn process_cpu_ns() -> u64 {
 }
 
 /// The task plans of `workload`: one per task, with its instance count.
-fn plans(workload: &Workload) -> Vec<(Arc<TaskPlan>, u32)> {
+fn plans(workload: &Workload, keep_jobs: bool) -> Vec<(Arc<TaskPlan>, u32)> {
     workload
         .tasks
         .iter()
@@ -222,6 +219,8 @@ fn plans(workload: &Workload) -> Vec<(Arc<TaskPlan>, u32)> {
                     nice: t.sched.nice.clamp(-20, 19) as i8,
                     name: Some(TASKS_NAME),
                 },
+                sink: crate::kernel::metrics::task_sink(),
+                keep_jobs,
             };
             (Arc::new(plan), t.instances)
         })
@@ -294,22 +293,21 @@ async fn hog<E: AsyncTimer>(t0: u64, end: u64, stop: Arc<AtomicBool>) -> HogOut 
 }
 
 /// Runs `workload` once on `exec` (which must have been built with timers) and returns the
-/// merged metrics.
+/// merged metrics; with `keep_jobs`, every job's record too (`--cyclic`, `--rtapp-log`).
 ///
 /// # Errors
 /// [`BenchError::Task`] if a task or hog panicked.
-pub fn run<E: AsyncTimer>(exec: &E, workload: &Workload) -> Result<AsyncRun, BenchError> {
+pub fn run<E: AsyncTimer>(
+    exec: &E,
+    workload: &Workload,
+    keep_jobs: bool,
+) -> Result<AsyncRun, BenchError> {
     let backend = exec.label();
-    let plans = plans(workload);
-    let max_delay = workload
-        .tasks
-        .iter()
-        .map(|t| t.delay)
-        .max()
-        .unwrap_or_default();
+    let plans = plans(workload, keep_jobs);
+    let sinks: Vec<_> = plans.iter().map(|(p, _)| p.sink.clone()).collect();
     let _watchdog = Watchdog::arm(
         format!("workload {} on {backend}", workload.name),
-        workload.duration.unwrap_or_default() + max_delay + START_MARGIN + HANG_MARGIN,
+        crate::workload_file::budget::watchdog_limit(workload) + START_MARGIN,
     );
     let hogs = workload.hogs;
     let counters0 = exec.counters();
@@ -389,6 +387,9 @@ pub fn run<E: AsyncTimer>(exec: &E, workload: &Workload) -> Result<AsyncRun, Ben
         stats.add(&s);
         stats.cpu_ns += cpu;
         n += 1;
+    }
+    for sink in &sinks {
+        stats.add(&crate::kernel::metrics::sink_stats(sink));
     }
     let hogs = if hogs > 0 {
         let mut row = AsyncHogs {

@@ -36,31 +36,96 @@ fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, HIST_MAX_NS, 3).expect("static histogram bounds are valid")
 }
 
+/// An HdrHistogram of nanoseconds (1 ns ..= 60 s, 3 significant digits) allocated on its first
+/// value: an empty one costs one pointer instead of the full histogram's ~220 KB, which is what
+/// keeps per-instance [`JobStats`] small (task instances record into their task's shared
+/// histograms, see [`TaskSink`]).
+#[derive(Debug, Clone, Default)]
+pub struct Hist(Option<Box<Histogram<u64>>>);
+
+impl Hist {
+    /// The histogram, allocated on first use.
+    fn get_mut(&mut self) -> &mut Histogram<u64> {
+        self.0.get_or_insert_with(|| Box::new(histogram()))
+    }
+
+    /// Records `v` ns: 0 as 1 ns (HdrHistogram's lowest bound), beyond 60 s as 60 s.
+    pub fn record(&mut self, v: u64) {
+        self.get_mut().saturating_record(v.max(1));
+    }
+
+    /// Number of recorded values.
+    pub fn len(&self) -> u64 {
+        self.0.as_ref().map_or(0, |h| h.len())
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The value at quantile `q` (0 when empty).
+    pub fn value_at_quantile(&self, q: f64) -> u64 {
+        self.0.as_ref().map_or(0, |h| h.value_at_quantile(q))
+    }
+
+    /// Largest recorded value (0 when empty).
+    pub fn max(&self) -> u64 {
+        self.0.as_ref().map_or(0, |h| h.max())
+    }
+
+    /// Smallest recorded value (0 when empty).
+    pub fn min(&self) -> u64 {
+        self.0.as_ref().map_or(0, |h| h.min())
+    }
+
+    /// Adds every value of `other` (allocating only if `other` has values).
+    pub fn add(&mut self, other: &Hist) {
+        if let Some(o) = other.0.as_deref().filter(|o| !o.is_empty()) {
+            // Same bounds everywhere, so adding cannot fail.
+            let _ = self.get_mut().add(o);
+        }
+    }
+
+    /// The histogram itself, `None` while nothing was recorded.
+    pub fn inner(&self) -> Option<&Histogram<u64>> {
+        self.0.as_deref()
+    }
+
+    /// Heap bytes held (0 while empty).
+    #[cfg(test)]
+    pub fn heap_bytes(&self) -> usize {
+        self.0.as_ref().map_or(0, |h| {
+            std::mem::size_of::<Histogram<u64>>() + h.distinct_values() * 8
+        })
+    }
+}
+
 /// A histogram of signed nanosecond values: negative values by magnitude in `neg`, the others
 /// in `pos`, so both sides keep HdrHistogram's relative precision.
 #[derive(Debug, Clone)]
 pub struct SignedHist {
     /// Magnitudes of the negative values.
-    neg: Histogram<u64>,
+    neg: Hist,
     /// Values >= 0 (0 recorded as 1 ns: HdrHistogram's lowest bound).
-    pos: Histogram<u64>,
+    pos: Hist,
 }
 
 impl SignedHist {
     /// An empty histogram.
     pub fn new() -> SignedHist {
         SignedHist {
-            neg: histogram(),
-            pos: histogram(),
+            neg: Hist::default(),
+            pos: Hist::default(),
         }
     }
 
     /// Records `v` nanoseconds.
     pub fn record(&mut self, v: i64) {
         if v < 0 {
-            self.neg.saturating_record(v.unsigned_abs());
+            self.neg.record(v.unsigned_abs());
         } else {
-            self.pos.saturating_record((v as u64).max(1));
+            self.pos.record(v as u64);
         }
     }
 
@@ -71,9 +136,8 @@ impl SignedHist {
 
     /// Adds every value of `other`.
     pub fn add(&mut self, other: &SignedHist) {
-        // Same bounds on both sides, so adding cannot fail.
-        let _ = self.neg.add(&other.neg);
-        let _ = self.pos.add(&other.pos);
+        self.neg.add(&other.neg);
+        self.pos.add(&other.pos);
     }
 
     /// The value at quantile `q` (0..=1) of all recorded values, in ns; `None` when empty.
@@ -116,6 +180,56 @@ impl Default for SignedHist {
     }
 }
 
+/// The histograms of one task, shared by all its instances: each instance buffers up to
+/// [`SINK_BATCH`] values and adds them here under the lock, so a task of any instance count
+/// holds one set of histograms and an instance only its buffer. Counters stay in each
+/// instance's own [`JobStats`]; this one holds histograms only.
+pub type TaskSink = std::sync::Arc<std::sync::Mutex<JobStats>>;
+
+/// Values an instance buffers before adding them to its [`TaskSink`] (16 bytes each: 4 KiB).
+pub const SINK_BATCH: usize = 256;
+
+/// One buffered value for a [`TaskSink`].
+#[derive(Clone, Copy, Debug)]
+pub enum Sample {
+    /// A release→start latency, ns.
+    Start(u64),
+    /// A response time, ns.
+    Response(u64),
+    /// A lateness, ns.
+    Lateness(i64),
+}
+
+/// A new, empty sink.
+pub fn task_sink() -> TaskSink {
+    std::sync::Arc::new(std::sync::Mutex::new(JobStats::new()))
+}
+
+/// Adds `samples` to `sink` and empties them. A poisoned lock (a panicked instance) is used
+/// anyway: the histograms stay valid.
+pub fn flush(sink: &TaskSink, samples: &mut Vec<Sample>) {
+    if samples.is_empty() {
+        return;
+    }
+    let mut s = sink
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for v in samples.drain(..) {
+        match v {
+            Sample::Start(ns) => s.start_latency.record(ns),
+            Sample::Response(ns) => s.response.record(ns),
+            Sample::Lateness(ns) => s.lateness.record(ns),
+        }
+    }
+}
+
+/// A copy of the histograms in `sink`.
+pub fn sink_stats(sink: &TaskSink) -> JobStats {
+    sink.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
+}
+
 /// A job in progress: when it was released and its absolute deadline (ns, `CLOCK_MONOTONIC`).
 #[derive(Clone, Copy, Debug)]
 pub struct OpenJob {
@@ -140,9 +254,9 @@ pub struct JobStats {
     /// count completed jobs only).
     pub missed_completed: u64,
     /// Release→start latency, ns.
-    pub start_latency: Histogram<u64>,
+    pub start_latency: Hist,
     /// Release→end, ns, of completed jobs.
-    pub response: Histogram<u64>,
+    pub response: Hist,
     /// End − absolute deadline, ns, of completed jobs with a deadline.
     pub lateness: SignedHist,
     /// Involuntary context switches over the run.
@@ -152,7 +266,8 @@ pub struct JobStats {
     /// Thread CPU time over the run, ns.
     pub cpu_ns: u64,
     /// Every released job's instants, in release order (`end` 0 while it runs; a job cut off
-    /// by the end of the run keeps 0). 24 bytes a job (the periodic comparison's per-job logs).
+    /// by the end of the run keeps 0). 24 bytes a job, kept only when an output needs them
+    /// (`--cyclic`, `--rtapp-log`, the periodic comparison's per-job logs); empty otherwise.
     pub jobs: Vec<JobRecord>,
 }
 
@@ -168,48 +283,6 @@ pub struct JobRecord {
 }
 
 impl JobStats {
-    /// A job released at `release` started at `started`: counts it, records its release →
-    /// start latency and its record, and returns it as the job in progress. The same accounting
-    /// for every backend's job loop (kernel threads, async tasks).
-    pub fn job_started(
-        &mut self,
-        release: u64,
-        started: u64,
-        abs_deadline: Option<u64>,
-    ) -> OpenJob {
-        self.released += 1;
-        if abs_deadline.is_some() {
-            self.with_deadline += 1;
-        }
-        record(&mut self.start_latency, started.saturating_sub(release));
-        self.jobs.push(JobRecord {
-            release,
-            start: started,
-            end: 0,
-        });
-        OpenJob {
-            release,
-            abs_deadline,
-        }
-    }
-
-    /// `job` completed at `at`: its response time, lateness and miss.
-    pub fn job_finished(&mut self, job: OpenJob, at: u64) {
-        self.completed += 1;
-        if let Some(r) = self.jobs.last_mut() {
-            r.end = at;
-        }
-        record(&mut self.response, at.saturating_sub(job.release));
-        if let Some(d) = job.abs_deadline {
-            let lateness = at as i64 - d as i64;
-            self.lateness.record(lateness);
-            if lateness > 0 {
-                self.missed += 1;
-                self.missed_completed += 1;
-            }
-        }
-    }
-
     /// The per-job cells every backend's table shows, in this order: released, completed,
     /// running at end, missed, miss ratio, then release→start, response and lateness as
     /// `p50 / p99 / max` in µs (`-` where there is nothing to show).
@@ -278,8 +351,8 @@ impl JobStats {
             with_deadline: 0,
             missed: 0,
             missed_completed: 0,
-            start_latency: histogram(),
-            response: histogram(),
+            start_latency: Hist::default(),
+            response: Hist::default(),
             lateness: SignedHist::new(),
             involuntary_cs: 0,
             voluntary_cs: 0,
@@ -298,6 +371,16 @@ impl JobStats {
         (self.with_deadline > 0).then(|| self.missed as f64 / self.with_deadline as f64)
     }
 
+    #[cfg(test)]
+    /// Heap bytes held: the histograms allocated so far and the job records' capacity.
+    pub fn heap_bytes(&self) -> usize {
+        self.start_latency.heap_bytes()
+            + self.response.heap_bytes()
+            + self.lateness.neg.heap_bytes()
+            + self.lateness.pos.heap_bytes()
+            + self.jobs.capacity() * std::mem::size_of::<JobRecord>()
+    }
+
     /// Adds `other`'s counts and histograms (merging threads into a class).
     pub fn add(&mut self, other: &JobStats) {
         self.released += other.released;
@@ -305,9 +388,8 @@ impl JobStats {
         self.with_deadline += other.with_deadline;
         self.missed += other.missed;
         self.missed_completed += other.missed_completed;
-        // Same bounds everywhere, so adding cannot fail.
-        let _ = self.start_latency.add(&other.start_latency);
-        let _ = self.response.add(&other.response);
+        self.start_latency.add(&other.start_latency);
+        self.response.add(&other.response);
         self.lateness.add(&other.lateness);
         self.involuntary_cs += other.involuntary_cs;
         self.voluntary_cs += other.voluntary_cs;
@@ -320,11 +402,6 @@ impl Default for JobStats {
     fn default() -> JobStats {
         JobStats::new()
     }
-}
-
-/// Records `v` ns (0 as 1 ns, HdrHistogram's lowest bound).
-pub fn record(h: &mut Histogram<u64>, v: u64) {
-    h.saturating_record(v.max(1));
 }
 
 /// One unit of background work: 1024 steps of a xorshift generator, kept from being optimised

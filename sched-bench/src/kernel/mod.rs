@@ -34,10 +34,6 @@ use thread_job::{HogResult, Start, ThreadPlan, ThreadResult};
 /// because of the start-up itself.
 const START_MARGIN: Duration = Duration::from_millis(10);
 
-/// A run bound beyond the workload's own length after which the watchdog declares a hang
-/// (for workloads without a duration this is the whole bound).
-const HANG_MARGIN: Duration = Duration::from_secs(60);
-
 /// One class's row.
 #[derive(Debug)]
 pub struct ClassRow {
@@ -150,12 +146,18 @@ pub fn job_deadline(task: &TaskSpec) -> Option<Duration> {
     })
 }
 
-/// Runs `workload` once on kernel threads.
+/// Runs `workload` once on kernel threads; with `keep_jobs`, keeps every job's record
+/// (`--cyclic`, `--rtapp-log`, the periodic comparison's logs).
 ///
 /// # Errors
 /// [`BenchError::Build`] if the OS refuses to create a thread; policy refusals are not errors
 /// (they are reported in the rows).
-pub fn run(workload: &Workload) -> Result<KernelRun, BenchError> {
+pub fn run(workload: &Workload, keep_jobs: bool) -> Result<KernelRun, BenchError> {
+    let sinks: Vec<metrics::TaskSink> = workload
+        .tasks
+        .iter()
+        .map(|_| metrics::task_sink())
+        .collect();
     let mut notes = Vec::new();
     let mut plans: Vec<(Class, Result<ThreadPlan, Refusal>)> = Vec::new();
     // The workload task of each plan.
@@ -171,7 +173,7 @@ pub fn run(workload: &Workload) -> Result<KernelRun, BenchError> {
                 ));
                 None
             }
-            (c, _) => c.clone(),
+            (c, _) => c.as_deref().map(std::sync::Arc::from),
         };
         if task.sched.slice.is_some() {
             notes.push(format!(
@@ -184,8 +186,10 @@ pub fn run(workload: &Workload) -> Result<KernelRun, BenchError> {
             cpus,
             delay: task.delay,
             repeat: task.repeat,
-            phases: task.phases.clone(),
+            phases: Arc::from(task.phases.as_slice()),
             deadline: job_deadline(task),
+            sink: Arc::clone(&sinks[t]),
+            keep_jobs,
         });
         for _ in 0..task.instances {
             plans.push((class, plan.clone()));
@@ -200,13 +204,7 @@ pub fn run(workload: &Workload) -> Result<KernelRun, BenchError> {
         end: AtomicU64::new(u64::MAX),
         stop: AtomicBool::new(false),
     });
-    let max_delay = workload
-        .tasks
-        .iter()
-        .map(|t| t.delay)
-        .max()
-        .unwrap_or_default();
-    let limit = workload.duration.unwrap_or_default() + max_delay + START_MARGIN + HANG_MARGIN;
+    let limit = crate::workload_file::budget::watchdog_limit(workload) + START_MARGIN;
     let _watchdog = Watchdog::arm(
         format!("workload {} on the kernel backend", workload.name),
         limit,
@@ -283,7 +281,22 @@ pub fn run(workload: &Workload) -> Result<KernelRun, BenchError> {
         });
     }
 
-    let rows = class_rows(&plans, &results);
+    let mut rows = class_rows(&plans, &results);
+    // Histograms are per task (shared by its instances): each task's go to its class's row,
+    // once, if any of its instances ran.
+    for (t, task) in workload.tasks.iter().enumerate() {
+        let ran = task_of
+            .iter()
+            .zip(&results)
+            .any(|(&i, r)| i == t && r.as_ref().is_some_and(|r| r.setup.is_ok()));
+        if let Some(row) = rows
+            .iter_mut()
+            .find(|r| r.class == class_of(task))
+            .filter(|_| ran)
+        {
+            row.stats.add(&metrics::sink_stats(&sinks[t]));
+        }
+    }
     let mut jobs: crate::rt_compare::logs::FileJobs =
         workload.tasks.iter().map(|_| Vec::new()).collect();
     let mut tasks: Vec<TaskOutcome> = workload
@@ -303,6 +316,11 @@ pub fn run(workload: &Workload) -> Result<KernelRun, BenchError> {
                 jobs[t].push(std::mem::take(&mut res.stats.jobs));
             }
             None => jobs[t].push(Vec::new()),
+        }
+    }
+    for (task, sink) in tasks.iter_mut().zip(&sinks) {
+        if task.ran > 0 {
+            task.stats.add(&metrics::sink_stats(sink));
         }
     }
     let hogs = (workload.hogs > 0).then(|| {
@@ -414,7 +432,7 @@ pub fn us(ns: Option<i64>) -> String {
 }
 
 /// `p50 / p99 / max` of a ns histogram in µs for a table cell; `-` when empty.
-pub fn triple(h: &hdrhistogram::Histogram<u64>) -> String {
+pub fn triple(h: &metrics::Hist) -> String {
     if h.is_empty() {
         return "-".to_owned();
     }

@@ -19,7 +19,7 @@
 //! `Runtime` spins on wall time; `Yield` is `sched_yield`; a release sleeps with an absolute
 //! `clock_nanosleep` (see [`metrics`](super::metrics) for the definitions).
 
-use super::metrics::{CtxSwitches, JobStats};
+use super::metrics::{CtxSwitches, JobStats, TaskSink};
 use super::sched_attr::{self, Policy, Refusal};
 use crate::job_loop::{Action, JobLoop, Walk};
 use crate::spin::{self, mono_ns, nanos, thread_cpu_ns};
@@ -34,15 +34,19 @@ pub struct ThreadPlan {
     /// The policy the thread puts itself under.
     pub policy: Policy,
     /// CPUs to pin to; `None`: not pinned (always `None` for SCHED_DEADLINE).
-    pub cpus: Option<Vec<usize>>,
+    pub cpus: Option<std::sync::Arc<[usize]>>,
     /// Offset of the first release from the run's start.
     pub delay: Duration,
     /// Passes over `phases`.
     pub repeat: Repeat,
-    /// The task's phases.
-    pub phases: Vec<Phase>,
+    /// The task's phases (shared by its instances).
+    pub phases: std::sync::Arc<[Phase]>,
     /// Relative deadline of each job; `None`: jobs have no deadline.
     pub deadline: Option<Duration>,
+    /// The task's histograms, shared by its instances.
+    pub sink: TaskSink,
+    /// Whether the thread keeps a record of every job (`--cyclic`, `--rtapp-log`).
+    pub keep_jobs: bool,
 }
 
 /// Shared between the coordinator and every thread for one run.
@@ -70,7 +74,8 @@ pub struct ThreadResult {
     pub nice_read_back: i32,
     /// Whether `/proc/thread-self/status` gave context switch counters before and after.
     pub ctx_read: bool,
-    /// Job metrics.
+    /// Job counters, CPU time, context switches and (if kept) job records; the latency
+    /// histograms are in the task's sink.
     pub stats: JobStats,
 }
 
@@ -165,7 +170,7 @@ pub fn task_thread(plan: &ThreadPlan, start: &Start) -> ThreadResult {
 /// Runs the task from its first release at `first` until its loops end or the run does (the
 /// shared event loop, [`JobLoop`], performed with blocking spins and sleeps).
 fn run_jobs(plan: &ThreadPlan, end: u64, first: u64) -> JobStats {
-    let mut jobs = JobLoop::new(plan.deadline, end);
+    let mut jobs = JobLoop::new(plan.deadline, end, plan.sink.clone(), plan.keep_jobs);
     if jobs.release(first).is_err() {
         return jobs.stats;
     }

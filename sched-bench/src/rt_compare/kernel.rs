@@ -109,7 +109,7 @@ pub fn round(
     policy: KernelPolicy,
     duration: Duration,
 ) -> Result<Round, BenchError> {
-    let run = kernel::run(&model(name, set, policy, duration))?;
+    let run = kernel::run(&model(name, set, policy, duration), true)?;
     // Every periodic task has the row's class, so there is one class row.
     let class = run.rows.first();
     let status = class.map_or_else(|| "no periodic task".to_owned(), |r| r.status.clone());
@@ -149,8 +149,11 @@ fn task_round(s: &JobStats, ctx: bool) -> TaskRound {
 }
 
 /// The kernel's HdrHistogram (ns) as kairos' (ns): every recorded value with its count.
-fn convert(h: &hdrhistogram::Histogram<u64>) -> Histogram {
+fn convert(h: &crate::kernel::metrics::Hist) -> Histogram {
     let mut out = Histogram::new();
+    let Some(h) = h.inner() else {
+        return out;
+    };
     for v in h.iter_recorded() {
         for _ in 0..v.count_at_value() {
             out.record(v.value_iterated_to());

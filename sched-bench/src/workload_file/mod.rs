@@ -20,6 +20,7 @@
 //! looks other names up among the built-ins. The kernel, executor and tokio backends run file
 //! workloads.
 
+pub mod budget;
 pub mod error;
 pub mod model;
 pub mod relaxed_json;
@@ -87,8 +88,7 @@ fn starts_like_json(text: &str) -> bool {
 /// [`Error`] with the file, line and field: unreadable file, malformed text, unknown fields,
 /// unsupported rt-app events or keys, invalid values.
 pub fn load(path: &Path) -> Result<Workload, Error> {
-    let bytes =
-        std::fs::read(path).map_err(|e| Error::new(path, None, None, ErrorKind::Read(e)))?;
+    let bytes = read_capped(path)?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
@@ -99,7 +99,38 @@ pub fn load(path: &Path) -> Result<Workload, Error> {
             ErrorKind::Syntax("the file is not valid UTF-8 text".to_owned()),
         )
     })?;
-    parse_text(&text, path, Format::detect(path, &text))
+    // A UTF-8 byte order mark (some Windows editors write one) is not part of the text.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    parse_text(text, path, Format::detect(path, text))
+}
+
+/// Largest workload file read: 16 MiB. rt-app's largest published examples are a few KiB.
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// Reads at most [`MAX_FILE_BYTES`] + 1 bytes of `path`, refusing a longer file before
+/// parsing. Reads instead of trusting the size in the metadata, which is 0 for `/dev/zero`,
+/// pipes and `/proc` files.
+fn read_capped(path: &Path) -> Result<Vec<u8>, Error> {
+    use std::io::Read;
+    let read_err = |e| Error::new(path, None, None, ErrorKind::Read(e));
+    let file = std::fs::File::open(path).map_err(read_err)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_err)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Error::new(
+            path,
+            None,
+            None,
+            ErrorKind::Syntax(format!(
+                "the file is larger than {} MiB, the limit for workload files; is it the \
+                 right file?",
+                MAX_FILE_BYTES >> 20
+            )),
+        ));
+    }
+    Ok(bytes)
 }
 
 /// Parses and validates workload text in `format`. `path` is used for the default workload

@@ -779,6 +779,7 @@ impl Importer<'_> {
             Field::DlDeadline | Field::JobDeadline => key("dl-deadline"),
             Field::Cpus => key("cpus"),
             Field::Repeat => key("loop"),
+            Field::Delay => key("delay"),
             Field::Phase(i) => match loc.phases.get(i) {
                 Some(ph) => (ph.line, ph.path.clone()),
                 None => (loc.line, format!("{}.phases", loc.path)),

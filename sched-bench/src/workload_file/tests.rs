@@ -571,7 +571,7 @@ fn toml_bad_inputs_have_line_and_field() {
         ("period = \"10 hours\"\nwork = \"1ms\"", 4, Some("task[0].period"), "unknown unit"),
         ("period = \"1.0000000001s\"\nwork = \"1ms\"", 4, Some("task[0].period"), "more precise than 1 ns"),
         ("period = \"99999999999s\"\nwork = \"1ms\"", 4, Some("task[0].period"), "too large"),
-        ("period = \"10ms\"\nwork = \"1ms\"\nperoid = \"3ms\"", 6, None, "unknown field `peroid`"),
+        ("period = \"10ms\"\nwork = \"1ms\"\nperoid = \"3ms\"", 6, Some("task[0]"), "unknown field `peroid`"),
         ("period = \"10ms\"", 2, None, "missing field `work`"),
         ("period = \"10ms\"\nwork = \"1ms\"\npolicy = \"deadline\"\ndeadline = \"20ms\"", 7, Some("task[0].deadline"), "longer than the period"),
         ("period = \"10ms\"\nwork = \"1000ns\"\npolicy = \"deadline\"", 5, Some("task[0].work"), "1024 ns"),

@@ -228,11 +228,38 @@ pub fn parse(text: &str, path: &Path, default_name: &str) -> Result<Workload, Er
     let raw: RawFile = toml::from_str(text).map_err(|e| {
         let line = e.span().map(|s| ctx.line(s));
         let message = e.message().trim_end().to_owned();
-        let kind = match unknown_field(&message) {
-            Some((name, expected)) => ErrorKind::UnknownField { name, expected },
-            None => ErrorKind::Syntax(message),
+        // The task a line belongs to: the `[[task]]` headers before it.
+        let task_at = |line: u32| {
+            text.lines()
+                .take(line as usize)
+                .filter(|l| l.trim_start().starts_with("[[task]]"))
+                .count()
+                .checked_sub(1)
         };
-        Error::new(path, line, None, kind)
+        let (field, kind) = match unknown_field(&message) {
+            Some((name, expected)) => (
+                line.and_then(task_at).map(|i| format!("task[{i}]")),
+                ErrorKind::UnknownField { name, expected },
+            ),
+            None if message.contains("expected a sequence")
+                && line.is_some_and(|l| {
+                    text.lines()
+                        .nth(l as usize - 1)
+                        .is_some_and(|t| t.trim_start().starts_with("[task]"))
+                }) =>
+            {
+                (
+                    Some("task".to_owned()),
+                    ErrorKind::Syntax(
+                        "`[task]` is one table; tasks are an array of tables: write `[[task]]` \
+                         (double brackets) before each task"
+                            .to_owned(),
+                    ),
+                )
+            }
+            None => (None, ErrorKind::Syntax(message)),
+        };
+        Error::new(path, line, field, kind)
     })?;
     let duration = raw
         .duration
@@ -301,6 +328,7 @@ fn task(ctx: &Ctx<'_>, i: usize, t: &Spanned<RawTask>) -> Result<(TaskSpec, Task
     note("runtime", raw.runtime.as_ref().map(Spanned::span));
     note("cpus", raw.cpus.as_ref().map(Spanned::span));
     note("jobs", raw.jobs.as_ref().map(Spanned::span));
+    note("delay", raw.delay.as_ref().map(Spanned::span));
 
     let period = ctx.duration(&raw.period, &f("period"))?;
     if period.is_zero() {
@@ -448,6 +476,7 @@ fn locate(
                 Field::DlDeadline | Field::JobDeadline => "period",
                 Field::Cpus => "cpus",
                 Field::Repeat => "jobs",
+                Field::Delay => "delay",
                 Field::Event(_, 0) => "work",
                 Field::Event(..) => "period",
                 Field::Slice | Field::Phase(_) | Field::Tasks | Field::Duration | Field::Hogs => {

@@ -23,6 +23,32 @@ pub const MAX_CPU: usize = 1023;
 pub const MAX_INSTANCES: u32 = 1_000_000;
 /// Upper bound on background hogs (one busy thread each).
 pub const MAX_HOGS: usize = 1024;
+/// Longest time a field may give (duration, delay, event times, deadlines, reservations)
+/// unless long times are allowed ([`allow_long_times`]): one day. Longer is almost always a
+/// unit mistake, and a day-long run is not a benchmark anyone waits for by accident.
+pub const MAX_TIME: Duration = Duration::from_secs(24 * 3600);
+
+/// Whether times beyond [`MAX_TIME`] are accepted (`--allow-long-times`); set once by `main`
+/// before any workload file is loaded.
+static ALLOW_LONG_TIMES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Accepts times beyond [`MAX_TIME`] from now on (`--allow-long-times`).
+pub fn allow_long_times() {
+    ALLOW_LONG_TIMES.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// `Err` with a message if `d` is beyond [`MAX_TIME`] and long times are not allowed.
+fn time(what: &str, d: Duration) -> Result<(), String> {
+    if d > MAX_TIME && !ALLOW_LONG_TIMES.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(format!(
+            "{what} of {} is longer than a day ({} s); check the unit, or pass \
+             --allow-long-times if it is meant",
+            super::model::format_duration(d),
+            d.as_secs()
+        ));
+    }
+    Ok(())
+}
 
 /// A model field a [`Problem`] is about; front ends map it to their own spelling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,6 +79,8 @@ pub enum Field {
     Cpus,
     /// Task loop count.
     Repeat,
+    /// Delay before the task's first phase.
+    Delay,
     /// Phase `.0` (its loop count or its event list).
     Phase(usize),
     /// Event `.1` of phase `.0`.
@@ -97,6 +125,9 @@ pub fn workload(w: &Workload) -> Result<(), Problem> {
             "the duration must be positive".to_owned(),
         ));
     }
+    if let Some(d) = w.duration {
+        time("the duration", d).map_err(|m| problem(None, Field::Duration, m))?;
+    }
     if w.hogs > MAX_HOGS {
         return Err(problem(
             None,
@@ -139,6 +170,16 @@ fn task(t: &TaskSpec) -> Result<(), (Field, String)> {
     if t.name.is_empty() {
         return Err((Field::Name, "the task name is empty".to_owned()));
     }
+    if let Some(c) = t.name.chars().find(|c| c.is_control()) {
+        return Err((
+            Field::Name,
+            format!(
+                "the task name {:?} contains the control character U+{:04X}; names appear in \
+                 reports and file names, use printable characters",
+                t.name, c as u32
+            ),
+        ));
+    }
     if !(1..=MAX_INSTANCES).contains(&t.instances) {
         return Err((
             Field::Instances,
@@ -146,6 +187,7 @@ fn task(t: &TaskSpec) -> Result<(), (Field, String)> {
         ));
     }
     sched(t)?;
+    times(t)?;
     if t.deadline == Some(Duration::ZERO) {
         return Err((
             Field::JobDeadline,
@@ -205,6 +247,33 @@ fn task(t: &TaskSpec) -> Result<(), (Field, String)> {
                     ));
                 }
             }
+        }
+    }
+    Ok(())
+}
+
+/// Checks that no time of one task is beyond [`MAX_TIME`].
+fn times(t: &TaskSpec) -> Result<(), (Field, String)> {
+    time("the delay", t.delay).map_err(|m| (Field::Delay, m))?;
+    if let Some(d) = t.deadline {
+        time("the deadline", d).map_err(|m| (Field::JobDeadline, m))?;
+    }
+    if let Some(r) = t.sched.reservation {
+        time("the SCHED_DEADLINE runtime", r.runtime).map_err(|m| (Field::Runtime, m))?;
+        time("the SCHED_DEADLINE deadline", r.deadline).map_err(|m| (Field::DlDeadline, m))?;
+        time("the SCHED_DEADLINE period", r.period).map_err(|m| (Field::DlDeadline, m))?;
+    }
+    if let Some(s) = t.sched.slice {
+        time("the slice", s).map_err(|m| (Field::Slice, m))?;
+    }
+    for (p, phase) in t.phases.iter().enumerate() {
+        for (e, event) in phase.events.iter().enumerate() {
+            let d = match event {
+                Event::Run(d) | Event::Runtime(d) | Event::Sleep(d) => *d,
+                Event::Timer(timer) => timer.period,
+                Event::Yield => continue,
+            };
+            time(&format!("`{event}`: the time"), d).map_err(|m| (Field::Event(p, e), m))?;
         }
     }
     Ok(())
@@ -405,5 +474,23 @@ mod tests {
         workload(&w).unwrap();
         w.tasks.clear();
         assert_eq!(field_of(&w), Field::Tasks);
+    }
+
+    /// Issue 18, point 5: absurd times are refused, naming the field.
+    #[test]
+    fn times_beyond_a_day_are_refused() {
+        let mut t = periodic("a");
+        t.delay = Duration::from_nanos(1_000_000_000_000_000_000);
+        let p = workload(&one(t)).unwrap_err();
+        assert_eq!(p.field, Field::Delay);
+        assert!(p.message.contains("--allow-long-times"), "{}", p.message);
+        let mut t = periodic("a");
+        t.phases[0].events[1] = Event::Sleep(Duration::from_secs(2 * 24 * 3600));
+        assert_eq!(field_of(&one(t)), Field::Event(0, 1));
+        let mut w = one(periodic("a"));
+        w.duration = Some(MAX_TIME + Duration::from_nanos(1));
+        assert_eq!(field_of(&w), Field::Duration);
+        w.duration = Some(MAX_TIME);
+        workload(&w).unwrap();
     }
 }
