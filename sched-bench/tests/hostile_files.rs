@@ -50,6 +50,17 @@ fn absurd_times_are_refused_with_field_and_line() {
 }
 
 #[test]
+fn keys_rt_app_ignores_are_accepted_with_a_warning() {
+    let out = sched_bench(&["workloads", "--check", &fixture("global-frag.json")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("global-frag.json:5: global.frag:") && stderr.contains("rt-app ignores it"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn reading_limits_bom_and_names() {
     check_ok("bom.toml");
     check_ok("long-finite.json");

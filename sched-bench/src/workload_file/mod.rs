@@ -145,7 +145,13 @@ pub fn parse_text(text: &str, path: &Path, format: Format) -> Result<Workload, E
         .unwrap_or("workload");
     match format {
         Format::Toml => toml_format::parse(text, path, name),
-        Format::RtApp => rtapp::import(text, path, name),
+        Format::RtApp => {
+            let (w, warnings) = rtapp::import(text, path, name)?;
+            for warning in warnings {
+                eprintln!("sched-bench: warning: {warning}");
+            }
+            Ok(w)
+        }
     }
 }
 

@@ -88,6 +88,16 @@ const UNSUPPORTED_TASK_KEYS: &[(&str, &str)] = &[
         "taskgroup",
         "cgroup task groups are not modelled; remove it",
     ),
+    (
+        "period",
+        "rt-app's legacy task-level scheduling parameter (SCHED_DEADLINE period, read when \
+         dl-period is absent) is not imported; use dl-period",
+    ),
+    (
+        "deadline",
+        "rt-app's legacy task-level scheduling parameter (SCHED_DEADLINE deadline, read when \
+         dl-deadline is absent) is not imported; use dl-deadline",
+    ),
 ];
 
 /// Scheduling keys that rt-app also allows inside a phase (to change them mid-run).
@@ -105,8 +115,9 @@ const PHASE_SCHED_KEYS: &[&str] = &[
 ];
 
 const TASK_KEYS: &str = "instance, loop, delay, cpus, policy, priority, dl-runtime, dl-period, \
-                         dl-deadline, phases, and events (run, runtime, sleep, timer, yield)";
-const PHASE_KEYS: &str = "loop and events (run, runtime, sleep, timer, yield)";
+                         dl-deadline, phases, nodes_membind, util_min, util_max, taskgroup, \
+                         period, deadline, and events";
+const PHASE_KEYS: &str = "loop, events";
 
 /// Where the parts of one task are in the file, to point validation errors at a line.
 struct TaskLoc {
@@ -128,16 +139,22 @@ struct PhaseLoc {
 
 /// Reads positions and values of one file.
 struct Importer<'a> {
+    /// The file, for messages.
     path: &'a Path,
+    /// Warnings about keys rt-app's parser never reads (accepted and ignored, as rt-app does).
+    warnings: std::cell::RefCell<Vec<String>>,
 }
 
-/// Imports an rt-app file's text. `name` becomes the workload name (the caller passes the file
-/// stem); `path` is only used in error messages.
+/// Imports an rt-app file's text, with one warning per key that rt-app's parser never reads
+/// (such as `global.frag` in rt-app's own examples): rt-app ignores those keys, and so does this
+/// importer, but a misspelt key is ignored too, so each one is reported with its line. `name`
+/// becomes the workload name (the caller passes the file stem); `path` is only used in
+/// messages.
 ///
 /// # Errors
 /// Malformed JSON, keys or events outside the supported subset, or a workload that breaks a
 /// [`validate`] invariant; each with the line and field.
-pub fn import(text: &str, path: &Path, name: &str) -> Result<Workload, Error> {
+pub fn import(text: &str, path: &Path, name: &str) -> Result<(Workload, Vec<String>), Error> {
     let root = relaxed_json::parse(text).map_err(|e| Error {
         path: path.to_owned(),
         line: Some(e.line),
@@ -145,10 +162,25 @@ pub fn import(text: &str, path: &Path, name: &str) -> Result<Workload, Error> {
         field: None,
         kind: ErrorKind::Syntax(e.message),
     })?;
-    Importer { path }.workload(&root, name)
+    let importer = Importer {
+        path,
+        warnings: std::cell::RefCell::new(Vec::new()),
+    };
+    let w = importer.workload(&root, name)?;
+    Ok((w, importer.warnings.into_inner()))
 }
 
 impl Importer<'_> {
+    /// Records that `field` (key `key`, at `line`) is one rt-app's parser never reads.
+    fn ignored(&self, line: u32, field: &str, reads: &str) {
+        self.warnings.borrow_mut().push(format!(
+            "{}:{line}: {field}: rt-app's parser does not read this key here (it reads {reads}), \
+             so rt-app ignores it; ignored here too (check its spelling if it was meant as one \
+             of those)",
+            self.path.display()
+        ));
+    }
+
     fn err(&self, line: u32, field: &str, kind: ErrorKind) -> Error {
         Error::new(self.path, Some(line), Some(field.to_owned()), kind)
     }
@@ -258,16 +290,7 @@ impl Importer<'_> {
                         ));
                     }
                 }
-                other => {
-                    return Err(self.err(
-                        m.line,
-                        other,
-                        ErrorKind::UnknownField {
-                            name: other.to_owned(),
-                            expected: "tasks, global, resources".to_owned(),
-                        },
-                    ))
-                }
+                other => self.ignored(m.line, other, "global, tasks, resources"),
             }
         }
         let (duration, duration_line, default_class) = match global {
@@ -328,19 +351,11 @@ impl Importer<'_> {
                 }
                 "default_policy" => class = self.policy(&m.value, &field)?,
                 k if IGNORED_GLOBAL.contains(&k) => {}
-                other => {
-                    return Err(self.err(
-                        m.line,
-                        &field,
-                        ErrorKind::UnknownField {
-                            name: other.to_owned(),
-                            expected: format!(
-                                "duration, default_policy, {}",
-                                IGNORED_GLOBAL.join(", ")
-                            ),
-                        },
-                    ))
-                }
+                _ => self.ignored(
+                    m.line,
+                    &field,
+                    &format!("duration, default_policy, {}", IGNORED_GLOBAL.join(", ")),
+                ),
             }
         }
         Ok((duration, duration_line, class))
@@ -422,16 +437,7 @@ impl Importer<'_> {
                         }
                     }
                 }
-                other => {
-                    return Err(self.err(
-                        m.line,
-                        &f,
-                        ErrorKind::UnknownField {
-                            name: other.to_owned(),
-                            expected: "ref, period, mode".to_owned(),
-                        },
-                    ))
-                }
+                _ => self.ignored(m.line, &f, "ref, period, mode"),
             }
         }
         let Some(period) = period else {
@@ -503,14 +509,7 @@ impl Importer<'_> {
                             },
                         ));
                     }
-                    return Err(self.err(
-                        m.line,
-                        &field,
-                        ErrorKind::UnknownField {
-                            name: other.to_owned(),
-                            expected: TASK_KEYS.to_owned(),
-                        },
-                    ));
+                    self.ignored(m.line, &field, TASK_KEYS);
                 }
             }
         }
@@ -713,16 +712,11 @@ impl Importer<'_> {
                             },
                         ))
                     }
-                    other => {
-                        return Err(self.err(
-                            m.line,
-                            &field,
-                            ErrorKind::UnknownField {
-                                name: other.to_owned(),
-                                expected: PHASE_KEYS.to_owned(),
-                            },
-                        ))
-                    }
+                    _ => self.ignored(
+                        m.line,
+                        &field,
+                        &format!("{PHASE_KEYS}, {}", PHASE_SCHED_KEYS.join(", ")),
+                    ),
                 }
             }
             phases.push(Phase {

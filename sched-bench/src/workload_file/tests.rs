@@ -350,7 +350,7 @@ fn rtapp_bad_inputs_have_line_and_field() {
         ("\"run\": 1,\n\"timer\": { \"ref\": \"unique\" }", 6, "tasks.t.timer", "no `period`"),
         ("\"run\": 1,\n\"timer\": { \"period\": 10, \"mode\": \"sometimes\" }", 6, "tasks.t.timer.mode", "relative"),
         ("\"run\": 1.5", 5, "tasks.t.run", "integer"),
-        ("\"run\": 1,\n\"colour\": 3", 6, "tasks.t.colour", "unknown field `colour`"),
+        ("\"run\": 1,\n\"period\": 3", 6, "tasks.t.period", "legacy"),
         ("\"run\": 1,\n\"util_min\": 3", 6, "tasks.t.util_min", "not supported"),
         ("\"run\": 1,\n\"loop\": 0", 6, "tasks.t.loop", "-1 (forever) or at least 1"),
         ("\"run\": 1,\n\"instance\": -2", 6, "tasks.t.instance", "instance -2"),
@@ -366,7 +366,6 @@ fn rtapp_bad_inputs_have_line_and_field() {
         ("\"loop\": 2", 4, "tasks.t", "no events"),
         ("\"run\": 1,\n\"phases\": { \"p\": { \"run\": 1 } }", 5, "tasks.t.run", "move them into a phase"),
         ("\"phases\": {\n\"p\": { \"run\": 1, \"policy\": \"SCHED_FIFO\" } }", 6, "tasks.t.phases.p.policy", "per phase"),
-        ("\"phases\": {\n\"p\": { \"run\": 1, \"speed\": 2 } }", 6, "tasks.t.phases.p.speed", "unknown field"),
         ("\"phases\": {\n\"p\": { \"loop\": 0, \"run\": 1 } }", 6, "tasks.t.phases.p.loop", "at least 1"),
         ("\"phases\": {\n\"p\": { \"loop\": 1 } }", 6, "tasks.t.phases.p", "no events"),
         ("\"phases\": {\n\"p\": 3 }", 6, "tasks.t.phases.p", "expected an object"),
@@ -389,7 +388,6 @@ fn rtapp_bad_documents() {
     let cases: &[(&str, Option<u32>, &str)] = &[
         ("{ \"tasks\": { \"t\": { \"run\": 1 } } }", Some(1), "never end"),
         ("{\n\"global\": { \"duration\": 0 },\n\"tasks\": { \"t\": { \"run\": 1 } } }", Some(2), "-1 (run until the tasks end) or at least 1"),
-        ("{\n\"global\": { \"duration\": 1, \"verbose\": 1 },\n\"tasks\": {} }", Some(2), "unknown field `verbose`"),
         ("{\n\"global\": { \"duration\": 1 },\n\"tasks\": {} }", Some(3), "no tasks"),
         ("{\n\"global\": { \"duration\": 1 } }", Some(1), "no `tasks`"),
         ("{\n\"tasks\": { \"t\": { \"run\": 1 } },\n\"resources\": { \"m\": { \"type\": \"mutex\" } } }", Some(3), "resources"),
@@ -402,6 +400,32 @@ fn rtapp_bad_documents() {
         let e = json_err(text);
         assert_eq!(e.line, line, "{e}\n{text}");
         assert!(e.to_string().contains(needle), "{e}\n{text}");
+    }
+}
+
+/// Issue 18, point 6: keys rt-app's parser never reads (`global.frag` in rt-app's own
+/// examples, a misspelt task or phase key) are accepted with a warning naming line and field,
+/// as rt-app ignores them.
+#[test]
+fn keys_rt_app_never_reads_are_ignored_with_a_warning() {
+    let text = "{\n\"global\": { \"duration\": 1, \"frag\": 6000 },\n\"tasks\": { \"t\": {\n\"loop\": 1,\n\"colour\": 3,\n\"phases\": { \"p\": { \"run\": 1, \"speed\": 2, \"timer\": { \"period\": 10, \"tick\": 1 } } } } },\n\"extra\": 1 }";
+    let (w, warnings) = super::rtapp::import(text, Path::new("t.json"), "t").unwrap();
+    assert_eq!(w.tasks.len(), 1);
+    let expected = [
+        "t.json:2: global.frag:",
+        "t.json:5: tasks.t.colour:",
+        "t.json:6: tasks.t.phases.p.speed:",
+        "t.json:6: tasks.t.phases.p.timer.tick:",
+        "t.json:7: extra:",
+    ];
+    assert_eq!(warnings.len(), expected.len(), "{warnings:#?}");
+    for e in expected {
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.starts_with(e) && w.contains("rt-app ignores it")),
+            "{e}: {warnings:#?}"
+        );
     }
 }
 
