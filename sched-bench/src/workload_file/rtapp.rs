@@ -7,7 +7,7 @@
 //!
 //! - `global`: `duration` (seconds, `-1` = until the tasks end) and `default_policy`. Keys that
 //!   only steer rt-app's own logging, calibration or resources ([`IGNORED_GLOBAL`]) are accepted
-//!   and ignored; any other key is an error.
+//!   and ignored.
 //! - `tasks`: each entry is a [`TaskSpec`]: `instance`, `loop`, `delay` (µs), `cpus`, `policy`,
 //!   `priority` (the nice value for SCHED_OTHER, as in rt-app), `dl-runtime` / `dl-period` /
 //!   `dl-deadline` (µs; period defaults to runtime and deadline to period, as in rt-app;
@@ -17,7 +17,10 @@
 //!   and `run0`, `timer1` work): `run`, `runtime`, `sleep` (µs), `timer` (`ref`, `period` µs,
 //!   `mode` relative|absolute) and `yield`. Every other rt-app event (`lock`, `barrier`, `fork`,
 //!   `mem`, ...) is rejected with [`ErrorKind::UnsupportedEvent`] naming it, as are
-//!   per-phase scheduling changes and other keys sched-bench does not model.
+//!   per-phase scheduling changes and other keys rt-app reads that sched-bench does not model.
+//! - Keys rt-app's parser (`rt-app_parse_config.c`) never reads at their place, such as
+//!   `global.frag` in rt-app's own examples or a misspelt key, are ignored by rt-app; they are
+//!   accepted here with a warning naming their line ([`import`] returns the warnings).
 //!
 //! Loop semantics follow rt-app's parser: a task without `phases` is one phase; its `loop`
 //! counts repetitions of that phase (absent = forever). With `phases`, the task `loop` counts
