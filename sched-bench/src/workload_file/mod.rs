@@ -246,3 +246,6 @@ pub fn summary(w: &Workload, path: &Path) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod fuzz_tests;
