@@ -6,7 +6,8 @@
 # Steps: formatting, clippy with warnings as errors, rustdoc with warnings as errors, the
 # layer check of executor/src (scripts/check-layers.sh) and the docs path check
 # (scripts/check-doc-paths.sh), each after its self-test, the workspace tests (unit,
-# integration, doctests), a seed sweep of the simulator scenario and the cross-process
+# integration, doctests), a 60 s `sched-bench soak` (random task waves on every kairos
+# policy, checked for leaks), a seed sweep of the simulator scenario and the cross-process
 # determinism check (docs/determinism.md), the loom models (own target dir, bounded preemptions
 # and time), and the loom mutation check (scripts/loom-mutation.sh). Every step is bounded by
 # `timeout`, so a hang fails the run instead of stalling CI.
@@ -50,6 +51,9 @@ timeout 120 bash scripts/check-doc-paths.sh
 
 step "cargo test --workspace"
 timeout 1800 cargo test --workspace
+
+step "sched-bench soak: 60 s of random task waves on every kairos policy (issue 18)"
+timeout 300 cargo run -q -p sched-bench -- soak --duration 60s
 
 step "simulation: seed sweep (KAIROS_SEEDS=100 through tests/tests/sim.rs::seed_sweep)"
 KAIROS_SEEDS=100 timeout 900 cargo test -p kairos-tests --test sim -- --exact seed_sweep
