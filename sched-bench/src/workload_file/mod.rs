@@ -7,13 +7,17 @@
 //!   timer, yield; policies, priorities, SCHED_DEADLINE parameters, phases and loops), read by
 //!   the hand-written [`relaxed_json`] parser that keeps rt-app's comments, trailing commas and
 //!   repeated keys workable.
-//! - [`model`]: what both produce; [`validate`]: the invariants both must meet.
+//! - [`model`]: what both produce; [`validate`]: the invariants both must meet (including no
+//!   time beyond a day unless allowed, and no control character in a name).
+//! - [`budget`]: a workload's memory estimate, checked against a limit before a run, and the
+//!   watchdog limit derived from its expected length.
 //!
 //! The format is chosen by extension (`.toml`, `.json`); for other names, a file whose first
 //! non-blank, non-comment character is `{` is rt-app JSON and anything else is TOML.
 //!
-//! Errors ([`Error`]) name the file, the line and the field, and are returned before anything
-//! runs. No input makes the loaders panic (tested on truncated and garbled files).
+//! [`load`] reads at most [`MAX_FILE_BYTES`] (a larger file, `/dev/zero` included, is refused
+//! before parsing) and skips a UTF-8 byte order mark. Errors ([`Error`]) name the file, the
+//! line and the field, and are returned before anything runs. No input makes the loaders panic (tested on truncated and garbled files).
 //!
 //! Used by `sched-bench workloads --check FILE` ([`check`]) and by `compare --workload`, which
 //! calls [`load`] for an argument that names an existing file or ends in `.toml`/`.json` and
@@ -162,6 +166,14 @@ pub fn parse_text(text: &str, path: &Path, format: Format) -> Result<Workload, E
 pub fn check(path: &Path) -> Result<(), Error> {
     let w = load(path)?;
     print!("{}", summary(&w, path));
+    let e = budget::estimate(&w, false);
+    println!(
+        "\nmemory estimate: {} MiB without per-job records, {} MiB with --cyclic/--rtapp-log \
+         (largest part: {})",
+        e.bytes.div_ceil(1 << 20),
+        budget::estimate(&w, true).bytes.div_ceil(1 << 20),
+        e.driver
+    );
     Ok(())
 }
 
