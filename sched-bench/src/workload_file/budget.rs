@@ -197,7 +197,7 @@ fn task_length(t: &TaskSpec) -> (Duration, Duration) {
 
 /// How long `w` should run on `cpus` CPUs: its duration if it has one, else the longest task
 /// (delay plus its loops' event times) or, if longer, the tasks' total CPU demand spread over
-/// the CPUs.
+/// the CPUs, stretched by the share the hogs take.
 pub fn expected_length(w: &Workload, cpus: usize) -> Duration {
     let max_delay = w.tasks.iter().map(|t| t.delay).max().unwrap_or_default();
     if let Some(d) = w.duration {
@@ -210,7 +210,14 @@ pub fn expected_length(w: &Workload, cpus: usize) -> Duration {
         longest = longest.max(wall);
         demand = demand.saturating_add(cpu.saturating_mul(t.instances));
     }
-    longest.max(demand / u32::try_from(cpus.max(1)).unwrap_or(u32::MAX))
+    let cpus = u32::try_from(cpus.max(1)).unwrap_or(u32::MAX);
+    // Hogs take their share of the CPUs for the whole run: with h hogs on c CPUs the tasks get
+    // at least c / (c + h) of them.
+    let hogs = u32::try_from(w.hogs).unwrap_or(u32::MAX);
+    longest
+        .max(demand / cpus)
+        .saturating_mul(cpus.saturating_add(hogs))
+        / cpus
 }
 
 /// The watchdog limit of a run of `w`: twice its [`expected_length`] on this machine's CPUs,
@@ -367,6 +374,10 @@ mod tests {
         t.phases[0].events[0] = Event::Run(100 * ms);
         let w = workload(vec![t], None);
         assert_eq!(expected_length(&w, 1), 200 * 750 * 100 * ms);
+        // Two hogs on two CPUs halve what the tasks get.
+        let mut w = w;
+        w.hogs = 2;
+        assert_eq!(expected_length(&w, 2), 2 * (200 * 750 * 100 * ms / 2));
     }
 
     /// Issue 18, point 3: the 75 s rt-app file without a duration is not declared hung: the
