@@ -57,6 +57,7 @@ pub mod stats;
 mod sys;
 pub mod task;
 pub mod time;
+pub mod trace;
 mod work;
 mod worker;
 mod yield_now;

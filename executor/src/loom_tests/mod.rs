@@ -29,6 +29,7 @@
 //! | `timer::register_vs_waiter` | a registration that finds the timer waiter and unparks it |
 //! | `timer::register_cancel_vs_fire` | registration and cancel from a foreign thread vs firing |
 //! | `backoff::spin_wait_yields_to_the_setter` | (assertion only) the shim's `Backoff` yields to loom |
+//! | `trace::snapshot_vs_push` | a push into a full trace buffer while a reader copies it |
 
 mod backoff;
 mod idle;
@@ -40,6 +41,7 @@ mod periodic;
 mod preempt;
 mod task;
 mod timer;
+mod trace;
 
 use std::collections::BTreeSet;
 

@@ -42,6 +42,8 @@ pub struct Builder {
     fair_slice: Duration,
     admission_control: bool,
     record_latency: Option<bool>,
+    /// Trace from the start with this many events per worker.
+    trace: Option<usize>,
 }
 
 /// Default [`Builder::aging_interval`]: 10 ms per level, so a priority-0 task reaches the top
@@ -95,6 +97,7 @@ impl Builder {
             fair_slice: DEFAULT_FAIR_SLICE,
             admission_control: false,
             record_latency: None,
+            trace: None,
         }
     }
 
@@ -325,6 +328,21 @@ impl Builder {
         self
     }
 
+    /// Records a runtime trace from the start, with room for `capacity` events per worker
+    /// (events past it are counted as lost); [`Runtime::stop_trace`] returns it. Default: no
+    /// trace (start one later with [`Runtime::start_trace`]). See `docs/observability.md`.
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().workers(1).trace(1 << 16).build().unwrap();
+    /// rt.block_on(rt.spawn(async {})).unwrap();
+    /// let trace = rt.stop_trace().unwrap();
+    /// assert!(!trace.events().is_empty());
+    /// ```
+    pub fn trace(mut self, capacity: usize) -> Builder {
+        self.trace = Some(capacity);
+        self
+    }
+
     /// Per-worker setup, validated before any thread starts.
     fn thread_setups(&self, workers: usize) -> Result<Vec<ThreadSetup>, BuildError> {
         if let Err(reason) = self.priority.validate() {
@@ -393,8 +411,14 @@ impl Builder {
             timer_spin: self.timer_spin,
             policy: self.policy_config()?,
         };
+        if self.trace == Some(0) {
+            return Err(BuildError::InvalidParameter {
+                parameter: "trace",
+                reason: "needs room for at least one event per worker: pass a capacity above 0",
+            });
+        }
         let setups = self.thread_setups(workers)?;
-        Runtime::start(config, setups, &self.thread_name)
+        Runtime::start(config, setups, &self.thread_name, self.trace)
     }
 
     /// The policy and its parameters, validated.

@@ -4,6 +4,7 @@ use crate::context;
 use crate::metrics::Metrics;
 use crate::sched::Sched;
 use crate::task::JoinHandle;
+use crate::trace::{Trace, TraceError};
 use crate::worker::Handle;
 use std::future::Future;
 
@@ -76,5 +77,35 @@ impl Handle {
     /// ```
     pub fn metrics(&self) -> Metrics {
         Metrics::read(self.shared())
+    }
+
+    /// Starts recording a runtime trace; see
+    /// [`Runtime::start_trace`](crate::Runtime::start_trace).
+    ///
+    /// # Errors
+    /// See [`Runtime::start_trace`](crate::Runtime::start_trace).
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+    /// let handle = rt.handle();
+    /// handle.start_trace(1024).unwrap();
+    /// rt.block_on(handle.spawn(async {})).unwrap();
+    /// assert!(handle.stop_trace().is_some());
+    /// ```
+    pub fn start_trace(&self, capacity: usize) -> Result<(), TraceError> {
+        let shared = self.shared();
+        shared.trace().start(shared.num_workers(), capacity)
+    }
+
+    /// Stops the running trace and returns it; see
+    /// [`Runtime::stop_trace`](crate::Runtime::stop_trace).
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().workers(1).trace(64).build().unwrap();
+    /// assert!(rt.handle().stop_trace().is_some());
+    /// assert!(rt.handle().stop_trace().is_none());
+    /// ```
+    pub fn stop_trace(&self) -> Option<Trace> {
+        self.shared().trace().stop()
     }
 }

@@ -30,6 +30,7 @@ use crate::context;
 use crate::error::{BuildError, ShutdownError};
 use crate::metrics::Metrics;
 use crate::task::JoinHandle;
+use crate::trace::{Trace, TraceError};
 use crate::worker;
 use std::fmt;
 use std::future::Future;
@@ -87,6 +88,7 @@ impl Runtime {
         config: worker::Config,
         setups: Vec<ThreadSetup>,
         thread_name: &str,
+        trace: Option<usize>,
     ) -> Result<Runtime, BuildError> {
         #[cfg(not(loom))]
         if config.task_allocator == crate::task::TaskAllocator::Pool {
@@ -95,6 +97,11 @@ impl Runtime {
         }
         let workers = config.workers;
         let (handle, cores) = worker::build(config);
+        if let Some(capacity) = trace {
+            // Before any worker runs: each installs its sink at its first step. The capacity
+            // was checked by the builder and no trace runs yet, so this cannot fail.
+            let _ = handle.shared().trace().start(workers, capacity);
+        }
         let mut runtime = Runtime {
             handle: handle.clone(),
             threads: Vec::with_capacity(workers),
@@ -235,6 +242,37 @@ impl Runtime {
     /// ```
     pub fn metrics(&self) -> Metrics {
         self.handle.metrics()
+    }
+
+    /// Starts recording a runtime trace with room for `capacity` events per worker (see
+    /// [`kairos::trace`](crate::trace)). A worker that is parked installs its recorder when it
+    /// next wakes.
+    ///
+    /// # Errors
+    /// [`TraceError::AlreadyTracing`] if a trace runs (stop it first),
+    /// [`TraceError::ZeroCapacity`] for a capacity of 0.
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().workers(2).build().unwrap();
+    /// rt.start_trace(1 << 16).unwrap();
+    /// assert!(rt.start_trace(16).is_err());
+    /// rt.block_on(rt.spawn(async {})).unwrap();
+    /// let trace = rt.stop_trace().unwrap();
+    /// assert_eq!(trace.workers(), 2);
+    /// ```
+    pub fn start_trace(&self, capacity: usize) -> Result<(), TraceError> {
+        self.handle.start_trace(capacity)
+    }
+
+    /// Stops the running trace and returns it, or `None` if none runs. Does not wait for the
+    /// workers: an event being recorded at this moment may be left out.
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+    /// assert!(rt.stop_trace().is_none());
+    /// ```
+    pub fn stop_trace(&self) -> Option<Trace> {
+        self.handle.stop_trace()
     }
 
     /// Shuts the runtime down, waiting at most `timeout` for workers to finish their current

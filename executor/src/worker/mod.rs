@@ -151,6 +151,9 @@ pub(crate) struct Core<F: Family> {
     /// Simulation only: the task whose poll continues after a charged `work` slice (see
     /// `sim/hook.rs`). Always `None` on the real runtime.
     resume: Option<Notified>,
+    /// The tracing generation this worker last synced its event sink with
+    /// (`trace/session.rs`).
+    trace_seen: u64,
 }
 
 /// A worker core of either family: what the thread-local context, the simulator and shutdown
@@ -227,6 +230,12 @@ pub(crate) fn step<F: Family>(
     if shared.is_shutdown() {
         return (core, Step::Shutdown);
     }
+    // A trace started or stopped: install or remove this worker's event sink (cold).
+    let trace = shared.trace().generation();
+    if trace != core.trace_seen {
+        core.trace_seen = trace;
+        crate::trace::session::sync_worker(shared.trace(), core.index);
+    }
     // Due timers first: their tasks go to this worker's queue (the core is in the context).
     if let Some(deadline) = shared.timers().next_deadline() {
         let now = now_ns();
@@ -280,6 +289,7 @@ pub(crate) fn run(core: AnyCore, handle: Handle) {
         AnyCore::Fifo(core) => AnyCore::Fifo(run_loop(core, handle.shared())),
         AnyCore::Ordered(core) => AnyCore::Ordered(run_loop(core, handle.shared())),
     });
+    crate::trace::session::leave_worker();
     let mut guard = guard;
     guard.armed = false;
     handle.shared().worker_exited(core);
@@ -324,6 +334,7 @@ impl<F: Family> Core<F> {
             is_searching: false,
             park,
             resume: None,
+            trace_seen: 0,
         }
     }
 
@@ -417,6 +428,7 @@ impl<F: Family> Core<F> {
         self.park_enter(shared);
         loop {
             let timers_due = self.sleep(shared);
+            event::emit(EventKind::Unpark, || (0, u64::from(timers_due), 0));
             if shared.is_shutdown() {
                 return self;
             }

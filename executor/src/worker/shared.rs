@@ -50,6 +50,8 @@ pub(crate) struct Shared {
     pub(super) lifecycle: Lifecycle,
     /// Periodic tasks admitted by admission control.
     admitted: Mutex<AdmittedSet>,
+    /// Runtime tracing: the running session, if any (`trace/session.rs`).
+    trace: crate::trace::session::Control,
 }
 
 /// The run queues of one family (`mod.rs`), shared with every core of that family.
@@ -90,6 +92,7 @@ impl Shared {
             accounting: Accounting::new(n),
             lifecycle: Lifecycle::new(n),
             admitted: Mutex::new(AdmittedSet::default()),
+            trace: crate::trace::session::Control::new(),
             remotes: remotes.into_boxed_slice(),
         }
     }
@@ -116,6 +119,12 @@ impl Shared {
     #[inline]
     pub(crate) fn idle(&self) -> &Idle {
         &self.idle
+    }
+
+    /// Runtime tracing's state.
+    #[inline]
+    pub(crate) fn trace(&self) -> &crate::trace::session::Control {
+        &self.trace
     }
 
     /// Periodic tasks admitted by admission control (`spawn_periodic`).
