@@ -44,6 +44,7 @@ impl Handle {
     /// let handle = rt.handle();
     /// assert_eq!(rt.block_on(handle.spawn(async { "hi" })).unwrap(), "hi");
     /// ```
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -60,6 +61,7 @@ impl Handle {
     /// let h = rt.handle().spawn_with(kairos::Sched::default().name("x"), async { 2 });
     /// assert_eq!(rt.block_on(h).unwrap(), 2);
     /// ```
+    #[track_caller]
     pub fn spawn_with<F>(&self, sched: Sched, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -107,5 +109,23 @@ impl Handle {
     /// ```
     pub fn stop_trace(&self) -> Option<Trace> {
         self.shared().trace().stop()
+    }
+
+    /// Every live task; see [`Runtime::dump`](crate::Runtime::dump).
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+    /// let handle = rt.handle();
+    /// let text = std::thread::spawn(move || handle.dump().to_string()).join().unwrap();
+    /// assert!(text.starts_with("0 live task(s)"));
+    /// ```
+    pub fn dump(&self) -> crate::trace::TaskDump {
+        let shared = self.shared();
+        let now = crate::event::clock::now_ns();
+        let mut tasks = Vec::with_capacity(shared.live_tasks());
+        shared.for_each_task(|header| {
+            tasks.push(crate::trace::task_info(header, shared.task_table(), now));
+        });
+        crate::trace::TaskDump::new(tasks)
     }
 }

@@ -89,6 +89,7 @@ impl Runtime {
         setups: Vec<ThreadSetup>,
         thread_name: &str,
         trace: Option<usize>,
+        long_poll: Option<crate::trace::long_poll::Callback>,
     ) -> Result<Runtime, BuildError> {
         #[cfg(not(loom))]
         if config.task_allocator == crate::task::TaskAllocator::Pool {
@@ -97,6 +98,9 @@ impl Runtime {
         }
         let workers = config.workers;
         let (handle, cores) = worker::build(config);
+        if let Some(callback) = long_poll {
+            handle.shared().trace().long_poll.set(callback);
+        }
         if let Some(capacity) = trace {
             // Before any worker runs: each installs its sink at its first step. The capacity
             // was checked by the builder and no trace runs yet, so this cannot fail.
@@ -174,6 +178,7 @@ impl Runtime {
     /// let handle = rt.spawn(async { "done" });
     /// assert_eq!(rt.block_on(handle).unwrap(), "done");
     /// ```
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -193,6 +198,7 @@ impl Runtime {
     /// let h = rt.spawn_with(Sched::default().deadline(Duration::from_millis(5)), async { 9 });
     /// assert_eq!(rt.block_on(h).unwrap(), 9);
     /// ```
+    #[track_caller]
     pub fn spawn_with<F>(&self, sched: crate::sched::Sched, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -273,6 +279,22 @@ impl Runtime {
     /// ```
     pub fn stop_trace(&self) -> Option<Trace> {
         self.handle.stop_trace()
+    }
+
+    /// Every live task: id, name, state, scheduling parameters, and with
+    /// [`Builder::track_tasks`] its spawn location and poll statistics. Callable from any
+    /// thread while the runtime runs; see [`TaskDump`](crate::trace::TaskDump).
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+    /// let t = rt.spawn_with(kairos::Sched::default().name("forever"), std::future::pending::<()>());
+    /// let dump = rt.dump();
+    /// assert_eq!(dump.tasks().len(), 1);
+    /// assert_eq!(dump.tasks()[0].name, Some("forever"));
+    /// # drop(t);
+    /// ```
+    pub fn dump(&self) -> crate::trace::TaskDump {
+        self.handle.dump()
     }
 
     /// Shuts the runtime down, waiting at most `timeout` for workers to finish their current

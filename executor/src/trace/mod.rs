@@ -22,9 +22,15 @@
 
 pub(crate) mod buffer;
 mod chrome;
+mod dump;
+pub(crate) mod long_poll;
 pub(crate) mod session;
+pub(crate) mod tasks;
 
 pub use crate::event::EventKind;
+pub(crate) use dump::task_info;
+pub use dump::{TaskDump, TaskInfo, TaskState};
+pub use long_poll::LongPoll;
 
 use std::io::{self, Write};
 

@@ -28,6 +28,8 @@ pub(crate) struct Control {
     generation: AtomicU64,
     /// The running session, if any.
     session: Mutex<Option<Arc<Session>>>,
+    /// Long-poll reports (`long_poll.rs`).
+    pub(crate) long_poll: super::long_poll::Reporter,
 }
 
 /// One recording: a buffer per worker.
@@ -44,6 +46,7 @@ impl Control {
         Control {
             generation: AtomicU64::new(0),
             session: Mutex::new(None),
+            long_poll: super::long_poll::Reporter::default(),
         }
     }
 

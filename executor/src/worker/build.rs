@@ -45,6 +45,11 @@ pub(crate) struct PolicyConfig {
     pub(crate) admission_control: bool,
     /// Whether every poll's scheduling latency and duration go into the histograms.
     pub(crate) record_latency: bool,
+    /// Whether each live task's spawn location and poll statistics are kept for
+    /// `Handle::dump` (`trace/tasks.rs`).
+    pub(crate) track_tasks: bool,
+    /// Polls longer than this (ns) are reported (`Builder::long_poll`); `u64::MAX`: off.
+    pub(crate) long_poll_ns: u64,
 }
 
 impl PolicyConfig {
@@ -54,10 +59,11 @@ impl PolicyConfig {
         matches!(self.ordering, Some(QueueOrder::Fair { .. }))
     }
 
-    /// Whether each poll's start and end are timed: for the histograms, or to charge `Fair`.
+    /// Whether each poll's start and end are timed: for the histograms, to charge `Fair`, for
+    /// the task table, or to find long polls.
     #[inline]
     pub(crate) fn times_polls(&self) -> bool {
-        self.record_latency || self.is_fair()
+        self.record_latency || self.is_fair() || self.track_tasks || self.long_poll_ns != u64::MAX
     }
 }
 
