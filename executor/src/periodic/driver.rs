@@ -72,6 +72,14 @@ pub(crate) async fn run<F, Fut>(
             (task, index, lateness.max(0) as u64)
         });
         if lateness > 0 {
+            #[cfg(feature = "tracing")]
+            tracing::warn!(
+                task = crate::task::with_current(|h| h.id.0),
+                name,
+                job = index,
+                lateness_ns = lateness,
+                "deadline miss"
+            );
             event::emit(EventKind::DeadlineMiss, || {
                 let task = crate::task::with_current(|h| h.id.0).unwrap_or(0);
                 (task, lateness as u64, index)

@@ -26,6 +26,8 @@ mod dump;
 pub(crate) mod long_poll;
 pub(crate) mod session;
 pub(crate) mod tasks;
+#[cfg(all(test, feature = "tracing", not(loom)))]
+mod tracing_feature;
 
 pub use crate::event::EventKind;
 pub(crate) use dump::task_info;

@@ -353,6 +353,8 @@ impl<F: Family> Core<F> {
         context::begin_poll(header, start, latency);
         let id = header.id.0;
         event::emit(EventKind::PollStart, || (id, 0, 0));
+        #[cfg(feature = "tracing")]
+        let _span = tracing::trace_span!("poll", task = id, name = header.policy.name()).entered();
         // The task may spawn or wake tasks on this thread: they go to our local queue,
         // through the core in the context.
         let task = picked.task;
