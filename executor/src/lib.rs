@@ -64,6 +64,8 @@ mod yield_now;
 
 #[cfg(all(test, loom))]
 mod loom_tests;
+#[cfg(all(test, feature = "tracing", not(loom)))]
+mod tracing_tests;
 
 /// The README's usage example, compiled and run as a doctest.
 #[cfg(doctest)]

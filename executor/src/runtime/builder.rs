@@ -525,6 +525,8 @@ impl Builder {
             record_latency: self.record_latency.unwrap_or(self.policy != Policy::Fifo),
             track_tasks: self.track_tasks || self.long_poll.is_some(),
             long_poll_ns: self.long_poll.as_ref().map_or(u64::MAX, |(t, _)| nanos(*t)),
-        })
+            times_polls: false,
+        }
+        .with_timing())
     }
 }

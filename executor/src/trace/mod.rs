@@ -26,8 +26,6 @@ mod dump;
 pub(crate) mod long_poll;
 pub(crate) mod session;
 pub(crate) mod tasks;
-#[cfg(all(test, feature = "tracing", not(loom)))]
-mod tracing_feature;
 
 pub use crate::event::EventKind;
 pub(crate) use dump::task_info;
@@ -218,9 +216,13 @@ impl Trace {
     ///
     /// ```
     /// let rt = kairos::Runtime::builder().workers(1).trace(1024).build().unwrap();
+    /// let handle = rt.handle();
     /// rt.block_on(rt.spawn(async {})).unwrap();
+    /// // Shut down first: every poll has ended (the join above may resolve before its poll
+    /// // returns), so the trace holds each poll whole.
+    /// drop(rt);
     /// let mut out = Vec::new();
-    /// rt.stop_trace().unwrap().write_chrome_json(&mut out).unwrap();
+    /// handle.stop_trace().unwrap().write_chrome_json(&mut out).unwrap();
     /// assert!(String::from_utf8(out).unwrap().contains("\"ph\":\"X\""));
     /// ```
     pub fn write_chrome_json(&self, out: &mut impl Write) -> io::Result<()> {

@@ -6,7 +6,7 @@
 //!   worker in a new [`Session`], publishes it under the control's mutex and bumps `generation`;
 //!   `stop` takes the session out, bumps `generation` again and copies what each buffer published
 //!   (no waiting for the workers: see `buffer.rs`).
-//! - Each worker compares `generation` with the one it last saw once per scheduling step (one
+//! - Each worker loop compares `generation` with the one it last saw before each step (one
 //!   relaxed load of a line that is written only at start and stop, and one predictable branch);
 //!   on a change it calls [`sync_worker`] (cold), which drops its installed sink and, if a session
 //!   runs, installs a [`WorkerSink`] writing into its own buffer (`event::install`). A worker that

@@ -50,6 +50,10 @@ pub(crate) struct PolicyConfig {
     pub(crate) track_tasks: bool,
     /// Polls longer than this (ns) are reported (`Builder::long_poll`); `u64::MAX`: off.
     pub(crate) long_poll_ns: u64,
+    /// Whether each poll's start and end are timed: for the histograms (`record_latency`), to
+    /// charge `Fair`, for the task table (`track_tasks`), or to find long polls. One flag, read
+    /// on every poll, computed once by [`PolicyConfig::with_timing`].
+    pub(crate) times_polls: bool,
 }
 
 impl PolicyConfig {
@@ -59,11 +63,19 @@ impl PolicyConfig {
         matches!(self.ordering, Some(QueueOrder::Fair { .. }))
     }
 
-    /// Whether each poll's start and end are timed: for the histograms, to charge `Fair`, for
-    /// the task table, or to find long polls.
+    /// Whether each poll's start and end are timed (see the field).
     #[inline]
     pub(crate) fn times_polls(&self) -> bool {
-        self.record_latency || self.is_fair() || self.track_tasks || self.long_poll_ns != u64::MAX
+        self.times_polls
+    }
+
+    /// The configuration with its `times_polls` flag computed from the other fields.
+    pub(crate) fn with_timing(mut self) -> PolicyConfig {
+        self.times_polls = self.record_latency
+            || self.is_fair()
+            || self.track_tasks
+            || self.long_poll_ns != u64::MAX;
+        self
     }
 }
 

@@ -151,9 +151,6 @@ pub(crate) struct Core<F: Family> {
     /// Simulation only: the task whose poll continues after a charged `work` slice (see
     /// `sim/hook.rs`). Always `None` on the real runtime.
     resume: Option<Notified>,
-    /// The tracing generation this worker last synced its event sink with
-    /// (`trace/session.rs`).
-    trace_seen: u64,
 }
 
 /// A worker core of either family: what the thread-local context, the simulator and shutdown
@@ -230,12 +227,6 @@ pub(crate) fn step<F: Family>(
     if shared.is_shutdown() {
         return (core, Step::Shutdown);
     }
-    // A trace started or stopped: install or remove this worker's event sink (cold).
-    let trace = shared.trace().generation();
-    if trace != core.trace_seen {
-        core.trace_seen = trace;
-        crate::trace::session::sync_worker(shared.trace(), core.index);
-    }
     // Due timers first: their tasks go to this worker's queue (the core is in the context).
     if let Some(deadline) = shared.timers().next_deadline() {
         let now = now_ns();
@@ -296,9 +287,23 @@ pub(crate) fn run(core: AnyCore, handle: Handle) {
 }
 
 /// Steps worker `core` until shutdown.
+///
+/// `#[inline]`: its one call site per family (in `run`) may sit in another codegen unit, and the
+/// loop with its inlined step must end up in one function (`docs/benchmarks.md`, "Runtime
+/// tracing").
+#[inline]
 fn run_loop<F: Family>(mut core: Box<Core<F>>, shared: &Shared) -> Box<Core<F>> {
     let mut env = ThreadEnv;
+    // The tracing generation this worker's event sink is synced with (`trace/session.rs`).
+    let mut trace_seen = 0;
     loop {
+        // A trace started or stopped: install or remove this worker's event sink (cold). Here,
+        // not in `step`, which must stay small enough to be inlined (`docs/benchmarks.md`).
+        let trace = shared.trace().generation();
+        if trace != trace_seen {
+            trace_seen = trace;
+            crate::trace::session::sync_worker(shared.trace(), core.index);
+        }
         let (next, step) = step(core, shared, &mut env);
         core = next;
         if step == Step::Shutdown {
@@ -334,7 +339,6 @@ impl<F: Family> Core<F> {
             is_searching: false,
             park,
             resume: None,
-            trace_seen: 0,
         }
     }
 
@@ -426,6 +430,10 @@ impl<F: Family> Core<F> {
 
     /// Step 5 on a real thread: leave the unparked count, recheck if last searcher, sleep until
     /// notified, timers are due, or shutdown.
+    ///
+    /// Never inlined: a worker with nothing to run is about to sleep, so a call costs nothing
+    /// here, and the worker loop, into which the hot path (pick, poll) is inlined, stays smaller.
+    #[inline(never)]
     fn park_thread(mut self: Box<Self>, shared: &Shared) -> Box<Self> {
         self.park_enter(shared);
         loop {
