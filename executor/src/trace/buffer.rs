@@ -31,12 +31,21 @@ unsafe impl Sync for EventBuf {}
 unsafe impl Send for EventBuf {}
 
 impl EventBuf {
-    /// An empty buffer of `capacity` records (allocated now, not on the hot path).
+    /// An empty buffer of `capacity` records, allocated and its pages touched now, so that the
+    /// worker's first write to each page does not take a page fault on its hot path.
     pub(crate) fn new(capacity: usize) -> EventBuf {
+        let slots: Box<[UnsafeCell<MaybeUninit<Record>>]> = (0..capacity)
+            .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
+            .collect();
+        // One write per 4 KiB page.
+        let per_page = (4096 / std::mem::size_of::<Record>()).max(1);
+        for slot in slots.iter().step_by(per_page) {
+            // SAFETY: nobody else holds the buffer yet, and the slot stays unpublished; writing
+            // a `MaybeUninit` needs no initialised value.
+            slot.with_mut(|p| unsafe { std::ptr::write_volatile(p, MaybeUninit::zeroed()) });
+        }
         EventBuf {
-            slots: (0..capacity)
-                .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
-                .collect(),
+            slots,
             len: AtomicUsize::new(0),
             lost: AtomicU64::new(0),
         }

@@ -26,6 +26,7 @@ mod dump;
 pub(crate) mod long_poll;
 pub(crate) mod session;
 pub(crate) mod tasks;
+mod ticks;
 
 pub use crate::event::EventKind;
 pub(crate) use dump::task_info;
@@ -55,7 +56,7 @@ pub enum TraceError {
 /// One recorded event, as a worker's buffer stores it.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Record {
-    /// Runtime clock, ns.
+    /// Raw time stamp (`ticks.rs`; converted to ns when the trace stops).
     pub(crate) time: u64,
     /// What happened.
     pub(crate) kind: EventKind,

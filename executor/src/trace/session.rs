@@ -17,7 +17,7 @@
 
 use super::buffer::EventBuf;
 use super::{Record, Trace, TraceError};
-use crate::event::{self, clock, EventKind, Sink};
+use crate::event::{self, EventKind, Sink};
 use crate::loom::atomic::{AtomicU64, Ordering};
 use crate::loom::{lock, Arc, Mutex};
 use std::cell::RefCell;
@@ -30,14 +30,17 @@ pub(crate) struct Control {
     session: Mutex<Option<Arc<Session>>>,
     /// Long-poll reports (`long_poll.rs`).
     pub(crate) long_poll: super::long_poll::Reporter,
+    /// Sessions the workers let go of: freed by the next `start` or `stop`, on the caller's
+    /// thread, so that a worker never frees a session's buffers (tens of MiB) on its hot path.
+    retired: Mutex<Vec<Arc<Session>>>,
 }
 
 /// One recording: a buffer per worker.
 pub(crate) struct Session {
     /// Per worker, indexed by worker index.
     bufs: Box<[EventBuf]>,
-    /// When it started (ns, runtime clock).
-    started: u64,
+    /// Both clocks when it started (`ticks.rs`).
+    started: super::ticks::Mark,
 }
 
 impl Control {
@@ -47,6 +50,7 @@ impl Control {
             generation: AtomicU64::new(0),
             session: Mutex::new(None),
             long_poll: super::long_poll::Reporter::default(),
+            retired: Mutex::new(Vec::new()),
         }
     }
 
@@ -61,6 +65,7 @@ impl Control {
         if capacity == 0 {
             return Err(TraceError::ZeroCapacity);
         }
+        self.free_retired();
         let mut session = lock(&self.session);
         if session.is_some() {
             return Err(TraceError::AlreadyTracing);
@@ -68,7 +73,7 @@ impl Control {
         let bufs = (0..workers).map(|_| EventBuf::new(capacity)).collect();
         *session = Some(Arc::new(Session {
             bufs,
-            started: clock::now_ns(),
+            started: super::ticks::Mark::now(),
         }));
         // Under the lock: a worker that sees the new generation finds the session.
         self.generation.fetch_add(1, Ordering::Release);
@@ -83,17 +88,43 @@ impl Control {
             self.generation.fetch_add(1, Ordering::Release);
             s
         };
-        let stopped = clock::now_ns();
+        self.free_retired();
+        let stopped = super::ticks::Mark::now();
+        let convert = super::ticks::Convert::new(session.started, stopped);
         let mut events = Vec::new();
         let mut lost = Vec::with_capacity(session.bufs.len());
         for (worker, buf) in session.bufs.iter().enumerate() {
             lost.push(buf.lost());
-            events.extend(buf.snapshot().into_iter().map(|r| (worker as u32, r)));
+            events.extend(buf.snapshot().into_iter().map(|mut r| {
+                r.time = convert.ns(r.time);
+                (worker as u32, r)
+            }));
         }
         // One global order: by time; a worker's own events keep their order (stable sort, and
         // a worker's clock reads never go back).
         events.sort_by_key(|(_, r)| r.time);
-        Some(Trace::from_runtime(events, lost, session.started, stopped))
+        Some(Trace::from_runtime(
+            events,
+            lost,
+            session.started.ns(),
+            stopped.ns(),
+        ))
+    }
+
+    /// Frees the retired sessions (their buffers) that no worker holds any more.
+    fn free_retired(&self) {
+        let freed: Vec<Arc<Session>> = {
+            let mut retired = lock(&self.retired);
+            let (free, keep) = retired.drain(..).partition(|s| Arc::strong_count(s) == 1);
+            *retired = keep;
+            free
+        };
+        drop(freed);
+    }
+
+    /// A worker lets go of `session`.
+    fn retire(&self, session: Arc<Session>) {
+        lock(&self.retired).push(session);
     }
 
     /// The running session, if any.
@@ -111,9 +142,14 @@ struct WorkerSink {
 }
 
 impl Sink for WorkerSink {
+    /// Records every kind but `Enqueue` (a wake's flow to its poll shows the queueing; leaving
+    /// it out saves a quarter of a yield's events).
     fn record(&self, kind: EventKind, task: u64, a: u64, b: u64) {
+        if kind == EventKind::Enqueue {
+            return;
+        }
         let mut record = Record {
-            time: clock::os_now_ns(),
+            time: super::ticks::now(),
             kind,
             task,
             a,
@@ -139,9 +175,9 @@ impl Sink for WorkerSink {
 /// sink) before the sink.
 struct Installed {
     /// Uninstalls the sink on drop.
-    _guard: event::Installed,
+    guard: event::Installed,
     /// The installed sink (boxed: its address must not move while installed).
-    _sink: Box<WorkerSink>,
+    sink: Box<WorkerSink>,
 }
 
 thread_local! {
@@ -156,8 +192,12 @@ pub(crate) fn sync_worker(control: &Control, worker: usize) {
     let session = control.current();
     let _ = INSTALLED.try_with(|installed| {
         let mut installed = installed.borrow_mut();
-        // Uninstall first (the guard restores "no sink").
-        *installed = None;
+        // Uninstall first (the guard restores "no sink"), and hand the session back for the
+        // controller to free.
+        if let Some(Installed { guard, sink }) = installed.take() {
+            drop(guard);
+            control.retire(sink.session);
+        }
         let Some(session) = session else { return };
         if worker >= session.bufs.len() {
             return;
@@ -167,10 +207,7 @@ pub(crate) fn sync_worker(control: &Control, worker: usize) {
         // the guard is dropped first (field order), on this thread, in `sync_worker` or
         // `leave_worker`.
         let guard = unsafe { event::install(&*sink) };
-        *installed = Some(Installed {
-            _guard: guard,
-            _sink: sink,
-        });
+        *installed = Some(Installed { guard, sink });
     });
 }
 
