@@ -2,7 +2,8 @@
 //!
 //! A trace records the runtime's events (see [`EventKind`]): spawns, polls (with the task's id
 //! and name), wakes (and which task woke), steals, parks and unparks, preemption requests, timer
-//! fires, periodic releases, completions and deadline misses. Start and stop it while the runtime
+//! fires, periodic releases, completions, deadline misses and cancels (not queueing: `Enqueue`;
+//! a wake's flow to the poll it caused shows it). Start and stop it while the runtime
 //! runs ([`Runtime::start_trace`](crate::Runtime::start_trace) /
 //! [`stop_trace`](crate::Runtime::stop_trace), the same on [`Handle`](crate::Handle)), or from
 //! the start ([`Builder::trace`](crate::Builder::trace)); the simulator's trace converts to the
@@ -12,7 +13,8 @@
 //! # Cost
 //!
 //! Each worker writes into its own fixed-capacity buffer (`buffer.rs`): no lock, no allocation,
-//! and when it is full events are counted ([`Trace::lost`]) and dropped, never waited for.
+//! and when it is full events are counted ([`Trace::lost`]) and dropped, never waited for. Time
+//! stamps are the CPU's counter, converted to ns when the trace stops (`ticks.rs`).
 //! While no trace runs, no sink is installed and every event point costs one thread-local load
 //! and one predictable branch (`event/mod.rs`), plus one relaxed load per scheduling step to
 //! notice a start (`session.rs`).
