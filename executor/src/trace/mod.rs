@@ -37,8 +37,15 @@ pub use long_poll::LongPoll;
 
 use std::io::{self, Write};
 
-/// How many events per worker [`Builder::trace`](crate::Builder::trace) and the examples use:
-/// 1 Mi events (56 MiB per worker), a few seconds of a busy worker.
+/// A capacity to pass to [`Runtime::start_trace`](crate::Runtime::start_trace) or
+/// [`Builder::trace`](crate::Builder::trace) when unsure: 1 Mi events per worker (56 MiB each,
+/// allocated and touched by the start), a few seconds of a busy worker.
+///
+/// ```
+/// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+/// rt.start_trace(kairos::trace::DEFAULT_CAPACITY).unwrap();
+/// assert!(rt.stop_trace().unwrap().events().len() < kairos::trace::DEFAULT_CAPACITY);
+/// ```
 pub const DEFAULT_CAPACITY: usize = 1 << 20;
 
 /// Why a trace could not start.
