@@ -61,12 +61,15 @@ pub mod sync;
 mod sys;
 pub mod task;
 pub mod time;
+pub mod trace;
 mod work;
 mod worker;
 mod yield_now;
 
 #[cfg(all(test, loom))]
 mod loom_tests;
+#[cfg(all(test, feature = "tracing", not(loom)))]
+mod tracing_tests;
 
 /// The README's usage example, compiled and run as a doctest.
 #[cfg(doctest)]
@@ -138,13 +141,15 @@ use std::future::Future;
 /// });
 /// assert_eq!(v.unwrap(), 5);
 /// ```
+#[track_caller]
 pub fn spawn_with<F>(sched: Sched, future: F) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    let at = std::panic::Location::caller();
     context::with_handle(|handle| match handle {
-        Some(handle) => handle.spawn_task_with(sched, future),
+        Some(handle) => handle.spawn_task_with_at(sched, future, at),
         None => panic!(
             "kairos::spawn_with called outside a kairos runtime: call it from a task or inside \
              Runtime::block_on, or use Runtime::spawn_with / Handle::spawn_with"
@@ -168,13 +173,15 @@ where
 /// });
 /// assert_eq!(out, 7);
 /// ```
+#[track_caller]
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    let at = std::panic::Location::caller();
     context::with_handle(|handle| match handle {
-        Some(handle) => handle.spawn_task(future),
+        Some(handle) => handle.spawn_task_at(future, at),
         None => panic!(
             "kairos::spawn called outside a kairos runtime: call it from a task or inside \
              Runtime::block_on, or use Runtime::spawn / Handle::spawn"

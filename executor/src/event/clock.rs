@@ -19,6 +19,13 @@ pub(crate) fn now_ns() -> u64 {
     if let Some(now) = super::sink_now() {
         return now;
     }
+    os_now_ns()
+}
+
+/// Nanoseconds since the epoch on the OS's monotonic clock, whatever sink is installed (for a
+/// sink that time-stamps events itself: runtime tracing).
+#[inline]
+pub(crate) fn os_now_ns() -> u64 {
     // 2^64 ns is 584 years of uptime.
     epoch().elapsed().as_nanos() as u64
 }

@@ -37,6 +37,7 @@
 //! | `backoff::spin_wait_yields_to_the_setter` | (assertion only) the shim's `Backoff` yields to loom |
 //! | `chan::*` (`sync/chan/`) | a receiver / a sender waiting (empty / full buffer); a dropped notified receiver or sender passing its wake-up on; close and last-sender drop racing waiters |
 //! | `oneshot::*` (`sync/oneshot.rs`, `watch.rs`, `broadcast.rs`) | a send waking a waiting oneshot receiver; a watch `changed` waiting; send racing receiver drop |
+//! | `trace::snapshot_vs_push` | a push into a full trace buffer while a reader copies it |
 
 mod backoff;
 mod chan;
@@ -55,6 +56,7 @@ mod preempt;
 mod semaphore;
 mod task;
 mod timer;
+mod trace;
 
 use std::collections::BTreeSet;
 

@@ -42,6 +42,12 @@ pub struct Builder {
     fair_slice: Duration,
     admission_control: bool,
     record_latency: Option<bool>,
+    /// Trace from the start with this many events per worker.
+    trace: Option<usize>,
+    /// Keep per-task statistics for the task dump.
+    track_tasks: bool,
+    /// Report polls longer than this.
+    long_poll: Option<(Duration, crate::trace::long_poll::Hook)>,
 }
 
 /// Default [`Builder::aging_interval`]: 10 ms per level, so a priority-0 task reaches the top
@@ -95,6 +101,9 @@ impl Builder {
             fair_slice: DEFAULT_FAIR_SLICE,
             admission_control: false,
             record_latency: None,
+            trace: None,
+            track_tasks: false,
+            long_poll: None,
         }
     }
 
@@ -325,6 +334,71 @@ impl Builder {
         self
     }
 
+    /// Records a runtime trace from the start, with room for `capacity` events per worker
+    /// (events past it are counted as lost); [`Runtime::stop_trace`] returns it. Default: no
+    /// trace (start one later with [`Runtime::start_trace`]). See `docs/observability.md`.
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().workers(1).trace(1 << 16).build().unwrap();
+    /// rt.block_on(rt.spawn(async {})).unwrap();
+    /// let trace = rt.stop_trace().unwrap();
+    /// assert!(!trace.events().is_empty());
+    /// ```
+    pub fn trace(mut self, capacity: usize) -> Builder {
+        self.trace = Some(capacity);
+        self
+    }
+
+    /// Keeps, for every live task, where it was spawned, how often and how long it was polled,
+    /// and when it last was, for [`Runtime::dump`]. It costs a short lock at each spawn,
+    /// completion and poll, and two clock reads per poll. Default: off (the dump then lists the
+    /// tasks, their states and parameters, without these fields).
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().workers(1).track_tasks(true).build().unwrap();
+    /// let t = rt.spawn(std::future::pending::<()>());
+    /// let dump = rt.dump();
+    /// assert_eq!(dump.tasks()[0].spawned_at.unwrap().line(), line!() - 2);
+    /// # drop(t);
+    /// ```
+    pub fn track_tasks(mut self, on: bool) -> Builder {
+        self.track_tasks = on;
+        self
+    }
+
+    /// Calls `callback` for every poll that takes longer than `threshold`, with the task's id,
+    /// name and spawn location (a blocking call inside a task shows up here). Turns on
+    /// [`track_tasks`](Self::track_tasks) for the spawn locations, and times every poll (two
+    /// clock reads). The callback runs on the worker, right after the poll: keep it short.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let log = seen.clone();
+    /// let rt = kairos::Runtime::builder()
+    ///     .workers(1)
+    ///     .long_poll(Duration::from_millis(20), move |p| log.lock().unwrap().push(p.name))
+    ///     .build()
+    ///     .unwrap();
+    /// let slow = kairos::Sched::default().name("slow");
+    /// rt.block_on(rt.spawn_with(slow, async { std::thread::sleep(Duration::from_millis(30)) }))
+    ///     .unwrap();
+    /// drop(rt);
+    /// assert_eq!(*seen.lock().unwrap(), vec![Some("slow")]);
+    /// ```
+    pub fn long_poll(
+        mut self,
+        threshold: Duration,
+        callback: impl Fn(&crate::trace::LongPoll) + Send + Sync + 'static,
+    ) -> Builder {
+        self.long_poll = Some((
+            threshold,
+            crate::trace::long_poll::Hook(std::sync::Arc::new(callback)),
+        ));
+        self
+    }
+
     /// Per-worker setup, validated before any thread starts.
     fn thread_setups(&self, workers: usize) -> Result<Vec<ThreadSetup>, BuildError> {
         if let Err(reason) = self.priority.validate() {
@@ -393,8 +467,20 @@ impl Builder {
             timer_spin: self.timer_spin,
             policy: self.policy_config()?,
         };
+        if self.trace == Some(0) {
+            return Err(BuildError::InvalidParameter {
+                parameter: "trace",
+                reason: "needs room for at least one event per worker: pass a capacity above 0",
+            });
+        }
         let setups = self.thread_setups(workers)?;
-        Runtime::start(config, setups, &self.thread_name)
+        Runtime::start(
+            config,
+            setups,
+            &self.thread_name,
+            self.trace,
+            self.long_poll.map(|(_, hook)| hook.0),
+        )
     }
 
     /// The policy and its parameters, validated.
@@ -437,6 +523,10 @@ impl Builder {
             },
             admission_control: self.admission_control,
             record_latency: self.record_latency.unwrap_or(self.policy != Policy::Fifo),
-        })
+            track_tasks: self.track_tasks || self.long_poll.is_some(),
+            long_poll_ns: self.long_poll.as_ref().map_or(u64::MAX, |(t, _)| nanos(*t)),
+            times_polls: false,
+        }
+        .with_timing())
     }
 }

@@ -33,6 +33,7 @@ use crate::context;
 use crate::error::{BuildError, ShutdownError};
 use crate::metrics::Metrics;
 use crate::task::JoinHandle;
+use crate::trace::{Trace, TraceError};
 use crate::worker;
 use std::fmt;
 use std::future::Future;
@@ -90,6 +91,8 @@ impl Runtime {
         config: worker::Config,
         setups: Vec<ThreadSetup>,
         thread_name: &str,
+        trace: Option<usize>,
+        long_poll: Option<crate::trace::long_poll::Callback>,
     ) -> Result<Runtime, BuildError> {
         #[cfg(not(loom))]
         if config.task_allocator == crate::task::TaskAllocator::Pool {
@@ -98,6 +101,14 @@ impl Runtime {
         }
         let workers = config.workers;
         let (handle, cores) = worker::build(config);
+        if let Some(callback) = long_poll {
+            handle.shared().trace().long_poll.set(callback);
+        }
+        if let Some(capacity) = trace {
+            // Before any worker runs: each installs its sink at its first step. The capacity
+            // was checked by the builder and no trace runs yet, so this cannot fail.
+            let _ = handle.shared().trace().start(workers, capacity);
+        }
         let mut runtime = Runtime {
             handle: handle.clone(),
             threads: Vec::with_capacity(workers),
@@ -170,6 +181,7 @@ impl Runtime {
     /// let handle = rt.spawn(async { "done" });
     /// assert_eq!(rt.block_on(handle).unwrap(), "done");
     /// ```
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -189,6 +201,7 @@ impl Runtime {
     /// let h = rt.spawn_with(Sched::default().deadline(Duration::from_millis(5)), async { 9 });
     /// assert_eq!(rt.block_on(h).unwrap(), 9);
     /// ```
+    #[track_caller]
     pub fn spawn_with<F>(&self, sched: crate::sched::Sched, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -238,6 +251,53 @@ impl Runtime {
     /// ```
     pub fn metrics(&self) -> Metrics {
         self.handle.metrics()
+    }
+
+    /// Starts recording a runtime trace with room for `capacity` events per worker (see
+    /// [`kairos::trace`](crate::trace)). A worker that is parked installs its recorder when it
+    /// next wakes.
+    ///
+    /// # Errors
+    /// [`TraceError::AlreadyTracing`] if a trace runs (stop it first),
+    /// [`TraceError::ZeroCapacity`] for a capacity of 0.
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().workers(2).build().unwrap();
+    /// rt.start_trace(1 << 16).unwrap();
+    /// assert!(rt.start_trace(16).is_err());
+    /// rt.block_on(rt.spawn(async {})).unwrap();
+    /// let trace = rt.stop_trace().unwrap();
+    /// assert_eq!(trace.workers(), 2);
+    /// ```
+    pub fn start_trace(&self, capacity: usize) -> Result<(), TraceError> {
+        self.handle.start_trace(capacity)
+    }
+
+    /// Stops the running trace and returns it, or `None` if none runs. Does not wait for the
+    /// workers: an event being recorded at this moment may be left out.
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+    /// assert!(rt.stop_trace().is_none());
+    /// ```
+    pub fn stop_trace(&self) -> Option<Trace> {
+        self.handle.stop_trace()
+    }
+
+    /// Every live task: id, name, state, scheduling parameters, and with
+    /// [`Builder::track_tasks`] its spawn location and poll statistics. Callable from any
+    /// thread while the runtime runs; see [`TaskDump`](crate::trace::TaskDump).
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+    /// let t = rt.spawn_with(kairos::Sched::default().name("forever"), std::future::pending::<()>());
+    /// let dump = rt.dump();
+    /// assert_eq!(dump.tasks().len(), 1);
+    /// assert_eq!(dump.tasks()[0].name, Some("forever"));
+    /// # drop(t);
+    /// ```
+    pub fn dump(&self) -> crate::trace::TaskDump {
+        self.handle.dump()
     }
 
     /// Shuts the runtime down, waiting at most `timeout` for workers to finish their current

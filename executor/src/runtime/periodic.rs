@@ -38,6 +38,7 @@ impl Runtime {
     /// h.stop();
     /// rt.block_on(h.join());
     /// ```
+    #[track_caller]
     pub fn spawn_periodic<F, Fut>(
         &self,
         periodic: Periodic,
@@ -63,6 +64,7 @@ impl Handle {
     /// let h = rt.handle().spawn_periodic(kairos::Periodic::new(Duration::from_secs(1)), |_| async {}).unwrap();
     /// h.stop();
     /// ```
+    #[track_caller]
     pub fn spawn_periodic<F, Fut>(
         &self,
         periodic: Periodic,

@@ -71,7 +71,14 @@ impl Shared {
         if !config.times_polls() {
             return;
         }
-        let ran = now_ns().saturating_sub(start);
+        let end = now_ns();
+        let ran = end.saturating_sub(start);
+        if let Some(table) = self.task_table() {
+            table.polled(header.id.0, ran, end);
+        }
+        if ran > config.long_poll_ns {
+            self.report_long_poll(worker, header, ran);
+        }
         if config.is_fair() {
             // CPU time since the previous poll ended on this thread (one system call), so the
             // scheduler's own pick is charged to the task too; wall time if there is no mark.
@@ -87,6 +94,22 @@ impl Shared {
             self.worker_metrics(worker)
                 .record_poll(header.policy.name(), latency, ran);
         }
+    }
+
+    /// The poll of `header` on `worker` took `ran` ns, more than the long-poll threshold.
+    #[cold]
+    fn report_long_poll(&self, worker: usize, header: &Header, ran: u64) {
+        let poll = crate::trace::LongPoll {
+            task: header.id.0,
+            name: header.policy.name(),
+            spawned_at: self
+                .task_table()
+                .and_then(|t| t.get(header.id.0))
+                .map(|s| s.spawned_at),
+            duration: std::time::Duration::from_nanos(ran),
+            worker,
+        };
+        self.trace().long_poll.report(&poll);
     }
 
     /// A periodic job completed (recorded on the worker that runs its driver, or worker 0).

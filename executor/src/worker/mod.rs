@@ -296,15 +296,30 @@ pub(crate) fn run(core: AnyCore, handle: Handle) {
         AnyCore::Fifo(core) => AnyCore::Fifo(run_loop(core, handle.shared())),
         AnyCore::Ordered(core) => AnyCore::Ordered(run_loop(core, handle.shared())),
     });
+    crate::trace::session::leave_worker();
     let mut guard = guard;
     guard.armed = false;
     handle.shared().worker_exited(core);
 }
 
 /// Steps worker `core` until shutdown.
+///
+/// `#[inline]`: its one call site per family (in `run`) may sit in another codegen unit, and the
+/// loop with its inlined step must end up in one function (`docs/benchmarks.md`, "Runtime
+/// tracing").
+#[inline]
 fn run_loop<F: Family>(mut core: Box<Core<F>>, shared: &Shared) -> Box<Core<F>> {
     let mut env = ThreadEnv;
+    // The tracing generation this worker's event sink is synced with (`trace/session.rs`).
+    let mut trace_seen = 0;
     loop {
+        // A trace started or stopped: install or remove this worker's event sink (cold). Here,
+        // not in `step`, which must stay small enough to be inlined (`docs/benchmarks.md`).
+        let trace = shared.trace().generation();
+        if trace != trace_seen {
+            trace_seen = trace;
+            crate::trace::session::sync_worker(shared.trace(), core.index);
+        }
         let (next, step) = step(core, shared, &mut env);
         core = next;
         if step == Step::Shutdown {
@@ -359,6 +374,8 @@ impl<F: Family> Core<F> {
         context::begin_poll(header, start, latency);
         let id = header.id.0;
         event::emit(EventKind::PollStart, || (id, 0, 0));
+        #[cfg(feature = "tracing")]
+        let _span = tracing::trace_span!("poll", task = id, name = header.policy.name()).entered();
         // The task may spawn or wake tasks on this thread: they go to our local queue,
         // through the core in the context.
         let task = picked.task;
@@ -430,10 +447,15 @@ impl<F: Family> Core<F> {
 
     /// Step 5 on a real thread: leave the unparked count, recheck if last searcher, sleep until
     /// notified, timers are due, or shutdown.
+    ///
+    /// Never inlined: a worker with nothing to run is about to sleep, so a call costs nothing
+    /// here, and the worker loop, into which the hot path (pick, poll) is inlined, stays smaller.
+    #[inline(never)]
     fn park_thread(mut self: Box<Self>, shared: &Shared) -> Box<Self> {
         self.park_enter(shared);
         loop {
             let timers_due = self.sleep(shared);
+            event::emit(EventKind::Unpark, || (0, u64::from(timers_due), 0));
             if shared.is_shutdown() {
                 return self;
             }

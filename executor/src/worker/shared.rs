@@ -50,6 +50,10 @@ pub(crate) struct Shared {
     pub(super) lifecycle: Lifecycle,
     /// Periodic tasks admitted by admission control.
     admitted: Mutex<AdmittedSet>,
+    /// Runtime tracing: the running session, if any (`trace/session.rs`).
+    trace: crate::trace::session::Control,
+    /// Per-task statistics for the dump, if `Builder::track_tasks` asked for them.
+    task_table: Option<crate::trace::tasks::TaskTable>,
 }
 
 /// The run queues of one family (`mod.rs`), shared with every core of that family.
@@ -90,6 +94,10 @@ impl Shared {
             accounting: Accounting::new(n),
             lifecycle: Lifecycle::new(n),
             admitted: Mutex::new(AdmittedSet::default()),
+            trace: crate::trace::session::Control::new(),
+            task_table: config
+                .track_tasks
+                .then(|| crate::trace::tasks::TaskTable::new(4 * n)),
             remotes: remotes.into_boxed_slice(),
         }
     }
@@ -116,6 +124,18 @@ impl Shared {
     #[inline]
     pub(crate) fn idle(&self) -> &Idle {
         &self.idle
+    }
+
+    /// Runtime tracing's state.
+    #[inline]
+    pub(crate) fn trace(&self) -> &crate::trace::session::Control {
+        &self.trace
+    }
+
+    /// The task table, if kept (`Builder::track_tasks`).
+    #[inline]
+    pub(crate) fn task_table(&self) -> Option<&crate::trace::tasks::TaskTable> {
+        self.task_table.as_ref()
     }
 
     /// Periodic tasks admitted by admission control (`spawn_periodic`).
