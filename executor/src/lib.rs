@@ -46,6 +46,7 @@ mod error;
 mod event;
 mod loom;
 mod metrics;
+pub mod net;
 mod periodic;
 mod policy;
 mod queue;

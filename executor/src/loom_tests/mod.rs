@@ -24,7 +24,8 @@
 //! | `ordered::push_vs_park_mirror_handshake` | (assertion only) the `len` mirror in the idle handshake |
 //! | `periodic::stop_vs_register_is_never_lost` | (assertion only) a stop racing the driver's waker registration |
 //! | `preempt::pick_vs_push` | the worker's recheck after its pick flags its own poll |
-//! | `park::*` | unpark before the wait; unpark of a waiting thread |
+//! | `park::*` | unpark before the wait; unpark of a waiting thread; unpark before a poll; unpark of a worker blocked in the I/O poller |
+//! | `io::edge_is_never_lost` | a clear that finds a newer event and keeps it |
 //! | `idle::*` | the last searcher parks while work is pushed (no lost wake-up) |
 //! | `timer::register_vs_waiter` | a registration that finds the timer waiter and unparks it |
 //! | `timer::register_cancel_vs_fire` | registration and cancel from a foreign thread vs firing |
@@ -33,6 +34,7 @@
 mod backoff;
 mod idle;
 mod inject;
+mod io;
 mod local;
 mod ordered;
 mod park;

@@ -19,6 +19,7 @@ use super::lifecycle::Lifecycle;
 use super::ordered::OrderedQueues;
 use super::park::Unparker;
 use super::preempt::Slot;
+use super::reactor::{LazyReactor, Reactor};
 use super::spawn::Spawner;
 use crate::event::{self, clock::now_ns, EventKind};
 use crate::loom::{Arc, Mutex};
@@ -50,6 +51,8 @@ pub(crate) struct Shared {
     pub(super) lifecycle: Lifecycle,
     /// Periodic tasks admitted by admission control.
     admitted: Mutex<AdmittedSet>,
+    /// The I/O reactor, created by the first socket (`reactor/mod.rs`).
+    reactor: LazyReactor,
 }
 
 /// The run queues of one family (`mod.rs`), shared with every core of that family.
@@ -90,6 +93,7 @@ impl Shared {
             accounting: Accounting::new(n),
             lifecycle: Lifecycle::new(n),
             admitted: Mutex::new(AdmittedSet::default()),
+            reactor: LazyReactor::new(),
             remotes: remotes.into_boxed_slice(),
         }
     }
@@ -161,13 +165,51 @@ impl Shared {
 
     /// Unparks worker `index` (the timer waiter, when a new earliest timer arrives).
     pub(crate) fn unpark_worker(&self, index: usize) {
-        self.remotes[index].unpark.unpark();
+        if self.remotes[index].unpark.unpark() {
+            self.interrupt_poller();
+        }
     }
 
     /// Unparks every worker (shutdown).
     pub(super) fn unpark_all(&self) {
-        for remote in self.remotes.iter() {
-            remote.unpark.unpark();
+        for index in 0..self.remotes.len() {
+            self.unpark_worker(index);
+        }
+    }
+
+    /// The unparked worker was blocked in the I/O poller: make its wait return.
+    #[cold]
+    fn interrupt_poller(&self) {
+        if let Some(reactor) = self.reactor.get() {
+            reactor.notify();
+        }
+    }
+
+    /// The I/O reactor, if a socket created it.
+    #[inline]
+    pub(crate) fn reactor(&self) -> Option<&Reactor> {
+        self.reactor.get()
+    }
+
+    /// The I/O reactor, created on first use. A parked timer waiter is unparked after the
+    /// creation so that it goes back to sleep in the poller: the creation stores the reactor,
+    /// then reads the waiter token with a read-modify-write; the waiter takes the token, then
+    /// loads the reactor (the handshake of `time/driver.rs`, "Who waits").
+    #[cold]
+    pub(crate) fn reactor_or_create(&self) -> std::io::Result<Arc<Reactor>> {
+        let (reactor, created) = self.reactor.get_or_create()?;
+        if created {
+            if let Some(waiter) = self.timers.current_waiter() {
+                self.unpark_worker(waiter);
+            }
+        }
+        Ok(reactor)
+    }
+
+    /// Shuts the reactor down, if there is one (runtime cleanup).
+    pub(super) fn shutdown_reactor(&self) {
+        if let Some(reactor) = self.reactor.get() {
+            reactor.shutdown();
         }
     }
 
@@ -186,7 +228,7 @@ impl Shared {
     #[inline]
     pub(crate) fn notify_parked(&self) {
         if let Some(index) = self.idle.worker_to_notify() {
-            self.remotes[index].unpark.unpark();
+            self.unpark_worker(index);
         }
     }
 
