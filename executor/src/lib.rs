@@ -40,6 +40,7 @@
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod blocking;
 mod context;
 mod coop;
 mod error;
@@ -70,6 +71,7 @@ mod loom_tests;
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
 
+pub use blocking::spawn_blocking;
 pub use error::{BuildError, ShutdownError};
 pub use metrics::Metrics;
 pub use periodic::{Job, Join as PeriodicJoin, Overrun, Periodic, PeriodicHandle, PeriodicStats};

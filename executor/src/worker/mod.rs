@@ -56,6 +56,7 @@ macro_rules! with_any_core {
 }
 
 mod accounting;
+pub(crate) mod blocking;
 mod build;
 mod fifo;
 mod handle;

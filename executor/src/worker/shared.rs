@@ -12,6 +12,7 @@
 //! Either way, one idle worker is notified if nobody is searching (`idle.rs`).
 
 use super::accounting::Accounting;
+use super::blocking::BlockingPool;
 use super::build::PolicyConfig;
 use super::fifo::FifoQueues;
 use super::idle::Idle;
@@ -53,6 +54,8 @@ pub(crate) struct Shared {
     admitted: Mutex<AdmittedSet>,
     /// The I/O reactor, created by the first socket (`reactor/mod.rs`).
     reactor: LazyReactor,
+    /// Threads for blocking work (`blocking.rs`); none until the first job.
+    blocking: BlockingPool,
 }
 
 /// The run queues of one family (`mod.rs`), shared with every core of that family.
@@ -94,6 +97,7 @@ impl Shared {
             lifecycle: Lifecycle::new(n),
             admitted: Mutex::new(AdmittedSet::default()),
             reactor: LazyReactor::new(),
+            blocking: BlockingPool::new(),
             remotes: remotes.into_boxed_slice(),
         }
     }
@@ -204,6 +208,12 @@ impl Shared {
             }
         }
         Ok(reactor)
+    }
+
+    /// The blocking pool.
+    #[inline]
+    pub(crate) fn blocking(&self) -> &BlockingPool {
+        &self.blocking
     }
 
     /// Shuts the reactor down, if there is one (runtime cleanup).
