@@ -45,6 +45,7 @@ mod context;
 mod coop;
 mod error;
 mod event;
+pub mod fs;
 mod loom;
 mod metrics;
 pub mod net;

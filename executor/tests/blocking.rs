@@ -82,3 +82,42 @@ fn in_the_simulator_the_job_runs_inline_and_deterministically() {
     assert_eq!(v, 42);
     assert_eq!(elapsed, Duration::ZERO);
 }
+
+#[test]
+fn fs_helpers_and_file_round_trip() {
+    let dir = std::env::temp_dir().join(format!("kairos-fs-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("data");
+    let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+    rt.block_on(async {
+        kairos::fs::write(&path, b"0123456789").await.unwrap();
+        assert_eq!(
+            kairos::fs::read_to_string(&path).await.unwrap(),
+            "0123456789"
+        );
+        assert_eq!(kairos::fs::metadata(&path).await.unwrap().len(), 10);
+        let mut f = kairos::fs::File::open(&path).await.unwrap();
+        f.seek(std::io::SeekFrom::Start(4)).await.unwrap();
+        let mut rest = Vec::new();
+        assert_eq!(f.read_to_end(&mut rest).await.unwrap(), 6);
+        assert_eq!(rest, b"456789");
+        let mut f = kairos::fs::File::create(&path).await.unwrap();
+        assert_eq!(f.write(b"xy").await.unwrap(), 2);
+        f.write_all(b"z").await.unwrap();
+        assert_eq!(f.metadata().await.unwrap().len(), 3);
+        let missing = kairos::fs::read(dir.join("missing")).await.unwrap_err();
+        assert_eq!(missing.kind(), std::io::ErrorKind::NotFound);
+        kairos::fs::remove_file(&path).await.unwrap();
+    });
+    // In the simulator too (inline, deterministic).
+    let mut sim = kairos::sim::Builder::new().workers(2).build().unwrap();
+    let back = sim.block_on(async {
+        let p = std::env::temp_dir().join(format!("kairos-fs-sim-{}", std::process::id()));
+        kairos::fs::write(&p, b"sim").await.unwrap();
+        let back = kairos::fs::read(&p).await.unwrap();
+        kairos::fs::remove_file(&p).await.unwrap();
+        back
+    });
+    assert_eq!(back, b"sim");
+    std::fs::remove_dir(&dir).unwrap();
+}
