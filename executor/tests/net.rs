@@ -389,3 +389,72 @@ fn the_simulator_refuses_real_sockets() {
     });
     assert_eq!(err.kind(), ErrorKind::Unsupported);
 }
+
+/// An I/O wake is an ordinary wake under the runtime's policy: two tasks woken by the same
+/// reactor turn run in deadline order under `Edf`, whatever order their events came in.
+///
+/// One worker. Both tasks wait on a read; a third task then holds the worker (spinning on a
+/// flag) while the main thread writes to the *late* task's socket first, then the early one's;
+/// when the holder returns, the worker finds both events in one turn.
+#[test]
+fn io_wakes_keep_the_task_deadline_under_edf() {
+    use kairos::{Policy, Sched};
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Mutex;
+    let rt = Runtime::builder()
+        .workers(1)
+        .policy(Policy::Edf)
+        .build()
+        .unwrap();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let (waiting_tx, waiting_rx) = mpsc::channel();
+    let mut remotes = Vec::new();
+    let mut handles = Vec::new();
+    for (name, deadline) in [
+        ("late", Duration::from_secs(10)),
+        ("early", Duration::from_millis(1)),
+    ] {
+        let (local, remote) = std::os::unix::net::UnixStream::pair().unwrap();
+        remotes.push(remote);
+        let order = order.clone();
+        let waiting_tx = waiting_tx.clone();
+        handles.push(rt.spawn_with(Sched::new().deadline(deadline), async move {
+            let stream = UnixStream::from_std(local).unwrap();
+            let mut buf = [0; 1];
+            // Drain the optimistic first check: nothing to read yet.
+            waiting_tx.send(()).unwrap();
+            assert_eq!(stream.read(&mut buf).await.unwrap(), 1);
+            order.lock().unwrap().push(name);
+        }));
+    }
+    waiting_rx.recv_timeout(HANG).unwrap();
+    waiting_rx.recv_timeout(HANG).unwrap();
+    let release = Arc::new(AtomicBool::new(false));
+    let (holding_tx, holding_rx) = mpsc::channel();
+    let holder = {
+        let release = release.clone();
+        rt.spawn(async move {
+            holding_tx.send(()).unwrap();
+            while !release.load(Ordering::SeqCst) {
+                std::hint::spin_loop();
+            }
+        })
+    };
+    holding_rx.recv_timeout(HANG).unwrap();
+    // The worker is held: both tasks are parked on their reads. Late first.
+    remotes[0].write_all(b"x").unwrap();
+    remotes[1].write_all(b"x").unwrap();
+    release.store(true, Ordering::SeqCst);
+    let (done_tx, done_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        rt.block_on(async move {
+            holder.await.unwrap();
+            for h in handles {
+                h.await.unwrap();
+            }
+        });
+        done_tx.send(()).unwrap();
+    });
+    done_rx.recv_timeout(HANG).unwrap();
+    assert_eq!(*order.lock().unwrap(), ["early", "late"]);
+}
