@@ -1,8 +1,8 @@
-//! Files, on the blocking pool: [`read`], [`write`], [`metadata`] and a [`File`] with async
+//! Files, on the blocking pool: [`read()`], [`write()`], [`metadata()`] and a [`File`] with async
 //! reads and writes.
 //!
 //! Operating systems offer no readiness notification for regular files (epoll refuses them),
-//! so each operation is a `std::fs` call run by [`spawn_blocking`](crate::spawn_blocking): the
+//! so each operation is a `std::fs` call run by [`spawn_blocking`](crate::spawn_blocking()): the
 //! task waits, the worker runs other tasks meanwhile. A `File` operation copies through an
 //! owned buffer (the pool thread cannot borrow the caller's). If the awaiting future is dropped
 //! (a timeout, an abort), the call still completes on its thread: a write may land, a read

@@ -323,3 +323,54 @@ impl LazyReactor {
         Ok((reactor, true))
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::UnixStream;
+    use std::task::{Context, Poll};
+
+    #[test]
+    fn an_event_wakes_the_waiting_reader_and_stale_keys_are_ignored() {
+        let reactor = Reactor::new().unwrap();
+        let (a, mut b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        let reg = reactor.register(a.as_raw_fd()).unwrap();
+        assert_eq!(reactor.len(), 1);
+        let waker = Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        // The optimistic first check, then "would block": the reader waits.
+        let Poll::Ready(Ok(first)) = reg.io.poll_ready(&mut cx, Direction::Read) else {
+            panic!("a new source starts ready");
+        };
+        reg.io.clear(first);
+        assert!(reg.io.poll_ready(&mut cx, Direction::Read).is_pending());
+        b.write_all(b"x").unwrap();
+        let wakers = {
+            let mut turn = reactor.lock_turn();
+            // Returns at once: the event is there.
+            reactor.turn(&mut turn, None)
+        };
+        assert_eq!(wakers.len(), 1, "the waiting reader is woken, nobody else");
+        assert!(reg.io.poll_ready(&mut cx, Direction::Read).is_ready());
+        // Deregistered, the slot is reused under a new generation: the old key is stale.
+        reactor.deregister(a.as_raw_fd(), reg.key);
+        assert_eq!(reactor.len(), 0);
+        let (c, _d) = UnixStream::pair().unwrap();
+        let reg2 = reactor.register(c.as_raw_fd()).unwrap();
+        assert_eq!(reg2.key & INDEX_MASK, reg.key & INDEX_MASK);
+        assert_ne!(reg2.key, reg.key);
+        reactor.release(reg.key);
+        assert_eq!(reactor.len(), 1, "a stale key released nothing");
+        reactor.deregister(c.as_raw_fd(), reg2.key);
+        // After shutdown, registration is refused with an error saying why.
+        reactor.shutdown();
+        let err = reactor
+            .register(c.as_raw_fd())
+            .err()
+            .expect("registered after shutdown");
+        assert!(err.to_string().contains("dropped"), "{err}");
+    }
+}
