@@ -458,3 +458,35 @@ fn io_wakes_keep_the_task_deadline_under_edf() {
     done_rx.recv_timeout(HANG).unwrap();
     assert_eq!(*order.lock().unwrap(), ["early", "late"]);
 }
+
+/// Socket operations spend the cooperative budget: a task whose socket always has data still
+/// yields, and a task queued behind it runs before it is done.
+#[test]
+fn a_task_that_always_finds_data_still_yields() {
+    const BYTES: usize = 2000;
+    let rt = runtime(1);
+    let seen_by_other = rt.block_on(async {
+        kairos::spawn(async {
+            let (a, b) = UnixStream::pair().unwrap();
+            a.write_all(&[7; BYTES]).await.unwrap();
+            let progress = Arc::new(AtomicUsize::new(0));
+            let other = {
+                let progress = progress.clone();
+                // Queued on this worker behind the reader.
+                kairos::spawn(async move { progress.load(Ordering::SeqCst) })
+            };
+            let mut buf = [0; 1];
+            for i in 1..=BYTES {
+                assert_eq!(b.read(&mut buf).await.unwrap(), 1);
+                progress.store(i, Ordering::SeqCst);
+            }
+            other.await.unwrap()
+        })
+        .await
+        .unwrap()
+    });
+    assert!(
+        seen_by_other > 0 && seen_by_other < BYTES,
+        "the other task ran after {seen_by_other} of {BYTES} reads"
+    );
+}
