@@ -490,3 +490,52 @@ fn a_task_that_always_finds_data_still_yields() {
         "the other task ran after {seen_by_other} of {BYTES} reads"
     );
 }
+
+/// Tasks made ready by I/O spread to the other workers: two tasks woken by their sockets each
+/// hold their worker until the other has started, which only completes if both run at once,
+/// on two workers (the waking worker wakes a parked one, which then polls for the other event
+/// or steals the other task).
+#[test]
+fn tasks_woken_by_io_spread_to_parked_workers() {
+    use std::sync::atomic::AtomicBool;
+    let rt = runtime(2);
+    let started = Arc::new([AtomicBool::new(false), AtomicBool::new(false)]);
+    let (waiting_tx, waiting_rx) = mpsc::channel();
+    let mut remotes = Vec::new();
+    let mut handles = Vec::new();
+    for me in 0..2 {
+        let (local, remote) = std::os::unix::net::UnixStream::pair().unwrap();
+        remotes.push(remote);
+        let started = started.clone();
+        let waiting_tx = waiting_tx.clone();
+        handles.push(rt.spawn(async move {
+            let stream = UnixStream::from_std(local).unwrap();
+            waiting_tx.send(()).unwrap();
+            let mut buf = [0; 1];
+            assert_eq!(stream.read(&mut buf).await.unwrap(), 1);
+            started[me].store(true, Ordering::SeqCst);
+            // Hold this worker until the other task runs (on the other worker).
+            let bound = std::time::Instant::now() + HANG;
+            while !started[1 - me].load(Ordering::SeqCst) {
+                assert!(
+                    std::time::Instant::now() < bound,
+                    "task {me} never saw the other run"
+                );
+                std::hint::spin_loop();
+            }
+        }));
+    }
+    waiting_rx.recv_timeout(HANG).unwrap();
+    waiting_rx.recv_timeout(HANG).unwrap();
+    for remote in &mut remotes {
+        remote.write_all(b"x").unwrap();
+    }
+    let (done_tx, done_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let results: Vec<_> = handles.into_iter().map(|h| rt.block_on(h)).collect();
+        done_tx.send(results).unwrap();
+    });
+    for result in done_rx.recv_timeout(HANG).unwrap() {
+        result.unwrap();
+    }
+}
