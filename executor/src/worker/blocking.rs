@@ -120,7 +120,7 @@ impl BlockingPool {
     }
 
     /// The current counts (tests).
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn counts(&self) -> Counts {
         *lock(&self.inner.counts)
     }
