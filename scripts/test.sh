@@ -51,6 +51,9 @@ timeout 120 bash scripts/check-doc-paths.sh
 step "cargo test --workspace"
 timeout 1800 cargo test --workspace
 
+step "cargo test -p kairos --features tokio-io --test tokio_io (kairos::net under tokio's io traits)"
+timeout 600 cargo test -p kairos --features tokio-io --test tokio_io
+
 step "simulation: seed sweep (KAIROS_SEEDS=100 through tests/tests/sim.rs::seed_sweep)"
 KAIROS_SEEDS=100 timeout 900 cargo test -p kairos-tests --test sim -- --exact seed_sweep
 

@@ -40,14 +40,17 @@
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod blocking;
 mod context;
 mod coop;
 mod error;
 mod event;
+pub mod fs;
 mod local;
 mod loom;
 mod macros;
 mod metrics;
+pub mod net;
 mod periodic;
 mod policy;
 mod queue;
@@ -76,6 +79,7 @@ mod tracing_tests;
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
 
+pub use blocking::spawn_blocking;
 pub use error::{BuildError, ShutdownError};
 /// Runs `async fn main` on a kairos runtime: `#[kairos::main(workers = 2, policy = Edf)]`.
 ///

@@ -13,6 +13,13 @@ fn epoch() -> std::time::Instant {
     *EPOCH.get_or_init(std::time::Instant::now)
 }
 
+/// Whether the installed sink provides the clock (the simulator: time is virtual, and real
+/// I/O, which waits on the OS, cannot take part).
+#[inline]
+pub(crate) fn is_virtual() -> bool {
+    super::sink_now().is_some()
+}
+
 /// Nanoseconds since the epoch, now (the sink's clock if it provides one).
 #[inline]
 pub(crate) fn now_ns() -> u64 {

@@ -29,7 +29,8 @@
 //! | `notify::notify_one_vs_cancelled_waiter` | a waiting future; a cancelled one passing its notification on |
 //! | `semaphore::acquire_many_vs_release_vs_close` | a request that waits |
 //! | `preempt::pick_vs_push` | the worker's recheck after its pick flags its own poll |
-//! | `park::*` | unpark before the wait; unpark of a waiting thread |
+//! | `park::*` | unpark before the wait; unpark of a waiting thread; unpark before a poll; unpark of a worker blocked in the I/O poller |
+//! | `io::edge_is_never_lost` | a clear that finds a newer event and keeps it |
 //! | `idle::*` | the last searcher parks while work is pushed (no lost wake-up) |
 //! | `timer::register_vs_waiter` | a registration that finds the timer waiter and unparks it |
 //! | `timer::register_cancel_vs_fire` | registration and cancel from a foreign thread vs firing |
@@ -43,6 +44,7 @@ mod backoff;
 mod chan;
 mod idle;
 mod inject;
+mod io;
 mod join_set;
 mod local;
 mod local_set;

@@ -19,10 +19,10 @@ struct BlockOnWaker(Unparker);
 
 impl Wake for BlockOnWaker {
     fn wake(self: Arc<Self>) {
-        self.0.unpark();
+        let _ = self.0.unpark();
     }
     fn wake_by_ref(self: &Arc<Self>) {
-        self.0.unpark();
+        let _ = self.0.unpark();
     }
 }
 

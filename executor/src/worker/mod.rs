@@ -29,14 +29,16 @@
 //! # Picking the next task
 //!
 //! 0. Fire due timers (one atomic load when none is pending; a clock read otherwise): the woken
-//!    tasks join the local queue in deadline order.
+//!    tasks join the local queue in deadline order. Every `reactor::EVENT_INTERVAL`-th tick,
+//!    if a socket created the reactor, check it for I/O events without blocking (`reactor/`).
 //! 1. Every [`INJECTOR_INTERVAL`]-th tick, the injector first: a worker whose local queue never
 //!    empties (tasks that keep waking each other) must still serve tasks spawned from outside.
 //! 2. The local queue.
 //! 3. A batch from the injector.
 //! 4. Search: steal from another worker's queue, visiting victims from a random start (the
 //!    worker's seeded stream), spinning with backoff for `spin_rounds` rounds.
-//! 5. Park until notified (`idle.rs` decides who is woken).
+//! 5. Park until notified (`idle.rs` decides who is woken). The timer waiter waits for I/O
+//!    and its next timer in one call once there is a reactor (`reactor/mod.rs`).
 //!
 //! The families refine 1–4 (the ordered core compares the heads of every queue at each pick:
 //! `ordered.rs`). With one worker and no other thread scheduling tasks, every choice above is a
@@ -54,6 +56,7 @@ macro_rules! with_any_core {
 }
 
 mod accounting;
+pub(crate) mod blocking;
 mod build;
 mod fifo;
 mod handle;
@@ -63,6 +66,7 @@ pub(crate) mod metrics;
 mod ordered;
 pub(crate) mod park;
 pub(crate) mod preempt;
+pub(crate) mod reactor;
 mod schedule;
 mod shared;
 pub(crate) mod sim_env;
@@ -74,6 +78,7 @@ use crate::loom::{Arc, Backoff};
 use crate::rng::Rng;
 use crate::task::Notified;
 use park::Parker;
+use std::task::Waker;
 
 pub(crate) use build::{build, Config, PolicyConfig};
 pub use handle::Handle;
@@ -250,6 +255,9 @@ pub(crate) fn step<F: Family>(
             core = core.fire_timers(shared, now);
         }
     }
+    if core.tick.is_multiple_of(reactor::EVENT_INTERVAL) && shared.reactor().is_some() {
+        core = core.poll_io_now(shared);
+    }
     if let Some(task) = core.resume.take() {
         return (core.resume_task(task), Step::Polled);
     }
@@ -421,6 +429,43 @@ impl<F: Family> Core<F> {
         self.fire_timers(shared, now)
     }
 
+    /// A busy worker's I/O check: if no other thread holds the reactor's turn, take the events
+    /// that are ready without blocking and wake their tasks with this core in the context.
+    #[cold]
+    fn poll_io_now(self: Box<Self>, shared: &Shared) -> Box<Self> {
+        let Some(reactor) = shared.reactor() else {
+            return self;
+        };
+        let Some(mut turn) = reactor.try_lock_turn() else {
+            return self;
+        };
+        let io = reactor.turn(&mut turn, Some(std::time::Duration::ZERO));
+        drop(turn);
+        if io.is_empty() {
+            return self;
+        }
+        F::unerase(context::with_core(F::erase(self), || wake_io(shared, io)))
+    }
+
+    /// A parked worker wakes because I/O events came (`io`) and/or timers are due: as
+    /// [`wake_for_timers`](Core::wake_for_timers), it leaves the parked state on its own and
+    /// wakes the tasks with its core in the context, so they join its local queue.
+    fn wake_for_events(
+        mut self: Box<Self>,
+        shared: &Shared,
+        io: Vec<Waker>,
+        timers: bool,
+    ) -> Box<Self> {
+        shared.idle().unpark_self(self.index);
+        self.is_searching = true;
+        F::unerase(context::with_core(F::erase(self), || {
+            wake_io(shared, io);
+            if timers {
+                shared.fire_timers(now_ns());
+            }
+        }))
+    }
+
     /// Step 4: become a searcher (if allowed) and try to steal, spinning with backoff.
     fn search(&mut self, shared: &Shared) -> Option<Picked<F::Key>> {
         if !self.is_searching {
@@ -454,13 +499,13 @@ impl<F: Family> Core<F> {
     fn park_thread(mut self: Box<Self>, shared: &Shared) -> Box<Self> {
         self.park_enter(shared);
         loop {
-            let timers_due = self.sleep(shared);
+            let (timers_due, io) = self.sleep(shared);
             event::emit(EventKind::Unpark, || (0, u64::from(timers_due), 0));
             if shared.is_shutdown() {
                 return self;
             }
-            if timers_due {
-                let core = self.wake_for_timers(shared, now_ns());
+            if timers_due || !io.is_empty() {
+                let core = self.wake_for_events(shared, io, timers_due);
                 // This worker is about to run what fired and gave up the waiter token: if more
                 // timers are pending, a parked worker must take over the wait, or the next
                 // deadline would wait for this worker's next step (a whole poll, or longer).
@@ -492,35 +537,61 @@ impl<F: Family> Core<F> {
     }
 
     /// Sleeps until unparked; as the timer waiter (if the token is free), at most until the
-    /// earliest timer (see `time/driver.rs`). Returns whether timers are due now.
-    fn sleep(&mut self, shared: &Shared) -> bool {
+    /// earliest timer (see `time/driver.rs`), and in the I/O poller if there is a reactor.
+    /// Returns whether timers are due now, and the wakers of the tasks I/O events made ready.
+    fn sleep(&mut self, shared: &Shared) -> (bool, Vec<Waker>) {
         let timers = shared.timers();
         if !timers.try_become_waiter(self.index) {
             self.park.park();
-            return false;
+            return (false, Vec::new());
         }
-        // Token held: read the deadline only now (the handshake with `register`).
-        match timers.next_deadline() {
-            None => self.park.park(),
-            Some(deadline) => {
-                let now = now_ns();
-                let spin = shared.timer_spin_ns();
-                if deadline > now.saturating_add(spin) {
-                    let wait = deadline - now - spin;
-                    self.park
-                        .park_timeout(std::time::Duration::from_nanos(wait));
+        // Token held: read the deadline and the reactor only now (the handshakes with
+        // `register` and `Shared::reactor_or_create`).
+        let mut io = Vec::new();
+        let deadline = timers.next_deadline();
+        let spin = shared.timer_spin_ns();
+        // How long to block: `None` for no limit, `Some(0)` for not at all (in the spin window).
+        let wait = deadline.map(|d| d.saturating_sub(now_ns().saturating_add(spin)));
+        match shared.reactor() {
+            Some(reactor) => {
+                let mut turn = reactor.lock_turn();
+                if wait != Some(0) && self.park.begin_poll() {
+                    io = reactor.turn(&mut turn, wait.map(std::time::Duration::from_nanos));
+                    self.park.end_poll();
                 }
-                // Spin out the last stretch, but only if we are in it (woken by the timeout, not
-                // by an unpark for work, which must not wait for the spin).
-                if spin > 0 && now_ns().saturating_add(spin) >= deadline {
-                    while now_ns() < deadline && !shared.is_shutdown() {
-                        crate::loom::spin_loop();
-                    }
+            }
+            None => match wait {
+                None => self.park.park(),
+                Some(0) => {}
+                Some(wait) => self
+                    .park
+                    .park_timeout(std::time::Duration::from_nanos(wait)),
+            },
+        }
+        if let Some(deadline) = deadline {
+            // Spin out the last stretch, but only if we are in it (woken by the timeout, not by
+            // an unpark for work or by I/O, which must not wait for the spin).
+            if spin > 0 && io.is_empty() && now_ns().saturating_add(spin) >= deadline {
+                while now_ns() < deadline && !shared.is_shutdown() {
+                    crate::loom::spin_loop();
                 }
             }
         }
         timers.release_waiter(self.index);
-        timers.next_deadline().is_some_and(|d| d <= now_ns())
+        (timers.next_deadline().is_some_and(|d| d <= now_ns()), io)
+    }
+}
+
+/// Wakes the tasks I/O events made ready (with the caller's core in the context), counting a
+/// panicking waker (a hand-made one) as a panic, as timer wakes do.
+fn wake_io(shared: &Shared, io: Vec<Waker>) {
+    let panicked = io
+        .into_iter()
+        .map(reactor::wake_caught)
+        .filter(|&p| p)
+        .count();
+    if panicked > 0 {
+        shared.accounting.count_panics(panicked as u64);
     }
 }
 
