@@ -10,7 +10,7 @@
 //! repository's `docs/sync.md` states the rules and their limits.
 
 mod barrier;
-mod inherit;
+pub(crate) mod inherit;
 mod mutex;
 mod mutex_raw;
 mod notify;
