@@ -5,15 +5,23 @@
 //! ```
 //!
 //! Two workers, under `Edf` and then `Priority`. A *low* task takes a `kairos::sync::Mutex`,
-//! computes 1 ms holding it, releases it, and does it again after 1 ms. Two *medium* tasks compute
-//! 20 ms each, then pause 5 ms, in a loop: together they can fill both workers. A *high* task
-//! asks for the lock every 5 ms and records how long it waited (an HdrHistogram). Without
-//! inheritance, high often waits for low, and low, preempted by the mediums, for a medium's
-//! whole 20 ms; with it, low runs with high's urgency while high waits. Each line prints the
-//! lock-wait percentiles of one policy, with and without inheritance.
+//! computes 1 ms holding it, releases it, and does it again after 4 ms. Two *medium* tasks
+//! compute 20 ms each, then pause 20 ms, in a loop (the second starts 10 ms after the first):
+//! for a quarter of the time they fill both workers. A *high* task asks for the lock every 5 ms
+//! and records how long it waited (an HdrHistogram). Without inheritance, high sometimes waits
+//! for low, and low, preempted by the mediums, for the rest of a medium's 20 ms; with it, low
+//! runs with high's urgency while high waits. Each line prints the lock-wait percentiles of one
+//! policy, with and without inheritance.
 //!
-//! The urgencies: under `Edf` each iteration sets its task's deadline (low +100 ms, medium
-//! +50 ms, high +1 ms); under `Priority` low 1, medium 5, high 10.
+//! The load is kept below the two workers (mediums 1.0, low 0.2): under overload `Edf` lets
+//! whichever task is most overdue run first, which is not what this example measures.
+//!
+//! The urgencies: under `Edf` each iteration sets its task's deadline (low +1 s, medium
+//! +500 ms, high +1 ms); under `Priority` low 1, medium 5, high 10. The low and medium deadlines
+//! are loose on purpose: on a loaded machine (the OS giving the workers less than two cores)
+//! a medium with a +50 ms deadline falls behind it, and an overdue medium is, rightly, more
+//! urgent under `Edf` than a holder boosted to high's future deadline; the wait then measures
+//! the overload, not the inversion.
 
 use hdrhistogram::Histogram;
 use kairos::sync::Mutex;
@@ -46,22 +54,23 @@ fn run(
     let (l, s) = (lock.clone(), stop.clone());
     let low = rt.spawn_with(prio(1), async move {
         while !s.load(Ordering::Relaxed) {
-            deadline_in(policy, 100 * MS);
+            deadline_in(policy, 1000 * MS);
             {
                 let _g = l.lock().await;
                 kairos::work(MS).await;
             }
-            sleep(MS).await;
+            sleep(4 * MS).await;
         }
     });
-    let mediums: Vec<_> = (0..2)
-        .map(|_| {
+    let mediums: Vec<_> = (0..2u32)
+        .map(|i| {
             let s = stop.clone();
             rt.spawn_with(prio(5), async move {
+                sleep(10 * MS * i).await;
                 while !s.load(Ordering::Relaxed) {
-                    deadline_in(policy, 50 * MS);
+                    deadline_in(policy, 500 * MS);
                     kairos::work(20 * MS).await;
-                    sleep(5 * MS).await;
+                    sleep(20 * MS).await;
                 }
             })
         })
