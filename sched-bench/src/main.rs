@@ -324,6 +324,11 @@ struct CompareArgs {
     /// How periodic workloads run their periodic tasks on kairos.
     #[arg(long, value_enum, default_value = "spawn-periodic")]
     kairos_periodic: rt_compare::KairosPeriodic,
+    /// Periodic workloads: record a runtime trace of every kairos round and write it to this
+    /// directory as WORKLOAD.BACKEND.roundN.json, in the Chrome trace event format that
+    /// Perfetto (ui.perfetto.dev) and chrome://tracing open (docs/observability.md).
+    #[arg(long, value_name = "DIR")]
+    trace: Option<PathBuf>,
     /// Periodic workloads and workload files: after the tables, print a cyclictest-style line
     /// per row and periodic task (T: index, P: priority, I: period µs, C: jobs, Min/Act/Avg/Max:
     /// release→start µs).
@@ -380,6 +385,7 @@ fn main() -> ExitCode {
             backends: a.backends,
             json: a.json,
             hgrm: a.hgrm,
+            trace: a.trace,
             plot: a.plot,
             kairos_periodic: a.kairos_periodic,
             cyclic: a.cyclic,
