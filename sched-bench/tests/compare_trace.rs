@@ -53,7 +53,10 @@ fn compare_writes_one_trace_per_kairos_round() {
             .filter(|e| e["ph"] == "M" && e["name"] == "thread_name")
             .count();
         assert!(slices > 0, "{name}: no poll slices");
-        assert!(tracks >= 2, "{name}: {tracks} worker tracks, expected one per worker (2)");
+        assert!(
+            tracks >= 2,
+            "{name}: {tracks} worker tracks, expected one per worker (2)"
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
