@@ -84,8 +84,9 @@ pub use error::{BuildError, ShutdownError};
 /// Runs `async fn main` on a kairos runtime: `#[kairos::main(workers = 2, policy = Edf)]`.
 ///
 /// The arguments, all optional: `workers = N` (default: one per core), `policy = Fifo | Edf |
-/// Priority | Fair` (default `Fifo`), `seed = N`, and `crate = "path"` if `kairos` is reachable
-/// under another name. The function becomes a plain `fn` that builds the runtime and blocks on
+/// Priority | Fair` (default `Fifo`), `seed = N`, `flavor = "current_thread"` (no worker thread:
+/// the calling thread runs every task, [`Builder::current_thread`]), and `crate = "path"` if
+/// `kairos` is reachable under another name. The function becomes a plain `fn` that builds the runtime and blocks on
 /// the body; its return type (for example `Result<(), E>` with `?` inside) is kept.
 ///
 /// ```

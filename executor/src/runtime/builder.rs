@@ -48,6 +48,8 @@ pub struct Builder {
     track_tasks: bool,
     /// Report polls longer than this.
     long_poll: Option<(Duration, crate::trace::long_poll::Hook)>,
+    /// Run the one worker on the thread that calls `block_on` (`current_thread`).
+    current_thread: bool,
 }
 
 /// Default [`Builder::aging_interval`]: 10 ms per level, so a priority-0 task reaches the top
@@ -104,7 +106,29 @@ impl Builder {
             trace: None,
             track_tasks: false,
             long_poll: None,
+            current_thread: false,
         }
+    }
+
+    /// A current-thread runtime: one worker and no worker thread. [`Runtime::block_on`] runs that
+    /// worker on the calling thread, polling its future and the runtime's tasks in turn (timers
+    /// and I/O included), as tokio's `current_thread` flavour does. Between `block_on` calls
+    /// nothing runs: spawned tasks wait for the next one. The policy, the seed and everything
+    /// else apply as usual; [`workers`](Self::workers) must stay 1, and pinning and worker
+    /// priority are refused (there is no worker thread to set them on: set them on the thread
+    /// that calls `block_on`). Only one `block_on` drives the worker at a time; a second one,
+    /// from another thread, waits for its future like on a threaded runtime.
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().current_thread().build().unwrap();
+    /// let caller = std::thread::current().id();
+    /// let ran_on = rt.block_on(async { kairos::spawn(async { std::thread::current().id() }).await });
+    /// assert_eq!(ran_on.unwrap(), caller);
+    /// ```
+    pub fn current_thread(mut self) -> Builder {
+        self.current_thread = true;
+        self.workers = Some(1);
+        self
     }
 
     /// Number of worker threads (at least 1). Default: the number of cores available to the
@@ -473,6 +497,23 @@ impl Builder {
                 reason: "needs room for at least one event per worker: pass a capacity above 0",
             });
         }
+        if self.current_thread {
+            if workers != 1 {
+                return Err(BuildError::InvalidParameter {
+                    parameter: "workers",
+                    reason: "a current-thread runtime has one worker, the thread that calls \
+                             block_on: drop current_thread() to get worker threads",
+                });
+            }
+            if self.pinning != Pinning::None || self.priority != WorkerPriority::Normal {
+                return Err(BuildError::InvalidParameter {
+                    parameter: "current_thread",
+                    reason: "pinning and worker priority apply to worker threads and a \
+                             current-thread runtime has none: pin or prioritise the thread that \
+                             calls block_on instead",
+                });
+            }
+        }
         let setups = self.thread_setups(workers)?;
         Runtime::start(
             config,
@@ -480,6 +521,7 @@ impl Builder {
             &self.thread_name,
             self.trace,
             self.long_poll.map(|(_, hook)| hook.0),
+            self.current_thread,
         )
     }
 

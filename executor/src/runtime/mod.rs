@@ -60,6 +60,9 @@ pub struct Runtime {
     handle: Handle,
     /// Worker threads; emptied by shutdown.
     threads: Vec<std::thread::JoinHandle<()>>,
+    /// A current-thread runtime's one worker core, while no `block_on` drives it
+    /// ([`Builder::current_thread`]); `None` for a runtime with worker threads.
+    driver: Option<crate::loom::Mutex<Option<crate::worker::AnyCore>>>,
 }
 
 impl Runtime {
@@ -93,6 +96,7 @@ impl Runtime {
         thread_name: &str,
         trace: Option<usize>,
         long_poll: Option<crate::trace::long_poll::Callback>,
+        current_thread: bool,
     ) -> Result<Runtime, BuildError> {
         #[cfg(not(loom))]
         if config.task_allocator == crate::task::TaskAllocator::Pool {
@@ -109,9 +113,18 @@ impl Runtime {
             // was checked by the builder and no trace runs yet, so this cannot fail.
             let _ = handle.shared().trace().start(workers, capacity);
         }
+        if current_thread {
+            // No thread: `block_on` drives the one core on the calling thread.
+            return Ok(Runtime {
+                handle,
+                threads: Vec::new(),
+                driver: Some(crate::loom::Mutex::new(cores.into_iter().next())),
+            });
+        }
         let mut runtime = Runtime {
             handle: handle.clone(),
             threads: Vec::with_capacity(workers),
+            driver: None,
         };
         // Each worker applies its own pinning and priority and reports here before it runs
         // anything; `build()` fails if any of them could not.
@@ -227,7 +240,10 @@ impl Runtime {
     /// assert_eq!(v, 42);
     /// ```
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        block_on::block_on(&self.handle, future)
+        match &self.driver {
+            Some(slot) => block_on::drive(&self.handle, slot, future),
+            None => block_on::block_on(&self.handle, future),
+        }
     }
 
     /// A handle for spawning from other threads.
@@ -325,8 +341,16 @@ impl Runtime {
     /// Stops the workers and cleans up; returns how many workers did not stop in time.
     fn shutdown(&mut self, timeout: Option<Duration>) -> usize {
         let shared = self.handle.shared();
-        if !shared.signal_shutdown() && self.threads.is_empty() {
+        if !shared.signal_shutdown() && self.threads.is_empty() && self.driver.is_none() {
             return 0;
+        }
+        if let Some(slot) = self.driver.take() {
+            // A current-thread runtime: its core is in the slot (no `block_on` can be running,
+            // it borrows the runtime); it exits here, as a worker thread's loop would.
+            let core = slot.into_inner().unwrap_or_else(|p| p.into_inner());
+            if let Some(core) = core {
+                shared.worker_exited(core);
+            }
         }
         if context::is_worker_of(&self.handle) {
             // We are one of the workers: we cannot wait for ourselves.

@@ -74,6 +74,7 @@ mod spawn;
 
 use crate::context;
 use crate::event::{self, clock::now_ns, EventKind};
+use crate::loom::atomic::{AtomicBool, Ordering};
 use crate::loom::{Arc, Backoff};
 use crate::rng::Rng;
 use crate::task::Notified;
@@ -336,6 +337,65 @@ fn run_loop<F: Family>(mut core: Box<Core<F>>, shared: &Shared) -> Box<Core<F>> 
     }
 }
 
+/// The environment of a current-thread runtime's one worker, driven by `block_on` on the calling
+/// thread (`drive`): parks like a worker thread, and also comes back when the `block_on` future
+/// is woken.
+struct DriverEnv<'a> {
+    /// Set by the `block_on` future's waker (which then unparks this worker).
+    woken: &'a AtomicBool,
+}
+
+impl Env for DriverEnv<'_> {
+    fn park<F: Family>(&mut self, core: Box<Core<F>>, shared: &Shared) -> Box<Core<F>> {
+        core.park_thread_until(shared, || self.woken.load(Ordering::Acquire))
+    }
+}
+
+/// Runs worker `core` on the calling thread, as a current-thread runtime's `block_on` does:
+/// calls `main` (which polls the `block_on` future) whenever `woken` is set (it starts set), and
+/// steps the worker in between (tasks, timers, I/O, parking). Returns the core and `main`'s
+/// output, or no output if the runtime began shutting down.
+pub(crate) fn drive<R>(
+    core: AnyCore,
+    handle: &Handle,
+    woken: &AtomicBool,
+    mut main: impl FnMut() -> Option<R>,
+) -> (AnyCore, Option<R>) {
+    let index = core.index();
+    context::enter_worker(handle, index, || match core {
+        AnyCore::Fifo(core) => {
+            let (core, out) = drive_loop(core, handle.shared(), woken, &mut main);
+            (AnyCore::Fifo(core), out)
+        }
+        AnyCore::Ordered(core) => {
+            let (core, out) = drive_loop(core, handle.shared(), woken, &mut main);
+            (AnyCore::Ordered(core), out)
+        }
+    })
+}
+
+/// The loop of [`drive`] for one family.
+fn drive_loop<F: Family, R>(
+    mut core: Box<Core<F>>,
+    shared: &Shared,
+    woken: &AtomicBool,
+    main: &mut impl FnMut() -> Option<R>,
+) -> (Box<Core<F>>, Option<R>) {
+    let mut env = DriverEnv { woken };
+    loop {
+        if woken.swap(false, Ordering::AcqRel) {
+            if let Some(out) = main() {
+                return (core, Some(out));
+            }
+        }
+        let (next, step) = step(core, shared, &mut env);
+        core = next;
+        if step == Step::Shutdown {
+            return (core, None);
+        }
+    }
+}
+
 /// Marks the worker exited if its loop unwinds (see `run`).
 struct ExitGuard<'a> {
     shared: &'a Shared,
@@ -496,9 +556,28 @@ impl<F: Family> Core<F> {
     /// Never inlined: a worker with nothing to run is about to sleep, so a call costs nothing
     /// here, and the worker loop, into which the hot path (pick, poll) is inlined, stays smaller.
     #[inline(never)]
-    fn park_thread(mut self: Box<Self>, shared: &Shared) -> Box<Self> {
+    fn park_thread(self: Box<Self>, shared: &Shared) -> Box<Self> {
+        self.park_thread_until(shared, || false)
+    }
+
+    /// [`park_thread`](Self::park_thread), also returning (unparked and searching, as if chosen)
+    /// once `stop()` holds: the current-thread driver's park, which must come back when the
+    /// `block_on` future is woken. Whoever makes `stop()` true unparks this worker afterwards, so
+    /// the check before each sleep loses no wake-up (the parker keeps the unpark).
+    #[inline(always)]
+    fn park_thread_until(
+        mut self: Box<Self>,
+        shared: &Shared,
+        stop: impl Fn() -> bool,
+    ) -> Box<Self> {
         self.park_enter(shared);
         loop {
+            if stop() {
+                if shared.idle().unpark_self(self.index) {
+                    self.is_searching = true;
+                }
+                return self;
+            }
             let (timers_due, io) = self.sleep(shared);
             event::emit(EventKind::Unpark, || (0, u64::from(timers_due), 0));
             if shared.is_shutdown() {
