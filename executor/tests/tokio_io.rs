@@ -75,7 +75,13 @@ fn the_hyper_example_serves_requests_from_hyper_s_client() {
                 .header("host", addr.to_string())
                 .body(Empty::<Bytes>::new())
                 .unwrap();
-            let res = sender.send_request(req).await.unwrap();
+            let res = {
+                // HTTP/1: the connection takes the next request only once the previous
+                // exchange is finished; `ready` waits for that.
+                sender.ready().await.unwrap();
+                sender.send_request(req).await
+            }
+            .unwrap();
             assert_eq!(res.status().as_u16(), status, "{path}");
             let bytes = res.into_body().collect().await.unwrap().to_bytes();
             assert_eq!(bytes, body.as_bytes(), "{path}");
@@ -85,7 +91,13 @@ fn the_hyper_example_serves_requests_from_hyper_s_client() {
             .header("host", addr.to_string())
             .body(Empty::<Bytes>::new())
             .unwrap();
-        let res = sender.send_request(req).await.unwrap();
+        let res = {
+            // HTTP/1: the connection takes the next request only once the previous
+            // exchange is finished; `ready` waits for that.
+            sender.ready().await.unwrap();
+            sender.send_request(req).await
+        }
+        .unwrap();
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
         assert!(
             bytes.starts_with(b"kairos"),
