@@ -55,6 +55,7 @@ use crate::error::BenchError;
 use crate::json::{self, Obj};
 use crate::machine::CpuSample;
 use crate::rt_settings::{RtSettings, DEFAULT_RT_PRIORITY};
+use crate::spawn_sleep::ChildCpu;
 use crate::table::{num, Table};
 use crate::watchdog::Watchdog;
 use hdrhistogram::Histogram;
@@ -267,12 +268,16 @@ pub fn run(opts: &TimerOpts) -> Result<(Vec<TimerRow>, Vec<String>), BenchError>
         Some(exe) => {
             eprintln!("timer_precision: {label}: 1 ms interval, {} s", opts.secs);
             let before = CpuSample::now();
+            let children = ChildCpu::now();
             match cyclictest(&exe, priority, opts.jobs()) {
                 Ok(latencies) => out.push(TimerRow {
                     label,
                     latencies,
                     expected: opts.jobs(),
-                    others_share: before.and_then(|b| CpuSample::now()?.others_share_since(&b)),
+                    // cyclictest is a child process: its CPU time is not other processes'.
+                    others_share: before
+                        .and_then(|b| CpuSample::now()?.others_share_since(&b))
+                        .map(|s| (s - children.share_since()).max(0.0)),
                 }),
                 Err(why) => notes.push(format!("{label} skipped: {why}")),
             }
