@@ -2,9 +2,12 @@
 //!
 //! Subcommands:
 //!
-//! - `micro`: scheduler micro-benchmarks (spawn, yield, ping-pong, chained spawn), kairos FIFO
-//!   against tokio, interleaved round by round in one process (see [`micro`]); on request also
-//!   timer precision and a million sleeping tasks (see [`timer_precision`], [`spawn_sleep`]).
+//! - `micro`: scheduler micro-benchmarks (spawn, yield, ping-pong, chained spawn, worker pool),
+//!   kairos FIFO against tokio, interleaved round by round in one process (see [`micro`]), and
+//!   with `--go` against the Go peer (see [`go_peer`]); on request also timer precision, a
+//!   million sleeping tasks and a periodic task under load (see [`timer_precision`],
+//!   [`spawn_sleep`], [`busy_periodic`]); `--pin` / `--worker-priority realtime` set kairos'
+//!   workers (see [`rt_settings`]).
 //! - `compare`: one workload on several backends, one table: for batch workloads run time,
 //!   throughput and kairos' scheduler counters (see [`compare`]); for the periodic workloads
 //!   (`latency-under-load`, `mixed-latency`) release latency, deadline misses, preemptions and
