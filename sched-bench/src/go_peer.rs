@@ -9,8 +9,9 @@
 //! sources (64-bit FNV-1a, [`source_hash`]), and builds them with `go build` into
 //! `<dir of this executable>/gopeer/<hash>/gopeer` (the target directory under cargo) unless that
 //! file already exists: a changed source gets a new directory, an unchanged one is reused.
-//! The build writes a temporary name and renames it, so two concurrent sched-bench processes (the
-//! test suite) never run a half-written binary.
+//! Each process writes the sources into a directory of its own and the build to a temporary
+//! name that is then renamed, so two concurrent sched-bench processes (the test suite) never
+//! build from or run a half-written file.
 //!
 //! # Run
 //!
@@ -211,17 +212,20 @@ pub fn parse_rounds(stdout: &str, row: &str) -> Result<Vec<GoRound>, BenchError>
         .collect()
 }
 
-/// Writes the sources into `dir` and runs `go build` there, to a temporary name renamed to `exe`.
+/// Writes the sources into a directory of this process's own under `dir` (so a concurrent build
+/// never reads a half-written file), runs `go build` there to a temporary name, and renames the
+/// result to `exe`.
 #[cold]
 fn build(go: &Path, dir: &Path, exe: &Path) -> Result<(), BenchError> {
-    let io = |what: &str, e: std::io::Error| peer_error(format!("{what} {}: {e}", dir.display()));
-    std::fs::create_dir_all(dir).map_err(|e| io("cannot create", e))?;
-    std::fs::write(dir.join("main.go"), MAIN_GO).map_err(|e| io("cannot write main.go in", e))?;
-    std::fs::write(dir.join("go.mod"), GO_MOD).map_err(|e| io("cannot write go.mod in", e))?;
+    let src = dir.join(format!("src.{}", std::process::id()));
+    let io = |what: &str, e: std::io::Error| peer_error(format!("{what} {}: {e}", src.display()));
+    std::fs::create_dir_all(&src).map_err(|e| io("cannot create", e))?;
+    std::fs::write(src.join("main.go"), MAIN_GO).map_err(|e| io("cannot write main.go in", e))?;
+    std::fs::write(src.join("go.mod"), GO_MOD).map_err(|e| io("cannot write go.mod in", e))?;
     let tmp = dir.join(format!("gopeer.tmp{}", std::process::id()));
     eprintln!("go peer: building {} with {}", exe.display(), go.display());
     let mut cmd = Command::new(go);
-    cmd.current_dir(dir)
+    cmd.current_dir(&src)
         .arg("build")
         .arg("-o")
         .arg(&tmp)
@@ -236,12 +240,15 @@ fn build(go: &Path, dir: &Path, exe: &Path) -> Result<(), BenchError> {
     if !out.status.success() {
         return Err(peer_error(format!(
             "go build in {} failed ({}): {}",
-            dir.display(),
+            src.display(),
             out.status,
             String::from_utf8_lossy(&out.stderr).trim()
         )));
     }
-    std::fs::rename(&tmp, exe).map_err(|e| io("cannot rename the build in", e))
+    std::fs::rename(&tmp, exe).map_err(|e| io("cannot rename the build from", e))?;
+    // The sources are only needed for the build; a leftover directory would do no harm.
+    let _ = std::fs::remove_dir_all(&src);
+    Ok(())
 }
 
 #[cfg(test)]
