@@ -139,7 +139,7 @@ struct MicroArgs {
     /// throughput benchmarks; without it, the policy's default (on for edf, priority, fair).
     #[arg(long, value_enum)]
     record_latency: Option<OnOff>,
-    /// What runs next to kairos in spawn_many, yield_many, ping_pong and chained_spawn: tokio
+    /// What runs next to kairos in the throughput rows (spawn_many .. worker_pool): tokio
     /// (rounds interleaved), or none (kairos alone: the table and JSON have no tokio figures;
     /// for instruction counts of kairos only, scripts/cachegrind-micro.sh).
     #[arg(long, value_enum, default_value = "tokio")]

@@ -53,12 +53,13 @@
 //! heaps, mirrors, the preemption handshake, per-poll timing), not any reordering: compare with
 //! `--policy fifo` in the same session.
 //!
-//! `--peer none` leaves tokio out of these four benchmarks: no tokio runtime is built, the table
+//! `--peer none` leaves tokio out of the five throughput benchmarks: no tokio runtime is built, the table
 //! has kairos' columns only, and the JSON rows have no `tokio` and `ratio_tokio_over_kairos` keys
 //! (the top-level `peer` says which). Then everything the process executes after start-up is
 //! kairos and the benchmark code, which is what an instruction count under cachegrind
 //! (`scripts/cachegrind-micro.sh`) should see. `timer_precision` and `spawn_sleep` compare
-//! against tokio by design and are refused with `--peer none`.
+//! against tokio by design and are refused with `--peer none`; `periodic` has no tokio row and
+//! runs either way.
 //!
 //! `--pin` and `--worker-priority realtime` apply to every kairos runtime of the run
 //! ([`crate::rt_settings`]); the first line above the table says which settings were in force.
