@@ -26,10 +26,11 @@
 //! With `--go` and `go` on the `PATH`, sched-bench builds `peers/go` ([`crate::go_peer`]) and
 //! runs every row it has there too, with `GOMAXPROCS` = `--workers`: a second table under the
 //! throughput table has Go's median and range per row beside kairos' median and `go/kairos` (Go
-//! median / kairos median, > 1: kairos faster); each measured round runs the Go program once (`-rounds 1 -warmup 1`: one unrecorded run in that
-//! process first, as the Rust runtimes had their warm-up), interleaved with kairos' and tokio's
-//! rounds; `spawn_sleep` and `periodic` get a Go row. Without `go`, one line says the Go peer was
-//! skipped and everything else runs as without `--go`.
+//! median / kairos median, > 1: kairos faster). Each measured round runs the Go program once
+//! (`-rounds 1 -warmup 1`: one unrecorded run in that process first, as the Rust runtimes had
+//! their warm-up), interleaved with kairos' and tokio's rounds; `spawn_sleep` and `periodic` get
+//! a Go row. Without `go`, one line says the Go peer was skipped and everything else runs as
+//! without `--go`.
 //!
 //! Every run executes inside one root task spawned on a worker (not on the `block_on` thread),
 //! so spawns go to the worker's local queue as they would in an application, and the clock is
@@ -53,13 +54,13 @@
 //! heaps, mirrors, the preemption handshake, per-poll timing), not any reordering: compare with
 //! `--policy fifo` in the same session.
 //!
-//! `--peer none` leaves tokio out of the five throughput benchmarks: no tokio runtime is built, the table
-//! has kairos' columns only, and the JSON rows have no `tokio` and `ratio_tokio_over_kairos` keys
-//! (the top-level `peer` says which). Then everything the process executes after start-up is
-//! kairos and the benchmark code, which is what an instruction count under cachegrind
-//! (`scripts/cachegrind-micro.sh`) should see. `timer_precision` and `spawn_sleep` compare
-//! against tokio by design and are refused with `--peer none`; `periodic` has no tokio row and
-//! runs either way.
+//! `--peer none` leaves tokio out of the five throughput benchmarks: no tokio runtime is built,
+//! the table has kairos' columns only, and the JSON rows have no `tokio` and
+//! `ratio_tokio_over_kairos` keys (the top-level `peer` says which). Then everything the process
+//! executes after start-up is kairos and the benchmark code, which is what an instruction count
+//! under cachegrind (`scripts/cachegrind-micro.sh`) should see. `timer_precision` and
+//! `spawn_sleep` compare against tokio by design and are refused with `--peer none`; `periodic`
+//! has no tokio row and runs either way.
 //!
 //! `--pin` and `--worker-priority realtime` apply to every kairos runtime of the run
 //! ([`crate::rt_settings`]); the first line above the table says which settings were in force.
@@ -592,7 +593,8 @@ fn run_one(bench: Micro, opts: &MicroOpts, go: Option<&GoPeer>) -> Result<MicroR
                 .get(round)
                 .map_or_else(String::new, |ns| format!(" go {}", num(*ns)));
             eprintln!(
-                "  round {round}: kairos {}{tokio_ns}{go_ns} {} (kairos polls {} steals {} parks {})",
+                "  round {round}: kairos {}{tokio_ns}{go_ns} {} (kairos polls {} steals {} \
+                 parks {})",
                 num(k[round]),
                 bench.unit(),
                 c.polls,
