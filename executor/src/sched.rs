@@ -22,12 +22,14 @@ enum DeadlineSpec {
 ///
 /// | parameter | used by | default |
 /// |---|---|---|
-/// | [`deadline`](Self::deadline) / [`deadline_at`](Self::deadline_at) | `Edf` | none: runs after every task with a deadline |
-/// | [`priority`](Self::priority) | `Priority` | 0 (lowest) |
-/// | [`nice`](Self::nice) | `Fair` | 0 (weight 1024) |
+/// | [`deadline`](Self::deadline) / [`deadline_at`](Self::deadline_at) | `Edf`, `Classes` | none: runs after every task with a deadline |
+/// | [`priority`](Self::priority) | `Priority`, `Classes` | 0 (lowest) |
+/// | [`nice`](Self::nice) | `Fair`, `Classes` | 0 (weight 1024) |
 /// | [`name`](Self::name) | metrics (every policy) | none |
 ///
-/// Under `Fifo` only the name is used. A running task may change its own parameters with
+/// Under `Classes` the parameters also choose the task's class: a deadline puts it in the
+/// deadline class, else a priority of 1 or more in the priority class, else it is in the fair
+/// class (`docs/policies.md`). Under `Fifo` only the name is used. A running task may change its own parameters with
 /// [`task::set_deadline`](crate::task::set_deadline) and friends.
 ///
 /// ```

@@ -211,7 +211,7 @@ impl<T> Ordered<T> {
     // Called by priority and deadline inheritance (`worker/ordered.rs`, `reprioritized`).
     pub(crate) fn rekey(&self, key: Key, now: u64, is: impl FnMut(&T) -> bool) -> bool {
         let mut inner = lock(&self.inner);
-        let found = inner.rq.rekey(key, is);
+        let found = inner.rq.rekey(key, now, is);
         if found {
             self.publish(&inner.rq, now);
         } else {

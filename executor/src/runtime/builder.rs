@@ -426,11 +426,15 @@ impl Builder {
             Policy::Fair => Some(QueueOrder::Fair {
                 sched_latency: crate::policy::fair::DEFAULT_SCHED_LATENCY_NS,
             }),
+            Policy::Classes => Some(QueueOrder::Classes {
+                aging_interval: nanos(self.aging_interval),
+                sched_latency: crate::policy::fair::DEFAULT_SCHED_LATENCY_NS,
+            }),
         };
         Ok(PolicyConfig {
             policy: self.policy,
             ordering,
-            fair_slice: if self.policy == Policy::Fair {
+            fair_slice: if matches!(self.policy, Policy::Fair | Policy::Classes) {
                 nanos(self.fair_slice)
             } else {
                 u64::MAX

@@ -121,8 +121,9 @@ impl Handle {
         }
         let workers = self.shared().num_workers();
         let test = match (self.shared().config().policy, workers) {
-            (Policy::Edf, 1) => Test::EdfUniprocessor,
-            (Policy::Edf, _) => Test::EdfGlobalGfb,
+            // Periodic tasks have deadlines: under `Classes` they are in the deadline class.
+            (Policy::Edf | Policy::Classes, 1) => Test::EdfUniprocessor,
+            (Policy::Edf | Policy::Classes, _) => Test::EdfGlobalGfb,
             (_, 1) => Test::FixedPriorityUniprocessor,
             _ => Test::FixedPriorityGlobal,
         };

@@ -48,10 +48,14 @@ pub(crate) struct PolicyConfig {
 }
 
 impl PolicyConfig {
-    /// Whether polls are charged to tasks (`Fair`).
+    /// Whether polls are charged to tasks' virtual runtimes (`Fair`, and `Classes` for its fair
+    /// class).
     #[inline]
     pub(crate) fn is_fair(&self) -> bool {
-        matches!(self.ordering, Some(QueueOrder::Fair { .. }))
+        matches!(
+            self.ordering,
+            Some(QueueOrder::Fair { .. } | QueueOrder::Classes { .. })
+        )
     }
 
     /// Whether each poll's start and end are timed: for the histograms, or to charge `Fair`.

@@ -1,4 +1,5 @@
-//! The ordered core (`Edf`, `Priority`, `Fair`): picking, stealing and pushing by urgency.
+//! The ordered core (`Edf`, `Priority`, `Fair`, `Classes`): picking, stealing and pushing by
+//! urgency.
 //!
 //! Each worker owns one [`Ordered`] queue (a policy structure behind a lock, with lock-free
 //! mirrors of its head's urgency and its length: `queue/ordered.rs`), and the runtime has one
@@ -38,6 +39,7 @@ use super::{preempt, AnyCore, Core, Family, Picked, Shared, Wake, INJECTOR_INTER
 use crate::context;
 use crate::event::{self, clock::now_ns, EventKind};
 use crate::loom::atomic::{AtomicU64, Ordering};
+use crate::policy::classes::{self, Class};
 use crate::policy::runqueue::{self, Key, QueueOrder, TaskKey, Urgency};
 use crate::queue::ordered::{Ordered, STEAL_MAX};
 use crate::task::{self, Notified};
@@ -89,10 +91,19 @@ impl OrderedQueues {
         }
     }
 
-    /// Whether queue operations need the clock (`Priority`'s aging).
+    /// Whether queue operations need the clock (`Priority`'s aging, also in `Classes`).
     #[inline]
     fn ages(&self) -> bool {
-        matches!(self.order, QueueOrder::Priority { .. })
+        matches!(
+            self.order,
+            QueueOrder::Priority { .. } | QueueOrder::Classes { .. }
+        )
+    }
+
+    /// Whether the queues hold scheduling classes.
+    #[inline]
+    fn classes(&self) -> bool {
+        matches!(self.order, QueueOrder::Classes { .. })
     }
 
     /// The clock for a queue operation: read only when aging needs it.
@@ -113,6 +124,21 @@ impl OrderedQueues {
             QueueOrder::Edf => runqueue::edf_urgency(header.policy.deadline().into()),
             QueueOrder::Priority { .. } => runqueue::priority_urgency(header.policy.priority()),
             QueueOrder::Fair { .. } => Urgency::LEAST,
+            QueueOrder::Classes { .. } => {
+                classes::push_urgency(header.policy.deadline(), header.policy.priority())
+            }
+        }
+    }
+
+    /// The urgency a worker publishes while it runs the task `header`: as [`urgency`]
+    /// (Self::urgency), except that under `Classes` a fair-class task publishes the top of the
+    /// fair band (`policy/classes.rs`), so that only a higher class preempts it.
+    #[inline]
+    fn running_urgency(&self, header: &task::Header) -> Urgency {
+        if self.classes() {
+            classes::running_urgency_of(header.policy.deadline(), header.policy.priority())
+        } else {
+            self.urgency(header)
         }
     }
 
@@ -180,7 +206,7 @@ impl OrderedQueues {
         if matches!(self.order, QueueOrder::Fair { .. }) || worker >= self.queues.len() {
             return;
         }
-        let urgency = self.urgency(header);
+        let urgency = self.running_urgency(header);
         let slot = shared.slot(worker);
         slot.set_running(urgency);
         // A pusher that read the old urgency may have flagged nobody: the same recheck as
@@ -211,6 +237,16 @@ impl OrderedQueues {
             QueueOrder::Edf => Key::Edf(header.policy.deadline().into()),
             QueueOrder::Priority { .. } => Key::Priority(header.policy.priority()),
             QueueOrder::Fair { .. } => return,
+            // The class follows the parameters: a re-key may move the task to another class
+            // (`ClassQueue::rekey`), e.g. a fair lock holder lent a waiter's deadline.
+            QueueOrder::Classes { .. } => {
+                let sched = &header.policy;
+                match classes::class_of(sched.deadline(), sched.priority()) {
+                    Class::Deadline => Key::Edf(sched.deadline().into()),
+                    Class::Priority => Key::Priority(sched.priority()),
+                    Class::Fair => Key::Fair(sched.vruntime()),
+                }
+            }
         };
         if std::ptr::eq(task::current::get(), header) {
             if let Some(worker) = context::current_worker() {
@@ -240,7 +276,7 @@ impl OrderedQueues {
             let addr = header as *const task::Header as usize;
             let mut running = false;
             for slot in shared.slots().filter(|s| s.polls(addr)) {
-                let urgency = self.urgency(header);
+                let urgency = self.running_urgency(header);
                 slot.set_running(urgency);
                 slot.clear();
                 preempt::after_publish(slot, urgency, || self.most_urgent_queued());
@@ -381,9 +417,10 @@ impl Family for OrderedFamily {
         None
     }
 
-    /// Publishes the picked task: `Fair` stores its placed virtual runtime and raises the
-    /// floor; every ordered policy publishes its urgency and clears this worker's preemption
-    /// request; `Edf` and `Priority` then recheck the queue heads (`preempt.rs`).
+    /// Publishes the picked task: `Fair` (and the fair class of `Classes`) stores its placed
+    /// virtual runtime and raises the floor; every ordered policy publishes its urgency and
+    /// clears this worker's preemption request; `Edf`, `Priority` and `Classes` then recheck the
+    /// queue heads (`preempt.rs`; under `Classes` a fair task is beaten only by a higher class).
     #[inline]
     fn begin_poll(core: &mut Core<Self>, shared: &Shared, picked: &Picked<Key>) {
         let key = picked.key;
@@ -393,11 +430,16 @@ impl Family for OrderedFamily {
                 .advance_fair_floor(&mut core.local.fair_floor_published, vruntime);
         }
         let slot = shared.slot(core.index);
-        let urgency = runqueue::key_urgency(key);
+        let classes = core.queues.classes();
+        let urgency = if classes {
+            classes::running_urgency(key)
+        } else {
+            runqueue::key_urgency(key)
+        };
         slot.set_running(urgency);
         slot.set_task(picked.task.header() as *const task::Header as usize);
         slot.clear();
-        if matches!(key, Key::Edf(_) | Key::Priority(_)) {
+        if classes || matches!(key, Key::Edf(_) | Key::Priority(_)) {
             // A pusher may have missed this pick (worker/preempt.rs).
             preempt::after_publish(slot, urgency, || core.queues.most_urgent_queued());
         }
