@@ -7,7 +7,9 @@
 //!    urgent task running on any worker (ordered policies: earlier deadline under `Edf`, higher
 //!    priority under `Priority`), that worker's preempt flag is set (`worker/preempt.rs`). The
 //!    flag is cleared when the worker starts its next poll.
-//! 2. **Time slice** (`Fair` only): the current poll has run for `Builder::fair_slice` or longer.
+//! 2. **Time slice** (`Fair`, and `Classes`): the current poll has run for `Builder::fair_slice`
+//!    or longer; under `Classes` also a budgeted task's poll that has spent its bandwidth
+//!    budget (`policy/cbs.rs`).
 //! 3. **Budget.** Each poll starts with [`BUDGET`] units; every kairos future that completes an
 //!    operation (a timer firing, a joined task's output) spends one. A task that keeps finding
 //!    its awaits ready would otherwise never return `Pending`. tokio uses the same idea and the
@@ -131,11 +133,17 @@ fn check(cx: &Context, worker: usize, header: &Header, handle: &Handle, by: Chec
     let slice = shared.config().fair_slice;
     let asked = cx.budget.get() == 0
         || shared.preempt_requested(worker)
-        || (slice != u64::MAX
-            && now
+        || (slice != u64::MAX && {
+            let ran = now
                 .unwrap_or_else(now_ns)
-                .saturating_sub(cx.poll_start.get())
-                >= slice);
+                .saturating_sub(cx.poll_start.get());
+            // A budgeted task (`Classes`) yields once this poll has spent its budget.
+            ran >= slice
+                || header
+                    .policy
+                    .budget()
+                    .is_some_and(|b| ran >= b.load().left())
+        });
     if asked && !cx.yield_asked.replace(true) {
         shared.count_preemption(worker, header);
     }

@@ -213,3 +213,56 @@ fn an_inherited_deadline_moves_a_fair_holder_to_the_deadline_class() {
     assert_eq!(log, ["medium done", "low releases", "high locked"]);
     assert!(at >= Duration::from_millis(10), "{at:?}");
 }
+
+/// CPU time each of two never-ending tasks got in 1 s of virtual time on 1 worker: `hog`, spawned
+/// with `hog_sched`, and a plain fair task, both computing in `work(100 µs)` steps forever.
+fn hog_vs_fair(hog_sched: Sched) -> (Duration, Duration) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let mut sim = sim(1);
+    let step = Duration::from_micros(100);
+    let counters: Arc<[AtomicU64; 2]> = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
+    for (i, sched) in [(0, hog_sched), (1, Sched::default())] {
+        let counters = counters.clone();
+        sim.spawn_with(sched, async move {
+            loop {
+                kairos::work(step).await;
+                counters[i].fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+    sim.run_for(Duration::from_secs(1));
+    let cpu = |i: usize| step * counters[i].load(Ordering::Relaxed) as u32;
+    (cpu(0), cpu(1))
+}
+
+/// Parameters: 1 virtual worker for 1 s; a deadline-class task with a budget of 1 ms per 10 ms
+/// that never stops computing (it overruns every period), beside a fair task that never stops
+/// either. Asserts: the fair task gets at least 95% - (one poll of overrun per period) of the
+/// CPU, far more than the 5% the fair class is reserved, and the budgeted task at most its
+/// 10% plus one 100 µs step per period: the hard CBS parks it until each period's end. Without
+/// the budget (a plain 10 ms deadline) the deadline class takes the whole worker and the fair
+/// task never runs, which is what the budget prevents.
+#[test]
+fn a_throttled_overrunning_deadline_task_leaves_the_fair_class_its_share() {
+    let budgeted = Sched::default().budget(Duration::from_millis(1), Duration::from_millis(10));
+    let (hog, fair) = hog_vs_fair(budgeted);
+    // 100 periods of 1 ms, plus at most one 100 µs step of overrun each (a step that starts
+    // with budget left runs to its end).
+    assert!(
+        hog <= Duration::from_millis(110),
+        "budgeted task got {hog:?}"
+    );
+    assert!(
+        hog >= Duration::from_millis(90),
+        "budgeted task got {hog:?}"
+    );
+    assert!(fair >= Duration::from_millis(880), "fair task got {fair:?}");
+    let unbudgeted = Sched::default().deadline(Duration::from_millis(10));
+    let (hog, fair) = hog_vs_fair(unbudgeted);
+    assert_eq!(
+        fair,
+        Duration::ZERO,
+        "the deadline class starves the fair one without a budget"
+    );
+    assert!(hog >= Duration::from_millis(990), "{hog:?}");
+}

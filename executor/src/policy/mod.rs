@@ -28,6 +28,7 @@
 //! above reads.
 
 pub(crate) mod admission;
+pub(crate) mod cbs;
 pub(crate) mod classes;
 pub(crate) mod edf;
 pub(crate) mod fair;

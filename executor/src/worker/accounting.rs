@@ -59,7 +59,8 @@ impl Shared {
 
     /// A poll of `header` on worker `worker`, started at `start`, returned: charge it to the
     /// task under `Fair` (CFS's `update_curr`: virtual runtime grows by the poll's length
-    /// scaled by 1024 / weight) and record it in the worker's metrics.
+    /// scaled by 1024 / weight) and to its budget if it has one, and record it in the worker's
+    /// metrics.
     pub(crate) fn poll_ended(
         &self,
         worker: usize,
@@ -72,6 +73,12 @@ impl Shared {
             return;
         }
         let ran = now_ns().saturating_sub(start);
+        if let Some(budget) = header.policy.budget() {
+            // A budgeted task's bandwidth server (`policy/cbs.rs`): the poll's length.
+            let mut server = budget.load();
+            server.charge(ran);
+            budget.store(&server);
+        }
         if config.is_fair() {
             // CPU time since the previous poll ended on this thread (one system call), so the
             // scheduler's own pick is charged to the task too; wall time if there is no mark.

@@ -39,7 +39,10 @@ use super::{preempt, AnyCore, Core, Family, Picked, Shared, Wake, INJECTOR_INTER
 use crate::context;
 use crate::event::{self, clock::now_ns, EventKind};
 use crate::loom::atomic::{AtomicU64, Ordering};
+use crate::loom::{lock, Mutex};
+use crate::policy::cbs::Push;
 use crate::policy::classes::{self, Class};
+use crate::policy::key::KeyedHeap;
 use crate::policy::runqueue::{self, Key, QueueOrder, TaskKey, Urgency};
 use crate::queue::ordered::{Ordered, STEAL_MAX};
 use crate::task::{self, Notified};
@@ -63,6 +66,11 @@ pub(crate) struct OrderedQueues {
     /// `Fair`: the runtime-wide virtual-time floor (see `policy/runqueue.rs`), raised coarsely
     /// by the workers as they run tasks.
     fair_floor: AtomicU64,
+    /// `Classes`: budgeted tasks throttled by their bandwidth server, keyed by the time they may
+    /// be queued again (see "Budgets" below).
+    throttled: Mutex<KeyedHeap<u64, Notified>>,
+    /// The earliest key in `throttled`, `u64::MAX` if none. Stored under its lock.
+    throttled_next: AtomicU64,
 }
 
 /// A worker's private part of the ordered core.
@@ -88,6 +96,8 @@ impl OrderedQueues {
             inject: Ordered::new(order),
             queues: (0..workers).map(|_| Ordered::new(order)).collect(),
             fair_floor: AtomicU64::new(0),
+            throttled: Mutex::new(KeyedHeap::new()),
+            throttled_next: AtomicU64::new(u64::MAX),
         }
     }
 
@@ -165,6 +175,18 @@ impl OrderedQueues {
         let record = shared.config().record_latency;
         let now = if record || self.ages() { now_ns() } else { 0 };
         let sched = &task.header().policy;
+        if let Some(budget) = sched.budget().filter(|_| self.classes()) {
+            let mut server = budget.load();
+            let push = server.on_push(now);
+            budget.store(&server);
+            match push {
+                Push::Queue(deadline) => sched.set_deadline(Some(deadline)),
+                Push::ParkUntil(at) => {
+                    self.throttle(shared, task, at);
+                    return Wake::No;
+                }
+            }
+        }
         let key = TaskKey {
             deadline: sched.deadline(),
             priority: sched.priority(),
@@ -290,6 +312,54 @@ impl OrderedQueues {
         }
     }
 
+    /// `Classes`: parks a task whose bandwidth server is throttled until `at`, and arms a timer
+    /// for `at` so that a worker is awake then to release it ([`release_throttled`]
+    /// (Self::release_throttled)). The timer's waker does nothing: the worker that fires it goes
+    /// on to pick, and its pick releases the due tasks. `throttled_next` is stored (release)
+    /// before the timer is registered, and the worker that fires the timer has read the timer
+    /// driver's deadline after the registration, so its pick sees `throttled_next`.
+    #[cold]
+    fn throttle(&self, shared: &Shared, task: Notified, at: u64) {
+        {
+            let mut parked = lock(&self.throttled);
+            parked.push(task, at);
+            let next = parked.peek_key().unwrap_or(u64::MAX);
+            self.throttled_next.store(next, Ordering::Release);
+        }
+        let (_, unpark) = shared.timers().register(at, std::task::Waker::noop());
+        if let Some(worker) = unpark {
+            shared.unpark_worker(worker);
+        }
+    }
+
+    /// Whether a throttled task may be queued again at `now` (one load).
+    #[inline]
+    fn throttled_due(&self, now: u64) -> bool {
+        self.throttled_next.load(Ordering::Acquire) <= now
+    }
+
+    /// Queues on `own` every throttled task whose time has come (its push replenishes its
+    /// server), and wakes a parked worker if more than this one can run.
+    #[cold]
+    fn release_throttled(&self, shared: &Shared, own: &Ordered<Notified>, now: u64) {
+        let mut due = Vec::new();
+        {
+            let mut parked = lock(&self.throttled);
+            while parked.peek_key().is_some_and(|at| at <= now) {
+                if let Some((_, task)) = parked.pop() {
+                    due.push(task);
+                }
+            }
+            let next = parked.peek_key().unwrap_or(u64::MAX);
+            self.throttled_next.store(next, Ordering::Release);
+        }
+        for task in due {
+            if self.push(shared, own, task) != Wake::No {
+                shared.notify_parked();
+            }
+        }
+    }
+
     /// The most urgent head among the injector and every worker's queue (by their mirrors):
     /// what a worker's pick could take instead of the task it runs.
     fn most_urgent_queued(&self) -> Urgency {
@@ -330,6 +400,12 @@ impl OrderedQueues {
         while let Some((_, task)) = self.inject.pop(u64::MAX) {
             drop(task);
         }
+        let parked: Vec<Notified> = {
+            let mut parked = lock(&self.throttled);
+            self.throttled_next.store(u64::MAX, Ordering::Release);
+            std::iter::from_fn(|| parked.pop().map(|(_, t)| t)).collect()
+        };
+        drop(parked);
     }
 }
 
@@ -356,6 +432,9 @@ impl Family for OrderedFamily {
     fn next_task(core: &mut Core<Self>, shared: &Shared) -> Option<Picked<Key>> {
         let q = &*core.queues;
         let now = q.now();
+        if q.classes() && q.throttled_due(now) {
+            q.release_throttled(shared, &q.queues[core.index], now);
+        }
         let own = q.queues[core.index].head();
         let injector = q.injector_head();
         let (victim, remote) = most_urgent_victim(core);
