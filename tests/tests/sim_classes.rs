@@ -266,3 +266,52 @@ fn a_throttled_overrunning_deadline_task_leaves_the_fair_class_its_share() {
     );
     assert!(hog >= Duration::from_millis(990), "{hog:?}");
 }
+
+/// Parameters: 1 virtual worker, `Classes`, admission control on, deadline share 50%; periodic
+/// tasks of 3 ms every 10 ms (utilization 0.3 each). Asserts: the first is admitted, the second
+/// refused by the share test with a message naming the total (0.600), the share and the limit
+/// (50% of 1 worker = 0.500), and the admitted one meets its deadlines. With the default share
+/// (95%) three are admitted (0.9) and a fourth (1.2) is refused by the share test, which runs
+/// before EDF's.
+#[test]
+fn admission_refuses_a_deadline_set_over_the_share_and_names_the_numbers() {
+    use kairos::{AdmissionError, Periodic};
+    let periodic = || Periodic::new(Duration::from_millis(10)).wcet(Duration::from_millis(3));
+    let job = |_job| async { kairos::work(Duration::from_millis(3)).await };
+
+    let mut sim = sim::Builder::new()
+        .policy(Policy::Classes)
+        .admission_control(true)
+        .deadline_share(50)
+        .fair_reserve(50)
+        .build()
+        .unwrap();
+    let first = sim.spawn_periodic(periodic(), job).unwrap();
+    let err = sim.spawn_periodic(periodic(), job).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(err, AdmissionError::DeadlineShare { .. }),
+        "{err:?}"
+    );
+    assert!(msg.contains("0.600"), "{msg}");
+    assert!(msg.contains("share 50% of 1 worker(s) = 0.500"), "{msg}");
+    assert_eq!(err.bound(), Some(0.5));
+    sim.run_for(Duration::from_millis(100));
+    let stats = first.stats();
+    assert_eq!(stats.missed, 0);
+    assert!(stats.completed >= 9, "{stats:?}");
+
+    let sim = sim::Builder::new()
+        .policy(Policy::Classes)
+        .admission_control(true)
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        sim.spawn_periodic(periodic(), job).unwrap();
+    }
+    let err = sim.spawn_periodic(periodic(), job).unwrap_err();
+    assert!(
+        err.to_string().contains("1.200") && err.to_string().contains("95% of 1 worker(s)"),
+        "{err}"
+    );
+}

@@ -41,6 +41,8 @@ pub struct Builder {
     aging_interval: Duration,
     fair_slice: Duration,
     admission_control: bool,
+    deadline_share: u8,
+    fair_reserve: u8,
     record_latency: Option<bool>,
 }
 
@@ -50,6 +52,13 @@ pub const DEFAULT_AGING_INTERVAL: Duration = Duration::from_millis(10);
 
 /// Default [`Builder::fair_slice`]: 1 ms, about CFS's minimum granularity (0.75 ms) rounded.
 pub const DEFAULT_FAIR_SLICE: Duration = Duration::from_millis(1);
+
+/// Default [`Builder::deadline_share`]: 95%, Linux's default share for real-time threads
+/// (`sched_rt_runtime_us / sched_rt_period_us` = 950000 / 1000000).
+pub const DEFAULT_DEADLINE_SHARE: u8 = 95;
+
+/// Default [`Builder::fair_reserve`]: 5%, what Linux's default leaves to non-real-time threads.
+pub const DEFAULT_FAIR_RESERVE: u8 = 5;
 
 /// How workers are placed on cores.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -94,6 +103,8 @@ impl Builder {
             aging_interval: DEFAULT_AGING_INTERVAL,
             fair_slice: DEFAULT_FAIR_SLICE,
             admission_control: false,
+            deadline_share: DEFAULT_DEADLINE_SHARE,
+            fair_reserve: DEFAULT_FAIR_RESERVE,
             record_latency: None,
         }
     }
@@ -162,8 +173,10 @@ impl Builder {
     /// Admission control for periodic tasks: with `true`,
     /// [`Runtime::spawn_periodic`](crate::Runtime::spawn_periodic) refuses a task (with an
     /// [`AdmissionError`](crate::AdmissionError) naming the test and the numbers) when the
-    /// periodic task set would fail the policy's schedulability test. Needs `Edf` or `Priority`
-    /// (`build()` fails otherwise). Default: off.
+    /// periodic task set would fail the policy's schedulability test. Needs `Edf`, `Priority`
+    /// or `Classes` (`build()` fails otherwise; under `Classes` the periodic tasks are in the
+    /// deadline class, held to [`deadline_share`](Self::deadline_share) and EDF's test).
+    /// Default: off.
     ///
     /// ```
     /// let rt = kairos::Runtime::builder()
@@ -175,6 +188,48 @@ impl Builder {
     /// ```
     pub fn admission_control(mut self, on: bool) -> Builder {
         self.admission_control = on;
+        self
+    }
+
+    /// `Classes` with [`admission_control`](Self::admission_control): the share of every
+    /// worker, in percent, that the deadline class may use. `spawn_periodic` refuses a task
+    /// when the periodic set's total utilization would exceed `share * workers`
+    /// ([`AdmissionError`](crate::AdmissionError) `DeadlineShare`, naming the numbers; the rule
+    /// of Linux's `SCHED_DEADLINE`), then runs the EDF test of the worker count. Default
+    /// [`DEFAULT_DEADLINE_SHARE`] (95%). More than 100, or more than 100 minus
+    /// [`fair_reserve`](Self::fair_reserve), is an error at `build()`.
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder()
+    ///     .policy(kairos::Policy::Classes)
+    ///     .admission_control(true)
+    ///     .deadline_share(80)
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn deadline_share(mut self, percent: u8) -> Builder {
+        self.deadline_share = percent;
+        self
+    }
+
+    /// `Classes`: the share of every worker, in percent, kept for the fair class: the deadline
+    /// class's share ([`deadline_share`](Self::deadline_share)) may not exceed 100 minus it
+    /// (`build()` fails otherwise). Admitted periodic tasks whose jobs stay within their
+    /// budget (`Sched::budget`) then leave at least this share to the classes below the
+    /// deadline class (`docs/policies.md`, "Budgets and admission", says what it does not
+    /// cover: the priority class is not limited). Default [`DEFAULT_FAIR_RESERVE`] (5%).
+    ///
+    /// ```
+    /// let err = kairos::Runtime::builder()
+    ///     .policy(kairos::Policy::Classes)
+    ///     .fair_reserve(10)
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("deadline_share"));
+    /// ```
+    pub fn fair_reserve(mut self, percent: u8) -> Builder {
+        self.fair_reserve = percent;
         self
     }
 
@@ -411,6 +466,19 @@ impl Builder {
                 reason: "must be positive",
             });
         }
+        if self.fair_reserve > 100 {
+            return Err(BuildError::InvalidParameter {
+                parameter: "fair_reserve",
+                reason: "is a percentage: at most 100",
+            });
+        }
+        if u16::from(self.deadline_share) + u16::from(self.fair_reserve) > 100 {
+            return Err(BuildError::InvalidParameter {
+                parameter: "deadline_share",
+                reason: "plus fair_reserve must be at most 100 (percent of each worker): lower \
+                         one of them",
+            });
+        }
         if self.admission_control && matches!(self.policy, Policy::Fifo | Policy::Fair) {
             return Err(BuildError::AdmissionUnsupported {
                 policy: self.policy,
@@ -440,6 +508,7 @@ impl Builder {
                 u64::MAX
             },
             admission_control: self.admission_control,
+            deadline_share: self.deadline_share,
             record_latency: self.record_latency.unwrap_or(self.policy != Policy::Fifo),
         })
     }

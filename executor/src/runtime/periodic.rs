@@ -130,6 +130,11 @@ impl Handle {
         let mut admitted = lock(self.shared().admitted());
         let mut tasks: Vec<TaskParams> = admitted.tasks.iter().map(|t| t.1).collect();
         tasks.push(params);
+        let config = self.shared().config();
+        if config.policy == Policy::Classes {
+            // The deadline class's share first (its error names the share), then EDF's test.
+            admission::check_share(workers, &tasks, config.deadline_share)?;
+        }
         let priorities: Option<Vec<u8>> =
             (self.shared().config().policy == Policy::Priority).then(|| {
                 let mut p: Vec<u8> = admitted.tasks.iter().map(|t| t.2).collect();

@@ -43,6 +43,8 @@ pub(crate) struct PolicyConfig {
     pub(crate) fair_slice: u64,
     /// Whether `spawn_periodic` runs a schedulability test.
     pub(crate) admission_control: bool,
+    /// `Classes`: the deadline class's share of each worker for admission, percent.
+    pub(crate) deadline_share: u8,
     /// Whether every poll's scheduling latency and duration go into the histograms.
     pub(crate) record_latency: bool,
 }
