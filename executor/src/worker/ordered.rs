@@ -140,8 +140,8 @@ impl OrderedQueues {
         }
     }
 
-    /// The urgency a worker publishes while it runs the task `header`: as [`urgency`]
-    /// (Self::urgency), except that under `Classes` a fair-class task publishes the top of the
+    /// The urgency a worker publishes while it runs the task `header`: as
+    /// [`urgency`](Self::urgency), except that under `Classes` a fair-class task publishes the top of the
     /// fair band (`policy/classes.rs`), so that only a higher class preempts it.
     #[inline]
     fn running_urgency(&self, header: &task::Header) -> Urgency {
@@ -313,8 +313,8 @@ impl OrderedQueues {
     }
 
     /// `Classes`: parks a task whose bandwidth server is throttled until `at`, and arms a timer
-    /// for `at` so that a worker is awake then to release it ([`release_throttled`]
-    /// (Self::release_throttled)). The timer's waker does nothing: the worker that fires it goes
+    /// for `at` so that a worker is awake then to release it
+    /// ([`release_throttled`](Self::release_throttled)). The timer's waker does nothing: the worker that fires it goes
     /// on to pick, and its pick releases the due tasks. `throttled_next` is stored (release)
     /// before the timer is registered, and the worker that fires the timer has read the timer
     /// driver's deadline after the registration, so its pick sees `throttled_next`.
