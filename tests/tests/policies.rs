@@ -330,12 +330,16 @@ fn a_task_can_move_its_own_deadline() {
 fn urgent_task_preempts_cpu_bound_tasks_on_all_workers() {
     let _dog = Watchdog::new("cross-worker preemption", Duration::from_secs(60));
     let _serial = cpu_bound();
-    for (policy, urgent) in [
+    let deadline = Sched::default().deadline(Duration::from_millis(1));
+    for (policy, hog, urgent) in [
+        (Policy::Edf, Sched::default(), deadline),
         (
-            Policy::Edf,
-            Sched::default().deadline(Duration::from_millis(1)),
+            Policy::Priority,
+            Sched::default(),
+            Sched::default().priority(200),
         ),
-        (Policy::Priority, Sched::default().priority(200)),
+        // Priority-class hogs (not held to the fair slice) under a deadline-class task.
+        (Policy::Classes, Sched::default().priority(10), deadline),
     ] {
         let rt = rt(2, policy);
         let done = Arc::new(AtomicBool::new(false));
@@ -343,7 +347,7 @@ fn urgent_task_preempts_cpu_bound_tasks_on_all_workers() {
         let hogs: Vec<_> = (0..2)
             .map(|_| {
                 let (done, started) = (done.clone(), started.clone());
-                rt.spawn(async move {
+                rt.spawn_with(hog, async move {
                     started.fetch_add(1, Ordering::SeqCst);
                     while !done.load(Ordering::SeqCst) {
                         std::hint::spin_loop();

@@ -152,8 +152,8 @@ impl Builder {
         self
     }
 
-    /// `Fair` only: a poll that has run this long is asked to yield at its next cooperative
-    /// check ([`task::should_yield`](crate::task::should_yield)). Default
+    /// `Fair`, and the fair class of `Classes`: a poll that has run this long is asked to yield
+    /// at its next cooperative check ([`task::should_yield`](crate::task::should_yield)). Default
     /// [`DEFAULT_FAIR_SLICE`] (1 ms). Zero is an error at `build()`.
     ///
     /// ```
