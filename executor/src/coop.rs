@@ -141,16 +141,22 @@ fn check(cx: &Context, worker: usize, header: &Header, handle: &Handle, by: Chec
                 .saturating_sub(cx.poll_start.get());
             // Under `Classes` the slice is the fair class's only (the other classes keep their
             // own order); a budgeted task yields once this poll has spent its budget.
-            (ran >= slice && sliced(shared, header))
-                || header
-                    .policy
-                    .budget()
-                    .is_some_and(|b| ran >= b.load().left())
+            (ran >= slice && sliced(shared, header)) || over_budget(shared, header, ran)
         });
     if asked && !cx.yield_asked.replace(true) {
         shared.count_preemption(worker, header);
     }
     asked
+}
+
+/// Whether `header` is a budgeted task under `Classes` whose poll has run `ran` ns, at least
+/// what its budget had left when the poll started (budgets act under `Classes` only).
+#[inline]
+fn over_budget(shared: &Shared, header: &Header, ran: u64) -> bool {
+    header
+        .policy
+        .budget()
+        .is_some_and(|b| shared.config().policy == Policy::Classes && ran >= b.load().left())
 }
 
 /// Whether `header`'s polls are held to the fair slice: every task under `Fair`, fair-class

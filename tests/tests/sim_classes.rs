@@ -315,3 +315,34 @@ fn admission_refuses_a_deadline_set_over_the_share_and_names_the_numbers() {
         "{err}"
     );
 }
+
+/// Parameters: 1 virtual worker under `Fair` (budgets act under `Classes` only); a task with a
+/// budget of 1 ms per 10 ms and a plain task, both computing forever. Asserts the budget
+/// changes nothing there: both get about half the worker (each at least 450 ms), and polls are
+/// asked to yield only at the end of a 1 ms fair slice (at most 1,001 requests in 1 s).
+#[test]
+fn budgets_are_ignored_outside_classes() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let mut sim = sim::Builder::new().policy(Policy::Fair).build().unwrap();
+    let step = Duration::from_micros(100);
+    let counters: Arc<[AtomicU64; 2]> = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
+    let budgeted = Sched::default().budget(Duration::from_millis(1), Duration::from_millis(10));
+    for (i, sched) in [(0, budgeted), (1, Sched::default())] {
+        let counters = counters.clone();
+        sim.spawn_with(sched, async move {
+            loop {
+                kairos::work(step).await;
+                counters[i].fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+    sim.run_for(Duration::from_secs(1));
+    for c in counters.iter() {
+        let cpu = step * c.load(Ordering::Relaxed) as u32;
+        assert!(cpu >= Duration::from_millis(450), "{cpu:?}");
+    }
+    // Yields asked: one per 1 ms fair slice, not one per 20 µs `work` slice of the budgeted
+    // task (which a budget check applied under `Fair` would ask for).
+    let preemptions = sim.metrics().preemptions;
+    assert!(preemptions <= 1_001, "{preemptions}");
+}

@@ -9,7 +9,7 @@ use super::Shared;
 use crate::context;
 use crate::event::clock::now_ns;
 use crate::loom::atomic::{AtomicU64, Ordering};
-use crate::policy::fair;
+use crate::policy::{fair, Policy};
 use crate::task::{policy_state::UNPLACED, Header};
 
 /// The accounting part of [`Shared`].
@@ -73,7 +73,11 @@ impl Shared {
             return;
         }
         let ran = now_ns().saturating_sub(start);
-        if let Some(budget) = header.policy.budget() {
+        if let Some(budget) = header
+            .policy
+            .budget()
+            .filter(|_| config.policy == Policy::Classes)
+        {
             // A budgeted task's bandwidth server (`policy/cbs.rs`): the poll's length.
             let mut server = budget.load();
             server.charge(ran);
