@@ -177,7 +177,7 @@ impl<T> ClassQueue<T> {
     }
 
     /// Number of queued tasks in all classes.
-    #[inline]
+    #[inline(never)]
     pub(crate) fn len(&self) -> usize {
         self.deadline.len() + self.priority.len() + self.fair.len()
     }
@@ -203,7 +203,9 @@ impl<T> ClassQueue<T> {
 
     /// Queues a runnable task in the class its parameters give. Returns the placed virtual
     /// runtime for a fair-class task (for the caller to store), `None` otherwise.
-    #[inline]
+    // Out of line: `RunQueue`'s match stays small enough for the other policies' arms to be
+    // inlined as before this variant existed.
+    #[inline(never)]
     pub(crate) fn push(&mut self, item: T, key: TaskKey, now: u64) -> Option<u64> {
         match class_of(key.deadline, key.priority) {
             Class::Deadline => self.deadline.push(item, key.deadline),
@@ -229,7 +231,9 @@ impl<T> ClassQueue<T> {
     }
 
     /// Removes the head of the highest non-empty class at `now`, with its key.
-    #[inline]
+    // Out of line: `RunQueue`'s match stays small enough for the other policies' arms to be
+    // inlined as before this variant existed.
+    #[inline(never)]
     pub(crate) fn pop(&mut self, now: u64) -> Option<(Key, T)> {
         if let Some((k, t)) = self.deadline.pop() {
             return Some((Key::Edf(k), t));
@@ -242,6 +246,7 @@ impl<T> ClassQueue<T> {
 
     /// Like [`pop`](Self::pop), but a fair task leaves without raising the class's
     /// `min_vruntime` (it runs elsewhere).
+    #[inline(never)]
     pub(crate) fn pop_for_move(&mut self, now: u64) -> Option<(Key, T)> {
         if self.deadline.len() > 0 || self.priority.len() > 0 {
             return self.pop(now);
@@ -298,7 +303,9 @@ impl<T> ClassQueue<T> {
 
     /// Urgency of the task [`pop`](Self::pop) would return at `now`, [`Urgency::IDLE`] if
     /// every class is empty.
-    #[inline]
+    // Out of line: `RunQueue`'s match stays small enough for the other policies' arms to be
+    // inlined as before this variant existed.
+    #[inline(never)]
     pub(crate) fn head_urgency(&self, now: u64) -> Urgency {
         if let Some(k) = self.deadline.peek_key() {
             return deadline_urgency(k);

@@ -35,7 +35,7 @@
 mod abort;
 mod alloc;
 pub(crate) mod boost;
-mod budget;
+pub(crate) mod budget;
 pub(crate) mod current;
 mod error;
 pub(crate) mod group;

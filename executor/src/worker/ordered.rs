@@ -45,6 +45,7 @@ use crate::policy::classes::{self, Class};
 use crate::policy::key::KeyedHeap;
 use crate::policy::runqueue::{self, Key, QueueOrder, TaskKey, Urgency};
 use crate::queue::ordered::{Ordered, STEAL_MAX};
+use crate::task::budget::Budget;
 use crate::task::{self, Notified};
 
 /// Virtual nanoseconds a worker's running tasks advance between two raises of the runtime-wide
@@ -134,9 +135,7 @@ impl OrderedQueues {
             QueueOrder::Edf => runqueue::edf_urgency(header.policy.deadline().into()),
             QueueOrder::Priority { .. } => runqueue::priority_urgency(header.policy.priority()),
             QueueOrder::Fair { .. } => Urgency::LEAST,
-            QueueOrder::Classes { .. } => {
-                classes::push_urgency(header.policy.deadline(), header.policy.priority())
-            }
+            QueueOrder::Classes { .. } => classes_push_urgency(header),
         }
     }
 
@@ -174,19 +173,14 @@ impl OrderedQueues {
     fn push(&self, shared: &Shared, q: &Ordered<Notified>, task: Notified) -> Wake {
         let record = shared.config().record_latency;
         let now = if record || self.ages() { now_ns() } else { 0 };
+        let task = match task.header().policy.budget() {
+            Some(budget) => match self.budgeted_push(shared, task, budget, now) {
+                Some(task) => task,
+                None => return Wake::No,
+            },
+            None => task,
+        };
         let sched = &task.header().policy;
-        if let Some(budget) = sched.budget().filter(|_| self.classes()) {
-            let mut server = budget.load();
-            let push = server.on_push(now);
-            budget.store(&server);
-            match push {
-                Push::Queue(deadline) => sched.set_deadline(Some(deadline)),
-                Push::ParkUntil(at) => {
-                    self.throttle(shared, task, at);
-                    return Wake::No;
-                }
-            }
-        }
         let key = TaskKey {
             deadline: sched.deadline(),
             priority: sched.priority(),
@@ -312,6 +306,37 @@ impl OrderedQueues {
         }
     }
 
+    /// A budgeted task is being pushed at `now`: under `Classes` its bandwidth server decides
+    /// (`policy/cbs.rs`): queue it with the server's deadline (returned, to be queued), or park
+    /// it until the server's replenishment ([`throttle`](Self::throttle); `None`). Under the
+    /// other policies budgets act not: the task is returned unchanged. Out of line: most tasks
+    /// have no budget.
+    #[inline(never)]
+    fn budgeted_push(
+        &self,
+        shared: &Shared,
+        task: Notified,
+        budget: Budget,
+        now: u64,
+    ) -> Option<Notified> {
+        if !self.classes() {
+            return Some(task);
+        }
+        let mut server = budget.load();
+        let push = server.on_push(now);
+        budget.store(&server);
+        match push {
+            Push::Queue(deadline) => {
+                task.header().policy.set_deadline(Some(deadline));
+                Some(task)
+            }
+            Push::ParkUntil(at) => {
+                self.throttle(shared, task, at);
+                None
+            }
+        }
+    }
+
     /// `Classes`: parks a task whose bandwidth server is throttled until `at`, and arms a timer
     /// for `at` so that a worker is awake then to release it
     /// ([`release_throttled`](Self::release_throttled)). The timer's waker does nothing: the worker that fires it goes
@@ -319,6 +344,7 @@ impl OrderedQueues {
     /// before the timer is registered, and the worker that fires the timer has read the timer
     /// driver's deadline after the registration, so its pick sees `throttled_next`.
     #[cold]
+    #[inline(never)]
     fn throttle(&self, shared: &Shared, task: Notified, at: u64) {
         {
             let mut parked = lock(&self.throttled);
@@ -332,16 +358,22 @@ impl OrderedQueues {
         }
     }
 
-    /// Whether a throttled task may be queued again at `now` (one load).
+    /// Whether any task is throttled (one load; always `false` outside `Classes`).
     #[inline]
-    fn throttled_due(&self, now: u64) -> bool {
-        self.throttled_next.load(Ordering::Acquire) <= now
+    fn any_throttled(&self) -> bool {
+        self.throttled_next.load(Ordering::Acquire) != u64::MAX
     }
 
     /// Queues on `own` every throttled task whose time has come (its push replenishes its
-    /// server), and wakes a parked worker if more than this one can run.
+    /// server), and wakes a parked worker if more than this one can run. Out of line: the pick
+    /// only pays the load of [`any_throttled`](Self::any_throttled).
     #[cold]
-    fn release_throttled(&self, shared: &Shared, own: &Ordered<Notified>, now: u64) {
+    #[inline(never)]
+    fn release_throttled(&self, shared: &Shared, own: &Ordered<Notified>) {
+        let now = now_ns();
+        if self.throttled_next.load(Ordering::Acquire) > now {
+            return;
+        }
         let mut due = Vec::new();
         {
             let mut parked = lock(&self.throttled);
@@ -428,12 +460,14 @@ impl Family for OrderedFamily {
     }
 
     /// Steps 1–3 of the module docs: the most urgent visible task.
-    #[inline]
+    // Always inlined into the worker loop, as it was before the throttle check made it larger
+    // than the inliner's threshold (the check's slow path is out of line).
+    #[inline(always)]
     fn next_task(core: &mut Core<Self>, shared: &Shared) -> Option<Picked<Key>> {
         let q = &*core.queues;
         let now = q.now();
-        if q.classes() && q.throttled_due(now) {
-            q.release_throttled(shared, &q.queues[core.index], now);
+        if q.any_throttled() {
+            q.release_throttled(shared, &q.queues[core.index]);
         }
         let own = q.queues[core.index].head();
         let injector = q.injector_head();
@@ -500,8 +534,11 @@ impl Family for OrderedFamily {
     /// virtual runtime and raises the floor; every ordered policy publishes its urgency and
     /// clears this worker's preemption request; `Edf`, `Priority` and `Classes` then recheck the
     /// queue heads (`preempt.rs`; under `Classes` a fair task is beaten only by a higher class).
-    #[inline]
+    #[inline(always)]
     fn begin_poll(core: &mut Core<Self>, shared: &Shared, picked: &Picked<Key>) {
+        if core.queues.classes() {
+            return classes_begin_poll(core, shared, picked);
+        }
         let key = picked.key;
         if let Key::Fair(vruntime) = key {
             picked.task.header().policy.set_vruntime(vruntime);
@@ -509,16 +546,11 @@ impl Family for OrderedFamily {
                 .advance_fair_floor(&mut core.local.fair_floor_published, vruntime);
         }
         let slot = shared.slot(core.index);
-        let classes = core.queues.classes();
-        let urgency = if classes {
-            classes::running_urgency(key)
-        } else {
-            runqueue::key_urgency(key)
-        };
+        let urgency = runqueue::key_urgency(key);
         slot.set_running(urgency);
         slot.set_task(picked.task.header() as *const task::Header as usize);
         slot.clear();
-        if classes || matches!(key, Key::Edf(_) | Key::Priority(_)) {
+        if matches!(key, Key::Edf(_) | Key::Priority(_)) {
             // A pusher may have missed this pick (worker/preempt.rs).
             preempt::after_publish(slot, urgency, || core.queues.most_urgent_queued());
         }
@@ -552,6 +584,34 @@ impl Family for OrderedFamily {
             drop(task);
         }
     }
+}
+
+/// `Classes`: [`OrderedFamily::begin_poll`]. A fair-class task stores its placed virtual
+/// runtime and raises the floor, as under `Fair`; every class publishes its running urgency on
+/// the classes' scale and rechecks the queue heads (a fair task is beaten by a higher class
+/// only). Out of line, so that the other policies' `begin_poll` stays as small as it was.
+#[inline(never)]
+fn classes_begin_poll(core: &mut Core<OrderedFamily>, shared: &Shared, picked: &Picked<Key>) {
+    let key = picked.key;
+    if let Key::Fair(vruntime) = key {
+        picked.task.header().policy.set_vruntime(vruntime);
+        core.queues
+            .advance_fair_floor(&mut core.local.fair_floor_published, vruntime);
+    }
+    let slot = shared.slot(core.index);
+    let urgency = classes::running_urgency(key);
+    slot.set_running(urgency);
+    slot.set_task(picked.task.header() as *const task::Header as usize);
+    slot.clear();
+    // A pusher may have missed this pick (worker/preempt.rs).
+    preempt::after_publish(slot, urgency, || core.queues.most_urgent_queued());
+}
+
+/// `Classes`: the urgency a push of `header` compares (`classes::push_urgency`). Out of line,
+/// so that [`OrderedQueues::urgency`] stays as small as before `Classes` where it is inlined.
+#[inline(never)]
+fn classes_push_urgency(header: &task::Header) -> Urgency {
+    classes::push_urgency(header.policy.deadline(), header.policy.priority())
 }
 
 /// The injector's head if it is at least as urgent as `bound`.
