@@ -60,6 +60,10 @@ pub(crate) struct OrderedFamily;
 pub(crate) struct OrderedQueues {
     /// The policy's order.
     order: QueueOrder,
+    /// Whether queue operations need the clock: `order` is `Priority` or `Classes` (aging).
+    ages: bool,
+    /// Whether `order` is `Classes`.
+    classes: bool,
     /// Tasks scheduled from outside the workers, in policy order.
     inject: Ordered<Notified>,
     /// Each worker's queue (the owner pushes and pops, thieves `try_lock`).
@@ -94,6 +98,11 @@ impl OrderedQueues {
     pub(super) fn new(order: QueueOrder, workers: usize) -> OrderedQueues {
         OrderedQueues {
             order,
+            ages: matches!(
+                order,
+                QueueOrder::Priority { .. } | QueueOrder::Classes { .. }
+            ),
+            classes: matches!(order, QueueOrder::Classes { .. }),
             inject: Ordered::new(order),
             queues: (0..workers).map(|_| Ordered::new(order)).collect(),
             fair_floor: AtomicU64::new(0),
@@ -105,16 +114,13 @@ impl OrderedQueues {
     /// Whether queue operations need the clock (`Priority`'s aging, also in `Classes`).
     #[inline]
     fn ages(&self) -> bool {
-        matches!(
-            self.order,
-            QueueOrder::Priority { .. } | QueueOrder::Classes { .. }
-        )
+        self.ages
     }
 
     /// Whether the queues hold scheduling classes.
     #[inline]
     fn classes(&self) -> bool {
-        matches!(self.order, QueueOrder::Classes { .. })
+        self.classes
     }
 
     /// The clock for a queue operation: read only when aging needs it.
@@ -311,6 +317,7 @@ impl OrderedQueues {
     /// it until the server's replenishment ([`throttle`](Self::throttle); `None`). Under the
     /// other policies budgets act not: the task is returned unchanged. Out of line: most tasks
     /// have no budget.
+    #[cold]
     #[inline(never)]
     fn budgeted_push(
         &self,
@@ -590,6 +597,7 @@ impl Family for OrderedFamily {
 /// runtime and raises the floor, as under `Fair`; every class publishes its running urgency on
 /// the classes' scale and rechecks the queue heads (a fair task is beaten by a higher class
 /// only). Out of line, so that the other policies' `begin_poll` stays as small as it was.
+#[cold]
 #[inline(never)]
 fn classes_begin_poll(core: &mut Core<OrderedFamily>, shared: &Shared, picked: &Picked<Key>) {
     let key = picked.key;
@@ -609,6 +617,7 @@ fn classes_begin_poll(core: &mut Core<OrderedFamily>, shared: &Shared, picked: &
 
 /// `Classes`: the urgency a push of `header` compares (`classes::push_urgency`). Out of line,
 /// so that [`OrderedQueues::urgency`] stays as small as before `Classes` where it is inlined.
+#[cold]
 #[inline(never)]
 fn classes_push_urgency(header: &task::Header) -> Urgency {
     classes::push_urgency(header.policy.deadline(), header.policy.priority())
