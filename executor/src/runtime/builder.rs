@@ -43,6 +43,7 @@ pub struct Builder {
     admission_control: bool,
     deadline_share: u8,
     fair_reserve: u8,
+    lock_memory: bool,
     record_latency: Option<bool>,
 }
 
@@ -105,6 +106,7 @@ impl Builder {
             admission_control: false,
             deadline_share: DEFAULT_DEADLINE_SHARE,
             fair_reserve: DEFAULT_FAIR_RESERVE,
+            lock_memory: false,
             record_latency: None,
         }
     }
@@ -230,6 +232,25 @@ impl Builder {
     /// ```
     pub fn fair_reserve(mut self, percent: u8) -> Builder {
         self.fair_reserve = percent;
+        self
+    }
+
+    /// Locks the whole process's memory in RAM at `build()`, now and for every later allocation
+    /// (`mlockall(MCL_CURRENT | MCL_FUTURE)`, Linux), so that no page fault to swap or to a
+    /// dropped file page stalls a real-time task. It is process-wide and stays after the
+    /// runtime is dropped. Needs a large enough `RLIMIT_MEMLOCK` or `CAP_IPC_LOCK`; when the OS
+    /// refuses, `build()` fails with [`BuildError::LockMemory`](crate::BuildError::LockMemory),
+    /// which names the limit and what to do. Default: off.
+    ///
+    /// ```
+    /// // Without the limit or the capability, the error says what to change.
+    /// match kairos::Runtime::builder().workers(1).lock_memory(true).build() {
+    ///     Ok(rt) => drop(rt),
+    ///     Err(e) => eprintln!("{e}"),
+    /// }
+    /// ```
+    pub fn lock_memory(mut self, on: bool) -> Builder {
+        self.lock_memory = on;
         self
     }
 
@@ -449,6 +470,13 @@ impl Builder {
             policy: self.policy_config()?,
         };
         let setups = self.thread_setups(workers)?;
+        if self.lock_memory {
+            crate::sys::lock_memory().map_err(|(errno, reason, limit)| BuildError::LockMemory {
+                reason,
+                limit,
+                errno,
+            })?;
+        }
         Runtime::start(config, setups, &self.thread_name)
     }
 
