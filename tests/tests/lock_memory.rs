@@ -50,7 +50,10 @@ fn forbid_locking() -> Result<(), String> {
     let mut data = [CapData::default(); 2];
     // SAFETY: capget writes two `CapData` (version 3) through a valid pointer.
     if unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) } != 0 {
-        return Err(format!("capget failed: {}", std::io::Error::last_os_error()));
+        return Err(format!(
+            "capget failed: {}",
+            std::io::Error::last_os_error()
+        ));
     }
     let bit = 1u32 << CAP_IPC_LOCK;
     data[0].effective &= !bit;
@@ -58,7 +61,10 @@ fn forbid_locking() -> Result<(), String> {
     // SAFETY: capset reads the header and two `CapData` through valid pointers; dropping a
     // capability is always allowed.
     if unsafe { libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) } != 0 {
-        return Err(format!("capset failed: {}", std::io::Error::last_os_error()));
+        return Err(format!(
+            "capset failed: {}",
+            std::io::Error::last_os_error()
+        ));
     }
     Ok(())
 }
@@ -90,7 +96,11 @@ fn child_builds_with_locking_forbidden() {
 fn refusal_is_a_typed_error_naming_the_limit() {
     let exe = std::env::current_exe().expect("the test binary's path");
     let out = Command::new(&exe)
-        .args(["--exact", "child_builds_with_locking_forbidden", "--nocapture"])
+        .args([
+            "--exact",
+            "child_builds_with_locking_forbidden",
+            "--nocapture",
+        ])
         .args(["--test-threads", "1"])
         .env(CHILD_VAR, "1")
         .output()
@@ -111,5 +121,8 @@ fn refusal_is_a_typed_error_naming_the_limit() {
         .find_map(|l| l.strip_prefix("REFUSED "))
         .unwrap_or_else(|| panic!("lock_memory was not refused with LockMemory:\n{stdout}"));
     assert!(msg.contains("RLIMIT_MEMLOCK) is 0 bytes"), "{msg}");
-    assert!(msg.contains("CAP_IPC_LOCK") && msg.contains("lock_memory"), "{msg}");
+    assert!(
+        msg.contains("CAP_IPC_LOCK") && msg.contains("lock_memory"),
+        "{msg}"
+    );
 }

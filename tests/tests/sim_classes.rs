@@ -346,3 +346,28 @@ fn budgets_are_ignored_outside_classes() {
     let preemptions = sim.metrics().preemptions;
     assert!(preemptions <= 1_001, "{preemptions}");
 }
+
+/// Parameters: 1 virtual worker, `Classes`; a lone task with a budget of 1 ms per 10 ms that
+/// computes forever in `work(100 µs)` steps, for 1 s. Asserts it keeps running period after
+/// period although nothing else runs: while it is parked the worker idles, and the throttle
+/// timer wakes the worker at each replenishment (100 periods of 1 ms, plus at most one step of
+/// overrun each: 100 to 110 ms).
+#[test]
+fn a_lone_throttled_task_is_released_by_its_timer() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let mut sim = sim(1);
+    let step = Duration::from_micros(100);
+    let steps = Arc::new(AtomicU64::new(0));
+    let s = steps.clone();
+    let budgeted = Sched::default().budget(Duration::from_millis(1), Duration::from_millis(10));
+    sim.spawn_with(budgeted, async move {
+        loop {
+            kairos::work(step).await;
+            s.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+    sim.run_for(Duration::from_secs(1));
+    let cpu = step * steps.load(Ordering::Relaxed) as u32;
+    assert!(cpu >= Duration::from_millis(99), "{cpu:?}");
+    assert!(cpu <= Duration::from_millis(110), "{cpu:?}");
+}
