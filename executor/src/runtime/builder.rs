@@ -239,8 +239,8 @@ impl Builder {
     /// (`mlockall(MCL_CURRENT | MCL_FUTURE)`, Linux), so that no page fault to swap or to a
     /// dropped file page stalls a real-time task. It is process-wide and stays after the
     /// runtime is dropped. Needs a large enough `RLIMIT_MEMLOCK` or `CAP_IPC_LOCK`; when the OS
-    /// refuses, `build()` fails with [`BuildError::LockMemory`](crate::BuildError::LockMemory),
-    /// which names the limit and what to do. Default: off.
+    /// refuses, `build()` fails with [`BuildError::LockMemory`], which names the limit and what
+    /// to do. Default: off.
     ///
     /// ```
     /// // Without the limit or the capability, the error says what to change.
