@@ -41,6 +41,9 @@ pub struct Builder {
     aging_interval: Duration,
     fair_slice: Duration,
     admission_control: bool,
+    deadline_share: u8,
+    fair_reserve: u8,
+    lock_memory: bool,
     record_latency: Option<bool>,
     /// Trace from the start with this many events per worker.
     trace: Option<usize>,
@@ -58,6 +61,13 @@ pub const DEFAULT_AGING_INTERVAL: Duration = Duration::from_millis(10);
 
 /// Default [`Builder::fair_slice`]: 1 ms, about CFS's minimum granularity (0.75 ms) rounded.
 pub const DEFAULT_FAIR_SLICE: Duration = Duration::from_millis(1);
+
+/// Default [`Builder::deadline_share`]: 95%, Linux's default share for real-time threads
+/// (`sched_rt_runtime_us / sched_rt_period_us` = 950000 / 1000000).
+pub const DEFAULT_DEADLINE_SHARE: u8 = 95;
+
+/// Default [`Builder::fair_reserve`]: 5%, what Linux's default leaves to non-real-time threads.
+pub const DEFAULT_FAIR_RESERVE: u8 = 5;
 
 /// How workers are placed on cores.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,6 +112,9 @@ impl Builder {
             aging_interval: DEFAULT_AGING_INTERVAL,
             fair_slice: DEFAULT_FAIR_SLICE,
             admission_control: false,
+            deadline_share: DEFAULT_DEADLINE_SHARE,
+            fair_reserve: DEFAULT_FAIR_RESERVE,
+            lock_memory: false,
             record_latency: None,
             trace: None,
             track_tasks: false,
@@ -174,8 +187,8 @@ impl Builder {
         self
     }
 
-    /// `Fair` only: a poll that has run this long is asked to yield at its next cooperative
-    /// check ([`task::should_yield`](crate::task::should_yield)). Default
+    /// `Fair`, and the fair class of `Classes`: a poll that has run this long is asked to yield
+    /// at its next cooperative check ([`task::should_yield`](crate::task::should_yield)). Default
     /// [`DEFAULT_FAIR_SLICE`] (1 ms). Zero is an error at `build()`.
     ///
     /// ```
@@ -195,8 +208,10 @@ impl Builder {
     /// Admission control for periodic tasks: with `true`,
     /// [`Runtime::spawn_periodic`](crate::Runtime::spawn_periodic) refuses a task (with an
     /// [`AdmissionError`](crate::AdmissionError) naming the test and the numbers) when the
-    /// periodic task set would fail the policy's schedulability test. Needs `Edf` or `Priority`
-    /// (`build()` fails otherwise). Default: off.
+    /// periodic task set would fail the policy's schedulability test. Needs `Edf`, `Priority`
+    /// or `Classes` (`build()` fails otherwise; under `Classes` the periodic tasks are in the
+    /// deadline class, held to [`deadline_share`](Self::deadline_share) and EDF's test).
+    /// Default: off.
     ///
     /// ```
     /// let rt = kairos::Runtime::builder()
@@ -208,6 +223,67 @@ impl Builder {
     /// ```
     pub fn admission_control(mut self, on: bool) -> Builder {
         self.admission_control = on;
+        self
+    }
+
+    /// `Classes` with [`admission_control`](Self::admission_control): the share of every
+    /// worker, in percent, that the deadline class may use. `spawn_periodic` refuses a task
+    /// when the periodic set's total utilization would exceed `share * workers`
+    /// ([`AdmissionError`](crate::AdmissionError) `DeadlineShare`, naming the numbers; the rule
+    /// of Linux's `SCHED_DEADLINE`), then runs the EDF test of the worker count. Default
+    /// [`DEFAULT_DEADLINE_SHARE`] (95%). More than 100, or more than 100 minus
+    /// [`fair_reserve`](Self::fair_reserve), is an error at `build()`.
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder()
+    ///     .policy(kairos::Policy::Classes)
+    ///     .admission_control(true)
+    ///     .deadline_share(80)
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn deadline_share(mut self, percent: u8) -> Builder {
+        self.deadline_share = percent;
+        self
+    }
+
+    /// `Classes`: the share of every worker, in percent, kept for the fair class: the deadline
+    /// class's share ([`deadline_share`](Self::deadline_share)) may not exceed 100 minus it
+    /// (`build()` fails otherwise). Admitted periodic tasks whose jobs stay within their
+    /// budget (`Sched::budget`) then leave at least this share to the classes below the
+    /// deadline class (`docs/policies.md`, "Budgets and admission", says what it does not
+    /// cover: the priority class is not limited). Default [`DEFAULT_FAIR_RESERVE`] (5%).
+    ///
+    /// ```
+    /// let err = kairos::Runtime::builder()
+    ///     .policy(kairos::Policy::Classes)
+    ///     .fair_reserve(10)
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("deadline_share"));
+    /// ```
+    pub fn fair_reserve(mut self, percent: u8) -> Builder {
+        self.fair_reserve = percent;
+        self
+    }
+
+    /// Locks the whole process's memory in RAM at `build()`, now and for every later allocation
+    /// (`mlockall(MCL_CURRENT | MCL_FUTURE)`, Linux), so that no page fault to swap or to a
+    /// dropped file page stalls a real-time task. It is process-wide and stays after the
+    /// runtime is dropped. Needs a large enough `RLIMIT_MEMLOCK` or `CAP_IPC_LOCK`; when the OS
+    /// refuses, `build()` fails with [`BuildError::LockMemory`], which names the limit and what
+    /// to do. Default: off.
+    ///
+    /// ```
+    /// // Without the limit or the capability, the error says what to change.
+    /// match kairos::Runtime::builder().workers(1).lock_memory(true).build() {
+    ///     Ok(rt) => drop(rt),
+    ///     Err(e) => eprintln!("{e}"),
+    /// }
+    /// ```
+    pub fn lock_memory(mut self, on: bool) -> Builder {
+        self.lock_memory = on;
         self
     }
 
@@ -515,6 +591,13 @@ impl Builder {
             }
         }
         let setups = self.thread_setups(workers)?;
+        if self.lock_memory {
+            crate::sys::lock_memory().map_err(|(errno, reason, limit)| BuildError::LockMemory {
+                reason,
+                limit,
+                errno,
+            })?;
+        }
         Runtime::start(
             config,
             setups,
@@ -539,6 +622,19 @@ impl Builder {
                 reason: "must be positive",
             });
         }
+        if self.fair_reserve > 100 {
+            return Err(BuildError::InvalidParameter {
+                parameter: "fair_reserve",
+                reason: "is a percentage: at most 100",
+            });
+        }
+        if u16::from(self.deadline_share) + u16::from(self.fair_reserve) > 100 {
+            return Err(BuildError::InvalidParameter {
+                parameter: "deadline_share",
+                reason: "plus fair_reserve must be at most 100 (percent of each worker): lower \
+                         one of them",
+            });
+        }
         if self.admission_control && matches!(self.policy, Policy::Fifo | Policy::Fair) {
             return Err(BuildError::AdmissionUnsupported {
                 policy: self.policy,
@@ -554,16 +650,21 @@ impl Builder {
             Policy::Fair => Some(QueueOrder::Fair {
                 sched_latency: crate::policy::fair::DEFAULT_SCHED_LATENCY_NS,
             }),
+            Policy::Classes => Some(QueueOrder::Classes {
+                aging_interval: nanos(self.aging_interval),
+                sched_latency: crate::policy::fair::DEFAULT_SCHED_LATENCY_NS,
+            }),
         };
         Ok(PolicyConfig {
             policy: self.policy,
             ordering,
-            fair_slice: if self.policy == Policy::Fair {
+            fair_slice: if matches!(self.policy, Policy::Fair | Policy::Classes) {
                 nanos(self.fair_slice)
             } else {
                 u64::MAX
             },
             admission_control: self.admission_control,
+            deadline_share: self.deadline_share,
             record_latency: self.record_latency.unwrap_or(self.policy != Policy::Fifo),
             track_tasks: self.track_tasks || self.long_poll.is_some(),
             long_poll_ns: self.long_poll.as_ref().map_or(u64::MAX, |(t, _)| nanos(*t)),

@@ -26,7 +26,10 @@ pub(crate) mod periodic;
 pub(crate) mod thread_setup;
 
 pub use crate::worker::Handle;
-pub use builder::{Builder, Policy, DEFAULT_AGING_INTERVAL, DEFAULT_FAIR_SLICE};
+pub use builder::{
+    Builder, Policy, DEFAULT_AGING_INTERVAL, DEFAULT_DEADLINE_SHARE, DEFAULT_FAIR_RESERVE,
+    DEFAULT_FAIR_SLICE,
+};
 pub use thread_setup::WorkerPriority;
 
 use crate::context;

@@ -42,6 +42,7 @@ pub(crate) fn current_mode() -> Mode {
     context::with_handle(|h| match h.map(|h| h.shared().config().policy) {
         Some(Policy::Edf) => Mode::Edf,
         Some(Policy::Priority) => Mode::Priority,
+        Some(Policy::Classes) => Mode::Classes,
         _ => Mode::Arrival,
     })
 }

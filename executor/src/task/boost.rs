@@ -50,6 +50,7 @@ use super::raw::RawTask;
 use super::Header;
 use crate::loom::atomic::{AtomicUsize, Ordering};
 use crate::loom::{lock, Mutex, MutexGuard};
+use crate::policy::classes::push_urgency;
 use crate::policy::runqueue::{edf_urgency, priority_urgency, Urgency};
 use std::ptr::NonNull;
 use std::task::Waker;
@@ -69,6 +70,11 @@ pub(crate) enum Mode {
     Edf,
     /// `Priority`: highest priority first; donates the priority.
     Priority,
+    /// `Classes`: most urgent first on the classes' scale (deadline class, then priority class,
+    /// then fair); donates both the deadline and the priority, so a holder lent a deadline
+    /// runs in the deadline class, one lent a priority in the priority class (if it was
+    /// below), until the donation ends (`policy/classes.rs`, "Class moves").
+    Classes,
 }
 
 /// The parameters inheritance moves: deadline and priority.
@@ -110,6 +116,7 @@ impl Params {
                 priority: self.priority.max(donor.priority),
                 ..self
             },
+            Mode::Classes => self.raise(donor, Mode::Edf).raise(donor, Mode::Priority),
         }
     }
 }
@@ -137,6 +144,11 @@ impl Waiter {
             (Some(t), Mode::Priority) => {
                 // SAFETY: as above.
                 priority_urgency(unsafe { t.as_ref() }.policy.priority())
+            }
+            (Some(t), Mode::Classes) => {
+                // SAFETY: as above.
+                let policy = &unsafe { t.as_ref() }.policy;
+                push_urgency(policy.deadline(), policy.priority())
             }
             _ => Urgency::LEAST,
         };

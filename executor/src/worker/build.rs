@@ -43,6 +43,8 @@ pub(crate) struct PolicyConfig {
     pub(crate) fair_slice: u64,
     /// Whether `spawn_periodic` runs a schedulability test.
     pub(crate) admission_control: bool,
+    /// `Classes`: the deadline class's share of each worker for admission, percent.
+    pub(crate) deadline_share: u8,
     /// Whether every poll's scheduling latency and duration go into the histograms.
     pub(crate) record_latency: bool,
     /// Whether each live task's spawn location and poll statistics are kept for
@@ -57,10 +59,14 @@ pub(crate) struct PolicyConfig {
 }
 
 impl PolicyConfig {
-    /// Whether polls are charged to tasks (`Fair`).
+    /// Whether polls are charged to tasks' virtual runtimes (`Fair`, and `Classes` for its fair
+    /// class).
     #[inline]
     pub(crate) fn is_fair(&self) -> bool {
-        matches!(self.ordering, Some(QueueOrder::Fair { .. }))
+        matches!(
+            self.ordering,
+            Some(QueueOrder::Fair { .. } | QueueOrder::Classes { .. })
+        )
     }
 
     /// Whether each poll's start and end are timed (see the field).

@@ -428,7 +428,9 @@ impl<F: Family> Core<F> {
     }
 
     /// Polls `picked` with this core in the thread context, and returns the core.
-    #[inline]
+    // Always: the ordered family's `begin_poll` grew a (cold) `Classes` branch, and with it the
+    // inliner left this out of the worker loop, at ~50 instructions per poll.
+    #[inline(always)]
     fn run_task(mut self: Box<Self>, picked: Picked<F::Key>, shared: &Shared) -> Box<Self> {
         let header = picked.task.header();
         let start = if shared.times_polls() { now_ns() } else { 0 };

@@ -128,12 +128,15 @@ impl Handle {
                 m.register(name);
             }
         }
-        let state = PolicyState::new(
+        let mut state = PolicyState::new(
             deadline,
             sched.get_priority(),
             sched.get_nice(),
             sched.get_name(),
         );
+        if let Some((runtime, period)) = sched.budget_ns() {
+            state = state.with_budget(runtime, period);
+        }
         self.spawn_state(state, future, at)
     }
 
