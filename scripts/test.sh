@@ -55,6 +55,9 @@ timeout 1800 cargo test --workspace
 step "sched-bench soak: 60 s of random task waves on every kairos policy (issue 18)"
 timeout 300 cargo run -q -p sched-bench -- soak --duration 60s
 
+step "cargo test -p kairos --features tokio-io --test tokio_io (kairos::net under tokio's io traits)"
+timeout 600 cargo test -p kairos --features tokio-io --test tokio_io
+
 step "simulation: seed sweep (KAIROS_SEEDS=100 through tests/tests/sim.rs::seed_sweep)"
 KAIROS_SEEDS=100 timeout 900 cargo test -p kairos-tests --test sim -- --exact seed_sweep
 

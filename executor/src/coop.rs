@@ -7,7 +7,9 @@
 //!    urgent task running on any worker (ordered policies: earlier deadline under `Edf`, higher
 //!    priority under `Priority`), that worker's preempt flag is set (`worker/preempt.rs`). The
 //!    flag is cleared when the worker starts its next poll.
-//! 2. **Time slice** (`Fair` only): the current poll has run for `Builder::fair_slice` or longer.
+//! 2. **Time slice** (`Fair`, and the fair class of `Classes`): the current poll has run for
+//!    `Builder::fair_slice` or longer; under `Classes` also a budgeted task's poll that has
+//!    spent its bandwidth budget (`policy/cbs.rs`).
 //! 3. **Budget.** Each poll starts with [`BUDGET`] units; every kairos future that completes an
 //!    operation (a timer firing, a joined task's output) spends one. A task that keeps finding
 //!    its awaits ready would otherwise never return `Pending`. tokio uses the same idea and the
@@ -36,8 +38,10 @@
 
 use crate::context::{self, Context};
 use crate::event::clock::now_ns;
+use crate::policy::classes::{class_of, Class};
+use crate::policy::Policy;
 use crate::task::{current, Header};
-use crate::worker::Handle;
+use crate::worker::{Handle, Shared};
 use std::task::{Context as TaskContext, Poll, Waker};
 
 /// Operations a poll may complete through kairos futures before it is asked to yield. 128, as
@@ -131,13 +135,34 @@ fn check(cx: &Context, worker: usize, header: &Header, handle: &Handle, by: Chec
     let slice = shared.config().fair_slice;
     let asked = cx.budget.get() == 0
         || shared.preempt_requested(worker)
-        || (slice != u64::MAX
-            && now
+        || (slice != u64::MAX && {
+            let ran = now
                 .unwrap_or_else(now_ns)
-                .saturating_sub(cx.poll_start.get())
-                >= slice);
+                .saturating_sub(cx.poll_start.get());
+            // Under `Classes` the slice is the fair class's only (the other classes keep their
+            // own order); a budgeted task yields once this poll has spent its budget.
+            (ran >= slice && sliced(shared, header)) || over_budget(shared, header, ran)
+        });
     if asked && !cx.yield_asked.replace(true) {
         shared.count_preemption(worker, header);
     }
     asked
+}
+
+/// Whether `header` is a budgeted task under `Classes` whose poll has run `ran` ns, at least
+/// what its budget had left when the poll started (budgets act under `Classes` only).
+#[inline]
+fn over_budget(shared: &Shared, header: &Header, ran: u64) -> bool {
+    header
+        .policy
+        .budget()
+        .is_some_and(|b| shared.config().policy == Policy::Classes && ran >= b.load().left())
+}
+
+/// Whether `header`'s polls are held to the fair slice: every task under `Fair`, fair-class
+/// tasks under `Classes`.
+#[inline]
+fn sliced(shared: &Shared, header: &Header) -> bool {
+    shared.config().policy != Policy::Classes
+        || class_of(header.policy.deadline(), header.policy.priority()) == Class::Fair
 }

@@ -30,11 +30,28 @@ pub enum BuildError {
     /// Admission control was asked for under a policy that has no sound schedulability test.
     #[error(
         "admission control needs a deadline-aware policy, and {policy} has no sound \
-         schedulability test: use Policy::Edf or Policy::Priority, or turn admission control off"
+         schedulability test: use Policy::Edf, Policy::Priority or Policy::Classes, or turn admission \
+         control off"
     )]
     AdmissionUnsupported {
         /// The policy asked for.
         policy: Policy,
+    },
+    /// `Builder::lock_memory(true)`: the OS refused to lock the process's memory.
+    #[error(
+        "Builder::lock_memory: mlockall(MCL_CURRENT | MCL_FUTURE) was refused: {reason}; the \
+         memory lock limit (RLIMIT_MEMLOCK) is {limit}. Raise it (`ulimit -l unlimited`, \
+         `LimitMEMLOCK=infinity` under systemd, `--ulimit memlock=-1` for a container) or give the \
+         process CAP_IPC_LOCK, or build without lock_memory"
+    )]
+    #[non_exhaustive]
+    LockMemory {
+        /// The OS error, as text (`ENOMEM`, `EPERM`, or "not supported on this platform").
+        reason: String,
+        /// The soft memory lock limit as text: a byte count, `unlimited`, or `unknown`.
+        limit: String,
+        /// The OS error number (0 when not supported).
+        errno: i32,
     },
     /// A scheduling parameter of the builder is out of range.
     #[error("invalid {parameter}: {reason}")]

@@ -40,14 +40,17 @@
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod blocking;
 mod context;
 mod coop;
 mod error;
 mod event;
+pub mod fs;
 mod local;
 mod loom;
 mod macros;
 mod metrics;
+pub mod net;
 mod periodic;
 mod policy;
 mod queue;
@@ -61,24 +64,29 @@ pub mod sync;
 mod sys;
 pub mod task;
 pub mod time;
+pub mod trace;
 mod work;
 mod worker;
 mod yield_now;
 
 #[cfg(all(test, loom))]
 mod loom_tests;
+#[cfg(all(test, feature = "tracing", not(loom)))]
+mod tracing_tests;
 
 /// The README's usage example, compiled and run as a doctest.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
 
+pub use blocking::spawn_blocking;
 pub use error::{BuildError, ShutdownError};
 /// Runs `async fn main` on a kairos runtime: `#[kairos::main(workers = 2, policy = Edf)]`.
 ///
 /// The arguments, all optional: `workers = N` (default: one per core), `policy = Fifo | Edf |
-/// Priority | Fair` (default `Fifo`), `seed = N`, and `crate = "path"` if `kairos` is reachable
-/// under another name. The function becomes a plain `fn` that builds the runtime and blocks on
+/// Priority | Fair` (default `Fifo`), `seed = N`, `flavor = "current_thread"` (no worker thread:
+/// the calling thread runs every task, [`Builder::current_thread`]), and `crate = "path"` if
+/// `kairos` is reachable under another name. The function becomes a plain `fn` that builds the runtime and blocks on
 /// the body; its return type (for example `Result<(), E>` with `?` inside) is kept.
 ///
 /// ```
@@ -107,7 +115,8 @@ pub use metrics::Metrics;
 pub use periodic::{Job, Join as PeriodicJoin, Overrun, Periodic, PeriodicHandle, PeriodicStats};
 pub use policy::admission::AdmissionError;
 pub use runtime::{
-    Builder, Handle, Policy, Runtime, WorkerPriority, DEFAULT_AGING_INTERVAL, DEFAULT_FAIR_SLICE,
+    Builder, Handle, Policy, Runtime, WorkerPriority, DEFAULT_AGING_INTERVAL,
+    DEFAULT_DEADLINE_SHARE, DEFAULT_FAIR_RESERVE, DEFAULT_FAIR_SLICE,
 };
 pub use sched::Sched;
 pub use task::{
@@ -138,13 +147,15 @@ use std::future::Future;
 /// });
 /// assert_eq!(v.unwrap(), 5);
 /// ```
+#[track_caller]
 pub fn spawn_with<F>(sched: Sched, future: F) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    let at = std::panic::Location::caller();
     context::with_handle(|handle| match handle {
-        Some(handle) => handle.spawn_task_with(sched, future),
+        Some(handle) => handle.spawn_task_with_at(sched, future, at),
         None => panic!(
             "kairos::spawn_with called outside a kairos runtime: call it from a task or inside \
              Runtime::block_on, or use Runtime::spawn_with / Handle::spawn_with"
@@ -168,13 +179,15 @@ where
 /// });
 /// assert_eq!(out, 7);
 /// ```
+#[track_caller]
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    let at = std::panic::Location::caller();
     context::with_handle(|handle| match handle {
-        Some(handle) => handle.spawn_task(future),
+        Some(handle) => handle.spawn_task_at(future, at),
         None => panic!(
             "kairos::spawn called outside a kairos runtime: call it from a task or inside \
              Runtime::block_on, or use Runtime::spawn / Handle::spawn"

@@ -22,12 +22,15 @@ enum DeadlineSpec {
 ///
 /// | parameter | used by | default |
 /// |---|---|---|
-/// | [`deadline`](Self::deadline) / [`deadline_at`](Self::deadline_at) | `Edf` | none: runs after every task with a deadline |
-/// | [`priority`](Self::priority) | `Priority` | 0 (lowest) |
-/// | [`nice`](Self::nice) | `Fair` | 0 (weight 1024) |
+/// | [`deadline`](Self::deadline) / [`deadline_at`](Self::deadline_at) | `Edf`, `Classes` | none: runs after every task with a deadline |
+/// | [`priority`](Self::priority) | `Priority`, `Classes` | 0 (lowest) |
+/// | [`nice`](Self::nice) | `Fair`, `Classes` | 0 (weight 1024) |
+/// | [`budget`](Self::budget) | `Classes` | none |
 /// | [`name`](Self::name) | metrics (every policy) | none |
 ///
-/// Under `Fifo` only the name is used. A running task may change its own parameters with
+/// Under `Classes` the parameters also choose the task's class: a deadline puts it in the
+/// deadline class, else a priority of 1 or more in the priority class, else it is in the fair
+/// class (`docs/policies.md`). Under `Fifo` only the name is used. A running task may change its own parameters with
 /// [`task::set_deadline`](crate::task::set_deadline) and friends.
 ///
 /// ```
@@ -48,6 +51,8 @@ pub struct Sched {
     nice: i8,
     /// Metrics name.
     name: Option<&'static str>,
+    /// Bandwidth budget: runtime per period.
+    budget: Option<(Duration, Duration)>,
 }
 
 impl Default for Sched {
@@ -58,6 +63,7 @@ impl Default for Sched {
             priority: 0,
             nice: 0,
             name: None,
+            budget: None,
         }
     }
 }
@@ -130,6 +136,41 @@ impl Sched {
     pub fn name(mut self, name: &'static str) -> Sched {
         self.name = Some(name);
         self
+    }
+
+    /// A bandwidth budget: at most `runtime` of CPU per `period`, enforced under
+    /// `Policy::Classes` by a hard constant bandwidth server (Abeni & Buttazzo 1998, as Linux's
+    /// `SCHED_DEADLINE`): the task runs in the deadline class with its server's deadline (the
+    /// end of its current period), and a task that overruns its budget is not queued again
+    /// before that deadline, when its budget is replenished (`docs/policies.md`, "Budgets").
+    /// `runtime` is clamped to `1 ns..=period`; a zero `period` means no budget. The other
+    /// policies ignore it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let s = kairos::Sched::default().budget(Duration::from_micros(500), Duration::from_millis(10));
+    /// assert_eq!(s.get_budget(), Some((Duration::from_micros(500), Duration::from_millis(10))));
+    /// assert_eq!(kairos::Sched::default().budget(Duration::from_secs(1), Duration::ZERO).get_budget(), None);
+    /// ```
+    pub fn budget(mut self, runtime: Duration, period: Duration) -> Sched {
+        self.budget =
+            (!period.is_zero()).then(|| (runtime.clamp(Duration::from_nanos(1), period), period));
+        self
+    }
+
+    /// The budget set: `(runtime, period)`.
+    ///
+    /// ```
+    /// assert_eq!(kairos::Sched::default().get_budget(), None);
+    /// ```
+    pub fn get_budget(&self) -> Option<(Duration, Duration)> {
+        self.budget
+    }
+
+    /// The budget in nanoseconds (saturating).
+    pub(crate) fn budget_ns(&self) -> Option<(u64, u64)> {
+        let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        self.budget.map(|(c, t)| (nanos(c), nanos(t)))
     }
 
     /// The base priority set.

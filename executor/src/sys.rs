@@ -59,3 +59,41 @@ pub(crate) fn os_thread_cpu_ns() -> Option<u64> {
 pub(crate) fn os_thread_cpu_ns() -> Option<u64> {
     None
 }
+
+/// Locks every page of the process in RAM, now and in the future:
+/// `mlockall(MCL_CURRENT | MCL_FUTURE)` (`Builder::lock_memory`). On refusal: the OS error
+/// number, its text, and the soft `RLIMIT_MEMLOCK` as text.
+#[cfg(target_os = "linux")]
+pub(crate) fn lock_memory() -> Result<(), (i32, String, String)> {
+    // SAFETY: mlockall takes flags only and changes no memory the program can observe.
+    let rc = unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = std::io::Error::last_os_error();
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one `rlimit` through a valid pointer.
+    let limit = if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut lim) } == 0 {
+        if lim.rlim_cur == libc::RLIM_INFINITY {
+            "unlimited".to_owned()
+        } else {
+            format!("{} bytes", lim.rlim_cur)
+        }
+    } else {
+        "unknown".to_owned()
+    };
+    Err((err.raw_os_error().unwrap_or(0), err.to_string(), limit))
+}
+
+/// Locking memory is implemented for Linux only.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn lock_memory() -> Result<(), (i32, String, String)> {
+    Err((
+        0,
+        "not supported on this platform (Linux only)".to_owned(),
+        "unknown".to_owned(),
+    ))
+}

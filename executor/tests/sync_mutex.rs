@@ -454,3 +454,82 @@ fn contended_counter_is_exact_on_the_real_runtime() {
         assert_eq!(n, 8000, "{policy}");
     }
 }
+
+/// The real-runtime example's scenario (`executor/examples/inversion.rs`) under the simulator:
+/// low takes the lock for 1 ms with random pauses, two mediums compute 20 ms and pause 5 ms,
+/// high asks every 5 ms. Returns high's worst lock wait over 400 requests.
+fn periodic_inversion(policy: Policy, inherit: bool) -> Duration {
+    let mut sim = Builder::new()
+        .workers(2)
+        .policy(policy)
+        .seed(3)
+        .aging_interval(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let deadline_in = move |d: Duration| {
+        if policy == Policy::Edf {
+            kairos::task::set_deadline(Instant::now() + d).unwrap();
+        }
+    };
+    let lock = Arc::new(Mutex::with_inheritance((), inherit));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (l, s) = (lock.clone(), stop.clone());
+    let low = sim.spawn_with(Sched::default().priority(1), async move {
+        let mut rng = kairos::sim::rng();
+        while !s.load(Ordering::Relaxed) {
+            deadline_in(100 * MS);
+            {
+                let _g = l.lock().await;
+                work(MS).await;
+            }
+            sleep(US * (500 + rng.below(1000) as u32)).await;
+        }
+    });
+    let mediums: Vec<_> = (0..2)
+        .map(|_| {
+            let s = stop.clone();
+            sim.spawn_with(Sched::default().priority(5), async move {
+                while !s.load(Ordering::Relaxed) {
+                    deadline_in(50 * MS);
+                    work(20 * MS).await;
+                    sleep(5 * MS).await;
+                }
+            })
+        })
+        .collect();
+    let high = sim.spawn_with(Sched::default().priority(10), async move {
+        let mut worst = Duration::ZERO;
+        let mut next = Instant::now() + 300 * US;
+        for _ in 0..400 {
+            next += 5 * MS;
+            kairos::time::sleep_until(next).await;
+            deadline_in(MS);
+            let asked = Instant::now();
+            drop(lock.lock().await);
+            worst = worst.max(Instant::now() - asked);
+        }
+        stop.store(true, Ordering::Relaxed);
+        worst
+    });
+    let worst = sim.block_on(high).unwrap();
+    sim.block_on(low).unwrap();
+    for m in mediums {
+        sim.block_on(m).unwrap();
+    }
+    worst
+}
+
+#[test]
+fn periodic_inversion_worst_wait_is_one_critical_section_with_inheritance() {
+    for policy in [Policy::Edf, Policy::Priority] {
+        let with = periodic_inversion(policy, true);
+        let without = periodic_inversion(policy, false);
+        // With: at most low's 1 ms critical section (high asked after it began). Without: some
+        // request waited for most of a medium's 20 ms.
+        assert!(with <= MS, "{policy}: worst {with:?} with inheritance");
+        assert!(
+            without >= 19 * MS,
+            "{policy}: worst {without:?} without inheritance"
+        );
+    }
+}

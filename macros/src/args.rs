@@ -6,6 +6,7 @@
 //! | `workers` | integer literal, at least 1 | `Builder::workers` |
 //! | `policy` | `Fifo`, `Edf`, `Priority`, `Fair` (an identifier or a string, any case) | `Builder::policy` |
 //! | `seed` | integer literal | `Builder::seed` |
+//! | `flavor` | `"multi_thread"` (default) or `"current_thread"` (no worker thread: the calling thread runs the tasks; excludes `workers`) | `Builder::current_thread` |
 //! | `crate` | string naming the path of the `kairos` crate, e.g. `"::my_reexport::kairos"` | (none: where the expansion looks for `Runtime`) |
 
 use proc_macro2::Span;
@@ -17,7 +18,7 @@ use syn::{Expr, ExprLit, Lit, Meta, Token};
 const POLICIES: [&str; 4] = ["Fifo", "Edf", "Priority", "Fair"];
 
 /// The keys the attributes take, for the error that lists them.
-const KEYS: &str = "`workers`, `policy`, `seed`, `crate`";
+const KEYS: &str = "`workers`, `policy`, `seed`, `flavor`, `crate`";
 
 /// Parsed attribute arguments; `None` leaves the builder's default.
 #[derive(Default)]
@@ -28,6 +29,8 @@ pub(crate) struct Args {
     pub(crate) policy: Option<&'static str>,
     /// Seed of the runtime's random streams (`Builder::seed`).
     pub(crate) seed: Option<u64>,
+    /// `flavor = "current_thread"`: `Builder::current_thread`.
+    pub(crate) current_thread: Option<bool>,
     /// Path of the kairos crate; `::kairos` when absent.
     pub(crate) krate: Option<syn::Path>,
 }
@@ -71,6 +74,25 @@ impl Parse for Args {
                     once(&args.seed, span, "seed")?;
                     args.seed = Some(int(&nv.value, "seed")?);
                 }
+                "flavor" => {
+                    once(&args.current_thread, span, "flavor")?;
+                    let flavor = match &nv.value {
+                        Expr::Lit(ExprLit {
+                            lit: Lit::Str(s), ..
+                        }) => s.value(),
+                        _ => String::new(),
+                    };
+                    args.current_thread = Some(match flavor.as_str() {
+                        "current_thread" => true,
+                        "multi_thread" => false,
+                        _ => {
+                            return Err(syn::Error::new_spanned(
+                                &nv.value,
+                                "`flavor` is \"current_thread\" or \"multi_thread\"",
+                            ))
+                        }
+                    });
+                }
                 "crate" => {
                     once(&args.krate, span, "crate")?;
                     let path = match &nv.value {
@@ -93,6 +115,13 @@ impl Parse for Args {
                     ))
                 }
             }
+        }
+        if args.current_thread == Some(true) && args.workers.is_some() {
+            return Err(syn::Error::new(
+                Span::call_site(),
+                "`flavor = \"current_thread\"` runs one worker on the calling thread: drop \
+                 `workers`, or use `flavor = \"multi_thread\"`",
+            ));
         }
         Ok(args)
     }

@@ -58,10 +58,11 @@ pub(crate) fn expand(kind: Kind, attr: TokenStream, item: TokenStream) -> syn::R
         .krate
         .as_ref()
         .map_or_else(|| quote!(::kairos), |p| quote!(#p));
-    let workers = match (args.workers, kind) {
-        (Some(n), _) => quote!(.workers(#n)),
-        (None, Kind::Test) => quote!(.workers(1)),
-        (None, Kind::Main) => quote!(),
+    let workers = match (args.current_thread, args.workers, kind) {
+        (Some(true), _, _) => quote!(.current_thread()),
+        (_, Some(n), _) => quote!(.workers(#n)),
+        (_, None, Kind::Test) => quote!(.workers(1)),
+        (_, None, Kind::Main) => quote!(),
     };
     let policy = args.policy.map(|p| {
         let variant = syn::Ident::new(p, proc_macro2::Span::call_site());
@@ -143,6 +144,13 @@ mod tests {
     }
 
     #[test]
+    fn current_thread_flavor() {
+        let out = ok(Kind::Test, "flavor = \"current_thread\"", "async fn t() {}");
+        assert!(out.contains(". current_thread ()"), "{out}");
+        assert!(!out.contains("workers"), "{out}");
+    }
+
+    #[test]
     fn policy_identifier_in_any_case_and_crate_path() {
         let out = ok(
             Kind::Main,
@@ -170,9 +178,12 @@ mod tests {
             err(Kind::Main, "policy = Rr", "async fn main() {}").contains("unknown policy `Rr`")
         );
         assert!(
-            err(Kind::Main, "flavor = 1", "async fn main() {}").contains("unknown key `flavor`")
+            err(Kind::Main, "flavour = 1", "async fn main() {}").contains("unknown key `flavour`")
         );
         assert!(err(Kind::Main, "seed = 1, seed = 2", "async fn main() {}").contains("twice"));
         assert!(err(Kind::Main, "workers", "async fn main() {}").contains("key = value"));
+        assert!(err(Kind::Main, "flavor = \"x\"", "async fn main() {}").contains("current_thread"));
+        let both = "flavor = \"current_thread\", workers = 2";
+        assert!(err(Kind::Main, both, "async fn main() {}").contains("drop"));
     }
 }

@@ -4,7 +4,8 @@
 //! detail. Both turn the `async fn` into a plain `fn` that builds a `kairos::Runtime` with the
 //! given arguments and calls `Runtime::block_on` on the body. The arguments (all optional):
 //! `workers = N`, `policy = Edf` (or `Fifo`, `Priority`, `Fair`; a string works too),
-//! `seed = N`, and `crate = "path"` when `kairos` is reachable under another path.
+//! `seed = N`, `flavor = "current_thread"` (the calling thread runs every task, no worker
+//! thread), and `crate = "path"` when `kairos` is reachable under another path.
 //!
 //! A runtime that cannot be built (for example `seed` with an invalid combination the builder
 //! rejects) panics with the builder's error, naming the attribute.

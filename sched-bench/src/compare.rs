@@ -49,6 +49,8 @@ pub struct CompareOpts {
     pub json: Option<PathBuf>,
     /// Where to write `.hgrm` files (periodic workloads), if anywhere.
     pub hgrm: Option<PathBuf>,
+    /// Where to write a runtime trace per kairos round (periodic workloads), if anywhere.
+    pub trace: Option<PathBuf>,
     /// Where to write an SVG plot of the latency percentiles (periodic workloads), if anywhere.
     pub plot: Option<PathBuf>,
     /// How periodic workloads run their periodic tasks on kairos.
@@ -150,6 +152,7 @@ pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
                 backends: opts.backends.clone(),
                 json: opts.json.clone(),
                 hgrm: opts.hgrm.clone(),
+                trace: opts.trace.clone(),
                 plot: opts.plot.clone(),
                 kairos_periodic: opts.kairos_periodic,
                 cyclic: opts.cyclic,

@@ -2,9 +2,12 @@
 //!
 //! Subcommands:
 //!
-//! - `micro`: scheduler micro-benchmarks (spawn, yield, ping-pong, chained spawn), kairos FIFO
-//!   against tokio, interleaved round by round in one process (see [`micro`]); on request also
-//!   timer precision and a million sleeping tasks (see [`timer_precision`], [`spawn_sleep`]).
+//! - `micro`: scheduler micro-benchmarks (spawn, yield, ping-pong, chained spawn, worker pool),
+//!   kairos FIFO against tokio, interleaved round by round in one process (see [`micro`]), and
+//!   with `--go` against the Go peer (see [`go_peer`]); on request also timer precision, a
+//!   million sleeping tasks and a periodic task under load (see [`timer_precision`],
+//!   [`spawn_sleep`], [`busy_periodic`]); `--pin` / `--worker-priority realtime` set kairos'
+//!   workers (see [`rt_settings`]).
 //! - `compare`: one workload on several backends, one table: for batch workloads run time,
 //!   throughput and kairos' scheduler counters (see [`compare`]); for the periodic workloads
 //!   (`latency-under-load`, `mixed-latency`) release latency, deadline misses, preemptions and
@@ -30,11 +33,13 @@
 mod alloc;
 mod async_backend;
 mod backend;
+mod busy_periodic;
 mod chan;
 mod compare;
 mod error;
 mod exec;
 mod file_compare;
+mod go_peer;
 mod job_loop;
 mod json;
 mod kernel;
@@ -45,6 +50,7 @@ mod progress;
 mod report;
 mod results;
 mod rt_compare;
+mod rt_settings;
 mod schedulability;
 mod soak;
 mod spawn_sleep;
@@ -53,6 +59,7 @@ mod stats;
 mod table;
 mod timer_precision;
 mod watchdog;
+mod worker_pool;
 mod workload;
 mod workload_file;
 
@@ -134,11 +141,12 @@ struct MicroArgs {
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1024))]
     workers: u32,
     /// Run only these benchmarks (comma-separated). Without it: spawn_many, yield_many,
-    /// ping_pong, chained_spawn. timer_precision (~4 x (timer-secs + 0.1) s) and spawn_sleep
-    /// (3 child processes, ~3 s each) run only when named here.
+    /// ping_pong, chained_spawn, worker_pool. timer_precision (~5 x (timer-secs + 0.1) s),
+    /// spawn_sleep (3 child processes, ~3 s each) and periodic (2 x timer-secs) run only when
+    /// named here.
     #[arg(long, value_enum, value_delimiter = ',')]
     only: Vec<micro::Micro>,
-    /// timer_precision: measured seconds per row (4 rows, run one after another).
+    /// timer_precision and periodic: measured seconds per row (run one after another).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=3600))]
     timer_secs: u32,
     /// spawn_sleep: tasks spawned (each sleeps 1 s).
@@ -164,11 +172,29 @@ struct MicroArgs {
     /// throughput benchmarks; without it, the policy's default (on for edf, priority, fair).
     #[arg(long, value_enum)]
     record_latency: Option<OnOff>,
-    /// What runs next to kairos in spawn_many, yield_many, ping_pong and chained_spawn: tokio
+    /// What runs next to kairos in the throughput rows (spawn_many .. worker_pool): tokio
     /// (rounds interleaved), or none (kairos alone: the table and JSON have no tokio figures;
     /// for instruction counts of kairos only, scripts/cachegrind-micro.sh).
     #[arg(long, value_enum, default_value = "tokio")]
     peer: micro::Peer,
+    /// Also run the Go peer (sched-bench/peers/go, built with `go build` on first use) where
+    /// `go` is on the PATH, with GOMAXPROCS = --workers: a Go column in the throughput table and
+    /// a Go row in spawn_sleep and periodic. Without `go`: a one-line note, no Go figures.
+    #[arg(long)]
+    go: bool,
+    /// Pin kairos worker i to the i-th allowed core (Builder::pin_workers), in every kairos
+    /// runtime of the run.
+    #[arg(long)]
+    pin: bool,
+    /// OS priority of every kairos runtime's workers: normal, or realtime (SCHED_FIFO at
+    /// --rt-priority; needs CAP_SYS_NICE, else the runtime build fails and says so).
+    #[arg(long, value_enum, default_value = "normal")]
+    worker_priority: rt_settings::WorkerPriorityArg,
+    /// SCHED_FIFO priority of --worker-priority realtime and of timer_precision's cyclictest
+    /// row.
+    #[arg(long, default_value_t = rt_settings::DEFAULT_RT_PRIORITY,
+          value_parser = clap::value_parser!(u8).range(1..=99))]
+    rt_priority: u8,
 }
 
 /// A switch given on the command line.
@@ -357,6 +383,11 @@ struct CompareArgs {
     /// How periodic workloads run their periodic tasks on kairos.
     #[arg(long, value_enum, default_value = "spawn-periodic")]
     kairos_periodic: rt_compare::KairosPeriodic,
+    /// Periodic workloads: record a runtime trace of every kairos round and write it to this
+    /// directory as WORKLOAD.BACKEND.roundN.json, in the Chrome trace event format that
+    /// Perfetto (ui.perfetto.dev) and chrome://tracing open (docs/observability.md).
+    #[arg(long, value_name = "DIR")]
+    trace: Option<PathBuf>,
     /// Periodic workloads and workload files: after the tables, print a cyclictest-style line
     /// per row and periodic task (T: index, P: priority, I: period µs, C: jobs, Min/Act/Avg/Max:
     /// release→start µs).
@@ -410,13 +441,15 @@ fn main() -> ExitCode {
             policy: a.policy.into(),
             record_latency: a.record_latency.map(|v| v == OnOff::On),
             peer: a.peer,
+            go: a.go,
+            rt: rt_settings::RtSettings::new(a.pin, a.worker_priority, a.rt_priority),
         })
         .map(drop),
         Command::Soak(a) => {
             let started = std::time::Instant::now();
             soak::run(a.duration, a.workers as usize, a.tasks as usize, a.seed).map(|r| {
                 println!(
-                    "soak: ok: {} waves in {:.1} s on Fifo, Edf, Priority, Fair ({} tasks, {} \
+                    "soak: ok: {} waves in {:.1} s on Fifo, Edf, Priority, Fair, Classes ({} tasks, {} \
                      children, {} periodic; {} destructors each run once; live tasks, timers \
                      and task blocks back to their start after every wave)",
                     r.waves,
@@ -439,6 +472,7 @@ fn main() -> ExitCode {
             backends: a.backends,
             json: a.json,
             hgrm: a.hgrm,
+            trace: a.trace,
             plot: a.plot,
             kairos_periodic: a.kairos_periodic,
             cyclic: a.cyclic,

@@ -9,15 +9,28 @@
 //! | `yield_many` | [`YIELD_TASKS`] tasks each yield [`YIELDS_PER_TASK`] times; await all | yield |
 //! | `ping_pong` | two tasks pass a value back and forth [`ROUND_TRIPS`] times | round trip (2 hops) |
 //! | `chained_spawn` | each task spawns the next, [`CHAIN_DEPTH`] deep; the last signals | spawn |
+//! | `worker_pool` | 1,000,000 messages through a channel of capacity 100 to 3 worker tasks (kairos `sync::mpmc`, tokio `mpsc` + `Mutex`; [`crate::worker_pool`]) | message |
 //!
-//! Two more benchmarks measure time and memory rather than throughput, have their own tables and
-//! modules, and are **not** part of the default run (they take about 25 s together, against a
-//! few seconds for the four above); select them with `--only timer_precision,spawn_sleep`:
+//! Three more benchmarks measure time and memory rather than throughput, have their own tables
+//! and modules, and are **not** part of the default run (they take 10 to 25 s each, against a
+//! few seconds for the five above); select them with `--only timer_precision,spawn_sleep,periodic`:
 //!
 //! | benchmark | what it measures | module |
 //! |---|---|---|
-//! | `timer_precision` | release→poll latency of a 1 ms periodic task (p50/p99/p99.9/max), kairos, kairos with `timer_spin`, tokio and a bare `clock_nanosleep` thread | [`crate::timer_precision`] |
+//! | `timer_precision` | release→poll latency of a 1 ms periodic task (p50/p99/p99.9/max), kairos, kairos with `timer_spin`, tokio, a bare `clock_nanosleep` thread and cyclictest (when installed) | [`crate::timer_precision`] |
 //! | `spawn_sleep` | 1M tasks each sleeping 1 s: spawn ns/task and peak RSS per task, one child process per runtime | [`crate::spawn_sleep`] |
+//! | `periodic` | release→run latency of a 1 ms periodic task beside 8 busy yielding tasks, kairos `Edf` and Go | [`crate::busy_periodic`] |
+//!
+//! # The Go peer (`--go`)
+//!
+//! With `--go` and `go` on the `PATH`, sched-bench builds `peers/go` ([`crate::go_peer`]) and
+//! runs every row it has there too, with `GOMAXPROCS` = `--workers`: a second table under the
+//! throughput table has Go's median and range per row beside kairos' median and `go/kairos` (Go
+//! median / kairos median, > 1: kairos faster). Each measured round runs the Go program once
+//! (`-rounds 1 -warmup 1`: one unrecorded run in that process first, as the Rust runtimes had
+//! their warm-up), interleaved with kairos' and tokio's rounds; `spawn_sleep` and `periodic` get
+//! a Go row. Without `go`, one line says the Go peer was skipped and everything else runs as
+//! without `--go`.
 //!
 //! Every run executes inside one root task spawned on a worker (not on the `block_on` thread),
 //! so spawns go to the worker's local queue as they would in an application, and the clock is
@@ -41,23 +54,31 @@
 //! heaps, mirrors, the preemption handshake, per-poll timing), not any reordering: compare with
 //! `--policy fifo` in the same session.
 //!
-//! `--peer none` leaves tokio out of these four benchmarks: no tokio runtime is built, the table
-//! has kairos' columns only, and the JSON rows have no `tokio` and `ratio_tokio_over_kairos` keys
-//! (the top-level `peer` says which). Then everything the process executes after start-up is
-//! kairos and the benchmark code, which is what an instruction count under cachegrind
-//! (`scripts/cachegrind-micro.sh`) should see. `timer_precision` and `spawn_sleep` compare
-//! against tokio by design and are refused with `--peer none`.
+//! `--peer none` leaves tokio out of the five throughput benchmarks: no tokio runtime is built,
+//! the table has kairos' columns only, and the JSON rows have no `tokio` and
+//! `ratio_tokio_over_kairos` keys (the top-level `peer` says which). Then everything the process
+//! executes after start-up is kairos and the benchmark code, which is what an instruction count
+//! under cachegrind (`scripts/cachegrind-micro.sh`) should see. `timer_precision` and
+//! `spawn_sleep` compare against tokio by design and are refused with `--peer none`; `periodic`
+//! has no tokio row and runs either way.
+//!
+//! `--pin` and `--worker-priority realtime` apply to every kairos runtime of the run
+//! ([`crate::rt_settings`]); the first line above the table says which settings were in force.
 
+use crate::busy_periodic;
 use crate::chan;
 use crate::error::{BenchError, TaskFailed};
 use crate::exec::{run_root, Counters, Exec, Kairos, Tokio};
+use crate::go_peer::{GoPeer, RunArgs};
 use crate::json::{self, Obj};
 use crate::machine::{self, CpuSample};
+use crate::rt_settings::RtSettings;
 use crate::spawn_sleep;
 use crate::stats::Summary;
 use crate::table::{num, Table};
 use crate::timer_precision;
 use crate::watchdog::Watchdog;
+use crate::worker_pool::{self, PoolExec};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -91,6 +112,9 @@ pub enum Micro {
     /// Each task spawns the next, 10k deep.
     #[value(name = "chained_spawn")]
     ChainedSpawn,
+    /// 1M messages through a bounded channel (capacity 100) to 3 worker tasks.
+    #[value(name = "worker_pool")]
+    WorkerPool,
     /// Release->poll latency of a 1 ms periodic task: kairos, kairos timer_spin, tokio, kernel
     /// floor (not in the default run: --timer-secs, default 5, per row).
     #[value(name = "timer_precision")]
@@ -99,16 +123,21 @@ pub enum Micro {
     /// runtime (not in the default run).
     #[value(name = "spawn_sleep")]
     SpawnSleep,
+    /// Release->run latency of a 1 ms periodic task beside 8 busy yielding tasks: kairos Edf,
+    /// and Go with --go (not in the default run: --timer-secs per row).
+    #[value(name = "periodic")]
+    Periodic,
 }
 
 impl Micro {
     /// The benchmarks of the default run (no `--only`), in report order: the round-based ones.
-    /// `timer_precision` and `spawn_sleep` run only when named in `--only`.
-    pub const ALL: [Micro; 4] = [
+    /// `timer_precision`, `spawn_sleep` and `periodic` run only when named in `--only`.
+    pub const ALL: [Micro; 5] = [
         Micro::SpawnMany,
         Micro::YieldMany,
         Micro::PingPong,
         Micro::ChainedSpawn,
+        Micro::WorkerPool,
     ];
 
     /// The name used on the command line and in reports.
@@ -118,15 +147,20 @@ impl Micro {
             Micro::YieldMany => "yield_many",
             Micro::PingPong => "ping_pong",
             Micro::ChainedSpawn => "chained_spawn",
+            Micro::WorkerPool => "worker_pool",
             Micro::TimerPrecision => "timer_precision",
             Micro::SpawnSleep => "spawn_sleep",
+            Micro::Periodic => "periodic",
         }
     }
 
     /// Whether this is one of the round-based throughput benchmarks (kairos and tokio
     /// interleaved, one table), as opposed to one with its own module and table.
     fn is_rounds(self) -> bool {
-        !matches!(self, Micro::TimerPrecision | Micro::SpawnSleep)
+        !matches!(
+            self,
+            Micro::TimerPrecision | Micro::SpawnSleep | Micro::Periodic
+        )
     }
 
     /// What one "op" is.
@@ -135,8 +169,10 @@ impl Micro {
             Micro::SpawnMany | Micro::ChainedSpawn => "ns/spawn",
             Micro::YieldMany => "ns/yield",
             Micro::PingPong => "ns/round trip",
+            Micro::WorkerPool => "ns/message",
             Micro::TimerPrecision => "us release->poll",
             Micro::SpawnSleep => "ns/spawn, B/task",
+            Micro::Periodic => "us release->run",
         }
     }
 
@@ -147,20 +183,22 @@ impl Micro {
             Micro::YieldMany => (YIELD_TASKS * YIELDS_PER_TASK) as u64,
             Micro::PingPong => ROUND_TRIPS as u64,
             Micro::ChainedSpawn => u64::from(CHAIN_DEPTH),
-            Micro::TimerPrecision => 0,
+            Micro::WorkerPool => worker_pool::POOL_MESSAGES,
+            Micro::TimerPrecision | Micro::Periodic => 0,
             Micro::SpawnSleep => spawn_sleep::TASKS,
         }
     }
 
     /// One run on `exec`: ns per op.
-    fn measure<E: Exec>(self, exec: &E) -> Result<f64, BenchError> {
+    fn measure<E: PoolExec>(self, exec: &E) -> Result<f64, BenchError> {
         let _watchdog = Watchdog::arm(format!("{} on {}", self.name(), exec.label()), HANG_LIMIT);
         let elapsed = match self {
             Micro::SpawnMany => run_root(exec, spawn_many::<E>()),
             Micro::YieldMany => run_root(exec, yield_many::<E>()),
             Micro::PingPong => run_root(exec, ping_pong::<E>()),
             Micro::ChainedSpawn => run_root(exec, chained_spawn::<E>()),
-            Micro::TimerPrecision | Micro::SpawnSleep => {
+            Micro::WorkerPool => run_root(exec, E::worker_pool()),
+            Micro::TimerPrecision | Micro::SpawnSleep | Micro::Periodic => {
                 unreachable!("run() hands {} to its own module", self.name())
             }
         }?
@@ -294,6 +332,10 @@ pub struct MicroOpts {
     pub record_latency: Option<bool>,
     /// What runs next to kairos in the throughput benchmarks.
     pub peer: Peer,
+    /// Also run the Go peer where `go` is on the `PATH` (`--go`).
+    pub go: bool,
+    /// `--pin` / `--worker-priority` of every kairos runtime.
+    pub rt: RtSettings,
 }
 
 /// Result of one benchmark.
@@ -305,6 +347,8 @@ pub struct MicroResult {
     pub kairos: Summary,
     /// tokio, ns per op over the rounds (`None` under `--peer none`).
     pub tokio: Option<Summary>,
+    /// Go, ns per op over the rounds (`None` without `--go` or without `go`).
+    pub go: Option<Summary>,
     /// kairos counters over all measured rounds (divide by `rounds` for per round).
     pub kairos_counters: Counters,
     /// Measured rounds.
@@ -315,6 +359,11 @@ impl MicroResult {
     /// tokio median / kairos median: > 1 means kairos is faster (`None` without tokio).
     pub fn ratio(&self) -> Option<f64> {
         self.tokio.as_ref().map(|t| t.median / self.kairos.median)
+    }
+
+    /// Go median / kairos median: > 1 means kairos is faster (`None` without Go).
+    pub fn go_ratio(&self) -> Option<f64> {
+        self.go.as_ref().map(|g| g.median / self.kairos.median)
     }
 }
 
@@ -329,38 +378,67 @@ pub fn run(opts: &MicroOpts) -> Result<Vec<MicroResult>, BenchError> {
         opts.only.clone()
     };
     if opts.peer == Peer::None {
-        if let Some(b) = selected.iter().find(|b| !b.is_rounds()) {
+        if let Some(b) = selected
+            .iter()
+            .find(|b| matches!(b, Micro::TimerPrecision | Micro::SpawnSleep))
+        {
             return Err(BenchError::Usage(format!(
-                "--peer none applies to spawn_many, yield_many, ping_pong and chained_spawn; {} \
-                 compares against tokio by design (leave it out of --only, or use --peer tokio)",
+                "--peer none applies to spawn_many, yield_many, ping_pong, chained_spawn, \
+                 worker_pool and periodic; {} compares against tokio by design (leave it out of \
+                 --only, or use --peer tokio)",
                 b.name()
             )));
         }
     }
     // Create the report file first: a bad path fails now, not after the whole run.
     let json_out = opts.json.as_deref().map(json::Output::create).transpose()?;
+    let go = if opts.go {
+        let peer = GoPeer::find(opts.workers)?;
+        if peer.is_none() {
+            println!("go is not on the PATH: the Go peer is skipped (apt-get install golang-go)");
+        }
+        peer
+    } else {
+        None
+    };
     let start = CpuSample::now();
     let children = spawn_sleep::ChildCpu::now();
     let mut results = Vec::with_capacity(selected.len());
     let mut timers = None;
     let mut sleeps = None;
+    let mut periodic = None;
     for bench in selected {
         match bench {
             Micro::TimerPrecision => {
                 timers = Some(timer_precision::run(&timer_precision::TimerOpts {
                     secs: opts.timer_secs,
                     workers: opts.workers,
+                    rt: opts.rt,
                 })?);
                 continue;
             }
             Micro::SpawnSleep => {
-                sleeps = Some(spawn_sleep::run(opts.spawn_sleep_tasks, opts.workers)?);
+                let rows = spawn_sleep::run(opts.spawn_sleep_tasks, opts.workers)?;
+                let go_row = go
+                    .as_ref()
+                    .map(|g| spawn_sleep::run_go(g, opts.spawn_sleep_tasks))
+                    .transpose()?;
+                sleeps = Some((rows, go_row));
+                continue;
+            }
+            Micro::Periodic => {
+                periodic = Some(busy_periodic::run(
+                    opts.timer_secs,
+                    opts.workers,
+                    opts.rt,
+                    go.as_ref(),
+                )?);
                 continue;
             }
             _ => debug_assert!(bench.is_rounds()),
         }
         eprintln!(
-            "{}: warm-up + {} rounds x (kairos-{}{}), {} workers",
+            "{}: warm-up + {} rounds x (kairos-{}{}{}), {} workers",
             bench.name(),
             opts.rounds,
             policy_label(opts.policy),
@@ -368,13 +446,14 @@ pub fn run(opts: &MicroOpts) -> Result<Vec<MicroResult>, BenchError> {
                 Peer::Tokio => ", tokio",
                 Peer::None => "",
             },
+            if go.is_some() { ", go" } else { "" },
             opts.workers
         );
-        results.push(run_one(bench, opts)?);
+        results.push(run_one(bench, opts, go.as_ref())?);
     }
     if !results.is_empty() {
         println!(
-            "kairos policy: {} ({} workers, record_latency {}; {})",
+            "kairos policy: {} ({} workers, record_latency {}, workers {}; {}{})",
             policy_label(opts.policy),
             opts.workers,
             match opts.record_latency {
@@ -382,28 +461,44 @@ pub fn run(opts: &MicroOpts) -> Result<Vec<MicroResult>, BenchError> {
                 Some(false) => "off",
                 None => "default",
             },
+            opts.rt.describe(),
             match opts.peer {
                 Peer::Tokio => format!("tokio multi-thread, {} workers", opts.workers),
                 Peer::None => "no peer".to_owned(),
+            },
+            if go.is_some() {
+                format!("; go, GOMAXPROCS={}", opts.workers)
+            } else {
+                String::new()
             }
         );
         println!("{}", table(&results));
+        if let Some(t) = go_table(&results) {
+            println!("{t}");
+        }
     }
-    if let Some(rows) = &timers {
+    if let Some((rows, notes)) = &timers {
         println!("{}", timer_precision::table(rows));
-        for line in timer_precision::verdicts(rows) {
+        for line in timer_precision::verdicts(rows).iter().chain(notes) {
             println!("{line}");
         }
         println!();
     }
-    if let Some(rows) = &sleeps {
-        println!("{}", spawn_sleep::table(rows));
-        for line in spawn_sleep::notes(rows) {
+    if let Some((rows, go_row)) = &sleeps {
+        println!("{}", spawn_sleep::table(rows, go_row.as_ref()));
+        for line in spawn_sleep::notes(rows, go_row.as_ref()) {
             println!("{line}");
         }
         println!();
     }
-    let busy = if sleeps.is_some() {
+    if let Some(rows) = &periodic {
+        println!("{}", busy_periodic::table(rows));
+        if let Some(line) = busy_periodic::verdict(rows) {
+            println!("{line}");
+        }
+        println!();
+    }
+    let busy = if sleeps.is_some() || go.is_some() {
         busy_note_without_children(start, children)
     } else {
         machine::busy_note(start)
@@ -413,19 +508,31 @@ pub fn run(opts: &MicroOpts) -> Result<Vec<MicroResult>, BenchError> {
     }
     if let Some(out) = json_out {
         let mut extra = Vec::new();
-        if let Some(rows) = &timers {
+        if let Some((rows, _)) = &timers {
             extra.push(("timer_precision", timer_precision::to_json(rows)));
         }
-        if let Some(rows) = &sleeps {
-            extra.push(("spawn_sleep", spawn_sleep::to_json(rows)));
+        if let Some((rows, go_row)) = &sleeps {
+            extra.push(("spawn_sleep", spawn_sleep::to_json(rows, go_row.as_ref())));
         }
-        out.write_json("micro", to_json(&results, opts, busy.as_deref(), &extra))?;
+        if let Some(rows) = &periodic {
+            extra.push(("periodic", busy_periodic::to_json(rows)));
+        }
+        let go_state = match (opts.go, &go) {
+            (false, _) => "off",
+            (true, None) => "go not on the PATH",
+            (true, Some(_)) => "ran",
+        };
+        out.write_json(
+            "micro",
+            to_json(&results, opts, busy.as_deref(), go_state, &extra),
+        )?;
     }
     Ok(results)
 }
 
-fn run_one(bench: Micro, opts: &MicroOpts) -> Result<MicroResult, BenchError> {
+fn run_one(bench: Micro, opts: &MicroOpts, go: Option<&GoPeer>) -> Result<MicroResult, BenchError> {
     let kairos = Kairos::tuned(opts.workers, opts.policy, |mut b| {
+        b = opts.rt.apply(b);
         if let Some(rounds) = opts.kairos_spin_rounds {
             b = b.spin_rounds(rounds);
         }
@@ -445,8 +552,24 @@ fn run_one(bench: Micro, opts: &MicroOpts) -> Result<MicroResult, BenchError> {
     let before = kairos.counters().unwrap_or_default();
     let mut k = Vec::with_capacity(opts.rounds);
     let mut t = Vec::with_capacity(opts.rounds);
+    let mut g = Vec::with_capacity(opts.rounds);
+    // One Go process per round, with one unrecorded run inside it first.
+    let go_round = |g: &mut Vec<f64>| -> Result<(), BenchError> {
+        if let Some(peer) = go {
+            let args = RunArgs {
+                warmup: 1,
+                ..RunArgs::default()
+            };
+            g.push(peer.run(bench.name(), 1, args)?[0].ns_per_op);
+        }
+        Ok(())
+    };
     for round in 0..opts.rounds {
         let at_start = kairos.counters().unwrap_or_default();
+        // Go first on odd rounds, last on even ones, as kairos and tokio swap places.
+        if round % 2 == 1 {
+            go_round(&mut g)?;
+        }
         match &tokio {
             None => k.push(bench.measure(&kairos)?),
             Some(tokio) if round % 2 == 0 => {
@@ -458,13 +581,20 @@ fn run_one(bench: Micro, opts: &MicroOpts) -> Result<MicroResult, BenchError> {
                 k.push(bench.measure(&kairos)?);
             }
         }
+        if round % 2 == 0 {
+            go_round(&mut g)?;
+        }
         if opts.verbose {
             let c = kairos.counters().unwrap_or_default().since(at_start);
             let tokio_ns = t
                 .get(round)
                 .map_or_else(String::new, |ns| format!(" tokio {}", num(*ns)));
+            let go_ns = g
+                .get(round)
+                .map_or_else(String::new, |ns| format!(" go {}", num(*ns)));
             eprintln!(
-                "  round {round}: kairos {}{tokio_ns} {} (kairos polls {} steals {} parks {})",
+                "  round {round}: kairos {}{tokio_ns}{go_ns} {} (kairos polls {} steals {} \
+                 parks {})",
                 num(k[round]),
                 bench.unit(),
                 c.polls,
@@ -489,13 +619,18 @@ fn run_one(bench: Micro, opts: &MicroOpts) -> Result<MicroResult, BenchError> {
         } else {
             Some(summary(&t)?)
         },
+        go: if g.is_empty() {
+            None
+        } else {
+            Some(summary(&g)?)
+        },
         kairos_counters,
         rounds: opts.rounds,
     })
 }
 
-/// [`machine::busy_note`] with the CPU time of `spawn_sleep`'s child processes (which the kernel
-/// books to them, not to this process) not counted as other processes'.
+/// [`machine::busy_note`] with the CPU time of child processes (`spawn_sleep`'s and the Go
+/// peer's, which the kernel books to them, not to this process) not counted as other processes'.
 fn busy_note_without_children(
     start: Option<CpuSample>,
     children: spawn_sleep::ChildCpu,
@@ -508,7 +643,7 @@ fn busy_note_without_children(
         ""
     };
     Some(format!(
-        "other processes (not counting spawn_sleep's child processes) used {:.0}% of the \
+        "other processes (not counting this run's child processes) used {:.0}% of the \
          machine's CPU time during this run{hint}",
         share * 100.0
     ))
@@ -550,6 +685,7 @@ fn table(results: &[MicroResult]) -> Table {
                 _ => row.extend(tokio_header.map(|_| "-".to_owned())),
             }
         }
+
         row.extend([
             per_round(r.kairos_counters.polls),
             per_round(r.kairos_counters.steals),
@@ -560,11 +696,43 @@ fn table(results: &[MicroResult]) -> Table {
     table
 }
 
+/// The Go peer's table (rows that have Go figures; `None` if none has): Go's median and range
+/// beside kairos' median, in a table of its own so that neither table grows past 120 columns.
+fn go_table(results: &[MicroResult]) -> Option<Table> {
+    let mut table = Table::new([
+        "benchmark",
+        "unit",
+        "kairos median",
+        "go median",
+        "go min",
+        "go max",
+        "go/kairos",
+    ])
+    .text_columns(2);
+    let mut any = false;
+    for r in results {
+        if let (Some(g), Some(ratio)) = (&r.go, r.go_ratio()) {
+            any = true;
+            table.row([
+                r.bench.name().to_owned(),
+                r.bench.unit().to_owned(),
+                num(r.kairos.median),
+                num(g.median),
+                num(g.min),
+                num(g.max),
+                format!("{ratio:.2}x"),
+            ]);
+        }
+    }
+    any.then_some(table)
+}
+
 /// The report; `extra` are further top-level keys (the standalone benchmarks' rows).
 fn to_json(
     results: &[MicroResult],
     opts: &MicroOpts,
     busy: Option<&str>,
+    go_state: &str,
     extra: &[(&str, serde_json::Value)],
 ) -> serde_json::Value {
     let rows = results.iter().map(|r| {
@@ -575,6 +743,9 @@ fn to_json(
             .val("kairos", r.kairos);
         if let (Some(t), Some(ratio)) = (&r.tokio, r.ratio()) {
             row = row.val("tokio", t).num("ratio_tokio_over_kairos", ratio);
+        }
+        if let (Some(g), Some(ratio)) = (&r.go, r.go_ratio()) {
+            row = row.val("go", g).num("ratio_go_over_kairos", ratio);
         }
         row.val(
             "kairos_counters_total",
@@ -590,6 +761,8 @@ fn to_json(
         .str("command", "micro")
         .str("kairos_policy", &policy_label(opts.policy))
         .str("peer", opts.peer.name())
+        .str("go_peer", go_state)
+        .str("kairos_workers", &opts.rt.describe())
         .str(
             "kairos_record_latency",
             match opts.record_latency {

@@ -1,7 +1,8 @@
 //! `sched-bench soak --duration D`: waves of random tasks on kairos under every policy, each
 //! wave checked for exact outcomes and for leaks.
 //!
-//! A wave runs on one runtime (the policies take turns: Fifo, Edf, Priority, Fair) and spawns
+//! A wave runs on one runtime (the policies take turns: Fifo, Edf, Priority, Fair, Classes) and
+//! spawns
 //! a random mix, drawn from a seeded xorshift generator, of:
 //!
 //! | kind | what it does | expected outcome |
@@ -35,7 +36,13 @@ const PANIC_MARKER: &str = "sched-bench soak: deliberate panic";
 const SETTLE_LIMIT: Duration = Duration::from_secs(5);
 
 /// The policies the waves take turns on.
-const POLICIES: [Policy; 4] = [Policy::Fifo, Policy::Edf, Policy::Priority, Policy::Fair];
+const POLICIES: [Policy; 5] = [
+    Policy::Fifo,
+    Policy::Edf,
+    Policy::Priority,
+    Policy::Fair,
+    Policy::Classes,
+];
 
 /// What a soak run did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -391,8 +398,8 @@ mod tests {
             }
             rt.shutdown_timeout(Duration::from_secs(10)).unwrap();
         }
-        assert_eq!(report.waves, 8);
-        assert_eq!(report.tasks, 2400);
+        assert_eq!(report.waves, 10);
+        assert_eq!(report.tasks, 3000);
         assert!(
             report.drops > report.tasks,
             "children and periodic closures counted too"

@@ -35,10 +35,20 @@
 //! capacity / `chunks_total`.
 //!
 //! The pool is sized as [`POOL_BYTES_PER_TASK`] × tasks + [`POOL_SLACK`], rounded up to a MiB: a
-//! sleeping task's block is at most 128 bytes (kairos' 112-byte task class as of this writing).
-//! The note under the table prints the pool bytes per live block, and tasks the pool could not
-//! hold are counted in the `boxed` column, which must be 0: if a future kairos grows the task
-//! block past 128 bytes, `boxed` says so.
+//! sleeping task's block is at most 192 bytes (the note under the table showed 160 bytes of chunk
+//! per live block on 2026-12-04). The note prints the pool bytes per live block, and tasks the
+//! pool could not hold are counted in the `boxed` column, which must be 0: if a future kairos
+//! grows the task block past 192 bytes, `boxed` says so.
+//!
+//! # Go (`--go`)
+//!
+//! With `micro --go` and `go` on the `PATH`, a last row runs the Go peer's `spawn_sleep` row
+//! ([`crate::go_peer`]; `GOMAXPROCS` = `--workers`) in its own process: the main goroutine starts
+//! `--spawn-sleep-tasks` goroutines that each `time.Sleep(1 s)`, waits until every one has
+//! started, and reads `VmRSS` then. Its bytes per task are `(VmRSS then − VmRSS before) / tasks`
+//! (the current resident size while all goroutines sleep, not the high-water mark); they go in
+//! both the gross and the net column (nothing is pre-faulted), and its spawn time is the time
+//! until every goroutine had started. The other columns are `-`.
 //!
 //! # Other processes' CPU
 //!
@@ -47,6 +57,7 @@
 //! subtracted, as a share of the window's wall time × CPUs, from the "others' CPU" figures.
 
 use crate::error::BenchError;
+use crate::go_peer::{GoPeer, RunArgs};
 use crate::json::{self, Obj};
 use crate::machine::CpuSample;
 use crate::table::{num, Table};
@@ -61,8 +72,8 @@ pub const TASKS: u64 = 1_000_000;
 /// How long each task sleeps.
 pub const SLEEP: Duration = Duration::from_secs(1);
 /// Task-pool bytes reserved per task: at least the size class of a task block holding a sleep
-/// future (112 bytes now; 128 leaves room).
-pub const POOL_BYTES_PER_TASK: usize = 128;
+/// future (160 bytes of chunk per block measured; 192 leaves room).
+pub const POOL_BYTES_PER_TASK: usize = 192;
 /// Extra pool capacity: partly used chunks of each heap, and the root task.
 pub const POOL_SLACK: usize = 8 << 20;
 /// A child taking longer than this is treated as hung (it exits with the watchdog's status).
@@ -454,6 +465,53 @@ pub fn run(tasks: u64, workers: usize) -> Result<Vec<SleepRow>, BenchError> {
     Ok(rows)
 }
 
+/// The Go peer's row.
+#[derive(Clone, Copy, Debug)]
+pub struct GoSleepRow {
+    /// Goroutines started.
+    pub tasks: u64,
+    /// Time until every goroutine had started, per goroutine.
+    pub spawn_ns_per_task: f64,
+    /// VmRSS growth per sleeping goroutine.
+    pub bytes_per_task: f64,
+    /// Other processes' share of the machine's CPU during the run (0..=1), if known.
+    pub others_share: Option<f64>,
+}
+
+/// Runs the Go peer's `spawn_sleep` row once with `tasks` goroutines.
+///
+/// # Errors
+/// The peer failed or printed no `bytes_per_task` (it could not read `/proc/self/status`).
+pub fn run_go(go: &GoPeer, tasks: u64) -> Result<GoSleepRow, BenchError> {
+    eprintln!("spawn_sleep: go: {tasks} goroutines x sleep {SLEEP:?}, in the Go peer");
+    let before = CpuSample::now();
+    let children = ChildCpu::now();
+    let round = go
+        .run(
+            "spawn_sleep",
+            1,
+            RunArgs {
+                tasks: Some(tasks),
+                ..RunArgs::default()
+            },
+        )?
+        .remove(0);
+    let others_share = before
+        .and_then(|b| CpuSample::now()?.others_share_since(&b))
+        .map(|s| (s - children.share_since()).max(0.0));
+    let bytes_per_task = round.bytes_per_task.ok_or_else(|| BenchError::Task {
+        backend: "go".to_owned(),
+        message: "spawn_sleep printed no bytes_per_task (is /proc/self/status readable?)"
+            .to_owned(),
+    })?;
+    Ok(GoSleepRow {
+        tasks: round.ops,
+        spawn_ns_per_task: round.ns_per_op,
+        bytes_per_task,
+        others_share,
+    })
+}
+
 /// CPU time of this process's waited-for children, to take it out of "other processes' CPU".
 #[derive(Clone, Copy, Debug)]
 pub struct ChildCpu {
@@ -500,8 +558,8 @@ pub const TARGET_BYTES_PER_TASK: f64 = 200.0;
 
 const MIB: f64 = (1 << 20) as f64;
 
-/// The results table.
-pub fn table(rows: &[SleepRow]) -> Table {
+/// The results table; the Go peer's row last, if given.
+pub fn table(rows: &[SleepRow], go: Option<&GoSleepRow>) -> Table {
     let mut t = Table::new([
         "spawn_sleep (1 s sleeps)",
         "tasks",
@@ -536,11 +594,30 @@ pub fn table(rows: &[SleepRow]) -> Table {
                 .map_or_else(|| "-".to_owned(), |s| format!("{:.0}%", s * 100.0)),
         ]);
     }
+    if let Some(g) = go {
+        let dash = || "-".to_owned();
+        t.row([
+            "go (goroutines)".to_owned(),
+            g.tasks.to_string(),
+            num(g.spawn_ns_per_task),
+            dash(),
+            dash(),
+            dash(),
+            num(g.bytes_per_task),
+            dash(),
+            dash(),
+            num(g.bytes_per_task),
+            dash(),
+            g.others_share
+                .map_or_else(dash, |s| format!("{:.0}%", s * 100.0)),
+        ]);
+    }
     t
 }
 
-/// Notes under the table: pool block size, and the target per row.
-pub fn notes(rows: &[SleepRow]) -> Vec<String> {
+/// Notes under the table: pool block size, and the target per row (with the Go row: issue 17's
+/// goal, kairos' net bytes per task below Go's).
+pub fn notes(rows: &[SleepRow], go: Option<&GoSleepRow>) -> Vec<String> {
     let mut lines = Vec::new();
     for r in rows {
         let c = &r.report;
@@ -573,28 +650,56 @@ pub fn notes(rows: &[SleepRow]) -> Vec<String> {
                 "MISSED"
             }
         ));
+        if let Some(g) = go {
+            lines.push(format!(
+                "{}: net {} B/task < go {} B/goroutine: {}",
+                r.runtime.label(),
+                num(net),
+                num(g.bytes_per_task),
+                if net < g.bytes_per_task {
+                    "met"
+                } else {
+                    "MISSED"
+                }
+            ));
+        }
     }
     lines
 }
 
-/// The rows as a JSON array.
-pub fn to_json(rows: &[SleepRow]) -> serde_json::Value {
-    json::array(rows.iter().map(|r| {
-        let c = &r.report;
-        let mut o = Obj::new()
-            .str("row", r.runtime.label())
-            .int("sleep_ns", SLEEP.as_nanos() as u64);
-        for (key, get, _) in FIELDS {
-            o = o.int(key, get(c));
-        }
-        o.num("spawn_ns_per_task", c.spawn_ns_per_task())
-            .num("gross_bytes_per_task", c.gross_per_task())
-            .num("prefaulted_pool_bytes_per_task", c.prefaulted_per_task())
-            .num("pool_used_bytes_per_task", c.pool_used_per_task())
-            .num("net_bytes_per_task", c.net_per_task())
-            .num("others_cpu_share", r.others_share.unwrap_or(f64::NAN))
+/// The rows as a JSON array; the Go row (fewer keys) last, if given.
+pub fn to_json(rows: &[SleepRow], go: Option<&GoSleepRow>) -> serde_json::Value {
+    let go_row = go.map(|g| {
+        Obj::new()
+            .str("row", "go (goroutines)")
+            .int("sleep_ns", SLEEP.as_nanos() as u64)
+            .int("tasks", g.tasks)
+            .num("spawn_ns_per_task", g.spawn_ns_per_task)
+            .num("gross_bytes_per_task", g.bytes_per_task)
+            .num("net_bytes_per_task", g.bytes_per_task)
+            .num("others_cpu_share", g.others_share.unwrap_or(f64::NAN))
             .finish()
-    }))
+    });
+    json::array(
+        rows.iter()
+            .map(|r| {
+                let c = &r.report;
+                let mut o = Obj::new()
+                    .str("row", r.runtime.label())
+                    .int("sleep_ns", SLEEP.as_nanos() as u64);
+                for (key, get, _) in FIELDS {
+                    o = o.int(key, get(c));
+                }
+                o.num("spawn_ns_per_task", c.spawn_ns_per_task())
+                    .num("gross_bytes_per_task", c.gross_per_task())
+                    .num("prefaulted_pool_bytes_per_task", c.prefaulted_per_task())
+                    .num("pool_used_bytes_per_task", c.pool_used_per_task())
+                    .num("net_bytes_per_task", c.net_per_task())
+                    .num("others_cpu_share", r.others_share.unwrap_or(f64::NAN))
+                    .finish()
+            })
+            .chain(go_row),
+    )
 }
 
 #[cfg(test)]

@@ -22,6 +22,14 @@
 //! | `kairos timer_spin 20us` | the same with `Builder::timer_spin(20 µs)` | same |
 //! | `tokio` | `tokio::time::interval_at` with `MissedTickBehavior::Skip`, in a task on a 2-worker multi-thread runtime | `tokio::time::Instant::now()` |
 //!
+//! | `cyclictest (SCHED_FIFO p)` | only when `cyclictest` (package `rt-tests`) is on the `PATH`: `cyclictest -q -m -t1 -p P -i 1000 -l N -h 10000`, one thread at SCHED_FIFO priority `P` (`--rt-priority`, default 50) sleeping to an absolute 1 ms grid: the reference real-time loop | cyclictest's own; its histogram (1 µs buckets) is read back, so its percentiles have 1 µs resolution, and it records every loop (no warm-up) |
+//!
+//! The kairos rows take `--pin` and `--worker-priority realtime` ([`crate::rt_settings`]); their
+//! label says so. The goal of issue 17 is that kairos workers at SCHED_FIFO have a p50 within
+//! [`TARGET_CYCLICTEST_RATIO`] of cyclictest's at the same priority; the verdict under the table
+//! compares them only when the kairos rows ran at SCHED_FIFO. Without `cyclictest`, or when it
+//! cannot raise its priority (no `CAP_SYS_NICE`), the row is left out with a one-line note.
+//!
 //! `tick()` returns the tick's *scheduled* instant on both runtimes, so the latency is computed
 //! against the grid, not against some later reading. Each row uses its own runtime's clock for
 //! both ends of the subtraction (all are `CLOCK_MONOTONIC` underneath).
@@ -46,6 +54,8 @@
 use crate::error::BenchError;
 use crate::json::{self, Obj};
 use crate::machine::CpuSample;
+use crate::rt_settings::{RtSettings, DEFAULT_RT_PRIORITY};
+use crate::spawn_sleep::ChildCpu;
 use crate::table::{num, Table};
 use crate::watchdog::Watchdog;
 use hdrhistogram::Histogram;
@@ -67,6 +77,11 @@ pub const TARGET_P99_US: f64 = 200.0;
 pub const TARGET_TOKIO_RATIO: f64 = 10.0;
 /// Target from the design ("Time"): kairos median within this factor of the kernel floor's.
 pub const TARGET_FLOOR_RATIO: f64 = 2.0;
+/// Target of issue 17: kairos (SCHED_FIFO) median within this factor of cyclictest's median at
+/// the same priority.
+pub const TARGET_CYCLICTEST_RATIO: f64 = 1.2;
+/// cyclictest's histogram range (`-h`), in µs; later samples count as overflows.
+const CYCLICTEST_HIST_US: u64 = 10_000;
 
 /// Options of the benchmark.
 #[derive(Clone, Copy, Debug)]
@@ -75,6 +90,8 @@ pub struct TimerOpts {
     pub secs: u32,
     /// Worker threads of each runtime.
     pub workers: usize,
+    /// `--pin` / `--worker-priority` of the kairos rows.
+    pub rt: RtSettings,
 }
 
 impl TimerOpts {
@@ -199,20 +216,30 @@ impl TimerRow {
     }
 }
 
-/// Runs the four rows one after another; progress on stderr.
+/// Runs the four rows one after another, then the cyclictest row where it can run; progress on
+/// stderr. Returns the rows and notes for under the table (a skipped cyclictest row).
 ///
 /// # Errors
 /// A runtime that cannot be built or shut down, a failed task, or a floor thread that failed.
-pub fn run(opts: &TimerOpts) -> Result<Vec<TimerRow>, BenchError> {
+pub fn run(opts: &TimerOpts) -> Result<(Vec<TimerRow>, Vec<String>), BenchError> {
     type RowFn = fn(&TimerOpts) -> Result<Latencies, BenchError>;
-    let spin_label = format!("kairos timer_spin {}us", KAIROS_TIMER_SPIN.as_micros());
+    let settings = if opts.rt.is_default() {
+        String::new()
+    } else {
+        format!(" ({})", opts.rt.describe())
+    };
+    let kairos_label = format!("kairos{settings}");
+    let spin_label = format!(
+        "kairos timer_spin {}us{settings}",
+        KAIROS_TIMER_SPIN.as_micros()
+    );
     let rows: [(&str, RowFn); 4] = [
         ("linux floor (clock_nanosleep)", floor),
-        ("kairos", |o| kairos_row(o, Duration::ZERO)),
+        (&kairos_label, |o| kairos_row(o, Duration::ZERO)),
         (&spin_label, |o| kairos_row(o, KAIROS_TIMER_SPIN)),
         ("tokio", tokio_row),
     ];
-    let mut out = Vec::with_capacity(rows.len());
+    let mut out = Vec::with_capacity(rows.len() + 1);
     for (label, row) in rows {
         eprintln!(
             "timer_precision: {label}: 1 ms period, {} ms warm-up + {} s",
@@ -230,7 +257,100 @@ pub fn run(opts: &TimerOpts) -> Result<Vec<TimerRow>, BenchError> {
             others_share,
         });
     }
-    Ok(out)
+    let mut notes = Vec::new();
+    let priority = opts.rt.fifo_priority.unwrap_or(DEFAULT_RT_PRIORITY);
+    let label = format!("cyclictest (SCHED_FIFO {priority})");
+    match find_on_path("cyclictest") {
+        None => notes.push(
+            "cyclictest is not on the PATH: its row is skipped (apt-get install rt-tests)"
+                .to_owned(),
+        ),
+        Some(exe) => {
+            eprintln!("timer_precision: {label}: 1 ms interval, {} s", opts.secs);
+            let before = CpuSample::now();
+            let children = ChildCpu::now();
+            match cyclictest(&exe, priority, opts.jobs()) {
+                Ok(latencies) => out.push(TimerRow {
+                    label,
+                    latencies,
+                    expected: opts.jobs(),
+                    // cyclictest is a child process: its CPU time is not other processes'.
+                    others_share: before
+                        .and_then(|b| CpuSample::now()?.others_share_since(&b))
+                        .map(|s| (s - children.share_since()).max(0.0)),
+                }),
+                Err(why) => notes.push(format!("{label} skipped: {why}")),
+            }
+        }
+    }
+    Ok((out, notes))
+}
+
+/// The first executable named `name` on `PATH`.
+fn find_on_path(name: &str) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|p| {
+            p.metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+/// Runs cyclictest for `jobs` loops at SCHED_FIFO `priority` and reads its histogram back.
+/// `Err` says why there is no row (it could not raise its priority, it failed, or its output
+/// had no histogram).
+fn cyclictest(exe: &std::path::Path, priority: u8, jobs: u64) -> Result<Latencies, String> {
+    let out = std::process::Command::new(exe)
+        .args(["-q", "-m", "-t1", "-i", "1000"])
+        .args(["-p", &priority.to_string()])
+        .args(["-l", &jobs.to_string()])
+        .args(["-h", &CYCLICTEST_HIST_US.to_string()])
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        return Err(format!(
+            "cyclictest failed ({}; it needs CAP_SYS_NICE for SCHED_FIFO): {}",
+            out.status,
+            stderr.trim()
+        ));
+    }
+    parse_cyclictest(&String::from_utf8_lossy(&out.stdout))
+        .ok_or_else(|| format!("cyclictest printed no histogram: {}", stderr.trim()))
+}
+
+/// cyclictest's `-h` output for one thread: `BUCKET COUNT` lines (bucket = µs) and `# Max
+/// Latencies: N` / `# Histogram Overflows: N` trailers. Overflows are recorded at the maximum.
+fn parse_cyclictest(stdout: &str) -> Option<Latencies> {
+    let mut lat = Latencies::new();
+    let mut seen = false;
+    let mut max_us = None;
+    let mut overflows = 0;
+    for line in stdout.lines() {
+        let field = |prefix: &str| {
+            line.strip_prefix(prefix)
+                .and_then(|rest| rest.split_whitespace().next()?.parse::<u64>().ok())
+        };
+        if let Some(m) = field("# Max Latencies:") {
+            max_us = Some(m);
+        } else if let Some(o) = field("# Histogram Overflows:") {
+            overflows = o;
+        } else if !line.starts_with('#') {
+            let mut cols = line.split_whitespace().map(str::parse::<u64>);
+            if let (Some(Ok(bucket)), Some(Ok(count))) = (cols.next(), cols.next()) {
+                seen = true;
+                if count > 0 {
+                    lat.hist.saturating_record_n((bucket * 1_000).max(1), count);
+                }
+            }
+        }
+    }
+    if overflows > 0 {
+        let at = max_us.unwrap_or(CYCLICTEST_HIST_US) * 1_000;
+        lat.hist.saturating_record_n(at, overflows);
+    }
+    seen.then_some(lat)
 }
 
 /// `CLOCK_MONOTONIC` in ns.
@@ -317,10 +437,14 @@ fn floor_error(message: String) -> BenchError {
 fn kairos_row(opts: &TimerOpts, spin: Duration) -> Result<Latencies, BenchError> {
     use kairos::time::{interval_at, Instant, MissedTickBehavior};
     let label = || format!("kairos (timer_spin {spin:?})");
-    let rt = kairos::Runtime::builder()
-        .workers(opts.workers)
-        .thread_name("kairos-timer")
-        .timer_spin(spin)
+    let rt = opts
+        .rt
+        .apply(
+            kairos::Runtime::builder()
+                .workers(opts.workers)
+                .thread_name("kairos-timer")
+                .timer_spin(spin),
+        )
         .build()
         .map_err(|e| BenchError::Build {
             backend: label(),
@@ -453,7 +577,7 @@ fn ratio(x: f64) -> String {
 /// Lines comparing the rows with the targets of issue 3 and the design (printed under the
 /// table). Expects the rows in [`run`]'s order.
 pub fn verdicts(rows: &[TimerRow]) -> Vec<String> {
-    let [floor, kairos, spin, tokio] = rows else {
+    let [floor, kairos, spin, tokio, rest @ ..] = rows else {
         return Vec::new();
     };
     let mark = |ok: bool| if ok { "met" } else { "MISSED" };
@@ -476,6 +600,26 @@ pub fn verdicts(rows: &[TimerRow]) -> Vec<String> {
             ratio(floor_ratio),
             mark(floor_ratio <= TARGET_FLOOR_RATIO),
         ));
+    }
+    if let Some(cyclic) = rest.first() {
+        let p50 = cyclic.latencies.quantile_us(0.5);
+        if kairos.label.contains("SCHED_FIFO") {
+            let r = kairos.latencies.quantile_us(0.5) / p50;
+            lines.push(format!(
+                "{} p50 / {} p50 = {} <= {TARGET_CYCLICTEST_RATIO}x: {}",
+                kairos.label,
+                cyclic.label,
+                ratio(r),
+                mark(r <= TARGET_CYCLICTEST_RATIO)
+            ));
+        } else {
+            lines.push(format!(
+                "{}: p50 {} us; the kairos rows ran at normal priority: add --worker-priority \
+                 realtime to compare them at the same priority",
+                cyclic.label,
+                num(p50)
+            ));
+        }
     }
     lines
 }
@@ -502,7 +646,24 @@ pub fn to_json(rows: &[TimerRow]) -> serde_json::Value {
 
 #[cfg(test)]
 mod tests {
-    use super::{Grid, Job, Latencies, TimerOpts, WARMUP_JOBS};
+    use super::{parse_cyclictest, Grid, Job, Latencies, TimerOpts, WARMUP_JOBS};
+    use crate::rt_settings::RtSettings;
+
+    #[test]
+    fn reads_cyclictests_histogram_and_overflows() {
+        let out = "# /dev/cpu_dma_latency set to 0us\n# Histogram\n000013 000001\n\
+                   000016 000002\n000020 000000\n# Total: 000000004\n# Min Latencies: 00013\n\
+                   # Max Latencies: 04945\n# Histogram Overflows: 00001\n";
+        let l = parse_cyclictest(out).unwrap();
+        assert_eq!(l.recorded(), 4);
+        assert!(
+            (l.quantile_us(0.5) - 16.0).abs() < 0.1,
+            "{}",
+            l.quantile_us(0.5)
+        );
+        assert!((l.max_us() - 4945.0).abs() < 5.0, "{}", l.max_us());
+        assert!(parse_cyclictest("# Histogram\n# Total: 0\n").is_none());
+    }
 
     #[test]
     fn grid_skips_warmup_and_ends() {
@@ -543,6 +704,7 @@ mod tests {
         let o = TimerOpts {
             secs: 5,
             workers: 2,
+            rt: RtSettings::default(),
         };
         assert_eq!(o.jobs(), 5_000);
     }

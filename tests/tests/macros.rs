@@ -63,3 +63,12 @@ async fn should_panic_still_applies() {
 async fn explicit_crate_path() {
     kairos::yield_now().await;
 }
+
+#[kairos::test(flavor = "current_thread")]
+async fn current_thread_flavor_runs_tasks_on_the_test_thread() {
+    let here = std::thread::current().id();
+    let there = kairos::spawn(async { std::thread::current().id() })
+        .await
+        .unwrap();
+    assert_eq!(here, there);
+}

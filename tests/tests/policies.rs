@@ -330,12 +330,16 @@ fn a_task_can_move_its_own_deadline() {
 fn urgent_task_preempts_cpu_bound_tasks_on_all_workers() {
     let _dog = Watchdog::new("cross-worker preemption", Duration::from_secs(60));
     let _serial = cpu_bound();
-    for (policy, urgent) in [
+    let deadline = Sched::default().deadline(Duration::from_millis(1));
+    for (policy, hog, urgent) in [
+        (Policy::Edf, Sched::default(), deadline),
         (
-            Policy::Edf,
-            Sched::default().deadline(Duration::from_millis(1)),
+            Policy::Priority,
+            Sched::default(),
+            Sched::default().priority(200),
         ),
-        (Policy::Priority, Sched::default().priority(200)),
+        // Priority-class hogs (not held to the fair slice) under a deadline-class task.
+        (Policy::Classes, Sched::default().priority(10), deadline),
     ] {
         let rt = rt(2, policy);
         let done = Arc::new(AtomicBool::new(false));
@@ -343,7 +347,7 @@ fn urgent_task_preempts_cpu_bound_tasks_on_all_workers() {
         let hogs: Vec<_> = (0..2)
             .map(|_| {
                 let (done, started) = (done.clone(), started.clone());
-                rt.spawn(async move {
+                rt.spawn_with(hog, async move {
                     started.fetch_add(1, Ordering::SeqCst);
                     while !done.load(Ordering::SeqCst) {
                         std::hint::spin_loop();
@@ -561,4 +565,30 @@ fn fair_injector_task_runs_beside_a_local_queue_that_never_empties() {
         ran,
         "the injector's task did not run in 20 ms beside two hogs"
     );
+}
+
+/// `Classes` on threads: a deadline-class task with a budget of 1 ms per 5 ms that computes
+/// until told to stop, and a fair task that needs 20 ms of `work` to finish, on one worker. The
+/// fair task finishes (then stops the budgeted one): the budgeted task is parked at the end of
+/// each budget until its period ends (real timer), which is when the fair class runs. Without the
+/// budget the deadline class would keep the only worker and the test would hang (watchdog).
+#[test]
+fn a_budgeted_deadline_task_leaves_the_fair_class_room_on_threads() {
+    let _dog = Watchdog::new("budget throttling on threads", Duration::from_secs(60));
+    let _serial = cpu_bound();
+    let rt = rt(1, Policy::Classes);
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    let budget = Sched::default().budget(Duration::from_millis(1), Duration::from_millis(5));
+    let hog = rt.spawn_with(budget, async move {
+        while !s.load(Ordering::SeqCst) {
+            kairos::work(Duration::from_micros(100)).await;
+        }
+    });
+    let fair = rt.spawn(async move {
+        kairos::work(Duration::from_millis(20)).await;
+        stop.store(true, Ordering::SeqCst);
+    });
+    rt.block_on(fair).unwrap();
+    rt.block_on(hog).unwrap();
 }

@@ -676,7 +676,13 @@ fn block_on_reports_a_deadlock_with_its_seed() {
 /// `check_determinism` holds, and results are exact, for every policy on 2 to 4 virtual workers.
 #[test]
 fn determinism_holds_for_every_policy() {
-    for policy in [Policy::Fifo, Policy::Priority, Policy::Fair, Policy::Edf] {
+    for policy in [
+        Policy::Fifo,
+        Policy::Priority,
+        Policy::Fair,
+        Policy::Edf,
+        Policy::Classes,
+    ] {
         for workers in 2..=4 {
             let b = Builder::new()
                 .seed(12 + workers as u64)

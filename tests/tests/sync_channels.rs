@@ -453,7 +453,7 @@ fn blocking_variants_work_between_plain_threads() {
     drop(jtx);
     producer.join().unwrap();
     let total: u64 = workers.into_iter().map(|w| w.join().unwrap()).sum();
-    assert_eq!(total, (0..1000u64).sum());
+    assert_eq!(total, (0..1000u64).sum::<u64>());
     let (otx, orx) = oneshot::channel::<u32>();
     std::thread::spawn(move || otx.send(3).unwrap());
     assert_eq!(orx.blocking_recv(), Ok(3));

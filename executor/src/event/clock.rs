@@ -13,12 +13,26 @@ fn epoch() -> std::time::Instant {
     *EPOCH.get_or_init(std::time::Instant::now)
 }
 
+/// Whether the installed sink provides the clock (the simulator: time is virtual, and real
+/// I/O, which waits on the OS, cannot take part).
+#[inline]
+pub(crate) fn is_virtual() -> bool {
+    super::sink_now().is_some()
+}
+
 /// Nanoseconds since the epoch, now (the sink's clock if it provides one).
 #[inline]
 pub(crate) fn now_ns() -> u64 {
     if let Some(now) = super::sink_now() {
         return now;
     }
+    os_now_ns()
+}
+
+/// Nanoseconds since the epoch on the OS's monotonic clock, whatever sink is installed (for a
+/// sink that time-stamps events itself: runtime tracing).
+#[inline]
+pub(crate) fn os_now_ns() -> u64 {
     // 2^64 ns is 584 years of uptime.
     epoch().elapsed().as_nanos() as u64
 }

@@ -17,6 +17,13 @@
 /// | `DeadlineMiss` | periodic task | lateness (ns) | job index |
 /// | `Cancel` | cancelled task | 0 | 0 |
 /// | `Annotate` | annotating task, or 0 | label number (`Trace::label`) | value |
+/// | `PreemptRequest` | 0 | worker asked to yield (`u64::MAX`: the requesting worker itself) | 0 |
+/// | `Release` | periodic task | job index | release time (ns) |
+/// | `Complete` | periodic task | job index | lateness (ns, 0 if on time) |
+///
+/// The simulator's trace records the kinds up to `Annotate`; the later ones are recorded by
+/// runtime tracing (`kairos::trace`) only, so that the simulator's digests and golden traces
+/// stay what they were.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 #[non_exhaustive]
@@ -45,9 +52,22 @@ pub enum EventKind {
     Cancel = 11,
     /// A user annotation (`sim::annotate`).
     Annotate = 12,
+    /// A worker's running task was asked to yield for a more urgent one.
+    PreemptRequest = 13,
+    /// A periodic job was released (its task polled at or after the release time).
+    Release = 14,
+    /// A periodic job completed.
+    Complete = 15,
 }
 
 impl EventKind {
+    /// Whether the simulator's trace records this kind (the kinds it recorded before runtime
+    /// tracing added more: its digests and golden traces do not change).
+    #[inline]
+    pub(crate) fn in_sim_trace(self) -> bool {
+        (self as u8) <= EventKind::Annotate as u8
+    }
+
     /// The kind's name as written in text and JSON traces.
     ///
     /// ```
@@ -67,6 +87,9 @@ impl EventKind {
             EventKind::DeadlineMiss => "deadline_miss",
             EventKind::Cancel => "cancel",
             EventKind::Annotate => "annotate",
+            EventKind::PreemptRequest => "preempt_request",
+            EventKind::Release => "release",
+            EventKind::Complete => "complete",
         }
     }
 }

@@ -29,7 +29,8 @@
 //! | `notify::notify_one_vs_cancelled_waiter` | a waiting future; a cancelled one passing its notification on |
 //! | `semaphore::acquire_many_vs_release_vs_close` | a request that waits |
 //! | `preempt::pick_vs_push` | the worker's recheck after its pick flags its own poll |
-//! | `park::*` | unpark before the wait; unpark of a waiting thread |
+//! | `park::*` | unpark before the wait; unpark of a waiting thread; unpark before a poll; unpark of a worker blocked in the I/O poller |
+//! | `io::edge_is_never_lost` | a clear that finds a newer event and keeps it |
 //! | `idle::*` | the last searcher parks while work is pushed (no lost wake-up) |
 //! | `timer::register_vs_waiter` | a registration that finds the timer waiter and unparks it |
 //! | `timer::register_cancel_vs_fire` | registration and cancel from a foreign thread vs firing |
@@ -37,11 +38,13 @@
 //! | `backoff::spin_wait_yields_to_the_setter` | (assertion only) the shim's `Backoff` yields to loom |
 //! | `chan::*` (`sync/chan/`) | a receiver / a sender waiting (empty / full buffer); a dropped notified receiver or sender passing its wake-up on; close and last-sender drop racing waiters |
 //! | `oneshot::*` (`sync/oneshot.rs`, `watch.rs`, `broadcast.rs`) | a send waking a waiting oneshot receiver; a watch `changed` waiting; send racing receiver drop |
+//! | `trace::snapshot_vs_push` | a push into a full trace buffer while a reader copies it |
 
 mod backoff;
 mod chan;
 mod idle;
 mod inject;
+mod io;
 mod join_set;
 mod local;
 mod local_set;
@@ -55,6 +58,7 @@ mod preempt;
 mod semaphore;
 mod task;
 mod timer;
+mod trace;
 
 use std::collections::BTreeSet;
 

@@ -60,11 +60,20 @@ fn steal_vs_owner_push_pop() {
 /// urgency of the task the pop returns, and `Urgency::IDLE` once empty: the mirror is consistent
 /// with the structure once the racing threads are done.
 fn drain_checking_head(q: &Ordered<u32>, got: &mut Vec<(Key, u32)>) {
+    drain_checking_head_by(q, got, runqueue::key_urgency);
+}
+
+/// [`drain_checking_head`] with the urgency a popped key should have had as the head.
+fn drain_checking_head_by(
+    q: &Ordered<u32>,
+    got: &mut Vec<(Key, u32)>,
+    urgency: fn(Key) -> Urgency,
+) {
     loop {
         let head = q.head();
         match q.pop(0) {
             Some((k, t)) => {
-                assert_eq!(head, runqueue::key_urgency(k), "stale head mirror");
+                assert_eq!(head, urgency(k), "stale head mirror");
                 got.push((k, t));
             }
             None => {
@@ -146,6 +155,86 @@ fn rekey_vs_steal_vs_pop() {
             if !on_victim && !on_thief && task2_landed {
                 // It left the victim before the re-key and reached the thief's queue after it.
                 crate::loom::reached("model.rekey_in_flight");
+            }
+        },
+    );
+}
+
+/// A class move races a steal and a pop under `Classes`: task 2, queued in the fair class behind
+/// task 1 (priority class), is moved to the deadline class (inheritance lending it a deadline)
+/// by a re-key that follows the same protocol as [`rekey_vs_steal_vs_pop`]. Checks: each task is
+/// popped exactly once; task 2 comes out with the deadline key if and only if a re-key reported
+/// it found; the head mirrors match the queues afterwards (on the classes' banded scale). The
+/// model must reach a steal, a re-key that misses on the victim and one that finds the task in
+/// the thief's queue (`model.class_move_after_steal`).
+#[test]
+fn class_move_vs_steal_vs_pop() {
+    const NEW: Key = Key::Edf(EdfKey::At(5));
+    const ORDER: QueueOrder = QueueOrder::Classes {
+        aging_interval: u64::MAX,
+        sched_latency: 1_000,
+    };
+    check(
+        &[
+            "ordered.steal",
+            "ordered.rekey_missed",
+            "model.class_move_after_steal",
+        ],
+        || {
+            let victim = Arc::new(Ordered::<u32>::new(ORDER));
+            let thief_q = Arc::new(Ordered::<u32>::new(ORDER));
+            let fair = TaskKey {
+                deadline: None,
+                ..key(0)
+            };
+            victim
+                .push(
+                    1,
+                    TaskKey {
+                        priority: 3,
+                        ..fair
+                    },
+                    0,
+                )
+                .unwrap();
+            victim.push(2, fair, 0).unwrap();
+            let thief = {
+                let (victim, thief_q) = (victim.clone(), thief_q.clone());
+                thread::spawn(move || {
+                    let first = victim.steal_into(&thief_q, 2, 0);
+                    let mut landed = Vec::new();
+                    if let Some(entry) = thief_q.pop(0) {
+                        landed.push(entry);
+                    }
+                    (first, landed)
+                })
+            };
+            let rekeyer = {
+                let (victim, thief_q) = (victim.clone(), thief_q.clone());
+                thread::spawn(move || {
+                    let on_victim = victim.rekey(NEW, 0, |&t| t == 2);
+                    let on_thief = !on_victim && thief_q.rekey(NEW, 0, |&t| t == 2);
+                    (on_victim, on_thief)
+                })
+            };
+            let mut got: Vec<(Key, u32)> = victim.pop(0).into_iter().collect();
+            let (stolen, mut landed) = thief.join().unwrap();
+            let (on_victim, on_thief) = rekeyer.join().unwrap();
+            got.extend(stolen);
+            let urgency = crate::policy::classes::running_urgency;
+            drain_checking_head_by(&victim, &mut got, urgency);
+            drain_checking_head_by(&thief_q, &mut landed, urgency);
+            got.extend(landed);
+            got.sort_unstable_by_key(|&(_, t)| t);
+            let tasks: Vec<u32> = got.iter().map(|&(_, t)| t).collect();
+            assert_eq!(tasks, vec![1, 2], "a task was lost or duplicated");
+            assert_eq!(
+                got[1].0 == NEW,
+                on_victim || on_thief,
+                "a class move reported found but did not take effect, or the reverse"
+            );
+            if on_thief {
+                crate::loom::reached("model.class_move_after_steal");
             }
         },
     );

@@ -13,7 +13,9 @@ fn unpark_is_never_lost() {
         &["park.notified_before_wait", "park.unpark_wakes_waiter"],
         || {
             let (parker, unparker) = park::pair();
-            let t = thread::spawn(move || unparker.unpark());
+            let t = thread::spawn(move || {
+                let _ = unparker.unpark();
+            });
             parker.park();
             t.join().unwrap();
         },
@@ -28,13 +30,46 @@ fn parker_is_reusable() {
         let (main_parker, main_unparker) = park::pair();
         let (ack_parker, ack_unparker) = park::pair();
         let t = thread::spawn(move || {
-            main_unparker.unpark();
+            let _ = main_unparker.unpark();
             ack_parker.park();
-            main_unparker.unpark();
+            let _ = main_unparker.unpark();
         });
         main_parker.park();
-        ack_unparker.unpark();
+        let _ = ack_unparker.unpark();
         main_parker.park();
         t.join().unwrap();
     });
+}
+
+/// A worker about to block in the I/O poller is never left there by an unpark: either its
+/// `begin_poll` sees the notification and it skips the wait, or the unparker sees `POLLING` and
+/// notifies the poller. The poller is modelled by a sticky flag (as `polling`'s eventfd: a
+/// notify before the wait makes the wait return); the "wait" is a spin on that flag, which
+/// loom reports as a deadlock if nobody sets it.
+#[test]
+fn unpark_interrupts_poller() {
+    use crate::loom::atomic::{AtomicBool, Ordering};
+    use crate::loom::Arc;
+    check(
+        &["park.notified_before_poll", "park.unpark_interrupts_poller"],
+        || {
+            let (parker, unparker) = park::pair();
+            let notified = Arc::new(AtomicBool::new(false));
+            let t = {
+                let notified = notified.clone();
+                thread::spawn(move || {
+                    if unparker.unpark() {
+                        notified.store(true, Ordering::SeqCst);
+                    }
+                })
+            };
+            if parker.begin_poll() {
+                while !notified.load(Ordering::SeqCst) {
+                    thread::yield_now();
+                }
+                parker.end_poll();
+            }
+            t.join().unwrap();
+        },
+    );
 }

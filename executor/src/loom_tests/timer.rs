@@ -38,7 +38,7 @@ fn register_vs_waiter() {
                 let (_key, unpark) = driver.register(100, &waker);
                 if let Some(worker) = unpark {
                     assert_eq!(worker, 0);
-                    unparker.unpark();
+                    let _ = unparker.unpark();
                 }
             })
         };

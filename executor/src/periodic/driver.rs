@@ -53,6 +53,10 @@ pub(crate) async fn run<F, Fut>(
         }
         let started = Instant::now();
         control.stats.released(ns_between(release, started));
+        event::emit(EventKind::Release, || {
+            let task = crate::task::with_current(|h| h.id.0).unwrap_or(0);
+            (task, index, release.as_nanos())
+        });
         job_fn(Job {
             release,
             deadline,
@@ -63,7 +67,19 @@ pub(crate) async fn run<F, Fut>(
         let response = ns_between(release, end);
         let lateness = signed_ns(end, deadline);
         control.stats.completed(response, lateness);
+        event::emit(EventKind::Complete, || {
+            let task = crate::task::with_current(|h| h.id.0).unwrap_or(0);
+            (task, index, lateness.max(0) as u64)
+        });
         if lateness > 0 {
+            #[cfg(feature = "tracing")]
+            tracing::warn!(
+                task = crate::task::with_current(|h| h.id.0),
+                name,
+                job = index,
+                lateness_ns = lateness,
+                "deadline miss"
+            );
             event::emit(EventKind::DeadlineMiss, || {
                 let task = crate::task::with_current(|h| h.id.0).unwrap_or(0);
                 (task, lateness as u64, index)

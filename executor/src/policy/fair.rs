@@ -181,6 +181,11 @@ impl<T> FairQueue<T> {
         self.heap.rekey(vruntime, is)
     }
 
+    /// Whether an item `is` matches is queued. O(n).
+    pub(crate) fn contains(&self, is: impl FnMut(&T) -> bool) -> bool {
+        self.heap.contains(is)
+    }
+
     /// Removes up to `n` items with the smallest virtual runtimes, smallest first, with their
     /// virtual runtimes (for stealing: every queue of a runtime shares one virtual time axis, so
     /// the thief queues them with the same values, see [`super::runqueue`]). Leaves

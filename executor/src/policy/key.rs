@@ -155,6 +155,11 @@ impl<K: Ord + Copy, T> KeyedHeap<K, T> {
         true
     }
 
+    /// Whether an item `is` matches is queued. O(n).
+    pub(crate) fn contains(&self, mut is: impl FnMut(&T) -> bool) -> bool {
+        self.heap.iter().any(|e| is(&e.item))
+    }
+
     /// Takes the entry of the earliest-queued item `is` matches out of the heap.
     fn take(&mut self, mut is: impl FnMut(&T) -> bool) -> Option<Entry<K, T>> {
         let seq = self

@@ -14,6 +14,8 @@
 //! - [`priority`]: levels 0..=255, highest first, FIFO within a level, one level of aging per
 //!   interval waited. Bitmap of levels (Linux 2.6's O(1) scheduler): O(1) while nothing has
 //!   aged, else O(levels within reach of the oldest item's aging).
+//! - [`classes`]: the three above in one queue, deadline class over priority class over fair
+//!   class (Linux's `dl > rt > fair`); the class is a function of the task's parameters.
 //! - [`fair`]: weighted virtual runtime, smallest first, CFS's weights, charging and placement
 //!   (`kernel/sched/fair.c`). Binary heap, O(log n).
 //!
@@ -26,6 +28,8 @@
 //! above reads.
 
 pub(crate) mod admission;
+pub(crate) mod cbs;
+pub(crate) mod classes;
 pub(crate) mod edf;
 pub(crate) mod fair;
 pub(crate) mod fifo;
@@ -43,14 +47,15 @@ use std::fmt;
 /// | `Edf` | absolute deadline, earliest first; no deadline last | `deadline` | binary heap per worker, O(log n) |
 /// | `Priority` | priority 0..=255, highest first, with aging | `priority` | 256 FIFO levels + bitmap, O(1) |
 /// | `Fair` | weighted virtual runtime, smallest first (CFS-like) | `nice` | binary heap per worker, O(log n) |
+/// | `Classes` | class first (deadline > priority > fair), then the class's own order | `deadline`, else `priority` 1..=255, else `nice` | the three structures per worker |
 ///
-/// Under the ordered policies (`Edf`, `Priority`, `Fair`) every pick takes the most urgent task
+/// Under the ordered policies (`Edf`, `Priority`, `Fair`, `Classes`) every pick takes the most urgent task
 /// visible in any queue, and a newly runnable task that beats the least urgent running one asks
 /// that worker to yield; `docs/policies.md` states the exact guarantees.
 ///
 /// ```
 /// use kairos::{Policy, Runtime};
-/// for policy in [Policy::Fifo, Policy::Edf, Policy::Priority, Policy::Fair] {
+/// for policy in [Policy::Fifo, Policy::Edf, Policy::Priority, Policy::Fair, Policy::Classes] {
 ///     let rt = Runtime::builder().workers(1).policy(policy).build().unwrap();
 ///     assert_eq!(rt.block_on(rt.spawn(async { 1 })).unwrap(), 1);
 /// }
@@ -67,6 +72,9 @@ pub enum Policy {
     Priority,
     /// Smallest weighted virtual runtime first.
     Fair,
+    /// Scheduling classes in one runtime: tasks with a deadline (EDF) before tasks with a
+    /// priority of 1 or more (fixed priorities with aging) before the rest (fair share).
+    Classes,
 }
 
 impl fmt::Display for Policy {
@@ -76,6 +84,7 @@ impl fmt::Display for Policy {
             Policy::Edf => "Edf",
             Policy::Priority => "Priority",
             Policy::Fair => "Fair",
+            Policy::Classes => "Classes",
         })
     }
 }

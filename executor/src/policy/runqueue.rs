@@ -33,6 +33,7 @@
 //!
 //! [`Urgency::IDLE`] (`u64::MAX`) is reserved for "no task": real urgencies are capped one below.
 
+use super::classes::ClassQueue;
 use super::edf::{EdfKey, EdfQueue};
 use super::fair::UNPLACED;
 use super::fair::{self, FairQueue};
@@ -51,6 +52,13 @@ pub(crate) enum QueueOrder {
     /// Smallest weighted virtual runtime first.
     Fair {
         /// A woken task is placed at most `sched_latency / 2` behind `min_vruntime`.
+        sched_latency: u64,
+    },
+    /// Scheduling classes (`super::classes`): deadline, then priority, then fair.
+    Classes {
+        /// The priority class's aging, as under `Priority`.
+        aging_interval: u64,
+        /// The fair class's placement latency, as under `Fair`.
         sched_latency: u64,
     },
 }
@@ -106,6 +114,8 @@ pub(crate) enum RunQueue<T> {
     Priority(PriorityQueue<T>),
     /// `QueueOrder::Fair`, with its placement latency and the largest runtime-wide floor seen.
     Fair(FairQueue<T>, u64, u64),
+    /// `QueueOrder::Classes`.
+    Classes(ClassQueue<T>),
 }
 
 impl<T> RunQueue<T> {
@@ -119,6 +129,10 @@ impl<T> RunQueue<T> {
             QueueOrder::Fair { sched_latency } => {
                 RunQueue::Fair(FairQueue::new(), sched_latency, 0)
             }
+            QueueOrder::Classes {
+                aging_interval,
+                sched_latency,
+            } => RunQueue::Classes(ClassQueue::new(aging_interval, sched_latency)),
         }
     }
 
@@ -129,6 +143,7 @@ impl<T> RunQueue<T> {
             RunQueue::Edf(q) => q.len(),
             RunQueue::Priority(q) => q.len(),
             RunQueue::Fair(q, ..) => q.len(),
+            RunQueue::Classes(q) => q.len(),
         }
     }
 
@@ -151,6 +166,7 @@ impl<T> RunQueue<T> {
                 q.push(item, placed);
                 return Some(placed);
             }
+            RunQueue::Classes(q) => return q.push(item, key, now),
         }
         None
     }
@@ -162,6 +178,7 @@ impl<T> RunQueue<T> {
             (RunQueue::Edf(q), Key::Edf(k)) => q.push_key(item, k),
             (RunQueue::Priority(q), Key::Priority(p)) => q.push(item, p, now),
             (RunQueue::Fair(q, ..), Key::Fair(vruntime)) => q.push(item, vruntime),
+            (RunQueue::Classes(q), key) => q.push_moved(item, key, now),
             _ => unreachable!("a key moved between queues of different policies"),
         }
     }
@@ -173,6 +190,7 @@ impl<T> RunQueue<T> {
             RunQueue::Edf(q) => q.pop().map(|(k, t)| (Key::Edf(k), t)),
             RunQueue::Priority(q) => q.pop(now).map(|(p, t)| (Key::Priority(p), t)),
             RunQueue::Fair(q, ..) => q.pop().map(|(v, t)| (Key::Fair(v), t)),
+            RunQueue::Classes(q) => q.pop(now),
         }
     }
 
@@ -181,6 +199,7 @@ impl<T> RunQueue<T> {
     pub(crate) fn pop_for_move(&mut self, now: u64) -> Option<(Key, T)> {
         match self {
             RunQueue::Fair(q, ..) => q.pop_batch(1).next().map(|(v, t)| (Key::Fair(v), t)),
+            RunQueue::Classes(q) => q.pop_for_move(now),
             _ => self.pop(now),
         }
     }
@@ -195,6 +214,7 @@ impl<T> RunQueue<T> {
             RunQueue::Edf(q) => q.remove(is).map(|(k, t)| (Key::Edf(k), t)),
             RunQueue::Priority(q) => q.remove(now, is).map(|(p, t)| (Key::Priority(p), t)),
             RunQueue::Fair(q, ..) => q.remove(is).map(|(v, t)| (Key::Fair(v), t)),
+            RunQueue::Classes(q) => q.remove(now, is),
         }
     }
 
@@ -211,11 +231,15 @@ impl<T> RunQueue<T> {
     ///   an effective one, aging included).
     /// - `Key::Fair(v)`: the new virtual runtime, used as given (no placement).
     ///
+    /// Under `Classes` the key's variant names the class the task moves to
+    /// ([`ClassQueue::rekey`]; `now` starts a priority's aging when the task changes class).
+    ///
     /// # Panics
     ///
     /// If `key` is of another policy than the queue.
-    pub(crate) fn rekey(&mut self, key: Key, is: impl FnMut(&T) -> bool) -> bool {
+    pub(crate) fn rekey(&mut self, key: Key, now: u64, is: impl FnMut(&T) -> bool) -> bool {
         match (self, key) {
+            (RunQueue::Classes(q), key) => q.rekey(key, now, is),
             (RunQueue::Edf(q), Key::Edf(k)) => q.rekey(k, is),
             (RunQueue::Priority(q), Key::Priority(p)) => q.rekey(p, is),
             (RunQueue::Fair(q, ..), Key::Fair(v)) => q.rekey(v, is),
@@ -232,6 +256,7 @@ impl<T> RunQueue<T> {
             RunQueue::Fair(q, _, floor) => q.peek_key().map_or(Urgency::IDLE, |v| {
                 fair_urgency(v, q.min_vruntime().max(*floor))
             }),
+            RunQueue::Classes(q) => q.head_urgency(now),
         }
     }
 }
@@ -300,7 +325,7 @@ mod tests {
         let mut q = RunQueue::new(QueueOrder::Edf);
         q.push(1, key(Some(30), 0), 0);
         q.push(2, key(None, 0), 0);
-        assert!(q.rekey(Key::Edf(EdfKey::At(10)), |&t| t == 2));
+        assert!(q.rekey(Key::Edf(EdfKey::At(10)), 0, |&t| t == 2));
         assert_eq!(q.head_urgency(0), Urgency(10));
         assert_eq!(
             q.remove(0, |&t| t == 2),
@@ -313,10 +338,10 @@ mod tests {
         q.push("a", key(None, 1), 0);
         q.push("b", key(None, 3), 0);
         // "a" inherits base 5; the 2 levels it aged by 20 ns stay on top of it.
-        assert!(q.rekey(Key::Priority(5), |&t| t == "a"));
+        assert!(q.rekey(Key::Priority(5), 0, |&t| t == "a"));
         assert_eq!(q.head_urgency(20), priority_urgency(7));
         assert_eq!(q.remove(20, |&t| t == "a"), Some((Key::Priority(7), "a")));
-        assert!(!q.rekey(Key::Priority(9), |&t| t == "a"));
+        assert!(!q.rekey(Key::Priority(9), 0, |&t| t == "a"));
 
         let mut q = RunQueue::new(QueueOrder::Fair {
             sched_latency: 6_000,
@@ -328,10 +353,10 @@ mod tests {
         };
         assert_eq!(q.push(2, ran, 0), Some(500));
         // Level with task 1, which was queued first and stays ahead.
-        assert!(q.rekey(Key::Fair(0), |&t| t == 2));
+        assert!(q.rekey(Key::Fair(0), 0, |&t| t == 2));
         assert_eq!(q.remove(0, |&t| t == 1), Some((Key::Fair(0), 1)));
         assert_eq!(q.pop(0), Some((Key::Fair(0), 2)));
-        assert!(!q.rekey(Key::Fair(0), |&t| t == 2));
+        assert!(!q.rekey(Key::Fair(0), 0, |&t| t == 2));
     }
 
     #[test]
@@ -339,7 +364,7 @@ mod tests {
     fn rekey_with_another_policys_key_panics() {
         let mut q = RunQueue::new(QueueOrder::Edf);
         q.push(1, key(Some(30), 0), 0);
-        let _ = q.rekey(Key::Fair(0), |_| true);
+        let _ = q.rekey(Key::Fair(0), 0, |_| true);
     }
 
     #[test]

@@ -211,7 +211,7 @@ impl<T> Ordered<T> {
     // Called by priority and deadline inheritance (`worker/ordered.rs`, `reprioritized`).
     pub(crate) fn rekey(&self, key: Key, now: u64, is: impl FnMut(&T) -> bool) -> bool {
         let mut inner = lock(&self.inner);
-        let found = inner.rq.rekey(key, is);
+        let found = inner.rq.rekey(key, now, is);
         if found {
             self.publish(&inner.rq, now);
         } else {
@@ -266,8 +266,9 @@ impl<T> Ordered<T> {
         lock(&self.inner).closed = true;
     }
 
-    /// Republishes the mirrors. Called with the lock held.
-    #[inline]
+    /// Republishes the mirrors. Called with the lock held. Always inlined into push and pop, as
+    /// it was before `Classes` made `RunQueue`'s match larger.
+    #[inline(always)]
     fn publish(&self, rq: &RunQueue<T>, now: u64) {
         // Only this queue's lock holder writes the mirrors, so the relaxed loads see the last
         // stores; an unchanged value is not stored again (readers keep their copy of the line).

@@ -41,7 +41,18 @@ pub struct Builder {
     aging_interval: Duration,
     fair_slice: Duration,
     admission_control: bool,
+    deadline_share: u8,
+    fair_reserve: u8,
+    lock_memory: bool,
     record_latency: Option<bool>,
+    /// Trace from the start with this many events per worker.
+    trace: Option<usize>,
+    /// Keep per-task statistics for the task dump.
+    track_tasks: bool,
+    /// Report polls longer than this.
+    long_poll: Option<(Duration, crate::trace::long_poll::Hook)>,
+    /// Run the one worker on the thread that calls `block_on` (`current_thread`).
+    current_thread: bool,
 }
 
 /// Default [`Builder::aging_interval`]: 10 ms per level, so a priority-0 task reaches the top
@@ -50,6 +61,13 @@ pub const DEFAULT_AGING_INTERVAL: Duration = Duration::from_millis(10);
 
 /// Default [`Builder::fair_slice`]: 1 ms, about CFS's minimum granularity (0.75 ms) rounded.
 pub const DEFAULT_FAIR_SLICE: Duration = Duration::from_millis(1);
+
+/// Default [`Builder::deadline_share`]: 95%, Linux's default share for real-time threads
+/// (`sched_rt_runtime_us / sched_rt_period_us` = 950000 / 1000000).
+pub const DEFAULT_DEADLINE_SHARE: u8 = 95;
+
+/// Default [`Builder::fair_reserve`]: 5%, what Linux's default leaves to non-real-time threads.
+pub const DEFAULT_FAIR_RESERVE: u8 = 5;
 
 /// How workers are placed on cores.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -94,8 +112,36 @@ impl Builder {
             aging_interval: DEFAULT_AGING_INTERVAL,
             fair_slice: DEFAULT_FAIR_SLICE,
             admission_control: false,
+            deadline_share: DEFAULT_DEADLINE_SHARE,
+            fair_reserve: DEFAULT_FAIR_RESERVE,
+            lock_memory: false,
             record_latency: None,
+            trace: None,
+            track_tasks: false,
+            long_poll: None,
+            current_thread: false,
         }
+    }
+
+    /// A current-thread runtime: one worker and no worker thread. [`Runtime::block_on`] runs that
+    /// worker on the calling thread, polling its future and the runtime's tasks in turn (timers
+    /// and I/O included), as tokio's `current_thread` flavour does. Between `block_on` calls
+    /// nothing runs: spawned tasks wait for the next one. The policy, the seed and everything
+    /// else apply as usual; [`workers`](Self::workers) must stay 1, and pinning and worker
+    /// priority are refused (there is no worker thread to set them on: set them on the thread
+    /// that calls `block_on`). Only one `block_on` drives the worker at a time; a second one,
+    /// from another thread, waits for its future like on a threaded runtime.
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().current_thread().build().unwrap();
+    /// let caller = std::thread::current().id();
+    /// let ran_on = rt.block_on(async { kairos::spawn(async { std::thread::current().id() }).await });
+    /// assert_eq!(ran_on.unwrap(), caller);
+    /// ```
+    pub fn current_thread(mut self) -> Builder {
+        self.current_thread = true;
+        self.workers = Some(1);
+        self
     }
 
     /// Number of worker threads (at least 1). Default: the number of cores available to the
@@ -141,8 +187,8 @@ impl Builder {
         self
     }
 
-    /// `Fair` only: a poll that has run this long is asked to yield at its next cooperative
-    /// check ([`task::should_yield`](crate::task::should_yield)). Default
+    /// `Fair`, and the fair class of `Classes`: a poll that has run this long is asked to yield
+    /// at its next cooperative check ([`task::should_yield`](crate::task::should_yield)). Default
     /// [`DEFAULT_FAIR_SLICE`] (1 ms). Zero is an error at `build()`.
     ///
     /// ```
@@ -162,8 +208,10 @@ impl Builder {
     /// Admission control for periodic tasks: with `true`,
     /// [`Runtime::spawn_periodic`](crate::Runtime::spawn_periodic) refuses a task (with an
     /// [`AdmissionError`](crate::AdmissionError) naming the test and the numbers) when the
-    /// periodic task set would fail the policy's schedulability test. Needs `Edf` or `Priority`
-    /// (`build()` fails otherwise). Default: off.
+    /// periodic task set would fail the policy's schedulability test. Needs `Edf`, `Priority`
+    /// or `Classes` (`build()` fails otherwise; under `Classes` the periodic tasks are in the
+    /// deadline class, held to [`deadline_share`](Self::deadline_share) and EDF's test).
+    /// Default: off.
     ///
     /// ```
     /// let rt = kairos::Runtime::builder()
@@ -175,6 +223,67 @@ impl Builder {
     /// ```
     pub fn admission_control(mut self, on: bool) -> Builder {
         self.admission_control = on;
+        self
+    }
+
+    /// `Classes` with [`admission_control`](Self::admission_control): the share of every
+    /// worker, in percent, that the deadline class may use. `spawn_periodic` refuses a task
+    /// when the periodic set's total utilization would exceed `share * workers`
+    /// ([`AdmissionError`](crate::AdmissionError) `DeadlineShare`, naming the numbers; the rule
+    /// of Linux's `SCHED_DEADLINE`), then runs the EDF test of the worker count. Default
+    /// [`DEFAULT_DEADLINE_SHARE`] (95%). More than 100, or more than 100 minus
+    /// [`fair_reserve`](Self::fair_reserve), is an error at `build()`.
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder()
+    ///     .policy(kairos::Policy::Classes)
+    ///     .admission_control(true)
+    ///     .deadline_share(80)
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn deadline_share(mut self, percent: u8) -> Builder {
+        self.deadline_share = percent;
+        self
+    }
+
+    /// `Classes`: the share of every worker, in percent, kept for the fair class: the deadline
+    /// class's share ([`deadline_share`](Self::deadline_share)) may not exceed 100 minus it
+    /// (`build()` fails otherwise). Admitted periodic tasks whose jobs stay within their
+    /// budget (`Sched::budget`) then leave at least this share to the classes below the
+    /// deadline class (`docs/policies.md`, "Budgets and admission", says what it does not
+    /// cover: the priority class is not limited). Default [`DEFAULT_FAIR_RESERVE`] (5%).
+    ///
+    /// ```
+    /// let err = kairos::Runtime::builder()
+    ///     .policy(kairos::Policy::Classes)
+    ///     .fair_reserve(10)
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("deadline_share"));
+    /// ```
+    pub fn fair_reserve(mut self, percent: u8) -> Builder {
+        self.fair_reserve = percent;
+        self
+    }
+
+    /// Locks the whole process's memory in RAM at `build()`, now and for every later allocation
+    /// (`mlockall(MCL_CURRENT | MCL_FUTURE)`, Linux), so that no page fault to swap or to a
+    /// dropped file page stalls a real-time task. It is process-wide and stays after the
+    /// runtime is dropped. Needs a large enough `RLIMIT_MEMLOCK` or `CAP_IPC_LOCK`; when the OS
+    /// refuses, `build()` fails with [`BuildError::LockMemory`], which names the limit and what
+    /// to do. Default: off.
+    ///
+    /// ```
+    /// // Without the limit or the capability, the error says what to change.
+    /// match kairos::Runtime::builder().workers(1).lock_memory(true).build() {
+    ///     Ok(rt) => drop(rt),
+    ///     Err(e) => eprintln!("{e}"),
+    /// }
+    /// ```
+    pub fn lock_memory(mut self, on: bool) -> Builder {
+        self.lock_memory = on;
         self
     }
 
@@ -325,6 +434,71 @@ impl Builder {
         self
     }
 
+    /// Records a runtime trace from the start, with room for `capacity` events per worker
+    /// (events past it are counted as lost); [`Runtime::stop_trace`] returns it. Default: no
+    /// trace (start one later with [`Runtime::start_trace`]). See `docs/observability.md`.
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().workers(1).trace(1 << 16).build().unwrap();
+    /// rt.block_on(rt.spawn(async {})).unwrap();
+    /// let trace = rt.stop_trace().unwrap();
+    /// assert!(!trace.events().is_empty());
+    /// ```
+    pub fn trace(mut self, capacity: usize) -> Builder {
+        self.trace = Some(capacity);
+        self
+    }
+
+    /// Keeps, for every live task, where it was spawned, how often and how long it was polled,
+    /// and when it last was, for [`Runtime::dump`]. It costs a short lock at each spawn,
+    /// completion and poll, and two clock reads per poll. Default: off (the dump then lists the
+    /// tasks, their states and parameters, without these fields).
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().workers(1).track_tasks(true).build().unwrap();
+    /// let t = rt.spawn(std::future::pending::<()>());
+    /// let dump = rt.dump();
+    /// assert_eq!(dump.tasks()[0].spawned_at.unwrap().line(), line!() - 2);
+    /// # drop(t);
+    /// ```
+    pub fn track_tasks(mut self, on: bool) -> Builder {
+        self.track_tasks = on;
+        self
+    }
+
+    /// Calls `callback` for every poll that takes longer than `threshold`, with the task's id,
+    /// name and spawn location (a blocking call inside a task shows up here). Turns on
+    /// [`track_tasks`](Self::track_tasks) for the spawn locations, and times every poll (two
+    /// clock reads). The callback runs on the worker, right after the poll: keep it short.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let log = seen.clone();
+    /// let rt = kairos::Runtime::builder()
+    ///     .workers(1)
+    ///     .long_poll(Duration::from_millis(20), move |p| log.lock().unwrap().push(p.name))
+    ///     .build()
+    ///     .unwrap();
+    /// let slow = kairos::Sched::default().name("slow");
+    /// rt.block_on(rt.spawn_with(slow, async { std::thread::sleep(Duration::from_millis(30)) }))
+    ///     .unwrap();
+    /// drop(rt);
+    /// assert_eq!(*seen.lock().unwrap(), vec![Some("slow")]);
+    /// ```
+    pub fn long_poll(
+        mut self,
+        threshold: Duration,
+        callback: impl Fn(&crate::trace::LongPoll) + Send + Sync + 'static,
+    ) -> Builder {
+        self.long_poll = Some((
+            threshold,
+            crate::trace::long_poll::Hook(std::sync::Arc::new(callback)),
+        ));
+        self
+    }
+
     /// Per-worker setup, validated before any thread starts.
     fn thread_setups(&self, workers: usize) -> Result<Vec<ThreadSetup>, BuildError> {
         if let Err(reason) = self.priority.validate() {
@@ -393,8 +567,45 @@ impl Builder {
             timer_spin: self.timer_spin,
             policy: self.policy_config()?,
         };
+        if self.trace == Some(0) {
+            return Err(BuildError::InvalidParameter {
+                parameter: "trace",
+                reason: "needs room for at least one event per worker: pass a capacity above 0",
+            });
+        }
+        if self.current_thread {
+            if workers != 1 {
+                return Err(BuildError::InvalidParameter {
+                    parameter: "workers",
+                    reason: "a current-thread runtime has one worker, the thread that calls \
+                             block_on: drop current_thread() to get worker threads",
+                });
+            }
+            if self.pinning != Pinning::None || self.priority != WorkerPriority::Normal {
+                return Err(BuildError::InvalidParameter {
+                    parameter: "current_thread",
+                    reason: "pinning and worker priority apply to worker threads and a \
+                             current-thread runtime has none: pin or prioritise the thread that \
+                             calls block_on instead",
+                });
+            }
+        }
         let setups = self.thread_setups(workers)?;
-        Runtime::start(config, setups, &self.thread_name)
+        if self.lock_memory {
+            crate::sys::lock_memory().map_err(|(errno, reason, limit)| BuildError::LockMemory {
+                reason,
+                limit,
+                errno,
+            })?;
+        }
+        Runtime::start(
+            config,
+            setups,
+            &self.thread_name,
+            self.trace,
+            self.long_poll.map(|(_, hook)| hook.0),
+            self.current_thread,
+        )
     }
 
     /// The policy and its parameters, validated.
@@ -409,6 +620,19 @@ impl Builder {
             return Err(BuildError::InvalidParameter {
                 parameter: "fair_slice",
                 reason: "must be positive",
+            });
+        }
+        if self.fair_reserve > 100 {
+            return Err(BuildError::InvalidParameter {
+                parameter: "fair_reserve",
+                reason: "is a percentage: at most 100",
+            });
+        }
+        if u16::from(self.deadline_share) + u16::from(self.fair_reserve) > 100 {
+            return Err(BuildError::InvalidParameter {
+                parameter: "deadline_share",
+                reason: "plus fair_reserve must be at most 100 (percent of each worker): lower \
+                         one of them",
             });
         }
         if self.admission_control && matches!(self.policy, Policy::Fifo | Policy::Fair) {
@@ -426,17 +650,26 @@ impl Builder {
             Policy::Fair => Some(QueueOrder::Fair {
                 sched_latency: crate::policy::fair::DEFAULT_SCHED_LATENCY_NS,
             }),
+            Policy::Classes => Some(QueueOrder::Classes {
+                aging_interval: nanos(self.aging_interval),
+                sched_latency: crate::policy::fair::DEFAULT_SCHED_LATENCY_NS,
+            }),
         };
         Ok(PolicyConfig {
             policy: self.policy,
             ordering,
-            fair_slice: if self.policy == Policy::Fair {
+            fair_slice: if matches!(self.policy, Policy::Fair | Policy::Classes) {
                 nanos(self.fair_slice)
             } else {
                 u64::MAX
             },
             admission_control: self.admission_control,
+            deadline_share: self.deadline_share,
             record_latency: self.record_latency.unwrap_or(self.policy != Policy::Fifo),
-        })
+            track_tasks: self.track_tasks || self.long_poll.is_some(),
+            long_poll_ns: self.long_poll.as_ref().map_or(u64::MAX, |(t, _)| nanos(*t)),
+            times_polls: false,
+        }
+        .with_timing())
     }
 }

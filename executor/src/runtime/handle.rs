@@ -4,6 +4,7 @@ use crate::context;
 use crate::metrics::Metrics;
 use crate::sched::Sched;
 use crate::task::JoinHandle;
+use crate::trace::{Trace, TraceError};
 use crate::worker::Handle;
 use std::future::Future;
 
@@ -43,6 +44,7 @@ impl Handle {
     /// let handle = rt.handle();
     /// assert_eq!(rt.block_on(handle.spawn(async { "hi" })).unwrap(), "hi");
     /// ```
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -59,6 +61,7 @@ impl Handle {
     /// let h = rt.handle().spawn_with(kairos::Sched::default().name("x"), async { 2 });
     /// assert_eq!(rt.block_on(h).unwrap(), 2);
     /// ```
+    #[track_caller]
     pub fn spawn_with<F>(&self, sched: Sched, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -76,5 +79,53 @@ impl Handle {
     /// ```
     pub fn metrics(&self) -> Metrics {
         Metrics::read(self.shared())
+    }
+
+    /// Starts recording a runtime trace; see
+    /// [`Runtime::start_trace`](crate::Runtime::start_trace).
+    ///
+    /// # Errors
+    /// See [`Runtime::start_trace`](crate::Runtime::start_trace).
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+    /// let handle = rt.handle();
+    /// handle.start_trace(1024).unwrap();
+    /// rt.block_on(handle.spawn(async {})).unwrap();
+    /// assert!(handle.stop_trace().is_some());
+    /// ```
+    pub fn start_trace(&self, capacity: usize) -> Result<(), TraceError> {
+        let shared = self.shared();
+        shared.trace().start(shared.num_workers(), capacity)
+    }
+
+    /// Stops the running trace and returns it; see
+    /// [`Runtime::stop_trace`](crate::Runtime::stop_trace).
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().workers(1).trace(64).build().unwrap();
+    /// assert!(rt.handle().stop_trace().is_some());
+    /// assert!(rt.handle().stop_trace().is_none());
+    /// ```
+    pub fn stop_trace(&self) -> Option<Trace> {
+        self.shared().trace().stop()
+    }
+
+    /// Every live task; see [`Runtime::dump`](crate::Runtime::dump).
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+    /// let handle = rt.handle();
+    /// let text = std::thread::spawn(move || handle.dump().to_string()).join().unwrap();
+    /// assert!(text.starts_with("0 live task(s)"));
+    /// ```
+    pub fn dump(&self) -> crate::trace::TaskDump {
+        let shared = self.shared();
+        let now = crate::event::clock::now_ns();
+        let mut tasks = Vec::with_capacity(shared.live_tasks());
+        shared.for_each_task(|header| {
+            tasks.push(crate::trace::task_info(header, shared.task_table(), now));
+        });
+        crate::trace::TaskDump::new(tasks)
     }
 }

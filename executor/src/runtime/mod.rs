@@ -26,13 +26,17 @@ pub(crate) mod periodic;
 pub(crate) mod thread_setup;
 
 pub use crate::worker::Handle;
-pub use builder::{Builder, Policy, DEFAULT_AGING_INTERVAL, DEFAULT_FAIR_SLICE};
+pub use builder::{
+    Builder, Policy, DEFAULT_AGING_INTERVAL, DEFAULT_DEADLINE_SHARE, DEFAULT_FAIR_RESERVE,
+    DEFAULT_FAIR_SLICE,
+};
 pub use thread_setup::WorkerPriority;
 
 use crate::context;
 use crate::error::{BuildError, ShutdownError};
 use crate::metrics::Metrics;
 use crate::task::JoinHandle;
+use crate::trace::{Trace, TraceError};
 use crate::worker;
 use std::fmt;
 use std::future::Future;
@@ -59,6 +63,9 @@ pub struct Runtime {
     handle: Handle,
     /// Worker threads; emptied by shutdown.
     threads: Vec<std::thread::JoinHandle<()>>,
+    /// A current-thread runtime's one worker core, while no `block_on` drives it
+    /// ([`Builder::current_thread`]); `None` for a runtime with worker threads.
+    driver: Option<crate::loom::Mutex<Option<crate::worker::AnyCore>>>,
 }
 
 impl Runtime {
@@ -90,6 +97,9 @@ impl Runtime {
         config: worker::Config,
         setups: Vec<ThreadSetup>,
         thread_name: &str,
+        trace: Option<usize>,
+        long_poll: Option<crate::trace::long_poll::Callback>,
+        current_thread: bool,
     ) -> Result<Runtime, BuildError> {
         #[cfg(not(loom))]
         if config.task_allocator == crate::task::TaskAllocator::Pool {
@@ -98,9 +108,26 @@ impl Runtime {
         }
         let workers = config.workers;
         let (handle, cores) = worker::build(config);
+        if let Some(callback) = long_poll {
+            handle.shared().trace().long_poll.set(callback);
+        }
+        if let Some(capacity) = trace {
+            // Before any worker runs: each installs its sink at its first step. The capacity
+            // was checked by the builder and no trace runs yet, so this cannot fail.
+            let _ = handle.shared().trace().start(workers, capacity);
+        }
+        if current_thread {
+            // No thread: `block_on` drives the one core on the calling thread.
+            return Ok(Runtime {
+                handle,
+                threads: Vec::new(),
+                driver: Some(crate::loom::Mutex::new(cores.into_iter().next())),
+            });
+        }
         let mut runtime = Runtime {
             handle: handle.clone(),
             threads: Vec::with_capacity(workers),
+            driver: None,
         };
         // Each worker applies its own pinning and priority and reports here before it runs
         // anything; `build()` fails if any of them could not.
@@ -170,6 +197,7 @@ impl Runtime {
     /// let handle = rt.spawn(async { "done" });
     /// assert_eq!(rt.block_on(handle).unwrap(), "done");
     /// ```
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -189,6 +217,7 @@ impl Runtime {
     /// let h = rt.spawn_with(Sched::default().deadline(Duration::from_millis(5)), async { 9 });
     /// assert_eq!(rt.block_on(h).unwrap(), 9);
     /// ```
+    #[track_caller]
     pub fn spawn_with<F>(&self, sched: crate::sched::Sched, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -214,7 +243,10 @@ impl Runtime {
     /// assert_eq!(v, 42);
     /// ```
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        block_on::block_on(&self.handle, future)
+        match &self.driver {
+            Some(slot) => block_on::drive(&self.handle, slot, future),
+            None => block_on::block_on(&self.handle, future),
+        }
     }
 
     /// A handle for spawning from other threads.
@@ -238,6 +270,53 @@ impl Runtime {
     /// ```
     pub fn metrics(&self) -> Metrics {
         self.handle.metrics()
+    }
+
+    /// Starts recording a runtime trace with room for `capacity` events per worker (see
+    /// [`kairos::trace`](crate::trace)). A worker that is parked installs its recorder when it
+    /// next wakes.
+    ///
+    /// # Errors
+    /// [`TraceError::AlreadyTracing`] if a trace runs (stop it first),
+    /// [`TraceError::ZeroCapacity`] for a capacity of 0.
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().workers(2).build().unwrap();
+    /// rt.start_trace(1 << 16).unwrap();
+    /// assert!(rt.start_trace(16).is_err());
+    /// rt.block_on(rt.spawn(async {})).unwrap();
+    /// let trace = rt.stop_trace().unwrap();
+    /// assert_eq!(trace.workers(), 2);
+    /// ```
+    pub fn start_trace(&self, capacity: usize) -> Result<(), TraceError> {
+        self.handle.start_trace(capacity)
+    }
+
+    /// Stops the running trace and returns it, or `None` if none runs. Does not wait for the
+    /// workers: an event being recorded at this moment may be left out.
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+    /// assert!(rt.stop_trace().is_none());
+    /// ```
+    pub fn stop_trace(&self) -> Option<Trace> {
+        self.handle.stop_trace()
+    }
+
+    /// Every live task: id, name, state, scheduling parameters, and with
+    /// [`Builder::track_tasks`] its spawn location and poll statistics. Callable from any
+    /// thread while the runtime runs; see [`TaskDump`](crate::trace::TaskDump).
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+    /// let t = rt.spawn_with(kairos::Sched::default().name("forever"), std::future::pending::<()>());
+    /// let dump = rt.dump();
+    /// assert_eq!(dump.tasks().len(), 1);
+    /// assert_eq!(dump.tasks()[0].name, Some("forever"));
+    /// # drop(t);
+    /// ```
+    pub fn dump(&self) -> crate::trace::TaskDump {
+        self.handle.dump()
     }
 
     /// Shuts the runtime down, waiting at most `timeout` for workers to finish their current
@@ -265,8 +344,16 @@ impl Runtime {
     /// Stops the workers and cleans up; returns how many workers did not stop in time.
     fn shutdown(&mut self, timeout: Option<Duration>) -> usize {
         let shared = self.handle.shared();
-        if !shared.signal_shutdown() && self.threads.is_empty() {
+        if !shared.signal_shutdown() && self.threads.is_empty() && self.driver.is_none() {
             return 0;
+        }
+        if let Some(slot) = self.driver.take() {
+            // A current-thread runtime: its core is in the slot (no `block_on` can be running,
+            // it borrows the runtime); it exits here, as a worker thread's loop would.
+            let core = slot.into_inner().unwrap_or_else(|p| p.into_inner());
+            if let Some(core) = core {
+                shared.worker_exited(core);
+            }
         }
         if context::is_worker_of(&self.handle) {
             // We are one of the workers: we cannot wait for ourselves.

@@ -38,6 +38,7 @@ impl Runtime {
     /// h.stop();
     /// rt.block_on(h.join());
     /// ```
+    #[track_caller]
     pub fn spawn_periodic<F, Fut>(
         &self,
         periodic: Periodic,
@@ -63,6 +64,7 @@ impl Handle {
     /// let h = rt.handle().spawn_periodic(kairos::Periodic::new(Duration::from_secs(1)), |_| async {}).unwrap();
     /// h.stop();
     /// ```
+    #[track_caller]
     pub fn spawn_periodic<F, Fut>(
         &self,
         periodic: Periodic,
@@ -121,14 +123,20 @@ impl Handle {
         }
         let workers = self.shared().num_workers();
         let test = match (self.shared().config().policy, workers) {
-            (Policy::Edf, 1) => Test::EdfUniprocessor,
-            (Policy::Edf, _) => Test::EdfGlobalGfb,
+            // Periodic tasks have deadlines: under `Classes` they are in the deadline class.
+            (Policy::Edf | Policy::Classes, 1) => Test::EdfUniprocessor,
+            (Policy::Edf | Policy::Classes, _) => Test::EdfGlobalGfb,
             (_, 1) => Test::FixedPriorityUniprocessor,
             _ => Test::FixedPriorityGlobal,
         };
         let mut admitted = lock(self.shared().admitted());
         let mut tasks: Vec<TaskParams> = admitted.tasks.iter().map(|t| t.1).collect();
         tasks.push(params);
+        let config = self.shared().config();
+        if config.policy == Policy::Classes {
+            // The deadline class's share first (its error names the share), then EDF's test.
+            admission::check_share(workers, &tasks, config.deadline_share)?;
+        }
         let priorities: Option<Vec<u8>> =
             (self.shared().config().policy == Policy::Priority).then(|| {
                 let mut p: Vec<u8> = admitted.tasks.iter().map(|t| t.2).collect();

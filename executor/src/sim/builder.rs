@@ -185,6 +185,28 @@ impl Builder {
         self
     }
 
+    /// The deadline class's share under `Classes`, as [`crate::Builder::deadline_share`].
+    ///
+    /// ```
+    /// let b = kairos::sim::Builder::new().policy(kairos::Policy::Classes).deadline_share(50);
+    /// assert!(b.build().is_ok());
+    /// ```
+    pub fn deadline_share(mut self, percent: u8) -> Builder {
+        self.rt = self.rt.deadline_share(percent);
+        self
+    }
+
+    /// The fair class's reserve under `Classes`, as [`crate::Builder::fair_reserve`].
+    ///
+    /// ```
+    /// let b = kairos::sim::Builder::new().deadline_share(80).fair_reserve(20);
+    /// assert!(b.build().is_ok());
+    /// ```
+    pub fn fair_reserve(mut self, percent: u8) -> Builder {
+        self.rt = self.rt.fair_reserve(percent);
+        self
+    }
+
     /// Admission control for `spawn_periodic`, as [`crate::Builder::admission_control`].
     ///
     /// ```

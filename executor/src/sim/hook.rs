@@ -109,7 +109,12 @@ pub(crate) fn active() -> bool {
 }
 
 impl Sink for State {
+    /// Kinds added for runtime tracing after the golden traces were written are ignored
+    /// (`EventKind::in_sim_trace`).
     fn record(&self, kind: EventKind, task: u64, a: u64, b: u64) {
+        if !kind.in_sim_trace() {
+            return;
+        }
         let worker = self.worker.get().map_or(NO_WORKER, |w| w as u32);
         if let Ok(mut trace) = self.trace.try_borrow_mut() {
             trace.push(self.now.get(), worker, kind, task, a, b);

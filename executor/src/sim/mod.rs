@@ -58,6 +58,8 @@ mod builder;
 mod digest;
 mod driver;
 pub(crate) mod hook;
+#[cfg(all(test, not(loom)))]
+mod inherit_tests;
 mod rng;
 mod seeds;
 mod simulation;

@@ -297,6 +297,37 @@ impl Trace {
         Ok(())
     }
 
+    /// The same events as a [`kairos::trace::Trace`](crate::trace::Trace) of `workers` virtual
+    /// workers (pass [`Sim::workers`](super::Sim::workers)), in the simulator's own order, for
+    /// the exports runtime traces have ([`write_chrome_json`](crate::trace::Trace::write_chrome_json)).
+    /// Events outside every worker get `worker: None`; annotations keep their label as `name`.
+    ///
+    /// ```
+    /// let mut sim = kairos::sim::Builder::new().workers(2).build().unwrap();
+    /// sim.block_on(async { kairos::spawn(async {}).await.unwrap() });
+    /// let trace = sim.trace().to_trace(sim.workers());
+    /// assert_eq!(trace.events().len(), sim.trace().events().len());
+    /// assert!(trace.to_chrome_json().contains("\"ph\":\"X\""));
+    /// ```
+    pub fn to_trace(&self, workers: usize) -> crate::trace::Trace {
+        let events = self
+            .events
+            .iter()
+            .map(|e| crate::trace::TraceEvent {
+                time: e.time,
+                worker: (e.worker != NO_WORKER).then_some(e.worker),
+                kind: e.kind,
+                task: e.task,
+                a: e.a,
+                b: e.b,
+                name: (e.kind == EventKind::Annotate)
+                    .then(|| self.label(e.a))
+                    .flatten(),
+            })
+            .collect();
+        crate::trace::Trace::from_sim(events, workers)
+    }
+
     /// The first position where `self` and `other` differ, with both events there (`None` for
     /// a trace that ended), or `None` if the kept events are equal.
     pub(crate) fn first_difference(

@@ -24,7 +24,7 @@ pub mod oneshot;
 pub mod watch;
 
 mod barrier;
-mod inherit;
+pub(crate) mod inherit;
 mod mutex;
 mod mutex_raw;
 mod notify;

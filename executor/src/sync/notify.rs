@@ -111,21 +111,13 @@ impl Notify {
     /// permit.
     ///
     /// ```
-    /// use std::sync::Arc;
-    /// let rt = kairos::Runtime::builder().workers(2).build().unwrap();
-    /// let n = Arc::new(kairos::sync::Notify::new());
+    /// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+    /// let n = kairos::sync::Notify::new();
+    /// let (a, b) = (n.notified(), n.notified()); // created before the call: both count
+    /// n.notify_waiters();
     /// rt.block_on(async {
-    ///     let waiters: Vec<_> = (0..3)
-    ///         .map(|_| {
-    ///             let n = n.clone();
-    ///             kairos::spawn(async move { n.notified().await })
-    ///         })
-    ///         .collect();
-    ///     kairos::time::sleep(std::time::Duration::from_millis(5)).await;
-    ///     n.notify_waiters();
-    ///     for w in waiters {
-    ///         w.await.unwrap();
-    ///     }
+    ///     a.await;
+    ///     b.await;
     /// });
     /// ```
     pub fn notify_waiters(&self) {

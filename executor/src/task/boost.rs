@@ -50,6 +50,7 @@ use super::raw::RawTask;
 use super::Header;
 use crate::loom::atomic::{AtomicUsize, Ordering};
 use crate::loom::{lock, Mutex, MutexGuard};
+use crate::policy::classes::push_urgency;
 use crate::policy::runqueue::{edf_urgency, priority_urgency, Urgency};
 use std::ptr::NonNull;
 use std::task::Waker;
@@ -69,6 +70,11 @@ pub(crate) enum Mode {
     Edf,
     /// `Priority`: highest priority first; donates the priority.
     Priority,
+    /// `Classes`: most urgent first on the classes' scale (deadline class, then priority class,
+    /// then fair); donates both the deadline and the priority, so a holder lent a deadline
+    /// runs in the deadline class, one lent a priority in the priority class (if it was
+    /// below), until the donation ends (`policy/classes.rs`, "Class moves").
+    Classes,
 }
 
 /// The parameters inheritance moves: deadline and priority.
@@ -82,7 +88,7 @@ pub(crate) struct Params {
 
 impl Params {
     /// What `header` holds now (its effective parameters).
-    fn of(header: &Header) -> Params {
+    pub(crate) fn of(header: &Header) -> Params {
         Params {
             deadline: header.policy.deadline(),
             priority: header.policy.priority(),
@@ -110,6 +116,7 @@ impl Params {
                 priority: self.priority.max(donor.priority),
                 ..self
             },
+            Mode::Classes => self.raise(donor, Mode::Edf).raise(donor, Mode::Priority),
         }
     }
 }
@@ -138,6 +145,11 @@ impl Waiter {
                 // SAFETY: as above.
                 priority_urgency(unsafe { t.as_ref() }.policy.priority())
             }
+            (Some(t), Mode::Classes) => {
+                // SAFETY: as above.
+                let policy = &unsafe { t.as_ref() }.policy;
+                push_urgency(policy.deadline(), policy.priority())
+            }
             _ => Urgency::LEAST,
         };
         (urgency, self.seq)
@@ -162,6 +174,9 @@ pub(crate) struct Table {
     locks: Vec<LockRec>,
     /// Boosted tasks and their base parameters.
     boosted: Vec<(NonNull<Header>, Params)>,
+    /// Urgency carried by a message a task received, until its next receive (`sync/inherit.rs`):
+    /// the task (no reference: removed when the task completes), the donation and its mode.
+    carried: Vec<(NonNull<Header>, Params, Mode)>,
     /// Next waiter sequence number.
     seq: u64,
 }
@@ -176,6 +191,7 @@ impl Table {
         Table {
             locks: Vec::new(),
             boosted: Vec::new(),
+            carried: Vec::new(),
             seq: 0,
         }
     }
@@ -186,15 +202,16 @@ impl Table {
 static TABLE: Mutex<Table> = Mutex::new(Table::new());
 
 #[cfg(not(loom))]
-/// Number of locks with waiters: the setters skip the table while it is 0.
-static CONTENDED_LOCKS: AtomicUsize = AtomicUsize::new(0);
+/// Records in the table (locks with waiters, carried message urgencies): the setters and task
+/// completion skip the table while it is 0.
+static ACTIVE: AtomicUsize = AtomicUsize::new(0);
 
 #[cfg(loom)]
 loom::lazy_static! {
     /// The process's table (one per loom execution).
     static ref TABLE: Mutex<Table> = Mutex::new(Table::new());
-    /// Number of locks with waiters.
-    static ref CONTENDED_LOCKS: AtomicUsize = AtomicUsize::new(0);
+    /// Records in the table.
+    static ref ACTIVE: AtomicUsize = AtomicUsize::new(0);
 }
 
 /// The table, locked. Wakers and task references given up under the lock are released after it
@@ -283,7 +300,7 @@ impl Locked {
         match table.locks.iter_mut().find(|r| r.id == id) {
             Some(rec) => rec.waiters.push(waiter),
             None => {
-                CONTENDED_LOCKS.fetch_add(1, Ordering::SeqCst);
+                ACTIVE.fetch_add(1, Ordering::SeqCst);
                 table.locks.push(LockRec {
                     id,
                     holder,
@@ -329,7 +346,7 @@ impl Locked {
         let holder = rec.holder;
         if empty {
             table.locks.swap_remove(r);
-            CONTENDED_LOCKS.fetch_sub(1, Ordering::Relaxed);
+            ACTIVE.fetch_sub(1, Ordering::Relaxed);
         }
         if let Some(t) = waiter.task {
             self.release_later(t);
@@ -358,7 +375,7 @@ impl Locked {
             .map(|(i, _)| i);
         let Some(next) = next else {
             table.locks.swap_remove(r);
-            CONTENDED_LOCKS.fetch_sub(1, Ordering::Relaxed);
+            ACTIVE.fetch_sub(1, Ordering::Relaxed);
             return Released::Free;
         };
         let waiter = rec.waiters.remove(next);
@@ -366,7 +383,7 @@ impl Locked {
         let more = !rec.waiters.is_empty();
         if !more {
             table.locks.swap_remove(r);
-            CONTENDED_LOCKS.fetch_sub(1, Ordering::Relaxed);
+            ACTIVE.fetch_sub(1, Ordering::Relaxed);
         }
         self.wake.push(waiter.waker);
         if let Some(h) = holder {
@@ -438,6 +455,9 @@ impl Locked {
                 }
             }
         }
+        if let Some((_, p, mode)) = table.carried.iter().find(|(t, ..)| *t == task) {
+            effective = effective.raise(*p, *mode);
+        }
         match slot {
             Some(i) if effective == base => {
                 table.boosted.swap_remove(i);
@@ -453,6 +473,30 @@ impl Locked {
         // SAFETY: the table's pointer owns a reference to the task.
         unsafe { (header.vtable.reprioritized)(task) };
         true
+    }
+
+    /// Sets (`raise: false`) or raises (`raise: true`) the urgency `task` carries from messages,
+    /// or removes it (`None`), and recomputes the task.
+    fn carry(&mut self, task: NonNull<Header>, donation: Option<(Params, Mode)>, raise: bool) {
+        let table = self.t();
+        let slot = table.carried.iter().position(|(t, ..)| *t == task);
+        match (slot, donation) {
+            (Some(i), None) => {
+                table.carried.swap_remove(i);
+                ACTIVE.fetch_sub(1, Ordering::Relaxed);
+            }
+            (Some(i), Some((p, mode))) => {
+                let entry = &mut table.carried[i];
+                entry.1 = if raise { entry.1.raise(p, mode) } else { p };
+                entry.2 = mode;
+            }
+            (None, Some((p, mode))) => {
+                table.carried.push((task, p, mode));
+                ACTIVE.fetch_add(1, Ordering::SeqCst);
+            }
+            (None, None) => return,
+        }
+        self.recompute_chain(task);
     }
 
     /// The running task `header` changes its own base parameters (`task::set_deadline`, ...).
@@ -495,7 +539,7 @@ impl Locked {
 /// Applies a change of the running task's own base parameters (module docs: "The user's own
 /// setters while boosted"). `change` sets fields to values, so applying it twice is harmless.
 pub(crate) fn set_base(header: &Header, change: impl Fn(&mut Params)) {
-    if CONTENDED_LOCKS.load(Ordering::Relaxed) == 0 {
+    if ACTIVE.load(Ordering::Relaxed) == 0 {
         let mut p = Params::of(header);
         change(&mut p);
         p.write(header);
@@ -504,16 +548,45 @@ pub(crate) fn set_base(header: &Header, change: impl Fn(&mut Params)) {
         // the change is applied again through the table (Dekker's pattern, as in
         // `worker/preempt.rs`).
         crate::loom::atomic::fence(Ordering::SeqCst);
-        if CONTENDED_LOCKS.load(Ordering::Relaxed) == 0 {
+        if ACTIVE.load(Ordering::Relaxed) == 0 {
             return;
         }
     }
     table().set_base(header, change);
 }
 
+/// Message urgency (`sync/inherit.rs`): `task` now carries `donation` (`raise`: at least it,
+/// keeping a more urgent one it carries), or nothing (`None`). The caller holds a reference to
+/// `task` (or is its poll).
+pub(crate) fn carry(task: &Header, donation: Option<(Params, Mode)>, raise: bool) {
+    if donation.is_none() && ACTIVE.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    table().carry(NonNull::from(task), donation, raise);
+}
+
+/// `header`'s task completes: drop the urgency it carries from messages (the table holds no
+/// reference for it). One relaxed load when the table is empty.
+#[inline]
+pub(crate) fn finished(header: &Header) {
+    if ACTIVE.load(Ordering::Relaxed) != 0 {
+        finished_slow(header);
+    }
+}
+
+/// See [`finished`].
+#[cold]
+fn finished_slow(header: &Header) {
+    let mut table = table();
+    let task = NonNull::from(header);
+    if table.t().carried.iter().any(|(t, ..)| *t == task) {
+        table.carry(task, None, false);
+    }
+}
+
 /// The running task's base parameters: its header's, unless it is boosted.
 pub(crate) fn base(header: &Header) -> Params {
-    if CONTENDED_LOCKS.load(Ordering::Relaxed) == 0 {
+    if ACTIVE.load(Ordering::Relaxed) == 0 {
         return Params::of(header);
     }
     table().base(header).unwrap_or_else(|| Params::of(header))

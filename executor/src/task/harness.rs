@@ -165,6 +165,8 @@ fn cancel_and_complete<F: Future, S: Schedule>(cell: &Cell<F, S>) {
 /// The task leaves the registry *before* `COMPLETE` is published, so whoever sees the task
 /// complete (a joiner) also sees it gone from the registry (`Metrics::live_tasks`).
 fn complete<F: Future, S: Schedule>(cell: &Cell<F, S>) {
+    // Urgency carried from a received message ends with the task (`boost.rs`).
+    super::boost::finished(&cell.header);
     let refs = if cell.scheduler.release(&cell.header) {
         2
     } else {

@@ -41,6 +41,7 @@
 mod abort;
 mod alloc;
 pub(crate) mod boost;
+pub(crate) mod budget;
 pub(crate) mod current;
 mod error;
 pub(crate) mod group;

@@ -15,6 +15,7 @@
 //! read harmless (a `JoinHandle` holder reading the deadline while the task changes it sees the
 //! old or the new value, never a torn one) and keep the header `Sync` without `unsafe`.
 
+use super::budget::{self, Budget};
 use crate::loom::atomic::{AtomicI8, AtomicU64, AtomicU8, Ordering};
 
 /// `deadline` value of a task without a deadline.
@@ -22,7 +23,7 @@ pub(crate) const NO_DEADLINE: u64 = u64::MAX;
 
 pub(crate) use crate::policy::fair::UNPLACED;
 
-/// Per-task scheduling parameters and accounting. 40 bytes.
+/// Per-task scheduling parameters and accounting. 48 bytes.
 pub(crate) struct PolicyState {
     /// Absolute deadline, nanoseconds on the runtime clock (`time::Instant`), or
     /// [`NO_DEADLINE`]. Orders the task under `Edf`.
@@ -39,6 +40,11 @@ pub(crate) struct PolicyState {
     nice: AtomicI8,
     /// Name for per-name metrics; set at spawn, never changed.
     name: Option<&'static str>,
+    /// Slot of the bandwidth server of a task spawned with a budget (`Sched::budget`) in the
+    /// process's table (`task/budget.rs`), 0 for none. A slot index rather than a box so that
+    /// it fits the padding after `priority` and `nice`: the header does not grow. Set at spawn,
+    /// released when the task is freed.
+    budget: u32,
 }
 
 impl PolicyState {
@@ -56,7 +62,22 @@ impl PolicyState {
             priority: AtomicU8::new(priority),
             nice: AtomicI8::new(nice.clamp(-20, 19)),
             name,
+            budget: 0,
         }
+    }
+
+    /// The same state with a bandwidth server of `runtime` ns per `period` ns (clamped as
+    /// `Server::new` says).
+    pub(crate) fn with_budget(mut self, runtime: u64, period: u64) -> PolicyState {
+        budget::release(self.budget);
+        self.budget = budget::insert(runtime, period);
+        self
+    }
+
+    /// The bandwidth server, if the task has a budget.
+    #[inline]
+    pub(crate) fn budget(&self) -> Option<Budget> {
+        Budget::of(self.budget)
     }
 
     /// The absolute deadline in ns, if any.
@@ -128,6 +149,12 @@ impl PolicyState {
     #[inline]
     pub(crate) fn name(&self) -> Option<&'static str> {
         self.name
+    }
+}
+
+impl Drop for PolicyState {
+    fn drop(&mut self) {
+        budget::release(self.budget);
     }
 }
 

@@ -141,6 +141,22 @@ impl Registry {
         None
     }
 
+    /// Calls `f` with every linked task's header, each shard locked while its tasks are visited
+    /// (a linked task is live: the list holds a reference to it).
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&Header)) {
+        for shard in self.shards.iter() {
+            let shard = lock(shard);
+            let mut next = shard.head;
+            while let Some(ptr) = next {
+                // SAFETY: `ptr` is linked in this shard (lock held), so it is live.
+                let header = unsafe { ptr.as_ref() };
+                f(header);
+                // SAFETY: shard lock held.
+                next = header.links.with(|links| unsafe { (*links).next });
+            }
+        }
+    }
+
     /// Number of linked (live, not yet completed) tasks.
     pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(|s| lock(s).len).sum()

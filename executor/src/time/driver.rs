@@ -169,6 +169,15 @@ impl TimerDriver {
         debug_assert_eq!(prev, index, "released a waiter token it did not hold");
     }
 
+    /// The worker holding the waiter token, read with a read-modify-write (for the handshake
+    /// of a change the waiter must see after taking the token: the reactor's creation).
+    pub(crate) fn current_waiter(&self) -> Option<usize> {
+        match self.waiter.fetch_add(0, Ordering::SeqCst) {
+            NO_WAITER => None,
+            waiter => Some(waiter),
+        }
+    }
+
     /// Number of pending timers.
     pub(crate) fn len(&self) -> usize {
         lock(&self.heap).len()

@@ -4,12 +4,14 @@
 //! Every figure is written by the worker it concerns, on its own cache line
 //! (`worker/metrics.rs`); `Metrics` (`metrics.rs`) reads and merges them on demand.
 
+use super::build::PolicyConfig;
 use super::metrics::WorkerMetrics;
 use super::Shared;
 use crate::context;
 use crate::event::clock::now_ns;
 use crate::loom::atomic::{AtomicU64, Ordering};
-use crate::policy::fair;
+use crate::policy::{fair, Policy};
+use crate::task::budget::Budget;
 use crate::task::{policy_state::UNPLACED, Header};
 
 /// The accounting part of [`Shared`].
@@ -59,7 +61,9 @@ impl Shared {
 
     /// A poll of `header` on worker `worker`, started at `start`, returned: charge it to the
     /// task under `Fair` (CFS's `update_curr`: virtual runtime grows by the poll's length
-    /// scaled by 1024 / weight) and record it in the worker's metrics.
+    /// scaled by 1024 / weight) and to its budget if it has one, and record it in the worker's
+    /// metrics.
+    #[inline]
     pub(crate) fn poll_ended(
         &self,
         worker: usize,
@@ -67,11 +71,27 @@ impl Shared {
         start: u64,
         latency: Option<u64>,
     ) {
-        let config = self.config();
-        if !config.times_polls() {
-            return;
+        if self.config().times_polls() {
+            self.poll_timed_ended(worker, header, start, latency);
         }
-        let ran = now_ns().saturating_sub(start);
+    }
+
+    /// [`poll_ended`](Self::poll_ended) when polls are timed. Out of line, so that the untimed
+    /// path (`Fifo` by default) is a load and a branch where it is inlined.
+    #[inline(never)]
+    fn poll_timed_ended(&self, worker: usize, header: &Header, start: u64, latency: Option<u64>) {
+        let config = self.config();
+        let end = now_ns();
+        let ran = end.saturating_sub(start);
+        if let Some(table) = self.task_table() {
+            table.polled(header.id.0, ran, end);
+        }
+        if ran > config.long_poll_ns {
+            self.report_long_poll(worker, header, ran);
+        }
+        if let Some(budget) = header.policy.budget() {
+            charge_budget(config, budget, ran);
+        }
         if config.is_fair() {
             // CPU time since the previous poll ended on this thread (one system call), so the
             // scheduler's own pick is charged to the task too; wall time if there is no mark.
@@ -89,6 +109,22 @@ impl Shared {
         }
     }
 
+    /// The poll of `header` on `worker` took `ran` ns, more than the long-poll threshold.
+    #[cold]
+    fn report_long_poll(&self, worker: usize, header: &Header, ran: u64) {
+        let poll = crate::trace::LongPoll {
+            task: header.id.0,
+            name: header.policy.name(),
+            spawned_at: self
+                .task_table()
+                .and_then(|t| t.get(header.id.0))
+                .map(|s| s.spawned_at),
+            duration: std::time::Duration::from_nanos(ran),
+            worker,
+        };
+        self.trace().long_poll.report(&poll);
+    }
+
     /// A periodic job completed (recorded on the worker that runs its driver, or worker 0).
     pub(crate) fn record_job(&self, name: Option<&'static str>, response: u64, lateness: i64) {
         let worker = context::current_worker().unwrap_or(0);
@@ -101,5 +137,18 @@ impl Shared {
     pub(crate) fn count_preemption(&self, worker: usize, header: &Header) {
         self.worker_metrics(worker)
             .record_preemption(header.policy.name());
+    }
+}
+
+/// Charges a poll of `ran` ns to a budgeted task's bandwidth server (`policy/cbs.rs`), under
+/// `Classes` (budgets act there only). Out of line: most tasks have no budget, and the poll path
+/// it is called from stays small enough to be inlined into the worker loop.
+#[cold]
+#[inline(never)]
+fn charge_budget(config: &PolicyConfig, budget: Budget, ran: u64) {
+    if config.policy == Policy::Classes {
+        let mut server = budget.load();
+        server.charge(ran);
+        budget.store(&server);
     }
 }

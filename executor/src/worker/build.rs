@@ -43,21 +43,45 @@ pub(crate) struct PolicyConfig {
     pub(crate) fair_slice: u64,
     /// Whether `spawn_periodic` runs a schedulability test.
     pub(crate) admission_control: bool,
+    /// `Classes`: the deadline class's share of each worker for admission, percent.
+    pub(crate) deadline_share: u8,
     /// Whether every poll's scheduling latency and duration go into the histograms.
     pub(crate) record_latency: bool,
+    /// Whether each live task's spawn location and poll statistics are kept for
+    /// `Handle::dump` (`trace/tasks.rs`).
+    pub(crate) track_tasks: bool,
+    /// Polls longer than this (ns) are reported (`Builder::long_poll`); `u64::MAX`: off.
+    pub(crate) long_poll_ns: u64,
+    /// Whether each poll's start and end are timed: for the histograms (`record_latency`), to
+    /// charge `Fair`, for the task table (`track_tasks`), or to find long polls. One flag, read
+    /// on every poll, computed once by [`PolicyConfig::with_timing`].
+    pub(crate) times_polls: bool,
 }
 
 impl PolicyConfig {
-    /// Whether polls are charged to tasks (`Fair`).
+    /// Whether polls are charged to tasks' virtual runtimes (`Fair`, and `Classes` for its fair
+    /// class).
     #[inline]
     pub(crate) fn is_fair(&self) -> bool {
-        matches!(self.ordering, Some(QueueOrder::Fair { .. }))
+        matches!(
+            self.ordering,
+            Some(QueueOrder::Fair { .. } | QueueOrder::Classes { .. })
+        )
     }
 
-    /// Whether each poll's start and end are timed: for the histograms, or to charge `Fair`.
+    /// Whether each poll's start and end are timed (see the field).
     #[inline]
     pub(crate) fn times_polls(&self) -> bool {
-        self.record_latency || self.is_fair()
+        self.times_polls
+    }
+
+    /// The configuration with its `times_polls` flag computed from the other fields.
+    pub(crate) fn with_timing(mut self) -> PolicyConfig {
+        self.times_polls = self.record_latency
+            || self.is_fair()
+            || self.track_tasks
+            || self.long_poll_ns != u64::MAX;
+        self
     }
 }
 

@@ -163,6 +163,8 @@ impl Shared {
         // Futures dropped above cancelled their timers; drop what is left (timers of futures
         // that live outside this runtime's tasks), releasing their wakers.
         self.fire_timers(u64::MAX);
+        // Sockets held outside the runtime's tasks fail from now on instead of waiting.
+        self.shutdown_reactor();
         self.close_injector();
         for mut core in cores {
             core.drain();

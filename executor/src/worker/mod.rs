@@ -29,14 +29,16 @@
 //! # Picking the next task
 //!
 //! 0. Fire due timers (one atomic load when none is pending; a clock read otherwise): the woken
-//!    tasks join the local queue in deadline order.
+//!    tasks join the local queue in deadline order. Every `reactor::EVENT_INTERVAL`-th tick,
+//!    if a socket created the reactor, check it for I/O events without blocking (`reactor/`).
 //! 1. Every [`INJECTOR_INTERVAL`]-th tick, the injector first: a worker whose local queue never
 //!    empties (tasks that keep waking each other) must still serve tasks spawned from outside.
 //! 2. The local queue.
 //! 3. A batch from the injector.
 //! 4. Search: steal from another worker's queue, visiting victims from a random start (the
 //!    worker's seeded stream), spinning with backoff for `spin_rounds` rounds.
-//! 5. Park until notified (`idle.rs` decides who is woken).
+//! 5. Park until notified (`idle.rs` decides who is woken). The timer waiter waits for I/O
+//!    and its next timer in one call once there is a reactor (`reactor/mod.rs`).
 //!
 //! The families refine 1–4 (the ordered core compares the heads of every queue at each pick:
 //! `ordered.rs`). With one worker and no other thread scheduling tasks, every choice above is a
@@ -54,6 +56,7 @@ macro_rules! with_any_core {
 }
 
 mod accounting;
+pub(crate) mod blocking;
 mod build;
 mod fifo;
 mod handle;
@@ -63,6 +66,7 @@ pub(crate) mod metrics;
 mod ordered;
 pub(crate) mod park;
 pub(crate) mod preempt;
+pub(crate) mod reactor;
 mod schedule;
 mod shared;
 pub(crate) mod sim_env;
@@ -70,10 +74,12 @@ mod spawn;
 
 use crate::context;
 use crate::event::{self, clock::now_ns, EventKind};
+use crate::loom::atomic::{AtomicBool, Ordering};
 use crate::loom::{Arc, Backoff};
 use crate::rng::Rng;
 use crate::task::Notified;
 use park::Parker;
+use std::task::Waker;
 
 pub(crate) use build::{build, Config, PolicyConfig};
 pub use handle::Handle;
@@ -250,6 +256,9 @@ pub(crate) fn step<F: Family>(
             core = core.fire_timers(shared, now);
         }
     }
+    if core.tick.is_multiple_of(reactor::EVENT_INTERVAL) && shared.reactor().is_some() {
+        core = core.poll_io_now(shared);
+    }
     if let Some(task) = core.resume.take() {
         return (core.resume_task(task), Step::Polled);
     }
@@ -296,19 +305,93 @@ pub(crate) fn run(core: AnyCore, handle: Handle) {
         AnyCore::Fifo(core) => AnyCore::Fifo(run_loop(core, handle.shared())),
         AnyCore::Ordered(core) => AnyCore::Ordered(run_loop(core, handle.shared())),
     });
+    crate::trace::session::leave_worker();
     let mut guard = guard;
     guard.armed = false;
     handle.shared().worker_exited(core);
 }
 
 /// Steps worker `core` until shutdown.
+///
+/// `#[inline]`: its one call site per family (in `run`) may sit in another codegen unit, and the
+/// loop with its inlined step must end up in one function (`docs/benchmarks.md`, "Runtime
+/// tracing").
+#[inline]
 fn run_loop<F: Family>(mut core: Box<Core<F>>, shared: &Shared) -> Box<Core<F>> {
     let mut env = ThreadEnv;
+    // The tracing generation this worker's event sink is synced with (`trace/session.rs`).
+    let mut trace_seen = 0;
     loop {
+        // A trace started or stopped: install or remove this worker's event sink (cold). Here,
+        // not in `step`, which must stay small enough to be inlined (`docs/benchmarks.md`).
+        let trace = shared.trace().generation();
+        if trace != trace_seen {
+            trace_seen = trace;
+            crate::trace::session::sync_worker(shared.trace(), core.index);
+        }
         let (next, step) = step(core, shared, &mut env);
         core = next;
         if step == Step::Shutdown {
             return core;
+        }
+    }
+}
+
+/// The environment of a current-thread runtime's one worker, driven by `block_on` on the calling
+/// thread (`drive`): parks like a worker thread, and also comes back when the `block_on` future
+/// is woken.
+struct DriverEnv<'a> {
+    /// Set by the `block_on` future's waker (which then unparks this worker).
+    woken: &'a AtomicBool,
+}
+
+impl Env for DriverEnv<'_> {
+    fn park<F: Family>(&mut self, core: Box<Core<F>>, shared: &Shared) -> Box<Core<F>> {
+        core.park_thread_until(shared, || self.woken.load(Ordering::Acquire))
+    }
+}
+
+/// Runs worker `core` on the calling thread, as a current-thread runtime's `block_on` does:
+/// calls `main` (which polls the `block_on` future) whenever `woken` is set (it starts set), and
+/// steps the worker in between (tasks, timers, I/O, parking). Returns the core and `main`'s
+/// output, or no output if the runtime began shutting down.
+pub(crate) fn drive<R>(
+    core: AnyCore,
+    handle: &Handle,
+    woken: &AtomicBool,
+    mut main: impl FnMut() -> Option<R>,
+) -> (AnyCore, Option<R>) {
+    let index = core.index();
+    context::enter_worker(handle, index, || match core {
+        AnyCore::Fifo(core) => {
+            let (core, out) = drive_loop(core, handle.shared(), woken, &mut main);
+            (AnyCore::Fifo(core), out)
+        }
+        AnyCore::Ordered(core) => {
+            let (core, out) = drive_loop(core, handle.shared(), woken, &mut main);
+            (AnyCore::Ordered(core), out)
+        }
+    })
+}
+
+/// The loop of [`drive`] for one family.
+fn drive_loop<F: Family, R>(
+    mut core: Box<Core<F>>,
+    shared: &Shared,
+    woken: &AtomicBool,
+    main: &mut impl FnMut() -> Option<R>,
+) -> (Box<Core<F>>, Option<R>) {
+    let mut env = DriverEnv { woken };
+    loop {
+        if woken.swap(false, Ordering::AcqRel) {
+            if let Some(out) = main() {
+                return (core, Some(out));
+            }
+        }
+        let (next, step) = step(core, shared, &mut env);
+        core = next;
+        if step == Step::Shutdown {
+            return (core, None);
         }
     }
 }
@@ -345,7 +428,9 @@ impl<F: Family> Core<F> {
     }
 
     /// Polls `picked` with this core in the thread context, and returns the core.
-    #[inline]
+    // Always: the ordered family's `begin_poll` grew a (cold) `Classes` branch, and with it the
+    // inliner left this out of the worker loop, at ~50 instructions per poll.
+    #[inline(always)]
     fn run_task(mut self: Box<Self>, picked: Picked<F::Key>, shared: &Shared) -> Box<Self> {
         let header = picked.task.header();
         let start = if shared.times_polls() { now_ns() } else { 0 };
@@ -359,6 +444,8 @@ impl<F: Family> Core<F> {
         context::begin_poll(header, start, latency);
         let id = header.id.0;
         event::emit(EventKind::PollStart, || (id, 0, 0));
+        #[cfg(feature = "tracing")]
+        let _span = tracing::trace_span!("poll", task = id, name = header.policy.name()).entered();
         // The task may spawn or wake tasks on this thread: they go to our local queue,
         // through the core in the context.
         let task = picked.task;
@@ -404,6 +491,43 @@ impl<F: Family> Core<F> {
         self.fire_timers(shared, now)
     }
 
+    /// A busy worker's I/O check: if no other thread holds the reactor's turn, take the events
+    /// that are ready without blocking and wake their tasks with this core in the context.
+    #[cold]
+    fn poll_io_now(self: Box<Self>, shared: &Shared) -> Box<Self> {
+        let Some(reactor) = shared.reactor() else {
+            return self;
+        };
+        let Some(mut turn) = reactor.try_lock_turn() else {
+            return self;
+        };
+        let io = reactor.turn(&mut turn, Some(std::time::Duration::ZERO));
+        drop(turn);
+        if io.is_empty() {
+            return self;
+        }
+        F::unerase(context::with_core(F::erase(self), || wake_io(shared, io)))
+    }
+
+    /// A parked worker wakes because I/O events came (`io`) and/or timers are due: as
+    /// [`wake_for_timers`](Core::wake_for_timers), it leaves the parked state on its own and
+    /// wakes the tasks with its core in the context, so they join its local queue.
+    fn wake_for_events(
+        mut self: Box<Self>,
+        shared: &Shared,
+        io: Vec<Waker>,
+        timers: bool,
+    ) -> Box<Self> {
+        shared.idle().unpark_self(self.index);
+        self.is_searching = true;
+        F::unerase(context::with_core(F::erase(self), || {
+            wake_io(shared, io);
+            if timers {
+                shared.fire_timers(now_ns());
+            }
+        }))
+    }
+
     /// Step 4: become a searcher (if allowed) and try to steal, spinning with backoff.
     fn search(&mut self, shared: &Shared) -> Option<Picked<F::Key>> {
         if !self.is_searching {
@@ -430,15 +554,39 @@ impl<F: Family> Core<F> {
 
     /// Step 5 on a real thread: leave the unparked count, recheck if last searcher, sleep until
     /// notified, timers are due, or shutdown.
-    fn park_thread(mut self: Box<Self>, shared: &Shared) -> Box<Self> {
+    ///
+    /// Never inlined: a worker with nothing to run is about to sleep, so a call costs nothing
+    /// here, and the worker loop, into which the hot path (pick, poll) is inlined, stays smaller.
+    #[inline(never)]
+    fn park_thread(self: Box<Self>, shared: &Shared) -> Box<Self> {
+        self.park_thread_until(shared, || false)
+    }
+
+    /// [`park_thread`](Self::park_thread), also returning (unparked and searching, as if chosen)
+    /// once `stop()` holds: the current-thread driver's park, which must come back when the
+    /// `block_on` future is woken. Whoever makes `stop()` true unparks this worker afterwards, so
+    /// the check before each sleep loses no wake-up (the parker keeps the unpark).
+    #[inline(always)]
+    fn park_thread_until(
+        mut self: Box<Self>,
+        shared: &Shared,
+        stop: impl Fn() -> bool,
+    ) -> Box<Self> {
         self.park_enter(shared);
         loop {
-            let timers_due = self.sleep(shared);
+            if stop() {
+                if shared.idle().unpark_self(self.index) {
+                    self.is_searching = true;
+                }
+                return self;
+            }
+            let (timers_due, io) = self.sleep(shared);
+            event::emit(EventKind::Unpark, || (0, u64::from(timers_due), 0));
             if shared.is_shutdown() {
                 return self;
             }
-            if timers_due {
-                let core = self.wake_for_timers(shared, now_ns());
+            if timers_due || !io.is_empty() {
+                let core = self.wake_for_events(shared, io, timers_due);
                 // This worker is about to run what fired and gave up the waiter token: if more
                 // timers are pending, a parked worker must take over the wait, or the next
                 // deadline would wait for this worker's next step (a whole poll, or longer).
@@ -470,35 +618,61 @@ impl<F: Family> Core<F> {
     }
 
     /// Sleeps until unparked; as the timer waiter (if the token is free), at most until the
-    /// earliest timer (see `time/driver.rs`). Returns whether timers are due now.
-    fn sleep(&mut self, shared: &Shared) -> bool {
+    /// earliest timer (see `time/driver.rs`), and in the I/O poller if there is a reactor.
+    /// Returns whether timers are due now, and the wakers of the tasks I/O events made ready.
+    fn sleep(&mut self, shared: &Shared) -> (bool, Vec<Waker>) {
         let timers = shared.timers();
         if !timers.try_become_waiter(self.index) {
             self.park.park();
-            return false;
+            return (false, Vec::new());
         }
-        // Token held: read the deadline only now (the handshake with `register`).
-        match timers.next_deadline() {
-            None => self.park.park(),
-            Some(deadline) => {
-                let now = now_ns();
-                let spin = shared.timer_spin_ns();
-                if deadline > now.saturating_add(spin) {
-                    let wait = deadline - now - spin;
-                    self.park
-                        .park_timeout(std::time::Duration::from_nanos(wait));
+        // Token held: read the deadline and the reactor only now (the handshakes with
+        // `register` and `Shared::reactor_or_create`).
+        let mut io = Vec::new();
+        let deadline = timers.next_deadline();
+        let spin = shared.timer_spin_ns();
+        // How long to block: `None` for no limit, `Some(0)` for not at all (in the spin window).
+        let wait = deadline.map(|d| d.saturating_sub(now_ns().saturating_add(spin)));
+        match shared.reactor() {
+            Some(reactor) => {
+                let mut turn = reactor.lock_turn();
+                if wait != Some(0) && self.park.begin_poll() {
+                    io = reactor.turn(&mut turn, wait.map(std::time::Duration::from_nanos));
+                    self.park.end_poll();
                 }
-                // Spin out the last stretch, but only if we are in it (woken by the timeout, not
-                // by an unpark for work, which must not wait for the spin).
-                if spin > 0 && now_ns().saturating_add(spin) >= deadline {
-                    while now_ns() < deadline && !shared.is_shutdown() {
-                        crate::loom::spin_loop();
-                    }
+            }
+            None => match wait {
+                None => self.park.park(),
+                Some(0) => {}
+                Some(wait) => self
+                    .park
+                    .park_timeout(std::time::Duration::from_nanos(wait)),
+            },
+        }
+        if let Some(deadline) = deadline {
+            // Spin out the last stretch, but only if we are in it (woken by the timeout, not by
+            // an unpark for work or by I/O, which must not wait for the spin).
+            if spin > 0 && io.is_empty() && now_ns().saturating_add(spin) >= deadline {
+                while now_ns() < deadline && !shared.is_shutdown() {
+                    crate::loom::spin_loop();
                 }
             }
         }
         timers.release_waiter(self.index);
-        timers.next_deadline().is_some_and(|d| d <= now_ns())
+        (timers.next_deadline().is_some_and(|d| d <= now_ns()), io)
+    }
+}
+
+/// Wakes the tasks I/O events made ready (with the caller's core in the context), counting a
+/// panicking waker (a hand-made one) as a panic, as timer wakes do.
+fn wake_io(shared: &Shared, io: Vec<Waker>) {
+    let panicked = io
+        .into_iter()
+        .map(reactor::wake_caught)
+        .filter(|&p| p)
+        .count();
+    if panicked > 0 {
+        shared.accounting.count_panics(panicked as u64);
     }
 }
 

@@ -1,4 +1,5 @@
-//! The ordered core (`Edf`, `Priority`, `Fair`): picking, stealing and pushing by urgency.
+//! The ordered core (`Edf`, `Priority`, `Fair`, `Classes`): picking, stealing and pushing by
+//! urgency.
 //!
 //! Each worker owns one [`Ordered`] queue (a policy structure behind a lock, with lock-free
 //! mirrors of its head's urgency and its length: `queue/ordered.rs`), and the runtime has one
@@ -38,8 +39,13 @@ use super::{preempt, AnyCore, Core, Family, Picked, Shared, Wake, INJECTOR_INTER
 use crate::context;
 use crate::event::{self, clock::now_ns, EventKind};
 use crate::loom::atomic::{AtomicU64, Ordering};
+use crate::loom::{lock, Mutex};
+use crate::policy::cbs::Push;
+use crate::policy::classes::{self, Class};
+use crate::policy::key::KeyedHeap;
 use crate::policy::runqueue::{self, Key, QueueOrder, TaskKey, Urgency};
 use crate::queue::ordered::{Ordered, STEAL_MAX};
+use crate::task::budget::Budget;
 use crate::task::{self, Notified};
 
 /// Virtual nanoseconds a worker's running tasks advance between two raises of the runtime-wide
@@ -54,6 +60,10 @@ pub(crate) struct OrderedFamily;
 pub(crate) struct OrderedQueues {
     /// The policy's order.
     order: QueueOrder,
+    /// Whether queue operations need the clock: `order` is `Priority` or `Classes` (aging).
+    ages: bool,
+    /// Whether `order` is `Classes`.
+    classes: bool,
     /// Tasks scheduled from outside the workers, in policy order.
     inject: Ordered<Notified>,
     /// Each worker's queue (the owner pushes and pops, thieves `try_lock`).
@@ -61,6 +71,11 @@ pub(crate) struct OrderedQueues {
     /// `Fair`: the runtime-wide virtual-time floor (see `policy/runqueue.rs`), raised coarsely
     /// by the workers as they run tasks.
     fair_floor: AtomicU64,
+    /// `Classes`: budgeted tasks throttled by their bandwidth server, keyed by the time they may
+    /// be queued again (see "Budgets" below).
+    throttled: Mutex<KeyedHeap<u64, Notified>>,
+    /// The earliest key in `throttled`, `u64::MAX` if none. Stored under its lock.
+    throttled_next: AtomicU64,
 }
 
 /// A worker's private part of the ordered core.
@@ -83,16 +98,29 @@ impl OrderedQueues {
     pub(super) fn new(order: QueueOrder, workers: usize) -> OrderedQueues {
         OrderedQueues {
             order,
+            ages: matches!(
+                order,
+                QueueOrder::Priority { .. } | QueueOrder::Classes { .. }
+            ),
+            classes: matches!(order, QueueOrder::Classes { .. }),
             inject: Ordered::new(order),
             queues: (0..workers).map(|_| Ordered::new(order)).collect(),
             fair_floor: AtomicU64::new(0),
+            throttled: Mutex::new(KeyedHeap::new()),
+            throttled_next: AtomicU64::new(u64::MAX),
         }
     }
 
-    /// Whether queue operations need the clock (`Priority`'s aging).
+    /// Whether queue operations need the clock (`Priority`'s aging, also in `Classes`).
     #[inline]
     fn ages(&self) -> bool {
-        matches!(self.order, QueueOrder::Priority { .. })
+        self.ages
+    }
+
+    /// Whether the queues hold scheduling classes.
+    #[inline]
+    fn classes(&self) -> bool {
+        self.classes
     }
 
     /// The clock for a queue operation: read only when aging needs it.
@@ -113,6 +141,19 @@ impl OrderedQueues {
             QueueOrder::Edf => runqueue::edf_urgency(header.policy.deadline().into()),
             QueueOrder::Priority { .. } => runqueue::priority_urgency(header.policy.priority()),
             QueueOrder::Fair { .. } => Urgency::LEAST,
+            QueueOrder::Classes { .. } => classes_push_urgency(header),
+        }
+    }
+
+    /// The urgency a worker publishes while it runs the task `header`: as
+    /// [`urgency`](Self::urgency), except that under `Classes` a fair-class task publishes the top of the
+    /// fair band (`policy/classes.rs`), so that only a higher class preempts it.
+    #[inline]
+    fn running_urgency(&self, header: &task::Header) -> Urgency {
+        if self.classes() {
+            classes::running_urgency_of(header.policy.deadline(), header.policy.priority())
+        } else {
+            self.urgency(header)
         }
     }
 
@@ -138,6 +179,13 @@ impl OrderedQueues {
     fn push(&self, shared: &Shared, q: &Ordered<Notified>, task: Notified) -> Wake {
         let record = shared.config().record_latency;
         let now = if record || self.ages() { now_ns() } else { 0 };
+        let task = match task.header().policy.budget() {
+            Some(budget) => match self.budgeted_push(shared, task, budget, now) {
+                Some(task) => task,
+                None => return Wake::No,
+            },
+            None => task,
+        };
         let sched = &task.header().policy;
         let key = TaskKey {
             deadline: sched.deadline(),
@@ -180,7 +228,7 @@ impl OrderedQueues {
         if matches!(self.order, QueueOrder::Fair { .. }) || worker >= self.queues.len() {
             return;
         }
-        let urgency = self.urgency(header);
+        let urgency = self.running_urgency(header);
         let slot = shared.slot(worker);
         slot.set_running(urgency);
         // A pusher that read the old urgency may have flagged nobody: the same recheck as
@@ -211,6 +259,16 @@ impl OrderedQueues {
             QueueOrder::Edf => Key::Edf(header.policy.deadline().into()),
             QueueOrder::Priority { .. } => Key::Priority(header.policy.priority()),
             QueueOrder::Fair { .. } => return,
+            // The class follows the parameters: a re-key may move the task to another class
+            // (`ClassQueue::rekey`), e.g. a fair lock holder lent a waiter's deadline.
+            QueueOrder::Classes { .. } => {
+                let sched = &header.policy;
+                match classes::class_of(sched.deadline(), sched.priority()) {
+                    Class::Deadline => Key::Edf(sched.deadline().into()),
+                    Class::Priority => Key::Priority(sched.priority()),
+                    Class::Fair => Key::Fair(sched.vruntime()),
+                }
+            }
         };
         if std::ptr::eq(task::current::get(), header) {
             if let Some(worker) = context::current_worker() {
@@ -240,7 +298,7 @@ impl OrderedQueues {
             let addr = header as *const task::Header as usize;
             let mut running = false;
             for slot in shared.slots().filter(|s| s.polls(addr)) {
-                let urgency = self.urgency(header);
+                let urgency = self.running_urgency(header);
                 slot.set_running(urgency);
                 slot.clear();
                 preempt::after_publish(slot, urgency, || self.most_urgent_queued());
@@ -251,6 +309,93 @@ impl OrderedQueues {
                 return;
             }
             crate::loom::spin_loop();
+        }
+    }
+
+    /// A budgeted task is being pushed at `now`: under `Classes` its bandwidth server decides
+    /// (`policy/cbs.rs`): queue it with the server's deadline (returned, to be queued), or park
+    /// it until the server's replenishment ([`throttle`](Self::throttle); `None`). Under the
+    /// other policies budgets act not: the task is returned unchanged. Out of line: most tasks
+    /// have no budget.
+    #[cold]
+    #[inline(never)]
+    fn budgeted_push(
+        &self,
+        shared: &Shared,
+        task: Notified,
+        budget: Budget,
+        now: u64,
+    ) -> Option<Notified> {
+        if !self.classes() {
+            return Some(task);
+        }
+        let mut server = budget.load();
+        let push = server.on_push(now);
+        budget.store(&server);
+        match push {
+            Push::Queue(deadline) => {
+                task.header().policy.set_deadline(Some(deadline));
+                Some(task)
+            }
+            Push::ParkUntil(at) => {
+                self.throttle(shared, task, at);
+                None
+            }
+        }
+    }
+
+    /// `Classes`: parks a task whose bandwidth server is throttled until `at`, and arms a timer
+    /// for `at` so that a worker is awake then to release it
+    /// ([`release_throttled`](Self::release_throttled)). The timer's waker does nothing: the worker that fires it goes
+    /// on to pick, and its pick releases the due tasks. `throttled_next` is stored (release)
+    /// before the timer is registered, and the worker that fires the timer has read the timer
+    /// driver's deadline after the registration, so its pick sees `throttled_next`.
+    #[cold]
+    #[inline(never)]
+    fn throttle(&self, shared: &Shared, task: Notified, at: u64) {
+        {
+            let mut parked = lock(&self.throttled);
+            parked.push(task, at);
+            let next = parked.peek_key().unwrap_or(u64::MAX);
+            self.throttled_next.store(next, Ordering::Release);
+        }
+        let (_, unpark) = shared.timers().register(at, std::task::Waker::noop());
+        if let Some(worker) = unpark {
+            shared.unpark_worker(worker);
+        }
+    }
+
+    /// Whether any task is throttled (one load; always `false` outside `Classes`).
+    #[inline]
+    fn any_throttled(&self) -> bool {
+        self.throttled_next.load(Ordering::Acquire) != u64::MAX
+    }
+
+    /// Queues on `own` every throttled task whose time has come (its push replenishes its
+    /// server), and wakes a parked worker if more than this one can run. Out of line: the pick
+    /// only pays the load of [`any_throttled`](Self::any_throttled).
+    #[cold]
+    #[inline(never)]
+    fn release_throttled(&self, shared: &Shared, own: &Ordered<Notified>) {
+        let now = now_ns();
+        if self.throttled_next.load(Ordering::Acquire) > now {
+            return;
+        }
+        let mut due = Vec::new();
+        {
+            let mut parked = lock(&self.throttled);
+            while parked.peek_key().is_some_and(|at| at <= now) {
+                if let Some((_, task)) = parked.pop() {
+                    due.push(task);
+                }
+            }
+            let next = parked.peek_key().unwrap_or(u64::MAX);
+            self.throttled_next.store(next, Ordering::Release);
+        }
+        for task in due {
+            if self.push(shared, own, task) != Wake::No {
+                shared.notify_parked();
+            }
         }
     }
 
@@ -294,6 +439,12 @@ impl OrderedQueues {
         while let Some((_, task)) = self.inject.pop(u64::MAX) {
             drop(task);
         }
+        let parked: Vec<Notified> = {
+            let mut parked = lock(&self.throttled);
+            self.throttled_next.store(u64::MAX, Ordering::Release);
+            std::iter::from_fn(|| parked.pop().map(|(_, t)| t)).collect()
+        };
+        drop(parked);
     }
 }
 
@@ -316,10 +467,15 @@ impl Family for OrderedFamily {
     }
 
     /// Steps 1–3 of the module docs: the most urgent visible task.
-    #[inline]
+    // Always inlined into the worker loop, as it was before the throttle check made it larger
+    // than the inliner's threshold (the check's slow path is out of line).
+    #[inline(always)]
     fn next_task(core: &mut Core<Self>, shared: &Shared) -> Option<Picked<Key>> {
         let q = &*core.queues;
         let now = q.now();
+        if q.any_throttled() {
+            q.release_throttled(shared, &q.queues[core.index]);
+        }
         let own = q.queues[core.index].head();
         let injector = q.injector_head();
         let (victim, remote) = most_urgent_victim(core);
@@ -381,11 +537,15 @@ impl Family for OrderedFamily {
         None
     }
 
-    /// Publishes the picked task: `Fair` stores its placed virtual runtime and raises the
-    /// floor; every ordered policy publishes its urgency and clears this worker's preemption
-    /// request; `Edf` and `Priority` then recheck the queue heads (`preempt.rs`).
-    #[inline]
+    /// Publishes the picked task: `Fair` (and the fair class of `Classes`) stores its placed
+    /// virtual runtime and raises the floor; every ordered policy publishes its urgency and
+    /// clears this worker's preemption request; `Edf`, `Priority` and `Classes` then recheck the
+    /// queue heads (`preempt.rs`; under `Classes` a fair task is beaten only by a higher class).
+    #[inline(always)]
     fn begin_poll(core: &mut Core<Self>, shared: &Shared, picked: &Picked<Key>) {
+        if core.queues.classes() {
+            return classes_begin_poll(core, shared, picked);
+        }
         let key = picked.key;
         if let Key::Fair(vruntime) = key {
             picked.task.header().policy.set_vruntime(vruntime);
@@ -431,6 +591,36 @@ impl Family for OrderedFamily {
             drop(task);
         }
     }
+}
+
+/// `Classes`: [`OrderedFamily::begin_poll`]. A fair-class task stores its placed virtual
+/// runtime and raises the floor, as under `Fair`; every class publishes its running urgency on
+/// the classes' scale and rechecks the queue heads (a fair task is beaten by a higher class
+/// only). Out of line, so that the other policies' `begin_poll` stays as small as it was.
+#[cold]
+#[inline(never)]
+fn classes_begin_poll(core: &mut Core<OrderedFamily>, shared: &Shared, picked: &Picked<Key>) {
+    let key = picked.key;
+    if let Key::Fair(vruntime) = key {
+        picked.task.header().policy.set_vruntime(vruntime);
+        core.queues
+            .advance_fair_floor(&mut core.local.fair_floor_published, vruntime);
+    }
+    let slot = shared.slot(core.index);
+    let urgency = classes::running_urgency(key);
+    slot.set_running(urgency);
+    slot.set_task(picked.task.header() as *const task::Header as usize);
+    slot.clear();
+    // A pusher may have missed this pick (worker/preempt.rs).
+    preempt::after_publish(slot, urgency, || core.queues.most_urgent_queued());
+}
+
+/// `Classes`: the urgency a push of `header` compares (`classes::push_urgency`). Out of line,
+/// so that [`OrderedQueues::urgency`] stays as small as before `Classes` where it is inlined.
+#[cold]
+#[inline(never)]
+fn classes_push_urgency(header: &task::Header) -> Urgency {
+    classes::push_urgency(header.policy.deadline(), header.policy.priority())
 }
 
 /// The injector's head if it is at least as urgent as `bound`.

@@ -15,6 +15,17 @@
 //! mutex and waits until it can move `NOTIFIED -> EMPTY`, so spurious condvar wake-ups are
 //! absorbed and no unpark is lost: an unpark before `park` makes that `park` return immediately,
 //! one during it wakes it.
+//!
+//! # Waiting in the I/O poller
+//!
+//! The worker that waits on the reactor (`reactor/mod.rs`) blocks in the OS poller instead of
+//! the condvar. It announces it with a fourth state, `POLLING` ([`Parker::begin_poll`]:
+//! `EMPTY -> POLLING`, refused and consuming the notification if one is pending), and leaves it
+//! with a swap to `EMPTY` ([`Parker::end_poll`]). An `unpark` that replaces `POLLING` returns
+//! `true`: the caller must then interrupt the poller (`Reactor::notify`, sticky like the
+//! notification itself: a notify before the wait makes the wait return at once). One atomic
+//! word decides, so either the worker sees `NOTIFIED` and skips the wait, or the unparker sees
+//! `POLLING` and interrupts it (loom model `park::unpark_interrupts_poller`).
 
 use crate::loom::atomic::{AtomicUsize, Ordering};
 use crate::loom::{lock, Arc, Condvar, Mutex};
@@ -22,6 +33,7 @@ use crate::loom::{lock, Arc, Condvar, Mutex};
 const EMPTY: usize = 0;
 const PARKED: usize = 1;
 const NOTIFIED: usize = 2;
+const POLLING: usize = 3;
 
 /// The owner's end: parks the current thread. Not `Clone`: one thread parks on it.
 pub(crate) struct Parker {
@@ -35,7 +47,7 @@ pub(crate) struct Unparker {
 }
 
 struct Inner {
-    /// `EMPTY`, `PARKED` or `NOTIFIED`.
+    /// `EMPTY`, `PARKED`, `NOTIFIED` or `POLLING`.
     state: AtomicUsize,
     /// Held by `unpark` around the signal, so the signal cannot fall between the parker's
     /// state change and its wait.
@@ -117,6 +129,29 @@ impl Parker {
         drop(guard);
     }
 
+    /// About to block in the I/O poller: `EMPTY -> POLLING`. Returns `false` if an unpark was
+    /// pending (it is consumed: the caller must not wait).
+    pub(crate) fn begin_poll(&self) -> bool {
+        match self
+            .inner
+            .state
+            .compare_exchange(EMPTY, POLLING, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            Ok(_) => true,
+            Err(NOTIFIED) => {
+                crate::loom::reached("park.notified_before_poll");
+                self.inner.state.swap(EMPTY, Ordering::SeqCst);
+                false
+            }
+            Err(actual) => unreachable!("begin_poll: inconsistent state {actual}"),
+        }
+    }
+
+    /// Back from the poller: to `EMPTY`, consuming a notification that came during the wait.
+    pub(crate) fn end_poll(&self) {
+        self.inner.state.swap(EMPTY, Ordering::SeqCst);
+    }
+
     #[cold]
     fn park_slow(&self) {
         let inner = &*self.inner;
@@ -138,11 +173,17 @@ impl Parker {
 }
 
 impl Unparker {
-    /// Wakes the parker, or makes its next `park` return immediately.
-    pub(crate) fn unpark(&self) {
+    /// Wakes the parker, or makes its next `park` return immediately. Returns `true` if the
+    /// parker is blocked in the I/O poller: the caller must interrupt it (`Reactor::notify`).
+    #[must_use = "a worker blocked in the I/O poller must be notified through the reactor"]
+    pub(crate) fn unpark(&self) -> bool {
         let inner = &*self.inner;
         match inner.state.swap(NOTIFIED, Ordering::SeqCst) {
-            EMPTY | NOTIFIED => {}
+            EMPTY | NOTIFIED => false,
+            POLLING => {
+                crate::loom::reached("park.unpark_interrupts_poller");
+                true
+            }
             PARKED => {
                 crate::loom::reached("park.unpark_wakes_waiter");
                 // Taking the lock orders us after the parker's `EMPTY -> PARKED` + wait: it is
@@ -150,6 +191,7 @@ impl Unparker {
                 // NOTIFIED).
                 drop(lock(&inner.mutex));
                 inner.condvar.notify_one();
+                false
             }
             actual => unreachable!("unpark: inconsistent state {actual}"),
         }

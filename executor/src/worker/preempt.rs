@@ -36,6 +36,7 @@
 //! one per push of an urgent task; `Fifo` and `Fair` never preempt by urgency and pay nothing.
 //! A request the recheck sets because of a stale mirror costs one early yield, never a lost task.
 
+use crate::event::{self, EventKind};
 use crate::loom::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crate::policy::runqueue::Urgency;
 
@@ -132,19 +133,20 @@ pub(crate) fn after_push<'a>(
 ) -> bool {
     // Pairs with the fence in `after_publish` (module docs).
     fence(Ordering::SeqCst);
-    let mut least: Option<(&Slot, Urgency)> = None;
+    let mut least: Option<(&Slot, Urgency, usize)> = None;
     for (i, slot) in slots.into_iter().enumerate() {
         let running = slot.running();
         if running == Urgency::IDLE {
             return Some(i) != me;
         }
-        if least.is_none_or(|(_, u)| running > u) {
-            least = Some((slot, running));
+        if least.is_none_or(|(_, u, _)| running > u) {
+            least = Some((slot, running, i));
         }
     }
-    if let Some((slot, running)) = least {
+    if let Some((slot, running, i)) = least {
         if urgency < running {
             slot.request();
+            event::emit(EventKind::PreemptRequest, || (0, i as u64, 0));
         }
     }
     false
@@ -162,5 +164,6 @@ pub(crate) fn after_publish(slot: &Slot, urgency: Urgency, queued: impl FnOnce()
     if queued() < urgency {
         crate::loom::reached("preempt.recheck_flags_itself");
         slot.request();
+        event::emit(EventKind::PreemptRequest, || (0, u64::MAX, 0));
     }
 }

@@ -12,6 +12,7 @@
 //! Either way, one idle worker is notified if nobody is searching (`idle.rs`).
 
 use super::accounting::Accounting;
+use super::blocking::BlockingPool;
 use super::build::PolicyConfig;
 use super::fifo::FifoQueues;
 use super::idle::Idle;
@@ -19,6 +20,7 @@ use super::lifecycle::Lifecycle;
 use super::ordered::OrderedQueues;
 use super::park::Unparker;
 use super::preempt::Slot;
+use super::reactor::{LazyReactor, Reactor};
 use super::spawn::Spawner;
 use crate::event::{self, clock::now_ns, EventKind};
 use crate::loom::{Arc, Mutex};
@@ -50,6 +52,14 @@ pub(crate) struct Shared {
     pub(super) lifecycle: Lifecycle,
     /// Periodic tasks admitted by admission control.
     admitted: Mutex<AdmittedSet>,
+    /// Runtime tracing: the running session, if any (`trace/session.rs`).
+    trace: crate::trace::session::Control,
+    /// Per-task statistics for the dump, if `Builder::track_tasks` asked for them.
+    task_table: Option<crate::trace::tasks::TaskTable>,
+    /// The I/O reactor, created by the first socket (`reactor/mod.rs`).
+    reactor: LazyReactor,
+    /// Threads for blocking work (`blocking.rs`); none until the first job.
+    blocking: BlockingPool,
 }
 
 /// The run queues of one family (`mod.rs`), shared with every core of that family.
@@ -90,6 +100,12 @@ impl Shared {
             accounting: Accounting::new(n),
             lifecycle: Lifecycle::new(n),
             admitted: Mutex::new(AdmittedSet::default()),
+            trace: crate::trace::session::Control::new(),
+            task_table: config
+                .track_tasks
+                .then(|| crate::trace::tasks::TaskTable::new(4 * n)),
+            reactor: LazyReactor::new(),
+            blocking: BlockingPool::new(),
             remotes: remotes.into_boxed_slice(),
         }
     }
@@ -116,6 +132,18 @@ impl Shared {
     #[inline]
     pub(crate) fn idle(&self) -> &Idle {
         &self.idle
+    }
+
+    /// Runtime tracing's state.
+    #[inline]
+    pub(crate) fn trace(&self) -> &crate::trace::session::Control {
+        &self.trace
+    }
+
+    /// The task table, if kept (`Builder::track_tasks`).
+    #[inline]
+    pub(crate) fn task_table(&self) -> Option<&crate::trace::tasks::TaskTable> {
+        self.task_table.as_ref()
     }
 
     /// Periodic tasks admitted by admission control (`spawn_periodic`).
@@ -161,13 +189,57 @@ impl Shared {
 
     /// Unparks worker `index` (the timer waiter, when a new earliest timer arrives).
     pub(crate) fn unpark_worker(&self, index: usize) {
-        self.remotes[index].unpark.unpark();
+        if self.remotes[index].unpark.unpark() {
+            self.interrupt_poller();
+        }
     }
 
     /// Unparks every worker (shutdown).
     pub(super) fn unpark_all(&self) {
-        for remote in self.remotes.iter() {
-            remote.unpark.unpark();
+        for index in 0..self.remotes.len() {
+            self.unpark_worker(index);
+        }
+    }
+
+    /// The unparked worker was blocked in the I/O poller: make its wait return.
+    #[cold]
+    fn interrupt_poller(&self) {
+        if let Some(reactor) = self.reactor.get() {
+            reactor.notify();
+        }
+    }
+
+    /// The I/O reactor, if a socket created it.
+    #[inline]
+    pub(crate) fn reactor(&self) -> Option<&Reactor> {
+        self.reactor.get()
+    }
+
+    /// The I/O reactor, created on first use. A parked timer waiter is unparked after the
+    /// creation so that it goes back to sleep in the poller: the creation stores the reactor,
+    /// then reads the waiter token with a read-modify-write; the waiter takes the token, then
+    /// loads the reactor (the handshake of `time/driver.rs`, "Who waits").
+    #[cold]
+    pub(crate) fn reactor_or_create(&self) -> std::io::Result<Arc<Reactor>> {
+        let (reactor, created) = self.reactor.get_or_create()?;
+        if created {
+            if let Some(waiter) = self.timers.current_waiter() {
+                self.unpark_worker(waiter);
+            }
+        }
+        Ok(reactor)
+    }
+
+    /// The blocking pool.
+    #[inline]
+    pub(crate) fn blocking(&self) -> &BlockingPool {
+        &self.blocking
+    }
+
+    /// Shuts the reactor down, if there is one (runtime cleanup).
+    pub(super) fn shutdown_reactor(&self) {
+        if let Some(reactor) = self.reactor.get() {
+            reactor.shutdown();
         }
     }
 
@@ -186,7 +258,7 @@ impl Shared {
     #[inline]
     pub(crate) fn notify_parked(&self) {
         if let Some(index) = self.idle.worker_to_notify() {
-            self.remotes[index].unpark.unpark();
+            self.unpark_worker(index);
         }
     }
 

@@ -14,6 +14,7 @@ use crate::task::{self, JoinHandle, PolicyState, Registry, TaskAllocator, TaskId
 use crate::time::instant::Instant;
 use crossbeam_utils::CachePadded;
 use std::future::Future;
+use std::panic::Location;
 
 /// The spawning part of [`Shared`].
 pub(super) struct Spawner {
@@ -56,24 +57,61 @@ impl Shared {
     /// Task `header` completed: unlink it from the registry (see `Schedule::release`).
     #[inline]
     pub(super) fn release(&self, header: &task::Header) -> bool {
+        if let Some(table) = self.task_table() {
+            table.remove(header.id.0);
+        }
         self.spawner.registry.remove(header)
+    }
+
+    /// Calls `f` with every live task's header (each registry shard locked in turn).
+    pub(crate) fn for_each_task(&self, f: impl FnMut(&task::Header)) {
+        self.spawner.registry.for_each(f);
     }
 }
 
 impl Handle {
     /// Spawns `future` with default parameters onto this runtime.
+    #[track_caller]
     pub(crate) fn spawn_task<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.spawn_state(PolicyState::default(), future)
+        self.spawn_task_at(future, Location::caller())
+    }
+
+    /// [`spawn_task`](Self::spawn_task), spawned from `at`.
+    pub(crate) fn spawn_task_at<F>(
+        &self,
+        future: F,
+        at: &'static Location<'static>,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawn_state(PolicyState::default(), future, at)
     }
 
     /// Spawns `future` with the user's parameters `sched`: a relative deadline is anchored now,
     /// and a name gets its histograms registered on every worker first (one short lock per
     /// worker per named spawn, so that no worker allocates them on its hot path later).
+    #[track_caller]
     pub(crate) fn spawn_task_with<F>(&self, sched: Sched, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawn_task_with_at(sched, future, Location::caller())
+    }
+
+    /// [`spawn_task_with`](Self::spawn_task_with), spawned from `at`.
+    pub(crate) fn spawn_task_with_at<F>(
+        &self,
+        sched: Sched,
+        future: F,
+        at: &'static Location<'static>,
+    ) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -90,13 +128,16 @@ impl Handle {
                 m.register(name);
             }
         }
-        let state = PolicyState::new(
+        let mut state = PolicyState::new(
             deadline,
             sched.get_priority(),
             sched.get_nice(),
             sched.get_name(),
         );
-        self.spawn_state(state, future)
+        if let Some((runtime, period)) = sched.budget_ns() {
+            state = state.with_budget(runtime, period);
+        }
+        self.spawn_state(state, future, at)
     }
 
     /// The next task id of this runtime: for its own tasks, and for the local tasks of a
@@ -112,7 +153,12 @@ impl Handle {
     }
 
     /// Allocates, registers and schedules the task.
-    fn spawn_state<F>(&self, sched: PolicyState, future: F) -> JoinHandle<F::Output>
+    fn spawn_state<F>(
+        &self,
+        sched: PolicyState,
+        future: F,
+        at: &'static Location<'static>,
+    ) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -126,6 +172,9 @@ impl Handle {
                 u64::from(sched.priority()),
             )
         });
+        if let Some(table) = self.shared().task_table() {
+            table.spawned(id.0, at);
+        }
         let (registered, notified, join) =
             task::new_task(future, self.clone(), id, spawner.task_allocator, sched);
         match spawner.registry.bind(registered) {

@@ -18,6 +18,10 @@
 //	periodic       a 1 ms periodic goroutine (absolute release times) beside 8 goroutines that
 //	               spin for 50 us and yield, for 2 s: release-to-run latency percentiles
 //
+// Flags: -row NAME, -rounds N (JSON lines), -warmup N (unrecorded rounds first, default 0),
+// -tasks N (spawn_sleep's goroutines, default 1,000,000), -secs N (periodic's measured run,
+// default 2). GOMAXPROCS comes from the environment, as for any Go program.
+//
 // Percentiles are exact over the recorded samples with the nearest-rank rule (the value at rank
 // ceil(q*n) of the sorted samples), which is what HdrHistogram reports up to its bucket
 // precision.
@@ -46,12 +50,17 @@ const (
 	poolMessages  = 1_000_000
 	poolCapacity  = 100
 	poolWorkers   = 3
-	sleepers      = 1_000_000
 	sleepFor      = time.Second
 	period        = time.Millisecond
 	busyTasks     = 8
 	busySlice     = 50 * time.Microsecond
-	periodicRun   = 2 * time.Second
+)
+
+var (
+	// sleepers is spawn_sleep's goroutine count (-tasks).
+	sleepers = 1_000_000
+	// periodicRun is how long the periodic row records (-secs).
+	periodicRun = 2 * time.Second
 )
 
 // result is one round of one row.
@@ -89,12 +98,20 @@ var rows = map[string]func() result{
 func main() {
 	row := flag.String("row", "", "row to run: "+strings.Join(rowNames(), ", "))
 	rounds := flag.Int("rounds", 1, "rounds to run (one JSON line each)")
+	warmup := flag.Int("warmup", 0, "unrecorded rounds before the recorded ones")
+	tasks := flag.Int("tasks", sleepers, "spawn_sleep: goroutines")
+	secs := flag.Int("secs", int(periodicRun/time.Second), "periodic: measured seconds")
 	flag.Parse()
 	run, ok := rows[*row]
-	if !ok || *rounds < 1 {
-		fmt.Fprintf(os.Stderr, "gopeer: -row must be one of %s and -rounds at least 1\n",
-			strings.Join(rowNames(), ", "))
+	if !ok || *rounds < 1 || *warmup < 0 || *tasks < 1 || *secs < 1 {
+		fmt.Fprintf(os.Stderr, "gopeer: -row must be one of %s; -rounds, -tasks and -secs "+
+			"at least 1; -warmup at least 0\n", strings.Join(rowNames(), ", "))
 		os.Exit(2)
+	}
+	sleepers = *tasks
+	periodicRun = time.Duration(*secs) * time.Second
+	for i := 0; i < *warmup; i++ {
+		run()
 	}
 	out := json.NewEncoder(os.Stdout)
 	for i := 0; i < *rounds; i++ {

@@ -175,6 +175,7 @@ mod tests {
                 backends: Vec::new(),
                 json: None,
                 hgrm: None,
+                trace: None,
                 plot: None,
                 kairos_periodic: KairosPeriodic::SpawnPeriodic,
                 cyclic: false,

@@ -117,6 +117,8 @@ pub struct RtOpts {
     pub json: Option<PathBuf>,
     /// Where to write the `.hgrm` files.
     pub hgrm: Option<PathBuf>,
+    /// Where to write one Chrome-format runtime trace per kairos round (`--trace`).
+    pub trace: Option<PathBuf>,
     /// Where to write the SVG plot of the latency percentiles.
     pub plot: Option<PathBuf>,
     /// How the periodic tasks run on kairos.
@@ -402,6 +404,14 @@ pub fn run(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
                     &opts.set,
                     opts.workers,
                     opts.duration,
+                    opts.trace.as_deref().map(|dir| {
+                        dir.join(format!(
+                            "{}.{}.round{}.json",
+                            opts.workload.name,
+                            crate::exec::kairos_label(policy),
+                            r + 1
+                        ))
+                    }),
                 )?,
                 RowBackend::Async(Backend::Tokio) => {
                     run::tokio(&opts.set, opts.workers, opts.duration)?

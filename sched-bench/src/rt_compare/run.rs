@@ -29,6 +29,7 @@ use crate::spin::{self, mono_ns, nanos};
 use crate::watchdog::Watchdog;
 use crate::workload::{PeriodicSet, RtTask, BACKGROUND_SLICE};
 use kairos::stats::Histogram;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -71,16 +72,19 @@ pub enum KairosPeriodic {
     TaskLoop,
 }
 
-/// One round on kairos under `policy`.
+/// One round on kairos under `policy`; with `trace`, the round's runtime trace is written to
+/// that file (Chrome trace event format).
 ///
 /// # Errors
-/// The runtime cannot be built or shut down, a periodic task is refused, a task panicked.
+/// The runtime cannot be built or shut down, a periodic task is refused, a task panicked, the
+/// trace file cannot be written.
 pub fn kairos(
     policy: kairos::Policy,
     mode: KairosPeriodic,
     set: &PeriodicSet,
     workers: usize,
     duration: Duration,
+    trace: Option<PathBuf>,
 ) -> Result<Round, BenchError> {
     let label = kairos_label(policy);
     let _watchdog = Watchdog::arm(format!("{label} round"), duration + HANG_MARGIN);
@@ -93,6 +97,13 @@ pub fn kairos(
             backend: label.clone(),
             message: e.to_string(),
         })?;
+    if trace.is_some() {
+        rt.start_trace(kairos::trace::DEFAULT_CAPACITY)
+            .map_err(|e| BenchError::Build {
+                backend: label.clone(),
+                message: format!("cannot start the trace: {e}"),
+            })?;
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let t0 = Instant::now() + START_MARGIN;
     let end = t0 + duration;
@@ -105,7 +116,7 @@ pub fn kairos(
         })
         .collect();
     if mode == KairosPeriodic::TaskLoop {
-        return kairos_task_loops(rt, label, set, t0, end, stop, background, duration);
+        return kairos_task_loops(rt, label, set, t0, end, stop, background, duration, trace);
     }
     let mut periodic = Vec::with_capacity(set.tasks.len());
     let mut logs = Vec::with_capacity(set.tasks.len());
@@ -136,6 +147,7 @@ pub fn kairos(
             backend: label.clone(),
             message,
         })?;
+    write_trace(&rt, trace.as_deref())?;
     let metrics = rt.metrics();
     rt.shutdown_timeout(SHUTDOWN_TIMEOUT)
         .map_err(|e| BenchError::Shutdown {
@@ -151,6 +163,23 @@ pub fn kairos(
     let clock = KairosClock::now();
     let tasks = periodic_rounds(set, stats, &logs, &metrics, |i| clock.mono(i));
     Ok(kairos_round(tasks, &metrics, slices, duration))
+}
+
+/// Stops the round's trace, if one records, and writes it to `path` (Chrome trace event format).
+fn write_trace(rt: &kairos::Runtime, path: Option<&Path>) -> Result<(), BenchError> {
+    let (Some(path), Some(trace)) = (path, path.and_then(|_| rt.stop_trace())) else {
+        return Ok(());
+    };
+    let io = |source| BenchError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
+    trace.write_chrome_json(&mut out).map_err(io)?;
+    std::io::Write::flush(&mut out).map_err(io)
 }
 
 /// The `spawn_periodic` parameters of `task` (every policy's parameter at once), first release
@@ -258,6 +287,7 @@ fn kairos_task_loops(
     stop: Arc<AtomicBool>,
     background: Vec<kairos::JoinHandle<u64>>,
     duration: Duration,
+    trace: Option<PathBuf>,
 ) -> Result<Round, BenchError> {
     // t0 and end on kairos' clock (both clocks are CLOCK_MONOTONIC; this read pairs them).
     let (k_now, now) = (kairos::time::Instant::now(), Instant::now());
@@ -278,6 +308,7 @@ fn kairos_task_loops(
     sleep_until(end);
     stop.store(true, Ordering::Relaxed);
     let joined = rt.block_on(join_round(loops, background));
+    write_trace(&rt, trace.as_deref())?;
     let metrics = rt.metrics();
     let down = rt.shutdown_timeout(SHUTDOWN_TIMEOUT);
     let (mut tasks, slices) = joined.map_err(|message| BenchError::Task {

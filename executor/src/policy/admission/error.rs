@@ -58,6 +58,25 @@ pub enum AdmissionError {
         /// Total utilization of the set.
         utilization: f64,
     },
+    /// `Policy::Classes`: the deadline class would use more than its share of the workers,
+    /// `U > share * m` (`Builder::deadline_share`).
+    #[error(
+        "task set rejected by {}: total utilization {utilization:.3} of the deadline class > its \
+         share {share_percent}% of {workers} worker(s) = {limit:.3}; remove load, add workers, or \
+         raise Builder::deadline_share (at most 100% minus Builder::fair_reserve)",
+        super::share::NAME
+    )]
+    #[non_exhaustive]
+    DeadlineShare {
+        /// Total utilization.
+        utilization: f64,
+        /// The share of each worker the deadline class may use, percent.
+        share_percent: u8,
+        /// `m`.
+        workers: usize,
+        /// `share * m`, the bound the total was held against.
+        limit: f64,
+    },
     /// Uniprocessor EDF: `U > 1`.
     #[error(
         "task set rejected by {}: total utilization {utilization:.3} > 1 on one worker; remove \
@@ -259,6 +278,7 @@ impl AdmissionError {
             | AdmissionError::PrioritiesLength { test, .. }
             | AdmissionError::NotRateMonotonic { test, .. }
             | AdmissionError::NotImplicitDeadline { test, .. } => test,
+            AdmissionError::DeadlineShare { .. } => super::share::NAME,
             AdmissionError::Edf { .. } => Test::EdfUniprocessor.name(),
             AdmissionError::GlobalEdf { .. } => Test::EdfGlobalGfb.name(),
             AdmissionError::Partition { .. } => Test::EdfPartitionedFfd.name(),
@@ -285,6 +305,7 @@ impl AdmissionError {
             AdmissionError::InvalidTask { .. } => f64::NAN,
             AdmissionError::Workers { utilization, .. }
             | AdmissionError::PrioritiesLength { utilization, .. }
+            | AdmissionError::DeadlineShare { utilization, .. }
             | AdmissionError::Edf { utilization }
             | AdmissionError::GlobalEdf { utilization, .. }
             | AdmissionError::Partition { utilization, .. }
@@ -299,7 +320,8 @@ impl AdmissionError {
 
     /// The utilization bound the total was held against, when the refusing test is a
     /// utilization bound (`1` for uniprocessor EDF, `m (1 - u_max) + u_max` for global EDF,
-    /// `m^2 / (3m - 2)` for global fixed priority); `None` for the others.
+    /// `m^2 / (3m - 2)` for global fixed priority, `share * m` for the deadline class's share
+    /// under `Classes`); `None` for the others.
     ///
     /// ```
     /// fn report(e: &kairos::AdmissionError) {
@@ -311,7 +333,8 @@ impl AdmissionError {
     pub fn bound(&self) -> Option<f64> {
         match self {
             AdmissionError::Edf { .. } => Some(1.0),
-            AdmissionError::GlobalEdf { bound, .. }
+            AdmissionError::DeadlineShare { limit: bound, .. }
+            | AdmissionError::GlobalEdf { bound, .. }
             | AdmissionError::RmUsBound { bound, .. }
             | AdmissionError::RmUsHeavyTask { bound, .. } => Some(*bound),
             _ => None,

@@ -107,12 +107,14 @@
 
 mod error;
 mod exact;
+mod share;
 #[cfg(all(test, not(loom)))]
 mod tests;
 
 pub use error::AdmissionError;
 use error::Loads;
 use exact::*;
+pub(crate) use share::check_share;
 use std::cmp::{Ordering, Reverse};
 use std::fmt;
 

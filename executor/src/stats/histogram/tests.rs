@@ -228,7 +228,9 @@ fn hgrm_text_parses_back() {
     assert_eq!(last.3, None);
     assert_eq!(
         last.0,
-        format!("{:.3}", h.max() as f64 / 1000.0).parse().unwrap()
+        format!("{:.3}", h.max() as f64 / 1000.0)
+            .parse::<f64>()
+            .unwrap()
     );
     assert_eq!(
         footer,

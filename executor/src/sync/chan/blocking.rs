@@ -17,13 +17,15 @@ struct ThreadWaker {
     unparker: Unparker,
 }
 
+// The parked thread is a plain thread, never a worker blocked in the I/O poller, so whether
+// `unpark` found one (its return value) does not matter here.
 impl Wake for ThreadWaker {
     fn wake(self: StdArc<Self>) {
-        self.unparker.unpark();
+        let _ = self.unparker.unpark();
     }
 
     fn wake_by_ref(self: &StdArc<Self>) {
-        self.unparker.unpark();
+        let _ = self.unparker.unpark();
     }
 }
 

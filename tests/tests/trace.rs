@@ -1,0 +1,370 @@
+//! Runtime tracing and its Chrome Trace Event Format export (`kairos::trace`).
+//!
+//! - A small simulator run is exported and compared with the committed golden file
+//!   `tests/golden/chrome-sim.json` (`KAIROS_BLESS=1` rewrites it), and the export is checked
+//!   field by field against the format: every event's phase and required fields, one poll slice
+//!   per poll (slices equal the polls counter), both ends of every flow, a track per worker, and
+//!   the simulator's own events in its own order.
+//! - The real runtime's trace passes the same checks, with slices equal to its polls counter.
+
+use kairos::sim::{self, NO_WORKER};
+use kairos::time::sleep;
+use kairos::trace::{EventKind, Trace};
+use kairos::{Periodic, Policy, Runtime, Sched};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// `n` microseconds.
+fn us(n: u64) -> Duration {
+    Duration::from_micros(n)
+}
+
+/// The simulator run of the golden file: 2 workers under `Edf`; three named tasks that wake each
+/// other through sleeps, yields and `work`; a periodic task that misses its deadlines.
+fn sim_run() -> sim::Sim {
+    let mut sim = sim::Builder::new()
+        .seed(5)
+        .workers(2)
+        .policy(Policy::Edf)
+        .poll_overhead(Duration::from_nanos(500))
+        .build()
+        .expect("valid configuration");
+    let late = sim
+        .spawn_periodic(
+            Periodic::new(us(50)).deadline(us(10)).name("control"),
+            |_job| async { kairos::work(us(15)).await },
+        )
+        .expect("admission control is off");
+    sim.block_on(async {
+        let mut tasks = Vec::new();
+        for i in 0..3u64 {
+            let sched = Sched::default()
+                .deadline(us(100 + i * 20))
+                .name("worker-task");
+            tasks.push(kairos::spawn_with(sched, async move {
+                sleep(us(10 * i + 5)).await;
+                kairos::yield_now().await;
+                kairos::work(us(12)).await;
+                kairos::spawn(async move { i })
+                    .await
+                    .expect("child finishes")
+            }));
+        }
+        for t in tasks {
+            t.await.expect("task finishes");
+        }
+    });
+    late.stop();
+    sim.run_for(us(100));
+    sim
+}
+
+/// The parsed `traceEvents` of an export.
+fn parse(json: &str) -> Vec<Value> {
+    let v: Value = serde_json::from_str(json).expect("the export is JSON");
+    assert_eq!(v["displayTimeUnit"], "ns");
+    v["traceEvents"]
+        .as_array()
+        .expect("traceEvents is an array")
+        .clone()
+}
+
+/// What [`check_format`] counted.
+#[derive(Debug, Default)]
+struct Counts {
+    /// Poll slices (`ph` X, `cat` poll), in file order: (tid, ts, task).
+    polls: Vec<(u64, f64, u64)>,
+    /// Named tracks: tid → name.
+    tracks: BTreeMap<u64, String>,
+    /// Flows: id → (starts, finishes).
+    flows: BTreeMap<u64, (usize, usize)>,
+    /// Instant event names.
+    instants: BTreeSet<String>,
+}
+
+/// Checks every event against the Trace Event Format, field by field, and counts.
+fn check_format(events: &[Value]) -> Counts {
+    let mut c = Counts::default();
+    for e in events {
+        let obj = e.as_object().expect("every event is an object");
+        let ph = e["ph"].as_str().expect("ph is a string");
+        assert!(e["name"].is_string(), "name: {e}");
+        assert_eq!(e["pid"], 1, "pid: {e}");
+        let tid = e["tid"].as_u64().expect("tid is an integer");
+        if ph == "M" {
+            assert!(e["args"].is_object(), "metadata args: {e}");
+            if e["name"] == "thread_name" {
+                let name = e["args"]["name"].as_str().expect("thread name");
+                c.tracks.insert(tid, name.to_owned());
+            }
+            continue;
+        }
+        let ts = e["ts"].as_f64().expect("ts is a number");
+        assert!(ts >= 0.0, "ts: {e}");
+        assert!(e["cat"].is_string(), "cat: {e}");
+        match ph {
+            "X" => {
+                let dur = e["dur"].as_f64().expect("X has dur");
+                assert!(dur >= 0.0, "dur: {e}");
+                if e["cat"] == "poll" {
+                    let task = e["args"]["task"]
+                        .as_u64()
+                        .expect("poll slice names its task");
+                    c.polls.push((tid, ts, task));
+                }
+            }
+            "i" => {
+                assert!(
+                    matches!(e["s"].as_str(), Some("g" | "p" | "t")),
+                    "instant scope: {e}"
+                );
+                c.instants
+                    .insert(e["name"].as_str().unwrap_or_default().to_owned());
+            }
+            "s" | "f" => {
+                let id = e["id"].as_u64().expect("flow id");
+                let entry = c.flows.entry(id).or_default();
+                if ph == "s" {
+                    entry.0 += 1;
+                } else {
+                    assert_eq!(e["bp"], "e", "flow end binds to the enclosing slice: {e}");
+                    entry.1 += 1;
+                }
+            }
+            other => panic!("unexpected phase {other}: {e}"),
+        }
+        for key in obj.keys() {
+            assert!(
+                ["name", "cat", "ph", "pid", "tid", "ts", "dur", "args", "s", "id", "bp"]
+                    .contains(&key.as_str()),
+                "unknown field {key}: {e}"
+            );
+        }
+    }
+    for (id, (s, f)) in &c.flows {
+        assert_eq!(
+            (*s, *f),
+            (1, 1),
+            "flow {id} needs exactly one start and one end"
+        );
+    }
+    c
+}
+
+/// The golden file's path.
+fn golden_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("golden/chrome-sim.json")
+}
+
+#[test]
+fn simulator_export_matches_golden_and_the_format() {
+    let sim = sim_run();
+    let sim_trace = sim.trace();
+    let trace: Trace = sim_trace.to_trace(sim.workers());
+    let json = trace.to_chrome_json();
+
+    // Byte for byte against the committed file.
+    let path = golden_path();
+    if std::env::var_os("KAIROS_BLESS").is_some() {
+        std::fs::write(&path, &json).expect("write golden file");
+    } else {
+        let golden = std::fs::read_to_string(&path).expect(
+            "tests/golden/chrome-sim.json exists (KAIROS_BLESS=1 cargo test -p kairos-tests \
+             --test trace writes it)",
+        );
+        if golden != json {
+            let line = golden
+                .lines()
+                .zip(json.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or(golden.lines().count().min(json.lines().count()));
+            panic!(
+                "the export differs from {} at line {}:\n golden: {:?}\n now:    {:?}",
+                path.display(),
+                line + 1,
+                golden.lines().nth(line),
+                json.lines().nth(line)
+            );
+        }
+    }
+
+    let events = parse(&json);
+    let c = check_format(&events);
+    // One slice per poll.
+    assert_eq!(c.polls.len() as u64, sim.metrics().polls);
+    // A track per worker, and the outside track for the test thread's events.
+    for w in 0..sim.workers() as u64 {
+        assert_eq!(
+            c.tracks.get(&(w + 1)).map(String::as_str),
+            Some(&*format!("worker {w}"))
+        );
+    }
+    assert_eq!(
+        c.tracks.get(&0).map(String::as_str),
+        Some("outside workers")
+    );
+    // Flows and misses are there (the simulator's trace has no release events: it records the
+    // kinds its golden traces were written with, `EventKind`).
+    assert!(!c.flows.is_empty(), "wakes caused polls");
+    for name in ["deadline_miss", "spawn"] {
+        assert!(c.instants.contains(name), "no {name} instant");
+    }
+
+    // The simulator's own events, in its own order.
+    assert_eq!(trace.events().len(), sim_trace.events().len());
+    for (t, s) in trace.events().iter().zip(sim_trace.events()) {
+        let worker = (s.worker != NO_WORKER).then_some(s.worker);
+        assert_eq!(
+            (t.time, t.worker, t.kind, t.task, t.a, t.b),
+            (s.time, worker, s.kind, s.task, s.a, s.b)
+        );
+    }
+    // The poll slices follow the simulator's poll starts (not continuations), in order.
+    let starts: Vec<(u64, f64, u64)> = sim_trace
+        .events()
+        .iter()
+        .filter(|e| e.kind == EventKind::PollStart && e.a == 0)
+        .map(|e| {
+            let tid = if e.worker == NO_WORKER {
+                0
+            } else {
+                u64::from(e.worker) + 1
+            };
+            (tid, e.time as f64 / 1000.0, e.task)
+        })
+        .collect();
+    let mut slices = c.polls.clone();
+    // Slices are written when they end; order them by start as the simulator did.
+    let order = |v: &(u64, f64, u64)| starts.iter().position(|s| s == v);
+    slices.sort_by_key(order);
+    assert_eq!(slices, starts);
+}
+
+/// A workload on the real runtime whose tasks wake each other: a ping-pong over `kairos` tasks
+/// and named spawns.
+async fn ping_pong(rounds: u32) {
+    let (to_b, mut from_a) = channel();
+    let (to_a, mut from_b) = channel();
+    let b = kairos::spawn_with(Sched::default().name("pong"), async move {
+        for _ in 0..rounds {
+            from_a.recv().await;
+            to_a.send();
+        }
+    });
+    let a = kairos::spawn_with(Sched::default().name("ping"), async move {
+        for _ in 0..rounds {
+            to_b.send();
+            from_b.recv().await;
+        }
+    });
+    a.await.expect("ping finishes");
+    b.await.expect("pong finishes");
+}
+
+/// A one-slot signal between two tasks, from std only.
+fn channel() -> (Tx, Rx) {
+    let inner = std::sync::Arc::new(std::sync::Mutex::new((0u32, None::<std::task::Waker>)));
+    (Tx(inner.clone()), Rx(inner))
+}
+/// Sending end.
+struct Tx(std::sync::Arc<std::sync::Mutex<(u32, Option<std::task::Waker>)>>);
+/// Receiving end.
+struct Rx(std::sync::Arc<std::sync::Mutex<(u32, Option<std::task::Waker>)>>);
+impl Tx {
+    fn send(&self) {
+        let waker = {
+            let mut g = self.0.lock().unwrap();
+            g.0 += 1;
+            g.1.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+impl Rx {
+    async fn recv(&mut self) {
+        std::future::poll_fn(|cx| {
+            let mut g = self.0.lock().unwrap();
+            if g.0 > 0 {
+                g.0 -= 1;
+                std::task::Poll::Ready(())
+            } else {
+                g.1 = Some(cx.waker().clone());
+                std::task::Poll::Pending
+            }
+        })
+        .await;
+    }
+}
+
+#[test]
+fn runtime_trace_has_one_slice_per_poll_and_every_track() {
+    for policy in [Policy::Fifo, Policy::Edf] {
+        let rt = Runtime::builder()
+            .workers(2)
+            .policy(policy)
+            .trace(1 << 16)
+            .build()
+            .expect("runtime");
+        let handle = rt.handle();
+        rt.block_on(rt.spawn(ping_pong(200)))
+            .expect("workload finishes");
+        // Shut down first, so every worker has finished its last poll and left its sink.
+        drop(rt);
+        let polls = handle.metrics().polls;
+        let trace = handle.stop_trace().expect("a trace was running");
+        assert_eq!(trace.lost(), 0);
+        assert_eq!(trace.workers(), 2);
+        let json = trace.to_chrome_json();
+        let c = check_format(&parse(&json));
+        assert_eq!(
+            c.polls.len() as u64,
+            polls,
+            "{policy:?}: one slice per poll"
+        );
+        assert_eq!(c.tracks.len(), 2, "{policy:?}: a track per worker");
+        assert!(
+            !c.flows.is_empty(),
+            "{policy:?}: the ping-pong's wakes caused polls"
+        );
+        let names: BTreeSet<&str> = trace.events().iter().filter_map(|e| e.name).collect();
+        assert!(
+            names.contains("ping") && names.contains("pong"),
+            "{names:?}"
+        );
+        // Wakes name the waking task: ping wakes pong and back.
+        assert!(trace
+            .events()
+            .iter()
+            .any(|e| e.kind == EventKind::Wake && e.a != 0));
+    }
+}
+
+#[test]
+fn start_and_stop_while_running() {
+    let rt = Runtime::builder().workers(2).build().expect("runtime");
+    assert!(rt.stop_trace().is_none());
+    rt.block_on(rt.spawn(ping_pong(10))).expect("untraced run");
+    rt.start_trace(1 << 14).expect("starts");
+    assert_eq!(
+        rt.start_trace(8),
+        Err(kairos::trace::TraceError::AlreadyTracing)
+    );
+    rt.block_on(rt.spawn(ping_pong(50))).expect("traced run");
+    let trace = rt.stop_trace().expect("was running");
+    assert!(trace
+        .events()
+        .iter()
+        .any(|e| e.kind == EventKind::PollStart && e.name == Some("ping")));
+    // Stopped: the next run records nothing anywhere, and a new trace can start.
+    rt.block_on(rt.spawn(ping_pong(10))).expect("untraced run");
+    rt.start_trace(16).expect("starts again");
+    assert!(rt.stop_trace().is_some());
+    assert_eq!(
+        rt.start_trace(0),
+        Err(kairos::trace::TraceError::ZeroCapacity)
+    );
+}
