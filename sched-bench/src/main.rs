@@ -112,6 +112,9 @@ struct SoakArgs {
     /// Worker threads of each runtime.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1024))]
     workers: u32,
+    /// Run at least this many waves, however short the duration.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    waves: u64,
     /// Top-level tasks per wave.
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     tasks: u32,
@@ -447,7 +450,7 @@ fn main() -> ExitCode {
         .map(drop),
         Command::Soak(a) => {
             let started = std::time::Instant::now();
-            soak::run(a.duration, a.workers as usize, a.tasks as usize, a.seed).map(|r| {
+            soak::run(a.duration, a.waves, a.workers as usize, a.tasks as usize, a.seed).map(|r| {
                 println!(
                     "soak: ok: {} waves in {:.1} s on Fifo, Edf, Priority, Fair, Classes ({} tasks, {} \
                      children, {} periodic; {} destructors each run once; live tasks, timers \
