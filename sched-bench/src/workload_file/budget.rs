@@ -4,9 +4,10 @@
 //! **Memory model.** A run holds, per task, one set of latency histograms shared by its
 //! instances (four HdrHistograms of [`HIST_BYTES`] once used) plus merged copies of them in
 //! the report rows (at most [`HIST_COPIES`] sets in all); per instance, a buffer of values for
-//! the task's histograms and its event loop's state ([`INSTANCE_BYTES`]), plus, on the kernel
-//! backend, an OS thread ([`THREAD_BYTES`], the resident part of its stack and the kernel's
-//! task structures); and, only when an output needs them (`--cyclic`, `--rtapp-log`), one
+//! the task's histograms and its event loop's state ([`INSTANCE_BYTES`]), plus an OS thread
+//! ([`THREAD_BYTES`], the resident part of its stack and the kernel's task structures: the
+//! kernel backend's cost, counted for every backend since the estimate does not know which
+//! will run); and, only when an output needs them (`--cyclic`, `--rtapp-log`), one
 //! 24-byte record per job. The job count is bounded by the loop counts and, with a duration,
 //! by the duration over the shortest interval between two releases (at least
 //! [`MIN_JOB_INTERVAL`]: no backend releases jobs faster). The estimate is an upper bound of
