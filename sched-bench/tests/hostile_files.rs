@@ -66,6 +66,8 @@ fn reading_limits_bom_and_names() {
     check_ok("long-finite.json");
     let e = check_err("nul-name.json");
     assert!(e.contains("U+0000"), "{e}");
+    let e = check_err("control-workload-name.toml");
+    assert!(e.contains(":2: name:") && e.contains("U+0007"), "{e}");
     let e = check_err("single-bracket-task.toml");
     assert!(e.contains(":4: task:") && e.contains("[[task]]"), "{e}");
     let e = check_err("unknown-key.toml");

@@ -283,6 +283,7 @@ pub fn parse(text: &str, path: &Path, default_name: &str) -> Result<Workload, Er
         tasks.push(spec);
         locs.push(loc);
     }
+    let name_span = raw.name.as_ref().map(Spanned::span);
     let w = Workload {
         name: raw
             .name
@@ -292,7 +293,8 @@ pub fn parse(text: &str, path: &Path, default_name: &str) -> Result<Workload, Er
         hogs: hogs.unwrap_or(0),
         tasks,
     };
-    validate::workload(&w).map_err(|p| locate(&ctx, &p, &locs, &raw.duration, &raw.hogs))?;
+    validate::workload(&w)
+        .map_err(|p| locate(&ctx, &p, &locs, &raw.duration, &raw.hogs, name_span))?;
     Ok(w)
 }
 
@@ -446,6 +448,7 @@ fn locate(
     locs: &[TaskLoc],
     duration: &Option<Spanned<DurationValue>>,
     hogs: &Option<Spanned<i64>>,
+    name: Option<Range<usize>>,
 ) -> Error {
     let kind = ErrorKind::Invalid(p.message.clone());
     let top = |name: &str, span: Option<Range<usize>>| {
@@ -462,6 +465,7 @@ fn locate(
         }
         (None, Field::Duration) => top("duration", duration.as_ref().map(Spanned::span)),
         (_, Field::Hogs) => top("hogs", hogs.as_ref().map(Spanned::span)),
+        (None, Field::Name) => top("name", name),
         (Some((i, loc)), field) => {
             let has = |k: &str| loc.fields.iter().any(|(n, _)| *n == k);
             let key = match field {

@@ -59,7 +59,7 @@ pub enum Field {
     Hogs,
     /// The task list as a whole.
     Tasks,
-    /// Task name.
+    /// Task name; with no task index, the workload's name.
     Name,
     /// Task instances.
     Instances,
@@ -116,6 +116,17 @@ pub fn workload(w: &Workload) -> Result<(), Problem> {
             None,
             Field::Tasks,
             "the workload has no tasks; add at least one".to_owned(),
+        ));
+    }
+    if let Some(c) = w.name.chars().find(|c| c.is_control()) {
+        return Err(problem(
+            None,
+            Field::Name,
+            format!(
+                "the workload name {:?} contains the control character U+{:04X}; names appear \
+                 in reports and file names, use printable characters",
+                w.name, c as u32
+            ),
         ));
     }
     if w.duration == Some(Duration::ZERO) {
