@@ -521,6 +521,13 @@ impl Importer<'_> {
                 .find(|(k, _)| k == key)
                 .map_or(t.line, |(_, l)| *l)
         };
+        // rt-app's legacy rule (rt-app_parse_config.c): a SCHED_DEADLINE task without
+        // `dl-runtime` takes its reservation runtime from a task-level `runtime` key.
+        if class == Class::Deadline && dl_runtime.is_none() {
+            if let Some(m) = members.iter().find(|m| m.key == "runtime") {
+                dl_runtime = Some(self.micros(&m.value, &format!("{path}.runtime"))?);
+            }
+        }
         let sched = self.sched(
             class,
             priority,

@@ -816,3 +816,25 @@ fn summary_lists_tasks_and_phases() {
     );
     assert!(s.contains("backend's (nice -5)"), "{s}");
 }
+
+/// rt-app's legacy rule: a SCHED_DEADLINE task without `dl-runtime` takes its reservation
+/// runtime from its task-level `runtime` key (which stays a run event too); `dl-runtime` wins
+/// when both are there.
+#[test]
+fn rtapp_legacy_runtime_is_the_reservation_runtime() {
+    let w = json(
+        r#"{"tasks": {"d": {"policy": "SCHED_DEADLINE", "dl-period": 10000,
+            "runtime": 2000, "sleep": 8000, "loop": 3}}, "global": {"duration": 1}}"#,
+    )
+    .unwrap();
+    let r = w.tasks[0].sched.reservation.unwrap();
+    assert_eq!(r.runtime, us(2_000));
+    assert_eq!(r.period, us(10_000));
+    assert_eq!(w.tasks[0].phases[0].events[0], Event::Runtime(us(2_000)));
+    let w = json(
+        r#"{"tasks": {"d": {"policy": "SCHED_DEADLINE", "dl-runtime": 3000, "dl-period": 10000,
+            "runtime": 2000, "sleep": 8000, "loop": 3}}, "global": {"duration": 1}}"#,
+    )
+    .unwrap();
+    assert_eq!(w.tasks[0].sched.reservation.unwrap().runtime, us(3_000));
+}
