@@ -53,8 +53,7 @@ mod http_server;
 
 #[test]
 fn the_hyper_example_serves_requests_from_hyper_s_client() {
-    use bytes::Bytes;
-    use http_body_util::{BodyExt, Empty};
+    use http_body_util::BodyExt;
     use hyper_util::rt::TokioIo;
     let rt = kairos::Runtime::builder().workers(2).build().unwrap();
     rt.block_on(async {
@@ -71,33 +70,13 @@ fn the_hyper_example_serves_requests_from_hyper_s_client() {
             ("/missing", 404, "not found\n"),
             ("/", 200, "hello from kairos\n"),
         ] {
-            let req = hyper::Request::get(path)
-                .header("host", addr.to_string())
-                .body(Empty::<Bytes>::new())
-                .unwrap();
-            let res = {
-                // HTTP/1: the connection takes the next request only once the previous
-                // exchange is finished; `ready` waits for that.
-                sender.ready().await.unwrap();
-                sender.send_request(req).await
-            }
-            .unwrap();
+            let res = send(&mut sender, path, addr).await;
             assert_eq!(res.status().as_u16(), status, "{path}");
             let bytes = res.into_body().collect().await.unwrap().to_bytes();
             assert_eq!(bytes, body.as_bytes(), "{path}");
         }
         // The request was served by a kairos worker thread.
-        let req = hyper::Request::get("/worker")
-            .header("host", addr.to_string())
-            .body(Empty::<Bytes>::new())
-            .unwrap();
-        let res = {
-            // HTTP/1: the connection takes the next request only once the previous
-            // exchange is finished; `ready` waits for that.
-            sender.ready().await.unwrap();
-            sender.send_request(req).await
-        }
-        .unwrap();
+        let res = send(&mut sender, "/worker", addr).await;
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
         assert!(
             bytes.starts_with(b"kairos"),
@@ -108,4 +87,19 @@ fn the_hyper_example_serves_requests_from_hyper_s_client() {
         conn.await.unwrap().unwrap();
         server.abort();
     });
+}
+
+/// GETs `path` over the HTTP/1 connection of `sender`, once the connection takes a request
+/// (HTTP/1 takes the next request only when the previous exchange is finished).
+async fn send(
+    sender: &mut hyper::client::conn::http1::SendRequest<http_body_util::Empty<bytes::Bytes>>,
+    path: &str,
+    addr: std::net::SocketAddr,
+) -> hyper::Response<hyper::body::Incoming> {
+    let req = hyper::Request::get(path)
+        .header("host", addr.to_string())
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .unwrap();
+    sender.ready().await.unwrap();
+    sender.send_request(req).await.unwrap()
 }
