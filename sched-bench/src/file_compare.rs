@@ -159,8 +159,8 @@ pub fn run(
                 rows.extend(kernel_rows(&run));
                 jobs.push(("kernel".to_owned(), run.jobs));
             }
-            Backend::Kairos(policy) => {
-                let exec = Kairos::new(workers, policy, None)?;
+            Backend::Kairos(policy, mode) => {
+                let exec = Kairos::backend(workers, policy, mode)?;
                 let run = on(exec, workload, workers, &length, keep_jobs)?;
                 async_labels.push(run.backend.clone());
                 notes.push(summary(&run));
@@ -194,7 +194,9 @@ pub fn run(
             let ignored = async_backend::ignored_fields(workload, true);
             notes.push(format!(
                 "note: {}: each task runs with its priority (read by Priority), nice value \
-                 (Fair) and job deadline (Edf, set before each release); hogs with none; {}",
+                 (Fair) and job deadline (Edf, set before each release; Classes puts a task \
+                 with a deadline in its deadline class, else one with a priority in its \
+                 priority class, else in the fair class); hogs with none (fair); {}",
                 kairos.join(", "),
                 if ignored.is_empty() {
                     "the other scheduling fields (class, reservation, slice, cpus) are not \

@@ -398,8 +398,9 @@ pub fn run(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
                 RowBackend::Kernel(policy) => {
                     kernel::round(opts.workload.name, &opts.set, policy, opts.duration)?
                 }
-                RowBackend::Async(Backend::Kairos(policy)) => run::kairos(
+                RowBackend::Async(Backend::Kairos(policy, mode)) => run::kairos(
                     policy,
+                    mode,
                     opts.kairos_periodic,
                     &opts.set,
                     opts.workers,
@@ -408,7 +409,7 @@ pub fn run(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
                         dir.join(format!(
                             "{}.{}.round{}.json",
                             opts.workload.name,
-                            crate::exec::kairos_label(policy),
+                            crate::exec::kairos_backend_label(policy, mode),
                             r + 1
                         ))
                     }),
@@ -440,7 +441,7 @@ pub fn run(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
         .iter()
         .zip(&rounds)
         .map(|(b, r)| match b {
-            RowBackend::Async(Backend::Kairos(_))
+            RowBackend::Async(Backend::Kairos(..))
                 if opts.kairos_periodic == KairosPeriodic::TaskLoop =>
             {
                 summarise(format!("{b}+loop"), opts, opts.workers, r)
@@ -480,7 +481,7 @@ pub fn run(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
         .map(|(mut row, b)| {
             for (t, task) in row.tasks.iter_mut().zip(opts.set.tasks) {
                 t.priority = match b {
-                    RowBackend::Async(Backend::Kairos(kairos::Policy::Priority))
+                    RowBackend::Async(Backend::Kairos(kairos::Policy::Priority, _))
                     | RowBackend::Sim(kairos::Policy::Priority) => u32::from(task.priority),
                     RowBackend::Kernel(KernelPolicy::Fifo) => {
                         crate::workload::rt_priority(task.priority)
