@@ -10,7 +10,7 @@ mod common;
 
 use common::{compare_ok, int, parse_rows, Row};
 use std::ffi::OsStr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Two periodic tasks (one with a deadline shorter than its period, one with a priority the
@@ -171,6 +171,61 @@ fn builtin_workloads_still_run_on_executor_and_tokio() {
     );
     assert!(
         stdout.contains("kairos-fifo") && stdout.contains("tokio"),
+        "{stdout}"
+    );
+}
+
+/// rt-app's `lock` / `unlock` (issue 13, fixture `mutex.json`: a control loop and two logger
+/// instances sharing one mutex, 1 s) on the kernel backend (a `PTHREAD_PRIO_INHERIT` mutex),
+/// kairos (an inheriting `kairos::sync::Mutex`) and tokio (its `Mutex`): every backend ran all
+/// three instances to the end of the run with the same per-job accounting (released =
+/// completed + running at end; misses within the jobs with a deadline), and the file's lock
+/// events are listed by `--check`.
+#[test]
+fn mutex_file_runs_on_kernel_kairos_and_tokio() {
+    let workload = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rt-app/mutex.json");
+    let json = temp_file("mutex-report.json", "");
+    compare_ok(
+        "kernel,kairos-edf,kairos-classes,tokio",
+        &workload,
+        &[
+            OsStr::new("--workers"),
+            OsStr::new("2"),
+            OsStr::new("--json"),
+            json.as_os_str(),
+        ],
+    );
+    let rows = parse_rows(&std::fs::read_to_string(&json).unwrap());
+    for (backend, class) in [
+        ("kernel", "SCHED_OTHER"),
+        ("kairos-edf", "tasks"),
+        ("kairos-classes", "tasks"),
+        ("tokio", "tasks"),
+    ] {
+        let row = find(&rows, backend, class);
+        assert_eq!(row["status"], "ok", "{row:?}");
+        assert_eq!(int(row, "threads"), 3, "{row:?}");
+        let completed = int(row, "completed");
+        assert!(completed > 0, "no job completed: {row:?}");
+        assert_eq!(
+            int(row, "released"),
+            completed + int(row, "running_at_end"),
+            "{row:?}"
+        );
+        assert!(
+            int(row, "missed") <= int(row, "jobs_with_deadline"),
+            "{row:?}"
+        );
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_sched-bench"))
+        .args(["workloads", "--check"])
+        .arg(&workload)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("lock shared") && stdout.contains("unlock shared"),
         "{stdout}"
     );
 }

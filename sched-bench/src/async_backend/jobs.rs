@@ -27,7 +27,7 @@
 //! still counts exactly the CPU it used. The last slice of a `Run`/`Runtime` is not followed by
 //! a yield: the job ends when its work does, as on a kernel thread.
 
-use super::AsyncTimer;
+use super::{AsyncTimer, Mutexes};
 use crate::exec::SpawnParams;
 use crate::job_loop::{Action, JobLoop, Walk};
 use crate::kernel::metrics::{JobStats, TaskSink};
@@ -65,12 +65,20 @@ pub struct TaskPlan {
 /// Runs the task from its first release at `first` until its loops end or the run does (the
 /// shared event loop, [`JobLoop`], performed with sliced spins and the runtime's timer), and
 /// returns what it observed (CPU time is measured around the task, not here).
-pub async fn run<E: AsyncTimer>(plan: &TaskPlan, end: u64, first: u64) -> JobStats {
+pub async fn run<E: AsyncTimer>(
+    plan: &TaskPlan,
+    mutexes: &Mutexes<E>,
+    end: u64,
+    first: u64,
+) -> JobStats {
     let mut jobs = JobLoop::new(plan.deadline, end, plan.sink.clone(), plan.keep_jobs);
     if jobs.release(first).is_err() {
         return jobs.stats;
     }
     wait_release::<E>(&mut jobs, first).await;
+    // The guards of the mutexes this instance holds; dropped (unlocked) at `unlock`, or when
+    // the run ends inside a critical section.
+    let mut held: Vec<(&str, E::Guard)> = Vec::new();
     let mut outcome = Ok(());
     for event in Walk::new(plan.repeat, &plan.phases) {
         let done = match jobs.step(event, mono_ns()) {
@@ -86,12 +94,24 @@ pub async fn run<E: AsyncTimer>(plan: &TaskPlan, end: u64, first: u64) -> JobSta
                 wait_release::<E>(&mut jobs, at).await;
                 Ok(())
             }
+            Ok(Action::Lock(m)) => {
+                // Validation: the workload names it and this instance does not hold it.
+                if let Some(mutex) = mutexes.get(m) {
+                    held.push((m, E::lock(mutex).await));
+                }
+                Ok(())
+            }
+            Ok(Action::Unlock(m)) => {
+                held.retain(|(name, _)| *name != m);
+                Ok(())
+            }
         };
         if done.is_err() {
             outcome = done;
             break;
         }
     }
+    drop(held);
     jobs.close(outcome, mono_ns())
 }
 

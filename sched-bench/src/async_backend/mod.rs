@@ -58,6 +58,42 @@ pub trait AsyncTimer: Exec {
     fn set_deadline_mono(at_ns: u64) {
         let _ = at_ns;
     }
+
+    /// The runtime's async mutex, for a workload's `lock` / `unlock` events.
+    type Mutex: Send + Sync + 'static;
+
+    /// Proof of holding [`AsyncTimer::Mutex`], kept from `lock` to `unlock` (dropping it
+    /// unlocks).
+    type Guard: Send + 'static;
+
+    /// A new unlocked mutex.
+    fn new_mutex() -> Self::Mutex;
+
+    /// Locks `m`, waiting while another task holds it.
+    fn lock(m: Arc<Self::Mutex>) -> impl Future<Output = Self::Guard> + Send;
+}
+
+/// The mutexes of one run on an async runtime, by name, shared by every task instance.
+pub struct Mutexes<E: AsyncTimer> {
+    /// One per name the workload's `lock` events use.
+    by_name: std::collections::HashMap<String, Arc<E::Mutex>>,
+}
+
+impl<E: AsyncTimer> Mutexes<E> {
+    /// One mutex per name in `names`.
+    pub fn new(names: &[String]) -> Mutexes<E> {
+        Mutexes {
+            by_name: names
+                .iter()
+                .map(|n| (n.clone(), Arc::new(E::new_mutex())))
+                .collect(),
+        }
+    }
+
+    /// The mutex named `name`, if the workload uses it.
+    pub fn get(&self, name: &str) -> Option<Arc<E::Mutex>> {
+        self.by_name.get(name).cloned()
+    }
 }
 
 /// Name of the task instances in kairos' per-name metrics.
@@ -91,12 +127,37 @@ impl AsyncTimer for Kairos {
             let _ = kairos::task::set_deadline(at);
         }
     }
+
+    /// kairos' mutex with inheritance on (`kairos::sync::Mutex::new`): a holder runs with the
+    /// most urgent waiter's deadline and priority, as a `PTHREAD_PRIO_INHERIT` mutex.
+    type Mutex = kairos::sync::Mutex<()>;
+    type Guard = kairos::sync::OwnedMutexGuard<()>;
+
+    fn new_mutex() -> Self::Mutex {
+        kairos::sync::Mutex::new(())
+    }
+
+    fn lock(m: Arc<Self::Mutex>) -> impl Future<Output = Self::Guard> + Send {
+        m.lock_owned()
+    }
 }
 
 impl AsyncTimer for Tokio {
     fn sleep_until_mono(at_ns: u64) -> impl Future<Output = ()> + Send {
         let left = time_left(at_ns);
         tokio::time::sleep_until(tokio::time::Instant::now() + left)
+    }
+
+    /// tokio's mutex (FIFO waiters, no inheritance: tokio has no task priorities).
+    type Mutex = tokio::sync::Mutex<()>;
+    type Guard = tokio::sync::OwnedMutexGuard<()>;
+
+    fn new_mutex() -> Self::Mutex {
+        tokio::sync::Mutex::new(())
+    }
+
+    fn lock(m: Arc<Self::Mutex>) -> impl Future<Output = Self::Guard> + Send {
+        m.lock_owned()
     }
 }
 
@@ -320,17 +381,19 @@ pub fn run<E: AsyncTimer>(
     let end = workload
         .duration
         .map_or(u64::MAX, |d| t0.saturating_add(nanos(d)));
+    let mutexes = Arc::new(Mutexes::<E>::new(&workload.mutexes()));
     let (tasks, hog_outs) = exec.block_on(async move {
         let stop = Arc::new(AtomicBool::new(false));
         let mut joins = Vec::new();
         for (plan, instances) in &plans {
             for _ in 0..*instances {
                 let plan = Arc::clone(plan);
+                let mutexes = Arc::clone(&mutexes);
                 joins.push(E::spawn_with(
                     plan.spawn,
                     Metered::new(async move {
                         let first = t0.saturating_add(nanos(plan.delay));
-                        jobs::run::<E>(&plan, end, first).await
+                        jobs::run::<E>(&plan, &mutexes, end, first).await
                     }),
                 ));
             }

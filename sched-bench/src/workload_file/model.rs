@@ -150,6 +150,32 @@ pub enum Event {
     Timer(Timer),
     /// Give up the CPU once (sched_yield / `yield_now`).
     Yield,
+    /// Lock the named mutex (rt-app `lock`), waiting while another task instance holds it. A
+    /// priority-inheriting mutex on every backend that has one: `PTHREAD_PRIO_INHERIT` on the
+    /// kernel backend, an inheriting `kairos::sync::Mutex` on kairos (tokio's `Mutex` has no
+    /// inheritance). Every instance of every task naming it shares one mutex.
+    Lock(String),
+    /// Unlock the named mutex (rt-app `unlock`); the instance must hold it.
+    Unlock(String),
+}
+
+impl Workload {
+    /// Every mutex name the tasks' `lock` events use, sorted, each once.
+    pub fn mutexes(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .tasks
+            .iter()
+            .flat_map(|t| t.phases.iter())
+            .flat_map(|p| p.events.iter())
+            .filter_map(|e| match e {
+                Event::Lock(m) => Some(m.clone()),
+                _ => None,
+            })
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
 }
 
 /// A periodic timer event: ticks at `start + k * period`, `start` being when the task first
@@ -282,6 +308,8 @@ impl fmt::Display for Event {
                 }
             ),
             Event::Yield => f.write_str("yield"),
+            Event::Lock(m) => write!(f, "lock {m}"),
+            Event::Unlock(m) => write!(f, "unlock {m}"),
         }
     }
 }

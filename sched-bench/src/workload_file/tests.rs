@@ -294,8 +294,6 @@ fn task_attributes() {
 #[test]
 fn unsupported_events_are_named() {
     for (key, event) in [
-        ("lock", "lock"),
-        ("unlock0", "unlock"),
         ("barrier1", "barrier"),
         ("fork", "fork"),
         ("mem", "mem"),
@@ -321,6 +319,75 @@ fn unsupported_events_are_named() {
             msg.contains(&format!("`{key}`")) && msg.contains(&format!("tasks.t.{key}")),
             "{msg}"
         );
+    }
+}
+
+/// `lock` / `unlock` import as events in file order, a `resources` entry of type mutex (or
+/// without a type) is accepted, and `Workload::mutexes` lists each name once.
+#[test]
+fn lock_and_unlock_import_with_mutex_resources() {
+    let w = json(
+        r#"{ "resources": { "m1": { "type": "mutex" }, "m2": {} },
+             "tasks": { "t": { "loop": 2, "lock": "m1", "run": 10, "lock1": "m2",
+                               "unlock": "m2", "unlock1": "m1", "sleep": 100 },
+                        "u": { "loop": 1, "lock": "m2", "run": 5, "unlock": "m2" } },
+             "global": { "duration": 1 } }"#,
+    )
+    .unwrap();
+    let t = &w.tasks.iter().find(|t| t.name == "t").unwrap().phases[0];
+    assert_eq!(
+        t.events,
+        [
+            Event::Lock("m1".to_owned()),
+            Event::Run(us(10)),
+            Event::Lock("m2".to_owned()),
+            Event::Unlock("m2".to_owned()),
+            Event::Unlock("m1".to_owned()),
+            Event::Sleep(us(100)),
+        ]
+    );
+    assert_eq!(w.mutexes(), ["m1", "m2"]);
+    assert_eq!(t.events[0].to_string(), "lock m1");
+}
+
+/// What the import refuses about mutexes, each with the field and what to do: a resource of a
+/// kind it does not run, a phase that ends holding a mutex, an unlock of one not held, a
+/// relock of one held, two tasks locking two mutexes in opposite orders, an empty name.
+#[test]
+fn mutex_misuse_is_refused() {
+    let doc = |t: &str, u: &str| {
+        format!(
+            r#"{{ "tasks": {{ "t": {{ "loop": 1, {t} }}, "u": {{ "loop": 1, {u} }} }},
+                 "global": {{ "duration": 1 }} }}"#
+        )
+    };
+    let plain = r#""run": 1"#;
+    for (text, needle) in [
+        (
+            r#"{ "resources": { "c": { "type": "wait" } }, "tasks": { "t": { "run": 1 } } }"#
+                .to_owned(),
+            "only mutex resources",
+        ),
+        (doc(r#""lock": "m", "run": 1"#, plain), "ends holding `m`"),
+        (
+            doc(r#""run": 1, "unlock": "m""#, plain),
+            "does not hold `m`",
+        ),
+        (
+            doc(r#""lock": "m", "lock1": "m", "unlock": "m""#, plain),
+            "already holds `m`",
+        ),
+        (
+            doc(
+                r#""lock": "a", "lock1": "b", "unlock": "b", "unlock1": "a""#,
+                r#""lock": "b", "lock1": "a", "unlock": "a", "unlock1": "b""#,
+            ),
+            "in both orders",
+        ),
+        (doc(r#""lock": "", "unlock": """#, plain), "non-empty"),
+    ] {
+        let e = json_err(&text);
+        assert!(e.to_string().contains(needle), "{needle}: {e}");
     }
 }
 
@@ -390,7 +457,7 @@ fn rtapp_bad_documents() {
         ("{\n\"global\": { \"duration\": 0 },\n\"tasks\": { \"t\": { \"run\": 1 } } }", Some(2), "-1 (run until the tasks end) or at least 1"),
         ("{\n\"global\": { \"duration\": 1 },\n\"tasks\": {} }", Some(3), "no tasks"),
         ("{\n\"global\": { \"duration\": 1 } }", Some(1), "no `tasks`"),
-        ("{\n\"tasks\": { \"t\": { \"run\": 1 } },\n\"resources\": { \"m\": { \"type\": \"mutex\" } } }", Some(3), "resources"),
+        ("{\n\"tasks\": { \"t\": { \"run\": 1 } },\n\"resources\": { \"m\": { \"type\": \"barrier\" } } }", Some(3), "only mutex resources"),
         ("{\n\"tasks\": { \"t\": { \"run\": 1 } },\n\"tasks\": {} }", Some(3), "given twice"),
         ("{\n\"tasks\": { \"t\": { \"run\": 1, \"loop\": 1 }, \"t\": { \"run\": 1, \"loop\": 1 } } }", Some(2), "used twice"),
         ("[1, 2]", Some(1), "expected an object"),

@@ -6,7 +6,7 @@
 //! the finished [`Workload`], and a [`Problem`] names the offending task and model [`Field`]; the
 //! front end turns that into the file's own field name and line.
 
-use super::model::{Class, Event, Repeat, TaskSpec, Workload};
+use super::model::{Class, Event, Phase, Repeat, TaskSpec, Workload};
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -160,6 +160,7 @@ pub fn workload(w: &Workload) -> Result<(), Problem> {
         }
         task(t).map_err(|(field, message)| problem(Some(i), field, message))?;
     }
+    lock_order(w).map_err(|(i, message)| problem(Some(i), Field::Tasks, message))?;
     if w.duration.is_none() {
         if let Some((i, t)) = w.tasks.iter().enumerate().find(|(_, t)| !t.is_finite()) {
             return Err(problem(
@@ -259,6 +260,93 @@ fn task(t: &TaskSpec) -> Result<(), (Field, String)> {
                 }
             }
         }
+        locks_balanced(p, phase)?;
+    }
+    Ok(())
+}
+
+/// Checks that phase `p` unlocks every mutex it locks, before it ends, and locks none it holds
+/// or unlocks none it does not hold (so every repetition starts and ends holding nothing, and
+/// a task instance never waits for itself).
+fn locks_balanced(p: usize, phase: &Phase) -> Result<(), (Field, String)> {
+    let mut held: Vec<&str> = Vec::new();
+    for (e, event) in phase.events.iter().enumerate() {
+        match event {
+            Event::Lock(m) if held.contains(&m.as_str()) => {
+                return Err((
+                    Field::Event(p, e),
+                    format!("`lock {m}`: the task already holds `{m}` here (it would wait for itself)"),
+                ));
+            }
+            Event::Lock(m) => held.push(m),
+            Event::Unlock(m) => match held.iter().position(|h| h == m) {
+                Some(i) => {
+                    held.remove(i);
+                }
+                None => {
+                    return Err((
+                        Field::Event(p, e),
+                        format!("`unlock {m}`: the task does not hold `{m}` here; lock it first in the same phase"),
+                    ))
+                }
+            },
+            _ => {}
+        }
+    }
+    match held.first() {
+        Some(m) => Err((
+            Field::Phase(p),
+            format!("the phase ends holding `{m}`; unlock it within the phase"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Checks that no two tasks can wait for each other through their mutexes: the "locks `b` while
+/// holding `a`" pairs of every phase of every task form no cycle (else the run could deadlock).
+/// Returns the index of a task on a cycle and the cycle's description.
+fn lock_order(w: &Workload) -> Result<(), (usize, String)> {
+    let mut edges: Vec<(&str, &str, usize)> = Vec::new();
+    for (i, t) in w.tasks.iter().enumerate() {
+        for phase in &t.phases {
+            let mut held: Vec<&str> = Vec::new();
+            for event in &phase.events {
+                match event {
+                    Event::Lock(m) => {
+                        for h in &held {
+                            if !edges.iter().any(|&(a, b, _)| a == *h && b == m) {
+                                edges.push((h, m, i));
+                            }
+                        }
+                        held.push(m);
+                    }
+                    Event::Unlock(m) => held.retain(|h| h != m),
+                    _ => {}
+                }
+            }
+        }
+    }
+    // Depth-first search for a path back to the start of each edge.
+    for &(a, b, task) in &edges {
+        let mut stack = vec![b];
+        let mut seen: Vec<&str> = Vec::new();
+        while let Some(n) = stack.pop() {
+            if n == a {
+                return Err((
+                    task,
+                    format!(
+                        "the tasks lock `{a}` and `{b}` in both orders (`{b}` while holding \
+                         `{a}`, and back): two instances could wait for each other forever; \
+                         lock them in one order everywhere"
+                    ),
+                ));
+            }
+            if seen.contains(&n) {
+                continue;
+            }
+            seen.push(n);
+            stack.extend(edges.iter().filter(|e| e.0 == n).map(|e| e.1));
+        }
     }
     Ok(())
 }
@@ -282,7 +370,7 @@ fn times(t: &TaskSpec) -> Result<(), (Field, String)> {
             let d = match event {
                 Event::Run(d) | Event::Runtime(d) | Event::Sleep(d) => *d,
                 Event::Timer(timer) => timer.period,
-                Event::Yield => continue,
+                Event::Yield | Event::Lock(_) | Event::Unlock(_) => continue,
             };
             time(&format!("`{event}`: the time"), d).map_err(|m| (Field::Event(p, e), m))?;
         }
