@@ -352,10 +352,10 @@ pub fn export_toml(name: &str) -> Result<String, BenchError> {
         set.background
     );
     if let Hogs::NonYielding(poll) = set.hogs {
-        let _ = write!(
+        let _ = writeln!(
             out,
             "# Not expressible in the file format: the built-in's hogs compute {} per poll \
-             without yielding; a file's hogs yield between short slices.\n",
+             without yielding; a file's hogs yield between short slices.",
             d(poll)
         );
     }
