@@ -1,4 +1,4 @@
-//! rt-app import: the periodic subset of rt-app's JSON workload format.
+//! rt-app import: the periodic subset of rt-app's JSON workload format, plus its mutexes.
 //!
 //! rt-app (github.com/scheduler-tools/rt-app) describes threads as a sequence of events. This
 //! importer reads its files with [`relaxed_json`] (comments, trailing
