@@ -21,9 +21,11 @@
 //!   length; and the end of a run: a job cut off by the end counts as a miss only if its
 //!   deadline had already passed ([`JobLoop::close`]).
 //!
-//! - mutexes (`lock` / `unlock`): the loop names them ([`Action::Lock`], [`Action::Unlock`]);
-//!   each backend holds its own table of them (`kernel/pi_mutex.rs`, the async runtimes'
-//!   `AsyncTimer::Mutex`) and unlocks what an instance holds when its run ends.
+//! - mutexes (`lock` / `unlock`) and barriers: the loop names them ([`Action::Lock`],
+//!   [`Action::Unlock`], [`Action::Barrier`]); each backend holds its own table of them
+//!   (`kernel/pi_mutex.rs`, `kernel/barrier.rs`, the async runtimes' `AsyncTimer::Mutex` and
+//!   `AsyncTimer::Barrier`), unlocks what an instance holds when its run ends, and ends a
+//!   barrier wait at the end of the run.
 //!
 //! The loop is sans-I/O: it reads no clock and waits for nothing; the backend passes `now` in
 //! and performs the [`Action`]s, which is what lets the unit tests below drive it exactly.
@@ -126,6 +128,9 @@ pub enum Action<'e> {
     Lock(&'e str),
     /// Unlock the named mutex.
     Unlock(&'e str),
+    /// Wait at the named barrier until all its users have arrived (or the run ends); the wait
+    /// is part of the current job.
+    Barrier(&'e str),
 }
 
 /// The state of one task instance's event loop: its jobs, timers and statistics.
@@ -244,6 +249,7 @@ impl JobLoop {
             Event::Yield => return Ok(Action::Yield),
             Event::Lock(m) => return Ok(Action::Lock(m)),
             Event::Unlock(m) => return Ok(Action::Unlock(m)),
+            Event::Barrier(b) => return Ok(Action::Barrier(b)),
             Event::Sleep(d) if d.is_zero() => return Ok(Action::None),
             Event::Sleep(d) => now.saturating_add(nanos(*d)),
             Event::Timer(t) => {

@@ -229,3 +229,39 @@ fn mutex_file_runs_on_kernel_kairos_and_tokio() {
         "{stdout}"
     );
 }
+
+/// rt-app's `barrier` (fixture `barrier.json`: a 2 ms task and a 10 ms task meeting at one
+/// barrier every loop, 1 s) on the kernel backend, kairos and tokio: per backend the two
+/// tasks' rt-app logs (one line per job) have the same number of jobs give or take the one in
+/// progress, where without the barrier the fast task would have about five times as many.
+#[test]
+fn barrier_file_keeps_tasks_in_step_on_every_backend() {
+    let workload = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rt-app/barrier.json");
+    let logs = std::env::temp_dir().join(format!("sched-bench-barrier-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&logs);
+    compare_ok(
+        "kernel,kairos-edf,tokio",
+        &workload,
+        &[
+            OsStr::new("--workers"),
+            OsStr::new("2"),
+            OsStr::new("--rtapp-log"),
+            logs.as_os_str(),
+        ],
+    );
+    let jobs = |file: &str| {
+        let text =
+            std::fs::read_to_string(logs.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        text.lines().skip(1).count()
+    };
+    for backend in ["kernel", "kairos-edf", "tokio"] {
+        let fast = jobs(&format!("barrier.{backend}-fast-0.log"));
+        let slow = jobs(&format!("barrier.{backend}-slow-1.log"));
+        assert!(slow > 0, "{backend}: no slow job");
+        assert!(
+            fast.abs_diff(slow) <= 1,
+            "{backend}: fast {fast}, slow {slow}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&logs);
+}

@@ -97,9 +97,9 @@ fn check_rejects_invalid_files_with_file_line_and_field() {
             ":8: tasks.t.dl-deadline: ",
         ),
         (
-            "barrier.json",
-            "{\n\"global\": { \"duration\": 1 },\n\"tasks\": { \"t\": {\n\"barrier\": \"b\",\n\"run\": 10 } } }",
-            ":4: tasks.t.barrier: unsupported rt-app event `barrier`",
+            "suspend.json",
+            "{\n\"global\": { \"duration\": 1 },\n\"tasks\": { \"t\": {\n\"suspend\": \"t\",\n\"run\": 10 } } }",
+            ":4: tasks.t.suspend: unsupported rt-app event `suspend`",
         ),
     ];
     for (name, text, needle) in cases {

@@ -27,12 +27,13 @@
 //! still counts exactly the CPU it used. The last slice of a `Run`/`Runtime` is not followed by
 //! a yield: the job ends when its work does, as on a kernel thread.
 
-use super::{AsyncTimer, Mutexes};
+use super::{AsyncTimer, Resources};
 use crate::exec::SpawnParams;
 use crate::job_loop::{Action, JobLoop, Walk};
 use crate::kernel::metrics::{JobStats, TaskSink};
 use crate::spin::{self, mono_ns, nanos, Stopped, WallSlice};
 use crate::workload_file::model::{Phase, Repeat};
+use std::future::Future;
 use std::time::Duration;
 
 /// Longest stretch a task spins without yielding to its runtime.
@@ -67,7 +68,7 @@ pub struct TaskPlan {
 /// returns what it observed (CPU time is measured around the task, not here).
 pub async fn run<E: AsyncTimer>(
     plan: &TaskPlan,
-    mutexes: &Mutexes<E>,
+    resources: &Resources<E>,
     end: u64,
     first: u64,
 ) -> JobStats {
@@ -96,7 +97,7 @@ pub async fn run<E: AsyncTimer>(
             }
             Ok(Action::Lock(m)) => {
                 // Validation: the workload names it and this instance does not hold it.
-                if let Some(mutex) = mutexes.get(m) {
+                if let Some(mutex) = resources.mutex(m) {
                     held.push((m, E::lock(mutex).await));
                 }
                 Ok(())
@@ -105,6 +106,10 @@ pub async fn run<E: AsyncTimer>(
                 held.retain(|(name, _)| *name != m);
                 Ok(())
             }
+            Ok(Action::Barrier(b)) => match resources.barrier(b) {
+                Some(barrier) => until_end::<E, _>(E::barrier_wait(barrier), end).await,
+                None => Ok(()),
+            },
         };
         if done.is_err() {
             outcome = done;
@@ -113,6 +118,27 @@ pub async fn run<E: AsyncTimer>(
     }
     drop(held);
     jobs.close(outcome, mono_ns())
+}
+
+/// Runs `f` until it completes or `CLOCK_MONOTONIC` reaches `end` (the runtime's timer), which
+/// drops it: a barrier wait ends with the run although an instance that stopped never arrives.
+async fn until_end<E: AsyncTimer, F: Future<Output = ()>>(f: F, end: u64) -> Result<(), Stopped> {
+    if end == u64::MAX {
+        f.await;
+        return Ok(());
+    }
+    let mut f = std::pin::pin!(f);
+    let mut timeout = std::pin::pin!(E::sleep_until_mono(end));
+    std::future::poll_fn(|cx| {
+        if f.as_mut().poll(cx).is_ready() {
+            return std::task::Poll::Ready(Ok(()));
+        }
+        if timeout.as_mut().poll(cx).is_ready() {
+            return std::task::Poll::Ready(Err(Stopped));
+        }
+        std::task::Poll::Pending
+    })
+    .await
 }
 
 /// Waits for the release at `at` on the runtime's timer, then records the job's start (the

@@ -71,28 +71,51 @@ pub trait AsyncTimer: Exec {
 
     /// Locks `m`, waiting while another task holds it.
     fn lock(m: Arc<Self::Mutex>) -> impl Future<Output = Self::Guard> + Send;
+
+    /// The runtime's async barrier, for a workload's `barrier` events.
+    type Barrier: Send + Sync + 'static;
+
+    /// A new barrier released when `users` tasks have arrived.
+    fn new_barrier(users: usize) -> Self::Barrier;
+
+    /// Arrives at `b` and waits for the generation's last user.
+    fn barrier_wait(b: &Self::Barrier) -> impl Future<Output = ()> + Send + '_;
 }
 
-/// The mutexes of one run on an async runtime, by name, shared by every task instance.
-pub struct Mutexes<E: AsyncTimer> {
+/// The mutexes and barriers of one run on an async runtime, by name, shared by every task
+/// instance.
+pub struct Resources<E: AsyncTimer> {
     /// One per name the workload's `lock` events use.
-    by_name: std::collections::HashMap<String, Arc<E::Mutex>>,
+    mutexes: std::collections::HashMap<String, Arc<E::Mutex>>,
+    /// One per name the workload's `barrier` events use.
+    barriers: std::collections::HashMap<String, E::Barrier>,
 }
 
-impl<E: AsyncTimer> Mutexes<E> {
-    /// One mutex per name in `names`.
-    pub fn new(names: &[String]) -> Mutexes<E> {
-        Mutexes {
-            by_name: names
-                .iter()
-                .map(|n| (n.clone(), Arc::new(E::new_mutex())))
+impl<E: AsyncTimer> Resources<E> {
+    /// The resources `workload`'s events name.
+    pub fn new(workload: &Workload) -> Resources<E> {
+        Resources {
+            mutexes: workload
+                .mutexes()
+                .into_iter()
+                .map(|n| (n, Arc::new(E::new_mutex())))
+                .collect(),
+            barriers: workload
+                .barriers()
+                .into_iter()
+                .map(|(n, users)| (n, E::new_barrier(users.max(1))))
                 .collect(),
         }
     }
 
     /// The mutex named `name`, if the workload uses it.
-    pub fn get(&self, name: &str) -> Option<Arc<E::Mutex>> {
-        self.by_name.get(name).cloned()
+    pub fn mutex(&self, name: &str) -> Option<Arc<E::Mutex>> {
+        self.mutexes.get(name).cloned()
+    }
+
+    /// The barrier named `name`, if the workload uses it.
+    pub fn barrier(&self, name: &str) -> Option<&E::Barrier> {
+        self.barriers.get(name)
     }
 }
 
@@ -140,6 +163,16 @@ impl AsyncTimer for Kairos {
     fn lock(m: Arc<Self::Mutex>) -> impl Future<Output = Self::Guard> + Send {
         m.lock_owned()
     }
+
+    type Barrier = kairos::sync::Barrier;
+
+    fn new_barrier(users: usize) -> Self::Barrier {
+        kairos::sync::Barrier::new(users)
+    }
+
+    async fn barrier_wait(b: &Self::Barrier) {
+        b.wait().await;
+    }
 }
 
 impl AsyncTimer for Tokio {
@@ -158,6 +191,16 @@ impl AsyncTimer for Tokio {
 
     fn lock(m: Arc<Self::Mutex>) -> impl Future<Output = Self::Guard> + Send {
         m.lock_owned()
+    }
+
+    type Barrier = tokio::sync::Barrier;
+
+    fn new_barrier(users: usize) -> Self::Barrier {
+        tokio::sync::Barrier::new(users)
+    }
+
+    async fn barrier_wait(b: &Self::Barrier) {
+        b.wait().await;
     }
 }
 
@@ -381,19 +424,19 @@ pub fn run<E: AsyncTimer>(
     let end = workload
         .duration
         .map_or(u64::MAX, |d| t0.saturating_add(nanos(d)));
-    let mutexes = Arc::new(Mutexes::<E>::new(&workload.mutexes()));
+    let resources = Arc::new(Resources::<E>::new(workload));
     let (tasks, hog_outs) = exec.block_on(async move {
         let stop = Arc::new(AtomicBool::new(false));
         let mut joins = Vec::new();
         for (plan, instances) in &plans {
             for _ in 0..*instances {
                 let plan = Arc::clone(plan);
-                let mutexes = Arc::clone(&mutexes);
+                let resources = Arc::clone(&resources);
                 joins.push(E::spawn_with(
                     plan.spawn,
                     Metered::new(async move {
                         let first = t0.saturating_add(nanos(plan.delay));
-                        jobs::run::<E>(&plan, &mutexes, end, first).await
+                        jobs::run::<E>(&plan, &resources, end, first).await
                     }),
                 ));
             }

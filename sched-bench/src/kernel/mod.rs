@@ -14,6 +14,7 @@
 //! run. The run happens once: `--rounds` does not apply (the workload's duration is the
 //! measurement).
 
+pub mod barrier;
 pub mod metrics;
 pub mod pi_mutex;
 pub mod sched_attr;
@@ -166,6 +167,7 @@ pub fn run(workload: &Workload, keep_jobs: bool) -> Result<KernelRun, BenchError
             message,
         })?,
     );
+    let barriers = Arc::new(barrier::Barriers::new(&workload.barriers()));
     let mut plans: Vec<(Class, Result<ThreadPlan, Refusal>)> = Vec::new();
     // The workload task of each plan.
     let mut task_of: Vec<usize> = Vec::new();
@@ -198,6 +200,7 @@ pub fn run(workload: &Workload, keep_jobs: bool) -> Result<KernelRun, BenchError
             sink: Arc::clone(&sinks[t]),
             keep_jobs,
             mutexes: Arc::clone(&mutexes),
+            barriers: Arc::clone(&barriers),
         });
         for _ in 0..task.instances {
             plans.push((class, plan.clone()));

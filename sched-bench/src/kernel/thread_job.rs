@@ -19,6 +19,7 @@
 //! `Runtime` spins on wall time; `Yield` is `sched_yield`; a release sleeps with an absolute
 //! `clock_nanosleep` (see [`metrics`](super::metrics) for the definitions).
 
+use super::barrier::Barriers;
 use super::metrics::{CtxSwitches, JobStats, TaskSink};
 use super::pi_mutex::{Held, PiMutexes};
 use super::sched_attr::{self, Policy, Refusal};
@@ -50,6 +51,8 @@ pub struct ThreadPlan {
     pub keep_jobs: bool,
     /// The run's mutexes (`lock` / `unlock` events), shared by every thread.
     pub mutexes: std::sync::Arc<PiMutexes>,
+    /// The run's barriers (`barrier` events), shared by every thread.
+    pub barriers: std::sync::Arc<Barriers>,
 }
 
 /// Shared between the coordinator and every thread for one run.
@@ -201,6 +204,7 @@ fn run_jobs(plan: &ThreadPlan, end: u64, first: u64) -> JobStats {
                 held.unlock(m);
                 Ok(())
             }
+            Action::Barrier(b) => plan.barriers.wait(b, end),
         }
     });
     // A run that ended inside a critical section lets the other threads have the mutex.

@@ -156,7 +156,7 @@ fn pass_time(p: &Phase) -> Duration {
         acc.saturating_add(match e {
             Event::Run(d) | Event::Runtime(d) | Event::Sleep(d) => *d,
             Event::Timer(t) => t.period,
-            Event::Yield | Event::Lock(_) | Event::Unlock(_) => Duration::ZERO,
+            Event::Yield | Event::Lock(_) | Event::Unlock(_) | Event::Barrier(_) => Duration::ZERO,
         })
     })
 }

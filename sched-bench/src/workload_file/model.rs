@@ -157,9 +157,42 @@ pub enum Event {
     Lock(String),
     /// Unlock the named mutex (rt-app `unlock`); the instance must hold it.
     Unlock(String),
+    /// Wait at the named barrier (rt-app `barrier`) until every task instance whose events
+    /// name it has arrived there ([`Workload::barriers`]), then all go on. A
+    /// `pthread`-style barrier on the kernel backend, `kairos::sync::Barrier` on kairos,
+    /// `tokio::sync::Barrier` on tokio; a wait ends at the end of the run.
+    Barrier(String),
 }
 
 impl Workload {
+    /// Every barrier name the tasks' events use, sorted, with its number of users: the task
+    /// instances whose events name it (each instance counts once however often it reaches it).
+    pub fn barriers(&self) -> Vec<(String, usize)> {
+        let mut users: Vec<(String, usize)> = Vec::new();
+        for t in &self.tasks {
+            let mut names: Vec<&str> = t
+                .phases
+                .iter()
+                .flat_map(|p| p.events.iter())
+                .filter_map(|e| match e {
+                    Event::Barrier(b) => Some(b.as_str()),
+                    _ => None,
+                })
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            for name in names {
+                let n = usize::try_from(t.instances).unwrap_or(usize::MAX);
+                match users.iter_mut().find(|(b, _)| b == name) {
+                    Some((_, u)) => *u = u.saturating_add(n),
+                    None => users.push((name.to_owned(), n)),
+                }
+            }
+        }
+        users.sort_unstable();
+        users
+    }
+
     /// Every mutex name the tasks' `lock` events use, sorted, each once.
     pub fn mutexes(&self) -> Vec<String> {
         let mut names: Vec<String> = self
@@ -310,6 +343,7 @@ impl fmt::Display for Event {
             Event::Yield => f.write_str("yield"),
             Event::Lock(m) => write!(f, "lock {m}"),
             Event::Unlock(m) => write!(f, "unlock {m}"),
+            Event::Barrier(b) => write!(f, "barrier {b}"),
         }
     }
 }

@@ -15,14 +15,16 @@
 //!   `phases` object whose entries each have a `loop` (default 1) and events.
 //! - events are recognised by key prefix in rt-app's order (so `runtime` is tested before `run`,
 //!   and `run0`, `timer1` work): `run`, `runtime`, `sleep` (µs), `timer` (`ref`, `period` µs,
-//!   `mode` relative|absolute), `yield`, and `lock` / `unlock` (a mutex name: one
+//!   `mode` relative|absolute), `yield`, `lock` / `unlock` (a mutex name: one
 //!   priority-inheriting mutex per name, shared by every task; validation requires each phase to
-//!   unlock what it locks and the tasks to lock in one order). Every other rt-app event
-//!   (`wait`, `signal`, `broad`, `sync`, `barrier`, `suspend`, `resume`, `fork`, `mem`, ...) is
+//!   unlock what it locks and the tasks to lock in one order) and `barrier` (a name; its users
+//!   are the task instances that name it). Every other rt-app event
+//!   (`wait`, `signal`, `broad`, `sync`, `suspend`, `resume`, `fork`, `mem`, ...) is
 //!   rejected with [`ErrorKind::UnsupportedEvent`] naming it, as are per-phase scheduling
 //!   changes and other keys rt-app reads that sched-bench does not model.
 //! - `resources` (rt-app's legacy declaration; rt-app creates resources from the events that
-//!   name them): entries of type `mutex` (or without a type) are accepted, other types refused.
+//!   name them): entries of type `mutex` or `barrier` (or without a type) are accepted, other
+//!   types refused.
 //! - Keys rt-app's parser (`rt-app_parse_config.c`) never reads at their place, such as
 //!   `global.frag` in rt-app's own examples or a misspelt key, are ignored by rt-app; they are
 //!   accepted here with a warning naming their line ([`import`] returns the warnings).
@@ -74,7 +76,7 @@ const EVENTS: &[(&str, bool)] = &[
     ("mem", false),
     ("iorun", false),
     ("yield", true),
-    ("barrier", false),
+    ("barrier", true),
     ("fork", false),
 ];
 
@@ -376,9 +378,9 @@ impl Importer<'_> {
 
     /// Checks rt-app's legacy `resources` object: each entry names a resource and may give its
     /// `type`. rt-app now creates resources from the events that name them, so sched-bench
-    /// does the same and only checks that every declared one is a mutex (`"type": "mutex"`, or
-    /// no type), the one kind it runs; other kinds (`wait`, `barrier`, `timer`, `membuf`,
-    /// `iodev`) serve events it does not import.
+    /// does the same and only checks that every declared one is a mutex or a barrier (or has no
+    /// type), the kinds it runs; other kinds (`wait`, `timer`, `membuf`, `iodev`) serve events
+    /// it does not import.
     fn resources(&self, m: &Member) -> Result<(), Error> {
         let mut seen = Vec::new();
         for r in self.object(&m.value, "resources")? {
@@ -388,15 +390,15 @@ impl Importer<'_> {
                 let f = format!("{field}.{}", k.key);
                 match k.key.as_str() {
                     "type" => match self.string(&k.value, &f)? {
-                        "mutex" => {}
+                        "mutex" | "barrier" => {}
                         other => {
                             return Err(self.err(
                                 k.line,
                                 &f,
                                 ErrorKind::UnsupportedKey {
                                     key: format!("resources.{}.type = {other}", r.key),
-                                    why: "only mutex resources (lock, unlock) are imported; \
-                                          wait, barrier, suspend and memory/IO resources are \
+                                    why: "only mutex (lock, unlock) and barrier resources are \
+                                          imported; wait, suspend and memory/IO resources are \
                                           not",
                                 },
                             ))
@@ -441,18 +443,19 @@ impl Importer<'_> {
             "yield" => Event::Yield,
             "lock" => Event::Lock(self.mutex_name(&m.value, field)?),
             "unlock" => Event::Unlock(self.mutex_name(&m.value, field)?),
+            "barrier" => Event::Barrier(self.mutex_name(&m.value, field)?),
             _ => self.timer(&m.value, field)?,
         })
     }
 
-    /// The mutex name of a `lock` / `unlock` event: a non-empty string.
+    /// The resource name of a `lock` / `unlock` / `barrier` event: a non-empty string.
     fn mutex_name(&self, v: &Value, field: &str) -> Result<String, Error> {
         let name = self.string(v, field)?;
         if name.is_empty() || name.chars().any(char::is_control) {
             return Err(self.invalid(
                 v.line,
                 field,
-                "the mutex name must be a non-empty string of printable characters",
+                "the mutex or barrier name must be a non-empty string of printable characters",
             ));
         }
         Ok(name.to_owned())

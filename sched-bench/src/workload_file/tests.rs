@@ -294,7 +294,6 @@ fn task_attributes() {
 #[test]
 fn unsupported_events_are_named() {
     for (key, event) in [
-        ("barrier1", "barrier"),
         ("fork", "fork"),
         ("mem", "mem"),
         ("iorun", "iorun"),
@@ -350,6 +349,32 @@ fn lock_and_unlock_import_with_mutex_resources() {
     assert_eq!(t.events[0].to_string(), "lock m1");
 }
 
+/// `barrier` imports as an event; its users are the instances of the tasks that name it, each
+/// counted once however often it reaches the barrier.
+#[test]
+fn barrier_users_are_the_instances_that_name_it() {
+    let w = json(
+        r#"{ "resources": { "b": { "type": "barrier" } },
+             "tasks": { "t": { "instance": 3, "barrier": "b", "run": 10, "barrier1": "b",
+                               "sleep": 100 },
+                        "u": { "barrier": "b", "run": 5, "barrier1": "c", "sleep": 100 } },
+             "global": { "duration": 1 } }"#,
+    )
+    .unwrap();
+    assert_eq!(w.barriers(), [("b".to_owned(), 4), ("c".to_owned(), 1)]);
+    let t = &w.tasks.iter().find(|t| t.name == "t").unwrap().phases[0];
+    assert_eq!(t.events[0], Event::Barrier("b".to_owned()));
+    // Without a duration an instance that finished would leave the others waiting forever.
+    let e = json_err(r#"{ "tasks": { "t": { "loop": 1, "barrier": "b", "run": 1 } } }"#);
+    assert!(e.to_string().contains("needs a duration"), "{e}");
+    // A barrier inside a critical section is refused.
+    let e = json_err(
+        r#"{ "tasks": { "t": { "loop": 1, "lock": "m", "barrier": "b", "unlock": "m" } },
+             "global": { "duration": 1 } }"#,
+    );
+    assert!(e.to_string().contains("while holding `m`"), "{e}");
+}
+
 /// What the import refuses about mutexes, each with the field and what to do: a resource of a
 /// kind it does not run, a phase that ends holding a mutex, an unlock of one not held, a
 /// relock of one held, two tasks locking two mutexes in opposite orders, an empty name.
@@ -366,7 +391,7 @@ fn mutex_misuse_is_refused() {
         (
             r#"{ "resources": { "c": { "type": "wait" } }, "tasks": { "t": { "run": 1 } } }"#
                 .to_owned(),
-            "only mutex resources",
+            "only mutex (lock, unlock) and barrier resources",
         ),
         (doc(r#""lock": "m", "run": 1"#, plain), "ends holding `m`"),
         (
@@ -457,7 +482,7 @@ fn rtapp_bad_documents() {
         ("{\n\"global\": { \"duration\": 0 },\n\"tasks\": { \"t\": { \"run\": 1 } } }", Some(2), "-1 (run until the tasks end) or at least 1"),
         ("{\n\"global\": { \"duration\": 1 },\n\"tasks\": {} }", Some(3), "no tasks"),
         ("{\n\"global\": { \"duration\": 1 } }", Some(1), "no `tasks`"),
-        ("{\n\"tasks\": { \"t\": { \"run\": 1 } },\n\"resources\": { \"m\": { \"type\": \"barrier\" } } }", Some(3), "only mutex resources"),
+        ("{\n\"tasks\": { \"t\": { \"run\": 1 } },\n\"resources\": { \"m\": { \"type\": \"wait\" } } }", Some(3), "only mutex (lock, unlock) and barrier"),
         ("{\n\"tasks\": { \"t\": { \"run\": 1 } },\n\"tasks\": {} }", Some(3), "given twice"),
         ("{\n\"tasks\": { \"t\": { \"run\": 1, \"loop\": 1 }, \"t\": { \"run\": 1, \"loop\": 1 } } }", Some(2), "used twice"),
         ("[1, 2]", Some(1), "expected an object"),

@@ -162,6 +162,18 @@ pub fn workload(w: &Workload) -> Result<(), Problem> {
     }
     lock_order(w).map_err(|(i, message)| problem(Some(i), Field::Tasks, message))?;
     if w.duration.is_none() {
+        if let Some((b, _)) = w.barriers().first() {
+            return Err(problem(
+                None,
+                Field::Duration,
+                format!(
+                    "barrier `{b}` needs a duration: an instance that has finished its loops \
+                     never arrives, and the others would wait for it forever; set a duration"
+                ),
+            ));
+        }
+    }
+    if w.duration.is_none() {
         if let Some((i, t)) = w.tasks.iter().enumerate().find(|(_, t)| !t.is_finite()) {
             return Err(problem(
                 Some(i),
@@ -279,6 +291,16 @@ fn locks_balanced(p: usize, phase: &Phase) -> Result<(), (Field, String)> {
                 ));
             }
             Event::Lock(m) => held.push(m),
+            Event::Barrier(b) if !held.is_empty() => {
+                return Err((
+                    Field::Event(p, e),
+                    format!(
+                        "`barrier {b}` while holding `{}`: the instances it waits for could be \
+                         waiting for that mutex; unlock before the barrier",
+                        held[0]
+                    ),
+                ));
+            }
             Event::Unlock(m) => match held.iter().position(|h| h == m) {
                 Some(i) => {
                     held.remove(i);
@@ -370,7 +392,7 @@ fn times(t: &TaskSpec) -> Result<(), (Field, String)> {
             let d = match event {
                 Event::Run(d) | Event::Runtime(d) | Event::Sleep(d) => *d,
                 Event::Timer(timer) => timer.period,
-                Event::Yield | Event::Lock(_) | Event::Unlock(_) => continue,
+                Event::Yield | Event::Lock(_) | Event::Unlock(_) | Event::Barrier(_) => continue,
             };
             time(&format!("`{event}`: the time"), d).map_err(|m| (Field::Event(p, e), m))?;
         }
