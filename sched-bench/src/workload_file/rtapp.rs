@@ -1,4 +1,5 @@
-//! rt-app import: the periodic subset of rt-app's JSON workload format, plus its mutexes.
+//! rt-app import: the periodic subset of rt-app's JSON workload format, plus its mutexes and
+//! barriers.
 //!
 //! rt-app (github.com/scheduler-tools/rt-app) describes threads as a sequence of events. This
 //! importer reads its files with [`relaxed_json`] (comments, trailing
