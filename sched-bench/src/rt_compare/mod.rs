@@ -1,7 +1,7 @@
 //! `compare` on the periodic built-in workloads (`latency-under-load`, `mixed-latency`,
-//! `mixed-latency-hogs`): kairos under each policy, tokio and (`--backends kernel`) Linux threads
-//! under SCHED_OTHER, SCHED_FIFO and SCHED_DEADLINE ([`kernel`](mod@kernel)), release latency
-//! and deadline misses under load, one table.
+//! `mixed-latency-hogs`, `non-yielding-hogs`): kairos under each policy, tokio and
+//! (`--backends kernel`) Linux threads under SCHED_OTHER, SCHED_FIFO and SCHED_DEADLINE
+//! ([`kernel`](mod@kernel)), release latency and deadline misses under load, one table.
 //!
 //! # What runs
 //!
@@ -48,7 +48,8 @@
 //!   kairos timer/join future) and the runtime said yes (a more urgent task was waiting, the
 //!   `Fair` slice was used up, or the coop budget was spent), at most one per poll. `n/a` for
 //!   tokio.
-//! - **bg slices/s**: 20 µs background slices completed within the run window, all background
+//! - **bg slices/s**: background slices (20 µs; 20 ms polls on `non-yielding-hogs`, see
+//!   [`Hogs`](crate::workload::Hogs)) completed within the run window, all background
 //!   tasks together, per second; **bg vs fifo**: its median relative to the `kairos-fifo` row's.
 //!
 //! Percentiles are HdrHistogram's (`kairos::stats::Histogram::value_at_percentile`: the highest
