@@ -462,6 +462,12 @@ fn main() -> ExitCode {
                     r.periodic,
                     r.drops
                 );
+                if let Some((wave, policy, took)) = r.slowest {
+                    println!(
+                        "soak: slowest wave: {wave} ({policy:?}), {:.1} ms",
+                        took.as_secs_f64() * 1e3
+                    );
+                }
             })
         }
         Command::SpawnSleepChild(a) => spawn_sleep::child(a.runtime, a.tasks, a.workers),
