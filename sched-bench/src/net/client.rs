@@ -5,11 +5,13 @@
 //! server under test): every connection is a task on it. Each connection runs a closed loop
 //! (send a request, read the whole response, send the next), except control connections, which
 //! pace their requests. A request counts when it was sent inside the measurement *window*
-//! (after a warm-up) and its response arrived before the window closed; its round-trip time
-//! goes into an HdrHistogram (ns, 3 significant digits). Connections stop at the end of the
+//! (after a warm-up) and its response arrived before the window closed. An echo message's
+//! round-trip time, as the client sees it, goes into an HdrHistogram (ns, 3 significant
+//! digits); a request's *response time* as the server stamped it (`protocol.rs`) does, so the
+//! urgent scenario's figures do not depend on when the client thread gets the CPU. Connections stop at the end of the
 //! window and close, which ends their server tasks.
 
-use super::protocol::{Kind, REQUEST_BYTES};
+use super::protocol::{self, Kind, REQUEST_BYTES};
 use hdrhistogram::Histogram;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -61,7 +63,7 @@ impl Window {
 pub struct Measured {
     /// Requests counted.
     pub requests: u64,
-    /// Their round trips, ns.
+    /// Their round trips (echo) or response times (requests), ns.
     pub latency: Hist,
 }
 
@@ -74,10 +76,10 @@ impl Measured {
         }
     }
 
-    /// Adds one request's round trip.
-    fn record(&mut self, sent: Instant, done: Instant) {
+    /// Adds one request's round trip or response time.
+    fn record(&mut self, took: Duration) {
         self.requests += 1;
-        let ns = u64::try_from(done.duration_since(sent).as_nanos()).unwrap_or(MAX_NS);
+        let ns = u64::try_from(took.as_nanos()).unwrap_or(MAX_NS);
         self.latency.saturating_record(ns.clamp(1, MAX_NS));
     }
 
@@ -160,29 +162,40 @@ pub fn run(addr: SocketAddr, groups: &[Group], window: Window) -> Result<Vec<Mea
 async fn connection(addr: SocketAddr, load: Load, window: Window) -> std::io::Result<Measured> {
     let mut stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
-    let (message, period) = match load {
-        Load::Echo { bytes } => (vec![0x5a; bytes], Duration::ZERO),
-        Load::Requests { kind, period } => {
-            let mut m = vec![0; REQUEST_BYTES];
-            m[0] = kind as u8;
-            (m, period)
-        }
-    };
-    let mut answer = vec![0; message.len()];
     let mut measured = Measured::new();
-    loop {
-        let sent = Instant::now();
-        if sent >= window.end {
-            return Ok(measured);
+    match load {
+        Load::Echo { bytes } => {
+            let message = vec![0x5a; bytes];
+            let mut answer = vec![0; bytes];
+            loop {
+                let sent = Instant::now();
+                if sent >= window.end {
+                    return Ok(measured);
+                }
+                stream.write_all(&message).await?;
+                stream.read_exact(&mut answer).await?;
+                let done = Instant::now();
+                if window.counts(sent, done) {
+                    measured.record(done.duration_since(sent));
+                }
+            }
         }
-        stream.write_all(&message).await?;
-        stream.read_exact(&mut answer).await?;
-        let done = Instant::now();
-        if window.counts(sent, done) {
-            measured.record(sent, done);
-        }
-        if !period.is_zero() {
-            tokio::time::sleep_until((sent + period).into()).await;
+        Load::Requests { kind, period } => {
+            let mut answer = [0u8; REQUEST_BYTES];
+            loop {
+                let sent = Instant::now();
+                if sent >= window.end {
+                    return Ok(measured);
+                }
+                stream.write_all(&protocol::request(kind)).await?;
+                stream.read_exact(&mut answer).await?;
+                if window.counts(sent, Instant::now()) {
+                    measured.record(Duration::from_nanos(protocol::response_ns(&answer)));
+                }
+                if !period.is_zero() {
+                    tokio::time::sleep_until((sent + period).into()).await;
+                }
+            }
         }
     }
 }

@@ -11,8 +11,9 @@
 //!   connections sending bulk requests (200 µs of CPU each) in a closed loop, enough to keep
 //!   both workers busy, and `--control-connections` (2) sending a control request (20 µs of
 //!   CPU, 1 ms deadline) every `--control-period` (2 ms). On kairos (`--urgency`, default
-//!   `edf`) the control request marks its task urgent (`server.rs`). Goals: control p99 at most
-//!   1/10 of tokio's, bulk throughput at least 0.9x tokio's.
+//!   `edf`) the control request marks its task urgent (`server.rs`). Latencies are response
+//!   times stamped by the server (`protocol.rs`). Goals: control p99 at most 1/10 of tokio's,
+//!   bulk throughput at least 0.9x tokio's.
 //! - **idle**: `--idle-connections` (10,000) idle connections; resident bytes per connection,
 //!   each runtime in a child process of its own (`idle.rs`). Goal: at most tokio's.
 //!
@@ -316,7 +317,8 @@ pub fn main(args: NetArgs) -> Result<(), BenchError> {
         let (tb, tc) = (median(&t, |r| r.bulk), median(&t, |r| r.control));
         println!(
             "\nurgent: {} bulk connections (closed loop, {} us CPU each), {} control connections \
-             (every {:?}, {} us CPU, deadline {:?}); kairos policy {}",
+             (every {:?}, {} us CPU, deadline {:?}); kairos policy {}; response times (client's \
+             send to the server's answer, stamped by the server)",
             args.bulk_connections,
             Kind::Bulk.cpu().as_micros(),
             args.control_connections,

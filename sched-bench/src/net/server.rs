@@ -3,7 +3,7 @@
 //!
 //! - **echo**: every connection's task reads what arrives (up to 4 KiB) and writes it back.
 //! - **urgent**: every connection's task reads whole requests ([`protocol`](super::protocol)),
-//!   burns the kind's CPU time and answers. On kairos a control request first marks its task
+//!   burns the kind's CPU time and answers with its response time (`protocol::answer`). On kairos a control request first marks its task
 //!   urgent ([`Urgency::mark`]: a deadline of `now + 1 ms` under `Edf` and `Classes`, priority
 //!   255 under `Priority`), so the wakes of that connection's task are ordered ahead of the bulk
 //!   tasks, which have no deadline and priority 0. The CPU time is `kairos::work` on kairos (it
@@ -15,7 +15,7 @@
 //! Each server listens on `127.0.0.1:0`; an accept error (such as `EMFILE`) is reported on
 //! stderr and the accept loop goes on after a millisecond.
 
-use super::protocol::{Kind, CONTROL_DEADLINE, REQUEST_BYTES};
+use super::protocol::{self, Kind, CONTROL_DEADLINE, REQUEST_BYTES};
 use crate::error::BenchError;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -132,9 +132,7 @@ pub fn kairos(app: App, workers: usize, urgency: Urgency) -> Result<Server, Benc
     rt.spawn(async move {
         loop {
             match listener.accept().await {
-                Ok((stream, _)) => {
-                    kairos::spawn(kairos_connection(app.clone(), stream, urgency));
-                }
+                Ok((stream, _)) => kairos_connection(&app, stream, urgency),
                 Err(e) => {
                     eprintln!("net: kairos server: accept failed: {e}");
                     kairos::time::sleep(Duration::from_millis(1)).await;
@@ -148,44 +146,56 @@ pub fn kairos(app: App, workers: usize, urgency: Urgency) -> Result<Server, Benc
     })
 }
 
-/// One connection of a kairos server.
-async fn kairos_connection(app: App, stream: kairos::net::TcpStream, urgency: Urgency) {
+/// Spawns the task of one kairos connection. Each application is its own `async fn`, so a
+/// task's future is only as large as its own application needs (an idle connection does not
+/// carry the echo buffer).
+fn kairos_connection(app: &App, stream: kairos::net::TcpStream, urgency: Urgency) {
     let _ = stream.set_nodelay(true);
     match app {
-        App::Echo => {
-            let mut buf = [0u8; 4096];
-            while let Ok(n @ 1..) = stream.read(&mut buf).await {
-                if stream.write_all(&buf[..n]).await.is_err() {
-                    return;
-                }
-            }
-        }
-        App::Urgent => {
-            let mut request = [0u8; REQUEST_BYTES];
-            loop {
-                let mut got = 0;
-                while got < REQUEST_BYTES {
-                    match stream.read(&mut request[got..]).await {
-                        Ok(n @ 1..) => got += n,
-                        _ => return,
-                    }
-                }
-                let kind = Kind::of(&request);
-                if kind == Kind::Control {
-                    urgency.mark();
-                }
-                kairos::work(kind.cpu()).await;
-                if stream.write_all(&request).await.is_err() {
-                    return;
-                }
-            }
-        }
-        App::Idle(waiting) => {
-            waiting.fetch_add(1, Ordering::Relaxed);
-            let mut buf = [0u8; 64];
-            while let Ok(1..) = stream.read(&mut buf).await {}
+        App::Echo => drop(kairos::spawn(kairos_echo(stream))),
+        App::Urgent => drop(kairos::spawn(kairos_urgent(stream, urgency))),
+        App::Idle(waiting) => drop(kairos::spawn(kairos_idle(stream, waiting.clone()))),
+    }
+}
+
+/// Echo on kairos.
+async fn kairos_echo(stream: kairos::net::TcpStream) {
+    let mut buf = [0u8; 4096];
+    while let Ok(n @ 1..) = stream.read(&mut buf).await {
+        if stream.write_all(&buf[..n]).await.is_err() {
+            return;
         }
     }
+}
+
+/// Bulk and control requests on kairos.
+async fn kairos_urgent(stream: kairos::net::TcpStream, urgency: Urgency) {
+    let mut request = [0u8; REQUEST_BYTES];
+    loop {
+        let mut got = 0;
+        while got < REQUEST_BYTES {
+            match stream.read(&mut request[got..]).await {
+                Ok(n @ 1..) => got += n,
+                _ => return,
+            }
+        }
+        let kind = Kind::of(&request);
+        if kind == Kind::Control {
+            urgency.mark();
+        }
+        kairos::work(kind.cpu()).await;
+        protocol::answer(&mut request);
+        if stream.write_all(&request).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// An idle connection on kairos.
+async fn kairos_idle(stream: kairos::net::TcpStream, waiting: Arc<AtomicUsize>) {
+    waiting.fetch_add(1, Ordering::Relaxed);
+    let mut buf = [0u8; 64];
+    while let Ok(1..) = stream.read(&mut buf).await {}
 }
 
 /// Starts `app` on a tokio multi-thread runtime of `workers` workers.
@@ -212,9 +222,7 @@ pub fn tokio(app: App, workers: usize) -> Result<Server, BenchError> {
     rt.spawn(async move {
         loop {
             match listener.accept().await {
-                Ok((stream, _)) => {
-                    tokio::spawn(tokio_connection(app.clone(), stream));
-                }
+                Ok((stream, _)) => tokio_connection(&app, stream),
                 Err(e) => {
                     eprintln!("net: tokio server: accept failed: {e}");
                     tokio::time::sleep(Duration::from_millis(1)).await;
@@ -228,38 +236,48 @@ pub fn tokio(app: App, workers: usize) -> Result<Server, BenchError> {
     })
 }
 
-/// One connection of a tokio server.
-async fn tokio_connection(app: App, mut stream: tokio::net::TcpStream) {
+/// Spawns the task of one tokio connection (as [`kairos_connection`]).
+fn tokio_connection(app: &App, stream: tokio::net::TcpStream) {
     let _ = stream.set_nodelay(true);
     match app {
-        App::Echo => {
-            let mut buf = [0u8; 4096];
-            while let Ok(n @ 1..) = stream.read(&mut buf).await {
-                if stream.write_all(&buf[..n]).await.is_err() {
-                    return;
-                }
-            }
-        }
-        App::Urgent => {
-            let mut request = [0u8; REQUEST_BYTES];
-            loop {
-                let mut got = 0;
-                while got < REQUEST_BYTES {
-                    match stream.read(&mut request[got..]).await {
-                        Ok(n @ 1..) => got += n,
-                        _ => return,
-                    }
-                }
-                crate::spin::cpu(crate::spin::nanos(Kind::of(&request).cpu()));
-                if stream.write_all(&request).await.is_err() {
-                    return;
-                }
-            }
-        }
-        App::Idle(waiting) => {
-            waiting.fetch_add(1, Ordering::Relaxed);
-            let mut buf = [0u8; 64];
-            while let Ok(1..) = stream.read(&mut buf).await {}
+        App::Echo => drop(tokio::spawn(tokio_echo(stream))),
+        App::Urgent => drop(tokio::spawn(tokio_urgent(stream))),
+        App::Idle(waiting) => drop(tokio::spawn(tokio_idle(stream, waiting.clone()))),
+    }
+}
+
+/// Echo on tokio.
+async fn tokio_echo(mut stream: tokio::net::TcpStream) {
+    let mut buf = [0u8; 4096];
+    while let Ok(n @ 1..) = stream.read(&mut buf).await {
+        if stream.write_all(&buf[..n]).await.is_err() {
+            return;
         }
     }
+}
+
+/// Bulk and control requests on tokio.
+async fn tokio_urgent(mut stream: tokio::net::TcpStream) {
+    let mut request = [0u8; REQUEST_BYTES];
+    loop {
+        let mut got = 0;
+        while got < REQUEST_BYTES {
+            match stream.read(&mut request[got..]).await {
+                Ok(n @ 1..) => got += n,
+                _ => return,
+            }
+        }
+        crate::spin::cpu(crate::spin::nanos(Kind::of(&request).cpu()));
+        protocol::answer(&mut request);
+        if stream.write_all(&request).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// An idle connection on tokio.
+async fn tokio_idle(mut stream: tokio::net::TcpStream, waiting: Arc<AtomicUsize>) {
+    waiting.fetch_add(1, Ordering::Relaxed);
+    let mut buf = [0u8; 64];
+    while let Ok(1..) = stream.read(&mut buf).await {}
 }
