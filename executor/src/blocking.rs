@@ -170,19 +170,19 @@ mod tests {
         let (started_tx, started_rx) = mpsc::channel::<usize>();
         let (release_tx, release_rx) = mpsc::channel::<()>();
         let release_rx = Arc::new(Mutex::new(release_rx));
-        let handles: Vec<_> = (0..3)
-            .map(|i| {
-                let started_tx = started_tx.clone();
-                let release_rx = release_rx.clone();
-                rt.block_on(async move {
+        let handles: Vec<_> = rt.block_on(async {
+            (0..3)
+                .map(|i| {
+                    let started_tx = started_tx.clone();
+                    let release_rx = release_rx.clone();
                     crate::spawn_blocking(move || {
                         started_tx.send(i).unwrap();
                         release_rx.lock().unwrap().recv().unwrap();
                         i
                     })
                 })
-            })
-            .collect();
+                .collect()
+        });
         let first = [started_rx.recv().unwrap(), started_rx.recv().unwrap()];
         // Both threads are blocked in their jobs: the third job cannot have started, and the
         // pool did not grow past its bound.

@@ -467,7 +467,7 @@ pub fn main(args: NetArgs) -> Result<(), BenchError> {
 
 /// Which runtime runs first in round `r` (0-based): kairos in even rounds, tokio in odd ones.
 fn kairos_first(r: u32) -> bool {
-    r % 2 == 0
+    r.is_multiple_of(2)
 }
 
 /// A watchdog for one round of `what` on `runtime`.
