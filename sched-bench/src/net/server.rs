@@ -2,7 +2,7 @@
 //! tokio, line for line alike.
 //!
 //! - **echo**: every connection's task reads what arrives (up to 4 KiB) and writes it back.
-//! - **urgent**: every connection's task reads whole requests ([`protocol`](super::protocol)),
+//! - **urgent**: every connection's task reads whole requests (`protocol.rs`),
 //!   burns the kind's CPU time and answers with its response time (`protocol::answer`). On kairos a control request first marks its task
 //!   urgent ([`Urgency::mark`]: a deadline of `now + 1 ms` under `Edf` and `Classes`, priority
 //!   255 under `Priority`), so the wakes of that connection's task are ordered ahead of the bulk
