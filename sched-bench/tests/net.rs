@@ -1,28 +1,23 @@
 //! `sched-bench net` end to end: every scenario, tiny, on both runtimes; the output's structure
 //! (tables, goal lines, JSON fields), never its figures.
 
+mod common;
+
 use std::process::Command;
 
-/// `net --rounds 1` with tiny loads, `--json FILE`: stdout, and the parsed report.
+/// `net --rounds 1 --duration 100ms ARGS --json FILE` (through `common::sched_bench_ok`):
+/// stdout, and the parsed report.
 fn net_ok(tag: &str, args: &[&str]) -> (String, serde_json::Value) {
     let dir = std::env::temp_dir().join(format!("sched-bench-net-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let json = dir.join("net.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_sched-bench"))
-        .args(["net", "--rounds", "1", "--duration", "100ms"])
-        .args(args)
-        .arg("--json")
-        .arg(&json)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{stdout}\n{stderr}");
-    let text = std::fs::read_to_string(&json).unwrap();
+    let mut all = vec!["net", "--rounds", "1", "--duration", "100ms"];
+    all.extend_from_slice(args);
+    let json_arg = json.to_str().unwrap();
+    all.extend_from_slice(&["--json", json_arg]);
+    let stdout = common::sched_bench_ok(&all);
+    let report = common::parse_document(&std::fs::read_to_string(&json).unwrap());
     std::fs::remove_dir_all(&dir).unwrap();
-    let report: serde_json::Value =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
-    assert_eq!(report["schema_version"], 2, "{report}");
     assert_eq!(report["command"], "net", "{report}");
     (stdout, report)
 }

@@ -1,5 +1,7 @@
-//! The servers under test: the same three applications written once for kairos and once for
-//! tokio, line for line alike.
+//! The servers under test: three applications written once, over a small [`Host`] /
+//! [`Conn`] interface that kairos and tokio each implement with their own API (kairos'
+//! `TcpStream::read`/`write_all`, tokio's `AsyncReadExt`/`AsyncWriteExt`), so both runtimes run
+//! the same code.
 //!
 //! - **echo**: every connection's task reads what arrives (up to 4 KiB) and writes it back.
 //! - **urgent**: every connection's task reads whole requests (`protocol.rs`),
@@ -17,6 +19,8 @@
 
 use super::protocol::{self, Kind, CONTROL_DEADLINE, REQUEST_BYTES};
 use crate::error::BenchError;
+use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -129,73 +133,11 @@ pub fn kairos(app: App, workers: usize, urgency: Urgency) -> Result<Server, Benc
     let addr = listener
         .local_addr()
         .map_err(|e| fail(format!("local_addr: {e}")))?;
-    rt.spawn(async move {
-        loop {
-            match listener.accept().await {
-                Ok((stream, _)) => kairos_connection(&app, stream, urgency),
-                Err(e) => {
-                    eprintln!("net: kairos server: accept failed: {e}");
-                    kairos::time::sleep(Duration::from_millis(1)).await;
-                }
-            }
-        }
-    });
+    rt.spawn(serve(KairosListener { listener, urgency }, app));
     Ok(Server {
         runtime: Runtime::Kairos(rt),
         addr,
     })
-}
-
-/// Spawns the task of one kairos connection. Each application is its own `async fn`, so a
-/// task's future is only as large as its own application needs (an idle connection does not
-/// carry the echo buffer).
-fn kairos_connection(app: &App, stream: kairos::net::TcpStream, urgency: Urgency) {
-    let _ = stream.set_nodelay(true);
-    match app {
-        App::Echo => drop(kairos::spawn(kairos_echo(stream))),
-        App::Urgent => drop(kairos::spawn(kairos_urgent(stream, urgency))),
-        App::Idle(waiting) => drop(kairos::spawn(kairos_idle(stream, waiting.clone()))),
-    }
-}
-
-/// Echo on kairos.
-async fn kairos_echo(stream: kairos::net::TcpStream) {
-    let mut buf = [0u8; 4096];
-    while let Ok(n @ 1..) = stream.read(&mut buf).await {
-        if stream.write_all(&buf[..n]).await.is_err() {
-            return;
-        }
-    }
-}
-
-/// Bulk and control requests on kairos.
-async fn kairos_urgent(stream: kairos::net::TcpStream, urgency: Urgency) {
-    let mut request = [0u8; REQUEST_BYTES];
-    loop {
-        let mut got = 0;
-        while got < REQUEST_BYTES {
-            match stream.read(&mut request[got..]).await {
-                Ok(n @ 1..) => got += n,
-                _ => return,
-            }
-        }
-        let kind = Kind::of(&request);
-        if kind == Kind::Control {
-            urgency.mark();
-        }
-        kairos::work(kind.cpu()).await;
-        protocol::answer(&mut request);
-        if stream.write_all(&request).await.is_err() {
-            return;
-        }
-    }
-}
-
-/// An idle connection on kairos.
-async fn kairos_idle(stream: kairos::net::TcpStream, waiting: Arc<AtomicUsize>) {
-    waiting.fetch_add(1, Ordering::Relaxed);
-    let mut buf = [0u8; 64];
-    while let Ok(1..) = stream.read(&mut buf).await {}
 }
 
 /// Starts `app` on a tokio multi-thread runtime of `workers` workers.
@@ -219,65 +161,183 @@ pub fn tokio(app: App, workers: usize) -> Result<Server, BenchError> {
     let addr = listener
         .local_addr()
         .map_err(|e| fail(format!("local_addr: {e}")))?;
-    rt.spawn(async move {
-        loop {
-            match listener.accept().await {
-                Ok((stream, _)) => tokio_connection(&app, stream),
-                Err(e) => {
-                    eprintln!("net: tokio server: accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(1)).await;
-                }
-            }
-        }
-    });
+    rt.spawn(serve(TokioListener(listener), app));
     Ok(Server {
         runtime: Runtime::Tokio(rt),
         addr,
     })
 }
 
-/// Spawns the task of one tokio connection (as [`kairos_connection`]).
-fn tokio_connection(app: &App, stream: tokio::net::TcpStream) {
-    let _ = stream.set_nodelay(true);
-    match app {
-        App::Echo => drop(tokio::spawn(tokio_echo(stream))),
-        App::Urgent => drop(tokio::spawn(tokio_urgent(stream))),
-        App::Idle(waiting) => drop(tokio::spawn(tokio_idle(stream, waiting.clone()))),
+/// What the applications need from a runtime: accept, spawn, pause, and a connection's
+/// reads, writes and CPU time, each through the runtime's own API.
+trait Host: Send + Sync + 'static {
+    /// An accepted connection.
+    type Conn: Conn;
+    /// The runtime's name in messages.
+    const NAME: &'static str;
+    /// Waits for a connection (with `TCP_NODELAY` set).
+    fn accept(&self) -> impl Future<Output = io::Result<Self::Conn>> + Send;
+    /// Spawns a task on the runtime.
+    fn spawn(future: impl Future<Output = ()> + Send + 'static);
+    /// Waits a millisecond (after a failed accept).
+    fn pause() -> impl Future<Output = ()> + Send;
+}
+
+/// A connection of a [`Host`].
+trait Conn: Send + 'static {
+    /// Reads into `buf`.
+    fn read(&mut self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> + Send;
+    /// Writes all of `buf`.
+    fn write_all(&mut self, buf: &[u8]) -> impl Future<Output = io::Result<()>> + Send;
+    /// Spends a request's CPU time.
+    fn cpu(&mut self, kind: Kind) -> impl Future<Output = ()> + Send;
+}
+
+/// The accept loop: one task per connection. Each application is its own `async fn`, so a
+/// task's future is only as large as its own application needs (an idle connection does not
+/// carry the echo buffer).
+async fn serve<H: Host>(host: H, app: App) {
+    loop {
+        match host.accept().await {
+            Ok(conn) => match &app {
+                App::Echo => H::spawn(echo(conn)),
+                App::Urgent => H::spawn(urgent(conn)),
+                App::Idle(waiting) => H::spawn(idle(conn, waiting.clone())),
+            },
+            Err(e) => {
+                eprintln!("net: {} server: accept failed: {e}", H::NAME);
+                H::pause().await;
+            }
+        }
     }
 }
 
-/// Echo on tokio.
-async fn tokio_echo(mut stream: tokio::net::TcpStream) {
+/// Echo.
+async fn echo(mut conn: impl Conn) {
     let mut buf = [0u8; 4096];
-    while let Ok(n @ 1..) = stream.read(&mut buf).await {
-        if stream.write_all(&buf[..n]).await.is_err() {
+    while let Ok(n @ 1..) = conn.read(&mut buf).await {
+        if conn.write_all(&buf[..n]).await.is_err() {
             return;
         }
     }
 }
 
-/// Bulk and control requests on tokio.
-async fn tokio_urgent(mut stream: tokio::net::TcpStream) {
+/// Bulk and control requests.
+async fn urgent(mut conn: impl Conn) {
     let mut request = [0u8; REQUEST_BYTES];
     loop {
         let mut got = 0;
         while got < REQUEST_BYTES {
-            match stream.read(&mut request[got..]).await {
+            match conn.read(&mut request[got..]).await {
                 Ok(n @ 1..) => got += n,
                 _ => return,
             }
         }
-        crate::spin::cpu(crate::spin::nanos(Kind::of(&request).cpu()));
+        conn.cpu(Kind::of(&request)).await;
         protocol::answer(&mut request);
-        if stream.write_all(&request).await.is_err() {
+        if conn.write_all(&request).await.is_err() {
             return;
         }
     }
 }
 
-/// An idle connection on tokio.
-async fn tokio_idle(mut stream: tokio::net::TcpStream, waiting: Arc<AtomicUsize>) {
+/// An idle connection: counts itself, then waits for the peer to close.
+async fn idle(mut conn: impl Conn, waiting: Arc<AtomicUsize>) {
     waiting.fetch_add(1, Ordering::Relaxed);
     let mut buf = [0u8; 64];
-    while let Ok(1..) = stream.read(&mut buf).await {}
+    while let Ok(1..) = conn.read(&mut buf).await {}
+}
+
+/// kairos' listener, and the urgency its connections' control requests ask for.
+struct KairosListener {
+    /// The listener.
+    listener: kairos::net::TcpListener,
+    /// How a control request is marked.
+    urgency: Urgency,
+}
+
+/// A kairos connection.
+struct KairosConn {
+    /// The socket.
+    stream: kairos::net::TcpStream,
+    /// How a control request is marked.
+    urgency: Urgency,
+}
+
+impl Host for KairosListener {
+    type Conn = KairosConn;
+    const NAME: &'static str = "kairos";
+
+    async fn accept(&self) -> io::Result<KairosConn> {
+        let (stream, _) = self.listener.accept().await?;
+        stream.set_nodelay(true)?;
+        Ok(KairosConn {
+            stream,
+            urgency: self.urgency,
+        })
+    }
+
+    fn spawn(future: impl Future<Output = ()> + Send + 'static) {
+        drop(kairos::spawn(future));
+    }
+
+    async fn pause() {
+        kairos::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+impl Conn for KairosConn {
+    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.stream.read(buf).await
+    }
+
+    async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.stream.write_all(buf).await
+    }
+
+    /// A control request first marks the task urgent; `kairos::work` yields between its
+    /// slices to a more urgent task.
+    async fn cpu(&mut self, kind: Kind) {
+        if kind == Kind::Control {
+            self.urgency.mark();
+        }
+        kairos::work(kind.cpu()).await;
+    }
+}
+
+/// tokio's listener.
+struct TokioListener(tokio::net::TcpListener);
+
+impl Host for TokioListener {
+    type Conn = tokio::net::TcpStream;
+    const NAME: &'static str = "tokio";
+
+    async fn accept(&self) -> io::Result<tokio::net::TcpStream> {
+        let (stream, _) = self.0.accept().await?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    }
+
+    fn spawn(future: impl Future<Output = ()> + Send + 'static) {
+        drop(tokio::spawn(future));
+    }
+
+    async fn pause() {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+impl Conn for tokio::net::TcpStream {
+    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        AsyncReadExt::read(self, buf).await
+    }
+
+    async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        AsyncWriteExt::write_all(self, buf).await
+    }
+
+    /// A spin on the thread's CPU clock: tokio has no cooperative check to yield at.
+    async fn cpu(&mut self, kind: Kind) {
+        crate::spin::cpu(crate::spin::nanos(kind.cpu()));
+    }
 }
