@@ -51,9 +51,9 @@ timeout 120 bash scripts/check-doc-paths.sh
 step "cargo test --workspace"
 timeout 1800 cargo test --workspace
 
-# The 60 s `sched-bench soak` step is off until a stall it finds is fixed: in a debug build a
-# wave sometimes takes minutes (seen 2026-12-04: `soak --duration 20s` killed by a 300 s
-# timeout on a quiet machine). `sched-bench/tests/soak.rs` (10 waves) still runs above.
+step "sched-bench soak --duration 60s (waves of random tasks on every policy, each checked exactly)"
+cargo build -q -p sched-bench
+timeout 300 target/debug/sched-bench soak --duration 60s --seed "${KAIROS_SOAK_SEED:-1}"
 
 step "cargo test -p kairos --features tokio-io --test tokio_io (kairos::net under tokio's io traits)"
 timeout 600 cargo test -p kairos --features tokio-io --test tokio_io

@@ -62,7 +62,9 @@ impl<R> Future for Wait<R> {
 ///
 /// For work that blocks the thread: file I/O, `std` calls that wait, long computations. The
 /// pool grows by a thread when no idle one can take a job, up to 512 threads per runtime (jobs
-/// past that queue), and an idle thread exits after 10 s. The closure is not cancelled by
+/// past that queue; [`Builder::max_blocking_threads`](crate::Builder::max_blocking_threads)),
+/// and an idle thread exits after 10 s
+/// ([`Builder::blocking_keep_alive`](crate::Builder::blocking_keep_alive)). The closure is not cancelled by
 /// aborting the handle. Inside `kairos::sim` it runs at once on the calling thread (see the
 /// module docs).
 ///
@@ -122,4 +124,99 @@ where
             }),
         }
     })
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use crate::worker::blocking::{Counts, Limits};
+    use std::sync::{mpsc, Arc, Mutex};
+    use std::time::Duration;
+
+    /// The pool's counts and limits, read on a thread of `rt`.
+    fn pool(rt: &crate::Runtime) -> (Counts, Limits) {
+        rt.block_on(async {
+            crate::context::with_handle(|h| match h {
+                Some(h) => (
+                    h.shared().blocking().counts(),
+                    h.shared().blocking().limits(),
+                ),
+                None => unreachable!("block_on enters the runtime"),
+            })
+        })
+    }
+
+    /// The pool's counts.
+    fn counts(rt: &crate::Runtime) -> Counts {
+        pool(rt).0
+    }
+
+    /// `max_blocking_threads(2)`: three jobs that block run two at a time, the third waits in
+    /// the queue; with `blocking_keep_alive(ZERO)` the pool then shrinks back to no thread.
+    /// No clock: "started" and "release" are channels, and the shrink is waited for by watching
+    /// the count, so a pool that never shrinks hangs the test instead of passing.
+    #[test]
+    fn builder_knobs_bound_the_pool_and_a_zero_keep_alive_empties_it() {
+        let rt = crate::Runtime::builder()
+            .workers(1)
+            .max_blocking_threads(2)
+            .blocking_keep_alive(Duration::ZERO)
+            .build()
+            .unwrap();
+        let limits = Limits {
+            max_threads: 2,
+            keep_alive: Duration::ZERO,
+        };
+        assert_eq!(pool(&rt).1, limits);
+        let (started_tx, started_rx) = mpsc::channel::<usize>();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let release_rx = Arc::new(Mutex::new(release_rx));
+        let handles: Vec<_> = rt.block_on(async {
+            (0..3)
+                .map(|i| {
+                    let started_tx = started_tx.clone();
+                    let release_rx = release_rx.clone();
+                    crate::spawn_blocking(move || {
+                        started_tx.send(i).unwrap();
+                        release_rx.lock().unwrap().recv().unwrap();
+                        i
+                    })
+                })
+                .collect()
+        });
+        let first = [started_rx.recv().unwrap(), started_rx.recv().unwrap()];
+        // Both threads are blocked in their jobs: the third job cannot have started, and the
+        // pool did not grow past its bound.
+        assert_eq!(
+            started_rx.try_recv(),
+            Err(mpsc::TryRecvError::Empty),
+            "{first:?}"
+        );
+        let c = counts(&rt);
+        assert_eq!((c.threads, c.idle, c.queued), (2, 0, 1));
+        for _ in 0..3 {
+            release_tx.send(()).unwrap();
+        }
+        let sum: usize = handles.into_iter().map(|h| rt.block_on(h).unwrap()).sum();
+        assert_eq!(sum, 3);
+        while counts(&rt).threads > 0 {
+            std::thread::yield_now();
+        }
+        assert_eq!(counts(&rt), Counts::default());
+        // The defaults without the knobs.
+        let rt = crate::Runtime::builder().workers(1).build().unwrap();
+        assert_eq!(pool(&rt).1, Limits::default());
+    }
+
+    /// A pool of no threads could never run a job: the builder refuses it and says what to do.
+    #[test]
+    fn zero_blocking_threads_is_refused() {
+        let err = crate::Runtime::builder()
+            .max_blocking_threads(0)
+            .build()
+            .err()
+            .unwrap();
+        let text = err.to_string();
+        assert!(text.contains("max_blocking_threads"), "{text}");
+        assert!(text.contains("1 or more"), "{text}");
+    }
 }

@@ -539,3 +539,55 @@ fn tasks_woken_by_io_spread_to_parked_workers() {
         result.unwrap();
     }
 }
+
+/// A busy worker whose polls are long (here 300 µs of wall time each, longer than
+/// `EVENT_CHECK_NS`, 100 µs) checks for I/O at its next pick, not only every 61 picks: a byte
+/// written while the one worker runs such polls wakes its reader within two polls of the
+/// write. No clock threshold: the polls are counted, and "within two" holds whatever the
+/// machine's speed because every poll is at least as long as the check interval. With the
+/// pick count alone the reader waits for the 61st pick.
+#[test]
+fn a_busy_worker_with_long_polls_sees_io_at_its_next_pick() {
+    use std::sync::atomic::AtomicBool;
+    let rt = runtime(1);
+    let (mut writer, read_end) = std::os::unix::net::UnixStream::pair().unwrap();
+    let polls = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (reader, hog) = rt.block_on(async {
+        let read_end = UnixStream::from_std(read_end).unwrap();
+        let (p, s) = (polls.clone(), stop.clone());
+        let reader = kairos::spawn(async move {
+            let mut buf = [0u8; 1];
+            assert_eq!(read_end.read(&mut buf).await.unwrap(), 1);
+            let at_wake = p.load(Ordering::SeqCst);
+            s.store(true, Ordering::SeqCst);
+            at_wake
+        });
+        let (p, s) = (polls.clone(), stop.clone());
+        let hog = kairos::spawn(async move {
+            while !s.load(Ordering::SeqCst) {
+                let start = std::time::Instant::now();
+                while start.elapsed() < Duration::from_micros(300) {
+                    std::hint::spin_loop();
+                }
+                p.fetch_add(1, Ordering::SeqCst);
+                kairos::yield_now().await;
+            }
+        });
+        (reader, hog)
+    });
+    // Write once the hog is running its long polls (the reader has parked on its read by then:
+    // it was spawned first and the one worker runs tasks in order).
+    while polls.load(Ordering::SeqCst) < 3 {
+        std::thread::yield_now();
+    }
+    writer.write_all(b"x").unwrap();
+    let after_write = polls.load(Ordering::SeqCst);
+    let at_wake = rt.block_on(reader).unwrap();
+    rt.block_on(hog).unwrap();
+    assert!(
+        at_wake <= after_write + 2,
+        "the reader ran {} polls after the write (at {at_wake}, write at {after_write})",
+        at_wake.saturating_sub(after_write)
+    );
+}

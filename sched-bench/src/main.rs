@@ -22,6 +22,8 @@
 //!   how fast the simulator runs (see [`schedulability`]).
 //! - `report`: reruns the documented periodic comparisons and writes `results.md` and one SVG
 //!   per workload (see [`results`]).
+//! - `net`: kairos' sockets against tokio's on loopback: echo, urgent requests under bulk
+//!   load, memory per idle connection (see [`net`]).
 //! - `alloc`: kairos-alloc against the system allocator and mimalloc (see [`alloc`]).
 //!
 //! Results go to stdout as Markdown-compatible tables, followed by how much of the machine's CPU
@@ -45,6 +47,7 @@ mod json;
 mod kernel;
 mod machine;
 mod micro;
+mod net;
 mod plot;
 mod progress;
 mod report;
@@ -95,6 +98,9 @@ enum Command {
     Workloads(WorkloadsArgs),
     /// Allocator benchmarks: kairos-alloc vs the system allocator and mimalloc, 128-byte blocks.
     Alloc(AllocArgs),
+    /// Sockets on loopback, kairos against tokio in one run: echo (throughput, round-trip
+    /// percentiles), urgent requests under bulk load, and memory per idle connection.
+    Net(net::NetArgs),
     /// Soak test: waves of random tasks (spawn, abort, panic, timeout, sleep, periodic,
     /// children) on kairos under every policy, each wave checked for exact outcomes, every
     /// destructor run once, and live tasks, timers and task blocks back to zero.
@@ -465,8 +471,15 @@ fn main() -> ExitCode {
                     r.periodic,
                     r.drops
                 );
+                if let Some((wave, policy, took)) = r.slowest {
+                    println!(
+                        "soak: slowest wave: {wave} ({policy:?}), {:.1} ms",
+                        took.as_secs_f64() * 1e3
+                    );
+                }
             })
         }
+        Command::Net(a) => net::main(a),
         Command::SpawnSleepChild(a) => spawn_sleep::child(a.runtime, a.tasks, a.workers),
         Command::Compare(a) => compare::run(&compare::CompareOpts {
             allow_long_times: a.allow_long_times,

@@ -47,7 +47,7 @@ const POLICIES: [Policy; 5] = [
 ];
 
 /// What a soak run did.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct SoakReport {
     /// Waves run (each checked).
     pub waves: u64,
@@ -59,6 +59,9 @@ pub struct SoakReport {
     pub periodic: u64,
     /// Destructors counted (each exactly once).
     pub drops: u64,
+    /// The longest wave: its index, policy and wall-clock length (a wave far longer than the
+    /// others points at tasks that waited on a stale queue or a late wake-up).
+    pub slowest: Option<(u64, Policy, Duration)>,
 }
 
 /// Counts its own drop in slot `index` of the wave's table.
@@ -169,6 +172,7 @@ pub fn run(
     let start = Instant::now();
     while report.waves < min_waves.max(1) || start.elapsed() < duration {
         let i = (report.waves % POLICIES.len() as u64) as usize;
+        let wave_start = Instant::now();
         wave(
             &runtimes[i],
             POLICIES[i],
@@ -176,6 +180,10 @@ pub fn run(
             &mut rng,
             &mut report,
         )?;
+        let took = wave_start.elapsed();
+        if report.slowest.is_none_or(|(_, _, longest)| took > longest) {
+            report.slowest = Some((report.waves, POLICIES[i], took));
+        }
         report.waves += 1;
     }
     for rt in runtimes {

@@ -270,7 +270,7 @@ impl ChildReport {
 }
 
 /// Reads a `kB` field (e.g. `VmRSS`, `VmHWM`) of `/proc/self/status`, in bytes.
-fn proc_status_bytes(field: &str) -> Result<u64, String> {
+pub fn proc_status_bytes(field: &str) -> Result<u64, String> {
     let status = std::fs::read_to_string("/proc/self/status")
         .map_err(|e| format!("cannot read /proc/self/status: {e}"))?;
     parse_status_kb(&status, field)

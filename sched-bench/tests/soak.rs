@@ -25,6 +25,13 @@ fn two_waves_per_policy_pass_every_check() {
             && stdout.contains("Fifo, Edf, Priority, Fair, Classes (3000 tasks"),
         "{stdout}"
     );
+    assert!(
+        stdout
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("soak: slowest wave: ")),
+        "{stdout}"
+    );
     // The deliberate panics are kept off stderr; nothing else is printed there.
     assert!(stderr.is_empty(), "{stderr}");
 }

@@ -6,8 +6,7 @@
 //! failed (a refused connection is an `io::Error` of kind `ConnectionRefused`, never a panic).
 
 use super::evented::Evented;
-use super::stream::{self, read_traits, write_traits};
-use crate::loom::Arc;
+use super::stream::{reads, writes, Stream};
 use crate::worker::reactor::Direction;
 use socket2::{Domain, Protocol, Socket, Type};
 use std::fmt;
@@ -148,7 +147,7 @@ impl fmt::Debug for TcpListener {
 /// Dropping it closes the connection. See [`TcpListener`] for an example.
 pub struct TcpStream {
     /// The socket, shared with the halves of `into_split`.
-    io: Arc<Evented<std::net::TcpStream>>,
+    io: Stream<std::net::TcpStream>,
 }
 
 impl TcpStream {
@@ -187,7 +186,9 @@ impl TcpStream {
             }
             match io.get().peer_addr() {
                 Ok(_) => {
-                    return Ok(TcpStream { io: Arc::new(io) });
+                    return Ok(TcpStream {
+                        io: Stream::new(io),
+                    });
                 }
                 // Still in progress (the optimistic first check): wait for the real event.
                 Err(e) if e.kind() == io::ErrorKind::NotConnected => io.clear(event),
@@ -201,39 +202,8 @@ impl TcpStream {
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         stream.set_nonblocking(true)?;
         Ok(TcpStream {
-            io: Arc::new(Evented::new(stream)?),
+            io: Stream::new(Evented::new(stream)?),
         })
-    }
-
-    /// Reads into `buf`; `Ok(0)` at end-of-stream (the peer shut down its write direction or
-    /// closed). A reset connection is an error of kind `ConnectionReset`.
-    pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        std::future::poll_fn(|cx| self.poll_read(cx, buf)).await
-    }
-
-    /// Writes some of `buf`; returns how much.
-    pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        std::future::poll_fn(|cx| self.poll_write(cx, buf)).await
-    }
-
-    /// Writes all of `buf`.
-    pub async fn write_all(&self, buf: &[u8]) -> io::Result<()> {
-        stream::write_all(&self.io, buf).await
-    }
-
-    /// Polls a read (what [`read`](TcpStream::read) awaits).
-    pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        stream::poll_read(&self.io, cx, buf)
-    }
-
-    /// Polls a write (what [`write`](TcpStream::write) awaits).
-    pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        stream::poll_write(&self.io, cx, buf)
-    }
-
-    /// Shuts the write direction down (never waits).
-    pub fn poll_shutdown(&self) -> Poll<io::Result<()>> {
-        stream::poll_close(&self.io)
     }
 
     /// Shuts down the read, write, or both directions (`shutdown(2)`).
@@ -302,7 +272,7 @@ impl TcpStream {
     pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
         (
             OwnedReadHalf {
-                io: self.io.clone(),
+                io: self.io.share(),
             },
             OwnedWriteHalf { io: self.io },
         )
@@ -315,26 +285,16 @@ impl fmt::Debug for TcpStream {
     }
 }
 
-read_traits!(TcpStream);
-write_traits!(TcpStream);
+reads!(TcpStream);
+writes!(TcpStream);
 
 /// The read half of a [`TcpStream`] ([`TcpStream::into_split`]).
 pub struct OwnedReadHalf {
     /// The socket, shared with the write half.
-    io: Arc<Evented<std::net::TcpStream>>,
+    io: Stream<std::net::TcpStream>,
 }
 
 impl OwnedReadHalf {
-    /// Reads into `buf`; `Ok(0)` at end-of-stream.
-    pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        std::future::poll_fn(|cx| self.poll_read(cx, buf)).await
-    }
-
-    /// Polls a read.
-    pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        stream::poll_read(&self.io, cx, buf)
-    }
-
     /// The remote address.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.io.get().peer_addr()
@@ -349,35 +309,15 @@ impl fmt::Debug for OwnedReadHalf {
     }
 }
 
-read_traits!(OwnedReadHalf);
+reads!(OwnedReadHalf);
 
 /// The write half of a [`TcpStream`] ([`TcpStream::into_split`]).
 pub struct OwnedWriteHalf {
     /// The socket, shared with the read half.
-    io: Arc<Evented<std::net::TcpStream>>,
+    io: Stream<std::net::TcpStream>,
 }
 
 impl OwnedWriteHalf {
-    /// Writes some of `buf`.
-    pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        std::future::poll_fn(|cx| self.poll_write(cx, buf)).await
-    }
-
-    /// Writes all of `buf`.
-    pub async fn write_all(&self, buf: &[u8]) -> io::Result<()> {
-        stream::write_all(&self.io, buf).await
-    }
-
-    /// Polls a write.
-    pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        stream::poll_write(&self.io, cx, buf)
-    }
-
-    /// Shuts the write direction down: the peer reads end-of-stream.
-    pub fn poll_shutdown(&self) -> Poll<io::Result<()>> {
-        stream::poll_close(&self.io)
-    }
-
     /// The remote address.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.io.get().peer_addr()
@@ -392,4 +332,4 @@ impl fmt::Debug for OwnedWriteHalf {
     }
 }
 
-write_traits!(OwnedWriteHalf);
+writes!(OwnedWriteHalf);

@@ -1,14 +1,13 @@
 //! Unix domain stream sockets: [`UnixListener`], [`UnixStream`].
 
 use super::evented::Evented;
-use super::stream::{self, read_traits, write_traits};
+use super::stream::{reads, writes, Stream};
 use crate::worker::reactor::Direction;
 use std::fmt;
 use std::io;
 use std::net::Shutdown;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
-use std::task::{Context, Poll};
 
 /// A Unix domain socket listening for connections.
 ///
@@ -80,7 +79,7 @@ impl fmt::Debug for UnixListener {
 /// [`UnixListener`] for an example.
 pub struct UnixStream {
     /// The socket.
-    io: Evented<std::os::unix::net::UnixStream>,
+    io: Stream<std::os::unix::net::UnixStream>,
 }
 
 impl UnixStream {
@@ -101,38 +100,8 @@ impl UnixStream {
     pub fn from_std(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
         stream.set_nonblocking(true)?;
         Ok(UnixStream {
-            io: Evented::new(stream)?,
+            io: Stream::new(Evented::new(stream)?),
         })
-    }
-
-    /// Reads into `buf`; `Ok(0)` at end-of-stream.
-    pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        std::future::poll_fn(|cx| self.poll_read(cx, buf)).await
-    }
-
-    /// Writes some of `buf`.
-    pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        std::future::poll_fn(|cx| self.poll_write(cx, buf)).await
-    }
-
-    /// Writes all of `buf`.
-    pub async fn write_all(&self, buf: &[u8]) -> io::Result<()> {
-        stream::write_all(&self.io, buf).await
-    }
-
-    /// Polls a read.
-    pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        stream::poll_read(&self.io, cx, buf)
-    }
-
-    /// Polls a write.
-    pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        stream::poll_write(&self.io, cx, buf)
-    }
-
-    /// Shuts the write direction down.
-    pub fn poll_shutdown(&self) -> Poll<io::Result<()>> {
-        stream::poll_close(&self.io)
     }
 
     /// Shuts down the read, write, or both directions.
@@ -152,5 +121,5 @@ impl fmt::Debug for UnixStream {
     }
 }
 
-read_traits!(UnixStream);
-write_traits!(UnixStream);
+reads!(UnixStream);
+writes!(UnixStream);

@@ -37,7 +37,7 @@
 //! |---|---|
 //! | deadline | the absolute deadline in ns, capped at `2^62 - 1` (146 years of uptime) |
 //! | priority | `2^62 + 255 - effective priority` |
-//! | fair | `2^63 + virtual runtime lag behind the floor`, capped below `2^63 + 2^62` |
+//! | fair | `2^63 + virtual runtime`, capped below `2^63 + 2^62` (heads are compared by their lag behind the floor: [`fair_lag`]) |
 //!
 //! # Class moves
 //!
@@ -95,6 +95,30 @@ pub(crate) fn banded(class: Class, within: u64) -> Urgency {
         Class::Fair => 2 * BAND,
     };
     Urgency(base + within.min(BAND - 1))
+}
+
+/// A head urgency for comparing heads of different queues: in the fair band, the virtual
+/// runtime's lag behind the runtime-wide `floor` (0 at or behind it), as
+/// `super::runqueue::lag_behind` does under `Fair`; other bands unchanged.
+#[inline]
+pub(crate) fn fair_lag(head: Urgency, floor: u64) -> Urgency {
+    let base = banded(Class::Fair, 0).0;
+    if head >= Urgency(base) && head != Urgency::IDLE {
+        banded(Class::Fair, (head.0 - base).saturating_sub(floor))
+    } else {
+        head
+    }
+}
+
+/// The largest head urgency whose [`fair_lag`] is at most `own`'s (see
+/// `super::runqueue::lag_bound`).
+#[inline]
+pub(crate) fn fair_lag_bound(own: Urgency, floor: u64) -> Urgency {
+    if own >= banded(Class::Fair, 0) && own != Urgency::IDLE {
+        own.max(banded(Class::Fair, floor))
+    } else {
+        own
+    }
 }
 
 /// Urgency of an EDF key in the deadline class.
@@ -313,9 +337,9 @@ impl<T> ClassQueue<T> {
         if let Some(p) = self.priority.peek_priority(now) {
             return priority_urgency(p);
         }
-        self.fair.peek_key().map_or(Urgency::IDLE, |v| {
-            banded(Class::Fair, v.saturating_sub(self.fair_min()))
-        })
+        self.fair
+            .peek_key()
+            .map_or(Urgency::IDLE, |v| banded(Class::Fair, v))
     }
 }
 
@@ -369,6 +393,34 @@ mod tests {
         assert!(banded(Class::Fair, 0) >= fair_runner);
         assert_eq!(running_urgency_of(None, 0), fair_runner);
         assert_eq!(running_urgency_of(Some(3), 0), banded(Class::Deadline, 3));
+        // Heads compare by fair lag behind the floor, in the fair band only.
+        let floor = 1_000;
+        assert_eq!(
+            fair_lag(banded(Class::Fair, 400), floor),
+            banded(Class::Fair, 0)
+        );
+        assert_eq!(
+            fair_lag(banded(Class::Fair, 1_500), floor),
+            banded(Class::Fair, 500)
+        );
+        assert_eq!(
+            fair_lag(banded(Class::Priority, 3), floor),
+            banded(Class::Priority, 3)
+        );
+        assert_eq!(fair_lag(Urgency::IDLE, floor), Urgency::IDLE);
+        assert_eq!(
+            fair_lag_bound(banded(Class::Fair, 400), floor),
+            banded(Class::Fair, floor)
+        );
+        assert_eq!(
+            fair_lag_bound(banded(Class::Fair, 1_500), floor),
+            banded(Class::Fair, 1_500)
+        );
+        assert_eq!(
+            fair_lag_bound(banded(Class::Deadline, 9), floor),
+            banded(Class::Deadline, 9)
+        );
+        assert_eq!(fair_lag_bound(Urgency::IDLE, floor), Urgency::IDLE);
     }
 
     #[test]

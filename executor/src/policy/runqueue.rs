@@ -20,7 +20,7 @@
 //! |---|---|
 //! | `Edf` | its absolute deadline in ns; no deadline: [`Urgency::LEAST`] |
 //! | `Priority` | `255 - effective priority` (aging included, as of the last push or pop) |
-//! | `Fair` | its virtual runtime minus the floor (the larger of its queue's `min_vruntime` and the runtime-wide floor the caller passes in) |
+//! | `Fair` | its virtual runtime (absolute, on the runtime's one virtual time axis) |
 //!
 //! # One virtual clock under `Fair`
 //!
@@ -30,6 +30,15 @@
 //! with every push; a queue places new and woken tasks against the larger of that floor and its
 //! own `min_vruntime`. So a task woken on another worker than the one it last ran on is placed
 //! exactly as if it had stayed, and stealing needs no lag arithmetic.
+//!
+//! Queue heads carry absolute virtual runtimes for the same reason: a head's urgency is
+//! published when its queue changes (`queue/ordered.rs` mirrors), and a value relative to that
+//! queue's floor at that moment would go stale while the other queues' floors move on (a task
+//! left alone in the injector would look less and less urgent than heads that kept being
+//! re-based, and wait until every worker's queue ran empty). Workers compare heads by
+//! [`lag_behind`] the runtime-wide floor as they read it: everything at or behind the floor ties
+//! at 0, so a worker keeps running its own queue among tasks that are all due, and a task that
+//! fell behind is taken at the worker's next turn for the other queues.
 //!
 //! [`Urgency::IDLE`] (`u64::MAX`) is reserved for "no task": real urgencies are capped one below.
 
@@ -253,9 +262,7 @@ impl<T> RunQueue<T> {
         match self {
             RunQueue::Edf(q) => q.peek_key().map_or(Urgency::IDLE, edf_urgency),
             RunQueue::Priority(q) => q.peek_priority(now).map_or(Urgency::IDLE, priority_urgency),
-            RunQueue::Fair(q, _, floor) => q.peek_key().map_or(Urgency::IDLE, |v| {
-                fair_urgency(v, q.min_vruntime().max(*floor))
-            }),
+            RunQueue::Fair(q, ..) => q.peek_key().map_or(Urgency::IDLE, fair_urgency),
             RunQueue::Classes(q) => q.head_urgency(now),
         }
     }
@@ -276,10 +283,34 @@ pub(crate) fn priority_urgency(priority: u8) -> Urgency {
     Urgency(u64::from(TOP - priority))
 }
 
-/// Urgency of a virtual runtime on a queue with floor `min_vruntime`.
+/// Urgency of a virtual runtime: the virtual runtime itself (one axis for every queue).
 #[inline]
-pub(crate) fn fair_urgency(vruntime: u64, min_vruntime: u64) -> Urgency {
-    Urgency::of(vruntime.saturating_sub(min_vruntime))
+pub(crate) fn fair_urgency(vruntime: u64) -> Urgency {
+    Urgency::of(vruntime)
+}
+
+/// A queue head's urgency for comparing heads of different queues, with `floor` the
+/// runtime-wide virtual-time floor as the caller read it: a fair-share head (under `Fair`, and in
+/// the fair band of `Classes`) becomes its lag behind the floor, 0 at or behind it (see "One
+/// virtual clock under `Fair`" in the module docs); other heads are unchanged.
+#[inline]
+pub(crate) fn lag_behind(order: QueueOrder, head: Urgency, floor: u64) -> Urgency {
+    match order {
+        QueueOrder::Fair { .. } if head != Urgency::IDLE => Urgency(head.0.saturating_sub(floor)),
+        QueueOrder::Classes { .. } => super::classes::fair_lag(head, floor),
+        _ => head,
+    }
+}
+
+/// The largest head urgency `h` with `lag_behind(h) <= lag_behind(own)`: the bound to pop
+/// another queue's head with once the lags were compared (the pop rechecks it under the lock).
+#[inline]
+pub(crate) fn lag_bound(order: QueueOrder, own: Urgency, floor: u64) -> Urgency {
+    match order {
+        QueueOrder::Fair { .. } if own != Urgency::IDLE => own.max(Urgency::of(floor)),
+        QueueOrder::Classes { .. } => super::classes::fair_lag_bound(own, floor),
+        _ => own,
+    }
 }
 
 /// Urgency of a task about to run, from the key it was popped with, for deciding whom to
@@ -414,8 +445,21 @@ mod tests {
             ..key(None, 0)
         };
         assert_eq!(a.push(4, sleeper, 0), Some(47_000));
-        // Task 2 is 40_000 behind the floor: most urgent, lag saturates at 0.
-        assert_eq!(a.head_urgency(0), Urgency(0));
+        // Task 2 is the head: its urgency is its own virtual runtime; compared with other
+        // heads it is 40_000 behind the floor, and the lag saturates at 0.
+        assert_eq!(a.head_urgency(0), Urgency(10_000));
+        let order = QueueOrder::Fair {
+            sched_latency: 6_000,
+        };
+        assert_eq!(lag_behind(order, a.head_urgency(0), floor), Urgency(0));
+        assert_eq!(lag_behind(order, Urgency(50_007), floor), Urgency(7));
+        assert_eq!(lag_behind(order, Urgency::IDLE, floor), Urgency::IDLE);
+        // Popping another queue's head after comparing lags: anything at or behind the floor
+        // ties with an own head behind it; ahead of the floor, the own head bounds.
+        assert_eq!(lag_bound(order, Urgency(10_000), floor), Urgency(floor));
+        assert_eq!(lag_bound(order, Urgency(60_000), floor), Urgency(60_000));
+        assert_eq!(lag_bound(order, Urgency::IDLE, floor), Urgency::IDLE);
+        assert_eq!(lag_behind(QueueOrder::Edf, Urgency(5), floor), Urgency(5));
         let (k, t) = a.pop_for_move(0).unwrap();
         assert_eq!((k, t), (Key::Fair(10_000), 2));
         let mut b = RunQueue::new(QueueOrder::Fair {

@@ -53,6 +53,8 @@ pub struct Builder {
     long_poll: Option<(Duration, crate::trace::long_poll::Hook)>,
     /// Run the one worker on the thread that calls `block_on` (`current_thread`).
     current_thread: bool,
+    /// The blocking pool's bound and keep-alive.
+    blocking: worker::blocking::Limits,
 }
 
 /// Default [`Builder::aging_interval`]: 10 ms per level, so a priority-0 task reaches the top
@@ -120,6 +122,7 @@ impl Builder {
             track_tasks: false,
             long_poll: None,
             current_thread: false,
+            blocking: worker::blocking::Limits::default(),
         }
     }
 
@@ -302,6 +305,45 @@ impl Builder {
     /// ```
     pub fn record_latency(mut self, on: bool) -> Builder {
         self.record_latency = Some(on);
+        self
+    }
+
+    /// Most threads the runtime's blocking pool runs at once ([`spawn_blocking`](crate::spawn_blocking()),
+    /// [`kairos::fs`](crate::fs)). The pool starts a thread only when no idle one can take a
+    /// job; past the bound, jobs wait in its queue for a thread to finish one. Default: 512.
+    /// 0 is refused by [`build`](Self::build).
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().workers(1).max_blocking_threads(2).build().unwrap();
+    /// let sum = rt.block_on(async {
+    ///     let a = kairos::spawn_blocking(|| 1);
+    ///     let b = kairos::spawn_blocking(|| 2);
+    ///     let c = kairos::spawn_blocking(|| 3); // waits for one of two threads
+    ///     a.await.unwrap() + b.await.unwrap() + c.await.unwrap()
+    /// });
+    /// assert_eq!(sum, 6);
+    /// ```
+    pub fn max_blocking_threads(mut self, threads: usize) -> Builder {
+        self.blocking.max_threads = threads;
+        self
+    }
+
+    /// How long an idle blocking-pool thread waits for a job before it exits; the pool shrinks
+    /// back to no thread when it has nothing to do. `Duration::ZERO`: a thread exits as soon as
+    /// the queue is empty (no idle threads kept; each burst of jobs starts threads anew).
+    /// Default: 10 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = kairos::Runtime::builder()
+    ///     .workers(1)
+    ///     .blocking_keep_alive(Duration::from_millis(500))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(rt.block_on(async { kairos::spawn_blocking(|| 7).await.unwrap() }), 7);
+    /// ```
+    pub fn blocking_keep_alive(mut self, keep_alive: Duration) -> Builder {
+        self.blocking.keep_alive = keep_alive;
         self
     }
 
@@ -566,7 +608,15 @@ impl Builder {
             task_allocator: self.task_allocator,
             timer_spin: self.timer_spin,
             policy: self.policy_config()?,
+            blocking: self.blocking,
         };
+        if self.blocking.max_threads == 0 {
+            return Err(BuildError::InvalidParameter {
+                parameter: "max_blocking_threads",
+                reason: "the blocking pool needs at least one thread to run spawn_blocking \
+                         jobs: pass 1 or more",
+            });
+        }
         if self.trace == Some(0) {
             return Err(BuildError::InvalidParameter {
                 parameter: "trace",

@@ -98,6 +98,8 @@ impl Sim {
             task_allocator: TaskAllocator::Pool,
             timer_spin: Duration::ZERO,
             policy: sched,
+            // The simulator runs blocking closures inline: the pool is never used.
+            blocking: Default::default(),
         });
         let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
         let state = Box::new(State {

@@ -8,10 +8,12 @@
 //! are `idle` (waiting on the queue) and how many jobs are `queued` (sent, not yet received):
 //!
 //! - **submit**: send the job, `queued += 1`; if fewer threads are idle than jobs are queued
-//!   and the pool has fewer than [`MAX_THREADS`], start a thread. So the pool grows only when
+//!   and the pool has fewer than its `max_threads` ([`Limits`]; default [`MAX_THREADS`]),
+//!   start a thread. So the pool grows only when
 //!   no idle thread can take the job, and at most to the bound (jobs past it wait in the queue).
-//! - **a thread**: `idle += 1`, wait on the queue for at most [`KEEP_ALIVE`]; with a job,
-//!   `idle -= 1, queued -= 1` and run it. After `KEEP_ALIVE` without one, it exits
+//! - **a thread**: `idle += 1`, wait on the queue for at most its `keep_alive` (default
+//!   [`KEEP_ALIVE`]); with a job, `idle -= 1, queued -= 1` and run it. After `keep_alive`
+//!   without one (at once for a zero keep-alive), it exits
 //!   (`threads -= 1`) unless jobs are still queued (sent before it counted itself idle: another
 //!   idle thread takes them, but the check keeps the last thread from leaving them behind).
 //!   An idle pool thus shrinks back to zero threads.
@@ -26,11 +28,31 @@ use crate::loom::{lock, Arc, Mutex};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
 
-/// Most threads one runtime's pool runs at once (tokio's default, 512).
+/// Most threads one runtime's pool runs at once by default (tokio's default, 512).
 pub(crate) const MAX_THREADS: usize = 512;
 
-/// How long an idle pool thread waits for a job before it exits.
+/// How long an idle pool thread waits for a job before it exits, by default (tokio's, 10 s).
 pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+/// The pool's bound and keep-alive (`Builder::max_blocking_threads`,
+/// `Builder::blocking_keep_alive`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// Most threads at once (at least 1).
+    pub(crate) max_threads: usize,
+    /// How long an idle thread waits for a job before it exits (zero: at once).
+    pub(crate) keep_alive: Duration,
+}
+
+impl Default for Limits {
+    /// [`MAX_THREADS`] and [`KEEP_ALIVE`].
+    fn default() -> Limits {
+        Limits {
+            max_threads: MAX_THREADS,
+            keep_alive: KEEP_ALIVE,
+        }
+    }
+}
 
 /// A job: a closure that does the work and reports its result itself.
 pub(crate) type Job = Box<dyn FnOnce() + Send + 'static>;
@@ -67,9 +89,9 @@ pub(crate) struct Counts {
 }
 
 impl BlockingPool {
-    /// An empty pool with the default bound and keep-alive.
-    pub(crate) fn new() -> BlockingPool {
-        Self::with_limits(MAX_THREADS, KEEP_ALIVE)
+    /// An empty pool with `limits`.
+    pub(crate) fn new(limits: Limits) -> BlockingPool {
+        Self::with_limits(limits.max_threads, limits.keep_alive)
     }
 
     /// An empty pool of at most `max_threads` threads that exit after `keep_alive` idle.
@@ -123,6 +145,15 @@ impl BlockingPool {
     #[cfg(all(test, not(loom)))]
     pub(crate) fn counts(&self) -> Counts {
         *lock(&self.inner.counts)
+    }
+
+    /// The bound and keep-alive the pool runs with (tests).
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn limits(&self) -> Limits {
+        Limits {
+            max_threads: self.inner.max_threads,
+            keep_alive: self.inner.keep_alive,
+        }
     }
 }
 

@@ -30,6 +30,8 @@ pub(crate) struct Config {
     pub(crate) timer_spin: Duration,
     /// The policy.
     pub(crate) policy: PolicyConfig,
+    /// The blocking pool's bound and keep-alive.
+    pub(crate) blocking: super::blocking::Limits,
 }
 
 /// The scheduling policy of a runtime, with its parameters.
@@ -138,6 +140,7 @@ pub(crate) fn build(config: Config) -> (Handle, Vec<AnyCore>) {
         config.spin_rounds,
         u64::try_from(config.timer_spin.as_nanos()).unwrap_or(u64::MAX),
         Spawner::new(n, config.task_allocator),
+        config.blocking,
     );
     (Handle::new(shared), cores)
 }

@@ -29,8 +29,10 @@
 //! # Picking the next task
 //!
 //! 0. Fire due timers (one atomic load when none is pending; a clock read otherwise): the woken
-//!    tasks join the local queue in deadline order. Every `reactor::EVENT_INTERVAL`-th tick,
-//!    if a socket created the reactor, check it for I/O events without blocking (`reactor/`).
+//!    tasks join the local queue in deadline order. If a socket created the reactor, check it
+//!    for I/O events without blocking every `reactor::EVENT_INTERVAL`-th tick and whenever
+//!    `reactor::EVENT_CHECK_NS` passed since this worker's last check (a clock read per step
+//!    once a reactor exists: long polls must not leave sockets unchecked for 61 of them).
 //! 1. Every [`INJECTOR_INTERVAL`]-th tick, the injector first: a worker whose local queue never
 //!    empties (tasks that keep waking each other) must still serve tasks spawned from outside.
 //! 2. The local queue.
@@ -153,6 +155,8 @@ pub(crate) struct Core<F: Family> {
     /// Tasks picked so far (wrapping), for the periodic injector check. Advanced only when a
     /// task is picked, so it is a function of the schedule, not of how long the worker idled.
     tick: u32,
+    /// When this worker last checked the reactor without blocking (clock ns; `step`).
+    last_io_check: u64,
     /// Counted in `Idle` as searching.
     is_searching: bool,
     /// This worker's sleep.
@@ -256,7 +260,7 @@ pub(crate) fn step<F: Family>(
             core = core.fire_timers(shared, now);
         }
     }
-    if core.tick.is_multiple_of(reactor::EVENT_INTERVAL) && shared.reactor().is_some() {
+    if shared.reactor().is_some() && core.io_check_due() {
         core = core.poll_io_now(shared);
     }
     if let Some(task) = core.resume.take() {
@@ -421,6 +425,7 @@ impl<F: Family> Core<F> {
             rng: Rng::for_stream(seed, index as u64),
             select_rng: Rng::for_stream(seed, SELECT_STREAM | index as u64),
             tick: 0,
+            last_io_check: 0,
             is_searching: false,
             park,
             resume: None,
@@ -489,6 +494,22 @@ impl<F: Family> Core<F> {
         shared.idle().unpark_self(self.index);
         self.is_searching = true;
         self.fire_timers(shared, now)
+    }
+
+    /// Whether a busy worker checks the reactor now: every [`reactor::EVENT_INTERVAL`] picks, or
+    /// once [`reactor::EVENT_CHECK_NS`] passed since its last check. The pick count alone leaves
+    /// sockets unchecked for 61 polls, which is 12 ms of 200 µs polls: an urgent request would
+    /// wait that long to be seen, whatever its deadline.
+    #[inline]
+    fn io_check_due(&mut self) -> bool {
+        let now = now_ns();
+        if self.tick.is_multiple_of(reactor::EVENT_INTERVAL)
+            || now.saturating_sub(self.last_io_check) >= reactor::EVENT_CHECK_NS
+        {
+            self.last_io_check = now;
+            return true;
+        }
+        false
     }
 
     /// A busy worker's I/O check: if no other thread holds the reactor's turn, take the events

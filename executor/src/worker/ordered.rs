@@ -407,6 +407,18 @@ impl OrderedQueues {
             .fold(self.injector_head(), |best, q| best.min(q.head()))
     }
 
+    /// `Fair` and `Classes`: the runtime-wide virtual-time floor as this thread sees it (0 for
+    /// the other policies, which do not compare by lag).
+    #[inline]
+    fn lag_floor(&self) -> u64 {
+        match self.order {
+            QueueOrder::Fair { .. } | QueueOrder::Classes { .. } => {
+                self.fair_floor.load(Ordering::Relaxed)
+            }
+            QueueOrder::Edf | QueueOrder::Priority { .. } => 0,
+        }
+    }
+
     /// Urgency mirror of the injector's head (`IDLE` if empty).
     #[inline]
     fn injector_head(&self) -> Urgency {
@@ -476,14 +488,21 @@ impl Family for OrderedFamily {
         if q.any_throttled() {
             q.release_throttled(shared, &q.queues[core.index]);
         }
-        let own = q.queues[core.index].head();
-        let injector = q.injector_head();
-        let (victim, remote) = most_urgent_victim(core);
+        let own_head = q.queues[core.index].head();
+        let (victim, remote_head) = most_urgent_victim(core);
+        // Fair-share heads compare by their lag behind the runtime-wide floor (see "One virtual
+        // clock under `Fair`" in `policy/runqueue.rs`); other policies' heads as they are.
+        let floor = q.lag_floor();
+        let lag = |head| runqueue::lag_behind(q.order, head, floor);
+        let own = lag(own_head);
+        let injector = lag(q.injector_head());
+        let remote = lag(remote_head);
         let best_other = injector.min(remote);
         let injector_turn = core.tick.is_multiple_of(INJECTOR_INTERVAL);
         if best_other < own || (own != Urgency::IDLE && best_other == own && injector_turn) {
             if injector <= remote {
-                if let Some(picked) = pop_injector(q, own, now) {
+                let bound = runqueue::lag_bound(q.order, own_head, floor);
+                if let Some(picked) = pop_injector(q, bound, now) {
                     return Some(picked);
                 }
             } else if let Some(victim) = victim {

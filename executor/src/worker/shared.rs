@@ -12,7 +12,7 @@
 //! Either way, one idle worker is notified if nobody is searching (`idle.rs`).
 
 use super::accounting::Accounting;
-use super::blocking::BlockingPool;
+use super::blocking::{self, BlockingPool};
 use super::build::PolicyConfig;
 use super::fifo::FifoQueues;
 use super::idle::Idle;
@@ -87,6 +87,7 @@ impl Shared {
         spin_rounds: u32,
         timer_spin_ns: u64,
         spawner: Spawner,
+        blocking: blocking::Limits,
     ) -> Shared {
         let n = remotes.len();
         Shared {
@@ -105,7 +106,7 @@ impl Shared {
                 .track_tasks
                 .then(|| crate::trace::tasks::TaskTable::new(4 * n)),
             reactor: LazyReactor::new(),
-            blocking: BlockingPool::new(),
+            blocking: BlockingPool::new(blocking),
             remotes: remotes.into_boxed_slice(),
         }
     }
