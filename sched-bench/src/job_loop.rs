@@ -131,6 +131,10 @@ pub enum Action<'e> {
     /// Wait at the named barrier until all its users have arrived (or the run ends); the wait
     /// is part of the current job.
     Barrier(&'e str),
+    /// Block until a `resume` of this task arrives (or the run ends); part of the current job.
+    Suspend(&'e str),
+    /// Wake the suspended instances of the named task.
+    Resume(&'e str),
 }
 
 /// The state of one task instance's event loop: its jobs, timers and statistics.
@@ -250,6 +254,8 @@ impl JobLoop {
             Event::Lock(m) => return Ok(Action::Lock(m)),
             Event::Unlock(m) => return Ok(Action::Unlock(m)),
             Event::Barrier(b) => return Ok(Action::Barrier(b)),
+            Event::Suspend(t) => return Ok(Action::Suspend(t)),
+            Event::Resume(t) => return Ok(Action::Resume(t)),
             Event::Sleep(d) if d.is_zero() => return Ok(Action::None),
             Event::Sleep(d) => now.saturating_add(nanos(*d)),
             Event::Timer(t) => {

@@ -265,3 +265,39 @@ fn barrier_file_keeps_tasks_in_step_on_every_backend() {
     }
     let _ = std::fs::remove_dir_all(&logs);
 }
+
+/// rt-app's `suspend` / `resume` (fixture `suspend.json`: a 5 ms driver resumes a worker that
+/// suspends itself before each job, 1 s) on the kernel backend, kairos and tokio: per backend
+/// the worker completed some jobs and at most one more than the driver (each worker job needs
+/// its own resume), where without the suspension it would complete about eight times as many.
+#[test]
+fn suspended_worker_follows_its_driver_on_every_backend() {
+    let workload = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rt-app/suspend.json");
+    let logs = std::env::temp_dir().join(format!("sched-bench-suspend-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&logs);
+    compare_ok(
+        "kernel,kairos-edf,tokio",
+        &workload,
+        &[
+            OsStr::new("--workers"),
+            OsStr::new("2"),
+            OsStr::new("--rtapp-log"),
+            logs.as_os_str(),
+        ],
+    );
+    let jobs = |file: &str| {
+        let text =
+            std::fs::read_to_string(logs.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        text.lines().skip(1).count()
+    };
+    for backend in ["kernel", "kairos-edf", "tokio"] {
+        let driver = jobs(&format!("suspend.{backend}-driver-0.log"));
+        let worker = jobs(&format!("suspend.{backend}-worker-1.log"));
+        assert!(worker > 0, "{backend}: the worker was never resumed");
+        assert!(
+            worker <= driver + 1,
+            "{backend}: driver {driver}, worker {worker}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&logs);
+}

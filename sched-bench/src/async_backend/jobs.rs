@@ -110,6 +110,16 @@ pub async fn run<E: AsyncTimer>(
                 Some(barrier) => until_end::<E, _>(E::barrier_wait(barrier), end).await,
                 None => Ok(()),
             },
+            Ok(Action::Suspend(t)) => match resources.suspension(t) {
+                Some(n) => until_end::<E, _>(E::notified(n), end).await,
+                None => Ok(()),
+            },
+            Ok(Action::Resume(t)) => {
+                if let Some(n) = resources.suspension(t) {
+                    E::notify_waiters(n);
+                }
+                Ok(())
+            }
         };
         if done.is_err() {
             outcome = done;

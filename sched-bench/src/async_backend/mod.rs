@@ -80,6 +80,19 @@ pub trait AsyncTimer: Exec {
 
     /// Arrives at `b` and waits for the generation's last user.
     fn barrier_wait(b: &Self::Barrier) -> impl Future<Output = ()> + Send + '_;
+
+    /// The runtime's `Notify`, for a workload's `suspend` / `resume` events.
+    type Notify: Send + Sync + 'static;
+
+    /// A new `Notify`.
+    fn new_notify() -> Self::Notify;
+
+    /// Waits for the next [`AsyncTimer::notify_waiters`] of `n` (the future is registered when
+    /// it is created, as `Notify::notified` does on both runtimes).
+    fn notified(n: &Self::Notify) -> impl Future<Output = ()> + Send + '_;
+
+    /// Wakes every task waiting on `n` now; stores no permit.
+    fn notify_waiters(n: &Self::Notify);
 }
 
 /// The mutexes and barriers of one run on an async runtime, by name, shared by every task
@@ -89,6 +102,8 @@ pub struct Resources<E: AsyncTimer> {
     mutexes: std::collections::HashMap<String, Arc<E::Mutex>>,
     /// One per name the workload's `barrier` events use.
     barriers: std::collections::HashMap<String, E::Barrier>,
+    /// One per task that suspends itself.
+    suspensions: std::collections::HashMap<String, E::Notify>,
 }
 
 impl<E: AsyncTimer> Resources<E> {
@@ -105,7 +120,17 @@ impl<E: AsyncTimer> Resources<E> {
                 .into_iter()
                 .map(|(n, users)| (n, E::new_barrier(users.max(1))))
                 .collect(),
+            suspensions: workload
+                .suspending()
+                .into_iter()
+                .map(|t| (t, E::new_notify()))
+                .collect(),
         }
+    }
+
+    /// The `Notify` of task `task`'s suspensions, if it suspends itself.
+    pub fn suspension(&self, task: &str) -> Option<&E::Notify> {
+        self.suspensions.get(task)
     }
 
     /// The mutex named `name`, if the workload uses it.
@@ -173,6 +198,20 @@ impl AsyncTimer for Kairos {
     async fn barrier_wait(b: &Self::Barrier) {
         b.wait().await;
     }
+
+    type Notify = kairos::sync::Notify;
+
+    fn new_notify() -> Self::Notify {
+        kairos::sync::Notify::new()
+    }
+
+    fn notified(n: &Self::Notify) -> impl Future<Output = ()> + Send + '_ {
+        n.notified()
+    }
+
+    fn notify_waiters(n: &Self::Notify) {
+        n.notify_waiters();
+    }
 }
 
 impl AsyncTimer for Tokio {
@@ -201,6 +240,20 @@ impl AsyncTimer for Tokio {
 
     async fn barrier_wait(b: &Self::Barrier) {
         b.wait().await;
+    }
+
+    type Notify = tokio::sync::Notify;
+
+    fn new_notify() -> Self::Notify {
+        tokio::sync::Notify::new()
+    }
+
+    fn notified(n: &Self::Notify) -> impl Future<Output = ()> + Send + '_ {
+        n.notified()
+    }
+
+    fn notify_waiters(n: &Self::Notify) {
+        n.notify_waiters();
     }
 }
 

@@ -168,6 +168,7 @@ pub fn run(workload: &Workload, keep_jobs: bool) -> Result<KernelRun, BenchError
         })?,
     );
     let barriers = Arc::new(barrier::Barriers::new(&workload.barriers()));
+    let suspensions = Arc::new(barrier::Suspensions::new(&workload.suspending()));
     let mut plans: Vec<(Class, Result<ThreadPlan, Refusal>)> = Vec::new();
     // The workload task of each plan.
     let mut task_of: Vec<usize> = Vec::new();
@@ -201,6 +202,7 @@ pub fn run(workload: &Workload, keep_jobs: bool) -> Result<KernelRun, BenchError
             keep_jobs,
             mutexes: Arc::clone(&mutexes),
             barriers: Arc::clone(&barriers),
+            suspensions: Arc::clone(&suspensions),
         });
         for _ in 0..task.instances {
             plans.push((class, plan.clone()));

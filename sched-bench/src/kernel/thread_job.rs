@@ -19,7 +19,7 @@
 //! `Runtime` spins on wall time; `Yield` is `sched_yield`; a release sleeps with an absolute
 //! `clock_nanosleep` (see [`metrics`](super::metrics) for the definitions).
 
-use super::barrier::Barriers;
+use super::barrier::{Barriers, Suspensions};
 use super::metrics::{CtxSwitches, JobStats, TaskSink};
 use super::pi_mutex::{Held, PiMutexes};
 use super::sched_attr::{self, Policy, Refusal};
@@ -53,6 +53,8 @@ pub struct ThreadPlan {
     pub mutexes: std::sync::Arc<PiMutexes>,
     /// The run's barriers (`barrier` events), shared by every thread.
     pub barriers: std::sync::Arc<Barriers>,
+    /// The run's suspend/resume generations (`suspend` / `resume` events).
+    pub suspensions: std::sync::Arc<Suspensions>,
 }
 
 /// Shared between the coordinator and every thread for one run.
@@ -205,6 +207,11 @@ fn run_jobs(plan: &ThreadPlan, end: u64, first: u64) -> JobStats {
                 Ok(())
             }
             Action::Barrier(b) => plan.barriers.wait(b, end),
+            Action::Suspend(t) => plan.suspensions.suspend(t, end),
+            Action::Resume(t) => {
+                plan.suspensions.resume(t);
+                Ok(())
+            }
         }
     });
     // A run that ended inside a critical section lets the other threads have the mutex.

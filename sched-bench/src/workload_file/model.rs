@@ -162,6 +162,13 @@ pub enum Event {
     /// `pthread`-style barrier on the kernel backend, `kairos::sync::Barrier` on kairos,
     /// `tokio::sync::Barrier` on tokio; a wait ends at the end of the run.
     Barrier(String),
+    /// Block until another task resumes this one (rt-app `suspend`; the name is the task's
+    /// own, filled in by the import when the file leaves it empty, as rt-app's workgen does).
+    /// A wait ends at the end of the run.
+    Suspend(String),
+    /// Wake every instance of the named task that is suspended now (rt-app `resume`); one
+    /// that is not suspended misses it, as with rt-app's condition broadcast.
+    Resume(String),
 }
 
 impl Workload {
@@ -191,6 +198,23 @@ impl Workload {
         }
         users.sort_unstable();
         users
+    }
+
+    /// Every task some `suspend` event names, sorted, each once.
+    pub fn suspending(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .tasks
+            .iter()
+            .flat_map(|t| t.phases.iter())
+            .flat_map(|p| p.events.iter())
+            .filter_map(|e| match e {
+                Event::Suspend(t) => Some(t.clone()),
+                _ => None,
+            })
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
     }
 
     /// Every mutex name the tasks' `lock` events use, sorted, each once.
@@ -344,6 +368,8 @@ impl fmt::Display for Event {
             Event::Lock(m) => write!(f, "lock {m}"),
             Event::Unlock(m) => write!(f, "unlock {m}"),
             Event::Barrier(b) => write!(f, "barrier {b}"),
+            Event::Suspend(t) => write!(f, "suspend {t}"),
+            Event::Resume(t) => write!(f, "resume {t}"),
         }
     }
 }

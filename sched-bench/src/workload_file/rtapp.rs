@@ -1,5 +1,5 @@
-//! rt-app import: the periodic subset of rt-app's JSON workload format, plus its mutexes and
-//! barriers.
+//! rt-app import: the periodic subset of rt-app's JSON workload format, plus its mutexes,
+//! barriers and suspend/resume.
 //!
 //! rt-app (github.com/scheduler-tools/rt-app) describes threads as a sequence of events. This
 //! importer reads its files with [`relaxed_json`] (comments, trailing
@@ -19,8 +19,9 @@
 //!   `mode` relative|absolute), `yield`, `lock` / `unlock` (a mutex name: one
 //!   priority-inheriting mutex per name, shared by every task; validation requires each phase to
 //!   unlock what it locks and the tasks to lock in one order) and `barrier` (a name; its users
-//!   are the task instances that name it). Every other rt-app event
-//!   (`wait`, `signal`, `broad`, `sync`, `suspend`, `resume`, `fork`, `mem`, ...) is
+//!   are the task instances that name it), `suspend` (empty or the task's own name) and
+//!   `resume` (a task that suspends). Every other rt-app event
+//!   (`wait`, `signal`, `broad`, `sync`, `fork`, `mem`, ...) is
 //!   rejected with [`ErrorKind::UnsupportedEvent`] naming it, as are per-phase scheduling
 //!   changes and other keys rt-app reads that sched-bench does not model.
 //! - `resources` (rt-app's legacy declaration; rt-app creates resources from the events that
@@ -72,8 +73,8 @@ const EVENTS: &[(&str, bool)] = &[
     ("runtime", true),
     ("run", true),
     ("timer", true),
-    ("suspend", false),
-    ("resume", false),
+    ("suspend", true),
+    ("resume", true),
     ("mem", false),
     ("iorun", false),
     ("yield", true),
@@ -445,6 +446,9 @@ impl Importer<'_> {
             "lock" => Event::Lock(self.mutex_name(&m.value, field)?),
             "unlock" => Event::Unlock(self.mutex_name(&m.value, field)?),
             "barrier" => Event::Barrier(self.mutex_name(&m.value, field)?),
+            // Empty (rt-app's workgen fills in the thread's own name): filled by `task`.
+            "suspend" => Event::Suspend(self.string(&m.value, field)?.to_owned()),
+            "resume" => Event::Resume(self.mutex_name(&m.value, field)?),
             _ => self.timer(&m.value, field)?,
         })
     }
@@ -612,6 +616,15 @@ impl Importer<'_> {
             ),
         };
         let deadline = sched.reservation.map(|r| r.deadline);
+        // rt-app's workgen fills an empty `suspend` with the thread's own name.
+        let mut phases = phases;
+        for e in phases.iter_mut().flat_map(|p| p.events.iter_mut()) {
+            if let Event::Suspend(name) = e {
+                if name.is_empty() {
+                    t.key.clone_into(name);
+                }
+            }
+        }
         Ok((
             TaskSpec {
                 name: t.key.clone(),

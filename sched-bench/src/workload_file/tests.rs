@@ -299,8 +299,6 @@ fn unsupported_events_are_named() {
         ("iorun", "iorun"),
         ("wait", "wait"),
         ("signal", "signal"),
-        ("suspend", "suspend"),
-        ("resume", "resume"),
         ("sync", "sync"),
         ("broad", "broad"),
     ] {
@@ -373,6 +371,52 @@ fn barrier_users_are_the_instances_that_name_it() {
              "global": { "duration": 1 } }"#,
     );
     assert!(e.to_string().contains("while holding `m`"), "{e}");
+}
+
+/// `suspend` with an empty name suspends its own task (as workgen fills it in); `resume` names
+/// a task that suspends; the misuses are refused: suspending another task, resuming one that
+/// never suspends, suspending without a duration or inside a critical section.
+#[test]
+fn suspend_and_resume_import_and_their_misuse_is_refused() {
+    let w = json(
+        r#"{ "tasks": { "d": { "run": 1, "resume": "w", "sleep": 1000 },
+                        "w": { "suspend": "", "run": 1, "sleep": 10 } },
+             "global": { "duration": 1 } }"#,
+    )
+    .unwrap();
+    let events = |name: &str| {
+        w.tasks.iter().find(|t| t.name == name).unwrap().phases[0]
+            .events
+            .clone()
+    };
+    assert_eq!(events("w")[0], Event::Suspend("w".to_owned()));
+    assert_eq!(events("d")[1], Event::Resume("w".to_owned()));
+    assert_eq!(w.suspending(), ["w"]);
+    for (text, needle) in [
+        (
+            r#"{ "tasks": { "d": { "run": 1, "sleep": 1 },
+                           "w": { "suspend": "d", "run": 1, "sleep": 1 } },
+                "global": { "duration": 1 } }"#,
+            "a task suspends itself",
+        ),
+        (
+            r#"{ "tasks": { "d": { "run": 1, "resume": "x", "sleep": 1 } },
+                "global": { "duration": 1 } }"#,
+            "no task named `x` suspends itself",
+        ),
+        (
+            r#"{ "tasks": { "w": { "loop": 1, "suspend": "", "run": 1 } } }"#,
+            "`suspend` needs a duration",
+        ),
+        (
+            r#"{ "tasks": { "w": { "lock": "m", "suspend": "", "unlock": "m", "sleep": 1 } },
+                "global": { "duration": 1 } }"#,
+            "while holding `m`",
+        ),
+    ] {
+        let e = json_err(text);
+        assert!(e.to_string().contains(needle), "{needle}: {e}");
+    }
 }
 
 /// What the import refuses about mutexes, each with the field and what to do: a resource of a

@@ -161,6 +161,34 @@ pub fn workload(w: &Workload) -> Result<(), Problem> {
         task(t).map_err(|(field, message)| problem(Some(i), field, message))?;
     }
     lock_order(w).map_err(|(i, message)| problem(Some(i), Field::Tasks, message))?;
+    for (i, t) in w.tasks.iter().enumerate() {
+        for (p, phase) in t.phases.iter().enumerate() {
+            for (e, event) in phase.events.iter().enumerate() {
+                let message = match event {
+                    Event::Suspend(name) if *name != t.name => format!(
+                        "`suspend {name}`: a task suspends itself; leave the name empty or give \
+                         this task's name `{}`",
+                        t.name
+                    ),
+                    Event::Resume(name) if !w.suspending().contains(name) => format!(
+                        "`resume {name}`: no task named `{name}` suspends itself; name a task \
+                         with a `suspend` event"
+                    ),
+                    _ => continue,
+                };
+                return Err(problem(Some(i), Field::Event(p, e), message));
+            }
+        }
+    }
+    if w.duration.is_none() && !w.suspending().is_empty() {
+        return Err(problem(
+            None,
+            Field::Duration,
+            "`suspend` needs a duration: a task whose resumer has finished would wait forever; \
+             set a duration"
+                .to_owned(),
+        ));
+    }
     if w.duration.is_none() {
         if let Some((b, _)) = w.barriers().first() {
             return Err(problem(
@@ -291,12 +319,12 @@ fn locks_balanced(p: usize, phase: &Phase) -> Result<(), (Field, String)> {
                 ));
             }
             Event::Lock(m) => held.push(m),
-            Event::Barrier(b) if !held.is_empty() => {
+            Event::Barrier(_) | Event::Suspend(_) if !held.is_empty() => {
                 return Err((
                     Field::Event(p, e),
                     format!(
-                        "`barrier {b}` while holding `{}`: the instances it waits for could be \
-                         waiting for that mutex; unlock before the barrier",
+                        "`{event}` while holding `{}`: the instances it waits for could be \
+                         waiting for that mutex; unlock before it",
                         held[0]
                     ),
                 ));
@@ -392,7 +420,12 @@ fn times(t: &TaskSpec) -> Result<(), (Field, String)> {
             let d = match event {
                 Event::Run(d) | Event::Runtime(d) | Event::Sleep(d) => *d,
                 Event::Timer(timer) => timer.period,
-                Event::Yield | Event::Lock(_) | Event::Unlock(_) | Event::Barrier(_) => continue,
+                Event::Yield
+                | Event::Lock(_)
+                | Event::Unlock(_)
+                | Event::Barrier(_)
+                | Event::Suspend(_)
+                | Event::Resume(_) => continue,
             };
             time(&format!("`{event}`: the time"), d).map_err(|m| (Field::Event(p, e), m))?;
         }
