@@ -10,15 +10,16 @@
 //! built-ins through [`crate::rt_compare`].
 
 use crate::error::BenchError;
-use crate::exec::{kairos_label, Exec, Kairos, Tokio};
+use crate::exec::{kairos_backend_label, Exec, Kairos, KairosMode, Tokio};
 use std::fmt;
 use std::str::FromStr;
 
 /// A runtime to compare.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
-    /// kairos with a policy.
-    Kairos(kairos::Policy),
+    /// kairos with a policy, in a mode ([`KairosMode`]: the place a backend that is a policy
+    /// plus builder settings, like `kairos-classes-preemptive`, plugs in).
+    Kairos(kairos::Policy, KairosMode),
     /// tokio's multi-thread runtime.
     Tokio,
     /// Linux threads under the kernel's own schedulers, one per task instance (see
@@ -40,7 +41,8 @@ pub enum Backend {
 
 /// The kairos policies `--backends executor` stands for, in row order. A new policy gets its
 /// rows in every comparison (built-in workloads, periodic workloads, workload files) by adding
-/// one line here.
+/// one line here. `Policy::Classes` is not here: it runs as its own backend, `kairos-classes`
+/// (and `sim-classes`), so the default comparison keeps its rows and its length.
 pub const EXECUTOR_POLICIES: &[kairos::Policy] = &[
     kairos::Policy::Fifo,
     kairos::Policy::Edf,
@@ -54,6 +56,7 @@ pub const NAMES: &[&str] = &[
     "kairos-edf",
     "kairos-priority",
     "kairos-fair",
+    "kairos-classes",
     "tokio",
     "kernel",
     "executor",
@@ -61,13 +64,15 @@ pub const NAMES: &[&str] = &[
     "sim-edf",
     "sim-priority",
     "sim-fair",
+    "sim-classes",
     "sim",
 ];
 
 /// Why the simulator has no rows on the batch built-in (`mixed-small`) and on workload files,
 /// for the usage error `compare` gives.
 pub const SIM_PERIODIC_ONLY: &str = "the sim backend runs the periodic built-in workloads \
-     (latency-under-load, mixed-latency, mixed-latency-hogs); on mixed-small its only result, \
+     (latency-under-load, mixed-latency, mixed-latency-hogs, non-yielding-hogs); on mixed-small \
+     its only result, \
      the batch's run time, would be the simulator's cost model rather than a measurement (polls, \
      queues, steals and wakes cost no virtual time, so a simulated run takes exactly its CPU \
      work divided over the workers, up to load imbalance, and the batch spins on the wall \
@@ -93,7 +98,7 @@ impl Backend {
         match self {
             Backend::Executor => EXECUTOR_POLICIES
                 .iter()
-                .map(|&p| Backend::Kairos(p))
+                .map(|&p| Backend::Kairos(p, KairosMode::Cooperative))
                 .collect(),
             Backend::SimAll => EXECUTOR_POLICIES.iter().map(|&p| Backend::Sim(p)).collect(),
             b => vec![b],
@@ -112,7 +117,7 @@ impl Backend {
     /// The runtime cannot be built, the visit fails, or shutdown times out.
     pub fn run<V: ExecVisitor>(self, workers: usize, visitor: V) -> Result<V::Output, BenchError> {
         match self {
-            Backend::Kairos(policy) => with(Kairos::new(workers, policy, None)?, visitor),
+            Backend::Kairos(policy, mode) => with(Kairos::backend(workers, policy, mode)?, visitor),
             Backend::Tokio => with(Tokio::new(workers)?, visitor),
             Backend::Kernel => Err(BenchError::Usage(
                 "the kernel backend is not an async runtime; `compare` runs it through \
@@ -145,7 +150,7 @@ fn with<E: Exec, V: ExecVisitor>(exec: E, visitor: V) -> Result<V::Output, Bench
 impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Backend::Kairos(policy) => f.write_str(&kairos_label(*policy)),
+            Backend::Kairos(policy, mode) => f.write_str(&kairos_backend_label(*policy, *mode)),
             Backend::Tokio => f.write_str("tokio"),
             Backend::Kernel => f.write_str("kernel"),
             Backend::Executor => f.write_str("executor"),
@@ -161,10 +166,11 @@ impl FromStr for Backend {
     fn from_str(s: &str) -> Result<Backend, String> {
         use kairos::Policy;
         Ok(match s {
-            "kairos-fifo" => Backend::Kairos(Policy::Fifo),
-            "kairos-edf" => Backend::Kairos(Policy::Edf),
-            "kairos-priority" => Backend::Kairos(Policy::Priority),
-            "kairos-fair" => Backend::Kairos(Policy::Fair),
+            "kairos-fifo" => Backend::Kairos(Policy::Fifo, KairosMode::Cooperative),
+            "kairos-edf" => Backend::Kairos(Policy::Edf, KairosMode::Cooperative),
+            "kairos-priority" => Backend::Kairos(Policy::Priority, KairosMode::Cooperative),
+            "kairos-fair" => Backend::Kairos(Policy::Fair, KairosMode::Cooperative),
+            "kairos-classes" => Backend::Kairos(Policy::Classes, KairosMode::Cooperative),
             "tokio" => Backend::Tokio,
             "kernel" => Backend::Kernel,
             "executor" => Backend::Executor,
@@ -172,6 +178,7 @@ impl FromStr for Backend {
             "sim-edf" => Backend::Sim(Policy::Edf),
             "sim-priority" => Backend::Sim(Policy::Priority),
             "sim-fair" => Backend::Sim(Policy::Fair),
+            "sim-classes" => Backend::Sim(Policy::Classes),
             "sim" => Backend::SimAll,
             _ => {
                 return Err(format!(

@@ -90,7 +90,7 @@ pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
         };
         BenchError::Usage(format!(
             "{what} applies to the periodic built-in workloads (latency-under-load, \
-             mixed-latency, mixed-latency-hogs){files}, not to '{}'",
+             mixed-latency, mixed-latency-hogs, non-yielding-hogs){files}, not to '{}'",
             opts.workload
         ))
     };
@@ -169,7 +169,8 @@ pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
     if kernel {
         return Err(BenchError::Usage(format!(
             "the kernel backend runs workload files (TOML or rt-app JSON, see docs/sched-bench.md) \
-             and the periodic built-ins (latency-under-load, mixed-latency, mixed-latency-hogs); \
+             and the periodic built-ins (latency-under-load, mixed-latency, mixed-latency-hogs, \
+             non-yielding-hogs); \
              '{}' is neither",
             opts.workload
         )));

@@ -123,26 +123,49 @@ impl Counters {
 pub struct Kairos {
     rt: kairos::Runtime,
     policy: kairos::Policy,
+    mode: KairosMode,
+}
+
+/// What a kairos backend sets on its runtime besides the policy: the one place a backend that
+/// is a policy plus builder settings plugs in. Every kairos runtime of `compare` (batch rows,
+/// periodic built-ins, workload files) is built through [`KairosMode::tune`] and labelled
+/// through [`kairos_backend_label`].
+///
+/// `kairos-classes-preemptive` (issue 15: `Policy::Classes` plus the builder call that turns on
+/// preemption on OS threads) joins as a second variant: its label suffix in
+/// [`KairosMode::suffix`], its builder call in [`KairosMode::tune`], its name in
+/// `crate::backend::NAMES` and `Backend::from_str`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum KairosMode {
+    /// Cooperative: a task gives its worker back only at its own yield points.
+    #[default]
+    Cooperative,
+}
+
+impl KairosMode {
+    /// What the mode adds to the backend label (`kairos-<policy><suffix>`).
+    pub fn suffix(self) -> &'static str {
+        match self {
+            KairosMode::Cooperative => "",
+        }
+    }
+
+    /// The builder settings of the mode, applied after workers, policy and thread name.
+    pub fn tune(self, builder: kairos::Builder) -> kairos::Builder {
+        match self {
+            KairosMode::Cooperative => builder,
+        }
+    }
+}
+
+/// `kairos-fifo`, `kairos-classes`, ...: the label of the kairos backend `policy` + `mode`.
+pub fn kairos_backend_label(policy: kairos::Policy, mode: KairosMode) -> String {
+    format!("{}{}", kairos_label(policy), mode.suffix())
 }
 
 impl Kairos {
-    /// Builds a kairos runtime with `workers` workers under `policy`; `spin_rounds` overrides
-    /// kairos' default number of search rounds before an idle worker parks.
-    ///
-    /// # Errors
-    /// [`BenchError::Build`] with kairos' message (e.g. more workers than kairos supports).
-    pub fn new(
-        workers: usize,
-        policy: kairos::Policy,
-        spin_rounds: Option<u32>,
-    ) -> Result<Kairos, BenchError> {
-        Kairos::tuned(workers, policy, |builder| match spin_rounds {
-            Some(rounds) => builder.spin_rounds(rounds),
-            None => builder,
-        })
-    }
-
-    /// As [`Kairos::new`], with `tune` applied to the builder last (any other setting).
+    /// Builds a kairos runtime with `workers` workers under `policy`, with `tune` applied to the
+    /// builder last (any other setting, e.g. `spin_rounds`).
     ///
     /// # Errors
     /// [`BenchError::Build`] with kairos' message.
@@ -161,7 +184,25 @@ impl Kairos {
             backend: kairos_label(policy),
             message: e.to_string(),
         })?;
-        Ok(Kairos { rt, policy })
+        Ok(Kairos {
+            rt,
+            policy,
+            mode: KairosMode::Cooperative,
+        })
+    }
+
+    /// The runtime of the kairos backend `policy` + `mode` with `workers` workers.
+    ///
+    /// # Errors
+    /// [`BenchError::Build`] with kairos' message.
+    pub fn backend(
+        workers: usize,
+        policy: kairos::Policy,
+        mode: KairosMode,
+    ) -> Result<Kairos, BenchError> {
+        let mut k = Kairos::tuned(workers, policy, |b| mode.tune(b))?;
+        k.mode = mode;
+        Ok(k)
     }
 }
 
@@ -225,7 +266,7 @@ impl Exec for Kairos {
     }
 
     fn label(&self) -> String {
-        kairos_label(self.policy)
+        kairos_backend_label(self.policy, self.mode)
     }
 
     fn counters(&self) -> Option<Counters> {

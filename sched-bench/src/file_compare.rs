@@ -14,12 +14,13 @@ use crate::async_backend::{self, AsyncRun, AsyncTimer};
 use crate::backend::Backend;
 use crate::error::BenchError;
 use crate::exec::{Kairos, Tokio};
-use crate::json::{self, Obj};
-use crate::kernel::metrics::JobStats;
+use crate::json;
+use crate::kernel::metrics::{JobJson, JobStats};
 use crate::kernel::{self, KernelRun};
 use crate::rt_compare::logs::FileJobs;
 use crate::table::{num, Table};
 use crate::workload_file::model::{format_duration, Workload};
+use serde::Serialize;
 
 /// A count cell that may not apply to a backend.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -158,8 +159,8 @@ pub fn run(
                 rows.extend(kernel_rows(&run));
                 jobs.push(("kernel".to_owned(), run.jobs));
             }
-            Backend::Kairos(policy) => {
-                let exec = Kairos::new(workers, policy, None)?;
+            Backend::Kairos(policy, mode) => {
+                let exec = Kairos::backend(workers, policy, mode)?;
                 let run = on(exec, workload, workers, &length, keep_jobs)?;
                 async_labels.push(run.backend.clone());
                 notes.push(summary(&run));
@@ -193,7 +194,9 @@ pub fn run(
             let ignored = async_backend::ignored_fields(workload, true);
             notes.push(format!(
                 "note: {}: each task runs with its priority (read by Priority), nice value \
-                 (Fair) and job deadline (Edf, set before each release); hogs with none; {}",
+                 (Fair) and job deadline (Edf, set before each release; Classes puts a task \
+                 with a deadline in its deadline class, else one with a priority in its \
+                 priority class, else in the fair class); hogs with none (fair); {}",
                 kairos.join(", "),
                 if ignored.is_empty() {
                     "the other scheduling fields (class, reservation, slice, cpus) are not \
@@ -421,46 +424,160 @@ pub fn table(rows: &[FileRow]) -> Table {
     t
 }
 
-/// The rows as a JSON array of flat objects. Kernel rows add `threads_ran`, `policy_matches`,
-/// `ctx_switches_read` and (when read) `involuntary_cs`, the same count as `preemptions`.
+/// One row of the combined table as its JSON report object, serialised by derived
+/// `Serialize`. Kernel rows add `threads_ran`, `policy_matches`, `ctx_switches_read` and (when
+/// read) `involuntary_cs`, the same count as `preemptions`; a field a row does not have is
+/// absent.
+#[derive(Debug, Serialize)]
+pub struct FileRowJson<'a> {
+    /// [`FileRow::backend`].
+    pub backend: &'a str,
+    /// The workload's name.
+    pub workload: &'a str,
+    /// [`FileRow::class`].
+    pub class: &'a str,
+    /// [`FileRow::threads`].
+    pub threads: u64,
+    /// [`FileRow::status`].
+    pub status: &'a str,
+    /// [`FileRow::read_back`].
+    pub policy_read_back: &'a str,
+    /// Kernel rows: [`KernelChecks::threads_ran`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threads_ran: Option<u32>,
+    /// Kernel rows: [`KernelChecks::policy_matches`], `yes` or `no`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_matches: Option<&'static str>,
+    /// Kernel rows: [`KernelChecks::ctx_read`], `yes` or `no`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ctx_switches_read: Option<&'static str>,
+    /// [`FileRow::stats`], flattened (job rows only).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<JobJson>,
+    /// [`FileRow::preemptions`] where measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preemptions: Option<u64>,
+    /// Kernel rows: the same count as `preemptions` (involuntary context switches).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub involuntary_cs: Option<u64>,
+    /// [`FileRow::voluntary`] where measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voluntary_cs: Option<u64>,
+    /// [`FileRow::cpu_ns`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_ns: Option<u64>,
+    /// Hog rows: work units done.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub units: Option<u64>,
+    /// Hog rows: work units per second of wall time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub units_per_s: Option<f64>,
+}
+
+impl FileRow {
+    /// This row's JSON report object, for the workload named `workload`.
+    pub fn json<'a>(&'a self, workload: &'a str) -> FileRowJson<'a> {
+        let yes_no = |b: bool| if b { "yes" } else { "no" };
+        let preemptions = self.preemptions.value();
+        FileRowJson {
+            backend: &self.backend,
+            workload,
+            class: &self.class,
+            threads: self.threads,
+            status: &self.status,
+            policy_read_back: &self.read_back,
+            threads_ran: self.kernel.map(|k| k.threads_ran),
+            policy_matches: self.kernel.map(|k| yes_no(k.policy_matches)),
+            ctx_switches_read: self.kernel.map(|k| yes_no(k.ctx_read)),
+            stats: self.stats.as_ref().map(JobStats::json),
+            preemptions,
+            involuntary_cs: preemptions.filter(|_| self.backend == "kernel"),
+            voluntary_cs: self.voluntary.value(),
+            cpu_ns: self.cpu_ns,
+            units: self.units.map(|u| u.0),
+            units_per_s: self.units.map(|u| u.1),
+        }
+    }
+}
+
+/// The rows as a JSON array of flat objects ([`FileRowJson`]).
 pub fn to_json(workload: &str, rows: &[FileRow]) -> serde_json::Value {
-    let items: Vec<serde_json::Value> = rows
-        .iter()
-        .map(|r| {
-            let mut o = Obj::new()
-                .str("backend", &r.backend)
-                .str("workload", workload)
-                .str("class", &r.class)
-                .int("threads", r.threads)
-                .str("status", &r.status)
-                .str("policy_read_back", &r.read_back);
-            if let Some(k) = r.kernel {
-                let yes_no = |b: bool| if b { "yes" } else { "no" };
-                o = o
-                    .int("threads_ran", u64::from(k.threads_ran))
-                    .str("policy_matches", yes_no(k.policy_matches))
-                    .str("ctx_switches_read", yes_no(k.ctx_read));
-            }
-            if let Some(s) = &r.stats {
-                o = s.json_fields(o);
-            }
-            if let Some(v) = r.preemptions.value() {
-                o = o.int("preemptions", v);
-                if r.backend == "kernel" {
-                    o = o.int("involuntary_cs", v);
-                }
-            }
-            if let Some(v) = r.voluntary.value() {
-                o = o.int("voluntary_cs", v);
-            }
-            if let Some(c) = r.cpu_ns {
-                o = o.int("cpu_ns", c);
-            }
-            if let Some((units, per_s)) = r.units {
-                o = o.int("units", units).num("units_per_s", per_s);
-            }
-            o.finish()
-        })
-        .collect();
-    json::array(items)
+    json::array(rows.iter().map(|r| json::to_value(r.json(workload))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(backend: &str, class: &str) -> FileRow {
+        FileRow {
+            backend: backend.to_owned(),
+            class: class.to_owned(),
+            threads: 2,
+            status: "ok".to_owned(),
+            read_back: "n/a".to_owned(),
+            stats: None,
+            preemptions: Count::NotApplicable,
+            voluntary: Count::NotApplicable,
+            cpu_ns: None,
+            units: None,
+            kernel: None,
+        }
+    }
+
+    /// Kernel job rows carry the kernel checks, the job fields flattened and `involuntary_cs`;
+    /// async hog rows only what they have; a ratio without jobs is `null`.
+    #[test]
+    fn json_rows_carry_only_their_fields() {
+        let kernel = FileRow {
+            stats: Some(JobStats::new()),
+            preemptions: Count::Value(5),
+            voluntary: Count::Value(9),
+            cpu_ns: Some(1_000),
+            kernel: Some(KernelChecks {
+                threads_ran: 2,
+                policy_matches: true,
+                ctx_read: false,
+            }),
+            ..row("kernel", "SCHED_FIFO")
+        };
+        let hogs = FileRow {
+            units: Some((40, 2.5)),
+            ..row("tokio", "hogs")
+        };
+        let v = to_json("w", &[kernel, hogs]);
+        let k = v[0].as_object().unwrap();
+        assert_eq!(k["workload"], "w");
+        assert_eq!(k["threads_ran"], 2);
+        assert_eq!(k["policy_matches"], "yes");
+        assert_eq!(k["ctx_switches_read"], "no");
+        assert_eq!(k["released"], 0);
+        assert_eq!(k["jobs_with_deadline"], 0);
+        assert!(k["miss_ratio"].is_null(), "{v}");
+        assert!(
+            k.get("start_latency_p99_ns").is_none(),
+            "no job, no percentile: {v}"
+        );
+        assert_eq!(k["preemptions"], 5);
+        assert_eq!(k["involuntary_cs"], 5);
+        assert_eq!(k["voluntary_cs"], 9);
+        assert_eq!(k["cpu_ns"], 1_000);
+        let h = v[1].as_object().unwrap();
+        let mut keys: Vec<&str> = h.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "backend",
+                "class",
+                "policy_read_back",
+                "status",
+                "threads",
+                "units",
+                "units_per_s",
+                "workload"
+            ]
+        );
+        assert_eq!(h["units_per_s"], 2.5);
+    }
 }

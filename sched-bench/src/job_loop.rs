@@ -21,6 +21,12 @@
 //!   length; and the end of a run: a job cut off by the end counts as a miss only if its
 //!   deadline had already passed ([`JobLoop::close`]).
 //!
+//! - mutexes (`lock` / `unlock`) and barriers: the loop names them ([`Action::Lock`],
+//!   [`Action::Unlock`], [`Action::Barrier`]); each backend holds its own table of them
+//!   (`kernel/pi_mutex.rs`, `kernel/barrier.rs`, the async runtimes' `AsyncTimer::Mutex` and
+//!   `AsyncTimer::Barrier`), unlocks what an instance holds when its run ends, and ends a
+//!   barrier wait at the end of the run.
+//!
 //! The loop is sans-I/O: it reads no clock and waits for nothing; the backend passes `now` in
 //! and performs the [`Action`]s, which is what lets the unit tests below drive it exactly.
 
@@ -105,7 +111,7 @@ impl<'a> Iterator for Walk<'a> {
 
 /// What the backend does for one event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
+pub enum Action<'e> {
     /// Spin until the task has used this much more CPU time (or the run ends).
     Cpu(Duration),
     /// Spin until `CLOCK_MONOTONIC` reaches this instant, ns (or the run ends).
@@ -117,6 +123,18 @@ pub enum Action {
     /// The current job has ended; release the next one at this instant, ns: wait for it, then
     /// call [`JobLoop::started`]. The job's absolute deadline is [`JobLoop::deadline_of`].
     Release(u64),
+    /// Lock the named mutex, waiting while another task instance holds it; the wait is part of
+    /// the current job (its response time and lateness), as in rt-app.
+    Lock(&'e str),
+    /// Unlock the named mutex.
+    Unlock(&'e str),
+    /// Wait at the named barrier until all its users have arrived (or the run ends); the wait
+    /// is part of the current job.
+    Barrier(&'e str),
+    /// Block until a `resume` of this task arrives (or the run ends); part of the current job.
+    Suspend(&'e str),
+    /// Wake the suspended instances of the named task.
+    Resume(&'e str),
 }
 
 /// The state of one task instance's event loop: its jobs, timers and statistics.
@@ -225,7 +243,7 @@ impl JobLoop {
     ///
     /// # Errors
     /// [`Stopped`] if `now` is at or after the end, or the next release would be.
-    pub fn step(&mut self, event: &Event, now: u64) -> Result<Action, Stopped> {
+    pub fn step<'e>(&mut self, event: &'e Event, now: u64) -> Result<Action<'e>, Stopped> {
         if now >= self.end {
             return Err(Stopped);
         }
@@ -233,6 +251,11 @@ impl JobLoop {
             Event::Run(d) => return Ok(Action::Cpu(*d)),
             Event::Runtime(d) => return Ok(Action::WallUntil(now.saturating_add(nanos(*d)))),
             Event::Yield => return Ok(Action::Yield),
+            Event::Lock(m) => return Ok(Action::Lock(m)),
+            Event::Unlock(m) => return Ok(Action::Unlock(m)),
+            Event::Barrier(b) => return Ok(Action::Barrier(b)),
+            Event::Suspend(t) => return Ok(Action::Suspend(t)),
+            Event::Resume(t) => return Ok(Action::Resume(t)),
             Event::Sleep(d) if d.is_zero() => return Ok(Action::None),
             Event::Sleep(d) => now.saturating_add(nanos(*d)),
             Event::Timer(t) => {
@@ -387,6 +410,14 @@ mod tests {
             l.step(&Event::Runtime(Duration::from_millis(1)), 43 * MS),
             Ok(Action::WallUntil(44 * MS))
         );
+        // Lock and unlock name their mutex and stay inside the job (no release).
+        let (lock, unlock) = (Event::Lock("m".to_owned()), Event::Unlock("m".to_owned()));
+        l.started(42 * MS, 44 * MS);
+        let completed = l.stats.completed;
+        assert_eq!(l.step(&lock, 44 * MS), Ok(Action::Lock("m")));
+        assert_eq!(l.step(&unlock, 45 * MS), Ok(Action::Unlock("m")));
+        assert_eq!(l.stats.completed, completed);
+        assert!(l.job.is_some(), "the job is still open");
     }
 
     #[test]

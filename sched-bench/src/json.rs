@@ -2,9 +2,11 @@
 //!
 //! A document is an object with `schema_version` ([`SCHEMA_VERSION`]), `command` (the
 //! subcommand that wrote it) and the command's own fields; a command whose report is a list of
-//! table rows puts them under `rows`. Rows are flat objects (`"name": value`), built with [`Obj`]
-//! from the same row structs the tables print, or serialised directly where the struct derives
-//! `Serialize` (e.g. [`Summary`](crate::stats::Summary)). Non-finite numbers are written as
+//! table rows puts them under `rows`. Rows are flat objects (`"name": value`): a row struct the
+//! table prints has a `json()` view deriving `Serialize` (`compare`'s batch rows
+//! [`RowJson`](crate::report::RowJson), workload-file rows
+//! [`FileRowJson`](crate::file_compare::FileRowJson)); the rest are still built with [`Obj`]
+//! from the same row structs. Non-finite numbers are written as
 //! `null` (JSON has no NaN).
 
 use crate::error::BenchError;
@@ -68,8 +70,8 @@ pub fn number(x: f64) -> Value {
     serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
 }
 
-/// `value` as JSON; `null` if serde cannot represent it (a non-finite float, which derived
-/// `Serialize` impls turn into an error rather than `null`).
+/// `value` as JSON (a non-finite float anywhere inside becomes `null`); `null` if serde cannot
+/// represent it at all (e.g. a map with non-string keys).
 pub fn to_value(value: impl Serialize) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }

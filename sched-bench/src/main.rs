@@ -337,8 +337,8 @@ struct WorkloadsArgs {
     /// tasks and phases, and exit non-zero with the file, line and field if it is invalid.
     #[arg(long, value_name = "FILE", conflicts_with = "export")]
     check: Option<PathBuf>,
-    /// Print a periodic built-in (latency-under-load, mixed-latency, mixed-latency-hogs) as a
-    /// sched-bench TOML workload file, to run on any backend with `compare --workload FILE`.
+    /// Print a periodic built-in (latency-under-load, mixed-latency, mixed-latency-hogs,
+    /// non-yielding-hogs) as a sched-bench TOML workload file, to run on any backend with `compare --workload FILE`.
     #[arg(long, value_name = "NAME")]
     export: Option<String>,
 }
@@ -353,7 +353,8 @@ struct CompareArgs {
     workload: String,
     /// Rounds per backend; the table shows their median (and range). Default: 5 measured
     /// rounds after one warm-up for batch workloads (mixed-small), 3 interleaved rounds for the
-    /// periodic ones (latency-under-load, mixed-latency, mixed-latency-hogs). A sim row's
+    /// periodic ones (latency-under-load, mixed-latency, mixed-latency-hogs,
+    /// non-yielding-hogs). A sim row's
     /// rounds are seeds (--seed, then the next ones).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
     rounds: Option<u32>,
@@ -366,11 +367,13 @@ struct CompareArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_run_length)]
     duration: Option<std::time::Duration>,
     /// Backends to compare, comma-separated, in table order. Valid: kairos-fifo, kairos-edf,
-    /// kairos-priority, kairos-fair, tokio, executor (kairos under every policy, one row set
-    /// each), kernel (Linux threads: on files one row per scheduling class; on the periodic
-    /// built-ins rows kernel-other, kernel-fifo, kernel-deadline), sim-fifo, sim-edf,
-    /// sim-priority, sim-fair, sim (kairos' deterministic simulator under every policy; the
-    /// periodic built-ins only, on virtual time: see --seed).
+    /// kairos-priority, kairos-fair, kairos-classes (Policy::Classes, cooperative: tasks with a
+    /// deadline, then with a priority, then the rest fair), tokio, executor (kairos under
+    /// Fifo, Edf, Priority and Fair, one row set each), kernel (Linux threads: on files one row
+    /// per scheduling class; on the periodic built-ins rows kernel-other, kernel-fifo,
+    /// kernel-deadline), sim-fifo, sim-edf, sim-priority, sim-fair, sim-classes, sim (kairos'
+    /// deterministic simulator under Fifo, Edf, Priority and Fair; the periodic built-ins
+    /// only, on virtual time: see --seed).
     #[arg(
         long,
         alias = "backend",

@@ -6,9 +6,10 @@
 //! lateness) are reported by the real-time comparison (`rt_compare/report.rs`).
 
 use crate::exec::Counters;
-use crate::json::{self, Obj};
+use crate::json;
 use crate::stats::Summary;
 use crate::table::{num, Table};
+use serde::Serialize;
 use std::time::Duration;
 
 /// One backend on one workload.
@@ -120,38 +121,70 @@ pub fn compact_table(rows: &[Row]) -> Table {
     table
 }
 
-/// The rows as a JSON array of objects.
-pub fn to_json(rows: &[Row]) -> serde_json::Value {
-    json::array(rows.iter().map(|r| {
-        let mut o = Obj::new()
-            .str("backend", &r.backend)
-            .str("workload", r.workload)
-            .int("workers", r.workers as u64)
-            .int("rounds", r.rounds as u64)
-            .val(
-                "total_ms",
-                Obj::new()
-                    .num("median", r.total_ms.median)
-                    .num("min", r.total_ms.min)
-                    .num("max", r.total_ms.max)
-                    .finish(),
-            )
-            .int("tasks", r.tasks)
-            .num("throughput_tasks_per_s", r.throughput())
-            .num("ideal_ms", r.ideal.as_secs_f64() * 1e3)
-            .num("efficiency", r.efficiency());
-        if let Some(c) = r.counters_per_round {
-            o = o.val(
-                "counters_per_round",
-                Obj::new()
-                    .int("polls", c.polls)
-                    .int("steals", c.steals)
-                    .int("parks", c.parks)
-                    .finish(),
-            );
+/// One row as its JSON report object (`compare --json` on a batch workload): the fields of
+/// [`Row`] plus the figures the table derives from them, serialised by derived `Serialize`.
+#[derive(Debug, Serialize)]
+pub struct RowJson<'a> {
+    /// [`Row::backend`].
+    pub backend: &'a str,
+    /// [`Row::workload`].
+    pub workload: &'a str,
+    /// [`Row::workers`].
+    pub workers: usize,
+    /// [`Row::rounds`].
+    pub rounds: usize,
+    /// [`Row::total_ms`]: `{median, min, max}`.
+    pub total_ms: Summary,
+    /// [`Row::tasks`].
+    pub tasks: u64,
+    /// [`Row::throughput`] (`null` if not finite).
+    pub throughput_tasks_per_s: f64,
+    /// [`Row::ideal`], milliseconds.
+    pub ideal_ms: f64,
+    /// [`Row::efficiency`] (`null` if not finite).
+    pub efficiency: f64,
+    /// [`Row::counters_per_round`] without the preemptions; absent where the backend has no
+    /// counters (tokio).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counters_per_round: Option<CountersJson>,
+}
+
+/// The scheduler counters a batch row reports per round.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct CountersJson {
+    /// [`Counters::polls`].
+    pub polls: u64,
+    /// [`Counters::steals`].
+    pub steals: u64,
+    /// [`Counters::parks`].
+    pub parks: u64,
+}
+
+impl Row {
+    /// This row's JSON report object.
+    pub fn json(&self) -> RowJson<'_> {
+        RowJson {
+            backend: &self.backend,
+            workload: self.workload,
+            workers: self.workers,
+            rounds: self.rounds,
+            total_ms: self.total_ms,
+            tasks: self.tasks,
+            throughput_tasks_per_s: self.throughput(),
+            ideal_ms: self.ideal.as_secs_f64() * 1e3,
+            efficiency: self.efficiency(),
+            counters_per_round: self.counters_per_round.map(|c| CountersJson {
+                polls: c.polls,
+                steals: c.steals,
+                parks: c.parks,
+            }),
         }
-        o.finish()
-    }))
+    }
+}
+
+/// The rows as a JSON array of objects ([`RowJson`]).
+pub fn to_json(rows: &[Row]) -> serde_json::Value {
+    json::array(rows.iter().map(|r| json::to_value(r.json())))
 }
 
 #[cfg(test)]
@@ -160,6 +193,62 @@ mod tests {
     use crate::backend::Backend;
     use crate::rt_compare::compact::MAX_WIDTH;
     use crate::workload::{self, Shape};
+
+    /// The derived JSON object has the schema-2 keys, a non-finite figure becomes `null`, and
+    /// tokio's row has no counters.
+    #[test]
+    fn json_rows_keep_schema_2_keys() {
+        let row = Row {
+            backend: "kairos-fifo".to_owned(),
+            workload: "mixed-small",
+            workers: 2,
+            rounds: 3,
+            total_ms: crate::stats::Summary {
+                median: 0.0,
+                min: 0.0,
+                max: 1.0,
+            },
+            tasks: 10,
+            ideal: Duration::from_millis(4),
+            counters_per_round: Some(Counters {
+                polls: 7,
+                steals: 1,
+                parks: 2,
+                preemptions: 3,
+            }),
+        };
+        let v = to_json(std::slice::from_ref(&row));
+        let obj = v[0].as_object().unwrap();
+        let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+        let mut want = [
+            "backend",
+            "workload",
+            "workers",
+            "rounds",
+            "total_ms",
+            "tasks",
+            "throughput_tasks_per_s",
+            "ideal_ms",
+            "efficiency",
+            "counters_per_round",
+        ];
+        want.sort_unstable();
+        let mut got = keys.clone();
+        got.sort_unstable();
+        assert_eq!(got, want);
+        // 10 tasks in 0 ms: infinite throughput, which JSON cannot hold.
+        assert!(obj["throughput_tasks_per_s"].is_null(), "{v}");
+        assert_eq!(obj["ideal_ms"], 4.0);
+        assert_eq!(obj["total_ms"]["max"], 1.0);
+        assert_eq!(obj["counters_per_round"]["steals"], 1);
+        assert!(obj["counters_per_round"].get("preemptions").is_none());
+        let tokio = Row {
+            backend: "tokio".to_owned(),
+            counters_per_round: None,
+            ..row
+        };
+        assert!(to_json(&[tokio])[0].get("counters_per_round").is_none());
+    }
 
     /// The default table of every batch built-in on every backend that runs it, with wide
     /// synthetic numbers (ten-digit counters per round, no timing), fits [`MAX_WIDTH`]

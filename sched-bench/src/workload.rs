@@ -7,7 +7,8 @@
 //!   generic runner written against [`Exec`], so every backend runs the identical task set; the
 //!   result is the batch's run time. CPU work is simulated with [`work`] (a busy loop on the
 //!   clock), so a task's cost does not depend on the machine's speed, only on its time.
-//! - [`Shape::Periodic`] (`latency-under-load`, `mixed-latency`, `mixed-latency-hogs`):
+//! - [`Shape::Periodic`] (`latency-under-load`, `mixed-latency`, `mixed-latency-hogs`,
+//!   `non-yielding-hogs`):
 //!   periodic tasks with deadlines plus background load for a fixed time; the result is
 //!   release→start latency, response time, deadline misses and background throughput. Run by
 //!   [`crate::rt_compare`], with kairos' own periodic tasks (`Runtime::spawn_periodic`) on
@@ -60,6 +61,33 @@ pub struct PeriodicSet {
     pub tasks: &'static [RtTask],
     /// CPU-bound background tasks.
     pub background: usize,
+    /// How the background tasks compute.
+    pub hogs: Hogs,
+}
+
+/// How the background tasks of a [`PeriodicSet`] compute. They have no scheduling parameters
+/// (no deadline, priority 0, nice 0: the fair class under `Policy::Classes`, `SCHED_OTHER` on
+/// the kernel backend).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hogs {
+    /// [`BACKGROUND_SLICE`] (20 µs) of CPU per slice, then a yield: a cooperative hog.
+    Cooperative,
+    /// Polls this long (a spin on the wall clock; virtual CPU time under the simulator) with no
+    /// cooperative check inside (no `should_yield()`, no await), then a yield: a hog that never
+    /// yields inside its long polls, which a cooperative runtime cannot take the worker from.
+    /// Wall time, so that the worker is held for the poll's length however loaded the machine.
+    NonYielding(Duration),
+}
+
+impl Hogs {
+    /// CPU time of one background slice (one poll of a non-yielding hog); the unit of the
+    /// background throughput.
+    pub fn slice(self) -> Duration {
+        match self {
+            Hogs::Cooperative => BACKGROUND_SLICE,
+            Hogs::NonYielding(poll) => poll,
+        }
+    }
 }
 
 /// One periodic task of a [`PeriodicSet`].
@@ -156,6 +184,18 @@ static LATENCY_UNDER_LOAD: &[RtTask] = &[RtTask {
     nice: -20,
 }];
 
+/// `non-yielding-hogs`: one 1 ms task (C 50 µs, D 1 ms) beside two hogs that compute 20 ms per
+/// poll ([`Hogs::NonYielding`]): on a cooperative runtime a release waits for the running hog
+/// poll to end (up to 20 ms); a preemptive one (the kernel) takes the CPU from it.
+static NON_YIELDING_HOGS: &[RtTask] = &[RtTask {
+    name: "tick",
+    period: ms(1),
+    deadline: Some(ms(1)),
+    work: us(50),
+    priority: 255,
+    nice: -20,
+}];
+
 /// `mixed-latency`: five periodic tasks (U = 0.41) on one worker. Priorities are rate
 /// monotonic (shorter period, higher priority); every task gets nice -20 (more urgent than the
 /// background tasks under `Fair`, equal among themselves).
@@ -243,6 +283,7 @@ pub static BUILTIN: &[Builtin] = &[
             duration: ms(3_000),
             tasks: LATENCY_UNDER_LOAD,
             background: 8,
+            hogs: Hogs::Cooperative,
         }),
     },
     Builtin {
@@ -254,6 +295,7 @@ pub static BUILTIN: &[Builtin] = &[
             duration: ms(3_000),
             tasks: MIXED_LATENCY,
             background: 0,
+            hogs: Hogs::Cooperative,
         }),
     },
     Builtin {
@@ -265,6 +307,19 @@ pub static BUILTIN: &[Builtin] = &[
             duration: ms(3_000),
             tasks: MIXED_LATENCY,
             background: 3,
+            hogs: Hogs::Cooperative,
+        }),
+    },
+    Builtin {
+        name: "non-yielding-hogs",
+        summary: "1 worker, 3 s: a 1 ms periodic task (50 us CPU, deadline 1 ms) beside 2 \
+                  background tasks computing 20 ms per poll without ever yielding inside it",
+        shape: Shape::Periodic(PeriodicSet {
+            workers: 1,
+            duration: ms(3_000),
+            tasks: NON_YIELDING_HOGS,
+            background: 2,
+            hogs: Hogs::NonYielding(ms(20)),
         }),
     },
 ];
@@ -282,7 +337,7 @@ pub fn export_toml(name: &str) -> Result<String, BenchError> {
     let Shape::Periodic(set) = w.shape else {
         return Err(BenchError::Usage(format!(
             "'{name}' is a batch workload; only the periodic built-ins (latency-under-load, \
-             mixed-latency, mixed-latency-hogs) can be exported as workload files"
+             mixed-latency, mixed-latency-hogs, non-yielding-hogs) can be exported as workload files"
         )));
     };
     use crate::workload_file::model::format_duration as d;
@@ -296,6 +351,14 @@ pub fn export_toml(name: &str) -> Result<String, BenchError> {
         d(set.duration),
         set.background
     );
+    if let Hogs::NonYielding(poll) = set.hogs {
+        let _ = writeln!(
+            out,
+            "# Not expressible in the file format: the built-in's hogs compute {} per poll \
+             without yielding; a file's hogs yield between short slices.",
+            d(poll)
+        );
+    }
     for t in set.tasks {
         let _ = write!(
             out,
@@ -446,7 +509,7 @@ mod tests {
             }
             checked += 1;
         }
-        assert_eq!(checked, 3);
+        assert_eq!(checked, 4);
     }
 
     /// The exported TOML of every periodic built-in loads back (through the TOML loader) as
@@ -495,7 +558,12 @@ mod tests {
 
     #[test]
     fn periodic_sets_are_feasible_and_urgent() {
-        for name in ["latency-under-load", "mixed-latency", "mixed-latency-hogs"] {
+        for name in [
+            "latency-under-load",
+            "mixed-latency",
+            "mixed-latency-hogs",
+            "non-yielding-hogs",
+        ] {
             let Shape::Periodic(set) = find(name).unwrap().shape else {
                 panic!("{name} is a periodic workload");
             };

@@ -10,7 +10,7 @@ mod common;
 
 use common::{compare_ok, int, parse_rows, Row};
 use std::ffi::OsStr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Two periodic tasks (one with a deadline shorter than its period, one with a priority the
@@ -173,4 +173,131 @@ fn builtin_workloads_still_run_on_executor_and_tokio() {
         stdout.contains("kairos-fifo") && stdout.contains("tokio"),
         "{stdout}"
     );
+}
+
+/// rt-app's `lock` / `unlock` (issue 13, fixture `mutex.json`: a control loop and two logger
+/// instances sharing one mutex, 1 s) on the kernel backend (a `PTHREAD_PRIO_INHERIT` mutex),
+/// kairos (an inheriting `kairos::sync::Mutex`) and tokio (its `Mutex`): every backend ran all
+/// three instances to the end of the run with the same per-job accounting (released =
+/// completed + running at end; misses within the jobs with a deadline), and the file's lock
+/// events are listed by `--check`.
+#[test]
+fn mutex_file_runs_on_kernel_kairos_and_tokio() {
+    let workload = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rt-app/mutex.json");
+    let json = temp_file("mutex-report.json", "");
+    compare_ok(
+        "kernel,kairos-edf,kairos-classes,tokio",
+        &workload,
+        &[
+            OsStr::new("--workers"),
+            OsStr::new("2"),
+            OsStr::new("--json"),
+            json.as_os_str(),
+        ],
+    );
+    let rows = parse_rows(&std::fs::read_to_string(&json).unwrap());
+    for (backend, class) in [
+        ("kernel", "SCHED_OTHER"),
+        ("kairos-edf", "tasks"),
+        ("kairos-classes", "tasks"),
+        ("tokio", "tasks"),
+    ] {
+        let row = find(&rows, backend, class);
+        assert_eq!(row["status"], "ok", "{row:?}");
+        assert_eq!(int(row, "threads"), 3, "{row:?}");
+        let completed = int(row, "completed");
+        assert!(completed > 0, "no job completed: {row:?}");
+        assert_eq!(
+            int(row, "released"),
+            completed + int(row, "running_at_end"),
+            "{row:?}"
+        );
+        assert!(
+            int(row, "missed") <= int(row, "jobs_with_deadline"),
+            "{row:?}"
+        );
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_sched-bench"))
+        .args(["workloads", "--check"])
+        .arg(&workload)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("lock shared") && stdout.contains("unlock shared"),
+        "{stdout}"
+    );
+}
+
+/// rt-app's `barrier` (fixture `barrier.json`: a 2 ms task and a 10 ms task meeting at one
+/// barrier every loop, 1 s) on the kernel backend, kairos and tokio: per backend the two
+/// tasks' rt-app logs (one line per job) have the same number of jobs give or take the one in
+/// progress, where without the barrier the fast task would have about five times as many.
+#[test]
+fn barrier_file_keeps_tasks_in_step_on_every_backend() {
+    let workload = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rt-app/barrier.json");
+    let logs = std::env::temp_dir().join(format!("sched-bench-barrier-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&logs);
+    compare_ok(
+        "kernel,kairos-edf,tokio",
+        &workload,
+        &[
+            OsStr::new("--workers"),
+            OsStr::new("2"),
+            OsStr::new("--rtapp-log"),
+            logs.as_os_str(),
+        ],
+    );
+    let jobs = |file: &str| {
+        let text =
+            std::fs::read_to_string(logs.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        text.lines().skip(1).count()
+    };
+    for backend in ["kernel", "kairos-edf", "tokio"] {
+        let fast = jobs(&format!("barrier.{backend}-fast-0.log"));
+        let slow = jobs(&format!("barrier.{backend}-slow-1.log"));
+        assert!(slow > 0, "{backend}: no slow job");
+        assert!(
+            fast.abs_diff(slow) <= 1,
+            "{backend}: fast {fast}, slow {slow}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&logs);
+}
+
+/// rt-app's `suspend` / `resume` (fixture `suspend.json`: a 5 ms driver resumes a worker that
+/// suspends itself before each job, 1 s) on the kernel backend, kairos and tokio: per backend
+/// the worker completed some jobs and at most one more than the driver (each worker job needs
+/// its own resume), where without the suspension it would complete about eight times as many.
+#[test]
+fn suspended_worker_follows_its_driver_on_every_backend() {
+    let workload = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rt-app/suspend.json");
+    let logs = std::env::temp_dir().join(format!("sched-bench-suspend-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&logs);
+    compare_ok(
+        "kernel,kairos-edf,tokio",
+        &workload,
+        &[
+            OsStr::new("--workers"),
+            OsStr::new("2"),
+            OsStr::new("--rtapp-log"),
+            logs.as_os_str(),
+        ],
+    );
+    let jobs = |file: &str| {
+        let text =
+            std::fs::read_to_string(logs.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        text.lines().skip(1).count()
+    };
+    for backend in ["kernel", "kairos-edf", "tokio"] {
+        let driver = jobs(&format!("suspend.{backend}-driver-0.log"));
+        let worker = jobs(&format!("suspend.{backend}-worker-1.log"));
+        assert!(worker > 0, "{backend}: the worker was never resumed");
+        assert!(
+            worker <= driver + 1,
+            "{backend}: driver {driver}, worker {worker}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&logs);
 }

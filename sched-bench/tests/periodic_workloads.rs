@@ -1,5 +1,5 @@
 //! The periodic built-in workloads (`latency-under-load`, `mixed-latency`,
-//! `mixed-latency-hogs`) end to end through the binary: listed by `sched-bench workloads`; a
+//! `mixed-latency-hogs`, `non-yielding-hogs`) end to end through the binary: listed by `sched-bench workloads`; a
 //! 200 ms round of each on `executor,tokio` gives one JSON row per kairos policy and tokio with
 //! well-formed fields, one `.hgrm` file per row that parses, and (`--plot`) a well-formed SVG
 //! with one curve per row naming every backend; with stdout and stderr piped (not terminals)
@@ -329,6 +329,7 @@ fn workloads_lists_the_periodic_workloads() {
         "latency-under-load",
         "mixed-latency",
         "mixed-latency-hogs",
+        "non-yielding-hogs",
     ] {
         assert!(
             stdout.contains(&format!("| {name} ")),
@@ -400,6 +401,27 @@ fn mixed_latency_with_and_without_hogs() {
         assert!(stdout.contains("| task"), "no per-task table:\n{stdout}");
         assert!(stdout.contains("| telemetry "), "{stdout}");
     }
+}
+
+/// Issue 15's rows: `kairos-classes` (the periodic tasks in the deadline class, the hogs fair)
+/// beside tokio on `non-yielding-hogs` (two hogs spinning 20 ms per poll: they always get the
+/// worker between the tick's jobs) with every field well-formed, and on `mixed-latency-hogs`,
+/// where only the shape is checked: the deadline class comes strictly first, so on a loaded
+/// machine where the periodic jobs fall behind the fair hogs may get no slice in 200 ms.
+#[test]
+fn classes_rows_on_non_yielding_and_cooperative_hogs() {
+    let hogs = run("non-yielding-hogs", "kairos-classes,tokio", &[]);
+    assert_plot_and_progress(&hogs, "non-yielding-hogs");
+    let Run { rows, hgrm, .. } = hogs;
+    assert_eq!(backends_of(&rows), ["kairos-classes", "tokio"], "{rows:?}");
+    for row in &rows {
+        assert_row(row, "non-yielding-hogs", 1, 2);
+    }
+    assert_hgrm_files(&hgrm, "non-yielding-hogs", &rows);
+    let Run { rows, .. } = run("mixed-latency-hogs", "kairos-classes", &[]);
+    assert_eq!(backends_of(&rows), ["kairos-classes"], "{rows:?}");
+    assert_eq!(int(&rows[0], "background_tasks"), 3);
+    assert!(int(&rows[0], "jobs") > 0, "{rows:?}");
 }
 
 #[test]

@@ -97,9 +97,9 @@ fn check_rejects_invalid_files_with_file_line_and_field() {
             ":8: tasks.t.dl-deadline: ",
         ),
         (
-            "lock.json",
-            "{\n\"global\": { \"duration\": 1 },\n\"tasks\": { \"t\": {\n\"lock\": \"m\",\n\"run\": 10,\n\"unlock\": \"m\" } } }",
-            ":4: tasks.t.lock: unsupported rt-app event `lock`",
+            "signal.json",
+            "{\n\"global\": { \"duration\": 1 },\n\"tasks\": { \"t\": {\n\"signal\": \"c\",\n\"run\": 10 } } }",
+            ":4: tasks.t.signal: unsupported rt-app event `signal`",
         ),
     ];
     for (name, text, needle) in cases {

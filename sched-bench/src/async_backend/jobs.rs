@@ -27,12 +27,13 @@
 //! still counts exactly the CPU it used. The last slice of a `Run`/`Runtime` is not followed by
 //! a yield: the job ends when its work does, as on a kernel thread.
 
-use super::AsyncTimer;
+use super::{AsyncTimer, Resources};
 use crate::exec::SpawnParams;
 use crate::job_loop::{Action, JobLoop, Walk};
 use crate::kernel::metrics::{JobStats, TaskSink};
 use crate::spin::{self, mono_ns, nanos, Stopped, WallSlice};
 use crate::workload_file::model::{Phase, Repeat};
+use std::future::Future;
 use std::time::Duration;
 
 /// Longest stretch a task spins without yielding to its runtime.
@@ -65,12 +66,20 @@ pub struct TaskPlan {
 /// Runs the task from its first release at `first` until its loops end or the run does (the
 /// shared event loop, [`JobLoop`], performed with sliced spins and the runtime's timer), and
 /// returns what it observed (CPU time is measured around the task, not here).
-pub async fn run<E: AsyncTimer>(plan: &TaskPlan, end: u64, first: u64) -> JobStats {
+pub async fn run<E: AsyncTimer>(
+    plan: &TaskPlan,
+    resources: &Resources<E>,
+    end: u64,
+    first: u64,
+) -> JobStats {
     let mut jobs = JobLoop::new(plan.deadline, end, plan.sink.clone(), plan.keep_jobs);
     if jobs.release(first).is_err() {
         return jobs.stats;
     }
     wait_release::<E>(&mut jobs, first).await;
+    // The guards of the mutexes this instance holds; dropped (unlocked) at `unlock`, or when
+    // the run ends inside a critical section.
+    let mut held: Vec<(&str, E::Guard)> = Vec::new();
     let mut outcome = Ok(());
     for event in Walk::new(plan.repeat, &plan.phases) {
         let done = match jobs.step(event, mono_ns()) {
@@ -86,13 +95,60 @@ pub async fn run<E: AsyncTimer>(plan: &TaskPlan, end: u64, first: u64) -> JobSta
                 wait_release::<E>(&mut jobs, at).await;
                 Ok(())
             }
+            Ok(Action::Lock(m)) => {
+                // Validation: the workload names it and this instance does not hold it.
+                if let Some(mutex) = resources.mutex(m) {
+                    held.push((m, E::lock(mutex).await));
+                }
+                Ok(())
+            }
+            Ok(Action::Unlock(m)) => {
+                held.retain(|(name, _)| *name != m);
+                Ok(())
+            }
+            Ok(Action::Barrier(b)) => match resources.barrier(b) {
+                Some(barrier) => until_end::<E, _>(E::barrier_wait(barrier), end).await,
+                None => Ok(()),
+            },
+            Ok(Action::Suspend(t)) => match resources.suspension(t) {
+                Some(n) => until_end::<E, _>(E::notified(n), end).await,
+                None => Ok(()),
+            },
+            Ok(Action::Resume(t)) => {
+                if let Some(n) = resources.suspension(t) {
+                    E::notify_waiters(n);
+                }
+                Ok(())
+            }
         };
         if done.is_err() {
             outcome = done;
             break;
         }
     }
+    drop(held);
     jobs.close(outcome, mono_ns())
+}
+
+/// Runs `f` until it completes or `CLOCK_MONOTONIC` reaches `end` (the runtime's timer), which
+/// drops it: a barrier wait ends with the run although an instance that stopped never arrives.
+async fn until_end<E: AsyncTimer, F: Future<Output = ()>>(f: F, end: u64) -> Result<(), Stopped> {
+    if end == u64::MAX {
+        f.await;
+        return Ok(());
+    }
+    let mut f = std::pin::pin!(f);
+    let mut timeout = std::pin::pin!(E::sleep_until_mono(end));
+    std::future::poll_fn(|cx| {
+        if f.as_mut().poll(cx).is_ready() {
+            return std::task::Poll::Ready(Ok(()));
+        }
+        if timeout.as_mut().poll(cx).is_ready() {
+            return std::task::Poll::Ready(Err(Stopped));
+        }
+        std::task::Poll::Pending
+    })
+    .await
 }
 
 /// Waits for the release at `at` on the runtime's timer, then records the job's start (the

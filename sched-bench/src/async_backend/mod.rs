@@ -58,6 +58,90 @@ pub trait AsyncTimer: Exec {
     fn set_deadline_mono(at_ns: u64) {
         let _ = at_ns;
     }
+
+    /// The runtime's async mutex, for a workload's `lock` / `unlock` events.
+    type Mutex: Send + Sync + 'static;
+
+    /// Proof of holding [`AsyncTimer::Mutex`], kept from `lock` to `unlock` (dropping it
+    /// unlocks).
+    type Guard: Send + 'static;
+
+    /// A new unlocked mutex.
+    fn new_mutex() -> Self::Mutex;
+
+    /// Locks `m`, waiting while another task holds it.
+    fn lock(m: Arc<Self::Mutex>) -> impl Future<Output = Self::Guard> + Send;
+
+    /// The runtime's async barrier, for a workload's `barrier` events.
+    type Barrier: Send + Sync + 'static;
+
+    /// A new barrier released when `users` tasks have arrived.
+    fn new_barrier(users: usize) -> Self::Barrier;
+
+    /// Arrives at `b` and waits for the generation's last user.
+    fn barrier_wait(b: &Self::Barrier) -> impl Future<Output = ()> + Send + '_;
+
+    /// The runtime's `Notify`, for a workload's `suspend` / `resume` events.
+    type Notify: Send + Sync + 'static;
+
+    /// A new `Notify`.
+    fn new_notify() -> Self::Notify;
+
+    /// Waits for the next [`AsyncTimer::notify_waiters`] of `n` (the future is registered when
+    /// it is created, as `Notify::notified` does on both runtimes).
+    fn notified(n: &Self::Notify) -> impl Future<Output = ()> + Send + '_;
+
+    /// Wakes every task waiting on `n` now; stores no permit.
+    fn notify_waiters(n: &Self::Notify);
+}
+
+/// The mutexes and barriers of one run on an async runtime, by name, shared by every task
+/// instance.
+pub struct Resources<E: AsyncTimer> {
+    /// One per name the workload's `lock` events use.
+    mutexes: std::collections::HashMap<String, Arc<E::Mutex>>,
+    /// One per name the workload's `barrier` events use.
+    barriers: std::collections::HashMap<String, E::Barrier>,
+    /// One per task that suspends itself.
+    suspensions: std::collections::HashMap<String, E::Notify>,
+}
+
+impl<E: AsyncTimer> Resources<E> {
+    /// The resources `workload`'s events name.
+    pub fn new(workload: &Workload) -> Resources<E> {
+        Resources {
+            mutexes: workload
+                .mutexes()
+                .into_iter()
+                .map(|n| (n, Arc::new(E::new_mutex())))
+                .collect(),
+            barriers: workload
+                .barriers()
+                .into_iter()
+                .map(|(n, users)| (n, E::new_barrier(users.max(1))))
+                .collect(),
+            suspensions: workload
+                .suspending()
+                .into_iter()
+                .map(|t| (t, E::new_notify()))
+                .collect(),
+        }
+    }
+
+    /// The `Notify` of task `task`'s suspensions, if it suspends itself.
+    pub fn suspension(&self, task: &str) -> Option<&E::Notify> {
+        self.suspensions.get(task)
+    }
+
+    /// The mutex named `name`, if the workload uses it.
+    pub fn mutex(&self, name: &str) -> Option<Arc<E::Mutex>> {
+        self.mutexes.get(name).cloned()
+    }
+
+    /// The barrier named `name`, if the workload uses it.
+    pub fn barrier(&self, name: &str) -> Option<&E::Barrier> {
+        self.barriers.get(name)
+    }
 }
 
 /// Name of the task instances in kairos' per-name metrics.
@@ -91,12 +175,85 @@ impl AsyncTimer for Kairos {
             let _ = kairos::task::set_deadline(at);
         }
     }
+
+    /// kairos' mutex with inheritance on (`kairos::sync::Mutex::new`): a holder runs with the
+    /// most urgent waiter's deadline and priority, as a `PTHREAD_PRIO_INHERIT` mutex.
+    type Mutex = kairos::sync::Mutex<()>;
+    type Guard = kairos::sync::OwnedMutexGuard<()>;
+
+    fn new_mutex() -> Self::Mutex {
+        kairos::sync::Mutex::new(())
+    }
+
+    fn lock(m: Arc<Self::Mutex>) -> impl Future<Output = Self::Guard> + Send {
+        m.lock_owned()
+    }
+
+    type Barrier = kairos::sync::Barrier;
+
+    fn new_barrier(users: usize) -> Self::Barrier {
+        kairos::sync::Barrier::new(users)
+    }
+
+    async fn barrier_wait(b: &Self::Barrier) {
+        b.wait().await;
+    }
+
+    type Notify = kairos::sync::Notify;
+
+    fn new_notify() -> Self::Notify {
+        kairos::sync::Notify::new()
+    }
+
+    fn notified(n: &Self::Notify) -> impl Future<Output = ()> + Send + '_ {
+        n.notified()
+    }
+
+    fn notify_waiters(n: &Self::Notify) {
+        n.notify_waiters();
+    }
 }
 
 impl AsyncTimer for Tokio {
     fn sleep_until_mono(at_ns: u64) -> impl Future<Output = ()> + Send {
         let left = time_left(at_ns);
         tokio::time::sleep_until(tokio::time::Instant::now() + left)
+    }
+
+    /// tokio's mutex (FIFO waiters, no inheritance: tokio has no task priorities).
+    type Mutex = tokio::sync::Mutex<()>;
+    type Guard = tokio::sync::OwnedMutexGuard<()>;
+
+    fn new_mutex() -> Self::Mutex {
+        tokio::sync::Mutex::new(())
+    }
+
+    fn lock(m: Arc<Self::Mutex>) -> impl Future<Output = Self::Guard> + Send {
+        m.lock_owned()
+    }
+
+    type Barrier = tokio::sync::Barrier;
+
+    fn new_barrier(users: usize) -> Self::Barrier {
+        tokio::sync::Barrier::new(users)
+    }
+
+    async fn barrier_wait(b: &Self::Barrier) {
+        b.wait().await;
+    }
+
+    type Notify = tokio::sync::Notify;
+
+    fn new_notify() -> Self::Notify {
+        tokio::sync::Notify::new()
+    }
+
+    fn notified(n: &Self::Notify) -> impl Future<Output = ()> + Send + '_ {
+        n.notified()
+    }
+
+    fn notify_waiters(n: &Self::Notify) {
+        n.notify_waiters();
     }
 }
 
@@ -320,17 +477,19 @@ pub fn run<E: AsyncTimer>(
     let end = workload
         .duration
         .map_or(u64::MAX, |d| t0.saturating_add(nanos(d)));
+    let resources = Arc::new(Resources::<E>::new(workload));
     let (tasks, hog_outs) = exec.block_on(async move {
         let stop = Arc::new(AtomicBool::new(false));
         let mut joins = Vec::new();
         for (plan, instances) in &plans {
             for _ in 0..*instances {
                 let plan = Arc::clone(plan);
+                let resources = Arc::clone(&resources);
                 joins.push(E::spawn_with(
                     plan.spawn,
                     Metered::new(async move {
                         let first = t0.saturating_add(nanos(plan.delay));
-                        jobs::run::<E>(&plan, end, first).await
+                        jobs::run::<E>(&plan, &resources, end, first).await
                     }),
                 ));
             }

@@ -26,8 +26,8 @@
 //! Histograms are HdrHistograms in nanoseconds, 3 significant digits, up to 60 s (larger values
 //! saturate). Lateness is signed, so it is kept as two histograms ([`SignedHist`]).
 
-use crate::json::Obj;
 use hdrhistogram::Histogram;
+use serde::Serialize;
 
 /// Largest recordable value (ns); larger ones are recorded as this.
 const HIST_MAX_NS: u64 = 60_000_000_000;
@@ -42,6 +42,51 @@ fn histogram() -> Histogram<u64> {
 /// histograms, see [`TaskSink`]).
 #[derive(Debug, Clone, Default)]
 pub struct Hist(Option<Box<Histogram<u64>>>);
+
+/// The job metrics of one report row ([`JobStats::json`]), flattened into the row's JSON
+/// object; percentiles are absent when no job recorded that value.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct JobJson {
+    /// Released jobs.
+    pub released: u64,
+    /// Completed jobs.
+    pub completed: u64,
+    /// Jobs released but still running when the run ended.
+    pub running_at_end: u64,
+    /// Missed jobs (see the module docs).
+    pub missed: u64,
+    /// Released jobs that have a deadline.
+    pub jobs_with_deadline: u64,
+    /// `missed / jobs_with_deadline`; `null` without such jobs.
+    pub miss_ratio: f64,
+    /// Release → start, 50th percentile, ns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_latency_p50_ns: Option<u64>,
+    /// Release → start, 99th percentile, ns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_latency_p99_ns: Option<u64>,
+    /// Release → start, maximum, ns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_latency_max_ns: Option<u64>,
+    /// Response time, 50th percentile, ns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_p50_ns: Option<u64>,
+    /// Response time, 99th percentile, ns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_p99_ns: Option<u64>,
+    /// Response time, maximum, ns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_max_ns: Option<u64>,
+    /// Lateness, 50th percentile, ns (negative: early).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lateness_p50_ns: Option<f64>,
+    /// Lateness, 99th percentile, ns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lateness_p99_ns: Option<f64>,
+    /// Lateness, maximum, ns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lateness_max_ns: Option<f64>,
+}
 
 impl Hist {
     /// The histogram, allocated on first use.
@@ -310,37 +355,33 @@ impl JobStats {
         ]
     }
 
-    /// Adds the columns every backend reports for its jobs to a JSON row: counts, miss ratio,
-    /// and release→start, response and lateness percentiles (ns). One definition for the
-    /// kernel report and the mixed-backend report.
-    pub fn json_fields(&self, mut o: Obj) -> Obj {
-        o = o
-            .int("released", self.released)
-            .int("completed", self.completed)
-            .int("running_at_end", self.running_at_end())
-            .int("missed", self.missed)
-            .int("jobs_with_deadline", self.with_deadline)
-            .num("miss_ratio", self.miss_ratio().unwrap_or(f64::NAN));
-        for (name, h) in [
-            ("start_latency", &self.start_latency),
-            ("response", &self.response),
-        ] {
-            if !h.is_empty() {
-                o = o
-                    .int(&format!("{name}_p50_ns"), h.value_at_quantile(0.5))
-                    .int(&format!("{name}_p99_ns"), h.value_at_quantile(0.99))
-                    .int(&format!("{name}_max_ns"), h.max());
-            }
+    /// The columns every backend reports for its jobs, as JSON row fields: counts, miss ratio,
+    /// and release→start, response and lateness percentiles (ns). One definition for every
+    /// report that shows job metrics.
+    pub fn json(&self) -> JobJson {
+        let percentiles = |h: &Hist| {
+            (!h.is_empty()).then(|| (h.value_at_quantile(0.5), h.value_at_quantile(0.99), h.max()))
+        };
+        let start = percentiles(&self.start_latency);
+        let response = percentiles(&self.response);
+        let lateness = |q: f64| self.lateness.quantile(q).map(|v| v as f64);
+        JobJson {
+            released: self.released,
+            completed: self.completed,
+            running_at_end: self.running_at_end(),
+            missed: self.missed,
+            jobs_with_deadline: self.with_deadline,
+            miss_ratio: self.miss_ratio().unwrap_or(f64::NAN),
+            start_latency_p50_ns: start.map(|p| p.0),
+            start_latency_p99_ns: start.map(|p| p.1),
+            start_latency_max_ns: start.map(|p| p.2),
+            response_p50_ns: response.map(|p| p.0),
+            response_p99_ns: response.map(|p| p.1),
+            response_max_ns: response.map(|p| p.2),
+            lateness_p50_ns: lateness(0.5),
+            lateness_p99_ns: lateness(0.99),
+            lateness_max_ns: self.lateness.max().map(|v| v as f64),
         }
-        for (q, key) in [(0.5, "lateness_p50_ns"), (0.99, "lateness_p99_ns")] {
-            if let Some(v) = self.lateness.quantile(q) {
-                o = o.num(key, v as f64);
-            }
-        }
-        if let Some(v) = self.lateness.max() {
-            o = o.num("lateness_max_ns", v as f64);
-        }
-        o
     }
 
     /// No jobs yet.

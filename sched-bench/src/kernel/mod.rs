@@ -14,7 +14,9 @@
 //! run. The run happens once: `--rounds` does not apply (the workload's duration is the
 //! measurement).
 
+pub mod barrier;
 pub mod metrics;
+pub mod pi_mutex;
 pub mod sched_attr;
 pub mod thread_job;
 
@@ -159,6 +161,14 @@ pub fn run(workload: &Workload, keep_jobs: bool) -> Result<KernelRun, BenchError
         .map(|_| metrics::task_sink())
         .collect();
     let mut notes = Vec::new();
+    let mutexes = Arc::new(
+        pi_mutex::PiMutexes::new(&workload.mutexes()).map_err(|message| BenchError::Build {
+            backend: "kernel".to_owned(),
+            message,
+        })?,
+    );
+    let barriers = Arc::new(barrier::Barriers::new(&workload.barriers()));
+    let suspensions = Arc::new(barrier::Suspensions::new(&workload.suspending()));
     let mut plans: Vec<(Class, Result<ThreadPlan, Refusal>)> = Vec::new();
     // The workload task of each plan.
     let mut task_of: Vec<usize> = Vec::new();
@@ -190,6 +200,9 @@ pub fn run(workload: &Workload, keep_jobs: bool) -> Result<KernelRun, BenchError
             deadline: job_deadline(task),
             sink: Arc::clone(&sinks[t]),
             keep_jobs,
+            mutexes: Arc::clone(&mutexes),
+            barriers: Arc::clone(&barriers),
+            suspensions: Arc::clone(&suspensions),
         });
         for _ in 0..task.instances {
             plans.push((class, plan.clone()));

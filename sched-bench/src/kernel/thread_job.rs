@@ -19,7 +19,9 @@
 //! `Runtime` spins on wall time; `Yield` is `sched_yield`; a release sleeps with an absolute
 //! `clock_nanosleep` (see [`metrics`](super::metrics) for the definitions).
 
+use super::barrier::{Barriers, Suspensions};
 use super::metrics::{CtxSwitches, JobStats, TaskSink};
+use super::pi_mutex::{Held, PiMutexes};
 use super::sched_attr::{self, Policy, Refusal};
 use crate::job_loop::{Action, JobLoop, Walk};
 use crate::spin::{self, mono_ns, nanos, thread_cpu_ns};
@@ -47,6 +49,12 @@ pub struct ThreadPlan {
     pub sink: TaskSink,
     /// Whether the thread keeps a record of every job (`--cyclic`, `--rtapp-log`).
     pub keep_jobs: bool,
+    /// The run's mutexes (`lock` / `unlock` events), shared by every thread.
+    pub mutexes: std::sync::Arc<PiMutexes>,
+    /// The run's barriers (`barrier` events), shared by every thread.
+    pub barriers: std::sync::Arc<Barriers>,
+    /// The run's suspend/resume generations (`suspend` / `resume` events).
+    pub suspensions: std::sync::Arc<Suspensions>,
 }
 
 /// Shared between the coordinator and every thread for one run.
@@ -175,6 +183,7 @@ fn run_jobs(plan: &ThreadPlan, end: u64, first: u64) -> JobStats {
         return jobs.stats;
     }
     wait_release(&mut jobs, first);
+    let mut held = Held::new(&plan.mutexes);
     let outcome = Walk::new(plan.repeat, &plan.phases).try_for_each(|event| {
         match jobs.step(event, mono_ns())? {
             Action::Cpu(d) => spin::cpu_until(d, end),
@@ -189,8 +198,24 @@ fn run_jobs(plan: &ThreadPlan, end: u64, first: u64) -> JobStats {
                 wait_release(&mut jobs, at);
                 Ok(())
             }
+            Action::Lock(m) => {
+                held.lock(m);
+                Ok(())
+            }
+            Action::Unlock(m) => {
+                held.unlock(m);
+                Ok(())
+            }
+            Action::Barrier(b) => plan.barriers.wait(b, end),
+            Action::Suspend(t) => plan.suspensions.suspend(t, end),
+            Action::Resume(t) => {
+                plan.suspensions.resume(t);
+                Ok(())
+            }
         }
     });
+    // A run that ended inside a critical section lets the other threads have the mutex.
+    drop(held);
     jobs.close(outcome, mono_ns())
 }
 

@@ -25,7 +25,7 @@
 use super::{Round, TaskRound};
 use crate::error::BenchError;
 use crate::kernel::{self, metrics::JobStats};
-use crate::workload::{rt_priority, PeriodicSet, RtTask, BACKGROUND_SLICE};
+use crate::workload::{rt_priority, PeriodicSet, RtTask};
 use crate::workload_file::model::{Class, Reservation, Sched, Workload};
 use kairos::stats::Histogram;
 use std::fmt;
@@ -120,7 +120,7 @@ pub fn round(
         .map(|t| task_round(&t.stats, ctx_read && t.ran > 0))
         .collect();
     let preemptions = ctx_read.then(|| run.tasks.iter().map(|t| t.stats.involuntary_cs).sum());
-    let slice = crate::spin::nanos(BACKGROUND_SLICE).max(1);
+    let slice = crate::spin::nanos(set.hogs.slice()).max(1);
     Ok(Round {
         tasks,
         preemptions,

@@ -1,7 +1,7 @@
 //! `compare` on the periodic built-in workloads (`latency-under-load`, `mixed-latency`,
-//! `mixed-latency-hogs`): kairos under each policy, tokio and (`--backends kernel`) Linux threads
-//! under SCHED_OTHER, SCHED_FIFO and SCHED_DEADLINE ([`kernel`](mod@kernel)), release latency
-//! and deadline misses under load, one table.
+//! `mixed-latency-hogs`, `non-yielding-hogs`): kairos under each policy, tokio and
+//! (`--backends kernel`) Linux threads under SCHED_OTHER, SCHED_FIFO and SCHED_DEADLINE
+//! ([`kernel`](mod@kernel)), release latency and deadline misses under load, one table.
 //!
 //! # What runs
 //!
@@ -48,7 +48,8 @@
 //!   kairos timer/join future) and the runtime said yes (a more urgent task was waiting, the
 //!   `Fair` slice was used up, or the coop budget was spent), at most one per poll. `n/a` for
 //!   tokio.
-//! - **bg slices/s**: 20 µs background slices completed within the run window, all background
+//! - **bg slices/s**: background slices (20 µs; 20 ms polls on `non-yielding-hogs`, see
+//!   [`Hogs`](crate::workload::Hogs)) completed within the run window, all background
 //!   tasks together, per second; **bg vs fifo**: its median relative to the `kairos-fifo` row's.
 //!
 //! Percentiles are HdrHistogram's (`kairos::stats::Histogram::value_at_percentile`: the highest
@@ -398,8 +399,9 @@ pub fn run(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
                 RowBackend::Kernel(policy) => {
                     kernel::round(opts.workload.name, &opts.set, policy, opts.duration)?
                 }
-                RowBackend::Async(Backend::Kairos(policy)) => run::kairos(
+                RowBackend::Async(Backend::Kairos(policy, mode)) => run::kairos(
                     policy,
+                    mode,
                     opts.kairos_periodic,
                     &opts.set,
                     opts.workers,
@@ -408,7 +410,7 @@ pub fn run(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
                         dir.join(format!(
                             "{}.{}.round{}.json",
                             opts.workload.name,
-                            crate::exec::kairos_label(policy),
+                            crate::exec::kairos_backend_label(policy, mode),
                             r + 1
                         ))
                     }),
@@ -440,7 +442,7 @@ pub fn run(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
         .iter()
         .zip(&rounds)
         .map(|(b, r)| match b {
-            RowBackend::Async(Backend::Kairos(_))
+            RowBackend::Async(Backend::Kairos(..))
                 if opts.kairos_periodic == KairosPeriodic::TaskLoop =>
             {
                 summarise(format!("{b}+loop"), opts, opts.workers, r)
@@ -480,7 +482,7 @@ pub fn run(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
         .map(|(mut row, b)| {
             for (t, task) in row.tasks.iter_mut().zip(opts.set.tasks) {
                 t.priority = match b {
-                    RowBackend::Async(Backend::Kairos(kairos::Policy::Priority))
+                    RowBackend::Async(Backend::Kairos(kairos::Policy::Priority, _))
                     | RowBackend::Sim(kairos::Policy::Priority) => u32::from(task.priority),
                     RowBackend::Kernel(KernelPolicy::Fifo) => {
                         crate::workload::rt_priority(task.priority)

@@ -10,6 +10,7 @@
 //! | release → start | `PeriodicStats::start_latency`: release → the driver's first clock read after its timer fired and it was polled | release → the task's first clock read after `sleep_until` returned |
 //! | response, miss | `PeriodicStats`: completion − release; missed iff completion > release + `D` | the same, measured in the loop |
 //! | background task | `kairos::work(20 µs)`, `should_yield()` (counts a preemption if the runtime asked), `kairos::yield_now()`, in a loop; spawned with no parameters (no deadline, priority 0, nice 0) | 20 µs of thread CPU spin, `tokio::task::yield_now()`, in a loop |
+//! | non-yielding background task (`non-yielding-hogs`) | a 20 ms wall-clock spin with no check inside, `should_yield()`, `kairos::yield_now()`, in a loop | the same spin, `tokio::task::yield_now()`, in a loop |
 //!
 //! `t0` is 10 ms after the runtime is built (time to spawn everything); every periodic task's
 //! first release is `t0` (the offset is computed per task from the same `t0`, so the releases
@@ -24,10 +25,10 @@
 
 use super::{JobRecord, Round, TaskRound};
 use crate::error::BenchError;
-use crate::exec::kairos_label;
+use crate::exec::{kairos_backend_label, KairosMode};
 use crate::spin::{self, mono_ns, nanos};
 use crate::watchdog::Watchdog;
-use crate::workload::{PeriodicSet, RtTask, BACKGROUND_SLICE};
+use crate::workload::{Hogs, PeriodicSet, RtTask};
 use kairos::stats::Histogram;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -80,18 +81,22 @@ pub enum KairosPeriodic {
 /// trace file cannot be written.
 pub fn kairos(
     policy: kairos::Policy,
+    kairos_mode: KairosMode,
     mode: KairosPeriodic,
     set: &PeriodicSet,
     workers: usize,
     duration: Duration,
     trace: Option<PathBuf>,
 ) -> Result<Round, BenchError> {
-    let label = kairos_label(policy);
+    let label = kairos_backend_label(policy, kairos_mode);
     let _watchdog = Watchdog::arm(format!("{label} round"), duration + HANG_MARGIN);
-    let rt = kairos::Runtime::builder()
-        .workers(workers)
-        .policy(policy)
-        .thread_name("kairos-bench")
+    let rt = kairos_mode
+        .tune(
+            kairos::Runtime::builder()
+                .workers(workers)
+                .policy(policy)
+                .thread_name("kairos-bench"),
+        )
         .build()
         .map_err(|e| BenchError::Build {
             backend: label.clone(),
@@ -111,7 +116,7 @@ pub fn kairos(
         .map(|_| {
             rt.spawn_with(
                 kairos::Sched::default().name(BACKGROUND_NAME),
-                kairos_background(t0, end, Arc::clone(&stop)),
+                kairos_background(t0, end, Arc::clone(&stop), set.hogs, false),
             )
         })
         .collect();
@@ -360,17 +365,36 @@ async fn kairos_loop(
     out
 }
 
-/// A kairos background task: 20 µs slices of CPU, a yield after each, until `stop`; returns the
-/// slices that ended within `[t0, end)` on the clock `I` (std's on the runtime, kairos' virtual
-/// one under the simulator).
+/// A kairos background task: slices of CPU ([`Hogs::slice`]), a yield after each, until `stop`;
+/// returns the slices that ended within `[t0, end)` on the clock `I` (std's on the runtime,
+/// kairos' virtual one under the simulator).
+///
+/// A cooperative hog's slice is one `kairos::work(20 µs)`. A non-yielding hog's slice is one
+/// poll with no cooperative check: on the real runtime (`simulated` false) a spin on the wall
+/// clock, so the worker is held for the poll's length whatever the machine's load; under the
+/// simulator a run of `kairos::work(WORK_SLICE)` calls, each ending before `work` would check
+/// `should_yield()`, which keeps the virtual worker busy for the poll's length.
 pub(super) async fn kairos_background<I: Since + PartialOrd>(
     t0: I,
     end: I,
     stop: Arc<AtomicBool>,
+    hogs: Hogs,
+    simulated: bool,
 ) -> u64 {
     let mut counted = 0;
     while !stop.load(Ordering::Relaxed) {
-        kairos::work(BACKGROUND_SLICE).await;
+        match hogs {
+            Hogs::Cooperative => kairos::work(hogs.slice()).await,
+            Hogs::NonYielding(poll) if !simulated => spin::wall(poll),
+            Hogs::NonYielding(poll) => {
+                let mut left = poll;
+                while !left.is_zero() {
+                    let piece = left.min(kairos::WORK_SLICE);
+                    kairos::work(piece).await;
+                    left -= piece;
+                }
+            }
+        }
         let now = I::now();
         if now >= t0 && now < end {
             counted += 1;
@@ -411,7 +435,7 @@ pub fn tokio(set: &PeriodicSet, workers: usize, duration: Duration) -> Result<Ro
     let t0 = Instant::now() + START_MARGIN;
     let end = t0 + duration;
     let background: Vec<_> = (0..set.background)
-        .map(|_| rt.spawn(tokio_background(t0, end, Arc::clone(&stop))))
+        .map(|_| rt.spawn(tokio_background(t0, end, Arc::clone(&stop), set.hogs)))
         .collect();
     let periodic: Vec<_> = set
         .tasks
@@ -483,11 +507,14 @@ async fn tokio_work(d: Duration) {
 }
 
 /// A tokio background task, as [`kairos_background`].
-async fn tokio_background(t0: Instant, end: Instant, stop: Arc<AtomicBool>) -> u64 {
+async fn tokio_background(t0: Instant, end: Instant, stop: Arc<AtomicBool>, hogs: Hogs) -> u64 {
     let mut counted = 0;
-    let slice = nanos(BACKGROUND_SLICE);
+    let slice = nanos(hogs.slice());
     while !stop.load(Ordering::Relaxed) {
-        spin::cpu(slice);
+        match hogs {
+            Hogs::Cooperative => spin::cpu(slice),
+            Hogs::NonYielding(poll) => spin::wall(poll),
+        }
         let now = Instant::now();
         if now >= t0 && now < end {
             counted += 1;

@@ -83,7 +83,7 @@ pub fn round(
         .map(|_| {
             sim.spawn_with(
                 kairos::Sched::default().name(BACKGROUND_NAME),
-                kairos_background(t0, end, Arc::clone(&stop)),
+                kairos_background(t0, end, Arc::clone(&stop), set.hogs, true),
             )
         })
         .collect();
@@ -178,5 +178,65 @@ mod tests {
             }
         }
         assert_eq!(r.background_slices, 0);
+    }
+
+    /// `non-yielding-hogs` on one virtual worker under cooperative `Classes`: the tick is in the
+    /// deadline class, the hogs fair, yet a release that finds a hog mid-poll waits for that
+    /// poll to end: the tick's release→poll latency reaches far beyond its deadline but never
+    /// beyond one hog poll (20 ms), and the hogs ran whole 20 ms polls.
+    #[test]
+    fn non_yielding_hogs_delay_cooperative_classes_by_at_most_one_poll() {
+        let set = set("non-yielding-hogs");
+        let crate::workload::Hogs::NonYielding(poll) = set.hogs else {
+            panic!("non-yielding-hogs has cooperative hogs");
+        };
+        let r = round(
+            kairos::Policy::Classes,
+            &set,
+            1,
+            Duration::from_millis(200),
+            1,
+        )
+        .unwrap();
+        let tick = &r.tasks[0];
+        let poll_ns = poll.as_nanos() as u64;
+        let worst = tick.start_latency.max();
+        assert!(worst > 1_000_000, "no release waited for a hog: {worst} ns");
+        assert!(
+            worst <= poll_ns + 50_000,
+            "waited beyond one hog poll: {worst} ns"
+        );
+        assert!(tick.missed > 0);
+        // Virtual time: at most 200 ms of hog polls fit in the window, ten polls.
+        assert!(
+            r.background_slices >= 1 && r.background_slices <= 10,
+            "{}",
+            r.background_slices
+        );
+    }
+
+    /// The same tick beside the cooperative hogs of `latency-under-load` (20 µs slices) on one
+    /// virtual worker under `Classes`: every job meets its deadline, and no release waits
+    /// longer than one hog slice plus a job.
+    #[test]
+    fn cooperative_hogs_leave_the_deadline_class_on_time() {
+        let mut set = set("latency-under-load");
+        set.background = 2;
+        let r = round(
+            kairos::Policy::Classes,
+            &set,
+            1,
+            Duration::from_millis(200),
+            1,
+        )
+        .unwrap();
+        let tick = &r.tasks[0];
+        assert_eq!(tick.missed, 0);
+        assert_eq!(tick.completed, 200);
+        assert!(
+            tick.start_latency.max() <= 20_000 + 15_000,
+            "{}",
+            tick.start_latency.max()
+        );
     }
 }

@@ -156,7 +156,12 @@ fn pass_time(p: &Phase) -> Duration {
         acc.saturating_add(match e {
             Event::Run(d) | Event::Runtime(d) | Event::Sleep(d) => *d,
             Event::Timer(t) => t.period,
-            Event::Yield => Duration::ZERO,
+            Event::Yield
+            | Event::Lock(_)
+            | Event::Unlock(_)
+            | Event::Barrier(_)
+            | Event::Suspend(_)
+            | Event::Resume(_) => Duration::ZERO,
         })
     })
 }

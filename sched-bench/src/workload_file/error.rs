@@ -43,16 +43,17 @@ pub enum ErrorKind {
     /// A value of the wrong type or out of range, or fields that contradict each other.
     #[error("{0}")]
     Invalid(String),
-    /// An rt-app event outside the periodic subset sched-bench imports.
+    /// An rt-app event outside the subset sched-bench imports.
     #[error(
-        "unsupported rt-app event `{key}`: {event} events are outside the periodic subset \
-         sched-bench imports (run, runtime, sleep, timer, yield); remove the event or model the \
-         task without it"
+        "unsupported rt-app event `{key}`: {event} events are outside the subset sched-bench \
+         imports (run, runtime, sleep, timer, yield, lock, unlock, barrier, suspend, resume); \
+         remove the event or model \
+         the task without it"
     )]
     UnsupportedEvent {
-        /// The key as written, e.g. `lock0`.
+        /// The key as written, e.g. `barrier0`.
         key: String,
-        /// The event type its prefix selects, e.g. `lock`.
+        /// The event type its prefix selects, e.g. `barrier`.
         event: &'static str,
     },
     /// An rt-app key sched-bench knows but does not model.

@@ -53,6 +53,13 @@ fn within_limits(w: &Workload) {
             match e {
                 Event::Run(d) | Event::Runtime(d) | Event::Sleep(d) => assert!(*d <= MAX_TIME),
                 Event::Timer(timer) => assert!(timer.period <= MAX_TIME),
+                Event::Lock(m)
+                | Event::Unlock(m)
+                | Event::Barrier(m)
+                | Event::Suspend(m)
+                | Event::Resume(m) => {
+                    assert!(!m.is_empty() && !m.chars().any(char::is_control), "{m:?}");
+                }
                 Event::Yield => {}
             }
         }

@@ -3,9 +3,10 @@
 //! - [`toml_format`]: our documented format for periodic task sets (period, deadline, work per
 //!   job, priority, nice, CPU set, hogs, duration, seed). It round-trips: [`toml_format::to_toml`] then
 //!   [`parse_text`] gives the same model.
-//! - [`rtapp`]: import of rt-app's JSON workloads, the periodic subset (run, runtime, sleep,
-//!   timer, yield; policies, priorities, SCHED_DEADLINE parameters, phases and loops), read by
-//!   the hand-written [`relaxed_json`] parser that keeps rt-app's comments, trailing commas and
+//! - [`rtapp`]: import of rt-app's JSON workloads, the periodic subset plus mutexes,
+//!   barriers and suspension (run, runtime, sleep, timer, yield, lock, unlock, barrier, suspend,
+//!   resume; policies, priorities, SCHED_DEADLINE parameters, phases and loops), read by the
+//!   hand-written [`relaxed_json`] parser that keeps rt-app's comments, trailing commas and
 //!   repeated keys workable.
 //! - [`model`]: what both produce; [`validate`]: the invariants both must meet (including no
 //!   time beyond a day unless allowed, and no control character in a name).

@@ -150,6 +150,89 @@ pub enum Event {
     Timer(Timer),
     /// Give up the CPU once (sched_yield / `yield_now`).
     Yield,
+    /// Lock the named mutex (rt-app `lock`), waiting while another task instance holds it. A
+    /// priority-inheriting mutex on every backend that has one: `PTHREAD_PRIO_INHERIT` on the
+    /// kernel backend, an inheriting `kairos::sync::Mutex` on kairos (tokio's `Mutex` has no
+    /// inheritance). Every instance of every task naming it shares one mutex.
+    Lock(String),
+    /// Unlock the named mutex (rt-app `unlock`); the instance must hold it.
+    Unlock(String),
+    /// Wait at the named barrier (rt-app `barrier`) until every task instance whose events
+    /// name it has arrived there ([`Workload::barriers`]), then all go on. A
+    /// `pthread`-style barrier on the kernel backend, `kairos::sync::Barrier` on kairos,
+    /// `tokio::sync::Barrier` on tokio; a wait ends at the end of the run.
+    Barrier(String),
+    /// Block until another task resumes this one (rt-app `suspend`; the name is the task's
+    /// own, filled in by the import when the file leaves it empty, as rt-app's workgen does).
+    /// A wait ends at the end of the run.
+    Suspend(String),
+    /// Wake every instance of the named task that is suspended now (rt-app `resume`); one
+    /// that is not suspended misses it, as with rt-app's condition broadcast.
+    Resume(String),
+}
+
+impl Workload {
+    /// Every barrier name the tasks' events use, sorted, with its number of users: the task
+    /// instances whose events name it (each instance counts once however often it reaches it).
+    pub fn barriers(&self) -> Vec<(String, usize)> {
+        let mut users: Vec<(String, usize)> = Vec::new();
+        for t in &self.tasks {
+            let mut names: Vec<&str> = t
+                .phases
+                .iter()
+                .flat_map(|p| p.events.iter())
+                .filter_map(|e| match e {
+                    Event::Barrier(b) => Some(b.as_str()),
+                    _ => None,
+                })
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            for name in names {
+                let n = usize::try_from(t.instances).unwrap_or(usize::MAX);
+                match users.iter_mut().find(|(b, _)| b == name) {
+                    Some((_, u)) => *u = u.saturating_add(n),
+                    None => users.push((name.to_owned(), n)),
+                }
+            }
+        }
+        users.sort_unstable();
+        users
+    }
+
+    /// Every task some `suspend` event names, sorted, each once.
+    pub fn suspending(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .tasks
+            .iter()
+            .flat_map(|t| t.phases.iter())
+            .flat_map(|p| p.events.iter())
+            .filter_map(|e| match e {
+                Event::Suspend(t) => Some(t.clone()),
+                _ => None,
+            })
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    /// Every mutex name the tasks' `lock` events use, sorted, each once.
+    pub fn mutexes(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .tasks
+            .iter()
+            .flat_map(|t| t.phases.iter())
+            .flat_map(|p| p.events.iter())
+            .filter_map(|e| match e {
+                Event::Lock(m) => Some(m.clone()),
+                _ => None,
+            })
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
 }
 
 /// A periodic timer event: ticks at `start + k * period`, `start` being when the task first
@@ -282,6 +365,11 @@ impl fmt::Display for Event {
                 }
             ),
             Event::Yield => f.write_str("yield"),
+            Event::Lock(m) => write!(f, "lock {m}"),
+            Event::Unlock(m) => write!(f, "unlock {m}"),
+            Event::Barrier(b) => write!(f, "barrier {b}"),
+            Event::Suspend(t) => write!(f, "suspend {t}"),
+            Event::Resume(t) => write!(f, "resume {t}"),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! rt-app import: the periodic subset of rt-app's JSON workload format.
+//! rt-app import: the periodic subset of rt-app's JSON workload format, plus its mutexes,
+//! barriers and suspend/resume.
 //!
 //! rt-app (github.com/scheduler-tools/rt-app) describes threads as a sequence of events. This
 //! importer reads its files with [`relaxed_json`] (comments, trailing
@@ -15,9 +16,17 @@
 //!   `phases` object whose entries each have a `loop` (default 1) and events.
 //! - events are recognised by key prefix in rt-app's order (so `runtime` is tested before `run`,
 //!   and `run0`, `timer1` work): `run`, `runtime`, `sleep` (µs), `timer` (`ref`, `period` µs,
-//!   `mode` relative|absolute) and `yield`. Every other rt-app event (`lock`, `barrier`, `fork`,
-//!   `mem`, ...) is rejected with [`ErrorKind::UnsupportedEvent`] naming it, as are
-//!   per-phase scheduling changes and other keys rt-app reads that sched-bench does not model.
+//!   `mode` relative|absolute), `yield`, `lock` / `unlock` (a mutex name: one
+//!   priority-inheriting mutex per name, shared by every task; validation requires each phase to
+//!   unlock what it locks and the tasks to lock in one order) and `barrier` (a name; its users
+//!   are the task instances that name it), `suspend` (empty or the task's own name) and
+//!   `resume` (a task that suspends). Every other rt-app event
+//!   (`wait`, `signal`, `broad`, `sync`, `fork`, `mem`, ...) is
+//!   rejected with [`ErrorKind::UnsupportedEvent`] naming it, as are per-phase scheduling
+//!   changes and other keys rt-app reads that sched-bench does not model.
+//! - `resources` (rt-app's legacy declaration; rt-app creates resources from the events that
+//!   name them): entries of type `mutex` or `barrier` (or without a type) are accepted, other
+//!   types refused.
 //! - Keys rt-app's parser (`rt-app_parse_config.c`) never reads at their place, such as
 //!   `global.frag` in rt-app's own examples or a misspelt key, are ignored by rt-app; they are
 //!   accepted here with a warning naming their line ([`import`] returns the warnings).
@@ -54,8 +63,8 @@ pub const IGNORED_GLOBAL: &[&str] = &[
 /// rt-app's event prefixes in the order rt-app tests them (`obj_is_event` /
 /// `parse_task_event_data`), with whether sched-bench supports them.
 const EVENTS: &[(&str, bool)] = &[
-    ("lock", false),
-    ("unlock", false),
+    ("lock", true),
+    ("unlock", true),
     ("wait", false),
     ("signal", false),
     ("broad", false),
@@ -64,12 +73,12 @@ const EVENTS: &[(&str, bool)] = &[
     ("runtime", true),
     ("run", true),
     ("timer", true),
-    ("suspend", false),
-    ("resume", false),
+    ("suspend", true),
+    ("resume", true),
     ("mem", false),
     ("iorun", false),
     ("yield", true),
-    ("barrier", false),
+    ("barrier", true),
     ("fork", false),
 ];
 
@@ -280,19 +289,7 @@ impl Importer<'_> {
             match m.key.as_str() {
                 "global" => global = Some(m),
                 "tasks" => tasks = Some(m),
-                "resources" => {
-                    if !self.object(&m.value, "resources")?.is_empty() {
-                        return Err(self.err(
-                            m.line,
-                            "resources",
-                            ErrorKind::UnsupportedKey {
-                                key: "resources".to_owned(),
-                                why: "resources serve lock, wait, barrier, mem and iorun \
-                                      events, which sched-bench does not import",
-                            },
-                        ));
-                    }
-                }
+                "resources" => self.resources(m)?,
                 other => self.ignored(m.line, other, "global, tasks, resources"),
             }
         }
@@ -381,6 +378,41 @@ impl Importer<'_> {
         }
     }
 
+    /// Checks rt-app's legacy `resources` object: each entry names a resource and may give its
+    /// `type`. rt-app now creates resources from the events that name them, so sched-bench
+    /// does the same and only checks that every declared one is a mutex or a barrier (or has no
+    /// type), the kinds it runs; other kinds (`wait`, `timer`, `membuf`, `iodev`) serve events
+    /// it does not import.
+    fn resources(&self, m: &Member) -> Result<(), Error> {
+        let mut seen = Vec::new();
+        for r in self.object(&m.value, "resources")? {
+            let field = format!("resources.{}", r.key);
+            self.no_repeat(&mut seen, r, &field)?;
+            for k in self.object(&r.value, &field)? {
+                let f = format!("{field}.{}", k.key);
+                match k.key.as_str() {
+                    "type" => match self.string(&k.value, &f)? {
+                        "mutex" | "barrier" => {}
+                        other => {
+                            return Err(self.err(
+                                k.line,
+                                &f,
+                                ErrorKind::UnsupportedKey {
+                                    key: format!("resources.{}.type = {other}", r.key),
+                                    why: "only mutex (lock, unlock) and barrier resources are \
+                                          imported; wait, suspend and memory/IO resources are \
+                                          not",
+                                },
+                            ))
+                        }
+                    },
+                    _ => self.ignored(k.line, &f, "type"),
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The event type of a key (`run0` → `run`), by rt-app's prefix rule.
     fn event_type(key: &str) -> Option<(&'static str, bool)> {
         EVENTS
@@ -411,8 +443,27 @@ impl Importer<'_> {
             "runtime" => Event::Runtime(self.micros(&m.value, field)?),
             "sleep" => Event::Sleep(self.micros(&m.value, field)?),
             "yield" => Event::Yield,
+            "lock" => Event::Lock(self.mutex_name(&m.value, field)?),
+            "unlock" => Event::Unlock(self.mutex_name(&m.value, field)?),
+            "barrier" => Event::Barrier(self.mutex_name(&m.value, field)?),
+            // Empty (rt-app's workgen fills in the thread's own name): filled by `task`.
+            "suspend" => Event::Suspend(self.string(&m.value, field)?.to_owned()),
+            "resume" => Event::Resume(self.mutex_name(&m.value, field)?),
             _ => self.timer(&m.value, field)?,
         })
+    }
+
+    /// The resource name of a `lock` / `unlock` / `barrier` event: a non-empty string.
+    fn mutex_name(&self, v: &Value, field: &str) -> Result<String, Error> {
+        let name = self.string(v, field)?;
+        if name.is_empty() || name.chars().any(char::is_control) {
+            return Err(self.invalid(
+                v.line,
+                field,
+                "the mutex or barrier name must be a non-empty string of printable characters",
+            ));
+        }
+        Ok(name.to_owned())
     }
 
     fn timer(&self, v: &Value, field: &str) -> Result<Event, Error> {
@@ -565,6 +616,15 @@ impl Importer<'_> {
             ),
         };
         let deadline = sched.reservation.map(|r| r.deadline);
+        // rt-app's workgen fills an empty `suspend` with the thread's own name.
+        let mut phases = phases;
+        for e in phases.iter_mut().flat_map(|p| p.events.iter_mut()) {
+            if let Event::Suspend(name) = e {
+                if name.is_empty() {
+                    t.key.clone_into(name);
+                }
+            }
+        }
         Ok((
             TaskSpec {
                 name: t.key.clone(),

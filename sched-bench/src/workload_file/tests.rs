@@ -294,16 +294,11 @@ fn task_attributes() {
 #[test]
 fn unsupported_events_are_named() {
     for (key, event) in [
-        ("lock", "lock"),
-        ("unlock0", "unlock"),
-        ("barrier1", "barrier"),
         ("fork", "fork"),
         ("mem", "mem"),
         ("iorun", "iorun"),
         ("wait", "wait"),
         ("signal", "signal"),
-        ("suspend", "suspend"),
-        ("resume", "resume"),
         ("sync", "sync"),
         ("broad", "broad"),
     ] {
@@ -321,6 +316,147 @@ fn unsupported_events_are_named() {
             msg.contains(&format!("`{key}`")) && msg.contains(&format!("tasks.t.{key}")),
             "{msg}"
         );
+    }
+}
+
+/// `lock` / `unlock` import as events in file order, a `resources` entry of type mutex (or
+/// without a type) is accepted, and `Workload::mutexes` lists each name once.
+#[test]
+fn lock_and_unlock_import_with_mutex_resources() {
+    let w = json(
+        r#"{ "resources": { "m1": { "type": "mutex" }, "m2": {} },
+             "tasks": { "t": { "loop": 2, "lock": "m1", "run": 10, "lock1": "m2",
+                               "unlock": "m2", "unlock1": "m1", "sleep": 100 },
+                        "u": { "loop": 1, "lock": "m2", "run": 5, "unlock": "m2" } },
+             "global": { "duration": 1 } }"#,
+    )
+    .unwrap();
+    let t = &w.tasks.iter().find(|t| t.name == "t").unwrap().phases[0];
+    assert_eq!(
+        t.events,
+        [
+            Event::Lock("m1".to_owned()),
+            Event::Run(us(10)),
+            Event::Lock("m2".to_owned()),
+            Event::Unlock("m2".to_owned()),
+            Event::Unlock("m1".to_owned()),
+            Event::Sleep(us(100)),
+        ]
+    );
+    assert_eq!(w.mutexes(), ["m1", "m2"]);
+    assert_eq!(t.events[0].to_string(), "lock m1");
+}
+
+/// `barrier` imports as an event; its users are the instances of the tasks that name it, each
+/// counted once however often it reaches the barrier.
+#[test]
+fn barrier_users_are_the_instances_that_name_it() {
+    let w = json(
+        r#"{ "resources": { "b": { "type": "barrier" } },
+             "tasks": { "t": { "instance": 3, "barrier": "b", "run": 10, "barrier1": "b",
+                               "sleep": 100 },
+                        "u": { "barrier": "b", "run": 5, "barrier1": "c", "sleep": 100 } },
+             "global": { "duration": 1 } }"#,
+    )
+    .unwrap();
+    assert_eq!(w.barriers(), [("b".to_owned(), 4), ("c".to_owned(), 1)]);
+    let t = &w.tasks.iter().find(|t| t.name == "t").unwrap().phases[0];
+    assert_eq!(t.events[0], Event::Barrier("b".to_owned()));
+    // Without a duration an instance that finished would leave the others waiting forever.
+    let e = json_err(r#"{ "tasks": { "t": { "loop": 1, "barrier": "b", "run": 1 } } }"#);
+    assert!(e.to_string().contains("needs a duration"), "{e}");
+    // A barrier inside a critical section is refused.
+    let e = json_err(
+        r#"{ "tasks": { "t": { "loop": 1, "lock": "m", "barrier": "b", "unlock": "m" } },
+             "global": { "duration": 1 } }"#,
+    );
+    assert!(e.to_string().contains("while holding `m`"), "{e}");
+}
+
+/// `suspend` with an empty name suspends its own task (as workgen fills it in); `resume` names
+/// a task that suspends; the misuses are refused: suspending another task, resuming one that
+/// never suspends, suspending without a duration or inside a critical section.
+#[test]
+fn suspend_and_resume_import_and_their_misuse_is_refused() {
+    let w = json(
+        r#"{ "tasks": { "d": { "run": 1, "resume": "w", "sleep": 1000 },
+                        "w": { "suspend": "", "run": 1, "sleep": 10 } },
+             "global": { "duration": 1 } }"#,
+    )
+    .unwrap();
+    let events = |name: &str| {
+        w.tasks.iter().find(|t| t.name == name).unwrap().phases[0]
+            .events
+            .clone()
+    };
+    assert_eq!(events("w")[0], Event::Suspend("w".to_owned()));
+    assert_eq!(events("d")[1], Event::Resume("w".to_owned()));
+    assert_eq!(w.suspending(), ["w"]);
+    for (text, needle) in [
+        (
+            r#"{ "tasks": { "d": { "run": 1, "sleep": 1 },
+                           "w": { "suspend": "d", "run": 1, "sleep": 1 } },
+                "global": { "duration": 1 } }"#,
+            "a task suspends itself",
+        ),
+        (
+            r#"{ "tasks": { "d": { "run": 1, "resume": "x", "sleep": 1 } },
+                "global": { "duration": 1 } }"#,
+            "no task named `x` suspends itself",
+        ),
+        (
+            r#"{ "tasks": { "w": { "loop": 1, "suspend": "", "run": 1 } } }"#,
+            "`suspend` needs a duration",
+        ),
+        (
+            r#"{ "tasks": { "w": { "lock": "m", "suspend": "", "unlock": "m", "sleep": 1 } },
+                "global": { "duration": 1 } }"#,
+            "while holding `m`",
+        ),
+    ] {
+        let e = json_err(text);
+        assert!(e.to_string().contains(needle), "{needle}: {e}");
+    }
+}
+
+/// What the import refuses about mutexes, each with the field and what to do: a resource of a
+/// kind it does not run, a phase that ends holding a mutex, an unlock of one not held, a
+/// relock of one held, two tasks locking two mutexes in opposite orders, an empty name.
+#[test]
+fn mutex_misuse_is_refused() {
+    let doc = |t: &str, u: &str| {
+        format!(
+            r#"{{ "tasks": {{ "t": {{ "loop": 1, {t} }}, "u": {{ "loop": 1, {u} }} }},
+                 "global": {{ "duration": 1 }} }}"#
+        )
+    };
+    let plain = r#""run": 1"#;
+    for (text, needle) in [
+        (
+            r#"{ "resources": { "c": { "type": "wait" } }, "tasks": { "t": { "run": 1 } } }"#
+                .to_owned(),
+            "only mutex (lock, unlock) and barrier resources",
+        ),
+        (doc(r#""lock": "m", "run": 1"#, plain), "ends holding `m`"),
+        (
+            doc(r#""run": 1, "unlock": "m""#, plain),
+            "does not hold `m`",
+        ),
+        (
+            doc(r#""lock": "m", "lock1": "m", "unlock": "m""#, plain),
+            "already holds `m`",
+        ),
+        (
+            doc(
+                r#""lock": "a", "lock1": "b", "unlock": "b", "unlock1": "a""#,
+                r#""lock": "b", "lock1": "a", "unlock": "a", "unlock1": "b""#,
+            ),
+            "in both orders",
+        ),
+        (doc(r#""lock": "", "unlock": """#, plain), "non-empty"),
+    ] {
+        let e = json_err(&text);
+        assert!(e.to_string().contains(needle), "{needle}: {e}");
     }
 }
 
@@ -390,7 +526,7 @@ fn rtapp_bad_documents() {
         ("{\n\"global\": { \"duration\": 0 },\n\"tasks\": { \"t\": { \"run\": 1 } } }", Some(2), "-1 (run until the tasks end) or at least 1"),
         ("{\n\"global\": { \"duration\": 1 },\n\"tasks\": {} }", Some(3), "no tasks"),
         ("{\n\"global\": { \"duration\": 1 } }", Some(1), "no `tasks`"),
-        ("{\n\"tasks\": { \"t\": { \"run\": 1 } },\n\"resources\": { \"m\": { \"type\": \"mutex\" } } }", Some(3), "resources"),
+        ("{\n\"tasks\": { \"t\": { \"run\": 1 } },\n\"resources\": { \"m\": { \"type\": \"wait\" } } }", Some(3), "only mutex (lock, unlock) and barrier"),
         ("{\n\"tasks\": { \"t\": { \"run\": 1 } },\n\"tasks\": {} }", Some(3), "given twice"),
         ("{\n\"tasks\": { \"t\": { \"run\": 1, \"loop\": 1 }, \"t\": { \"run\": 1, \"loop\": 1 } } }", Some(2), "used twice"),
         ("[1, 2]", Some(1), "expected an object"),

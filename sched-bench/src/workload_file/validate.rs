@@ -6,7 +6,7 @@
 //! the finished [`Workload`], and a [`Problem`] names the offending task and model [`Field`]; the
 //! front end turns that into the file's own field name and line.
 
-use super::model::{Class, Event, Repeat, TaskSpec, Workload};
+use super::model::{Class, Event, Phase, Repeat, TaskSpec, Workload};
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -160,6 +160,47 @@ pub fn workload(w: &Workload) -> Result<(), Problem> {
         }
         task(t).map_err(|(field, message)| problem(Some(i), field, message))?;
     }
+    lock_order(w).map_err(|(i, message)| problem(Some(i), Field::Tasks, message))?;
+    for (i, t) in w.tasks.iter().enumerate() {
+        for (p, phase) in t.phases.iter().enumerate() {
+            for (e, event) in phase.events.iter().enumerate() {
+                let message = match event {
+                    Event::Suspend(name) if *name != t.name => format!(
+                        "`suspend {name}`: a task suspends itself; leave the name empty or give \
+                         this task's name `{}`",
+                        t.name
+                    ),
+                    Event::Resume(name) if !w.suspending().contains(name) => format!(
+                        "`resume {name}`: no task named `{name}` suspends itself; name a task \
+                         with a `suspend` event"
+                    ),
+                    _ => continue,
+                };
+                return Err(problem(Some(i), Field::Event(p, e), message));
+            }
+        }
+    }
+    if w.duration.is_none() && !w.suspending().is_empty() {
+        return Err(problem(
+            None,
+            Field::Duration,
+            "`suspend` needs a duration: a task whose resumer has finished would wait forever; \
+             set a duration"
+                .to_owned(),
+        ));
+    }
+    if w.duration.is_none() {
+        if let Some((b, _)) = w.barriers().first() {
+            return Err(problem(
+                None,
+                Field::Duration,
+                format!(
+                    "barrier `{b}` needs a duration: an instance that has finished its loops \
+                     never arrives, and the others would wait for it forever; set a duration"
+                ),
+            ));
+        }
+    }
     if w.duration.is_none() {
         if let Some((i, t)) = w.tasks.iter().enumerate().find(|(_, t)| !t.is_finite()) {
             return Err(problem(
@@ -259,6 +300,103 @@ fn task(t: &TaskSpec) -> Result<(), (Field, String)> {
                 }
             }
         }
+        locks_balanced(p, phase)?;
+    }
+    Ok(())
+}
+
+/// Checks that phase `p` unlocks every mutex it locks, before it ends, and locks none it holds
+/// or unlocks none it does not hold (so every repetition starts and ends holding nothing, and
+/// a task instance never waits for itself).
+fn locks_balanced(p: usize, phase: &Phase) -> Result<(), (Field, String)> {
+    let mut held: Vec<&str> = Vec::new();
+    for (e, event) in phase.events.iter().enumerate() {
+        match event {
+            Event::Lock(m) if held.contains(&m.as_str()) => {
+                return Err((
+                    Field::Event(p, e),
+                    format!("`lock {m}`: the task already holds `{m}` here (it would wait for itself)"),
+                ));
+            }
+            Event::Lock(m) => held.push(m),
+            Event::Barrier(_) | Event::Suspend(_) if !held.is_empty() => {
+                return Err((
+                    Field::Event(p, e),
+                    format!(
+                        "`{event}` while holding `{}`: the instances it waits for could be \
+                         waiting for that mutex; unlock before it",
+                        held[0]
+                    ),
+                ));
+            }
+            Event::Unlock(m) => match held.iter().position(|h| h == m) {
+                Some(i) => {
+                    held.remove(i);
+                }
+                None => {
+                    return Err((
+                        Field::Event(p, e),
+                        format!("`unlock {m}`: the task does not hold `{m}` here; lock it first in the same phase"),
+                    ))
+                }
+            },
+            _ => {}
+        }
+    }
+    match held.first() {
+        Some(m) => Err((
+            Field::Phase(p),
+            format!("the phase ends holding `{m}`; unlock it within the phase"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Checks that no two tasks can wait for each other through their mutexes: the "locks `b` while
+/// holding `a`" pairs of every phase of every task form no cycle (else the run could deadlock).
+/// Returns the index of a task on a cycle and the cycle's description.
+fn lock_order(w: &Workload) -> Result<(), (usize, String)> {
+    let mut edges: Vec<(&str, &str, usize)> = Vec::new();
+    for (i, t) in w.tasks.iter().enumerate() {
+        for phase in &t.phases {
+            let mut held: Vec<&str> = Vec::new();
+            for event in &phase.events {
+                match event {
+                    Event::Lock(m) => {
+                        for h in &held {
+                            if !edges.iter().any(|&(a, b, _)| a == *h && b == m) {
+                                edges.push((h, m, i));
+                            }
+                        }
+                        held.push(m);
+                    }
+                    Event::Unlock(m) => held.retain(|h| h != m),
+                    _ => {}
+                }
+            }
+        }
+    }
+    // Depth-first search for a path back to the start of each edge.
+    for &(a, b, task) in &edges {
+        let mut stack = vec![b];
+        let mut seen: Vec<&str> = Vec::new();
+        while let Some(n) = stack.pop() {
+            if n == a {
+                return Err((
+                    task,
+                    format!(
+                        "the tasks lock `{a}` and `{b}` in both orders (`{b}` while holding \
+                         `{a}`, and back): two instances could wait for each other forever; \
+                         lock them in one order everywhere"
+                    ),
+                ));
+            }
+            if seen.contains(&n) {
+                continue;
+            }
+            seen.push(n);
+            stack.extend(edges.iter().filter(|e| e.0 == n).map(|e| e.1));
+        }
     }
     Ok(())
 }
@@ -282,7 +420,12 @@ fn times(t: &TaskSpec) -> Result<(), (Field, String)> {
             let d = match event {
                 Event::Run(d) | Event::Runtime(d) | Event::Sleep(d) => *d,
                 Event::Timer(timer) => timer.period,
-                Event::Yield => continue,
+                Event::Yield
+                | Event::Lock(_)
+                | Event::Unlock(_)
+                | Event::Barrier(_)
+                | Event::Suspend(_)
+                | Event::Resume(_) => continue,
             };
             time(&format!("`{event}`: the time"), d).map_err(|m| (Field::Event(p, e), m))?;
         }
