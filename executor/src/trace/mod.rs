@@ -19,21 +19,25 @@
 //! and one predictable branch (`event/mod.rs`), plus one relaxed load per scheduling step to
 //! notice a start (`session.rs`).
 //!
-//! Events are recorded on the runtime's worker threads; what happens on other threads (a spawn
-//! or a wake from `block_on` or a plain thread) is not in the trace.
+//! Events are recorded on the runtime's worker threads, each into its own buffer; spawns and
+//! wakes from other threads (`block_on`'s future, a plain thread) go into one more buffer
+//! behind a lock (they are rare), shown on a track of their own (`worker: None`). I/O
+//! readiness is recorded where the reactor finds it (`IoReady`, on the worker that polled).
 
 pub(crate) mod buffer;
 mod chrome;
 mod dump;
 pub(crate) mod long_poll;
+pub(crate) mod record;
 pub(crate) mod session;
 pub(crate) mod tasks;
 mod ticks;
 
 pub use crate::event::EventKind;
-pub(crate) use dump::task_info;
+pub(crate) use dump::{task_info, PollSource};
 pub use dump::{TaskDump, TaskInfo, TaskState};
 pub use long_poll::LongPoll;
+pub(crate) use record::Record;
 
 use std::io::{self, Write};
 
@@ -62,23 +66,6 @@ pub enum TraceError {
     ZeroCapacity,
 }
 
-/// One recorded event, as a worker's buffer stores it.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Record {
-    /// Raw time stamp (`ticks.rs`; converted to ns when the trace stops).
-    pub(crate) time: u64,
-    /// What happened.
-    pub(crate) kind: EventKind,
-    /// The task, or 0.
-    pub(crate) task: u64,
-    /// First argument (see [`EventKind`]; a wake's is the waking task).
-    pub(crate) a: u64,
-    /// Second argument.
-    pub(crate) b: u64,
-    /// The task's name, on a poll start.
-    pub(crate) name: Option<&'static str>,
-}
-
 /// One event of a [`Trace`].
 ///
 /// `task`, `a` and `b` mean what [`EventKind`] says per kind, except that in a runtime trace a
@@ -88,7 +75,8 @@ pub(crate) struct Record {
 pub struct TraceEvent {
     /// When, in ns on the runtime's clock (virtual under the simulator).
     pub time: u64,
-    /// The worker it happened on, `None` outside every worker (simulator only).
+    /// The worker it happened on, `None` outside every worker (a spawn or a wake from a thread
+    /// that is not a worker; under the simulator, the test thread).
     pub worker: Option<u32>,
     /// What happened.
     pub kind: EventKind,
@@ -122,6 +110,8 @@ pub struct Trace {
     workers: usize,
     /// Per worker: events dropped because its buffer was full.
     lost: Vec<u64>,
+    /// Events of threads that are not workers dropped because their buffer was full.
+    outside_lost: u64,
     /// When recording started and stopped (ns), if known.
     span: Option<(u64, u64)>,
     /// Recorded by the simulator.
@@ -129,28 +119,42 @@ pub struct Trace {
 }
 
 impl Trace {
-    /// A runtime trace: `(worker, record)` in time order.
+    /// A runtime trace: `(worker, record)` (`None`: outside every worker), in time order.
     pub(crate) fn from_runtime(
-        events: Vec<(u32, Record)>,
+        events: Vec<(Option<u32>, Record)>,
         lost: Vec<u64>,
+        outside_lost: u64,
         started: u64,
         stopped: u64,
     ) -> Trace {
+        let mut out = Vec::with_capacity(events.len());
+        for (worker, r) in events {
+            let (a, b) = r.args();
+            let event = TraceEvent {
+                time: r.time,
+                worker,
+                kind: r.kind(),
+                task: r.task(),
+                a,
+                b,
+                name: r.name(),
+            };
+            if r.self_woken() {
+                // The task woke itself during this poll (`record.rs`).
+                out.push(TraceEvent {
+                    kind: EventKind::Wake,
+                    a: event.task,
+                    b: 0,
+                    ..event
+                });
+            }
+            out.push(event);
+        }
         Trace {
             workers: lost.len(),
-            events: events
-                .into_iter()
-                .map(|(worker, r)| TraceEvent {
-                    time: r.time,
-                    worker: Some(worker),
-                    kind: r.kind,
-                    task: r.task,
-                    a: r.a,
-                    b: r.b,
-                    name: r.name,
-                })
-                .collect(),
+            events: out,
             lost,
+            outside_lost,
             span: Some((started, stopped)),
             simulated: false,
         }
@@ -162,6 +166,7 @@ impl Trace {
             events,
             workers,
             lost: vec![0; workers],
+            outside_lost: 0,
             span: None,
             simulated: true,
         }
@@ -203,7 +208,7 @@ impl Trace {
     /// assert!(trace.lost() > 0);
     /// ```
     pub fn lost(&self) -> u64 {
-        self.lost.iter().sum()
+        self.lost.iter().sum::<u64>() + self.outside_lost
     }
 
     /// Whether the simulator recorded it.
