@@ -36,7 +36,7 @@ pub(super) fn schedule_woken(handle: &Handle, task: Notified) {
 
 /// Schedules `task`; `cause` (`Spawn` or `Wake`) is what a trace records when this thread is not
 /// one of the runtime's workers.
-#[inline(always)]
+#[inline]
 fn schedule_as(handle: &Handle, task: Notified, cause: EventKind) {
     let shared = handle.shared();
     let mut task = Some(task);
