@@ -8,8 +8,9 @@
 # (scripts/check-doc-paths.sh), each after its self-test, the workspace tests (unit,
 # integration, doctests), the `tokio-io` and `tracing` features' tests, a seed sweep of the
 # simulator scenario and the cross-process determinism check (docs/determinism.md), the loom
-# models (own target dir, bounded preemptions and time), and the loom mutation check (scripts/loom-mutation.sh). Every step is bounded by
-# `timeout`, so a hang fails the run instead of stalling CI.
+# models (own target dir, bounded preemptions and time), and the loom mutation check
+# (scripts/loom-mutation.sh). Every step is bounded by `timeout`, so a hang fails the run
+# instead of stalling CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

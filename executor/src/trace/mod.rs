@@ -2,8 +2,8 @@
 //!
 //! A trace records the runtime's events (see [`EventKind`]): spawns, polls (with the task's id
 //! and name), wakes (and which task woke), steals, parks and unparks, preemption requests, timer
-//! fires, periodic releases, completions, deadline misses and cancels (not queueing: `Enqueue`;
-//! a wake's flow to the poll it caused shows it). Start and stop it while the runtime
+//! fires, periodic releases, completions, deadline misses, cancels and I/O readiness (not
+//! queueing: `Enqueue`; a wake's flow to the poll it caused shows it). Start and stop it while the runtime
 //! runs ([`Runtime::start_trace`](crate::Runtime::start_trace) /
 //! [`stop_trace`](crate::Runtime::stop_trace), the same on [`Handle`](crate::Handle)), or from
 //! the start ([`Builder::trace`](crate::Builder::trace)); the simulator's trace converts to the
@@ -12,9 +12,12 @@
 //!
 //! # Cost
 //!
-//! Each worker writes into its own fixed-capacity buffer (`buffer.rs`): no lock, no allocation,
-//! and when it is full events are counted ([`Trace::lost`]) and dropped, never waited for. Time
-//! stamps are the CPU's counter, converted to ns when the trace stops (`ticks.rs`).
+//! Each worker writes 32-byte records (`record.rs`) into its own fixed-capacity buffer
+//! (`buffer.rs`): no lock, no allocation, and when it is full events are counted
+//! ([`Trace::lost`]) and dropped, never waited for. Time stamps are the CPU's counter, converted
+//! to ns when the trace stops (`ticks.rs`). The worker's sink is called only for the kinds it
+//! records, once per poll (at its end; the start's stamp and the task's name wait on the thread),
+//! and not for a task's wake of itself (a flag of its poll's end): `session.rs`.
 //! While no trace runs, no sink is installed and every event point costs one thread-local load
 //! and one predictable branch (`event/mod.rs`), plus one relaxed load per scheduling step to
 //! notice a start (`session.rs`).
@@ -42,7 +45,7 @@ pub(crate) use record::Record;
 use std::io::{self, Write};
 
 /// A capacity to pass to [`Runtime::start_trace`](crate::Runtime::start_trace) or
-/// [`Builder::trace`](crate::Builder::trace) when unsure: 1 Mi events per worker (56 MiB each,
+/// [`Builder::trace`](crate::Builder::trace) when unsure: 1 Mi events per worker (32 MiB each,
 /// allocated and touched by the start), a few seconds of a busy worker.
 ///
 /// ```
