@@ -197,7 +197,8 @@ impl Trace {
         self.workers
     }
 
-    /// Events dropped because a worker's buffer was full, summed over the workers.
+    /// Events dropped because a buffer was full, summed over the workers' buffers and the one of
+    /// the other threads.
     ///
     /// ```
     /// let rt = kairos::Runtime::builder().workers(1).trace(1).build().unwrap();
@@ -207,7 +208,8 @@ impl Trace {
     ///     }
     /// });
     /// let trace = rt.stop_trace().unwrap();
-    /// assert!(trace.events().len() <= 1);
+    /// // One event at most in each buffer: the worker's, and the one of `block_on`'s spawns.
+    /// assert!(trace.events().len() <= 2);
     /// assert!(trace.lost() > 0);
     /// ```
     pub fn lost(&self) -> u64 {
