@@ -191,6 +191,9 @@ pub(crate) unsafe fn install(sink: &dyn Sink) -> Installed {
     let ptr: NonNull<dyn Sink> = unsafe { std::mem::transmute(ptr) };
     let previous = SINK.with(|s| s.replace(Some(ptr)));
     let previous_wants = WANTS.with(|w| w.replace(sink.wants()));
+    // A poll's state is per sink: none carries over from the previous one.
+    POLL_MARK.with(|m| m.set(None));
+    SELF_WOKEN.with(|s| s.set(false));
     Installed {
         previous,
         previous_wants,
