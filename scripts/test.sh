@@ -6,10 +6,11 @@
 # Steps: formatting, clippy with warnings as errors, rustdoc with warnings as errors, the
 # layer check of executor/src (scripts/check-layers.sh) and the docs path check
 # (scripts/check-doc-paths.sh), each after its self-test, the workspace tests (unit,
-# integration, doctests), a seed sweep of the simulator scenario and the cross-process
-# determinism check (docs/determinism.md), the loom models (own target dir, bounded preemptions
-# and time), and the loom mutation check (scripts/loom-mutation.sh). Every step is bounded by
-# `timeout`, so a hang fails the run instead of stalling CI.
+# integration, doctests), the `tokio-io` and `tracing` features' tests, a seed sweep of the
+# simulator scenario and the cross-process determinism check (docs/determinism.md), the loom
+# models (own target dir, bounded preemptions and time), and the loom mutation check
+# (scripts/loom-mutation.sh). Every step is bounded by `timeout`, so a hang fails the run
+# instead of stalling CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,6 +58,9 @@ timeout 300 target/debug/sched-bench soak --duration 60s --seed "${KAIROS_SOAK_S
 
 step "cargo test -p kairos --features tokio-io --test tokio_io (kairos::net under tokio's io traits)"
 timeout 600 cargo test -p kairos --features tokio-io --test tokio_io
+
+step "cargo test -p kairos --features tracing --lib tracing_tests (a span per poll, an event per miss)"
+timeout 600 cargo test -p kairos --features tracing --lib tracing_tests
 
 step "simulation: seed sweep (KAIROS_SEEDS=100 through tests/tests/sim.rs::seed_sweep)"
 KAIROS_SEEDS=100 timeout 900 cargo test -p kairos-tests --test sim -- --exact seed_sweep

@@ -6,9 +6,12 @@
 //! cargo run --release -p kairos --example trace_overhead [-- ROUNDS [WORKERS]]
 //! ```
 //!
-//! Each round runs both rows twice: untraced, then traced (`start_trace` before, `stop_trace`
-//! after; the buffers are allocated before the clock starts, and their first writes, which
-//! fault the pages in, are counted as tracing's cost). Defaults: 10 rounds, 2 workers.
+//! Each round runs each row twice, untraced and traced (`start_trace` before, `stop_trace`
+//! after; the buffers are allocated and touched before the clock starts), in alternating order
+//! (odd rounds traced first), so that a slow drift of the machine's load falls on both sides.
+//! Printed per row: the median of the untraced and of the traced times, their ratio, and the
+//! median of the per-round ratios (each traced run against the untraced one next to it), which
+//! a shared machine's load swings disturb less. Defaults: 10 rounds, 2 workers.
 
 use kairos::{Runtime, Sched};
 use std::future::Future;
@@ -23,8 +26,9 @@ const YIELD_TASKS: usize = 100;
 const YIELDS_PER_TASK: usize = 1_000;
 /// Round trips in `ping_pong`.
 const ROUND_TRIPS: usize = 20_000;
-/// Trace buffer capacity per worker: room for every event of either row.
-const CAPACITY: usize = 1 << 20;
+/// Trace buffer capacity per worker: room for every event of either row (300,000 events of
+/// `yield_many` over the workers).
+const CAPACITY: usize = 1 << 19;
 
 /// A one-slot signal between two tasks.
 #[derive(Clone, Default)]
@@ -123,8 +127,8 @@ fn time<F: Future<Output = ()> + Send + 'static>(
 }
 
 /// The median of `v`.
-fn median(v: &mut [Duration]) -> Duration {
-    v.sort();
+fn median<T: PartialOrd + Copy>(v: &mut [T]) -> T {
+    v.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
     v[v.len() / 2]
 }
 
@@ -138,23 +142,35 @@ fn main() {
         ("yield_many", |rt, t| time(rt, t, yield_many)),
         ("ping_pong", |rt, t| time(rt, t, ping_pong)),
     ];
-    println!("| row | off (median) | on (median) | on / off | events per traced run |");
-    println!("|---|--:|--:|--:|--:|");
+    println!(
+        "| row | off (median) | on (median) | on / off | median of round ratios | events per traced run |"
+    );
+    println!("|---|--:|--:|--:|--:|--:|");
     for (name, run) in rows {
-        let (mut off, mut on, mut events) = (Vec::new(), Vec::new(), 0);
+        let (mut off, mut on, mut ratios, mut events) = (Vec::new(), Vec::new(), Vec::new(), 0);
         run(&rt, false); // warm-up
-        for _ in 0..rounds {
-            off.push(run(&rt, false).0);
-            let (d, n) = run(&rt, true);
-            on.push(d);
-            events = n;
+        run(&rt, true);
+        for round in 0..rounds {
+            let traced_first = round % 2 == 1;
+            let mut pair = [Duration::ZERO; 2];
+            for traced in [traced_first, !traced_first] {
+                let (d, n) = run(&rt, traced);
+                pair[usize::from(traced)] = d;
+                if traced {
+                    events = n;
+                }
+            }
+            off.push(pair[0]);
+            on.push(pair[1]);
+            ratios.push(pair[1].as_secs_f64() / pair[0].as_secs_f64());
         }
         let (off, on) = (median(&mut off), median(&mut on));
         println!(
-            "| {name} | {:.2} ms | {:.2} ms | {:.3} | {events} |",
+            "| {name} | {:.2} ms | {:.2} ms | {:.3} | {:.3} | {events} |",
             off.as_secs_f64() * 1e3,
             on.as_secs_f64() * 1e3,
-            on.as_secs_f64() / off.as_secs_f64()
+            on.as_secs_f64() / off.as_secs_f64(),
+            median(&mut ratios)
         );
     }
 }

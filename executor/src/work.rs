@@ -42,7 +42,7 @@ pub async fn work(d: Duration) {
     let slice = WORK_SLICE.as_nanos() as u64;
     while left > 0 {
         let chunk = left.min(slice);
-        if event::active() {
+        if event::virtual_clock() {
             SimSlice::new(chunk).await;
         } else {
             spin_cpu(chunk);

@@ -110,6 +110,68 @@ fn dump_without_track_tasks_has_no_statistics() {
     drop(t);
 }
 
+/// A future that sends on `tx` when first polled, then stays pending.
+struct Signal(Option<mpsc::Sender<()>>);
+
+impl Future for Signal {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        if let Some(tx) = self.0.take() {
+            tx.send(()).unwrap();
+        }
+        Poll::Pending
+    }
+}
+
+#[test]
+fn dump_takes_poll_statistics_from_a_running_trace() {
+    // No task table: the statistics come from the trace while it runs, and only then.
+    let rt = Runtime::builder().workers(1).build().expect("runtime");
+    rt.start_trace(1 << 12).expect("starts");
+    // A worker that is between two steps when the trace starts records from its next step: one
+    // step (one poll) here, so that it records every poll below.
+    rt.block_on(rt.spawn(async {})).unwrap();
+    let (tx, rx) = mpsc::channel();
+    let idle = rt.spawn_with(Sched::default().name("idle"), Signal(Some(tx.clone())));
+    let yielder = rt.spawn_with(Sched::default().name("yielder"), async move {
+        for _ in 0..3 {
+            kairos::yield_now().await;
+        }
+        Signal(Some(tx)).await;
+    });
+    rx.recv().unwrap();
+    rx.recv().unwrap();
+    // One worker: it ends the poll that signalled before it polls this task.
+    rt.block_on(rt.spawn(async {})).unwrap();
+
+    let dump = rt.dump();
+    let polls: Vec<_> = dump
+        .tasks()
+        .iter()
+        .map(|t| (t.name, t.polls, t.spawned_at))
+        .collect();
+    assert_eq!(
+        polls,
+        vec![
+            (Some("idle"), Some(1), None),
+            (Some("yielder"), Some(4), None)
+        ],
+        "{dump}"
+    );
+    for t in dump.tasks() {
+        assert!(
+            t.poll_time.is_some() && t.since_last_poll.is_some(),
+            "{dump}"
+        );
+    }
+
+    // Stopped: nothing records poll times any more.
+    assert!(rt.stop_trace().is_some());
+    let dump = rt.dump();
+    assert!(dump.tasks().iter().all(|t| t.polls.is_none()), "{dump}");
+    drop((idle, yielder));
+}
+
 /// The reports of a runtime's long polls.
 fn long_poll_runtime(threshold: Duration) -> (Runtime, Arc<Mutex<Vec<LongPoll>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));

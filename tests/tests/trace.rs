@@ -205,21 +205,60 @@ fn simulator_export_matches_golden_and_the_format() {
         c.tracks.get(&0).map(String::as_str),
         Some("outside workers")
     );
-    // Flows and misses are there (the simulator's trace has no release events: it records the
-    // kinds its golden traces were written with, `EventKind`).
+    // Flows, releases, completions, misses and preemption requests are there.
     assert!(!c.flows.is_empty(), "wakes caused polls");
-    for name in ["deadline_miss", "spawn"] {
+    for name in [
+        "deadline_miss",
+        "spawn",
+        "release",
+        "complete",
+        "preempt_request",
+    ] {
         assert!(c.instants.contains(name), "no {name} instant");
     }
+    // Poll slices carry the tasks' names.
+    assert!(events
+        .iter()
+        .any(|e| e["cat"] == "poll" && e["name"] == "worker-task"));
 
-    // The simulator's own events, in its own order.
-    assert_eq!(trace.events().len(), sim_trace.events().len());
-    for (t, s) in trace.events().iter().zip(sim_trace.events()) {
+    // The simulator's own events, in its own order: the digested ones with the later kinds
+    // (releases, completions, preemption requests) where they were recorded.
+    let mut extra = sim_trace.extra_events().iter().peekable();
+    let mut expected = Vec::new();
+    for e in sim_trace.events() {
+        while let Some(x) = extra.next_if(|x| x.seq <= e.seq) {
+            expected.push(*x);
+        }
+        expected.push(*e);
+    }
+    expected.extend(extra);
+    assert!(sim_trace
+        .extra_events()
+        .iter()
+        .all(|e| !sim_trace.events().iter().any(|d| d.kind == e.kind)));
+    assert_eq!(trace.events().len(), expected.len());
+    for (t, s) in trace.events().iter().zip(&expected) {
         let worker = (s.worker != NO_WORKER).then_some(s.worker);
         assert_eq!(
             (t.time, t.worker, t.kind, t.task, t.a, t.b),
             (s.time, worker, s.kind, s.task, s.a, s.b)
         );
+    }
+    // The simulator's clock never goes back along its order.
+    assert!(trace.events().windows(2).all(|w| w[0].time <= w[1].time));
+    // Each release of the periodic task comes before its job's completion.
+    let periodic: Vec<_> = trace
+        .events()
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Release | EventKind::Complete))
+        .map(|e| (e.kind, e.a))
+        .collect();
+    assert!(!periodic.is_empty());
+    for pair in periodic.chunks(2) {
+        assert_eq!(pair[0].0, EventKind::Release, "{periodic:?}");
+        if let Some(done) = pair.get(1) {
+            assert_eq!((done.0, done.1), (EventKind::Complete, pair[0].1));
+        }
     }
     // The poll slices follow the simulator's poll starts (not continuations), in order.
     let starts: Vec<(u64, f64, u64)> = sim_trace
@@ -325,7 +364,18 @@ fn runtime_trace_has_one_slice_per_poll_and_every_track() {
             polls,
             "{policy:?}: one slice per poll"
         );
-        assert_eq!(c.tracks.len(), 2, "{policy:?}: a track per worker");
+        for w in 0..2u64 {
+            assert_eq!(
+                c.tracks.get(&(w + 1)).map(String::as_str),
+                Some(&*format!("worker {w}")),
+                "{policy:?}: a track per worker"
+            );
+        }
+        // And one for the spawn from this thread (`block_on`'s `rt.spawn`).
+        assert_eq!(
+            c.tracks.get(&0).map(String::as_str),
+            Some("outside workers")
+        );
         assert!(
             !c.flows.is_empty(),
             "{policy:?}: the ping-pong's wakes caused polls"
@@ -367,4 +417,140 @@ fn start_and_stop_while_running() {
         rt.start_trace(0),
         Err(kairos::trace::TraceError::ZeroCapacity)
     );
+}
+
+#[test]
+fn a_task_that_wakes_itself_shows_a_wake_before_its_poll_ends() {
+    let rt = Runtime::builder()
+        .workers(1)
+        .trace(1 << 12)
+        .build()
+        .expect("runtime");
+    let handle = rt.handle();
+    rt.block_on(rt.spawn_with(Sched::default().name("yielder"), async {
+        for _ in 0..3 {
+            kairos::yield_now().await;
+        }
+    }))
+    .expect("finishes");
+    drop(rt);
+    let trace = handle.stop_trace().expect("a trace was running");
+    let task = trace
+        .events()
+        .iter()
+        .find(|e| e.name == Some("yielder"))
+        .expect("polled")
+        .task;
+    let own: Vec<(EventKind, u64)> = trace
+        .events()
+        .iter()
+        .filter(|e| e.task == task && e.kind != EventKind::Spawn)
+        .map(|e| (e.kind, e.a))
+        .collect();
+    // Three polls that yield (each woke its own task: the waker is the task itself, stamped at
+    // the poll's end), then the last one.
+    let yielding = [
+        (EventKind::PollStart, 0),
+        (EventKind::Wake, task),
+        (EventKind::PollEnd, 0),
+    ];
+    let last = [(EventKind::PollStart, 0), (EventKind::PollEnd, 0)];
+    let expected: Vec<_> = yielding.repeat(3).into_iter().chain(last).collect();
+    assert_eq!(own, expected);
+    // Each self-wake is stamped at its poll's end.
+    for w in trace.events().windows(2) {
+        if w[0].kind == EventKind::Wake && w[0].a == task {
+            assert_eq!((w[1].kind, w[1].time), (EventKind::PollEnd, w[0].time));
+        }
+    }
+}
+
+#[test]
+fn spawns_and_wakes_from_other_threads_are_on_the_outside_track() {
+    let rt = Runtime::builder().workers(1).build().expect("runtime");
+    rt.start_trace(1 << 12).expect("starts");
+    // Spawned from this thread (not a worker), then woken from a plain thread.
+    let (tx, rx) = std::sync::mpsc::channel::<std::task::Waker>();
+    let woken = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = woken.clone();
+    let task = rt.spawn_with(
+        Sched::default().name("woken-from-outside"),
+        std::future::poll_fn(move |cx| {
+            if flag.load(std::sync::atomic::Ordering::Acquire) {
+                return std::task::Poll::Ready(());
+            }
+            tx.send(cx.waker().clone()).unwrap();
+            std::task::Poll::Pending
+        }),
+    );
+    let waker = rx.recv().unwrap();
+    // Wake it once its first poll has returned, so that the wake queues it (a wake of a task
+    // still being polled only marks it, and the worker queues it: no outside event).
+    while rt
+        .dump()
+        .tasks()
+        .iter()
+        .any(|t| t.state != kairos::trace::TaskState::Idle)
+    {
+        std::thread::yield_now();
+    }
+    woken.store(true, std::sync::atomic::Ordering::Release);
+    std::thread::spawn(move || waker.wake()).join().unwrap();
+    rt.block_on(task).expect("finishes");
+    // Shut down first: the task's last poll has ended (its join may resolve before).
+    let handle = rt.handle();
+    drop(rt);
+    let trace = handle.stop_trace().expect("was running");
+    let id = trace
+        .events()
+        .iter()
+        .find(|e| e.name == Some("woken-from-outside"))
+        .expect("polled")
+        .task;
+    let outside: Vec<EventKind> = trace
+        .events()
+        .iter()
+        .filter(|e| e.worker.is_none() && e.task == id)
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(outside, [EventKind::Spawn, EventKind::Wake]);
+    let c = check_format(&parse(&trace.to_chrome_json()));
+    assert_eq!(
+        c.tracks.get(&0).map(String::as_str),
+        Some("outside workers")
+    );
+    // The outside wake caused the second poll: a flow starts on the outside track.
+    assert!(!c.flows.is_empty());
+}
+
+#[test]
+fn io_readiness_is_recorded_where_the_reactor_finds_it() {
+    let rt = Runtime::builder()
+        .workers(1)
+        .trace(1 << 12)
+        .build()
+        .expect("runtime");
+    let handle = rt.handle();
+    rt.block_on(rt.spawn(async {
+        let (a, b) = kairos::net::UnixStream::pair().expect("pair");
+        let reader = kairos::spawn(async move {
+            let mut buf = [0u8; 4];
+            b.read(&mut buf).await.expect("read")
+        });
+        kairos::yield_now().await;
+        a.write_all(b"ping").await.expect("write");
+        assert_eq!(reader.await.expect("reader finishes"), 4);
+    }))
+    .expect("finishes");
+    drop(rt);
+    let trace = handle.stop_trace().expect("was running");
+    let ready: Vec<_> = trace
+        .events()
+        .iter()
+        .filter(|e| e.kind == EventKind::IoReady)
+        .collect();
+    assert!(!ready.is_empty(), "no io_ready event");
+    assert!(ready.iter().all(|e| e.worker == Some(0) && e.b & 3 != 0));
+    let c = check_format(&parse(&trace.to_chrome_json()));
+    assert!(c.instants.contains("io_ready"));
 }

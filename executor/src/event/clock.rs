@@ -37,6 +37,26 @@ pub(crate) fn os_now_ns() -> u64 {
     epoch().elapsed().as_nanos() as u64
 }
 
+/// A raw time stamp: the CPU's time-stamp counter where there is one (x86-64's `rdtsc`, a few
+/// nanoseconds, where `clock_gettime` through the vDSO costs tens), else [`os_now_ns`]. Its unit
+/// is the counter's; `trace/ticks.rs` converts stamps to ns. Go's execution tracer stamps its
+/// events the same way (`cputicks`).
+#[inline]
+pub(crate) fn ticks() -> u64 {
+    #[cfg(all(target_arch = "x86_64", not(loom)))]
+    {
+        // SAFETY: `rdtsc` has no preconditions; it reads the time-stamp counter.
+        #[allow(unused_unsafe)]
+        unsafe {
+            core::arch::x86_64::_rdtsc()
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", not(loom))))]
+    {
+        os_now_ns()
+    }
+}
+
 /// The calling thread's CPU time in ns (the sink's clock of the stepping worker if it provides
 /// one; else `CLOCK_THREAD_CPUTIME_ID`, a system call of ~100-300 ns, or the monotonic clock
 /// where there is none).

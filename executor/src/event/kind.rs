@@ -20,10 +20,13 @@
 /// | `PreemptRequest` | 0 | worker asked to yield (`u64::MAX`: the requesting worker itself) | 0 |
 /// | `Release` | periodic task | job index | release time (ns) |
 /// | `Complete` | periodic task | job index | lateness (ns, 0 if on time) |
+/// | `IoReady` | 0 | the source's registration slot in the reactor | readiness: 1 readable, 2 writable, 3 both |
 ///
-/// The simulator's trace records the kinds up to `Annotate`; the later ones are recorded by
-/// runtime tracing (`kairos::trace`) only, so that the simulator's digests and golden traces
-/// stay what they were.
+/// The simulator's trace ([`sim::Trace::events`](crate::sim::Trace::events)) and its digest
+/// hold the kinds up to `Annotate`; it keeps the later ones beside them, in order but outside
+/// the digest ([`sim::Trace::to_trace`](crate::sim::Trace::to_trace) merges both), so that its
+/// digests and golden traces stay what they were. Runtime tracing (`kairos::trace`) records
+/// every kind but `Enqueue`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 #[non_exhaustive]
@@ -58,9 +61,38 @@ pub enum EventKind {
     Release = 14,
     /// A periodic job completed.
     Complete = 15,
+    /// The reactor found an I/O source ready (the tasks it wakes follow as `Wake`s).
+    IoReady = 16,
 }
 
 impl EventKind {
+    /// The kind with the highest number.
+    pub(crate) const LAST: EventKind = EventKind::IoReady;
+
+    /// The kind numbered `n`, if there is one.
+    pub(crate) fn from_u8(n: u8) -> Option<EventKind> {
+        use EventKind::*;
+        const ALL: [EventKind; 16] = [
+            Spawn,
+            Wake,
+            Enqueue,
+            PollStart,
+            PollEnd,
+            Steal,
+            Park,
+            Unpark,
+            TimerFire,
+            DeadlineMiss,
+            Cancel,
+            Annotate,
+            PreemptRequest,
+            Release,
+            Complete,
+            IoReady,
+        ];
+        ALL.get(usize::from(n).checked_sub(1)?).copied()
+    }
+
     /// Whether the simulator's trace records this kind (the kinds it recorded before runtime
     /// tracing added more: its digests and golden traces do not change).
     #[inline]
@@ -90,6 +122,7 @@ impl EventKind {
             EventKind::PreemptRequest => "preempt_request",
             EventKind::Release => "release",
             EventKind::Complete => "complete",
+            EventKind::IoReady => "io_ready",
         }
     }
 }

@@ -5,20 +5,25 @@
 //! # Protocol
 //!
 //! A [`Sink`] is installed per thread ([`install`]): while the returned [`Installed`] guard
-//! lives, every event the runtime reports on that thread goes to it, and the runtime's clock
-//! ([`clock`]) asks it for the time first. On every other thread, and at every other time, no
-//! sink is installed and each report costs one thread-local load and one predictable branch:
-//! [`emit`] takes its arguments as a closure, so not even they are computed.
+//! lives, the events the runtime reports on that thread go to it, and, if the sink provides the
+//! clock (the simulator), the runtime's clock ([`clock`]) asks it for the time. With the sink,
+//! the thread stores what it [`Wants`]: one bit per [`EventKind`] it records, and one for the
+//! clock and `work` slices. Every event point loads that word (one thread-local load) and tests
+//! its kind's bit (one predictable branch); [`emit`] takes its arguments as a closure, so they
+//! are computed only for a kind the sink records. On every other thread, and at every other
+//! time, the word is 0: no sink, no event, no call.
 //!
 //! What the runtime reports (see [`EventKind`] for the arguments): spawn, wake, enqueue, poll
-//! start and end, steal, park and unpark, timer fire, deadline miss and cancel. What it asks:
-//! the time ([`clock::now_ns`]), the calling worker's CPU time ([`clock::thread_cpu_ns`]), and,
-//! for `kairos::work`, what a slice of computation costs ([`work_slice`]): on a real thread it
-//! is spun, under the simulator it is charged to a virtual worker and the poll continues after
-//! it ([`continues`], [`step_busy`]).
+//! start (with the task's name: [`poll_start`]) and end, steal, park and unpark, timer fire,
+//! preemption request, periodic release, completion and deadline miss, cancel, I/O readiness.
+//! What it asks a sink that provides the clock: the time ([`clock::now_ns`]), the calling
+//! worker's CPU time ([`clock::thread_cpu_ns`]), and, for `kairos::work`, what a slice of
+//! computation costs ([`work_slice`]): on a real thread it is spun, under the simulator it is
+//! charged to a virtual worker and the poll continues after it ([`continues`], [`step_busy`]).
 //!
 //! The modules that report (`task/`, `time/`, `worker/`, `periodic/`, `runtime/`) name only this
-//! module; the simulator (`sim/hook.rs`) is one implementation of [`Sink`].
+//! module; the simulator (`sim/hook.rs`) and runtime tracing (`trace/session.rs`) are the two
+//! implementations of [`Sink`].
 
 pub(crate) mod clock;
 mod kind;
@@ -31,13 +36,35 @@ use std::task::Waker;
 
 /// An observer of one thread's runtime events, and optionally its clock.
 ///
-/// Only [`record`](Sink::record) is required; the other methods' defaults are the real
-/// runtime's behaviour (OS clocks, `work` slices spun on the CPU).
+/// Only [`wants`](Sink::wants) and [`record`](Sink::record) are required; the other methods'
+/// defaults are the real runtime's behaviour (OS clocks, `work` slices spun on the CPU).
 pub(crate) trait Sink {
-    /// One event (see [`EventKind`] for `task`, `a` and `b`).
+    /// What this sink takes (read once, when it is installed).
+    fn wants(&self) -> Wants;
+
+    /// One event (see [`EventKind`] for `task`, `a` and `b`), of a kind [`wants`](Sink::wants)
+    /// names.
     fn record(&self, kind: EventKind, task: u64, a: u64, b: u64);
 
-    /// The time in ns since the clock's epoch, if this sink provides the clock.
+    /// A poll of task `task` starts (`continued`: it continues after a charged `work` slice);
+    /// `name` is the task's name. Called if the sink records `PollStart`; the default records
+    /// it without the name.
+    fn poll_start(&self, task: u64, continued: bool, name: Option<&'static str>) {
+        let _ = name;
+        self.record(EventKind::PollStart, task, u64::from(continued), 0);
+    }
+
+    /// The poll of task `task` returned (`a`, `b`: see `PollEnd` in [`EventKind`]). For a sink
+    /// that wants [`Wants::WHOLE_POLLS`], `start` is what the poll's start left ([`PollMark`])
+    /// and `self_woken` whether the task woke itself during the poll. The default records a
+    /// `PollEnd`.
+    fn poll_end(&self, task: u64, start: Option<PollMark>, self_woken: bool, a: u64, b: u64) {
+        let _ = (start, self_woken);
+        self.record(EventKind::PollEnd, task, a, b);
+    }
+
+    /// The time in ns since the clock's epoch, if this sink provides the clock (asked only if it
+    /// wants [`Wants::CLOCK`]; the same for the methods below).
     fn now(&self) -> Option<u64> {
         None
     }
@@ -79,9 +106,77 @@ pub(crate) enum Slice {
     Sleep,
 }
 
+/// What an installed sink takes: a bit per [`EventKind`] it records (bit `kind as u8`), and
+/// [`Wants::CLOCK`] if it provides the clock and decides what `work` slices cost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Wants(u32);
+
+impl Wants {
+    /// Nothing (the value of a thread without a sink).
+    pub(crate) const NONE: Wants = Wants(0);
+    /// The sink provides the clock and `work` slices ([`Sink::now`] and the methods after it).
+    pub(crate) const CLOCK: Wants = Wants(1 << 31);
+    /// The sink takes each poll whole, in one call at its end ([`Sink::poll_end`]): its start
+    /// is a raw time stamp ([`clock::ticks`]) and the task's name, kept on the thread in a
+    /// [`PollMark`] (no call), and a wake of the polled task by itself is a flag of that call
+    /// (no call either). With `PollStart` not wanted, this is the cheapest way to see polls:
+    /// one call per poll (runtime tracing).
+    pub(crate) const WHOLE_POLLS: Wants = Wants(1 << 30);
+
+    /// Every event kind.
+    pub(crate) const fn all_kinds() -> Wants {
+        // Bits 1..=`EventKind::LAST`.
+        Wants(((1u32 << (EventKind::LAST as u32 + 1)) - 1) & !1)
+    }
+
+    /// `self` without `kind`.
+    pub(crate) const fn without(self, kind: EventKind) -> Wants {
+        Wants(self.0 & !Wants::bit(kind))
+    }
+
+    /// `self` and `other`.
+    pub(crate) const fn and(self, other: Wants) -> Wants {
+        Wants(self.0 | other.0)
+    }
+
+    /// Whether `self` has every bit of `other`.
+    #[inline]
+    pub(crate) const fn has(self, other: Wants) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Whether `self` records `kind`.
+    #[inline]
+    pub(crate) const fn records(self, kind: EventKind) -> bool {
+        self.0 & Wants::bit(kind) != 0
+    }
+
+    /// `kind`'s bit.
+    #[inline]
+    const fn bit(kind: EventKind) -> u32 {
+        1 << (kind as u32)
+    }
+}
+
+/// What the start of a poll leaves for its end when the sink takes polls whole
+/// ([`Wants::WHOLE_POLLS`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PollMark {
+    /// Raw time stamp of the start ([`clock::ticks`]).
+    pub(crate) ticks: u64,
+    /// The task's name.
+    pub(crate) name: Option<&'static str>,
+}
+
 thread_local! {
     /// The sink installed on this thread, or `None`.
     static SINK: Cell<Option<NonNull<dyn Sink>>> = const { Cell::new(None) };
+    /// What it takes ([`Wants::NONE`] without a sink): the word every event point tests.
+    static WANTS: Cell<Wants> = const { Cell::new(Wants::NONE) };
+    /// The polled task woke itself during the current poll ([`Wants::WHOLE_POLLS`]).
+    static SELF_WOKEN: Cell<bool> = const { Cell::new(false) };
+    /// What the current poll's start left for its end ([`Wants::WHOLE_POLLS`]).
+    static POLL_MARK: Cell<Option<PollMark>> = const { Cell::new(None) };
 }
 
 /// Installs `sink` on this thread until the guard drops (the previous sink, normally none, is
@@ -95,18 +190,29 @@ pub(crate) unsafe fn install(sink: &dyn Sink) -> Installed {
     // removes the pointer, is dropped.
     let ptr: NonNull<dyn Sink> = unsafe { std::mem::transmute(ptr) };
     let previous = SINK.with(|s| s.replace(Some(ptr)));
-    Installed { previous }
+    let previous_wants = WANTS.with(|w| w.replace(sink.wants()));
+    // A poll's state is per sink: none carries over from the previous one.
+    POLL_MARK.with(|m| m.set(None));
+    SELF_WOKEN.with(|s| s.set(false));
+    Installed {
+        previous,
+        previous_wants,
+    }
 }
 
 /// Restores the previous sink on drop.
 pub(crate) struct Installed {
+    /// The sink installed before.
     previous: Option<NonNull<dyn Sink>>,
+    /// What it took.
+    previous_wants: Wants,
 }
 
 impl Drop for Installed {
     fn drop(&mut self) {
         let previous = self.previous;
         let _ = SINK.try_with(|s| s.set(previous));
+        let _ = WANTS.try_with(|w| w.set(self.previous_wants));
     }
 }
 
@@ -119,16 +225,34 @@ fn with<R>(f: impl FnOnce(&dyn Sink) -> R) -> Option<R> {
     Some(f(unsafe { sink.as_ref() }))
 }
 
+/// What this thread's sink takes ([`Wants::NONE`] without one).
+#[inline]
+fn wants() -> Wants {
+    WANTS.try_with(Cell::get).unwrap_or(Wants::NONE)
+}
+
 /// Whether a sink is installed on this thread.
 #[inline]
 pub(crate) fn active() -> bool {
-    SINK.try_with(|s| s.get().is_some()).unwrap_or(false)
+    wants() != Wants::NONE
 }
 
-/// Reports an event of `kind`; `args` computes `(task, a, b)` only when a sink listens.
+/// Whether this thread's sink records events of `kind`.
+#[inline]
+pub(crate) fn records(kind: EventKind) -> bool {
+    wants().records(kind)
+}
+
+/// Whether this thread's sink provides the clock and `work` slices (the simulator).
+#[inline]
+pub(crate) fn virtual_clock() -> bool {
+    wants().has(Wants::CLOCK)
+}
+
+/// Reports an event of `kind`; `args` computes `(task, a, b)` only if the sink records `kind`.
 #[inline]
 pub(crate) fn emit(kind: EventKind, args: impl FnOnce() -> (u64, u64, u64)) {
-    if active() {
+    if records(kind) {
         emit_slow(kind, args());
     }
 }
@@ -139,8 +263,77 @@ fn emit_slow(kind: EventKind, (task, a, b): (u64, u64, u64)) {
     let _ = with(|s| s.record(kind, task, a, b));
 }
 
-/// What a `work` slice of `ns` does on this thread ([`Sink::work_slice`]; `Spin` without a sink).
+/// Reports the start of a poll of task `task` named `name` (`continued`: after a charged `work`
+/// slice; [`Sink::poll_start`]); for a sink that takes polls whole, keeps the start's stamp and
+/// the name on this thread for [`poll_end`] instead (no call).
+#[inline]
+pub(crate) fn poll_start(task: u64, continued: bool, name: impl FnOnce() -> Option<&'static str>) {
+    let wants = wants();
+    if wants.0 & (Wants::bit(EventKind::PollStart) | Wants::WHOLE_POLLS.0) != 0 {
+        if wants.has(Wants::WHOLE_POLLS) {
+            let mark = PollMark {
+                ticks: clock::ticks(),
+                name: name(),
+            };
+            let _ = POLL_MARK.try_with(|m| m.set(Some(mark)));
+        } else {
+            poll_start_slow(task, continued, name());
+        }
+    }
+}
+
+/// Reports the end of the poll of task `task`; `args` computes `PollEnd`'s arguments.
+#[inline]
+pub(crate) fn poll_end(task: u64, args: impl FnOnce() -> (u64, u64)) {
+    if records(EventKind::PollEnd) {
+        poll_end_slow(task, args());
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn poll_end_slow(task: u64, (a, b): (u64, u64)) {
+    let start = POLL_MARK.try_with(Cell::take).ok().flatten();
+    let self_woken = SELF_WOKEN.try_with(|s| s.replace(false)).unwrap_or(false);
+    let _ = with(|s| s.poll_end(task, start, self_woken, a, b));
+}
+
+/// Reports a wake of the task `task` computes the id of; `is_polled` tells whether it is the
+/// task being polled on this thread (asked only if the sink takes polls whole: then a task's
+/// wake of itself is a flag of its poll's end, not a record).
+#[inline]
+pub(crate) fn wake(task: impl FnOnce() -> u64, is_polled: impl FnOnce() -> bool) {
+    if records(EventKind::Wake) {
+        wake_slow(task, is_polled);
+    }
+}
+
+/// [`wake`] while a sink records wakes. Out of line: deciding inline whether the wake folds
+/// into the poll's end kept the sink's word in a register across the waker, two more
+/// instructions per wake on the untraced path (`docs/benchmarks.md`).
+#[cold]
+#[inline(never)]
+fn wake_slow(task: impl FnOnce() -> u64, is_polled: impl FnOnce() -> bool) {
+    if wants().has(Wants::WHOLE_POLLS) && is_polled() {
+        let _ = SELF_WOKEN.try_with(|s| s.set(true));
+    } else {
+        let task = task();
+        let _ = with(|s| s.record(EventKind::Wake, task, 0, 0));
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn poll_start_slow(task: u64, continued: bool, name: Option<&'static str>) {
+    let _ = with(|s| s.poll_start(task, continued, name));
+}
+
+/// What a `work` slice of `ns` does on this thread ([`Sink::work_slice`]; `Spin` unless the sink
+/// provides the clock).
 pub(crate) fn work_slice(ns: u64, waker: &Waker) -> Slice {
+    if !virtual_clock() {
+        return Slice::Spin;
+    }
     with(|s| s.work_slice(ns, waker)).unwrap_or(Slice::Spin)
 }
 
@@ -148,18 +341,22 @@ pub(crate) fn work_slice(ns: u64, waker: &Waker) -> Slice {
 /// ([`Sink::continues`]).
 #[inline]
 pub(crate) fn continues(task: u64) -> bool {
-    active() && with(|s| s.continues(task)).unwrap_or(false)
+    virtual_clock() && with(|s| s.continues(task)).unwrap_or(false)
 }
 
 /// The `work` time charged in the current worker step ([`Sink::step_busy`]).
+#[inline]
 pub(crate) fn step_busy() -> (bool, u64) {
+    if !virtual_clock() {
+        return (false, 0);
+    }
     with(|s| s.step_busy()).unwrap_or((false, 0))
 }
 
 /// The sink's clock, if it provides one.
 #[inline]
 fn sink_now() -> Option<u64> {
-    if !active() {
+    if !virtual_clock() {
         return None;
     }
     with(|s| s.now()).flatten()
@@ -168,7 +365,7 @@ fn sink_now() -> Option<u64> {
 /// The sink's CPU clock of the calling worker, if it provides one.
 #[inline]
 fn sink_thread_cpu() -> Option<u64> {
-    if !active() {
+    if !virtual_clock() {
         return None;
     }
     with(|s| s.thread_cpu()).flatten()

@@ -10,14 +10,7 @@ use loom::thread;
 
 /// A record whose fields all carry `n`.
 fn record(n: u64) -> Record {
-    Record {
-        time: n,
-        kind: EventKind::PollStart,
-        task: n,
-        a: n,
-        b: n,
-        name: None,
-    }
+    Record::new(n, EventKind::Release, n, n, n)
 }
 
 /// The writer pushes three records into a buffer of two while a reader snapshots: the reader
@@ -38,7 +31,7 @@ fn snapshot_vs_push() {
         let seen = buf.snapshot();
         for (i, r) in seen.iter().enumerate() {
             let n = i as u64 + 1;
-            assert_eq!((r.time, r.task, r.a, r.b), (n, n, n, n));
+            assert_eq!((r.time, r.task(), r.args()), (n, n, (n, n)));
         }
         writer.join().unwrap();
         assert_eq!(buf.snapshot().len(), 2);

@@ -494,7 +494,7 @@ impl Builder {
     /// Keeps, for every live task, where it was spawned, how often and how long it was polled,
     /// and when it last was, for [`Runtime::dump`]. It costs a short lock at each spawn,
     /// completion and poll, and two clock reads per poll. Default: off (the dump then lists the
-    /// tasks, their states and parameters, without these fields).
+    /// tasks, their states and parameters, with poll statistics only while a trace runs).
     ///
     /// ```
     /// let rt = kairos::Runtime::builder().workers(1).track_tasks(true).build().unwrap();

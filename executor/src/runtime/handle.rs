@@ -122,9 +122,16 @@ impl Handle {
     pub fn dump(&self) -> crate::trace::TaskDump {
         let shared = self.shared();
         let now = crate::event::clock::now_ns();
+        let source = match shared.task_table() {
+            Some(table) => crate::trace::PollSource::Table(table),
+            None => match shared.trace().poll_stats() {
+                Some(polls) => crate::trace::PollSource::Trace(polls),
+                None => crate::trace::PollSource::None,
+            },
+        };
         let mut tasks = Vec::with_capacity(shared.live_tasks());
         shared.for_each_task(|header| {
-            tasks.push(crate::trace::task_info(header, shared.task_table(), now));
+            tasks.push(crate::trace::task_info(header, &source, now));
         });
         crate::trace::TaskDump::new(tasks)
     }

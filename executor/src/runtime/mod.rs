@@ -304,8 +304,9 @@ impl Runtime {
     }
 
     /// Every live task: id, name, state, scheduling parameters, and with
-    /// [`Builder::track_tasks`] its spawn location and poll statistics. Callable from any
-    /// thread while the runtime runs; see [`TaskDump`](crate::trace::TaskDump).
+    /// [`Builder::track_tasks`] its spawn location and poll statistics (without it, while a
+    /// trace runs, its poll statistics since the trace started). Callable from any thread while
+    /// the runtime runs; see [`TaskDump`](crate::trace::TaskDump).
     ///
     /// ```
     /// let rt = kairos::Runtime::builder().workers(1).build().unwrap();

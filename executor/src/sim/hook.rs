@@ -20,7 +20,7 @@
 //! also when a scenario panics).
 
 use super::trace::{TraceBuf, NO_WORKER};
-use crate::event::{self, EventKind, Sink, Slice};
+use crate::event::{self, EventKind, Sink, Slice, Wants};
 use crate::rng::Rng;
 use std::cell::{Cell, RefCell};
 use std::ptr;
@@ -109,15 +109,31 @@ pub(crate) fn active() -> bool {
 }
 
 impl Sink for State {
-    /// Kinds added for runtime tracing after the golden traces were written are ignored
-    /// (`EventKind::in_sim_trace`).
+    /// Every kind, and the clock.
+    fn wants(&self) -> Wants {
+        Wants::all_kinds().and(Wants::CLOCK)
+    }
+
+    /// The kinds the digest covers go into the trace and the digest; those added for runtime
+    /// tracing after the golden traces were written (`EventKind::in_sim_trace`) are kept beside
+    /// them, in order, outside the digest (`TraceBuf::push_extra`).
     fn record(&self, kind: EventKind, task: u64, a: u64, b: u64) {
-        if !kind.in_sim_trace() {
-            return;
-        }
         let worker = self.worker.get().map_or(NO_WORKER, |w| w as u32);
         if let Ok(mut trace) = self.trace.try_borrow_mut() {
-            trace.push(self.now.get(), worker, kind, task, a, b);
+            if kind.in_sim_trace() {
+                trace.push(self.now.get(), worker, kind, task, a, b);
+            } else {
+                trace.push_extra(self.now.get(), worker, kind, task, a, b);
+            }
+        }
+    }
+
+    /// As [`record`](Sink::record), and the task's name is kept for the exports (outside the
+    /// digest).
+    fn poll_start(&self, task: u64, continued: bool, name: Option<&'static str>) {
+        self.record(EventKind::PollStart, task, u64::from(continued), 0);
+        if let (Some(name), Ok(mut trace)) = (name, self.trace.try_borrow_mut()) {
+            trace.name_task(task, name);
         }
     }
 

@@ -7,6 +7,7 @@
 
 use super::digest::{Digest, Hasher};
 pub use crate::event::EventKind;
+use std::collections::HashMap;
 use std::fmt;
 use std::io::{self, Write};
 
@@ -67,10 +68,20 @@ impl fmt::Display for Event {
 
 /// The events being recorded, and the running digest.
 pub(crate) struct TraceBuf {
+    /// The kept events of the kinds the digest covers.
     events: Vec<Event>,
+    /// The kept events of the later kinds (`EventKind::in_sim_trace`), each with the `seq` of the
+    /// digested event it precedes.
+    extra: Vec<Event>,
+    /// Task names seen at poll starts, by task id (kept events only).
+    names: HashMap<u64, &'static str>,
+    /// Whether records are kept (the digest always is).
     keep: bool,
+    /// Digested events so far.
     seq: u64,
+    /// The running digest.
     hasher: Hasher,
+    /// Interned annotation labels.
     labels: Vec<&'static str>,
 }
 
@@ -79,6 +90,8 @@ impl TraceBuf {
     pub(crate) fn new(keep: bool) -> TraceBuf {
         TraceBuf {
             events: Vec::new(),
+            extra: Vec::new(),
+            names: HashMap::new(),
             keep,
             seq: 0,
             hasher: Hasher::new(),
@@ -118,6 +131,37 @@ impl TraceBuf {
         }
     }
 
+    /// Keeps one event of a kind the digest does not cover, between the digested events
+    /// recorded before and after it (not counted in `len`).
+    pub(crate) fn push_extra(
+        &mut self,
+        time: u64,
+        worker: u32,
+        kind: EventKind,
+        task: u64,
+        a: u64,
+        b: u64,
+    ) {
+        if self.keep {
+            self.extra.push(Event {
+                seq: self.seq,
+                time,
+                worker,
+                kind,
+                task,
+                a,
+                b,
+            });
+        }
+    }
+
+    /// Task `task` is named `name` (kept for the exports, outside the digest).
+    pub(crate) fn name_task(&mut self, task: u64, name: &'static str) {
+        if self.keep {
+            self.names.entry(task).or_insert(name);
+        }
+    }
+
     /// The number of `label`, interning it on first use (numbers follow first use, so they are
     /// deterministic too).
     pub(crate) fn label(&mut self, label: &'static str) -> u64 {
@@ -151,6 +195,8 @@ impl TraceBuf {
     pub(crate) fn snapshot(&self) -> Trace {
         Trace {
             events: self.events.clone(),
+            extra: self.extra.clone(),
+            names: self.names.clone(),
             labels: self.labels.clone(),
             recorded: self.seq,
             digest: self.digest(),
@@ -176,9 +222,17 @@ impl TraceBuf {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Trace {
+    /// The digested events.
     events: Vec<Event>,
+    /// The later kinds, each with the `seq` of the digested event it precedes.
+    extra: Vec<Event>,
+    /// Task names by id.
+    names: HashMap<u64, &'static str>,
+    /// Annotation labels by number.
     labels: Vec<&'static str>,
+    /// Digested events recorded (kept or not).
     recorded: u64,
+    /// Their digest.
     digest: Digest,
 }
 
@@ -297,10 +351,36 @@ impl Trace {
         Ok(())
     }
 
-    /// The same events as a [`kairos::trace::Trace`](crate::trace::Trace) of `workers` virtual
-    /// workers (pass [`Sim::workers`](super::Sim::workers)), in the simulator's own order, for
-    /// the exports runtime traces have ([`write_chrome_json`](crate::trace::Trace::write_chrome_json)).
-    /// Events outside every worker get `worker: None`; annotations keep their label as `name`.
+    /// The kept events of the kinds added for runtime tracing, which the digest and
+    /// [`events`](Trace::events) leave out (so that digests and golden traces recorded before
+    /// them stay valid): periodic releases and completions, and preemption requests. Each
+    /// event's `seq` is that of the digested event it came before (`events().len()` for one after
+    /// the last).
+    ///
+    /// ```
+    /// use kairos::{sim, Periodic};
+    /// use std::time::Duration;
+    /// let mut sim = sim::Builder::new().build().unwrap();
+    /// let h = sim
+    ///     .spawn_periodic(Periodic::new(Duration::from_millis(1)), |_job| async {})
+    ///     .unwrap();
+    /// sim.run_for(Duration::from_micros(2_500)); // releases at 0, 1 and 2 ms
+    /// h.stop();
+    /// let trace = sim.trace();
+    /// let extra = trace.extra_events().iter();
+    /// assert_eq!(extra.filter(|e| e.kind == sim::EventKind::Release).count(), 3);
+    /// ```
+    pub fn extra_events(&self) -> &[Event] {
+        &self.extra
+    }
+
+    /// Every kept event as a [`kairos::trace::Trace`](crate::trace::Trace) of `workers` virtual
+    /// workers (pass [`Sim::workers`](super::Sim::workers)), in the simulator's own order: the
+    /// digested [`events`](Trace::events) with the [`extra_events`](Trace::extra_events) at the
+    /// places they were recorded, for the exports runtime traces have
+    /// ([`write_chrome_json`](crate::trace::Trace::write_chrome_json)). Events outside every
+    /// worker get `worker: None`; poll starts carry the task's name if it has one, annotations
+    /// their label.
     ///
     /// ```
     /// let mut sim = kairos::sim::Builder::new().workers(2).build().unwrap();
@@ -310,21 +390,28 @@ impl Trace {
     /// assert!(trace.to_chrome_json().contains("\"ph\":\"X\""));
     /// ```
     pub fn to_trace(&self, workers: usize) -> crate::trace::Trace {
-        let events = self
-            .events
-            .iter()
-            .map(|e| crate::trace::TraceEvent {
-                time: e.time,
-                worker: (e.worker != NO_WORKER).then_some(e.worker),
-                kind: e.kind,
-                task: e.task,
-                a: e.a,
-                b: e.b,
-                name: (e.kind == EventKind::Annotate)
-                    .then(|| self.label(e.a))
-                    .flatten(),
-            })
-            .collect();
+        let convert = |e: &Event| crate::trace::TraceEvent {
+            time: e.time,
+            worker: (e.worker != NO_WORKER).then_some(e.worker),
+            kind: e.kind,
+            task: e.task,
+            a: e.a,
+            b: e.b,
+            name: match e.kind {
+                EventKind::Annotate => self.label(e.a),
+                EventKind::PollStart => self.names.get(&e.task).copied(),
+                _ => None,
+            },
+        };
+        let mut events = Vec::with_capacity(self.events.len() + self.extra.len());
+        let mut extra = self.extra.iter().peekable();
+        for e in &self.events {
+            while let Some(x) = extra.next_if(|x| x.seq <= e.seq) {
+                events.push(convert(x));
+            }
+            events.push(convert(e));
+        }
+        events.extend(extra.map(convert));
         crate::trace::Trace::from_sim(events, workers)
     }
 

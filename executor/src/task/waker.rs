@@ -8,7 +8,7 @@
 
 use super::raw::{Header, RawTask};
 use super::state::{TransitionToNotifiedByRef, TransitionToNotifiedByVal};
-use crate::event::{self, EventKind};
+use crate::event;
 use std::mem::ManuallyDrop;
 use std::ops::Deref;
 use std::ptr::NonNull;
@@ -52,10 +52,14 @@ unsafe fn clone_waker(data: *const ()) -> RawWaker {
     RawWaker::new(data, &WAKER_VTABLE)
 }
 
-/// Event: the task's waker was called.
+/// Event: the task's waker was called (by the task itself, if it is the one polled here).
 #[inline]
 fn record_wake(task: RawTask) {
-    event::emit(EventKind::Wake, || (task.header().id.0, 0, 0));
+    let header = task.header();
+    event::wake(
+        || header.id.0,
+        || std::ptr::eq(super::current::get(), header),
+    );
 }
 
 unsafe fn wake_by_val(data: *const ()) {

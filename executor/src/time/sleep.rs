@@ -59,7 +59,7 @@ fn clamp(deadline: Instant) -> u64 {
 /// yet which clock will run it (the real one, or a simulation's virtual one), so a relative
 /// duration is anchored at the first poll, on the poller's clock.
 pub(super) fn outside_any_clock() -> bool {
-    !event::active() && context::with_handle(|h| h.is_none())
+    !event::virtual_clock() && context::with_handle(|h| h.is_none())
 }
 
 /// Waits until the clock reaches `deadline`. A deadline in the past completes at once.

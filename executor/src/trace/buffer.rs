@@ -81,6 +81,15 @@ impl EventBuf {
             .collect()
     }
 
+    /// Calls `f` with each record published so far, in order, without copying the buffer.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&Record)) {
+        let len = self.len.load(Ordering::Acquire);
+        for slot in &self.slots[..len] {
+            // SAFETY: as in `snapshot`.
+            slot.with(|p| f(unsafe { (*p).assume_init_ref() }));
+        }
+    }
+
     /// Events dropped because the buffer was full.
     pub(crate) fn lost(&self) -> u64 {
         self.lost.load(Ordering::Relaxed)

@@ -5,14 +5,15 @@
 //!
 //! - metadata (`"ph":"M"`): the process name, and per worker track a `thread_name`
 //!   (`worker N`, thread id `N + 1`) and `thread_sort_index`; thread id 0 is the track of events
-//!   outside every worker (simulator only: spawns from the test thread, `block_on`'s future);
+//!   outside every worker, if there are any (spawns and wakes from threads that are not
+//!   workers; under the simulator, the test thread's spawns and `block_on`'s future);
 //! - per poll a complete slice (`"ph":"X"`, category `poll`) on its worker's track, named by the
 //!   task's name or `task N`, from its poll start to its end (under the simulator, the end plus
 //!   the `work` time charged in its last step; a poll that continues after a `work` slice is one
 //!   slice);
 //! - per park an `idle` slice (category `park`) from the park to the next unpark;
 //! - instant events (`"ph":"i"`, scope thread) for spawns, steals, timer fires, preemption
-//!   requests, periodic releases and completions, deadline misses and cancels;
+//!   requests, periodic releases and completions, deadline misses, cancels and I/O readiness;
 //! - per wake that caused a poll, a flow (`"ph":"s"` at the wake, `"ph":"f"`, `"bp":"e"` at the
 //!   poll's start, the same `id`): the first wake after a task's previous poll start is the one
 //!   that queued it; later wakes before the poll found it queued already.
@@ -206,6 +207,9 @@ fn instant(e: &TraceEvent, track: u64) -> Value {
         EventKind::Release => json!({"task": e.task, "job": e.a, "release_ns": e.b}),
         EventKind::Complete => json!({"task": e.task, "job": e.a, "lateness_ns": e.b}),
         EventKind::DeadlineMiss => json!({"task": e.task, "lateness_ns": e.a, "job": e.b}),
+        EventKind::IoReady => {
+            json!({"source": e.a, "readable": e.b & 1 != 0, "writable": e.b & 2 != 0})
+        }
         _ => json!({"task": e.task, "a": e.a, "b": e.b}),
     };
     json!({"name": e.kind.name(), "cat": e.kind.name(), "ph": "i", "s": "t", "pid": PID,

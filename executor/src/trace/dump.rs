@@ -3,13 +3,22 @@
 //!
 //! The dump walks the runtime's registry of live tasks (`task/registry.rs`) shard by shard, each
 //! under its lock, so it can be taken from any thread while the runtime runs; each task's state
-//! is one load of its state word, so a task may change state right after it was read. Spawn
-//! locations and poll statistics come from the side table (`tasks.rs`) of a runtime built with
-//! `Builder::track_tasks(true)`; without it those fields are `None`.
+//! is one load of its state word, so a task may change state right after it was read.
+//!
+//! The fields that need a clock read per poll (polls, their total time, time since the last
+//! one) are filled only while something records poll times, so that a runtime that records
+//! none reads no extra clock per poll: from the side table (`tasks.rs`) of a runtime built with
+//! `Builder::track_tasks(true)` (or `long_poll`), which also holds spawn locations; else, while a
+//! trace runs, from the trace's buffers (the polls since the trace started, the poll start and
+//! end stamps it records anyway); else they are `None`. The latency histograms
+//! (`Builder::record_latency`) time polls too, but per task name, not per task: filling a
+//! per-task record from them would add a lock per poll to every `Edf`, `Priority` and `Fair`
+//! runtime (where they are on by default), so they do not fill these fields.
 
-use super::tasks::TaskTable;
+use super::tasks::{PollStats, TaskTable};
 use crate::task::policy_state::UNPLACED;
 use crate::task::Header;
+use std::collections::HashMap;
 use std::fmt;
 use std::panic::Location;
 use std::time::Duration;
@@ -62,11 +71,12 @@ pub struct TaskInfo {
     pub nice: i8,
     /// Its virtual runtime under `Fair`, once placed on a queue.
     pub vruntime: Option<u64>,
-    /// Polls so far (`Builder::track_tasks`).
+    /// Polls so far (with `Builder::track_tasks`), or since the running trace started (without
+    /// it, while a trace runs); `None` while nothing records poll times.
     pub polls: Option<u64>,
-    /// Their total duration (`Builder::track_tasks`).
+    /// Their total duration (as `polls`).
     pub poll_time: Option<Duration>,
-    /// Time since its last poll ended, if it was polled (`Builder::track_tasks`).
+    /// Time since its last poll ended, if it was polled (as `polls`).
     pub since_last_poll: Option<Duration>,
     /// Where it was spawned (`Builder::track_tasks`).
     pub spawned_at: Option<&'static Location<'static>>,
@@ -107,8 +117,18 @@ impl TaskDump {
     }
 }
 
+/// Where a dump's poll statistics come from (see the module docs).
+pub(crate) enum PollSource<'a> {
+    /// The runtime's task table (`Builder::track_tasks`).
+    Table(&'a TaskTable),
+    /// The running trace's buffers, by task id.
+    Trace(HashMap<u64, PollStats>),
+    /// Nothing records poll times.
+    None,
+}
+
 /// The dump entry of the live task `header` at time `now` (ns).
-pub(crate) fn task_info(header: &Header, table: Option<&TaskTable>, now: u64) -> TaskInfo {
+pub(crate) fn task_info(header: &Header, source: &PollSource<'_>, now: u64) -> TaskInfo {
     let s = header.state.load();
     let state = if s.is_complete() {
         TaskState::Complete
@@ -120,7 +140,16 @@ pub(crate) fn task_info(header: &Header, table: Option<&TaskTable>, now: u64) ->
         TaskState::Idle
     };
     let p = &header.policy;
-    let stats = table.and_then(|t| t.get(header.id.0));
+    let id = header.id.0;
+    let (stats, spawned_at) = match source {
+        PollSource::Table(table) => match table.get(id) {
+            Some(s) => (Some(s.polls), Some(s.spawned_at)),
+            None => (None, None),
+        },
+        // A task the trace saw no poll of was not polled since it started.
+        PollSource::Trace(polls) => (Some(polls.get(&id).copied().unwrap_or_default()), None),
+        PollSource::None => (None, None),
+    };
     let vruntime = p.vruntime();
     TaskInfo {
         id: header.id.0,
@@ -135,7 +164,7 @@ pub(crate) fn task_info(header: &Header, table: Option<&TaskTable>, now: u64) ->
         since_last_poll: stats
             .filter(|s| s.last_poll_end != 0)
             .map(|s| Duration::from_nanos(now.saturating_sub(s.last_poll_end))),
-        spawned_at: stats.map(|s| s.spawned_at),
+        spawned_at,
     }
 }
 

@@ -2,8 +2,8 @@
 //!
 //! A trace records the runtime's events (see [`EventKind`]): spawns, polls (with the task's id
 //! and name), wakes (and which task woke), steals, parks and unparks, preemption requests, timer
-//! fires, periodic releases, completions, deadline misses and cancels (not queueing: `Enqueue`;
-//! a wake's flow to the poll it caused shows it). Start and stop it while the runtime
+//! fires, periodic releases, completions, deadline misses, cancels and I/O readiness (not
+//! queueing: `Enqueue`; a wake's flow to the poll it caused shows it). Start and stop it while the runtime
 //! runs ([`Runtime::start_trace`](crate::Runtime::start_trace) /
 //! [`stop_trace`](crate::Runtime::stop_trace), the same on [`Handle`](crate::Handle)), or from
 //! the start ([`Builder::trace`](crate::Builder::trace)); the simulator's trace converts to the
@@ -12,33 +12,40 @@
 //!
 //! # Cost
 //!
-//! Each worker writes into its own fixed-capacity buffer (`buffer.rs`): no lock, no allocation,
-//! and when it is full events are counted ([`Trace::lost`]) and dropped, never waited for. Time
-//! stamps are the CPU's counter, converted to ns when the trace stops (`ticks.rs`).
+//! Each worker writes 32-byte records (`record.rs`) into its own fixed-capacity buffer
+//! (`buffer.rs`): no lock, no allocation, and when it is full events are counted
+//! ([`Trace::lost`]) and dropped, never waited for. Time stamps are the CPU's counter, converted
+//! to ns when the trace stops (`ticks.rs`). The worker's sink is called only for the kinds it
+//! records, once per poll (at its end; the start's stamp and the task's name wait on the thread),
+//! and not for a task's wake of itself (a flag of its poll's end): `session.rs`.
 //! While no trace runs, no sink is installed and every event point costs one thread-local load
 //! and one predictable branch (`event/mod.rs`), plus one relaxed load per scheduling step to
 //! notice a start (`session.rs`).
 //!
-//! Events are recorded on the runtime's worker threads; what happens on other threads (a spawn
-//! or a wake from `block_on` or a plain thread) is not in the trace.
+//! Events are recorded on the runtime's worker threads, each into its own buffer; spawns and
+//! wakes from other threads (`block_on`'s future, a plain thread) go into one more buffer
+//! behind a lock (they are rare), shown on a track of their own (`worker: None`). I/O
+//! readiness is recorded where the reactor finds it (`IoReady`, on the worker that polled).
 
 pub(crate) mod buffer;
 mod chrome;
 mod dump;
 pub(crate) mod long_poll;
+pub(crate) mod record;
 pub(crate) mod session;
 pub(crate) mod tasks;
 mod ticks;
 
 pub use crate::event::EventKind;
-pub(crate) use dump::task_info;
+pub(crate) use dump::{task_info, PollSource};
 pub use dump::{TaskDump, TaskInfo, TaskState};
 pub use long_poll::LongPoll;
+pub(crate) use record::Record;
 
 use std::io::{self, Write};
 
 /// A capacity to pass to [`Runtime::start_trace`](crate::Runtime::start_trace) or
-/// [`Builder::trace`](crate::Builder::trace) when unsure: 1 Mi events per worker (56 MiB each,
+/// [`Builder::trace`](crate::Builder::trace) when unsure: 1 Mi events per worker (32 MiB each,
 /// allocated and touched by the start), a few seconds of a busy worker.
 ///
 /// ```
@@ -62,23 +69,6 @@ pub enum TraceError {
     ZeroCapacity,
 }
 
-/// One recorded event, as a worker's buffer stores it.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Record {
-    /// Raw time stamp (`ticks.rs`; converted to ns when the trace stops).
-    pub(crate) time: u64,
-    /// What happened.
-    pub(crate) kind: EventKind,
-    /// The task, or 0.
-    pub(crate) task: u64,
-    /// First argument (see [`EventKind`]; a wake's is the waking task).
-    pub(crate) a: u64,
-    /// Second argument.
-    pub(crate) b: u64,
-    /// The task's name, on a poll start.
-    pub(crate) name: Option<&'static str>,
-}
-
 /// One event of a [`Trace`].
 ///
 /// `task`, `a` and `b` mean what [`EventKind`] says per kind, except that in a runtime trace a
@@ -88,7 +78,8 @@ pub(crate) struct Record {
 pub struct TraceEvent {
     /// When, in ns on the runtime's clock (virtual under the simulator).
     pub time: u64,
-    /// The worker it happened on, `None` outside every worker (simulator only).
+    /// The worker it happened on, `None` outside every worker (a spawn or a wake from a thread
+    /// that is not a worker; under the simulator, the test thread).
     pub worker: Option<u32>,
     /// What happened.
     pub kind: EventKind,
@@ -122,6 +113,8 @@ pub struct Trace {
     workers: usize,
     /// Per worker: events dropped because its buffer was full.
     lost: Vec<u64>,
+    /// Events of threads that are not workers dropped because their buffer was full.
+    outside_lost: u64,
     /// When recording started and stopped (ns), if known.
     span: Option<(u64, u64)>,
     /// Recorded by the simulator.
@@ -129,28 +122,42 @@ pub struct Trace {
 }
 
 impl Trace {
-    /// A runtime trace: `(worker, record)` in time order.
+    /// A runtime trace: `(worker, record)` (`None`: outside every worker), in time order.
     pub(crate) fn from_runtime(
-        events: Vec<(u32, Record)>,
+        events: Vec<(Option<u32>, Record)>,
         lost: Vec<u64>,
+        outside_lost: u64,
         started: u64,
         stopped: u64,
     ) -> Trace {
+        let mut out = Vec::with_capacity(events.len());
+        for (worker, r) in events {
+            let (a, b) = r.args();
+            let event = TraceEvent {
+                time: r.time,
+                worker,
+                kind: r.kind(),
+                task: r.task(),
+                a,
+                b,
+                name: r.name(),
+            };
+            if r.self_woken() {
+                // The task woke itself during this poll (`record.rs`).
+                out.push(TraceEvent {
+                    kind: EventKind::Wake,
+                    a: event.task,
+                    b: 0,
+                    ..event
+                });
+            }
+            out.push(event);
+        }
         Trace {
             workers: lost.len(),
-            events: events
-                .into_iter()
-                .map(|(worker, r)| TraceEvent {
-                    time: r.time,
-                    worker: Some(worker),
-                    kind: r.kind,
-                    task: r.task,
-                    a: r.a,
-                    b: r.b,
-                    name: r.name,
-                })
-                .collect(),
+            events: out,
             lost,
+            outside_lost,
             span: Some((started, stopped)),
             simulated: false,
         }
@@ -162,6 +169,7 @@ impl Trace {
             events,
             workers,
             lost: vec![0; workers],
+            outside_lost: 0,
             span: None,
             simulated: true,
         }
@@ -189,7 +197,8 @@ impl Trace {
         self.workers
     }
 
-    /// Events dropped because a worker's buffer was full, summed over the workers.
+    /// Events dropped because a buffer was full, summed over the workers' buffers and the one of
+    /// the other threads.
     ///
     /// ```
     /// let rt = kairos::Runtime::builder().workers(1).trace(1).build().unwrap();
@@ -199,11 +208,12 @@ impl Trace {
     ///     }
     /// });
     /// let trace = rt.stop_trace().unwrap();
-    /// assert!(trace.events().len() <= 1);
+    /// // One event at most in each buffer: the worker's, and the one of `block_on`'s spawns.
+    /// assert!(trace.events().len() <= 2);
     /// assert!(trace.lost() > 0);
     /// ```
     pub fn lost(&self) -> u64 {
-        self.lost.iter().sum()
+        self.lost.iter().sum::<u64>() + self.outside_lost
     }
 
     /// Whether the simulator recorded it.

@@ -16,16 +16,23 @@
 //! - The worker removes its sink before its loop hands its core back ([`leave_worker`]).
 
 use super::buffer::EventBuf;
+use super::tasks::PollStats;
 use super::{Record, Trace, TraceError};
-use crate::event::{self, EventKind, Sink};
-use crate::loom::atomic::{AtomicU64, Ordering};
+use crate::event::{self, EventKind, PollMark, Sink, Wants};
+use crate::loom::atomic::{AtomicBool, AtomicU64, Ordering};
 use crate::loom::{lock, Arc, Mutex};
-use std::cell::RefCell;
+use crossbeam_utils::CachePadded;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::ptr::NonNull;
 
 /// Tracing state of one runtime.
 pub(crate) struct Control {
     /// Bumped at every start and stop; workers compare it with the value they last saw.
     generation: AtomicU64,
+    /// Whether a session runs: read by threads that are not workers before they record a spawn
+    /// or a wake ([`outside`](Control::outside)).
+    tracing: AtomicBool,
     /// The running session, if any.
     session: Mutex<Option<Arc<Session>>>,
     /// Long-poll reports (`long_poll.rs`).
@@ -37,8 +44,16 @@ pub(crate) struct Control {
 
 /// One recording: a buffer per worker.
 pub(crate) struct Session {
-    /// Per worker, indexed by worker index.
-    bufs: Box<[EventBuf]>,
+    /// Per worker, indexed by worker index; padded, so that one worker's stores of its
+    /// buffer's length do not invalidate the cache line another worker writes.
+    bufs: Box<[CachePadded<EventBuf>]>,
+    /// Events of threads that are not workers (any number of them, rarely: a lock is fine),
+    /// at most `capacity`.
+    outside: Mutex<Vec<Record>>,
+    /// Outside events dropped because `outside` was full.
+    outside_lost: AtomicU64,
+    /// Room per buffer.
+    capacity: usize,
     /// Both clocks when it started (`ticks.rs`).
     started: super::ticks::Mark,
 }
@@ -48,6 +63,7 @@ impl Control {
     pub(crate) fn new() -> Control {
         Control {
             generation: AtomicU64::new(0),
+            tracing: AtomicBool::new(false),
             session: Mutex::new(None),
             long_poll: super::long_poll::Reporter::default(),
             retired: Mutex::new(Vec::new()),
@@ -70,13 +86,19 @@ impl Control {
         if session.is_some() {
             return Err(TraceError::AlreadyTracing);
         }
-        let bufs = (0..workers).map(|_| EventBuf::new(capacity)).collect();
+        let bufs = (0..workers)
+            .map(|_| CachePadded::new(EventBuf::new(capacity)))
+            .collect();
         *session = Some(Arc::new(Session {
             bufs,
+            outside: Mutex::new(Vec::new()),
+            outside_lost: AtomicU64::new(0),
+            capacity,
             started: super::ticks::Mark::now(),
         }));
         // Under the lock: a worker that sees the new generation finds the session.
         self.generation.fetch_add(1, Ordering::Release);
+        self.tracing.store(true, Ordering::Relaxed);
         Ok(())
     }
 
@@ -86,6 +108,7 @@ impl Control {
             let mut session = lock(&self.session);
             let s = session.take()?;
             self.generation.fetch_add(1, Ordering::Release);
+            self.tracing.store(false, Ordering::Relaxed);
             s
         };
         self.free_retired();
@@ -97,18 +120,77 @@ impl Control {
             lost.push(buf.lost());
             events.extend(buf.snapshot().into_iter().map(|mut r| {
                 r.time = convert.ns(r.time);
-                (worker as u32, r)
+                (Some(worker as u32), r)
             }));
         }
+        events.extend(lock(&session.outside).iter().map(|r| {
+            let mut r = *r;
+            r.time = convert.ns(r.time);
+            (None, r)
+        }));
+        let outside_lost = session.outside_lost.load(Ordering::Relaxed);
         // One global order: by time; a worker's own events keep their order (stable sort, and
         // a worker's clock reads never go back).
         events.sort_by_key(|(_, r)| r.time);
         Some(Trace::from_runtime(
             events,
             lost,
+            outside_lost,
             session.started.ns(),
             stopped.ns(),
         ))
+    }
+
+    /// The poll statistics of every task polled since the running session started, from its
+    /// buffers as they are now (for the task dump of a runtime without a task table), or
+    /// `None` if no session runs.
+    pub(crate) fn poll_stats(&self) -> Option<HashMap<u64, PollStats>> {
+        let session = self.current()?;
+        let convert = super::ticks::Convert::new(session.started, super::ticks::Mark::now());
+        let mut stats: HashMap<u64, PollStats> = HashMap::new();
+        for buf in session.bufs.iter() {
+            // A worker writes each poll's start and end together, start first (`WorkerSink`).
+            let mut start = None;
+            buf.for_each(|r| match r.kind() {
+                EventKind::PollStart => start = Some((r.task(), r.time)),
+                EventKind::PollEnd => {
+                    if let Some((task, begun)) = start.take().filter(|(t, _)| *t == r.task()) {
+                        let (begun, end) = (convert.ns(begun), convert.ns(r.time));
+                        let s = stats.entry(task).or_default();
+                        s.polls += 1;
+                        s.poll_ns = s.poll_ns.saturating_add(end.saturating_sub(begun));
+                        s.last_poll_end = s.last_poll_end.max(end);
+                    }
+                }
+                _ => {}
+            });
+        }
+        Some(stats)
+    }
+
+    /// An event of kind `kind` (`Spawn` or `Wake`) on a thread that is not one of this
+    /// runtime's workers: recorded on the trace's outside track while a session runs. Costs one
+    /// relaxed load while none runs.
+    #[inline]
+    pub(crate) fn outside(&self, kind: EventKind, args: impl FnOnce() -> (u64, u64, u64)) {
+        if self.tracing.load(Ordering::Relaxed) {
+            self.record_outside(kind, args());
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_outside(&self, kind: EventKind, (task, a, b): (u64, u64, u64)) {
+        let Some(session) = self.current() else {
+            return;
+        };
+        let record = Record::new(super::ticks::now(), kind, task, a, b);
+        let mut outside = lock(&session.outside);
+        if outside.len() < session.capacity {
+            outside.push(record);
+        } else {
+            session.outside_lost.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Frees the retired sessions (their buffers) that no worker holds any more.
@@ -137,37 +219,56 @@ impl Control {
 struct WorkerSink {
     /// The session (kept alive while installed, also after it stopped).
     session: Arc<Session>,
-    /// This worker's index (its buffer).
-    worker: usize,
+    /// This worker's buffer, inside `session`: reached without an index per event.
+    buf: NonNull<EventBuf>,
 }
 
+impl WorkerSink {
+    /// This worker's buffer.
+    #[inline]
+    fn buf(&self) -> &EventBuf {
+        // SAFETY: `buf` points into `self.session.bufs`, which `self.session` keeps alive and
+        // never moves (a boxed slice).
+        unsafe { self.buf.as_ref() }
+    }
+}
+
+/// Every kind but `Enqueue` (a wake's flow to its poll shows the queueing; leaving it out saves
+/// a quarter of a yield's events); polls whole (one call per poll, at its end: the worker keeps
+/// the start's stamp and the task's name), not the clock.
+const WORKER_WANTS: Wants = Wants::all_kinds()
+    .without(EventKind::Enqueue)
+    .without(EventKind::PollStart)
+    .and(Wants::WHOLE_POLLS);
+
 impl Sink for WorkerSink {
-    /// Records every kind but `Enqueue` (a wake's flow to its poll shows the queueing; leaving
-    /// it out saves a quarter of a yield's events).
+    fn wants(&self) -> Wants {
+        WORKER_WANTS
+    }
+
+    #[inline]
     fn record(&self, kind: EventKind, task: u64, a: u64, b: u64) {
-        if kind == EventKind::Enqueue {
-            return;
-        }
-        let mut record = Record {
-            time: super::ticks::now(),
-            kind,
-            task,
-            a,
-            b,
-            name: None,
-        };
-        match kind {
-            EventKind::PollStart => {
-                record.name = crate::task::with_current(|h| h.policy.name()).flatten();
-            }
+        let a = match kind {
             // Who woke it: the task being polled on this worker (0: the worker itself, e.g.
             // firing timers).
-            EventKind::Wake => {
-                record.a = crate::task::with_current(|h| h.id.0).unwrap_or(0);
-            }
-            _ => {}
+            EventKind::Wake => crate::task::with_current(|h| h.id.0).unwrap_or(0),
+            _ => a,
+        };
+        self.buf()
+            .push(Record::new(super::ticks::now(), kind, task, a, b));
+    }
+
+    /// Both ends of the poll: its start, then its end (events recorded during the poll are in
+    /// the buffer before both; the trace orders by time when it stops).
+    #[inline]
+    fn poll_end(&self, task: u64, start: Option<PollMark>, self_woken: bool, a: u64, b: u64) {
+        let end = super::ticks::now();
+        if let Some(start) = start {
+            self.buf()
+                .push(Record::poll_start(start.ticks, task, start.name));
         }
-        self.session.bufs[self.worker].push(record);
+        self.buf()
+            .push(Record::poll_end(end, task, a, b, self_woken));
     }
 }
 
@@ -183,15 +284,35 @@ struct Installed {
 thread_local! {
     /// This worker thread's installed sink, if any.
     static INSTALLED: RefCell<Option<Installed>> = const { RefCell::new(None) };
+    /// The generation this thread last synced with (for [`after_park`]).
+    static SEEN: Cell<u64> = const { Cell::new(0) };
 }
 
-/// Worker `worker` saw a new generation: installs the sink of the running session, or none.
+/// Worker `worker` wakes from a park: if a trace started or stopped while it slept, installs
+/// or removes its sink now, so that the polls of the step that woke it are recorded (the
+/// worker loop's own check comes only before the next step).
+#[inline]
+pub(crate) fn after_park(control: &Control, worker: usize) {
+    if SEEN.try_with(Cell::get).ok() != Some(control.generation()) {
+        sync_worker(control, worker);
+    }
+}
+
+/// Worker `worker` saw a new generation: installs the sink of the running session, or none
+/// (nothing if its sink already writes into the running session).
 #[cold]
 #[inline(never)]
 pub(crate) fn sync_worker(control: &Control, worker: usize) {
+    let _ = SEEN.try_with(|s| s.set(control.generation()));
     let session = control.current();
     let _ = INSTALLED.try_with(|installed| {
         let mut installed = installed.borrow_mut();
+        let current = installed.as_ref().map(|i| &i.sink.session);
+        if let (Some(current), Some(session)) = (current, &session) {
+            if Arc::ptr_eq(current, session) {
+                return;
+            }
+        }
         // Uninstall first (the guard restores "no sink"), and hand the session back for the
         // controller to free.
         if let Some(Installed { guard, sink }) = installed.take() {
@@ -202,7 +323,8 @@ pub(crate) fn sync_worker(control: &Control, worker: usize) {
         if worker >= session.bufs.len() {
             return;
         }
-        let sink = Box::new(WorkerSink { session, worker });
+        let buf = NonNull::from(&*session.bufs[worker]);
+        let sink = Box::new(WorkerSink { session, buf });
         // SAFETY: the sink is boxed and stored next to the guard in this thread's `INSTALLED`;
         // the guard is dropped first (field order), on this thread, in `sync_worker` or
         // `leave_worker`.

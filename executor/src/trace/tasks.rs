@@ -16,6 +16,13 @@ use std::panic::Location;
 pub(crate) struct TaskStats {
     /// Where it was spawned.
     pub(crate) spawned_at: &'static Location<'static>,
+    /// Its polls.
+    pub(crate) polls: PollStats,
+}
+
+/// A task's polls: from the table, or from a running trace (`session.rs`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct PollStats {
     /// Polls so far.
     pub(crate) polls: u64,
     /// Their total duration (ns).
@@ -53,9 +60,7 @@ impl TaskTable {
             id,
             TaskStats {
                 spawned_at: at,
-                polls: 0,
-                poll_ns: 0,
-                last_poll_end: 0,
+                polls: PollStats::default(),
             },
         );
     }
@@ -63,6 +68,7 @@ impl TaskTable {
     /// A poll of task `id` that took `ran` ns ended at `end`.
     pub(crate) fn polled(&self, id: u64, ran: u64, end: u64) {
         if let Some(s) = lock(self.shard(id)).get_mut(&id) {
+            let s = &mut s.polls;
             s.polls += 1;
             s.poll_ns = s.poll_ns.saturating_add(ran);
             s.last_poll_end = end;

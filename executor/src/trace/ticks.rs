@@ -1,8 +1,7 @@
-//! The trace's time stamps: the CPU's time-stamp counter where there is one (x86-64's `rdtsc`,
-//! a few nanoseconds, where `clock_gettime` through the vDSO costs tens), converted to the
-//! runtime clock's nanoseconds when the trace stops, by the straight line through the
-//! (counter, clock) pairs read at start and at stop. Go's execution tracer stamps its events
-//! the same way (`cputicks`). Elsewhere the stamps are the runtime clock itself.
+//! The trace's time stamps: the CPU's time-stamp counter where there is one
+//! (`event::clock::ticks`), converted to the runtime clock's nanoseconds when the trace stops,
+//! by the straight line through the (counter, clock) pairs read at start and at stop. Elsewhere
+//! the stamps are the runtime clock itself.
 //!
 //! This assumes a counter that runs at a constant rate and agrees across cores (an "invariant
 //! TSC", which every x86-64 CPU of the last decade has, and which hypervisors pass through);
@@ -10,21 +9,10 @@
 
 use crate::event::clock;
 
-/// A raw time stamp now.
+/// A raw time stamp now (`event::clock::ticks`).
 #[inline]
 pub(crate) fn now() -> u64 {
-    #[cfg(all(target_arch = "x86_64", not(loom)))]
-    {
-        // SAFETY: `rdtsc` has no preconditions; it reads the time-stamp counter.
-        #[allow(unused_unsafe)]
-        unsafe {
-            core::arch::x86_64::_rdtsc()
-        }
-    }
-    #[cfg(not(all(target_arch = "x86_64", not(loom))))]
-    {
-        clock::os_now_ns()
-    }
+    clock::ticks()
 }
 
 /// A (stamp, clock) pair.

@@ -58,7 +58,7 @@ impl Handle {
 impl Schedule for Handle {
     #[inline]
     fn schedule(&self, task: Notified) {
-        super::schedule::schedule(self, task);
+        super::schedule::schedule_woken(self, task);
     }
 
     #[inline]

@@ -448,7 +448,7 @@ impl<F: Family> Core<F> {
         shared.worker_metrics(self.index).inc_polls();
         context::begin_poll(header, start, latency);
         let id = header.id.0;
-        event::emit(EventKind::PollStart, || (id, 0, 0));
+        event::poll_start(id, false, || header.policy.name());
         #[cfg(feature = "tracing")]
         let _span = tracing::trace_span!("poll", task = id, name = header.policy.name()).entered();
         // The task may spawn or wake tasks on this thread: they go to our local queue,
@@ -469,7 +469,7 @@ impl<F: Family> Core<F> {
     fn resume_task(self: Box<Self>, task: Notified) -> Box<Self> {
         let id = task.header().id.0;
         context::resume_poll(task.header());
-        event::emit(EventKind::PollStart, || (id, 1, 0));
+        event::poll_start(id, true, || task.header().policy.name());
         let core = F::unerase(context::with_core(F::erase(self), || task.run()));
         context::end_poll();
         record_poll_end(id);
@@ -602,6 +602,7 @@ impl<F: Family> Core<F> {
                 return self;
             }
             let (timers_due, io) = self.sleep(shared);
+            crate::trace::session::after_park(shared.trace(), self.index);
             event::emit(EventKind::Unpark, || (0, u64::from(timers_due), 0));
             if shared.is_shutdown() {
                 return self;
@@ -700,9 +701,9 @@ fn wake_io(shared: &Shared, io: Vec<Waker>) {
 /// Trace: the poll of task `id` returned (whether it charged a `work` slice, and how long).
 #[inline]
 fn record_poll_end(id: u64) {
-    event::emit(EventKind::PollEnd, || {
+    event::poll_end(id, || {
         let (continues, ns) = event::step_busy();
-        (id, u64::from(continues), ns)
+        (u64::from(continues), ns)
     });
 }
 

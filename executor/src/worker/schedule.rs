@@ -22,9 +22,22 @@ use crate::context;
 use crate::event::{self, EventKind};
 use crate::task::Notified;
 
-/// Schedules `task` of the runtime `handle` refers to.
+/// Schedules `task` of the runtime `handle` refers to, newly spawned.
 #[inline]
 pub(super) fn schedule(handle: &Handle, task: Notified) {
+    schedule_as(handle, task, EventKind::Spawn);
+}
+
+/// Schedules `task` of the runtime `handle` refers to, woken.
+#[inline]
+pub(super) fn schedule_woken(handle: &Handle, task: Notified) {
+    schedule_as(handle, task, EventKind::Wake);
+}
+
+/// Schedules `task`; `cause` (`Spawn` or `Wake`) is what a trace records when this thread is not
+/// one of the runtime's workers.
+#[inline]
+fn schedule_as(handle: &Handle, task: Notified, cause: EventKind) {
     let shared = handle.shared();
     let mut task = Some(task);
     let wake = context::with_local_core(handle, |cx, core| {
@@ -35,7 +48,9 @@ pub(super) fn schedule(handle: &Handle, task: Notified) {
                 core.set_resume(task);
                 return Some(Wake::No);
             }
-            record_enqueue(&task, core.index() as u64);
+            if event::records(EventKind::Enqueue) {
+                record_enqueue(&task, core.index() as u64);
+            }
         }
         match core.push_local(shared, task) {
             Wake::AtCheck => {
@@ -53,11 +68,26 @@ pub(super) fn schedule(handle: &Handle, task: Notified) {
         None if wake == Some(Wake::Now) => shared.notify_parked(),
         None => {}
         Some(task) => {
-            if event::active() {
+            if event::records(EventKind::Enqueue) {
                 record_enqueue(&task, u64::MAX);
             }
+            shared.trace().outside(cause, || outside_args(&task, cause));
             shared.schedule_remote(task)
         }
+    }
+}
+
+/// A trace's arguments of `cause` for `task` on a thread that is not a worker (`EventKind`).
+#[cold]
+fn outside_args(task: &Notified, cause: EventKind) -> (u64, u64, u64) {
+    let h = task.header();
+    match cause {
+        EventKind::Spawn => (
+            h.id.0,
+            h.policy.deadline().unwrap_or(0),
+            u64::from(h.policy.priority()),
+        ),
+        _ => (h.id.0, 0, 0),
     }
 }
 

@@ -44,6 +44,7 @@ mod scheduled;
 pub(crate) use scheduled::READABLE as READABLE_BIT;
 pub(crate) use scheduled::{shutdown_error, Direction, ReadyEvent, ScheduledIo};
 
+use crate::event::{self, EventKind};
 use crate::loom::atomic::{AtomicBool, AtomicPtr, Ordering};
 use crate::loom::{lock, Arc, Mutex, MutexGuard};
 use polling::{Event, Events, PollMode, Poller};
@@ -240,6 +241,7 @@ impl Reactor {
                 bits |= scheduled::WRITABLE;
             }
             if bits != 0 {
+                event::emit(EventKind::IoReady, || (0, index as u64, bits as u64));
                 io.set_ready(bits, |w| wakers.push(w));
             }
         }
