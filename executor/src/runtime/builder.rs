@@ -53,6 +53,8 @@ pub struct Builder {
     long_poll: Option<(Duration, crate::trace::long_poll::Hook)>,
     /// Run the one worker on the thread that calls `block_on` (`current_thread`).
     current_thread: bool,
+    /// One group of worker threads per scheduling class, at OS priorities.
+    preemptive_classes: bool,
 }
 
 /// Default [`Builder::aging_interval`]: 10 ms per level, so a priority-0 task reaches the top
@@ -68,6 +70,10 @@ pub const DEFAULT_DEADLINE_SHARE: u8 = 95;
 
 /// Default [`Builder::fair_reserve`]: 5%, what Linux's default leaves to non-real-time threads.
 pub const DEFAULT_FAIR_RESERVE: u8 = 5;
+
+/// [`Builder::preemptive_classes`]: the `SCHED_FIFO` priority of the deadline class's worker
+/// threads, unless [`Builder::worker_priority`] names one (`WorkerPriority::Realtime(p)`).
+pub const DEADLINE_CLASS_FIFO_PRIORITY: u8 = 20;
 
 /// How workers are placed on cores.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -120,6 +126,7 @@ impl Builder {
             track_tasks: false,
             long_poll: None,
             current_thread: false,
+            preemptive_classes: false,
         }
     }
 
@@ -499,8 +506,124 @@ impl Builder {
         self
     }
 
-    /// Per-worker setup, validated before any thread starts.
-    fn thread_setups(&self, workers: usize) -> Result<Vec<ThreadSetup>, BuildError> {
+    /// Preemptive scheduling classes (needs [`Policy::Classes`]): each class gets its own
+    /// worker threads, `workers` of them (so `3 × workers` threads in all), at OS priorities
+    /// one above the other: the deadline class's at `SCHED_FIFO` priority
+    /// [`DEADLINE_CLASS_FIFO_PRIORITY`] (20), the priority class's at `SCHED_FIFO` one below,
+    /// the fair class's at `SCHED_OTHER`. When a task of a higher class becomes runnable while
+    /// every core computes fair tasks, the kernel preempts a fair worker in the middle of its
+    /// poll: no cooperative check is needed, so a fair task that never yields no longer delays
+    /// deadline and priority tasks. Default: off (cooperative classes).
+    ///
+    /// - **Threads and cores**: worker `j` of each class shares a core with worker `j` of the
+    ///   others when pinned ([`pin_workers`](Self::pin_workers), [`pin_to`](Self::pin_to)).
+    ///   The higher classes' threads park when their class has nothing to run. Worker threads
+    ///   are numbered class by class (`{prefix}-0` .. `{prefix}-{n-1}` deadline, then
+    ///   priority, then fair), and [`Metrics`](crate::Metrics) counts all of them.
+    /// - **Priorities**: [`worker_priority`](Self::worker_priority)`(Realtime(p))` moves the
+    ///   deadline class to `p` and the priority class to `p - 1` (`p` at least 2);
+    ///   `Nice(n)` applies to the fair class's threads.
+    /// - **A task that changes class** (`task::set_deadline`, `set_priority`, inheritance)
+    ///   moves to its new class's threads at its next wake or yield; a running one is asked to
+    ///   yield at its next cooperative check.
+    /// - **Privilege**: needs `CAP_SYS_NICE` (or a sufficient `RLIMIT_RTPRIO`). `build()`
+    ///   checks first, with a short-lived probe thread, and fails with
+    ///   [`BuildError::PreemptiveClasses`](crate::BuildError::PreemptiveClasses), or with
+    ///   [`best_effort_priority`](Self::best_effort_priority) prints a warning and builds
+    ///   cooperative classes on `workers` threads.
+    /// - Not with [`current_thread`](Self::current_thread). The simulator runs `Classes`
+    ///   cooperatively (`docs/policies.md`, "Preemptive classes").
+    ///
+    /// ```
+    /// use kairos::{Policy, Runtime};
+    /// // Without CAP_SYS_NICE this warns and runs cooperative classes.
+    /// let rt = Runtime::builder()
+    ///     .workers(1)
+    ///     .policy(Policy::Classes)
+    ///     .preemptive_classes(true)
+    ///     .best_effort_priority(true)
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(matches!(rt.metrics().workers, 1 | 3));
+    /// ```
+    pub fn preemptive_classes(mut self, on: bool) -> Builder {
+        self.preemptive_classes = on;
+        self
+    }
+
+    /// Preemptive classes: the OS priorities of the deadline, priority and fair classes'
+    /// threads (see [`preemptive_classes`](Self::preemptive_classes)).
+    fn class_priorities(&self) -> Result<[WorkerPriority; 3], BuildError> {
+        let (deadline, fair) = match self.priority {
+            WorkerPriority::Realtime(p) if p < 2 => {
+                return Err(BuildError::InvalidPriority {
+                    priority: self.priority,
+                    reason: "under preemptive_classes a Realtime priority p is the deadline \
+                             class's, and the priority class's is p - 1: p must be at least 2",
+                })
+            }
+            WorkerPriority::Realtime(p) => (p, WorkerPriority::Normal),
+            other => (DEADLINE_CLASS_FIFO_PRIORITY, other),
+        };
+        Ok([
+            WorkerPriority::Realtime(deadline),
+            WorkerPriority::Realtime(deadline - 1),
+            fair,
+        ])
+    }
+
+    /// Whether this runtime gets preemptive classes: checks the configuration, then whether
+    /// the OS grants the deadline class's priority (a probe thread); if not, fails, or with
+    /// `best_effort_priority` warns and returns `false` (cooperative classes).
+    fn use_class_threads(&self) -> Result<bool, BuildError> {
+        if !self.preemptive_classes {
+            return Ok(false);
+        }
+        if self.policy != Policy::Classes {
+            return Err(BuildError::InvalidParameter {
+                parameter: "preemptive_classes",
+                reason: "needs Policy::Classes (its threads are split by scheduling class): add \
+                         .policy(Policy::Classes)",
+            });
+        }
+        if self.current_thread {
+            return Err(BuildError::InvalidParameter {
+                parameter: "preemptive_classes",
+                reason: "needs worker threads and a current-thread runtime has none: drop \
+                         current_thread() or preemptive_classes(true)",
+            });
+        }
+        if let Err(reason) = self.priority.validate() {
+            return Err(BuildError::InvalidPriority {
+                priority: self.priority,
+                reason,
+            });
+        }
+        let [deadline, ..] = self.class_priorities()?;
+        let WorkerPriority::Realtime(priority) = deadline else {
+            unreachable!("the deadline class runs at SCHED_FIFO");
+        };
+        match super::thread_setup::probe(deadline) {
+            Ok(()) => Ok(true),
+            Err(source) if self.best_effort_priority => {
+                eprintln!(
+                    "kairos: warning: preemptive_classes needs SCHED_FIFO priority {priority} \
+                     ({source}; CAP_SYS_NICE or RLIMIT_RTPRIO); running cooperative classes \
+                     instead (best_effort_priority is on)"
+                );
+                Ok(false)
+            }
+            Err(source) => Err(BuildError::PreemptiveClasses { priority, source }),
+        }
+    }
+
+    /// Per-worker setup, validated before any thread starts: `workers` threads, or under
+    /// preemptive classes (`class_threads`) `workers` per class, class by class.
+    fn thread_setups(
+        &self,
+        workers: usize,
+        class_threads: bool,
+    ) -> Result<Vec<ThreadSetup>, BuildError> {
         if let Err(reason) = self.priority.validate() {
             return Err(BuildError::InvalidPriority {
                 priority: self.priority,
@@ -527,10 +650,18 @@ impl Builder {
                 Some(cores.clone())
             }
         };
-        Ok((0..workers)
-            .map(|i| ThreadSetup {
+        let priorities = if class_threads {
+            self.class_priorities()?.to_vec()
+        } else {
+            vec![self.priority]
+        };
+        // Worker `j` of every class on the same core.
+        Ok(priorities
+            .iter()
+            .flat_map(|&priority| (0..workers).map(move |i| (i, priority)))
+            .map(|(i, priority)| ThreadSetup {
                 core: cores.as_ref().map(|c| c[i % c.len()]),
-                priority: self.priority,
+                priority,
                 best_effort: self.best_effort_priority,
             })
             .collect())
@@ -559,8 +690,21 @@ impl Builder {
                 max: MAX_WORKERS,
             });
         }
+        let class_threads = self.use_class_threads()?;
+        let threads = if class_threads {
+            workers * worker::CLASSES
+        } else {
+            workers
+        };
+        if threads > MAX_WORKERS {
+            return Err(BuildError::TooManyWorkers {
+                requested: threads,
+                max: MAX_WORKERS,
+            });
+        }
         let config = worker::Config {
-            workers,
+            workers: threads,
+            class_threads,
             seed: self.seed,
             spin_rounds: self.spin_rounds,
             task_allocator: self.task_allocator,
@@ -590,7 +734,7 @@ impl Builder {
                 });
             }
         }
-        let setups = self.thread_setups(workers)?;
+        let setups = self.thread_setups(workers, class_threads)?;
         if self.lock_memory {
             crate::sys::lock_memory().map_err(|(errno, reason, limit)| BuildError::LockMemory {
                 reason,

@@ -121,7 +121,8 @@ impl Handle {
                     .into(),
             ));
         }
-        let workers = self.shared().num_workers();
+        // Under preemptive classes, the deadline class's own workers.
+        let workers = self.shared().class_workers();
         let test = match (self.shared().config().policy, workers) {
             // Periodic tasks have deadlines: under `Classes` they are in the deadline class.
             (Policy::Edf | Policy::Classes, 1) => Test::EdfUniprocessor,

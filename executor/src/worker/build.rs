@@ -1,6 +1,7 @@
 //! Building the workers of a runtime (or a simulation): the family's queues, one core per
 //! worker, and the shared state, from one [`Config`].
 
+use super::class_threads::{Groups, CLASSES};
 use super::fifo::{FifoFamily, FifoQueues};
 use super::ordered::{OrderedFamily, OrderedLocal, OrderedQueues};
 use super::preempt::Slot;
@@ -18,8 +19,11 @@ use std::time::Duration;
 /// its own).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Config {
-    /// Number of workers.
+    /// Number of workers (under preemptive classes: of all groups together, a multiple of 3).
     pub(crate) workers: usize,
+    /// Preemptive classes: the workers are split into one group per scheduling class
+    /// (`class_threads.rs`). Needs a `Classes` ordering.
+    pub(crate) class_threads: bool,
     /// Seed of every worker's victim-order stream.
     pub(crate) seed: u64,
     /// Search rounds an idle worker spins before parking.
@@ -89,6 +93,15 @@ impl PolicyConfig {
 /// (in worker order) for the threads or virtual workers that will run them.
 pub(crate) fn build(config: Config) -> (Handle, Vec<AnyCore>) {
     let n = config.workers;
+    let groups = if config.class_threads {
+        debug_assert!(matches!(
+            config.policy.ordering,
+            Some(QueueOrder::Classes { .. })
+        ));
+        Groups::per_class(n / CLASSES)
+    } else {
+        Groups::single(n)
+    };
     let (parks, unparks): (Vec<_>, Vec<_>) = (0..n).map(|_| park::pair()).unzip();
     let (queues, cores): (Queues, Vec<AnyCore>) = match config.policy.ordering {
         None => {
@@ -106,7 +119,7 @@ pub(crate) fn build(config: Config) -> (Handle, Vec<AnyCore>) {
             (Queues::Fifo(queues), cores)
         }
         Some(order) => {
-            let queues = Arc::new(OrderedQueues::new(order, n));
+            let queues = Arc::new(OrderedQueues::new(order, n, groups));
             let cores = parks
                 .into_iter()
                 .enumerate()
@@ -115,7 +128,7 @@ pub(crate) fn build(config: Config) -> (Handle, Vec<AnyCore>) {
                         i,
                         config.seed,
                         queues.clone(),
-                        OrderedLocal::new(),
+                        OrderedLocal::new(groups, groups.of(i)),
                         park,
                     );
                     AnyCore::Ordered(Box::new(core))
@@ -133,6 +146,7 @@ pub(crate) fn build(config: Config) -> (Handle, Vec<AnyCore>) {
         .collect();
     let shared = Shared::new(
         remotes,
+        groups,
         queues,
         config.policy,
         config.spin_rounds,

@@ -58,6 +58,7 @@ macro_rules! with_any_core {
 mod accounting;
 pub(crate) mod blocking;
 mod build;
+pub(crate) mod class_threads;
 mod fifo;
 mod handle;
 pub(crate) mod idle;
@@ -82,6 +83,7 @@ use park::Parker;
 use std::task::Waker;
 
 pub(crate) use build::{build, Config, PolicyConfig};
+pub(crate) use class_threads::CLASSES;
 pub use handle::Handle;
 pub(crate) use idle::MAX_WORKERS;
 pub(crate) use shared::Shared;
@@ -273,9 +275,12 @@ pub(crate) fn step<F: Family>(
             core.tick = core.tick.wrapping_add(1);
             if core.is_searching {
                 core.is_searching = false;
-                if shared.idle().transition_worker_from_searching() {
+                if shared
+                    .idle_of(core.index)
+                    .transition_worker_from_searching()
+                {
                     // We were the last searcher and found work: there may be more.
-                    shared.notify_parked();
+                    shared.notify_parked_near(core.index);
                 }
             }
             (core.run_task(picked, shared), Step::Polled)
@@ -486,7 +491,7 @@ impl<F: Family> Core<F> {
     /// woken tasks go to the local queue in deadline order, exactly as when a busy worker fires
     /// timers between polls.
     fn wake_for_timers(mut self: Box<Self>, shared: &Shared, now: u64) -> Box<Self> {
-        shared.idle().unpark_self(self.index);
+        shared.idle_of(self.index).unpark_self(self.index);
         self.is_searching = true;
         self.fire_timers(shared, now)
     }
@@ -518,7 +523,7 @@ impl<F: Family> Core<F> {
         io: Vec<Waker>,
         timers: bool,
     ) -> Box<Self> {
-        shared.idle().unpark_self(self.index);
+        shared.idle_of(self.index).unpark_self(self.index);
         self.is_searching = true;
         F::unerase(context::with_core(F::erase(self), || {
             wake_io(shared, io);
@@ -531,7 +536,7 @@ impl<F: Family> Core<F> {
     /// Step 4: become a searcher (if allowed) and try to steal, spinning with backoff.
     fn search(&mut self, shared: &Shared) -> Option<Picked<F::Key>> {
         if !self.is_searching {
-            self.is_searching = shared.idle().transition_worker_to_searching();
+            self.is_searching = shared.idle_of(self.index).transition_worker_to_searching();
             if !self.is_searching {
                 return None;
             }
@@ -575,7 +580,7 @@ impl<F: Family> Core<F> {
         self.park_enter(shared);
         loop {
             if stop() {
-                if shared.idle().unpark_self(self.index) {
+                if shared.idle_of(self.index).unpark_self(self.index) {
                     self.is_searching = true;
                 }
                 return self;
@@ -591,11 +596,11 @@ impl<F: Family> Core<F> {
                 // timers are pending, a parked worker must take over the wait, or the next
                 // deadline would wait for this worker's next step (a whole poll, or longer).
                 if shared.timers().next_deadline().is_some() {
-                    shared.notify_parked();
+                    shared.notify_any_group();
                 }
                 return core;
             }
-            if !shared.idle().is_parked(self.index) {
+            if !shared.idle_of(self.index).is_parked(self.index) {
                 // Chosen by `worker_to_notify`, which counted us as searching.
                 self.is_searching = true;
                 return self;
@@ -609,10 +614,10 @@ impl<F: Family> Core<F> {
     fn park_enter(&mut self, shared: &Shared) {
         shared.worker_metrics(self.index).inc_parks();
         if shared
-            .idle()
+            .idle_of(self.index)
             .transition_worker_to_parked(self.index, self.is_searching)
         {
-            shared.notify_if_work_pending();
+            shared.notify_if_work_pending(self.index);
         }
         self.is_searching = false;
     }

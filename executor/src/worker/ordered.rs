@@ -35,6 +35,7 @@
 //! worker must be woken for it ([`Wake`]). Before each poll the worker publishes the urgency of
 //! the task it picked and rechecks the queue heads (`preempt.rs` explains the handshake).
 
+use super::class_threads::{task_group, Groups};
 use super::{preempt, AnyCore, Core, Family, Picked, Shared, Wake, INJECTOR_INTERVAL};
 use crate::context;
 use crate::event::{self, clock::now_ns, EventKind};
@@ -64,8 +65,15 @@ pub(crate) struct OrderedQueues {
     ages: bool,
     /// Whether `order` is `Classes`.
     classes: bool,
-    /// Tasks scheduled from outside the workers, in policy order.
+    /// Tasks scheduled from outside the workers, in policy order (under preemptive classes:
+    /// group 0's).
     inject: Ordered<Notified>,
+    /// How the workers are grouped (`class_threads.rs`): under preemptive classes each group
+    /// picks, steals and preempts only among its own workers, with its own injector.
+    groups: Groups,
+    /// Preemptive classes: the injectors of groups 1 and up (group 0's is `inject`); empty
+    /// otherwise.
+    group_inject: Box<[Ordered<Notified>]>,
     /// Each worker's queue (the owner pushes and pops, thieves `try_lock`).
     queues: Box<[Ordered<Notified>]>,
     /// `Fair`: the runtime-wide virtual-time floor (see `policy/runqueue.rs`), raised coarsely
@@ -82,20 +90,29 @@ pub(crate) struct OrderedQueues {
 pub(crate) struct OrderedLocal {
     /// `Fair`: the virtual runtime this worker last published as the runtime-wide floor.
     fair_floor_published: u64,
+    /// The worker's group (0 unless the workers are split by class).
+    group: usize,
+    /// First worker of the group: the victims are `lo..lo + size`.
+    lo: usize,
+    /// Workers in the group.
+    size: usize,
 }
 
 impl OrderedLocal {
-    /// Nothing published yet.
-    pub(super) fn new() -> OrderedLocal {
+    /// Nothing published yet; the worker serves group `group` of `groups`.
+    pub(super) fn new(groups: Groups, group: usize) -> OrderedLocal {
         OrderedLocal {
             fair_floor_published: 0,
+            group,
+            lo: groups.range(group).start,
+            size: groups.size(),
         }
     }
 }
 
 impl OrderedQueues {
-    /// Empty queues of `order` for `workers` workers.
-    pub(super) fn new(order: QueueOrder, workers: usize) -> OrderedQueues {
+    /// Empty queues of `order` for `workers` workers, grouped as `groups` says.
+    pub(super) fn new(order: QueueOrder, workers: usize, groups: Groups) -> OrderedQueues {
         OrderedQueues {
             order,
             ages: matches!(
@@ -104,6 +121,8 @@ impl OrderedQueues {
             ),
             classes: matches!(order, QueueOrder::Classes { .. }),
             inject: Ordered::new(order),
+            groups,
+            group_inject: (1..groups.count()).map(|_| Ordered::new(order)).collect(),
             queues: (0..workers).map(|_| Ordered::new(order)).collect(),
             fair_floor: AtomicU64::new(0),
             throttled: Mutex::new(KeyedHeap::new()),
@@ -162,21 +181,71 @@ impl OrderedQueues {
         self.queues.get(worker).is_some_and(|q| !q.is_empty())
     }
 
-    /// Whether any queue looked non-empty.
-    pub(super) fn any_work(&self) -> bool {
-        !self.inject.is_empty() || self.queues.iter().any(|q| !q.is_empty())
+    /// Whether any queue group `group`'s workers pick from looked non-empty.
+    pub(super) fn any_work(&self, group: usize) -> bool {
+        !self.injector(group).is_empty()
+            || self.queues[self.groups.range(group)]
+                .iter()
+                .any(|q| !q.is_empty())
     }
 
-    /// Queues a task scheduled from outside the workers on the injector.
-    pub(super) fn push_remote(&self, shared: &Shared, task: Notified) {
-        let _ = self.push(shared, &self.inject, task);
+    /// Group `group`'s injector.
+    #[inline]
+    fn injector(&self, group: usize) -> &Ordered<Notified> {
+        if group == 0 {
+            &self.inject
+        } else {
+            &self.group_inject[group - 1]
+        }
     }
 
-    /// Queues a runnable task on `q` (a worker's queue or the injector) with its parameters,
-    /// asks the least urgent running worker to yield if the task is more urgent, and says
-    /// whether a parked worker should be woken for it ([`Wake`]). A closed queue (shutdown)
-    /// drops the task's reference.
-    fn push(&self, shared: &Shared, q: &Ordered<Notified>, task: Notified) -> Wake {
+    /// The group a task with `header`'s parameters goes to (0 unless split by class).
+    #[inline]
+    fn group_of_task(&self, header: &task::Header) -> usize {
+        if self.groups.by_class() {
+            task_group(header)
+        } else {
+            0
+        }
+    }
+
+    /// Queues a task scheduled from outside the workers on the injector of its group, and
+    /// returns that group (for the caller to wake one of its workers).
+    pub(super) fn push_remote(&self, shared: &Shared, task: Notified) -> usize {
+        let group = self.group_of_task(task.header());
+        let _ = self.push(shared, self.injector(group), task, group);
+        group
+    }
+
+    /// Queues `task`, made runnable on worker `worker`'s thread: on `worker`'s queue, or under
+    /// preemptive classes, if the task's class is served by another group, on that group's
+    /// injector (then one of its workers is woken here, and the caller is told [`Wake::No`]).
+    #[inline]
+    fn push_from(&self, shared: &Shared, worker: usize, task: Notified) -> Wake {
+        if self.groups.by_class() {
+            return self.push_routed(shared, worker, task);
+        }
+        self.push(shared, &self.queues[worker], task, 0)
+    }
+
+    /// [`push_from`](Self::push_from) under preemptive classes (`class_threads.rs`).
+    #[cold]
+    #[inline(never)]
+    fn push_routed(&self, shared: &Shared, worker: usize, task: Notified) -> Wake {
+        let group = task_group(task.header());
+        if group == self.groups.of(worker) {
+            return self.push(shared, &self.queues[worker], task, group);
+        }
+        let _ = self.push(shared, self.injector(group), task, group);
+        shared.notify_group(group);
+        Wake::No
+    }
+
+    /// Queues a runnable task on `q` (a queue or the injector of group `group`) with its
+    /// parameters, asks the least urgent running worker of the group to yield if the task is
+    /// more urgent, and says whether a parked worker should be woken for it ([`Wake`]). A
+    /// closed queue (shutdown) drops the task's reference.
+    fn push(&self, shared: &Shared, q: &Ordered<Notified>, task: Notified, group: usize) -> Wake {
         let record = shared.config().record_latency;
         let now = if record || self.ages() { now_ns() } else { 0 };
         let task = match task.header().policy.budget() {
@@ -203,9 +272,14 @@ impl OrderedQueues {
             drop(task);
             return Wake::No;
         }
-        let me = context::current_worker();
-        let idle_elsewhere =
-            urgency < Urgency::LEAST && preempt::after_push(shared.slots(), urgency, me);
+        let peers = self.groups.range(group);
+        let me = context::current_worker().filter(|w| peers.contains(w));
+        let idle_elsewhere = urgency < Urgency::LEAST
+            && preempt::after_push(
+                shared.slots_in(peers.clone()),
+                urgency,
+                me.map(|w| w - peers.start),
+            );
         if q.len() > 1 {
             Wake::Now
         } else if !idle_elsewhere {
@@ -231,9 +305,16 @@ impl OrderedQueues {
         let urgency = self.running_urgency(header);
         let slot = shared.slot(worker);
         slot.set_running(urgency);
+        let group = self.groups.of(worker);
+        if self.group_of_task(header) != group {
+            // Preemptive classes: its class is another group's; it moves there at its next
+            // push, which this request brings forward to its next cooperative check.
+            slot.request();
+            return;
+        }
         // A pusher that read the old urgency may have flagged nobody: the same recheck as
         // after a pick.
-        preempt::after_publish(slot, urgency, || self.most_urgent_queued());
+        preempt::after_publish(slot, urgency, || self.most_urgent_queued(group));
     }
 
     /// Inheritance (`task/boost.rs`) changed `header`'s deadline or priority (the new values are
@@ -279,15 +360,21 @@ impl OrderedQueues {
         let is = |t: &Notified| std::ptr::eq(t.header(), header);
         /// Re-key attempts while the task is in flight between two queues.
         const RETRIES: u32 = 64;
+        let group = self.group_of_task(header);
+        let peers = self.groups.range(group);
         for _ in 0..RETRIES {
             let now = self.now();
-            let found = self.inject.rekey(key, now, is)
-                || self.queues.iter().any(|q| q.rekey(key, now, is));
+            let found = self.injector(group).rekey(key, now, is)
+                || self.queues[peers.clone()]
+                    .iter()
+                    .any(|q| q.rekey(key, now, is))
+                || (self.groups.by_class() && self.regroup(shared, header, group, now));
             if found {
                 let urgency = self.urgency(header);
-                let me = context::current_worker();
-                if preempt::after_push(shared.slots(), urgency, me) {
-                    shared.notify_parked();
+                let me = context::current_worker().filter(|w| peers.contains(w));
+                let slots = shared.slots_in(peers.clone());
+                if preempt::after_push(slots, urgency, me.map(|w| w - peers.start)) {
+                    shared.notify_group(group);
                 }
                 return;
             }
@@ -297,12 +384,19 @@ impl OrderedQueues {
             // would.
             let addr = header as *const task::Header as usize;
             let mut running = false;
-            for slot in shared.slots().filter(|s| s.polls(addr)) {
+            for (worker, slot) in shared.slots().enumerate().filter(|(_, s)| s.polls(addr)) {
                 let urgency = self.running_urgency(header);
                 slot.set_running(urgency);
                 slot.clear();
-                preempt::after_publish(slot, urgency, || self.most_urgent_queued());
                 running = true;
+                let runs_in = self.groups.of(worker);
+                if runs_in != group {
+                    // Preemptive classes: it moves to its class's threads at its next push,
+                    // which this request brings forward to its next cooperative check.
+                    slot.request();
+                    continue;
+                }
+                preempt::after_publish(slot, urgency, || self.most_urgent_queued(runs_in));
             }
             let state = header.state.load();
             if running || state.is_running() || !state.is_notified() || state.is_complete() {
@@ -310,6 +404,29 @@ impl OrderedQueues {
             }
             crate::loom::spin_loop();
         }
+    }
+
+    /// Preemptive classes: `header`'s task is queued in another group's queues than `group`,
+    /// the one its class now names (inheritance changed its parameters while it waited): takes
+    /// it out and pushes it into `group`'s injector, keyed by its new parameters. Reports
+    /// whether it was found.
+    #[cold]
+    #[inline(never)]
+    fn regroup(&self, shared: &Shared, header: &task::Header, group: usize, now: u64) -> bool {
+        let is = |t: &Notified| std::ptr::eq(t.header(), header);
+        let others = (0..self.groups.count()).filter(|&g| g != group);
+        for g in others {
+            let found = self.injector(g).remove(now, is).or_else(|| {
+                self.queues[self.groups.range(g)]
+                    .iter()
+                    .find_map(|q| q.remove(now, is))
+            });
+            if let Some((_, task)) = found {
+                let _ = self.push(shared, self.injector(group), task, group);
+                return true;
+            }
+        }
+        false
     }
 
     /// A budgeted task is being pushed at `now`: under `Classes` its bandwidth server decides
@@ -371,12 +488,13 @@ impl OrderedQueues {
         self.throttled_next.load(Ordering::Acquire) != u64::MAX
     }
 
-    /// Queues on `own` every throttled task whose time has come (its push replenishes its
-    /// server), and wakes a parked worker if more than this one can run. Out of line: the pick
-    /// only pays the load of [`any_throttled`](Self::any_throttled).
+    /// Queues on worker `worker`'s queue (under preemptive classes: the deadline group's) every
+    /// throttled task whose time has come (its push replenishes its server), and wakes a parked
+    /// worker if more than this one can run. Out of line: the pick only pays the load of
+    /// [`any_throttled`](Self::any_throttled).
     #[cold]
     #[inline(never)]
-    fn release_throttled(&self, shared: &Shared, own: &Ordered<Notified>) {
+    fn release_throttled(&self, shared: &Shared, worker: usize) {
         let now = now_ns();
         if self.throttled_next.load(Ordering::Acquire) > now {
             return;
@@ -393,27 +511,28 @@ impl OrderedQueues {
             self.throttled_next.store(next, Ordering::Release);
         }
         for task in due {
-            if self.push(shared, own, task) != Wake::No {
-                shared.notify_parked();
+            if self.push_from(shared, worker, task) != Wake::No {
+                shared.notify_parked_near(worker);
             }
         }
     }
 
-    /// The most urgent head among the injector and every worker's queue (by their mirrors):
-    /// what a worker's pick could take instead of the task it runs.
-    fn most_urgent_queued(&self) -> Urgency {
-        self.queues
+    /// The most urgent head among group `group`'s injector and its workers' queues (by their
+    /// mirrors): what a worker's pick could take instead of the task it runs.
+    fn most_urgent_queued(&self, group: usize) -> Urgency {
+        self.queues[self.groups.range(group)]
             .iter()
-            .fold(self.injector_head(), |best, q| best.min(q.head()))
+            .fold(self.injector_head(group), |best, q| best.min(q.head()))
     }
 
-    /// Urgency mirror of the injector's head (`IDLE` if empty).
+    /// Urgency mirror of group `group`'s injector's head (`IDLE` if empty).
     #[inline]
-    fn injector_head(&self) -> Urgency {
-        if self.inject.is_empty() {
+    fn injector_head(&self, group: usize) -> Urgency {
+        let inject = self.injector(group);
+        if inject.is_empty() {
             Urgency::IDLE
         } else {
-            self.inject.head()
+            inject.head()
         }
     }
 
@@ -435,9 +554,11 @@ impl OrderedQueues {
 
     /// Closes every queue and releases what the injector holds (shutdown).
     pub(super) fn close(&self) {
-        self.inject.close();
-        while let Some((_, task)) = self.inject.pop(u64::MAX) {
-            drop(task);
+        for inject in std::iter::once(&self.inject).chain(self.group_inject.iter()) {
+            inject.close();
+            while let Some((_, task)) = inject.pop(u64::MAX) {
+                drop(task);
+            }
         }
         let parked: Vec<Notified> = {
             let mut parked = lock(&self.throttled);
@@ -474,16 +595,17 @@ impl Family for OrderedFamily {
         let q = &*core.queues;
         let now = q.now();
         if q.any_throttled() {
-            q.release_throttled(shared, &q.queues[core.index]);
+            q.release_throttled(shared, core.index);
         }
         let own = q.queues[core.index].head();
-        let injector = q.injector_head();
+        let group = core.local.group;
+        let injector = q.injector_head(group);
         let (victim, remote) = most_urgent_victim(core);
         let best_other = injector.min(remote);
         let injector_turn = core.tick.is_multiple_of(INJECTOR_INTERVAL);
         if best_other < own || (own != Urgency::IDLE && best_other == own && injector_turn) {
             if injector <= remote {
-                if let Some(picked) = pop_injector(q, own, now) {
+                if let Some(picked) = pop_injector(q, group, own, now) {
                     return Some(picked);
                 }
             } else if let Some(victim) = victim {
@@ -502,14 +624,15 @@ impl Family for OrderedFamily {
         if let Some((key, task)) = q.queues[core.index].pop(now) {
             return Some(Picked { task, key });
         }
-        pop_injector(q, Urgency::IDLE, now)
+        pop_injector(q, group, Urgency::IDLE, now)
     }
 
     /// One search round of an idle worker: the most urgent victim first, then the injector,
     /// then the other victims in random order (the most urgent one's lock may have been held).
     fn steal(core: &mut Core<Self>, shared: &Shared) -> Option<Picked<Key>> {
         let now = core.queues.now();
-        let injector = core.queues.injector_head();
+        let group = core.local.group;
+        let injector = core.queues.injector_head(group);
         let (victim, remote) = most_urgent_victim(core);
         if let Some(victim) = victim {
             if remote < injector || injector == Urgency::IDLE {
@@ -519,13 +642,13 @@ impl Family for OrderedFamily {
                 }
             }
         }
-        if let Some(picked) = pop_injector(&core.queues, Urgency::IDLE, now) {
+        if let Some(picked) = pop_injector(&core.queues, group, Urgency::IDLE, now) {
             return Some(picked);
         }
-        let n = core.queues.queues.len();
+        let (lo, n) = (core.local.lo, core.local.size);
         let start = core.rng.below(n as u32) as usize;
         for i in 0..n {
-            let v = (start + i) % n;
+            let v = lo + (start + i) % n;
             if v == core.index || Some(v) == victim {
                 continue;
             }
@@ -559,14 +682,14 @@ impl Family for OrderedFamily {
         slot.clear();
         if matches!(key, Key::Edf(_) | Key::Priority(_)) {
             // A pusher may have missed this pick (worker/preempt.rs).
-            preempt::after_publish(slot, urgency, || core.queues.most_urgent_queued());
+            let group = core.local.group;
+            preempt::after_publish(slot, urgency, || core.queues.most_urgent_queued(group));
         }
     }
 
     #[inline]
     fn push_local(core: &mut Core<Self>, shared: &Shared, task: Notified) -> Wake {
-        let q = &*core.queues;
-        q.push(shared, &q.queues[core.index], task)
+        core.queues.push_from(shared, core.index, task)
     }
 
     #[inline]
@@ -612,7 +735,8 @@ fn classes_begin_poll(core: &mut Core<OrderedFamily>, shared: &Shared, picked: &
     slot.set_task(picked.task.header() as *const task::Header as usize);
     slot.clear();
     // A pusher may have missed this pick (worker/preempt.rs).
-    preempt::after_publish(slot, urgency, || core.queues.most_urgent_queued());
+    let group = core.local.group;
+    preempt::after_publish(slot, urgency, || core.queues.most_urgent_queued(group));
 }
 
 /// `Classes`: the urgency a push of `header` compares (`classes::push_urgency`). Out of line,
@@ -623,23 +747,24 @@ fn classes_push_urgency(header: &task::Header) -> Urgency {
     classes::push_urgency(header.policy.deadline(), header.policy.priority())
 }
 
-/// The injector's head if it is at least as urgent as `bound`.
-fn pop_injector(q: &OrderedQueues, bound: Urgency, now: u64) -> Option<Picked<Key>> {
-    if q.inject.is_empty() {
+/// Group `group`'s injector's head if it is at least as urgent as `bound`.
+fn pop_injector(q: &OrderedQueues, group: usize, bound: Urgency, now: u64) -> Option<Picked<Key>> {
+    let inject = q.injector(group);
+    if inject.is_empty() {
         return None;
     }
-    let (key, task) = q.inject.pop_if(bound, now)?;
+    let (key, task) = inject.pop_if(bound, now)?;
     Some(Picked { task, key })
 }
 
-/// The other worker whose queue head is most urgent, and that urgency (`IDLE`: none).
-/// Ties go to the first in the scan, which starts after this worker's index.
+/// The other worker of this worker's group whose queue head is most urgent, and that urgency
+/// (`IDLE`: none). Ties go to the first in the scan, which starts after this worker's index.
 fn most_urgent_victim(core: &Core<OrderedFamily>) -> (Option<usize>, Urgency) {
     let queues = &core.queues.queues;
-    let n = queues.len();
+    let (lo, n) = (core.local.lo, core.local.size);
     let mut best = (None, Urgency::IDLE);
     for i in 1..n {
-        let v = (core.index + i) % n;
+        let v = lo + (core.index - lo + i) % n;
         let head = queues[v].head();
         if head < best.1 {
             best = (Some(v), head);

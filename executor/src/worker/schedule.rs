@@ -33,25 +33,31 @@ pub(super) fn schedule(handle: &Handle, task: Notified) {
             if event::continues(task.header().id.0) {
                 // Simulation: the poll continues after its `work` slice.
                 core.set_resume(task);
-                return Some(Wake::No);
+                return Some((Wake::No, 0));
             }
             record_enqueue(&task, core.index() as u64);
         }
-        match core.push_local(shared, task) {
+        let wake = match core.push_local(shared, task) {
             Wake::AtCheck => {
                 // Between two polls this worker picks next anyway: nothing to defer.
                 if cx.in_poll() {
                     cx.wake_at_check.set(true);
                 }
-                Some(Wake::No)
+                Wake::No
             }
-            wake => Some(wake),
-        }
+            wake => wake,
+        };
+        // The worker whose group a `Now` wakes (`class_threads.rs`): read only when needed.
+        let worker = if wake == Wake::Now { core.index() } else { 0 };
+        Some((wake, worker))
     })
     .flatten();
     match task {
-        None if wake == Some(Wake::Now) => shared.notify_parked(),
-        None => {}
+        None => {
+            if let Some((Wake::Now, worker)) = wake {
+                shared.notify_parked_near(worker);
+            }
+        }
         Some(task) => {
             if event::active() {
                 record_enqueue(&task, u64::MAX);

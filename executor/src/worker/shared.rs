@@ -14,6 +14,7 @@
 use super::accounting::Accounting;
 use super::blocking::BlockingPool;
 use super::build::PolicyConfig;
+use super::class_threads::Groups;
 use super::fifo::FifoQueues;
 use super::idle::Idle;
 use super::lifecycle::Lifecycle;
@@ -36,8 +37,10 @@ pub(crate) struct Shared {
     queues: Queues,
     /// The scheduling policy and its parameters.
     config: PolicyConfig,
-    /// Searching / parked bookkeeping.
-    idle: Idle,
+    /// How the workers are grouped (one group, or one per class: `class_threads.rs`).
+    groups: Groups,
+    /// Searching / parked bookkeeping, one per group (each group wakes only its own workers).
+    idles: Box<[Idle]>,
     /// Timers of this runtime.
     timers: TimerDriver,
     /// How long before a timer deadline the waiter stops sleeping and spins (ns).
@@ -79,9 +82,10 @@ pub(super) struct Remote {
 }
 
 impl Shared {
-    /// Assembles the shared state of `remotes.len()` workers.
+    /// Assembles the shared state of `remotes.len()` workers, grouped as `groups` says.
     pub(super) fn new(
         remotes: Vec<Remote>,
+        groups: Groups,
         queues: Queues,
         config: PolicyConfig,
         spin_rounds: u32,
@@ -90,7 +94,10 @@ impl Shared {
     ) -> Shared {
         let n = remotes.len();
         Shared {
-            idle: Idle::new(n),
+            groups,
+            idles: (0..groups.count())
+                .map(|_| Idle::new(groups.size()))
+                .collect(),
             queues,
             config,
             timers: TimerDriver::new(),
@@ -128,10 +135,21 @@ impl Shared {
         &self.timers
     }
 
-    /// The idle protocol's state.
+    /// Number of workers serving each class: all of them, or a third under preemptive classes
+    /// (what admission control counts as the deadline class's workers).
     #[inline]
-    pub(crate) fn idle(&self) -> &Idle {
-        &self.idle
+    pub(crate) fn class_workers(&self) -> usize {
+        self.groups.size()
+    }
+
+    /// The idle protocol's state of worker `worker`'s group.
+    #[inline]
+    pub(crate) fn idle_of(&self, worker: usize) -> &Idle {
+        if self.groups.by_class() {
+            &self.idles[self.groups.of(worker)]
+        } else {
+            &self.idles[0]
+        }
     }
 
     /// Runtime tracing's state.
@@ -173,6 +191,12 @@ impl Shared {
     #[inline]
     pub(super) fn slots(&self) -> impl Iterator<Item = &Slot> {
         self.remotes.iter().map(|r| &r.slot)
+    }
+
+    /// The preemption slots of workers `workers`, in worker order.
+    #[inline]
+    pub(super) fn slots_in(&self, workers: std::ops::Range<usize>) -> impl Iterator<Item = &Slot> {
+        self.remotes[workers].iter().map(|r| &r.slot)
     }
 
     /// Whether worker `worker`'s running task was asked to yield.
@@ -254,22 +278,43 @@ impl Shared {
         }
     }
 
-    /// Wakes one parked worker if the idle protocol says so.
+    /// Wakes one parked worker of `worker`'s group if that group's idle protocol says so (work
+    /// was queued where that group looks: `worker`'s own queue).
     #[inline]
-    pub(crate) fn notify_parked(&self) {
-        if let Some(index) = self.idle.worker_to_notify() {
+    pub(crate) fn notify_parked_near(&self, worker: usize) {
+        if let Some(index) = self.idle_of(worker).worker_to_notify() {
             self.unpark_worker(index);
         }
     }
 
-    /// After the last searcher left: wake a worker if any queue has work.
-    pub(super) fn notify_if_work_pending(&self) {
+    /// Wakes one parked worker of group `group` if its idle protocol says so.
+    #[inline]
+    pub(crate) fn notify_group(&self, group: usize) {
+        if let Some(index) = self.idles[group].worker_to_notify() {
+            self.unpark_worker(index);
+        }
+    }
+
+    /// Wakes one parked worker of any group (the highest class first), if some group's idle
+    /// protocol says so: for work any worker can do, as taking over the timer wait.
+    pub(super) fn notify_any_group(&self) {
+        for group in 0..self.groups.count() {
+            if let Some(index) = self.idles[group].worker_to_notify() {
+                self.unpark_worker(index);
+                return;
+            }
+        }
+    }
+
+    /// After the last searcher of `worker`'s group left: wake a worker of the group if any queue
+    /// it looks at has work.
+    pub(super) fn notify_if_work_pending(&self, worker: usize) {
         let pending = match &self.queues {
             Queues::Fifo(q) => q.any_work(),
-            Queues::Ordered(q) => q.any_work(),
+            Queues::Ordered(q) => q.any_work(self.groups.of(worker)),
         };
         if pending {
-            self.notify_parked();
+            self.notify_parked_near(worker);
         }
     }
 
@@ -282,13 +327,13 @@ impl Shared {
                     task.header().policy.set_ready_at(now_ns());
                 }
                 match q.inject.try_push(task) {
-                    Ok(()) => self.notify_parked(),
+                    Ok(()) => self.notify_group(0),
                     Err(task) => drop(task),
                 }
             }
             Queues::Ordered(q) => {
-                q.push_remote(self, task);
-                self.notify_parked();
+                let group = q.push_remote(self, task);
+                self.notify_group(group);
             }
         }
     }
