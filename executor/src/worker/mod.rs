@@ -13,10 +13,11 @@
 //! an [`AnyCore`]), and on the cold paths that concern every queue (shutdown, the idle
 //! protocol's recheck).
 //!
-//! What comes next fits the same seam: scheduling classes (deadline > priority > fair) are a
-//! third family whose pick scans its class queues in order, and a class's own thread set is a
-//! group of workers of that family at another OS priority; a current-thread flavour is one core
-//! stepped by the thread that calls `block_on` with a parking [`Env`] that also drives I/O.
+//! Scheduling classes (deadline > priority > fair) run in the ordered core (its queues hold the
+//! three classes); under preemptive classes the workers are split into one group per class at
+//! different OS priorities, each group picking, stealing and parking among itself
+//! (`class_threads.rs`). The current-thread flavour is one core stepped by the thread that calls
+//! `block_on` with a parking [`Env`] that also drives I/O.
 //!
 //! # One step
 //!

@@ -9,7 +9,9 @@
 //! - Spawned or woken anywhere else (another runtime's worker, `block_on`, a plain thread): the
 //!   injector ([`Shared::schedule_remote`]).
 //!
-//! Either way, one idle worker is notified if nobody is searching (`idle.rs`).
+//! Either way, one idle worker is notified if nobody is searching (`idle.rs`). Under preemptive
+//! classes each class's group of workers has its queues, its injector and its idle protocol, and
+//! a task goes to its class's group (`class_threads.rs`).
 
 use super::accounting::Accounting;
 use super::blocking::BlockingPool;
