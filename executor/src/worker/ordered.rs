@@ -183,16 +183,23 @@ impl OrderedQueues {
 
     /// Whether any queue group `group`'s workers pick from looked non-empty.
     pub(super) fn any_work(&self, group: usize) -> bool {
-        !self.injector(group).is_empty()
-            || self.queues[self.groups.range(group)]
-                .iter()
-                .any(|q| !q.is_empty())
+        !self.injector(group).is_empty() || self.peer_queues(group).iter().any(|q| !q.is_empty())
+    }
+
+    /// The queues of group `group`'s workers (all of them unless split by class).
+    #[inline]
+    fn peer_queues(&self, group: usize) -> &[Ordered<Notified>] {
+        if self.group_inject.is_empty() {
+            &self.queues
+        } else {
+            &self.queues[self.groups.range(group)]
+        }
     }
 
     /// Group `group`'s injector.
     #[inline]
     fn injector(&self, group: usize) -> &Ordered<Notified> {
-        if group == 0 {
+        if self.group_inject.is_empty() || group == 0 {
             &self.inject
         } else {
             &self.group_inject[group - 1]
@@ -272,14 +279,13 @@ impl OrderedQueues {
             drop(task);
             return Wake::No;
         }
-        let peers = self.groups.range(group);
-        let me = context::current_worker().filter(|w| peers.contains(w));
+        let me = context::current_worker();
         let idle_elsewhere = urgency < Urgency::LEAST
-            && preempt::after_push(
-                shared.slots_in(peers.clone()),
-                urgency,
-                me.map(|w| w - peers.start),
-            );
+            && if self.groups.by_class() {
+                self.after_push_in_group(shared, group, urgency, me)
+            } else {
+                preempt::after_push(shared.slots(), urgency, me)
+            };
         if q.len() > 1 {
             Wake::Now
         } else if !idle_elsewhere {
@@ -291,6 +297,22 @@ impl OrderedQueues {
         } else {
             Wake::AtCheck
         }
+    }
+
+    /// Preemptive classes: [`preempt::after_push`] among group `group`'s workers (`me`, the
+    /// calling worker, counts only if it is one of them).
+    #[cold]
+    #[inline(never)]
+    fn after_push_in_group(
+        &self,
+        shared: &Shared,
+        group: usize,
+        urgency: Urgency,
+        me: Option<usize>,
+    ) -> bool {
+        let peers = self.groups.range(group);
+        let me = me.filter(|w| peers.contains(w)).map(|w| w - peers.start);
+        preempt::after_push(shared.slots_in(peers), urgency, me)
     }
 
     /// The task running on `worker` (`header`) changed its deadline or priority: publish its new
@@ -361,19 +383,18 @@ impl OrderedQueues {
         /// Re-key attempts while the task is in flight between two queues.
         const RETRIES: u32 = 64;
         let group = self.group_of_task(header);
-        let peers = self.groups.range(group);
         for _ in 0..RETRIES {
             let now = self.now();
             let found = self.injector(group).rekey(key, now, is)
-                || self.queues[peers.clone()]
+                || self
+                    .peer_queues(group)
                     .iter()
                     .any(|q| q.rekey(key, now, is))
                 || (self.groups.by_class() && self.regroup(shared, header, group, now));
             if found {
                 let urgency = self.urgency(header);
-                let me = context::current_worker().filter(|w| peers.contains(w));
-                let slots = shared.slots_in(peers.clone());
-                if preempt::after_push(slots, urgency, me.map(|w| w - peers.start)) {
+                let me = context::current_worker();
+                if self.after_push_in_group(shared, group, urgency, me) {
                     shared.notify_group(group);
                 }
                 return;
@@ -520,7 +541,7 @@ impl OrderedQueues {
     /// The most urgent head among group `group`'s injector and its workers' queues (by their
     /// mirrors): what a worker's pick could take instead of the task it runs.
     fn most_urgent_queued(&self, group: usize) -> Urgency {
-        self.queues[self.groups.range(group)]
+        self.peer_queues(group)
             .iter()
             .fold(self.injector_head(group), |best, q| best.min(q.head()))
     }

@@ -33,31 +33,26 @@ pub(super) fn schedule(handle: &Handle, task: Notified) {
             if event::continues(task.header().id.0) {
                 // Simulation: the poll continues after its `work` slice.
                 core.set_resume(task);
-                return Some((Wake::No, 0));
+                return Some(Wake::No);
             }
             record_enqueue(&task, core.index() as u64);
         }
-        let wake = match core.push_local(shared, task) {
+        match core.push_local(shared, task) {
             Wake::AtCheck => {
                 // Between two polls this worker picks next anyway: nothing to defer.
                 if cx.in_poll() {
                     cx.wake_at_check.set(true);
                 }
-                Wake::No
+                Some(Wake::No)
             }
-            wake => wake,
-        };
-        // The worker whose group a `Now` wakes (`class_threads.rs`): read only when needed.
-        let worker = if wake == Wake::Now { core.index() } else { 0 };
-        Some((wake, worker))
+            wake => Some(wake),
+        }
     })
     .flatten();
     match task {
-        None => {
-            if let Some((Wake::Now, worker)) = wake {
-                shared.notify_parked_near(worker);
-            }
-        }
+        // This worker's group (`class_threads.rs`): the task is on this worker's queue.
+        None if wake == Some(Wake::Now) => shared.notify_parked_here(),
+        None => {}
         Some(task) => {
             if event::active() {
                 record_enqueue(&task, u64::MAX);

@@ -41,8 +41,11 @@ pub(crate) struct Shared {
     config: PolicyConfig,
     /// How the workers are grouped (one group, or one per class: `class_threads.rs`).
     groups: Groups,
-    /// Searching / parked bookkeeping, one per group (each group wakes only its own workers).
-    idles: Box<[Idle]>,
+    /// Searching / parked bookkeeping (under preemptive classes: group 0's; each group wakes
+    /// only its own workers).
+    idle: Idle,
+    /// Preemptive classes: the idle bookkeeping of groups 1 and up; empty otherwise.
+    group_idles: Box<[Idle]>,
     /// Timers of this runtime.
     timers: TimerDriver,
     /// How long before a timer deadline the waiter stops sleeping and spins (ns).
@@ -97,7 +100,8 @@ impl Shared {
         let n = remotes.len();
         Shared {
             groups,
-            idles: (0..groups.count())
+            idle: Idle::new(groups.size()),
+            group_idles: (1..groups.count())
                 .map(|_| Idle::new(groups.size()))
                 .collect(),
             queues,
@@ -147,10 +151,19 @@ impl Shared {
     /// The idle protocol's state of worker `worker`'s group.
     #[inline]
     pub(crate) fn idle_of(&self, worker: usize) -> &Idle {
-        if self.groups.by_class() {
-            &self.idles[self.groups.of(worker)]
+        if self.group_idles.is_empty() {
+            &self.idle
         } else {
-            &self.idles[0]
+            self.group_idle(self.groups.of(worker))
+        }
+    }
+
+    /// The idle protocol's state of group `group`.
+    #[inline]
+    fn group_idle(&self, group: usize) -> &Idle {
+        match group {
+            0 => &self.idle,
+            g => &self.group_idles[g - 1],
         }
     }
 
@@ -289,10 +302,31 @@ impl Shared {
         }
     }
 
+    /// Wakes one parked worker of the group of the worker whose thread calls this, if that
+    /// group's idle protocol says so: for work queued on this worker's own queue.
+    #[inline]
+    pub(crate) fn notify_parked_here(&self) {
+        if self.group_idles.is_empty() {
+            if let Some(index) = self.idle.worker_to_notify() {
+                self.unpark_worker(index);
+            }
+        } else {
+            self.notify_parked_here_by_class();
+        }
+    }
+
+    /// [`notify_parked_here`](Self::notify_parked_here) under preemptive classes.
+    #[cold]
+    fn notify_parked_here_by_class(&self) {
+        if let Some(worker) = crate::context::current_worker() {
+            self.notify_parked_near(worker);
+        }
+    }
+
     /// Wakes one parked worker of group `group` if its idle protocol says so.
     #[inline]
     pub(crate) fn notify_group(&self, group: usize) {
-        if let Some(index) = self.idles[group].worker_to_notify() {
+        if let Some(index) = self.group_idle(group).worker_to_notify() {
             self.unpark_worker(index);
         }
     }
@@ -301,7 +335,7 @@ impl Shared {
     /// protocol says so: for work any worker can do, as taking over the timer wait.
     pub(super) fn notify_any_group(&self) {
         for group in 0..self.groups.count() {
-            if let Some(index) = self.idles[group].worker_to_notify() {
+            if let Some(index) = self.group_idle(group).worker_to_notify() {
                 self.unpark_worker(index);
                 return;
             }
