@@ -3,7 +3,7 @@
 
 use super::class_threads::{Groups, CLASSES};
 use super::fifo::{FifoFamily, FifoQueues};
-use super::ordered::{OrderedFamily, OrderedLocal, OrderedQueues};
+use super::ordered::{OrderedErase, OrderedFamily, OrderedLocal};
 use super::preempt::Slot;
 use super::shared::{Queues, Remote};
 use super::spawn::Spawner;
@@ -89,6 +89,31 @@ impl PolicyConfig {
     }
 }
 
+/// The queues and cores of ordered family `F`.
+fn ordered<F: OrderedErase>(
+    order: QueueOrder,
+    groups: Groups,
+    seed: u64,
+    parks: Vec<park::Parker>,
+) -> (Queues, Vec<AnyCore>) {
+    let queues = F::new_queues(order, parks.len(), groups);
+    let cores = parks
+        .into_iter()
+        .enumerate()
+        .map(|(i, park)| {
+            let local = OrderedLocal::new(groups, groups.of(i));
+            F::erase(Box::new(Core::<F>::new(
+                i,
+                seed,
+                queues.clone(),
+                local,
+                park,
+            )))
+        })
+        .collect();
+    (F::erase_queues(queues), cores)
+}
+
 /// Builds the workers: the handle every task and thread will share, and one core per worker
 /// (in worker order) for the threads or virtual workers that will run them.
 pub(crate) fn build(config: Config) -> (Handle, Vec<AnyCore>) {
@@ -118,24 +143,10 @@ pub(crate) fn build(config: Config) -> (Handle, Vec<AnyCore>) {
                 .collect();
             (Queues::Fifo(queues), cores)
         }
-        Some(order) => {
-            let queues = Arc::new(OrderedQueues::new(order, n, groups));
-            let cores = parks
-                .into_iter()
-                .enumerate()
-                .map(|(i, park)| {
-                    let core = Core::<OrderedFamily>::new(
-                        i,
-                        config.seed,
-                        queues.clone(),
-                        OrderedLocal::new(groups, groups.of(i)),
-                        park,
-                    );
-                    AnyCore::Ordered(Box::new(core))
-                })
-                .collect();
-            (Queues::Ordered(queues), cores)
+        Some(order @ QueueOrder::Classes { .. }) => {
+            ordered::<OrderedFamily<true>>(order, groups, config.seed, parks)
         }
+        Some(order) => ordered::<OrderedFamily<false>>(order, groups, config.seed, parks),
     };
     let remotes = unparks
         .into_iter()

@@ -14,7 +14,8 @@
 //! protocol's recheck).
 //!
 //! Scheduling classes (deadline > priority > fair) run in the ordered core (its queues hold the
-//! three classes); under preemptive classes the workers are split into one group per class at
+//! three classes), monomorphised apart from the other ordered policies (`AnyCore::Classes`) so
+//! that their paths carry nothing of it; under preemptive classes the workers are split into one group per class at
 //! different OS priorities, each group picking, stealing and parking among itself
 //! (`class_threads.rs`). The current-thread flavour is one core stepped by the thread that calls
 //! `block_on` with a parking [`Env`] that also drives I/O.
@@ -52,6 +53,7 @@ macro_rules! with_any_core {
         match $any {
             AnyCore::Fifo($core) => $body,
             AnyCore::Ordered($core) => $body,
+            AnyCore::Classes($core) => $body,
         }
     };
 }
@@ -174,6 +176,7 @@ impl AnyCore {
         match self {
             AnyCore::Fifo(core) => core.select_rng.below(n),
             AnyCore::Ordered(core) => core.select_rng.below(n),
+            AnyCore::Classes(core) => core.select_rng.below(n),
         }
     }
 }
@@ -184,7 +187,9 @@ pub(crate) enum AnyCore {
     /// A `Fifo` core.
     Fifo(Box<Core<fifo::FifoFamily>>),
     /// An `Edf`, `Priority` or `Fair` core.
-    Ordered(Box<Core<ordered::OrderedFamily>>),
+    Ordered(Box<Core<ordered::OrderedFamily<false>>>),
+    /// A `Classes` core: the ordered core with the classes' own paths (budgets, worker groups).
+    Classes(Box<Core<ordered::OrderedFamily<true>>>),
 }
 
 /// What a push onto a worker's own queue asks of the caller (`schedule.rs`).
@@ -310,6 +315,7 @@ pub(crate) fn run(core: AnyCore, handle: Handle) {
         // The one match on the family: each loop is monomorphised for its own.
         AnyCore::Fifo(core) => AnyCore::Fifo(run_loop(core, handle.shared())),
         AnyCore::Ordered(core) => AnyCore::Ordered(run_loop(core, handle.shared())),
+        AnyCore::Classes(core) => AnyCore::Classes(run_loop(core, handle.shared())),
     });
     crate::trace::session::leave_worker();
     let mut guard = guard;
@@ -376,6 +382,10 @@ pub(crate) fn drive<R>(
         AnyCore::Ordered(core) => {
             let (core, out) = drive_loop(core, handle.shared(), woken, &mut main);
             (AnyCore::Ordered(core), out)
+        }
+        AnyCore::Classes(core) => {
+            let (core, out) = drive_loop(core, handle.shared(), woken, &mut main);
+            (AnyCore::Classes(core), out)
         }
     })
 }
@@ -704,6 +714,7 @@ impl AnyCore {
         match self {
             AnyCore::Fifo(core) => fifo::FifoFamily::push_local(core, shared, task),
             AnyCore::Ordered(core) => ordered::OrderedFamily::push_local(core, shared, task),
+            AnyCore::Classes(core) => ordered::OrderedFamily::push_local(core, shared, task),
         }
     }
 
@@ -712,6 +723,7 @@ impl AnyCore {
         match self {
             AnyCore::Fifo(core) => fifo::FifoFamily::drain(core),
             AnyCore::Ordered(core) => ordered::OrderedFamily::drain(core),
+            AnyCore::Classes(core) => ordered::OrderedFamily::drain(core),
         }
     }
 }

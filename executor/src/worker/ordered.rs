@@ -36,11 +36,12 @@
 //! the task it picked and rechecks the queue heads (`preempt.rs` explains the handshake).
 
 use super::class_threads::{task_group, Groups};
+use super::shared::Queues;
 use super::{preempt, AnyCore, Core, Family, Picked, Shared, Wake, INJECTOR_INTERVAL};
 use crate::context;
 use crate::event::{self, clock::now_ns, EventKind};
 use crate::loom::atomic::{AtomicU64, Ordering};
-use crate::loom::{lock, Mutex};
+use crate::loom::{lock, Arc, Mutex};
 use crate::policy::cbs::Push;
 use crate::policy::classes::{self, Class};
 use crate::policy::key::KeyedHeap;
@@ -54,17 +55,18 @@ use crate::task::{self, Notified};
 /// by at most that much and the shared floor is written at most ~10,000 times per CPU-second.
 const FLOOR_GRANULE: u64 = 100_000;
 
-/// The ordered family (a marker type: the code is in its [`Family`] impl).
-pub(crate) struct OrderedFamily;
+/// The ordered family (a marker type: the code is in its [`Family`] impl), monomorphised twice:
+/// `OrderedFamily<false>` for `Edf`, `Priority` and `Fair`, `OrderedFamily<true>` for `Classes`,
+/// so that what only `Classes` needs (budgets and their throttling, the classes' urgency,
+/// preemptive classes' worker groups) is compiled out of the other policies' paths.
+pub(crate) struct OrderedFamily<const CLASSES: bool>;
 
-/// The ordered core's shared queues.
-pub(crate) struct OrderedQueues {
+/// The ordered core's shared queues (`CLASSES`: whether they hold scheduling classes).
+pub(crate) struct OrderedQueues<const CLASSES: bool> {
     /// The policy's order.
     order: QueueOrder,
     /// Whether queue operations need the clock: `order` is `Priority` or `Classes` (aging).
     ages: bool,
-    /// Whether `order` is `Classes`.
-    classes: bool,
     /// Tasks scheduled from outside the workers, in policy order (under preemptive classes:
     /// group 0's).
     inject: Ordered<Notified>,
@@ -99,6 +101,17 @@ pub(crate) struct OrderedLocal {
 }
 
 impl OrderedLocal {
+    /// The first worker of this worker's group and the group's size: `(0, workers)` unless the
+    /// workers are split by class (`CLASSES`, a constant, says whether they can be).
+    #[inline]
+    fn peers<const CLASSES: bool>(&self, workers: usize) -> (usize, usize) {
+        if CLASSES {
+            (self.lo, self.size)
+        } else {
+            (0, workers)
+        }
+    }
+
     /// Nothing published yet; the worker serves group `group` of `groups`.
     pub(super) fn new(groups: Groups, group: usize) -> OrderedLocal {
         OrderedLocal {
@@ -110,16 +123,16 @@ impl OrderedLocal {
     }
 }
 
-impl OrderedQueues {
+impl<const C: bool> OrderedQueues<C> {
     /// Empty queues of `order` for `workers` workers, grouped as `groups` says.
-    pub(super) fn new(order: QueueOrder, workers: usize, groups: Groups) -> OrderedQueues {
+    pub(super) fn new(order: QueueOrder, workers: usize, groups: Groups) -> OrderedQueues<C> {
+        debug_assert_eq!(C, matches!(order, QueueOrder::Classes { .. }));
         OrderedQueues {
             order,
             ages: matches!(
                 order,
                 QueueOrder::Priority { .. } | QueueOrder::Classes { .. }
             ),
-            classes: matches!(order, QueueOrder::Classes { .. }),
             inject: Ordered::new(order),
             groups,
             group_inject: (1..groups.count()).map(|_| Ordered::new(order)).collect(),
@@ -136,10 +149,16 @@ impl OrderedQueues {
         self.ages
     }
 
-    /// Whether the queues hold scheduling classes.
+    /// Whether the queues hold scheduling classes (a constant).
     #[inline]
     fn classes(&self) -> bool {
-        self.classes
+        C
+    }
+
+    /// Whether the workers are split into one group per class (preemptive classes).
+    #[inline]
+    fn by_class(&self) -> bool {
+        C && self.groups.by_class()
     }
 
     /// The clock for a queue operation: read only when aging needs it.
@@ -189,7 +208,7 @@ impl OrderedQueues {
     /// The queues of group `group`'s workers (all of them unless split by class).
     #[inline]
     fn peer_queues(&self, group: usize) -> &[Ordered<Notified>] {
-        if self.group_inject.is_empty() {
+        if !self.by_class() {
             &self.queues
         } else {
             &self.queues[self.groups.range(group)]
@@ -199,7 +218,7 @@ impl OrderedQueues {
     /// Group `group`'s injector.
     #[inline]
     fn injector(&self, group: usize) -> &Ordered<Notified> {
-        if self.group_inject.is_empty() || group == 0 {
+        if !C || group == 0 {
             &self.inject
         } else {
             &self.group_inject[group - 1]
@@ -209,7 +228,7 @@ impl OrderedQueues {
     /// The group a task with `header`'s parameters goes to (0 unless split by class).
     #[inline]
     fn group_of_task(&self, header: &task::Header) -> usize {
-        if self.groups.by_class() {
+        if self.by_class() {
             task_group(header)
         } else {
             0
@@ -229,7 +248,7 @@ impl OrderedQueues {
     /// injector (then one of its workers is woken here, and the caller is told [`Wake::No`]).
     #[inline]
     fn push_from(&self, shared: &Shared, worker: usize, task: Notified) -> Wake {
-        if self.groups.by_class() {
+        if self.by_class() {
             return self.push_routed(shared, worker, task);
         }
         self.push(shared, &self.queues[worker], task, 0)
@@ -255,7 +274,8 @@ impl OrderedQueues {
     fn push(&self, shared: &Shared, q: &Ordered<Notified>, task: Notified, group: usize) -> Wake {
         let record = shared.config().record_latency;
         let now = if record || self.ages() { now_ns() } else { 0 };
-        let task = match task.header().policy.budget() {
+        // Budgets act under `Classes` only.
+        let task = match C.then(|| task.header().policy.budget()).flatten() {
             Some(budget) => match self.budgeted_push(shared, task, budget, now) {
                 Some(task) => task,
                 None => return Wake::No,
@@ -281,7 +301,7 @@ impl OrderedQueues {
         }
         let me = context::current_worker();
         let idle_elsewhere = urgency < Urgency::LEAST
-            && if self.groups.by_class() {
+            && if self.by_class() {
                 self.after_push_in_group(shared, group, urgency, me)
             } else {
                 preempt::after_push(shared.slots(), urgency, me)
@@ -390,7 +410,7 @@ impl OrderedQueues {
                     .peer_queues(group)
                     .iter()
                     .any(|q| q.rekey(key, now, is))
-                || (self.groups.by_class() && self.regroup(shared, header, group, now));
+                || (self.by_class() && self.regroup(shared, header, group, now));
             if found {
                 let urgency = self.urgency(header);
                 let me = context::current_worker();
@@ -506,7 +526,7 @@ impl OrderedQueues {
     /// Whether any task is throttled (one load; always `false` outside `Classes`).
     #[inline]
     fn any_throttled(&self) -> bool {
-        self.throttled_next.load(Ordering::Acquire) != u64::MAX
+        C && self.throttled_next.load(Ordering::Acquire) != u64::MAX
     }
 
     /// Queues on worker `worker`'s queue (under preemptive classes: the deadline group's) every
@@ -590,174 +610,221 @@ impl OrderedQueues {
     }
 }
 
-impl Family for OrderedFamily {
-    type Queues = OrderedQueues;
-    type Local = OrderedLocal;
-    type Key = Key;
-
-    #[inline]
-    fn erase(core: Box<Core<Self>>) -> AnyCore {
-        AnyCore::Ordered(core)
-    }
-
-    #[inline]
-    fn unerase(core: AnyCore) -> Box<Core<Self>> {
-        match core {
-            AnyCore::Ordered(core) => core,
-            AnyCore::Fifo(_) => unreachable!("an ordered worker's core changed family"),
-        }
-    }
-
-    /// Steps 1–3 of the module docs: the most urgent visible task.
-    // Always inlined into the worker loop, as it was before the throttle check made it larger
-    // than the inliner's threshold (the check's slow path is out of line).
-    #[inline(always)]
-    fn next_task(core: &mut Core<Self>, shared: &Shared) -> Option<Picked<Key>> {
-        let q = &*core.queues;
-        let now = q.now();
-        if q.any_throttled() {
-            q.release_throttled(shared, core.index);
-        }
-        let own = q.queues[core.index].head();
-        let group = core.local.group;
-        let injector = q.injector_head(group);
-        let (victim, remote) = most_urgent_victim(core);
-        let best_other = injector.min(remote);
-        let injector_turn = core.tick.is_multiple_of(INJECTOR_INTERVAL);
-        if best_other < own || (own != Urgency::IDLE && best_other == own && injector_turn) {
-            if injector <= remote {
-                if let Some(picked) = pop_injector(q, group, own, now) {
-                    return Some(picked);
-                }
-            } else if let Some(victim) = victim {
-                // Local work exists: take only the urgent one. Empty: take a batch.
-                let max = if own == Urgency::IDLE {
-                    q.half(victim)
-                } else {
-                    1
-                };
-                if let Some(picked) = steal_from(core, shared, victim, max, now) {
-                    return Some(picked);
-                }
-            }
-        }
-        let q = &*core.queues;
-        if let Some((key, task)) = q.queues[core.index].pop(now) {
-            return Some(Picked { task, key });
-        }
-        pop_injector(q, group, Urgency::IDLE, now)
-    }
-
-    /// One search round of an idle worker: the most urgent victim first, then the injector,
-    /// then the other victims in random order (the most urgent one's lock may have been held).
-    fn steal(core: &mut Core<Self>, shared: &Shared) -> Option<Picked<Key>> {
-        let now = core.queues.now();
-        let group = core.local.group;
-        let injector = core.queues.injector_head(group);
-        let (victim, remote) = most_urgent_victim(core);
-        if let Some(victim) = victim {
-            if remote < injector || injector == Urgency::IDLE {
-                let max = core.queues.half(victim);
-                if let Some(picked) = steal_from(core, shared, victim, max, now) {
-                    return Some(picked);
-                }
-            }
-        }
-        if let Some(picked) = pop_injector(&core.queues, group, Urgency::IDLE, now) {
-            return Some(picked);
-        }
-        let (lo, n) = (core.local.lo, core.local.size);
-        let start = core.rng.below(n as u32) as usize;
-        for i in 0..n {
-            let v = lo + (start + i) % n;
-            if v == core.index || Some(v) == victim {
-                continue;
-            }
-            let max = core.queues.half(v);
-            if let Some(picked) = steal_from(core, shared, v, max, now) {
-                return Some(picked);
-            }
-        }
-        None
-    }
-
-    /// Publishes the picked task: `Fair` (and the fair class of `Classes`) stores its placed
-    /// virtual runtime and raises the floor; every ordered policy publishes its urgency and
-    /// clears this worker's preemption request; `Edf`, `Priority` and `Classes` then recheck the
-    /// queue heads (`preempt.rs`; under `Classes` a fair task is beaten only by a higher class).
-    #[inline(always)]
-    fn begin_poll(core: &mut Core<Self>, shared: &Shared, picked: &Picked<Key>) {
-        if core.queues.classes() {
-            return classes_begin_poll(core, shared, picked);
-        }
-        let key = picked.key;
-        if let Key::Fair(vruntime) = key {
-            picked.task.header().policy.set_vruntime(vruntime);
-            core.queues
-                .advance_fair_floor(&mut core.local.fair_floor_published, vruntime);
-        }
-        let slot = shared.slot(core.index);
-        let urgency = runqueue::key_urgency(key);
-        slot.set_running(urgency);
-        slot.set_task(picked.task.header() as *const task::Header as usize);
-        slot.clear();
-        if matches!(key, Key::Edf(_) | Key::Priority(_)) {
-            // A pusher may have missed this pick (worker/preempt.rs).
-            let group = core.local.group;
-            preempt::after_publish(slot, urgency, || core.queues.most_urgent_queued(group));
-        }
-    }
-
-    #[inline]
-    fn push_local(core: &mut Core<Self>, shared: &Shared, task: Notified) -> Wake {
-        core.queues.push_from(shared, core.index, task)
-    }
-
-    #[inline]
-    fn before_park(core: &mut Core<Self>, shared: &Shared) {
-        let slot = shared.slot(core.index);
-        slot.set_running(Urgency::IDLE);
-        slot.set_task(0);
-    }
-
-    #[inline]
-    fn after_park(_: &mut Core<Self>, shared: &Shared) {
-        if shared.config().is_fair() {
-            // The time parked is not CPU time of the next task.
-            context::mark_cpu();
-        }
-    }
-
-    fn drain(core: &mut Core<Self>) {
-        let q = &core.queues.queues[core.index];
-        q.close();
-        while let Some((_, task)) = q.pop(u64::MAX) {
-            drop(task);
-        }
-    }
+/// What `build.rs` needs of an ordered family beyond [`Family`]: its queues, and how
+/// [`Shared`] holds them.
+pub(crate) trait OrderedErase: Family<Local = OrderedLocal> {
+    /// Empty queues of `order` for `workers` workers, grouped as `groups` says.
+    fn new_queues(order: QueueOrder, workers: usize, groups: Groups) -> Arc<Self::Queues>;
+    /// The queues, as [`Shared`] holds them.
+    fn erase_queues(queues: Arc<Self::Queues>) -> Queues;
 }
 
-/// `Classes`: [`OrderedFamily::begin_poll`]. A fair-class task stores its placed virtual
+/// Implements [`Family`] and [`OrderedErase`] for `OrderedFamily<$classes>`, held as
+/// `AnyCore::$variant` and `Queues::$variant`: one body for both monomorphisations (a generic
+/// impl could not name the variant to erase into).
+macro_rules! ordered_family {
+    ($classes:literal, $variant:ident) => {
+        impl OrderedErase for OrderedFamily<$classes> {
+            fn new_queues(order: QueueOrder, workers: usize, groups: Groups) -> Arc<Self::Queues> {
+                Arc::new(OrderedQueues::new(order, workers, groups))
+            }
+
+            fn erase_queues(queues: Arc<Self::Queues>) -> Queues {
+                Queues::$variant(queues)
+            }
+        }
+
+        impl Family for OrderedFamily<$classes> {
+            type Queues = OrderedQueues<$classes>;
+            type Local = OrderedLocal;
+            type Key = Key;
+
+            #[inline]
+            fn erase(core: Box<Core<Self>>) -> AnyCore {
+                AnyCore::$variant(core)
+            }
+
+            #[inline]
+            fn unerase(core: AnyCore) -> Box<Core<Self>> {
+                match core {
+                    AnyCore::$variant(core) => core,
+                    _ => unreachable!("an ordered worker's core changed family"),
+                }
+            }
+
+            /// Steps 1–3 of the module docs: the most urgent visible task.
+            // Always inlined into the worker loop, as it was before the throttle check made it
+            // larger than the inliner's threshold (the check's slow path is out of line).
+            #[inline(always)]
+            fn next_task(core: &mut Core<Self>, shared: &Shared) -> Option<Picked<Key>> {
+                let q = &*core.queues;
+                let now = q.now();
+                if q.any_throttled() {
+                    q.release_throttled(shared, core.index);
+                }
+                let own = q.queues[core.index].head();
+                let group = core.local.group;
+                let injector = q.injector_head(group);
+                let (victim, remote) = most_urgent_victim(q, &core.local, core.index);
+                let best_other = injector.min(remote);
+                let injector_turn = core.tick.is_multiple_of(INJECTOR_INTERVAL);
+                if best_other < own || (own != Urgency::IDLE && best_other == own && injector_turn)
+                {
+                    if injector <= remote {
+                        if let Some(picked) = pop_injector(q, group, own, now) {
+                            return Some(picked);
+                        }
+                    } else if let Some(victim) = victim {
+                        // Local work exists: take only the urgent one. Empty: take a batch.
+                        let max = if own == Urgency::IDLE {
+                            q.half(victim)
+                        } else {
+                            1
+                        };
+                        if let Some(picked) =
+                            steal_from(&core.queues, core.index, shared, victim, max, now)
+                        {
+                            return Some(picked);
+                        }
+                    }
+                }
+                let q = &*core.queues;
+                if let Some((key, task)) = q.queues[core.index].pop(now) {
+                    return Some(Picked { task, key });
+                }
+                pop_injector(q, group, Urgency::IDLE, now)
+            }
+
+            /// One search round of an idle worker: the most urgent victim first, then the
+            /// injector, then the other victims in random order (the most urgent one's lock may
+            /// have been held).
+            fn steal(core: &mut Core<Self>, shared: &Shared) -> Option<Picked<Key>> {
+                let now = core.queues.now();
+                let group = core.local.group;
+                let injector = core.queues.injector_head(group);
+                let (victim, remote) = most_urgent_victim(&core.queues, &core.local, core.index);
+                if let Some(victim) = victim {
+                    if remote < injector || injector == Urgency::IDLE {
+                        let max = core.queues.half(victim);
+                        if let Some(picked) =
+                            steal_from(&core.queues, core.index, shared, victim, max, now)
+                        {
+                            return Some(picked);
+                        }
+                    }
+                }
+                if let Some(picked) = pop_injector(&core.queues, group, Urgency::IDLE, now) {
+                    return Some(picked);
+                }
+                let (lo, n) = core.local.peers::<$classes>(core.queues.queues.len());
+                let start = core.rng.below(n as u32) as usize;
+                for i in 0..n {
+                    let v = lo + (start + i) % n;
+                    if v == core.index || Some(v) == victim {
+                        continue;
+                    }
+                    let max = core.queues.half(v);
+                    if let Some(picked) = steal_from(&core.queues, core.index, shared, v, max, now)
+                    {
+                        return Some(picked);
+                    }
+                }
+                None
+            }
+
+            /// Publishes the picked task: `Fair` (and the fair class of `Classes`) stores its
+            /// placed virtual runtime and raises the floor; every ordered policy publishes its
+            /// urgency and clears this worker's preemption request; `Edf`, `Priority` and
+            /// `Classes` then recheck the queue heads (`preempt.rs`; under `Classes` a fair task
+            /// is beaten only by a higher class).
+            #[inline(always)]
+            fn begin_poll(core: &mut Core<Self>, shared: &Shared, picked: &Picked<Key>) {
+                if $classes {
+                    return classes_begin_poll(
+                        &core.queues,
+                        &mut core.local,
+                        core.index,
+                        shared,
+                        picked,
+                    );
+                }
+                let key = picked.key;
+                if let Key::Fair(vruntime) = key {
+                    picked.task.header().policy.set_vruntime(vruntime);
+                    core.queues
+                        .advance_fair_floor(&mut core.local.fair_floor_published, vruntime);
+                }
+                let slot = shared.slot(core.index);
+                let urgency = runqueue::key_urgency(key);
+                slot.set_running(urgency);
+                slot.set_task(picked.task.header() as *const task::Header as usize);
+                slot.clear();
+                if matches!(key, Key::Edf(_) | Key::Priority(_)) {
+                    // A pusher may have missed this pick (worker/preempt.rs).
+                    let group = core.local.group;
+                    preempt::after_publish(slot, urgency, || core.queues.most_urgent_queued(group));
+                }
+            }
+
+            #[inline]
+            fn push_local(core: &mut Core<Self>, shared: &Shared, task: Notified) -> Wake {
+                core.queues.push_from(shared, core.index, task)
+            }
+
+            #[inline]
+            fn before_park(core: &mut Core<Self>, shared: &Shared) {
+                let slot = shared.slot(core.index);
+                slot.set_running(Urgency::IDLE);
+                slot.set_task(0);
+            }
+
+            #[inline]
+            fn after_park(_: &mut Core<Self>, shared: &Shared) {
+                if shared.config().is_fair() {
+                    // The time parked is not CPU time of the next task.
+                    context::mark_cpu();
+                }
+            }
+
+            fn drain(core: &mut Core<Self>) {
+                let q = &core.queues.queues[core.index];
+                q.close();
+                while let Some((_, task)) = q.pop(u64::MAX) {
+                    drop(task);
+                }
+            }
+        }
+    };
+}
+
+ordered_family!(false, Ordered);
+ordered_family!(true, Classes);
+
+/// `Classes`: `begin_poll` of `OrderedFamily<true>`. A fair-class task stores its placed virtual
 /// runtime and raises the floor, as under `Fair`; every class publishes its running urgency on
 /// the classes' scale and rechecks the queue heads (a fair task is beaten by a higher class
-/// only). Out of line, so that the other policies' `begin_poll` stays as small as it was.
-#[cold]
-#[inline(never)]
-fn classes_begin_poll(core: &mut Core<OrderedFamily>, shared: &Shared, picked: &Picked<Key>) {
+/// only).
+#[inline]
+fn classes_begin_poll<const C: bool>(
+    q: &OrderedQueues<C>,
+    local: &mut OrderedLocal,
+    index: usize,
+    shared: &Shared,
+    picked: &Picked<Key>,
+) {
     let key = picked.key;
     if let Key::Fair(vruntime) = key {
         picked.task.header().policy.set_vruntime(vruntime);
-        core.queues
-            .advance_fair_floor(&mut core.local.fair_floor_published, vruntime);
+        q.advance_fair_floor(&mut local.fair_floor_published, vruntime);
     }
-    let slot = shared.slot(core.index);
+    let slot = shared.slot(index);
     let urgency = classes::running_urgency(key);
     slot.set_running(urgency);
     slot.set_task(picked.task.header() as *const task::Header as usize);
     slot.clear();
     // A pusher may have missed this pick (worker/preempt.rs).
-    let group = core.local.group;
-    preempt::after_publish(slot, urgency, || core.queues.most_urgent_queued(group));
+    let group = local.group;
+    preempt::after_publish(slot, urgency, || q.most_urgent_queued(group));
 }
 
 /// `Classes`: the urgency a push of `header` compares (`classes::push_urgency`). Out of line,
@@ -769,7 +836,12 @@ fn classes_push_urgency(header: &task::Header) -> Urgency {
 }
 
 /// Group `group`'s injector's head if it is at least as urgent as `bound`.
-fn pop_injector(q: &OrderedQueues, group: usize, bound: Urgency, now: u64) -> Option<Picked<Key>> {
+fn pop_injector<const C: bool>(
+    q: &OrderedQueues<C>,
+    group: usize,
+    bound: Urgency,
+    now: u64,
+) -> Option<Picked<Key>> {
     let inject = q.injector(group);
     if inject.is_empty() {
         return None;
@@ -780,12 +852,16 @@ fn pop_injector(q: &OrderedQueues, group: usize, bound: Urgency, now: u64) -> Op
 
 /// The other worker of this worker's group whose queue head is most urgent, and that urgency
 /// (`IDLE`: none). Ties go to the first in the scan, which starts after this worker's index.
-fn most_urgent_victim(core: &Core<OrderedFamily>) -> (Option<usize>, Urgency) {
-    let queues = &core.queues.queues;
-    let (lo, n) = (core.local.lo, core.local.size);
+fn most_urgent_victim<const C: bool>(
+    q: &OrderedQueues<C>,
+    local: &OrderedLocal,
+    index: usize,
+) -> (Option<usize>, Urgency) {
+    let queues = &q.queues;
+    let (lo, n) = local.peers::<C>(queues.len());
     let mut best = (None, Urgency::IDLE);
     for i in 1..n {
-        let v = lo + (core.index - lo + i) % n;
+        let v = lo + (index - lo + i) % n;
         let head = queues[v].head();
         if head < best.1 {
             best = (Some(v), head);
@@ -795,16 +871,17 @@ fn most_urgent_victim(core: &Core<OrderedFamily>) -> (Option<usize>, Urgency) {
 }
 
 /// Steals up to `max` tasks from `victim` into this worker's queue, returning the most urgent.
-fn steal_from(
-    core: &Core<OrderedFamily>,
+fn steal_from<const C: bool>(
+    q: &OrderedQueues<C>,
+    index: usize,
     shared: &Shared,
     victim: usize,
     max: usize,
     now: u64,
 ) -> Option<Picked<Key>> {
-    let queues = &core.queues.queues;
-    let (key, task) = queues[victim].steal_into(&queues[core.index], max, now)?;
-    shared.worker_metrics(core.index).inc_steals();
+    let queues = &q.queues;
+    let (key, task) = queues[victim].steal_into(&queues[index], max, now)?;
+    shared.worker_metrics(index).inc_steals();
     event::emit(EventKind::Steal, || (task.header().id.0, victim as u64, 0));
     Some(Picked { task, key })
 }

@@ -75,7 +75,9 @@ pub(super) enum Queues {
     /// `Fifo`.
     Fifo(Arc<FifoQueues>),
     /// `Edf`, `Priority`, `Fair`.
-    Ordered(Arc<OrderedQueues>),
+    Ordered(Arc<OrderedQueues<false>>),
+    /// `Classes`.
+    Classes(Arc<OrderedQueues<true>>),
 }
 
 /// What other threads may do to a worker.
@@ -348,6 +350,7 @@ impl Shared {
         let pending = match &self.queues {
             Queues::Fifo(q) => q.any_work(),
             Queues::Ordered(q) => q.any_work(self.groups.of(worker)),
+            Queues::Classes(q) => q.any_work(self.groups.of(worker)),
         };
         if pending {
             self.notify_parked_near(worker);
@@ -368,6 +371,10 @@ impl Shared {
                 }
             }
             Queues::Ordered(q) => {
+                let _ = q.push_remote(self, task);
+                self.notify_group(0);
+            }
+            Queues::Classes(q) => {
                 let group = q.push_remote(self, task);
                 self.notify_group(group);
             }
@@ -380,22 +387,27 @@ impl Shared {
         match &self.queues {
             Queues::Fifo(q) => q.stealers.get(worker).is_some_and(|s| !s.is_empty()),
             Queues::Ordered(q) => q.has_work(worker),
+            Queues::Classes(q) => q.has_work(worker),
         }
     }
 
     /// The task running on `worker` (`header`) changed its deadline or priority: under `Edf`
     /// and `Priority`, publish its new urgency and recheck the queues (`ordered.rs`).
     pub(crate) fn running_rekeyed(&self, worker: usize, header: &Header) {
-        if let Queues::Ordered(q) = &self.queues {
-            q.running_rekeyed(self, worker, header);
+        match &self.queues {
+            Queues::Fifo(_) => {}
+            Queues::Ordered(q) => q.running_rekeyed(self, worker, header),
+            Queues::Classes(q) => q.running_rekeyed(self, worker, header),
         }
     }
 
     /// Inheritance changed `header`'s deadline or priority from outside its poll: under `Edf` and
     /// `Priority`, re-key it where it is queued and request preemption for it (`ordered.rs`).
     pub(crate) fn reprioritized(&self, header: &Header) {
-        if let Queues::Ordered(q) = &self.queues {
-            q.reprioritized(self, header);
+        match &self.queues {
+            Queues::Fifo(_) => {}
+            Queues::Ordered(q) => q.reprioritized(self, header),
+            Queues::Classes(q) => q.reprioritized(self, header),
         }
     }
 
@@ -404,6 +416,7 @@ impl Shared {
         match &self.queues {
             Queues::Fifo(q) => q.close(),
             Queues::Ordered(q) => q.close(),
+            Queues::Classes(q) => q.close(),
         }
     }
 }
