@@ -528,7 +528,7 @@ impl Builder {
     ///   yield at its next cooperative check.
     /// - **Privilege**: needs `CAP_SYS_NICE` (or a sufficient `RLIMIT_RTPRIO`). `build()`
     ///   checks first, with a short-lived probe thread, and fails with
-    ///   [`BuildError::PreemptiveClasses`](crate::BuildError::PreemptiveClasses), or with
+    ///   [`BuildError::PreemptiveClasses`], or with
     ///   [`best_effort_priority`](Self::best_effort_priority) prints a warning and builds
     ///   cooperative classes on `workers` threads.
     /// - Not with [`current_thread`](Self::current_thread). The simulator runs `Classes`
