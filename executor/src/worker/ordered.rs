@@ -768,7 +768,13 @@ macro_rules! ordered_family {
 
             #[inline]
             fn push_local(core: &mut Core<Self>, shared: &Shared, task: Notified) -> Wake {
-                core.queues.push_from(shared, core.index, task)
+                let wake = core.queues.push_from(shared, core.index, task);
+                if $classes && wake == Wake::Now && core.queues.by_class() {
+                    // The caller would wake group 0: wake this worker's group instead.
+                    shared.notify_parked_near(core.index);
+                    return Wake::No;
+                }
+                wake
             }
 
             #[inline]

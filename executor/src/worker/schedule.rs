@@ -50,8 +50,8 @@ pub(super) fn schedule(handle: &Handle, task: Notified) {
     })
     .flatten();
     match task {
-        // This worker's group (`class_threads.rs`): the task is on this worker's queue.
-        None if wake == Some(Wake::Now) => shared.notify_parked_here(),
+        // Under preemptive classes the push woke the task's group itself (`Wake::No` here).
+        None if wake == Some(Wake::Now) => shared.notify_parked(),
         None => {}
         Some(task) => {
             if event::active() {

@@ -304,24 +304,13 @@ impl Shared {
         }
     }
 
-    /// Wakes one parked worker of the group of the worker whose thread calls this, if that
-    /// group's idle protocol says so: for work queued on this worker's own queue.
+    /// Wakes one parked worker of group 0 if its idle protocol says so: any worker of a runtime
+    /// whose workers are not split by class. (Under preemptive classes a push wakes its group
+    /// itself: `ordered.rs`.)
     #[inline]
-    pub(crate) fn notify_parked_here(&self) {
-        if self.group_idles.is_empty() {
-            if let Some(index) = self.idle.worker_to_notify() {
-                self.unpark_worker(index);
-            }
-        } else {
-            self.notify_parked_here_by_class();
-        }
-    }
-
-    /// [`notify_parked_here`](Self::notify_parked_here) under preemptive classes.
-    #[cold]
-    fn notify_parked_here_by_class(&self) {
-        if let Some(worker) = crate::context::current_worker() {
-            self.notify_parked_near(worker);
+    pub(crate) fn notify_parked(&self) {
+        if let Some(index) = self.idle.worker_to_notify() {
+            self.unpark_worker(index);
         }
     }
 
