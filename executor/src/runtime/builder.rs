@@ -11,6 +11,8 @@ use std::time::Duration;
 
 pub use crate::policy::Policy;
 
+mod preemptive;
+
 /// Configures and builds a [`Runtime`].
 ///
 /// ```
@@ -549,72 +551,6 @@ impl Builder {
     pub fn preemptive_classes(mut self, on: bool) -> Builder {
         self.preemptive_classes = on;
         self
-    }
-
-    /// Preemptive classes: the OS priorities of the deadline, priority and fair classes'
-    /// threads (see [`preemptive_classes`](Self::preemptive_classes)).
-    fn class_priorities(&self) -> Result<[WorkerPriority; 3], BuildError> {
-        let (deadline, fair) = match self.priority {
-            WorkerPriority::Realtime(p) if p < 2 => {
-                return Err(BuildError::InvalidPriority {
-                    priority: self.priority,
-                    reason: "under preemptive_classes a Realtime priority p is the deadline \
-                             class's, and the priority class's is p - 1: p must be at least 2",
-                })
-            }
-            WorkerPriority::Realtime(p) => (p, WorkerPriority::Normal),
-            other => (DEADLINE_CLASS_FIFO_PRIORITY, other),
-        };
-        Ok([
-            WorkerPriority::Realtime(deadline),
-            WorkerPriority::Realtime(deadline - 1),
-            fair,
-        ])
-    }
-
-    /// Whether this runtime gets preemptive classes: checks the configuration, then whether
-    /// the OS grants the deadline class's priority (a probe thread); if not, fails, or with
-    /// `best_effort_priority` warns and returns `false` (cooperative classes).
-    fn use_class_threads(&self) -> Result<bool, BuildError> {
-        if !self.preemptive_classes {
-            return Ok(false);
-        }
-        if self.policy != Policy::Classes {
-            return Err(BuildError::InvalidParameter {
-                parameter: "preemptive_classes",
-                reason: "needs Policy::Classes (its threads are split by scheduling class): add \
-                         .policy(Policy::Classes)",
-            });
-        }
-        if self.current_thread {
-            return Err(BuildError::InvalidParameter {
-                parameter: "preemptive_classes",
-                reason: "needs worker threads and a current-thread runtime has none: drop \
-                         current_thread() or preemptive_classes(true)",
-            });
-        }
-        if let Err(reason) = self.priority.validate() {
-            return Err(BuildError::InvalidPriority {
-                priority: self.priority,
-                reason,
-            });
-        }
-        let [deadline, ..] = self.class_priorities()?;
-        let WorkerPriority::Realtime(priority) = deadline else {
-            unreachable!("the deadline class runs at SCHED_FIFO");
-        };
-        match super::thread_setup::probe(deadline) {
-            Ok(()) => Ok(true),
-            Err(source) if self.best_effort_priority => {
-                eprintln!(
-                    "kairos: warning: preemptive_classes needs SCHED_FIFO priority {priority} \
-                     ({source}; CAP_SYS_NICE or RLIMIT_RTPRIO); running cooperative classes \
-                     instead (best_effort_priority is on)"
-                );
-                Ok(false)
-            }
-            Err(source) => Err(BuildError::PreemptiveClasses { priority, source }),
-        }
     }
 
     /// Per-worker setup, validated before any thread starts: `workers` threads, or under

@@ -42,18 +42,19 @@ use crate::context;
 use crate::event::{self, clock::now_ns, EventKind};
 use crate::loom::atomic::{AtomicU64, Ordering};
 use crate::loom::{lock, Arc, Mutex};
-use crate::policy::cbs::Push;
 use crate::policy::classes::{self, Class};
 use crate::policy::key::KeyedHeap;
 use crate::policy::runqueue::{self, Key, QueueOrder, TaskKey, Urgency};
 use crate::queue::ordered::{Ordered, STEAL_MAX};
-use crate::task::budget::Budget;
 use crate::task::{self, Notified};
 
 /// Virtual nanoseconds a worker's running tasks advance between two raises of the runtime-wide
 /// fair-share floor: 100 µs of virtual time, a tenth of the default slice, so placement is off
 /// by at most that much and the shared floor is written at most ~10,000 times per CPU-second.
 const FLOOR_GRANULE: u64 = 100_000;
+
+mod classes_only;
+use classes_only::{classes_begin_poll, classes_push_urgency};
 
 /// The ordered family (a marker type: the code is in its [`Family`] impl), monomorphised twice:
 /// `OrderedFamily<false>` for `Edf`, `Priority` and `Fair`, `OrderedFamily<true>` for `Classes`,
@@ -82,7 +83,7 @@ pub(crate) struct OrderedQueues<const CLASSES: bool> {
     /// by the workers as they run tasks.
     fair_floor: AtomicU64,
     /// `Classes`: budgeted tasks throttled by their bandwidth server, keyed by the time they may
-    /// be queued again (see "Budgets" below).
+    /// be queued again (`policy/cbs.rs`, `ordered/classes_only.rs`).
     throttled: Mutex<KeyedHeap<u64, Notified>>,
     /// The earliest key in `throttled`, `u64::MAX` if none. Stored under its lock.
     throttled_next: AtomicU64,
@@ -254,19 +255,6 @@ impl<const C: bool> OrderedQueues<C> {
         self.push(shared, &self.queues[worker], task, 0)
     }
 
-    /// [`push_from`](Self::push_from) under preemptive classes (`class_threads.rs`).
-    #[cold]
-    #[inline(never)]
-    fn push_routed(&self, shared: &Shared, worker: usize, task: Notified) -> Wake {
-        let group = task_group(task.header());
-        if group == self.groups.of(worker) {
-            return self.push(shared, &self.queues[worker], task, group);
-        }
-        let _ = self.push(shared, self.injector(group), task, group);
-        shared.notify_group(group);
-        Wake::No
-    }
-
     /// Queues a runnable task on `q` (a queue or the injector of group `group`) with its
     /// parameters, asks the least urgent running worker of the group to yield if the task is
     /// more urgent, and says whether a parked worker should be woken for it ([`Wake`]). A
@@ -317,22 +305,6 @@ impl<const C: bool> OrderedQueues<C> {
         } else {
             Wake::AtCheck
         }
-    }
-
-    /// Preemptive classes: [`preempt::after_push`] among group `group`'s workers (`me`, the
-    /// calling worker, counts only if it is one of them).
-    #[cold]
-    #[inline(never)]
-    fn after_push_in_group(
-        &self,
-        shared: &Shared,
-        group: usize,
-        urgency: Urgency,
-        me: Option<usize>,
-    ) -> bool {
-        let peers = self.groups.range(group);
-        let me = me.filter(|w| peers.contains(w)).map(|w| w - peers.start);
-        preempt::after_push(shared.slots_in(peers), urgency, me)
     }
 
     /// The task running on `worker` (`header`) changed its deadline or priority: publish its new
@@ -447,115 +419,10 @@ impl<const C: bool> OrderedQueues<C> {
         }
     }
 
-    /// Preemptive classes: `header`'s task is queued in another group's queues than `group`,
-    /// the one its class now names (inheritance changed its parameters while it waited): takes
-    /// it out and pushes it into `group`'s injector, keyed by its new parameters. Reports
-    /// whether it was found.
-    #[cold]
-    #[inline(never)]
-    fn regroup(&self, shared: &Shared, header: &task::Header, group: usize, now: u64) -> bool {
-        let is = |t: &Notified| std::ptr::eq(t.header(), header);
-        let others = (0..self.groups.count()).filter(|&g| g != group);
-        for g in others {
-            let found = self.injector(g).remove(now, is).or_else(|| {
-                self.queues[self.groups.range(g)]
-                    .iter()
-                    .find_map(|q| q.remove(now, is))
-            });
-            if let Some((_, task)) = found {
-                let _ = self.push(shared, self.injector(group), task, group);
-                return true;
-            }
-        }
-        false
-    }
-
-    /// A budgeted task is being pushed at `now`: under `Classes` its bandwidth server decides
-    /// (`policy/cbs.rs`): queue it with the server's deadline (returned, to be queued), or park
-    /// it until the server's replenishment ([`throttle`](Self::throttle); `None`). Under the
-    /// other policies budgets act not: the task is returned unchanged. Out of line: most tasks
-    /// have no budget.
-    #[cold]
-    #[inline(never)]
-    fn budgeted_push(
-        &self,
-        shared: &Shared,
-        task: Notified,
-        budget: Budget,
-        now: u64,
-    ) -> Option<Notified> {
-        if !self.classes() {
-            return Some(task);
-        }
-        let mut server = budget.load();
-        let push = server.on_push(now);
-        budget.store(&server);
-        match push {
-            Push::Queue(deadline) => {
-                task.header().policy.set_deadline(Some(deadline));
-                Some(task)
-            }
-            Push::ParkUntil(at) => {
-                self.throttle(shared, task, at);
-                None
-            }
-        }
-    }
-
-    /// `Classes`: parks a task whose bandwidth server is throttled until `at`, and arms a timer
-    /// for `at` so that a worker is awake then to release it
-    /// ([`release_throttled`](Self::release_throttled)). The timer's waker does nothing: the worker that fires it goes
-    /// on to pick, and its pick releases the due tasks. `throttled_next` is stored (release)
-    /// before the timer is registered, and the worker that fires the timer has read the timer
-    /// driver's deadline after the registration, so its pick sees `throttled_next`.
-    #[cold]
-    #[inline(never)]
-    fn throttle(&self, shared: &Shared, task: Notified, at: u64) {
-        {
-            let mut parked = lock(&self.throttled);
-            parked.push(task, at);
-            let next = parked.peek_key().unwrap_or(u64::MAX);
-            self.throttled_next.store(next, Ordering::Release);
-        }
-        let (_, unpark) = shared.timers().register(at, std::task::Waker::noop());
-        if let Some(worker) = unpark {
-            shared.unpark_worker(worker);
-        }
-    }
-
     /// Whether any task is throttled (one load; always `false` outside `Classes`).
     #[inline]
     fn any_throttled(&self) -> bool {
         C && self.throttled_next.load(Ordering::Acquire) != u64::MAX
-    }
-
-    /// Queues on worker `worker`'s queue (under preemptive classes: the deadline group's) every
-    /// throttled task whose time has come (its push replenishes its server), and wakes a parked
-    /// worker if more than this one can run. Out of line: the pick only pays the load of
-    /// [`any_throttled`](Self::any_throttled).
-    #[cold]
-    #[inline(never)]
-    fn release_throttled(&self, shared: &Shared, worker: usize) {
-        let now = now_ns();
-        if self.throttled_next.load(Ordering::Acquire) > now {
-            return;
-        }
-        let mut due = Vec::new();
-        {
-            let mut parked = lock(&self.throttled);
-            while parked.peek_key().is_some_and(|at| at <= now) {
-                if let Some((_, task)) = parked.pop() {
-                    due.push(task);
-                }
-            }
-            let next = parked.peek_key().unwrap_or(u64::MAX);
-            self.throttled_next.store(next, Ordering::Release);
-        }
-        for task in due {
-            if self.push_from(shared, worker, task) != Wake::No {
-                shared.notify_parked_near(worker);
-            }
-        }
     }
 
     /// The most urgent head among group `group`'s injector and its workers' queues (by their
@@ -805,41 +672,6 @@ macro_rules! ordered_family {
 
 ordered_family!(false, Ordered);
 ordered_family!(true, Classes);
-
-/// `Classes`: `begin_poll` of `OrderedFamily<true>`. A fair-class task stores its placed virtual
-/// runtime and raises the floor, as under `Fair`; every class publishes its running urgency on
-/// the classes' scale and rechecks the queue heads (a fair task is beaten by a higher class
-/// only).
-#[inline]
-fn classes_begin_poll<const C: bool>(
-    q: &OrderedQueues<C>,
-    local: &mut OrderedLocal,
-    index: usize,
-    shared: &Shared,
-    picked: &Picked<Key>,
-) {
-    let key = picked.key;
-    if let Key::Fair(vruntime) = key {
-        picked.task.header().policy.set_vruntime(vruntime);
-        q.advance_fair_floor(&mut local.fair_floor_published, vruntime);
-    }
-    let slot = shared.slot(index);
-    let urgency = classes::running_urgency(key);
-    slot.set_running(urgency);
-    slot.set_task(picked.task.header() as *const task::Header as usize);
-    slot.clear();
-    // A pusher may have missed this pick (worker/preempt.rs).
-    let group = local.group;
-    preempt::after_publish(slot, urgency, || q.most_urgent_queued(group));
-}
-
-/// `Classes`: the urgency a push of `header` compares (`classes::push_urgency`). Out of line,
-/// so that [`OrderedQueues::urgency`] stays as small as before `Classes` where it is inlined.
-#[cold]
-#[inline(never)]
-fn classes_push_urgency(header: &task::Header) -> Urgency {
-    classes::push_urgency(header.policy.deadline(), header.policy.priority())
-}
 
 /// Group `group`'s injector's head if it is at least as urgent as `bound`.
 fn pop_injector<const C: bool>(
