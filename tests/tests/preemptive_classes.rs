@@ -363,3 +363,70 @@ fn without_cap_sys_nice_build_fails_or_falls_back() {
         "no warning:\n{stderr}"
     );
 }
+
+/// Inheritance moves a lock holder to the threads of the class it is lent: a fair task locks a
+/// `sync::Mutex` and yields behind a fair hog that computes (without awaiting) until the lock has
+/// been handed on; a deadline task then waits for the lock. The holder, lent the waiter's
+/// deadline, runs its next poll on a deadline-class thread (queued: moved to that class's
+/// injector; still running: asked to yield, and its next push goes there), unlocks, the waiter
+/// gets the lock and releases the hog. Without the move the holder would wait behind the hog
+/// on the one fair thread for ever. Skipped without CAP_SYS_NICE.
+#[test]
+fn a_lock_holder_lent_a_deadline_moves_to_the_deadline_threads() {
+    let _dog = Watchdog::default_for("a_lock_holder_lent_a_deadline_moves_to_the_deadline_threads");
+    let Ok(rt) = Runtime::builder()
+        .workers(1)
+        .policy(Policy::Classes)
+        .preemptive_classes(true)
+        .thread_name("kt-inh")
+        .build()
+    else {
+        eprintln!("skipped: preemptive classes could not be built here (no CAP_SYS_NICE?)");
+        return;
+    };
+    let lock = Arc::new(kairos::sync::Mutex::new(0u32));
+    let locked = Arc::new(AtomicU64::new(0));
+    let released = Arc::new(AtomicU64::new(0));
+    let holder = {
+        let (lock, locked, released) = (lock.clone(), locked.clone(), released.clone());
+        rt.spawn(async move {
+            let mut guard = lock.lock().await;
+            let first = worker_index();
+            // The hog, on this (the only fair) thread, computes until the waiter is done.
+            kairos::spawn(async move {
+                while released.load(Ordering::SeqCst) == 0 {
+                    std::hint::spin_loop();
+                }
+            });
+            locked.store(1, Ordering::SeqCst);
+            kairos::yield_now().await;
+            *guard += 1;
+            let second = worker_index();
+            drop(guard);
+            (first, second)
+        })
+    };
+    while locked.load(Ordering::SeqCst) == 0 {
+        std::thread::yield_now();
+    }
+    let waiter = {
+        let (lock, released) = (lock.clone(), released.clone());
+        rt.spawn_with(
+            Sched::default().deadline(Duration::from_millis(1)),
+            async move {
+                let value = *lock.lock().await;
+                released.store(1, Ordering::SeqCst);
+                (value, worker_index())
+            },
+        )
+    };
+    let (value, waiter_ran_on) = rt.block_on(waiter).unwrap();
+    let (first, second) = rt.block_on(holder).unwrap();
+    // Worker 0: the deadline class's thread; 2: the fair class's.
+    assert_eq!(
+        (first, second),
+        (2, 0),
+        "the holder's polls: fair thread, then deadline"
+    );
+    assert_eq!((value, waiter_ran_on), (1, 0));
+}
