@@ -265,6 +265,7 @@ pub(crate) fn with_handle<R>(f: impl FnOnce(Option<&Handle>) -> R) -> R {
 }
 
 /// The index of the worker this thread is, if it is one.
+#[inline]
 pub(crate) fn current_worker() -> Option<usize> {
     CONTEXT.try_with(|cx| cx.worker.get()).ok().flatten()
 }

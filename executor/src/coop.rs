@@ -130,7 +130,7 @@ fn check(cx: &Context, worker: usize, header: &Header, handle: &Handle, by: Chec
     // A task pushed during this poll (or by the timers just fired) waits for a parked worker no
     // longer than this check (`Wake::AtCheck`).
     if by == Check::Explicit && cx.wake_at_check.replace(false) && shared.has_local_work(worker) {
-        shared.notify_parked();
+        shared.notify_parked_near(worker);
     }
     let slice = shared.config().fair_slice;
     let asked = cx.budget.get() == 0

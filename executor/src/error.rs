@@ -100,6 +100,23 @@ pub enum BuildError {
         /// The core.
         core: usize,
     },
+    /// [`Builder::preemptive_classes`](crate::Builder::preemptive_classes) needs `SCHED_FIFO`
+    /// threads for the deadline and priority classes, and the OS refused them (a probe thread
+    /// asked before any worker started).
+    #[error(
+        "preemptive_classes needs SCHED_FIFO priority {priority} for the deadline class's \
+         threads, and the OS refused it: {source}. This needs CAP_SYS_NICE (or an RLIMIT_RTPRIO \
+         of at least {priority}): run as root or grant it (e.g. `setcap cap_sys_nice+ep \
+         <binary>`), or call Builder::best_effort_priority(true) to fall back to cooperative \
+         classes with a warning"
+    )]
+    PreemptiveClasses {
+        /// The `SCHED_FIFO` priority the deadline class's threads need.
+        priority: u8,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The OS refused a worker's scheduling priority.
     #[error(
         "could not set {priority} on worker {worker}: {source}. This needs {missing}: run as \

@@ -115,8 +115,8 @@ pub use metrics::Metrics;
 pub use periodic::{Job, Join as PeriodicJoin, Overrun, Periodic, PeriodicHandle, PeriodicStats};
 pub use policy::admission::AdmissionError;
 pub use runtime::{
-    Builder, Handle, Policy, Runtime, WorkerPriority, DEFAULT_AGING_INTERVAL,
-    DEFAULT_DEADLINE_SHARE, DEFAULT_FAIR_RESERVE, DEFAULT_FAIR_SLICE,
+    Builder, Handle, Policy, Runtime, WorkerPriority, DEADLINE_CLASS_FIFO_PRIORITY,
+    DEFAULT_AGING_INTERVAL, DEFAULT_DEADLINE_SHARE, DEFAULT_FAIR_RESERVE, DEFAULT_FAIR_SLICE,
 };
 pub use sched::Sched;
 pub use task::{

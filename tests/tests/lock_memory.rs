@@ -2,71 +2,22 @@
 //! the test runner's own process must not be locked or have its limits changed).
 #![cfg(target_os = "linux")]
 
+mod caps;
+
 use kairos::{BuildError, Runtime};
 use std::process::Command;
 
 /// Set in the child's environment: run the child half.
 const CHILD_VAR: &str = "KAIROS_LOCK_MEMORY_CHILD";
 
-/// `struct __user_cap_header_struct` (`linux/capability.h`).
-#[repr(C)]
-struct CapHeader {
-    version: u32,
-    pid: i32,
-}
-
-/// `struct __user_cap_data_struct`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct CapData {
-    effective: u32,
-    permitted: u32,
-    inheritable: u32,
-}
-
-/// `_LINUX_CAPABILITY_VERSION_3`: two `CapData`, capabilities 0..=63.
-const CAPABILITY_VERSION_3: u32 = 0x2008_0522;
 /// `CAP_IPC_LOCK`: lets a process lock memory beyond `RLIMIT_MEMLOCK`.
 const CAP_IPC_LOCK: u32 = 14;
 
 /// Lowers `RLIMIT_MEMLOCK` to 0 and drops `CAP_IPC_LOCK` from this process's effective and
 /// permitted sets; the reason it could not, if any.
 fn forbid_locking() -> Result<(), String> {
-    let zero = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: setrlimit reads one `rlimit` through a valid pointer.
-    if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &zero) } != 0 {
-        return Err(format!(
-            "setrlimit(RLIMIT_MEMLOCK, 0) failed: {}",
-            std::io::Error::last_os_error()
-        ));
-    }
-    let mut header = CapHeader {
-        version: CAPABILITY_VERSION_3,
-        pid: 0,
-    };
-    let mut data = [CapData::default(); 2];
-    // SAFETY: capget writes two `CapData` (version 3) through a valid pointer.
-    if unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) } != 0 {
-        return Err(format!(
-            "capget failed: {}",
-            std::io::Error::last_os_error()
-        ));
-    }
-    let bit = 1u32 << CAP_IPC_LOCK;
-    data[0].effective &= !bit;
-    data[0].permitted &= !bit;
-    // SAFETY: capset reads the header and two `CapData` through valid pointers; dropping a
-    // capability is always allowed.
-    if unsafe { libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) } != 0 {
-        return Err(format!(
-            "capset failed: {}",
-            std::io::Error::last_os_error()
-        ));
-    }
-    Ok(())
+    caps::zero_rlimit(libc::RLIMIT_MEMLOCK, "RLIMIT_MEMLOCK")?;
+    caps::drop_capability(CAP_IPC_LOCK)
 }
 
 /// Child half of [`refusal_is_a_typed_error_naming_the_limit`]: forbids locking, then builds a

@@ -8,6 +8,7 @@
 use std::sync::OnceLock;
 
 /// The clock's epoch: the first time it was read in this process.
+#[inline]
 fn epoch() -> std::time::Instant {
     static EPOCH: OnceLock<std::time::Instant> = OnceLock::new();
     *EPOCH.get_or_init(std::time::Instant::now)

@@ -160,6 +160,9 @@ impl<T> RunQueue<T> {
     /// Under `Fair` the task is placed against the floor (new: level with it; otherwise no more
     /// than `sched_latency / 2` behind it) and the placed virtual runtime is returned, for the
     /// caller to store in the task.
+    // Always: one caller per ordered family (`queue/ordered.rs`'s push, itself inlined into each
+    // family's push), where it was inlined while that family was one (`docs/benchmarks.md`).
+    #[inline(always)]
     pub(crate) fn push(&mut self, item: T, key: TaskKey, now: u64) -> Option<u64> {
         match self {
             RunQueue::Edf(q) => q.push(item, key.deadline),

@@ -154,6 +154,9 @@ impl<T> Ordered<T> {
 
     /// Queues a runnable task (see [`RunQueue::push`]). Returns the placed virtual runtime
     /// under `Fair`, or the task back if the queue is closed.
+    // Always: it has one caller per ordered family (`worker/ordered.rs`'s push), where it was
+    // inlined while that family was one (`docs/benchmarks.md`, preemptive classes).
+    #[inline(always)]
     pub(crate) fn push(&self, task: T, key: TaskKey, now: u64) -> Result<Option<u64>, T> {
         let mut inner = lock(&self.inner);
         if inner.closed {

@@ -11,6 +11,8 @@ use std::time::Duration;
 
 pub use crate::policy::Policy;
 
+mod preemptive;
+
 /// Configures and builds a [`Runtime`].
 ///
 /// ```
@@ -55,6 +57,8 @@ pub struct Builder {
     current_thread: bool,
     /// The blocking pool's bound and keep-alive.
     blocking: worker::blocking::Limits,
+    /// One group of worker threads per scheduling class, at OS priorities.
+    preemptive_classes: bool,
 }
 
 /// Default [`Builder::aging_interval`]: 10 ms per level, so a priority-0 task reaches the top
@@ -70,6 +74,10 @@ pub const DEFAULT_DEADLINE_SHARE: u8 = 95;
 
 /// Default [`Builder::fair_reserve`]: 5%, what Linux's default leaves to non-real-time threads.
 pub const DEFAULT_FAIR_RESERVE: u8 = 5;
+
+/// [`Builder::preemptive_classes`]: the `SCHED_FIFO` priority of the deadline class's worker
+/// threads, unless [`Builder::worker_priority`] names one (`WorkerPriority::Realtime(p)`).
+pub const DEADLINE_CLASS_FIFO_PRIORITY: u8 = 20;
 
 /// How workers are placed on cores.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -123,6 +131,7 @@ impl Builder {
             long_poll: None,
             current_thread: false,
             blocking: worker::blocking::Limits::default(),
+            preemptive_classes: false,
         }
     }
 
@@ -541,8 +550,58 @@ impl Builder {
         self
     }
 
-    /// Per-worker setup, validated before any thread starts.
-    fn thread_setups(&self, workers: usize) -> Result<Vec<ThreadSetup>, BuildError> {
+    /// Preemptive scheduling classes (needs [`Policy::Classes`]): each class gets its own
+    /// worker threads, `workers` of them (so `3 × workers` threads in all), at OS priorities
+    /// one above the other: the deadline class's at `SCHED_FIFO` priority
+    /// [`DEADLINE_CLASS_FIFO_PRIORITY`] (20), the priority class's at `SCHED_FIFO` one below,
+    /// the fair class's at `SCHED_OTHER`. When a task of a higher class becomes runnable while
+    /// every core computes fair tasks, the kernel preempts a fair worker in the middle of its
+    /// poll: no cooperative check is needed, so a fair task that never yields no longer delays
+    /// deadline and priority tasks. Default: off (cooperative classes).
+    ///
+    /// - **Threads and cores**: worker `j` of each class shares a core with worker `j` of the
+    ///   others when pinned ([`pin_workers`](Self::pin_workers), [`pin_to`](Self::pin_to)).
+    ///   The higher classes' threads park when their class has nothing to run. Worker threads
+    ///   are numbered class by class (`{prefix}-0` .. `{prefix}-{n-1}` deadline, then
+    ///   priority, then fair), and [`Metrics`](crate::Metrics) counts all of them.
+    /// - **Priorities**: [`worker_priority`](Self::worker_priority)`(Realtime(p))` moves the
+    ///   deadline class to `p` and the priority class to `p - 1` (`p` at least 2);
+    ///   `Nice(n)` applies to the fair class's threads.
+    /// - **A task that changes class** (`task::set_deadline`, `set_priority`, inheritance)
+    ///   moves to its new class's threads at its next wake or yield; a running one is asked to
+    ///   yield at its next cooperative check.
+    /// - **Privilege**: needs `CAP_SYS_NICE` (or a sufficient `RLIMIT_RTPRIO`). `build()`
+    ///   checks first, with a short-lived probe thread, and fails with
+    ///   [`BuildError::PreemptiveClasses`], or with
+    ///   [`best_effort_priority`](Self::best_effort_priority) prints a warning and builds
+    ///   cooperative classes on `workers` threads.
+    /// - Not with [`current_thread`](Self::current_thread). The simulator runs `Classes`
+    ///   cooperatively (`docs/policies.md`, "Preemptive classes").
+    ///
+    /// ```
+    /// use kairos::{Policy, Runtime};
+    /// // Without CAP_SYS_NICE this warns and runs cooperative classes.
+    /// let rt = Runtime::builder()
+    ///     .workers(1)
+    ///     .policy(Policy::Classes)
+    ///     .preemptive_classes(true)
+    ///     .best_effort_priority(true)
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(matches!(rt.metrics().workers, 1 | 3));
+    /// ```
+    pub fn preemptive_classes(mut self, on: bool) -> Builder {
+        self.preemptive_classes = on;
+        self
+    }
+
+    /// Per-worker setup, validated before any thread starts: `workers` threads, or under
+    /// preemptive classes (`class_threads`) `workers` per class, class by class.
+    fn thread_setups(
+        &self,
+        workers: usize,
+        class_threads: bool,
+    ) -> Result<Vec<ThreadSetup>, BuildError> {
         if let Err(reason) = self.priority.validate() {
             return Err(BuildError::InvalidPriority {
                 priority: self.priority,
@@ -569,10 +628,18 @@ impl Builder {
                 Some(cores.clone())
             }
         };
-        Ok((0..workers)
-            .map(|i| ThreadSetup {
+        let priorities = if class_threads {
+            self.class_priorities()?.to_vec()
+        } else {
+            vec![self.priority]
+        };
+        // Worker `j` of every class on the same core.
+        Ok(priorities
+            .iter()
+            .flat_map(|&priority| (0..workers).map(move |i| (i, priority)))
+            .map(|(i, priority)| ThreadSetup {
                 core: cores.as_ref().map(|c| c[i % c.len()]),
-                priority: self.priority,
+                priority,
                 best_effort: self.best_effort_priority,
             })
             .collect())
@@ -601,8 +668,21 @@ impl Builder {
                 max: MAX_WORKERS,
             });
         }
+        let class_threads = self.use_class_threads()?;
+        let threads = if class_threads {
+            workers * worker::CLASSES
+        } else {
+            workers
+        };
+        if threads > MAX_WORKERS {
+            return Err(BuildError::TooManyWorkers {
+                requested: threads,
+                max: MAX_WORKERS,
+            });
+        }
         let config = worker::Config {
-            workers,
+            workers: threads,
+            class_threads,
             seed: self.seed,
             spin_rounds: self.spin_rounds,
             task_allocator: self.task_allocator,
@@ -640,7 +720,7 @@ impl Builder {
                 });
             }
         }
-        let setups = self.thread_setups(workers)?;
+        let setups = self.thread_setups(workers, class_threads)?;
         if self.lock_memory {
             crate::sys::lock_memory().map_err(|(errno, reason, limit)| BuildError::LockMemory {
                 reason,

@@ -27,8 +27,8 @@ pub(crate) mod thread_setup;
 
 pub use crate::worker::Handle;
 pub use builder::{
-    Builder, Policy, DEFAULT_AGING_INTERVAL, DEFAULT_DEADLINE_SHARE, DEFAULT_FAIR_RESERVE,
-    DEFAULT_FAIR_SLICE,
+    Builder, Policy, DEADLINE_CLASS_FIFO_PRIORITY, DEFAULT_AGING_INTERVAL, DEFAULT_DEADLINE_SHARE,
+    DEFAULT_FAIR_RESERVE, DEFAULT_FAIR_SLICE,
 };
 pub use thread_setup::WorkerPriority;
 

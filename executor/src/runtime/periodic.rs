@@ -1,10 +1,13 @@
-//! `spawn_periodic` and admission control.
+//! `spawn_periodic`, `try_spawn_with` (budgeted tasks admitted like periodic ones) and
+//! admission control.
 
 use super::{Handle, Runtime};
 use crate::loom::{lock, Arc};
 use crate::periodic::{self, Control, Job, Periodic, PeriodicHandle};
 use crate::policy::admission::{self, AdmissionError, TaskParams, Test};
 use crate::policy::Policy;
+use crate::sched::Sched;
+use crate::task::JoinHandle;
 use crate::time::Instant;
 use std::future::Future;
 use std::time::Duration;
@@ -52,7 +55,122 @@ impl Runtime {
     }
 }
 
+impl Runtime {
+    /// Spawns a task as [`spawn_with`](Runtime::spawn_with) does, but first, with
+    /// [`Builder::admission_control`](crate::Builder::admission_control) under
+    /// [`Policy::Classes`], admits its budget: a task with [`Sched::budget`]`(C, T)` counts as a
+    /// periodic task of `C` per `T` (deadline `T`) in the deadline class's share
+    /// ([`Builder::deadline_share`](crate::Builder::deadline_share)) and EDF's test, beside the
+    /// admitted periodic tasks, for as long as it lives (its share is freed when its future is
+    /// dropped: completed, aborted, or cancelled). Under `Classes` with admission control, a task
+    /// with a deadline and no budget is refused: nothing bounds the CPU it takes from the others
+    /// (spawn it with `spawn_with`, unadmitted, or give it a budget). Without admission control,
+    /// or for a task outside the deadline class, it is `spawn_with`.
+    ///
+    /// # Errors
+    /// An [`AdmissionError`]: `DeadlineShare` or the EDF test's error when the budget does not
+    /// fit (naming the numbers), `InvalidTask` for a deadline without a budget.
+    ///
+    /// ```
+    /// use kairos::{Policy, Runtime, Sched};
+    /// use std::time::Duration;
+    /// let rt = Runtime::builder()
+    ///     .workers(1)
+    ///     .policy(Policy::Classes)
+    ///     .admission_control(true)
+    ///     .deadline_share(50)
+    ///     .build()
+    ///     .unwrap();
+    /// let ms = Duration::from_millis;
+    /// let a = rt.try_spawn_with(Sched::default().budget(ms(3), ms(10)), async { 1 }).unwrap();
+    /// // 0.3 + 0.3 > 50% of one worker: refused while `a` lives.
+    /// let err = rt
+    ///     .try_spawn_with(Sched::default().budget(ms(3), ms(10)), async { 2 })
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("0.600"), "{err}");
+    /// assert_eq!(rt.block_on(a).unwrap(), 1);
+    /// ```
+    #[track_caller]
+    pub fn try_spawn_with<F>(
+        &self,
+        sched: Sched,
+        future: F,
+    ) -> Result<JoinHandle<F::Output>, AdmissionError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.try_spawn_with(sched, future)
+    }
+}
+
+/// Holds a budgeted task's place in the admitted set; dropped with the task's future.
+struct Admitted {
+    /// The runtime whose set it is in.
+    handle: Handle,
+    /// Its admission id.
+    id: u64,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        self.handle.forget_admitted(self.id);
+    }
+}
+
 impl Handle {
+    /// Spawns a task, admitting its budget first; see [`Runtime::try_spawn_with`].
+    ///
+    /// # Errors
+    /// As [`Runtime::try_spawn_with`].
+    ///
+    /// ```
+    /// let rt = kairos::Runtime::builder().workers(1).build().unwrap();
+    /// let h = rt.handle().try_spawn_with(kairos::Sched::default(), async { 3 }).unwrap();
+    /// assert_eq!(rt.block_on(h).unwrap(), 3);
+    /// ```
+    #[track_caller]
+    pub fn try_spawn_with<F>(
+        &self,
+        sched: Sched,
+        future: F,
+    ) -> Result<JoinHandle<F::Output>, AdmissionError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let config = self.shared().config();
+        if !config.admission_control || config.policy != Policy::Classes {
+            return Ok(self.spawn_with(sched, future));
+        }
+        let Some((wcet, period)) = sched.budget_ns() else {
+            if sched.absolute_deadline(Instant::from_nanos(0)).is_some() {
+                return Err(AdmissionError::invalid_task(
+                    "budget",
+                    0,
+                    "is required by admission control for a task with a deadline under \
+                     Classes: give it Sched::budget(runtime, period), or spawn it unadmitted \
+                     with spawn_with"
+                        .into(),
+                ));
+            }
+            return Ok(self.spawn_with(sched, future));
+        };
+        let params = TaskParams {
+            wcet,
+            period,
+            deadline: period,
+        };
+        let admitted = Admitted {
+            handle: self.clone(),
+            id: self.admit(params, sched.get_priority())?,
+        };
+        Ok(self.spawn_with(sched, async move {
+            let _admitted = admitted;
+            future.await
+        }))
+    }
+
     /// Spawns a periodic task; see [`Runtime::spawn_periodic`].
     ///
     /// # Errors
@@ -121,7 +239,8 @@ impl Handle {
                     .into(),
             ));
         }
-        let workers = self.shared().num_workers();
+        // Under preemptive classes, the deadline class's own workers.
+        let workers = self.shared().class_workers();
         let test = match (self.shared().config().policy, workers) {
             // Periodic tasks have deadlines: under `Classes` they are in the deadline class.
             (Policy::Edf | Policy::Classes, 1) => Test::EdfUniprocessor,

@@ -169,6 +169,17 @@ fn set_priority(priority: WorkerPriority) -> io::Result<()> {
     }
 }
 
+/// Whether the OS lets this process's threads run at `priority`: a short-lived thread sets it
+/// on itself and exits (the calling thread keeps its own). `Builder::preemptive_classes` asks
+/// before it starts any worker.
+pub(crate) fn probe(priority: WorkerPriority) -> io::Result<()> {
+    std::thread::Builder::new()
+        .name("kairos-probe".into())
+        .spawn(move || set_priority(priority))?
+        .join()
+        .unwrap_or_else(|_| Err(io::Error::other("the priority probe thread panicked")))
+}
+
 /// What a failed priority change needs, for the error message.
 pub(crate) fn missing_privilege(priority: WorkerPriority) -> &'static str {
     match priority {

@@ -98,7 +98,7 @@ impl Sim {
     fn wake_notified(&mut self) {
         let now = self.state.now.get();
         for i in 0..self.workers.len() {
-            if self.workers[i].parked && !self.handle.shared().idle().is_parked(i) {
+            if self.workers[i].parked && !self.handle.shared().idle_of(i).is_parked(i) {
                 let w = &mut self.workers[i];
                 w.parked = false;
                 w.next_at = now;

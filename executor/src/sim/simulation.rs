@@ -91,6 +91,9 @@ impl Sim {
         let n = b.workers;
         let (handle, cores) = worker::build(worker::Config {
             workers: n,
+            // The simulator runs `Classes` cooperatively: one thread steps every virtual worker,
+            // with no OS priorities to preempt with (`worker/class_threads.rs`).
+            class_threads: false,
             seed: b.seed,
             // One search round per step (`spin_rounds` 0 means one pass): spinning cannot find
             // anything new on a single thread.

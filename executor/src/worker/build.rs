@@ -1,8 +1,9 @@
 //! Building the workers of a runtime (or a simulation): the family's queues, one core per
 //! worker, and the shared state, from one [`Config`].
 
+use super::class_threads::{Groups, CLASSES};
 use super::fifo::{FifoFamily, FifoQueues};
-use super::ordered::{OrderedFamily, OrderedLocal, OrderedQueues};
+use super::ordered::{OrderedErase, OrderedFamily, OrderedLocal};
 use super::preempt::Slot;
 use super::shared::{Queues, Remote};
 use super::spawn::Spawner;
@@ -18,8 +19,11 @@ use std::time::Duration;
 /// its own).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Config {
-    /// Number of workers.
+    /// Number of workers (under preemptive classes: of all groups together, a multiple of 3).
     pub(crate) workers: usize,
+    /// Preemptive classes: the workers are split into one group per scheduling class
+    /// (`class_threads.rs`). Needs a `Classes` ordering.
+    pub(crate) class_threads: bool,
     /// Seed of every worker's victim-order stream.
     pub(crate) seed: u64,
     /// Search rounds an idle worker spins before parking.
@@ -87,10 +91,44 @@ impl PolicyConfig {
     }
 }
 
+/// The queues and cores of ordered family `F`.
+fn ordered<F: OrderedErase>(
+    order: QueueOrder,
+    groups: Groups,
+    seed: u64,
+    parks: Vec<park::Parker>,
+) -> (Queues, Vec<AnyCore>) {
+    let queues = F::new_queues(order, parks.len(), groups);
+    let cores = parks
+        .into_iter()
+        .enumerate()
+        .map(|(i, park)| {
+            let local = OrderedLocal::new(groups, groups.of(i));
+            F::erase(Box::new(Core::<F>::new(
+                i,
+                seed,
+                queues.clone(),
+                local,
+                park,
+            )))
+        })
+        .collect();
+    (F::erase_queues(queues), cores)
+}
+
 /// Builds the workers: the handle every task and thread will share, and one core per worker
 /// (in worker order) for the threads or virtual workers that will run them.
 pub(crate) fn build(config: Config) -> (Handle, Vec<AnyCore>) {
     let n = config.workers;
+    let groups = if config.class_threads {
+        debug_assert!(matches!(
+            config.policy.ordering,
+            Some(QueueOrder::Classes { .. })
+        ));
+        Groups::per_class(n / CLASSES)
+    } else {
+        Groups::single(n)
+    };
     let (parks, unparks): (Vec<_>, Vec<_>) = (0..n).map(|_| park::pair()).unzip();
     let (queues, cores): (Queues, Vec<AnyCore>) = match config.policy.ordering {
         None => {
@@ -107,24 +145,10 @@ pub(crate) fn build(config: Config) -> (Handle, Vec<AnyCore>) {
                 .collect();
             (Queues::Fifo(queues), cores)
         }
-        Some(order) => {
-            let queues = Arc::new(OrderedQueues::new(order, n));
-            let cores = parks
-                .into_iter()
-                .enumerate()
-                .map(|(i, park)| {
-                    let core = Core::<OrderedFamily>::new(
-                        i,
-                        config.seed,
-                        queues.clone(),
-                        OrderedLocal::new(),
-                        park,
-                    );
-                    AnyCore::Ordered(Box::new(core))
-                })
-                .collect();
-            (Queues::Ordered(queues), cores)
+        Some(order @ QueueOrder::Classes { .. }) => {
+            ordered::<OrderedFamily<true>>(order, groups, config.seed, parks)
         }
+        Some(order) => ordered::<OrderedFamily<false>>(order, groups, config.seed, parks),
     };
     let remotes = unparks
         .into_iter()
@@ -135,6 +159,7 @@ pub(crate) fn build(config: Config) -> (Handle, Vec<AnyCore>) {
         .collect();
     let shared = Shared::new(
         remotes,
+        groups,
         queues,
         config.policy,
         config.spin_rounds,

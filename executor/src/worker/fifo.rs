@@ -64,7 +64,7 @@ impl Family for FifoFamily {
     fn unerase(core: AnyCore) -> Box<Core<Self>> {
         match core {
             AnyCore::Fifo(core) => core,
-            AnyCore::Ordered(_) => unreachable!("a Fifo worker's core changed family"),
+            _ => unreachable!("a Fifo worker's core changed family"),
         }
     }
 

@@ -13,10 +13,12 @@
 //! an [`AnyCore`]), and on the cold paths that concern every queue (shutdown, the idle
 //! protocol's recheck).
 //!
-//! What comes next fits the same seam: scheduling classes (deadline > priority > fair) are a
-//! third family whose pick scans its class queues in order, and a class's own thread set is a
-//! group of workers of that family at another OS priority; a current-thread flavour is one core
-//! stepped by the thread that calls `block_on` with a parking [`Env`] that also drives I/O.
+//! Scheduling classes (deadline > priority > fair) run in the ordered core (its queues hold the
+//! three classes), monomorphised apart from the other ordered policies (`AnyCore::Classes`) so
+//! that their paths carry nothing of it; under preemptive classes the workers are split into one group per class at
+//! different OS priorities, each group picking, stealing and parking among itself
+//! (`class_threads.rs`). The current-thread flavour is one core stepped by the thread that calls
+//! `block_on` with a parking [`Env`] that also drives I/O.
 //!
 //! # One step
 //!
@@ -53,6 +55,7 @@ macro_rules! with_any_core {
         match $any {
             AnyCore::Fifo($core) => $body,
             AnyCore::Ordered($core) => $body,
+            AnyCore::Classes($core) => $body,
         }
     };
 }
@@ -60,6 +63,7 @@ macro_rules! with_any_core {
 mod accounting;
 pub(crate) mod blocking;
 mod build;
+pub(crate) mod class_threads;
 mod fifo;
 mod handle;
 pub(crate) mod idle;
@@ -84,6 +88,7 @@ use park::Parker;
 use std::task::Waker;
 
 pub(crate) use build::{build, Config, PolicyConfig};
+pub(crate) use class_threads::CLASSES;
 pub use handle::Handle;
 pub(crate) use idle::MAX_WORKERS;
 pub(crate) use shared::Shared;
@@ -175,6 +180,7 @@ impl AnyCore {
         match self {
             AnyCore::Fifo(core) => core.select_rng.below(n),
             AnyCore::Ordered(core) => core.select_rng.below(n),
+            AnyCore::Classes(core) => core.select_rng.below(n),
         }
     }
 }
@@ -185,7 +191,9 @@ pub(crate) enum AnyCore {
     /// A `Fifo` core.
     Fifo(Box<Core<fifo::FifoFamily>>),
     /// An `Edf`, `Priority` or `Fair` core.
-    Ordered(Box<Core<ordered::OrderedFamily>>),
+    Ordered(Box<Core<ordered::OrderedFamily<false>>>),
+    /// A `Classes` core: the ordered core with the classes' own paths (budgets, worker groups).
+    Classes(Box<Core<ordered::OrderedFamily<true>>>),
 }
 
 /// What a push onto a worker's own queue asks of the caller (`schedule.rs`).
@@ -277,9 +285,12 @@ pub(crate) fn step<F: Family>(
             core.tick = core.tick.wrapping_add(1);
             if core.is_searching {
                 core.is_searching = false;
-                if shared.idle().transition_worker_from_searching() {
+                if shared
+                    .idle_of(core.index)
+                    .transition_worker_from_searching()
+                {
                     // We were the last searcher and found work: there may be more.
-                    shared.notify_parked();
+                    shared.notify_parked_near(core.index);
                 }
             }
             (core.run_task(picked, shared), Step::Polled)
@@ -308,6 +319,7 @@ pub(crate) fn run(core: AnyCore, handle: Handle) {
         // The one match on the family: each loop is monomorphised for its own.
         AnyCore::Fifo(core) => AnyCore::Fifo(run_loop(core, handle.shared())),
         AnyCore::Ordered(core) => AnyCore::Ordered(run_loop(core, handle.shared())),
+        AnyCore::Classes(core) => AnyCore::Classes(run_loop(core, handle.shared())),
     });
     crate::trace::session::leave_worker();
     let mut guard = guard;
@@ -374,6 +386,10 @@ pub(crate) fn drive<R>(
         AnyCore::Ordered(core) => {
             let (core, out) = drive_loop(core, handle.shared(), woken, &mut main);
             (AnyCore::Ordered(core), out)
+        }
+        AnyCore::Classes(core) => {
+            let (core, out) = drive_loop(core, handle.shared(), woken, &mut main);
+            (AnyCore::Classes(core), out)
         }
     })
 }
@@ -491,7 +507,7 @@ impl<F: Family> Core<F> {
     /// woken tasks go to the local queue in deadline order, exactly as when a busy worker fires
     /// timers between polls.
     fn wake_for_timers(mut self: Box<Self>, shared: &Shared, now: u64) -> Box<Self> {
-        shared.idle().unpark_self(self.index);
+        shared.idle_of(self.index).unpark_self(self.index);
         self.is_searching = true;
         self.fire_timers(shared, now)
     }
@@ -539,7 +555,7 @@ impl<F: Family> Core<F> {
         io: Vec<Waker>,
         timers: bool,
     ) -> Box<Self> {
-        shared.idle().unpark_self(self.index);
+        shared.idle_of(self.index).unpark_self(self.index);
         self.is_searching = true;
         F::unerase(context::with_core(F::erase(self), || {
             wake_io(shared, io);
@@ -552,7 +568,7 @@ impl<F: Family> Core<F> {
     /// Step 4: become a searcher (if allowed) and try to steal, spinning with backoff.
     fn search(&mut self, shared: &Shared) -> Option<Picked<F::Key>> {
         if !self.is_searching {
-            self.is_searching = shared.idle().transition_worker_to_searching();
+            self.is_searching = shared.idle_of(self.index).transition_worker_to_searching();
             if !self.is_searching {
                 return None;
             }
@@ -596,7 +612,7 @@ impl<F: Family> Core<F> {
         self.park_enter(shared);
         loop {
             if stop() {
-                if shared.idle().unpark_self(self.index) {
+                if shared.idle_of(self.index).unpark_self(self.index) {
                     self.is_searching = true;
                 }
                 return self;
@@ -613,11 +629,11 @@ impl<F: Family> Core<F> {
                 // timers are pending, a parked worker must take over the wait, or the next
                 // deadline would wait for this worker's next step (a whole poll, or longer).
                 if shared.timers().next_deadline().is_some() {
-                    shared.notify_parked();
+                    shared.notify_any_group();
                 }
                 return core;
             }
-            if !shared.idle().is_parked(self.index) {
+            if !shared.idle_of(self.index).is_parked(self.index) {
                 // Chosen by `worker_to_notify`, which counted us as searching.
                 self.is_searching = true;
                 return self;
@@ -631,10 +647,10 @@ impl<F: Family> Core<F> {
     fn park_enter(&mut self, shared: &Shared) {
         shared.worker_metrics(self.index).inc_parks();
         if shared
-            .idle()
+            .idle_of(self.index)
             .transition_worker_to_parked(self.index, self.is_searching)
         {
-            shared.notify_if_work_pending();
+            shared.notify_if_work_pending(self.index);
         }
         self.is_searching = false;
     }
@@ -720,6 +736,7 @@ impl AnyCore {
         match self {
             AnyCore::Fifo(core) => fifo::FifoFamily::push_local(core, shared, task),
             AnyCore::Ordered(core) => ordered::OrderedFamily::push_local(core, shared, task),
+            AnyCore::Classes(core) => ordered::OrderedFamily::push_local(core, shared, task),
         }
     }
 
@@ -728,6 +745,7 @@ impl AnyCore {
         match self {
             AnyCore::Fifo(core) => fifo::FifoFamily::drain(core),
             AnyCore::Ordered(core) => ordered::OrderedFamily::drain(core),
+            AnyCore::Classes(core) => ordered::OrderedFamily::drain(core),
         }
     }
 }

@@ -35,17 +35,17 @@
 //! worker must be woken for it ([`Wake`]). Before each poll the worker publishes the urgency of
 //! the task it picked and rechecks the queue heads (`preempt.rs` explains the handshake).
 
+use super::class_threads::{task_group, Groups};
+use super::shared::Queues;
 use super::{preempt, AnyCore, Core, Family, Picked, Shared, Wake, INJECTOR_INTERVAL};
 use crate::context;
 use crate::event::{self, clock::now_ns, EventKind};
 use crate::loom::atomic::{AtomicU64, Ordering};
-use crate::loom::{lock, Mutex};
-use crate::policy::cbs::Push;
+use crate::loom::{lock, Arc, Mutex};
 use crate::policy::classes::{self, Class};
 use crate::policy::key::KeyedHeap;
 use crate::policy::runqueue::{self, Key, QueueOrder, TaskKey, Urgency};
 use crate::queue::ordered::{Ordered, STEAL_MAX};
-use crate::task::budget::Budget;
 use crate::task::{self, Notified};
 
 /// Virtual nanoseconds a worker's running tasks advance between two raises of the runtime-wide
@@ -53,26 +53,37 @@ use crate::task::{self, Notified};
 /// by at most that much and the shared floor is written at most ~10,000 times per CPU-second.
 const FLOOR_GRANULE: u64 = 100_000;
 
-/// The ordered family (a marker type: the code is in its [`Family`] impl).
-pub(crate) struct OrderedFamily;
+mod classes_only;
+use classes_only::{classes_begin_poll, classes_push_urgency};
 
-/// The ordered core's shared queues.
-pub(crate) struct OrderedQueues {
+/// The ordered family (a marker type: the code is in its [`Family`] impl), monomorphised twice:
+/// `OrderedFamily<false>` for `Edf`, `Priority` and `Fair`, `OrderedFamily<true>` for `Classes`,
+/// so that what only `Classes` needs (budgets and their throttling, the classes' urgency,
+/// preemptive classes' worker groups) is compiled out of the other policies' paths.
+pub(crate) struct OrderedFamily<const CLASSES: bool>;
+
+/// The ordered core's shared queues (`CLASSES`: whether they hold scheduling classes).
+pub(crate) struct OrderedQueues<const CLASSES: bool> {
     /// The policy's order.
     order: QueueOrder,
     /// Whether queue operations need the clock: `order` is `Priority` or `Classes` (aging).
     ages: bool,
-    /// Whether `order` is `Classes`.
-    classes: bool,
-    /// Tasks scheduled from outside the workers, in policy order.
+    /// Tasks scheduled from outside the workers, in policy order (under preemptive classes:
+    /// group 0's).
     inject: Ordered<Notified>,
+    /// How the workers are grouped (`class_threads.rs`): under preemptive classes each group
+    /// picks, steals and preempts only among its own workers, with its own injector.
+    groups: Groups,
+    /// Preemptive classes: the injectors of groups 1 and up (group 0's is `inject`); empty
+    /// otherwise.
+    group_inject: Box<[Ordered<Notified>]>,
     /// Each worker's queue (the owner pushes and pops, thieves `try_lock`).
     queues: Box<[Ordered<Notified>]>,
     /// `Fair`: the runtime-wide virtual-time floor (see `policy/runqueue.rs`), raised coarsely
     /// by the workers as they run tasks.
     fair_floor: AtomicU64,
     /// `Classes`: budgeted tasks throttled by their bandwidth server, keyed by the time they may
-    /// be queued again (see "Budgets" below).
+    /// be queued again (`policy/cbs.rs`, `ordered/classes_only.rs`).
     throttled: Mutex<KeyedHeap<u64, Notified>>,
     /// The earliest key in `throttled`, `u64::MAX` if none. Stored under its lock.
     throttled_next: AtomicU64,
@@ -82,28 +93,50 @@ pub(crate) struct OrderedQueues {
 pub(crate) struct OrderedLocal {
     /// `Fair`: the virtual runtime this worker last published as the runtime-wide floor.
     fair_floor_published: u64,
+    /// The worker's group (0 unless the workers are split by class).
+    group: usize,
+    /// First worker of the group: the victims are `lo..lo + size`.
+    lo: usize,
+    /// Workers in the group.
+    size: usize,
 }
 
 impl OrderedLocal {
-    /// Nothing published yet.
-    pub(super) fn new() -> OrderedLocal {
+    /// The first worker of this worker's group and the group's size: `(0, workers)` unless the
+    /// workers are split by class (`CLASSES`, a constant, says whether they can be).
+    #[inline]
+    fn peers<const CLASSES: bool>(&self, workers: usize) -> (usize, usize) {
+        if CLASSES {
+            (self.lo, self.size)
+        } else {
+            (0, workers)
+        }
+    }
+
+    /// Nothing published yet; the worker serves group `group` of `groups`.
+    pub(super) fn new(groups: Groups, group: usize) -> OrderedLocal {
         OrderedLocal {
             fair_floor_published: 0,
+            group,
+            lo: groups.range(group).start,
+            size: groups.size(),
         }
     }
 }
 
-impl OrderedQueues {
-    /// Empty queues of `order` for `workers` workers.
-    pub(super) fn new(order: QueueOrder, workers: usize) -> OrderedQueues {
+impl<const C: bool> OrderedQueues<C> {
+    /// Empty queues of `order` for `workers` workers, grouped as `groups` says.
+    pub(super) fn new(order: QueueOrder, workers: usize, groups: Groups) -> OrderedQueues<C> {
+        debug_assert_eq!(C, matches!(order, QueueOrder::Classes { .. }));
         OrderedQueues {
             order,
             ages: matches!(
                 order,
                 QueueOrder::Priority { .. } | QueueOrder::Classes { .. }
             ),
-            classes: matches!(order, QueueOrder::Classes { .. }),
             inject: Ordered::new(order),
+            groups,
+            group_inject: (1..groups.count()).map(|_| Ordered::new(order)).collect(),
             queues: (0..workers).map(|_| Ordered::new(order)).collect(),
             fair_floor: AtomicU64::new(0),
             throttled: Mutex::new(KeyedHeap::new()),
@@ -117,10 +150,16 @@ impl OrderedQueues {
         self.ages
     }
 
-    /// Whether the queues hold scheduling classes.
+    /// Whether the queues hold scheduling classes (a constant).
     #[inline]
     fn classes(&self) -> bool {
-        self.classes
+        C
+    }
+
+    /// Whether the workers are split into one group per class (preemptive classes).
+    #[inline]
+    fn by_class(&self) -> bool {
+        C && self.groups.by_class()
     }
 
     /// The clock for a queue operation: read only when aging needs it.
@@ -162,24 +201,69 @@ impl OrderedQueues {
         self.queues.get(worker).is_some_and(|q| !q.is_empty())
     }
 
-    /// Whether any queue looked non-empty.
-    pub(super) fn any_work(&self) -> bool {
-        !self.inject.is_empty() || self.queues.iter().any(|q| !q.is_empty())
+    /// Whether any queue group `group`'s workers pick from looked non-empty.
+    pub(super) fn any_work(&self, group: usize) -> bool {
+        !self.injector(group).is_empty() || self.peer_queues(group).iter().any(|q| !q.is_empty())
     }
 
-    /// Queues a task scheduled from outside the workers on the injector.
-    pub(super) fn push_remote(&self, shared: &Shared, task: Notified) {
-        let _ = self.push(shared, &self.inject, task);
+    /// The queues of group `group`'s workers (all of them unless split by class).
+    #[inline]
+    fn peer_queues(&self, group: usize) -> &[Ordered<Notified>] {
+        if !self.by_class() {
+            &self.queues
+        } else {
+            &self.queues[self.groups.range(group)]
+        }
     }
 
-    /// Queues a runnable task on `q` (a worker's queue or the injector) with its parameters,
-    /// asks the least urgent running worker to yield if the task is more urgent, and says
-    /// whether a parked worker should be woken for it ([`Wake`]). A closed queue (shutdown)
-    /// drops the task's reference.
-    fn push(&self, shared: &Shared, q: &Ordered<Notified>, task: Notified) -> Wake {
+    /// Group `group`'s injector.
+    #[inline]
+    fn injector(&self, group: usize) -> &Ordered<Notified> {
+        if !C || group == 0 {
+            &self.inject
+        } else {
+            &self.group_inject[group - 1]
+        }
+    }
+
+    /// The group a task with `header`'s parameters goes to (0 unless split by class).
+    #[inline]
+    fn group_of_task(&self, header: &task::Header) -> usize {
+        if self.by_class() {
+            task_group(header)
+        } else {
+            0
+        }
+    }
+
+    /// Queues a task scheduled from outside the workers on the injector of its group, and
+    /// returns that group (for the caller to wake one of its workers).
+    pub(super) fn push_remote(&self, shared: &Shared, task: Notified) -> usize {
+        let group = self.group_of_task(task.header());
+        let _ = self.push(shared, self.injector(group), task, group);
+        group
+    }
+
+    /// Queues `task`, made runnable on worker `worker`'s thread: on `worker`'s queue, or under
+    /// preemptive classes, if the task's class is served by another group, on that group's
+    /// injector (then one of its workers is woken here, and the caller is told [`Wake::No`]).
+    #[inline]
+    fn push_from(&self, shared: &Shared, worker: usize, task: Notified) -> Wake {
+        if self.by_class() {
+            return self.push_routed(shared, worker, task);
+        }
+        self.push(shared, &self.queues[worker], task, 0)
+    }
+
+    /// Queues a runnable task on `q` (a queue or the injector of group `group`) with its
+    /// parameters, asks the least urgent running worker of the group to yield if the task is
+    /// more urgent, and says whether a parked worker should be woken for it ([`Wake`]). A
+    /// closed queue (shutdown) drops the task's reference.
+    fn push(&self, shared: &Shared, q: &Ordered<Notified>, task: Notified, group: usize) -> Wake {
         let record = shared.config().record_latency;
         let now = if record || self.ages() { now_ns() } else { 0 };
-        let task = match task.header().policy.budget() {
+        // Budgets act under `Classes` only.
+        let task = match C.then(|| task.header().policy.budget()).flatten() {
             Some(budget) => match self.budgeted_push(shared, task, budget, now) {
                 Some(task) => task,
                 None => return Wake::No,
@@ -204,8 +288,12 @@ impl OrderedQueues {
             return Wake::No;
         }
         let me = context::current_worker();
-        let idle_elsewhere =
-            urgency < Urgency::LEAST && preempt::after_push(shared.slots(), urgency, me);
+        let idle_elsewhere = urgency < Urgency::LEAST
+            && if self.by_class() {
+                self.after_push_in_group(shared, group, urgency, me)
+            } else {
+                preempt::after_push(shared.slots(), urgency, me)
+            };
         if q.len() > 1 {
             Wake::Now
         } else if !idle_elsewhere {
@@ -231,9 +319,16 @@ impl OrderedQueues {
         let urgency = self.running_urgency(header);
         let slot = shared.slot(worker);
         slot.set_running(urgency);
+        let group = self.groups.of(worker);
+        if self.group_of_task(header) != group {
+            // Preemptive classes: its class is another group's; it moves there at its next
+            // push, which this request brings forward to its next cooperative check.
+            slot.request();
+            return;
+        }
         // A pusher that read the old urgency may have flagged nobody: the same recheck as
         // after a pick.
-        preempt::after_publish(slot, urgency, || self.most_urgent_queued());
+        preempt::after_publish(slot, urgency, || self.most_urgent_queued(group));
     }
 
     /// Inheritance (`task/boost.rs`) changed `header`'s deadline or priority (the new values are
@@ -279,15 +374,20 @@ impl OrderedQueues {
         let is = |t: &Notified| std::ptr::eq(t.header(), header);
         /// Re-key attempts while the task is in flight between two queues.
         const RETRIES: u32 = 64;
+        let group = self.group_of_task(header);
         for _ in 0..RETRIES {
             let now = self.now();
-            let found = self.inject.rekey(key, now, is)
-                || self.queues.iter().any(|q| q.rekey(key, now, is));
+            let found = self.injector(group).rekey(key, now, is)
+                || self
+                    .peer_queues(group)
+                    .iter()
+                    .any(|q| q.rekey(key, now, is))
+                || (self.by_class() && self.regroup(shared, header, group, now));
             if found {
                 let urgency = self.urgency(header);
                 let me = context::current_worker();
-                if preempt::after_push(shared.slots(), urgency, me) {
-                    shared.notify_parked();
+                if self.after_push_in_group(shared, group, urgency, me) {
+                    shared.notify_group(group);
                 }
                 return;
             }
@@ -297,12 +397,19 @@ impl OrderedQueues {
             // would.
             let addr = header as *const task::Header as usize;
             let mut running = false;
-            for slot in shared.slots().filter(|s| s.polls(addr)) {
+            for (worker, slot) in shared.slots().enumerate().filter(|(_, s)| s.polls(addr)) {
                 let urgency = self.running_urgency(header);
                 slot.set_running(urgency);
                 slot.clear();
-                preempt::after_publish(slot, urgency, || self.most_urgent_queued());
                 running = true;
+                let runs_in = self.groups.of(worker);
+                if runs_in != group {
+                    // Preemptive classes: it moves to its class's threads at its next push,
+                    // which this request brings forward to its next cooperative check.
+                    slot.request();
+                    continue;
+                }
+                preempt::after_publish(slot, urgency, || self.most_urgent_queued(runs_in));
             }
             let state = header.state.load();
             if running || state.is_running() || !state.is_notified() || state.is_complete() {
@@ -312,99 +419,18 @@ impl OrderedQueues {
         }
     }
 
-    /// A budgeted task is being pushed at `now`: under `Classes` its bandwidth server decides
-    /// (`policy/cbs.rs`): queue it with the server's deadline (returned, to be queued), or park
-    /// it until the server's replenishment ([`throttle`](Self::throttle); `None`). Under the
-    /// other policies budgets act not: the task is returned unchanged. Out of line: most tasks
-    /// have no budget.
-    #[cold]
-    #[inline(never)]
-    fn budgeted_push(
-        &self,
-        shared: &Shared,
-        task: Notified,
-        budget: Budget,
-        now: u64,
-    ) -> Option<Notified> {
-        if !self.classes() {
-            return Some(task);
-        }
-        let mut server = budget.load();
-        let push = server.on_push(now);
-        budget.store(&server);
-        match push {
-            Push::Queue(deadline) => {
-                task.header().policy.set_deadline(Some(deadline));
-                Some(task)
-            }
-            Push::ParkUntil(at) => {
-                self.throttle(shared, task, at);
-                None
-            }
-        }
-    }
-
-    /// `Classes`: parks a task whose bandwidth server is throttled until `at`, and arms a timer
-    /// for `at` so that a worker is awake then to release it
-    /// ([`release_throttled`](Self::release_throttled)). The timer's waker does nothing: the worker that fires it goes
-    /// on to pick, and its pick releases the due tasks. `throttled_next` is stored (release)
-    /// before the timer is registered, and the worker that fires the timer has read the timer
-    /// driver's deadline after the registration, so its pick sees `throttled_next`.
-    #[cold]
-    #[inline(never)]
-    fn throttle(&self, shared: &Shared, task: Notified, at: u64) {
-        {
-            let mut parked = lock(&self.throttled);
-            parked.push(task, at);
-            let next = parked.peek_key().unwrap_or(u64::MAX);
-            self.throttled_next.store(next, Ordering::Release);
-        }
-        let (_, unpark) = shared.timers().register(at, std::task::Waker::noop());
-        if let Some(worker) = unpark {
-            shared.unpark_worker(worker);
-        }
-    }
-
     /// Whether any task is throttled (one load; always `false` outside `Classes`).
     #[inline]
     fn any_throttled(&self) -> bool {
-        self.throttled_next.load(Ordering::Acquire) != u64::MAX
+        C && self.throttled_next.load(Ordering::Acquire) != u64::MAX
     }
 
-    /// Queues on `own` every throttled task whose time has come (its push replenishes its
-    /// server), and wakes a parked worker if more than this one can run. Out of line: the pick
-    /// only pays the load of [`any_throttled`](Self::any_throttled).
-    #[cold]
-    #[inline(never)]
-    fn release_throttled(&self, shared: &Shared, own: &Ordered<Notified>) {
-        let now = now_ns();
-        if self.throttled_next.load(Ordering::Acquire) > now {
-            return;
-        }
-        let mut due = Vec::new();
-        {
-            let mut parked = lock(&self.throttled);
-            while parked.peek_key().is_some_and(|at| at <= now) {
-                if let Some((_, task)) = parked.pop() {
-                    due.push(task);
-                }
-            }
-            let next = parked.peek_key().unwrap_or(u64::MAX);
-            self.throttled_next.store(next, Ordering::Release);
-        }
-        for task in due {
-            if self.push(shared, own, task) != Wake::No {
-                shared.notify_parked();
-            }
-        }
-    }
-
-    /// The most urgent head among the injector and every worker's queue (by their mirrors):
-    /// what a worker's pick could take instead of the task it runs.
-    fn most_urgent_queued(&self) -> Urgency {
-        self.queues
+    /// The most urgent head among group `group`'s injector and its workers' queues (by their
+    /// mirrors): what a worker's pick could take instead of the task it runs.
+    fn most_urgent_queued(&self, group: usize) -> Urgency {
+        self.peer_queues(group)
             .iter()
-            .fold(self.injector_head(), |best, q| best.min(q.head()))
+            .fold(self.injector_head(group), |best, q| best.min(q.head()))
     }
 
     /// `Fair` and `Classes`: the runtime-wide virtual-time floor as this thread sees it (0 for
@@ -419,13 +445,14 @@ impl OrderedQueues {
         }
     }
 
-    /// Urgency mirror of the injector's head (`IDLE` if empty).
+    /// Urgency mirror of group `group`'s injector's head (`IDLE` if empty).
     #[inline]
-    fn injector_head(&self) -> Urgency {
-        if self.inject.is_empty() {
+    fn injector_head(&self, group: usize) -> Urgency {
+        let inject = self.injector(group);
+        if inject.is_empty() {
             Urgency::IDLE
         } else {
-            self.inject.head()
+            inject.head()
         }
     }
 
@@ -447,9 +474,11 @@ impl OrderedQueues {
 
     /// Closes every queue and releases what the injector holds (shutdown).
     pub(super) fn close(&self) {
-        self.inject.close();
-        while let Some((_, task)) = self.inject.pop(u64::MAX) {
-            drop(task);
+        for inject in std::iter::once(&self.inject).chain(self.group_inject.iter()) {
+            inject.close();
+            while let Some((_, task)) = inject.pop(u64::MAX) {
+                drop(task);
+            }
         }
         let parked: Vec<Notified> = {
             let mut parked = lock(&self.throttled);
@@ -460,205 +489,236 @@ impl OrderedQueues {
     }
 }
 
-impl Family for OrderedFamily {
-    type Queues = OrderedQueues;
-    type Local = OrderedLocal;
-    type Key = Key;
-
-    #[inline]
-    fn erase(core: Box<Core<Self>>) -> AnyCore {
-        AnyCore::Ordered(core)
-    }
-
-    #[inline]
-    fn unerase(core: AnyCore) -> Box<Core<Self>> {
-        match core {
-            AnyCore::Ordered(core) => core,
-            AnyCore::Fifo(_) => unreachable!("an ordered worker's core changed family"),
-        }
-    }
-
-    /// Steps 1–3 of the module docs: the most urgent visible task.
-    // Always inlined into the worker loop, as it was before the throttle check made it larger
-    // than the inliner's threshold (the check's slow path is out of line).
-    #[inline(always)]
-    fn next_task(core: &mut Core<Self>, shared: &Shared) -> Option<Picked<Key>> {
-        let q = &*core.queues;
-        let now = q.now();
-        if q.any_throttled() {
-            q.release_throttled(shared, &q.queues[core.index]);
-        }
-        let own_head = q.queues[core.index].head();
-        let (victim, remote_head) = most_urgent_victim(core);
-        // Fair-share heads compare by their lag behind the runtime-wide floor (see "One virtual
-        // clock under `Fair`" in `policy/runqueue.rs`); other policies' heads as they are.
-        let floor = q.lag_floor();
-        let lag = |head| runqueue::lag_behind(q.order, head, floor);
-        let own = lag(own_head);
-        let injector = lag(q.injector_head());
-        let remote = lag(remote_head);
-        let best_other = injector.min(remote);
-        let injector_turn = core.tick.is_multiple_of(INJECTOR_INTERVAL);
-        if best_other < own || (own != Urgency::IDLE && best_other == own && injector_turn) {
-            if injector <= remote {
-                let bound = runqueue::lag_bound(q.order, own_head, floor);
-                if let Some(picked) = pop_injector(q, bound, now) {
-                    return Some(picked);
-                }
-            } else if let Some(victim) = victim {
-                // Local work exists: take only the urgent one. Empty: take a batch.
-                let max = if own == Urgency::IDLE {
-                    q.half(victim)
-                } else {
-                    1
-                };
-                if let Some(picked) = steal_from(core, shared, victim, max, now) {
-                    return Some(picked);
-                }
-            }
-        }
-        let q = &*core.queues;
-        if let Some((key, task)) = q.queues[core.index].pop(now) {
-            return Some(Picked { task, key });
-        }
-        pop_injector(q, Urgency::IDLE, now)
-    }
-
-    /// One search round of an idle worker: the most urgent victim first, then the injector,
-    /// then the other victims in random order (the most urgent one's lock may have been held).
-    fn steal(core: &mut Core<Self>, shared: &Shared) -> Option<Picked<Key>> {
-        let now = core.queues.now();
-        let injector = core.queues.injector_head();
-        let (victim, remote) = most_urgent_victim(core);
-        if let Some(victim) = victim {
-            if remote < injector || injector == Urgency::IDLE {
-                let max = core.queues.half(victim);
-                if let Some(picked) = steal_from(core, shared, victim, max, now) {
-                    return Some(picked);
-                }
-            }
-        }
-        if let Some(picked) = pop_injector(&core.queues, Urgency::IDLE, now) {
-            return Some(picked);
-        }
-        let n = core.queues.queues.len();
-        let start = core.rng.below(n as u32) as usize;
-        for i in 0..n {
-            let v = (start + i) % n;
-            if v == core.index || Some(v) == victim {
-                continue;
-            }
-            let max = core.queues.half(v);
-            if let Some(picked) = steal_from(core, shared, v, max, now) {
-                return Some(picked);
-            }
-        }
-        None
-    }
-
-    /// Publishes the picked task: `Fair` (and the fair class of `Classes`) stores its placed
-    /// virtual runtime and raises the floor; every ordered policy publishes its urgency and
-    /// clears this worker's preemption request; `Edf`, `Priority` and `Classes` then recheck the
-    /// queue heads (`preempt.rs`; under `Classes` a fair task is beaten only by a higher class).
-    #[inline(always)]
-    fn begin_poll(core: &mut Core<Self>, shared: &Shared, picked: &Picked<Key>) {
-        if core.queues.classes() {
-            return classes_begin_poll(core, shared, picked);
-        }
-        let key = picked.key;
-        if let Key::Fair(vruntime) = key {
-            picked.task.header().policy.set_vruntime(vruntime);
-            core.queues
-                .advance_fair_floor(&mut core.local.fair_floor_published, vruntime);
-        }
-        let slot = shared.slot(core.index);
-        let urgency = runqueue::key_urgency(key);
-        slot.set_running(urgency);
-        slot.set_task(picked.task.header() as *const task::Header as usize);
-        slot.clear();
-        if matches!(key, Key::Edf(_) | Key::Priority(_)) {
-            // A pusher may have missed this pick (worker/preempt.rs).
-            preempt::after_publish(slot, urgency, || core.queues.most_urgent_queued());
-        }
-    }
-
-    #[inline]
-    fn push_local(core: &mut Core<Self>, shared: &Shared, task: Notified) -> Wake {
-        let q = &*core.queues;
-        q.push(shared, &q.queues[core.index], task)
-    }
-
-    #[inline]
-    fn before_park(core: &mut Core<Self>, shared: &Shared) {
-        let slot = shared.slot(core.index);
-        slot.set_running(Urgency::IDLE);
-        slot.set_task(0);
-    }
-
-    #[inline]
-    fn after_park(_: &mut Core<Self>, shared: &Shared) {
-        if shared.config().is_fair() {
-            // The time parked is not CPU time of the next task.
-            context::mark_cpu();
-        }
-    }
-
-    fn drain(core: &mut Core<Self>) {
-        let q = &core.queues.queues[core.index];
-        q.close();
-        while let Some((_, task)) = q.pop(u64::MAX) {
-            drop(task);
-        }
-    }
+/// What `build.rs` needs of an ordered family beyond [`Family`]: its queues, and how
+/// [`Shared`] holds them.
+pub(crate) trait OrderedErase: Family<Local = OrderedLocal> {
+    /// Empty queues of `order` for `workers` workers, grouped as `groups` says.
+    fn new_queues(order: QueueOrder, workers: usize, groups: Groups) -> Arc<Self::Queues>;
+    /// The queues, as [`Shared`] holds them.
+    fn erase_queues(queues: Arc<Self::Queues>) -> Queues;
 }
 
-/// `Classes`: [`OrderedFamily::begin_poll`]. A fair-class task stores its placed virtual
-/// runtime and raises the floor, as under `Fair`; every class publishes its running urgency on
-/// the classes' scale and rechecks the queue heads (a fair task is beaten by a higher class
-/// only). Out of line, so that the other policies' `begin_poll` stays as small as it was.
-#[cold]
-#[inline(never)]
-fn classes_begin_poll(core: &mut Core<OrderedFamily>, shared: &Shared, picked: &Picked<Key>) {
-    let key = picked.key;
-    if let Key::Fair(vruntime) = key {
-        picked.task.header().policy.set_vruntime(vruntime);
-        core.queues
-            .advance_fair_floor(&mut core.local.fair_floor_published, vruntime);
-    }
-    let slot = shared.slot(core.index);
-    let urgency = classes::running_urgency(key);
-    slot.set_running(urgency);
-    slot.set_task(picked.task.header() as *const task::Header as usize);
-    slot.clear();
-    // A pusher may have missed this pick (worker/preempt.rs).
-    preempt::after_publish(slot, urgency, || core.queues.most_urgent_queued());
+/// Implements [`Family`] and [`OrderedErase`] for `OrderedFamily<$classes>`, held as
+/// `AnyCore::$variant` and `Queues::$variant`: one body for both monomorphisations (a generic
+/// impl could not name the variant to erase into).
+macro_rules! ordered_family {
+    ($classes:literal, $variant:ident) => {
+        impl OrderedErase for OrderedFamily<$classes> {
+            fn new_queues(order: QueueOrder, workers: usize, groups: Groups) -> Arc<Self::Queues> {
+                Arc::new(OrderedQueues::new(order, workers, groups))
+            }
+
+            fn erase_queues(queues: Arc<Self::Queues>) -> Queues {
+                Queues::$variant(queues)
+            }
+        }
+
+        impl Family for OrderedFamily<$classes> {
+            type Queues = OrderedQueues<$classes>;
+            type Local = OrderedLocal;
+            type Key = Key;
+
+            #[inline]
+            fn erase(core: Box<Core<Self>>) -> AnyCore {
+                AnyCore::$variant(core)
+            }
+
+            #[inline]
+            fn unerase(core: AnyCore) -> Box<Core<Self>> {
+                match core {
+                    AnyCore::$variant(core) => core,
+                    _ => unreachable!("an ordered worker's core changed family"),
+                }
+            }
+
+            /// Steps 1–3 of the module docs: the most urgent visible task.
+            // Always inlined into the worker loop, as it was before the throttle check made it
+            // larger than the inliner's threshold (the check's slow path is out of line).
+            #[inline(always)]
+            fn next_task(core: &mut Core<Self>, shared: &Shared) -> Option<Picked<Key>> {
+                let q = &*core.queues;
+                let now = q.now();
+                if q.any_throttled() {
+                    q.release_throttled(shared, core.index);
+                }
+                let own_head = q.queues[core.index].head();
+                let group = core.local.group;
+                let (victim, remote_head) = most_urgent_victim(q, &core.local, core.index);
+                // Fair-share heads compare by their lag behind the runtime-wide floor (see "One
+                // virtual clock under `Fair`" in `policy/runqueue.rs`); other heads as they are.
+                let floor = q.lag_floor();
+                let lag = |head| runqueue::lag_behind(q.order, head, floor);
+                let own = lag(own_head);
+                let injector = lag(q.injector_head(group));
+                let remote = lag(remote_head);
+                let best_other = injector.min(remote);
+                let injector_turn = core.tick.is_multiple_of(INJECTOR_INTERVAL);
+                if best_other < own || (own != Urgency::IDLE && best_other == own && injector_turn)
+                {
+                    if injector <= remote {
+                        let bound = runqueue::lag_bound(q.order, own_head, floor);
+                        if let Some(picked) = pop_injector(q, group, bound, now) {
+                            return Some(picked);
+                        }
+                    } else if let Some(victim) = victim {
+                        // Local work exists: take only the urgent one. Empty: take a batch.
+                        let max = if own == Urgency::IDLE {
+                            q.half(victim)
+                        } else {
+                            1
+                        };
+                        if let Some(picked) =
+                            steal_from(&core.queues, core.index, shared, victim, max, now)
+                        {
+                            return Some(picked);
+                        }
+                    }
+                }
+                let q = &*core.queues;
+                if let Some((key, task)) = q.queues[core.index].pop(now) {
+                    return Some(Picked { task, key });
+                }
+                pop_injector(q, group, Urgency::IDLE, now)
+            }
+
+            /// One search round of an idle worker: the most urgent victim first, then the
+            /// injector, then the other victims in random order (the most urgent one's lock may
+            /// have been held).
+            fn steal(core: &mut Core<Self>, shared: &Shared) -> Option<Picked<Key>> {
+                let now = core.queues.now();
+                let group = core.local.group;
+                let injector = core.queues.injector_head(group);
+                let (victim, remote) = most_urgent_victim(&core.queues, &core.local, core.index);
+                if let Some(victim) = victim {
+                    if remote < injector || injector == Urgency::IDLE {
+                        let max = core.queues.half(victim);
+                        if let Some(picked) =
+                            steal_from(&core.queues, core.index, shared, victim, max, now)
+                        {
+                            return Some(picked);
+                        }
+                    }
+                }
+                if let Some(picked) = pop_injector(&core.queues, group, Urgency::IDLE, now) {
+                    return Some(picked);
+                }
+                let (lo, n) = core.local.peers::<$classes>(core.queues.queues.len());
+                let start = core.rng.below(n as u32) as usize;
+                for i in 0..n {
+                    let v = lo + (start + i) % n;
+                    if v == core.index || Some(v) == victim {
+                        continue;
+                    }
+                    let max = core.queues.half(v);
+                    if let Some(picked) = steal_from(&core.queues, core.index, shared, v, max, now)
+                    {
+                        return Some(picked);
+                    }
+                }
+                None
+            }
+
+            /// Publishes the picked task: `Fair` (and the fair class of `Classes`) stores its
+            /// placed virtual runtime and raises the floor; every ordered policy publishes its
+            /// urgency and clears this worker's preemption request; `Edf`, `Priority` and
+            /// `Classes` then recheck the queue heads (`preempt.rs`; under `Classes` a fair task
+            /// is beaten only by a higher class).
+            #[inline(always)]
+            fn begin_poll(core: &mut Core<Self>, shared: &Shared, picked: &Picked<Key>) {
+                if $classes {
+                    return classes_begin_poll(
+                        &core.queues,
+                        &mut core.local,
+                        core.index,
+                        shared,
+                        picked,
+                    );
+                }
+                let key = picked.key;
+                if let Key::Fair(vruntime) = key {
+                    picked.task.header().policy.set_vruntime(vruntime);
+                    core.queues
+                        .advance_fair_floor(&mut core.local.fair_floor_published, vruntime);
+                }
+                let slot = shared.slot(core.index);
+                let urgency = runqueue::key_urgency(key);
+                slot.set_running(urgency);
+                slot.set_task(picked.task.header() as *const task::Header as usize);
+                slot.clear();
+                if matches!(key, Key::Edf(_) | Key::Priority(_)) {
+                    // A pusher may have missed this pick (worker/preempt.rs).
+                    let group = core.local.group;
+                    preempt::after_publish(slot, urgency, || core.queues.most_urgent_queued(group));
+                }
+            }
+
+            #[inline]
+            fn push_local(core: &mut Core<Self>, shared: &Shared, task: Notified) -> Wake {
+                let wake = core.queues.push_from(shared, core.index, task);
+                if $classes && wake == Wake::Now && core.queues.by_class() {
+                    // The caller would wake group 0: wake this worker's group instead.
+                    shared.notify_parked_near(core.index);
+                    return Wake::No;
+                }
+                wake
+            }
+
+            #[inline]
+            fn before_park(core: &mut Core<Self>, shared: &Shared) {
+                let slot = shared.slot(core.index);
+                slot.set_running(Urgency::IDLE);
+                slot.set_task(0);
+            }
+
+            #[inline]
+            fn after_park(_: &mut Core<Self>, shared: &Shared) {
+                if shared.config().is_fair() {
+                    // The time parked is not CPU time of the next task.
+                    context::mark_cpu();
+                }
+            }
+
+            fn drain(core: &mut Core<Self>) {
+                let q = &core.queues.queues[core.index];
+                q.close();
+                while let Some((_, task)) = q.pop(u64::MAX) {
+                    drop(task);
+                }
+            }
+        }
+    };
 }
 
-/// `Classes`: the urgency a push of `header` compares (`classes::push_urgency`). Out of line,
-/// so that [`OrderedQueues::urgency`] stays as small as before `Classes` where it is inlined.
-#[cold]
-#[inline(never)]
-fn classes_push_urgency(header: &task::Header) -> Urgency {
-    classes::push_urgency(header.policy.deadline(), header.policy.priority())
-}
+ordered_family!(false, Ordered);
+ordered_family!(true, Classes);
 
-/// The injector's head if it is at least as urgent as `bound`.
-fn pop_injector(q: &OrderedQueues, bound: Urgency, now: u64) -> Option<Picked<Key>> {
-    if q.inject.is_empty() {
+/// Group `group`'s injector's head if it is at least as urgent as `bound`.
+fn pop_injector<const C: bool>(
+    q: &OrderedQueues<C>,
+    group: usize,
+    bound: Urgency,
+    now: u64,
+) -> Option<Picked<Key>> {
+    let inject = q.injector(group);
+    if inject.is_empty() {
         return None;
     }
-    let (key, task) = q.inject.pop_if(bound, now)?;
+    let (key, task) = inject.pop_if(bound, now)?;
     Some(Picked { task, key })
 }
 
-/// The other worker whose queue head is most urgent, and that urgency (`IDLE`: none).
-/// Ties go to the first in the scan, which starts after this worker's index.
-fn most_urgent_victim(core: &Core<OrderedFamily>) -> (Option<usize>, Urgency) {
-    let queues = &core.queues.queues;
-    let n = queues.len();
+/// The other worker of this worker's group whose queue head is most urgent, and that urgency
+/// (`IDLE`: none). Ties go to the first in the scan, which starts after this worker's index.
+fn most_urgent_victim<const C: bool>(
+    q: &OrderedQueues<C>,
+    local: &OrderedLocal,
+    index: usize,
+) -> (Option<usize>, Urgency) {
+    let queues = &q.queues;
+    let (lo, n) = local.peers::<C>(queues.len());
     let mut best = (None, Urgency::IDLE);
     for i in 1..n {
-        let v = (core.index + i) % n;
+        let v = lo + (index - lo + i) % n;
         let head = queues[v].head();
         if head < best.1 {
             best = (Some(v), head);
@@ -668,16 +728,17 @@ fn most_urgent_victim(core: &Core<OrderedFamily>) -> (Option<usize>, Urgency) {
 }
 
 /// Steals up to `max` tasks from `victim` into this worker's queue, returning the most urgent.
-fn steal_from(
-    core: &Core<OrderedFamily>,
+fn steal_from<const C: bool>(
+    q: &OrderedQueues<C>,
+    index: usize,
     shared: &Shared,
     victim: usize,
     max: usize,
     now: u64,
 ) -> Option<Picked<Key>> {
-    let queues = &core.queues.queues;
-    let (key, task) = queues[victim].steal_into(&queues[core.index], max, now)?;
-    shared.worker_metrics(core.index).inc_steals();
+    let queues = &q.queues;
+    let (key, task) = queues[victim].steal_into(&queues[index], max, now)?;
+    shared.worker_metrics(index).inc_steals();
     event::emit(EventKind::Steal, || (task.header().id.0, victim as u64, 0));
     Some(Picked { task, key })
 }

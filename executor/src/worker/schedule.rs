@@ -65,6 +65,7 @@ fn schedule_as(handle: &Handle, task: Notified, cause: EventKind) {
     })
     .flatten();
     match task {
+        // Under preemptive classes the push woke the task's group itself (`Wake::No` here).
         None if wake == Some(Wake::Now) => shared.notify_parked(),
         None => {}
         Some(task) => {

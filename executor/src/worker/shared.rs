@@ -9,11 +9,14 @@
 //! - Spawned or woken anywhere else (another runtime's worker, `block_on`, a plain thread): the
 //!   injector ([`Shared::schedule_remote`]).
 //!
-//! Either way, one idle worker is notified if nobody is searching (`idle.rs`).
+//! Either way, one idle worker is notified if nobody is searching (`idle.rs`). Under preemptive
+//! classes each class's group of workers has its queues, its injector and its idle protocol, and
+//! a task goes to its class's group (`class_threads.rs`).
 
 use super::accounting::Accounting;
 use super::blocking::{self, BlockingPool};
 use super::build::PolicyConfig;
+use super::class_threads::Groups;
 use super::fifo::FifoQueues;
 use super::idle::Idle;
 use super::lifecycle::Lifecycle;
@@ -36,8 +39,13 @@ pub(crate) struct Shared {
     queues: Queues,
     /// The scheduling policy and its parameters.
     config: PolicyConfig,
-    /// Searching / parked bookkeeping.
+    /// How the workers are grouped (one group, or one per class: `class_threads.rs`).
+    groups: Groups,
+    /// Searching / parked bookkeeping (under preemptive classes: group 0's; each group wakes
+    /// only its own workers).
     idle: Idle,
+    /// Preemptive classes: the idle bookkeeping of groups 1 and up; empty otherwise.
+    group_idles: Box<[Idle]>,
     /// Timers of this runtime.
     timers: TimerDriver,
     /// How long before a timer deadline the waiter stops sleeping and spins (ns).
@@ -67,7 +75,9 @@ pub(super) enum Queues {
     /// `Fifo`.
     Fifo(Arc<FifoQueues>),
     /// `Edf`, `Priority`, `Fair`.
-    Ordered(Arc<OrderedQueues>),
+    Ordered(Arc<OrderedQueues<false>>),
+    /// `Classes`.
+    Classes(Arc<OrderedQueues<true>>),
 }
 
 /// What other threads may do to a worker.
@@ -79,9 +89,10 @@ pub(super) struct Remote {
 }
 
 impl Shared {
-    /// Assembles the shared state of `remotes.len()` workers.
+    /// Assembles the shared state of `remotes.len()` workers, grouped as `groups` says.
     pub(super) fn new(
         remotes: Vec<Remote>,
+        groups: Groups,
         queues: Queues,
         config: PolicyConfig,
         spin_rounds: u32,
@@ -91,7 +102,11 @@ impl Shared {
     ) -> Shared {
         let n = remotes.len();
         Shared {
-            idle: Idle::new(n),
+            groups,
+            idle: Idle::new(groups.size()),
+            group_idles: (1..groups.count())
+                .map(|_| Idle::new(groups.size()))
+                .collect(),
             queues,
             config,
             timers: TimerDriver::new(),
@@ -129,10 +144,30 @@ impl Shared {
         &self.timers
     }
 
-    /// The idle protocol's state.
+    /// Number of workers serving each class: all of them, or a third under preemptive classes
+    /// (what admission control counts as the deadline class's workers).
     #[inline]
-    pub(crate) fn idle(&self) -> &Idle {
-        &self.idle
+    pub(crate) fn class_workers(&self) -> usize {
+        self.groups.size()
+    }
+
+    /// The idle protocol's state of worker `worker`'s group.
+    #[inline]
+    pub(crate) fn idle_of(&self, worker: usize) -> &Idle {
+        if self.group_idles.is_empty() {
+            &self.idle
+        } else {
+            self.group_idle(self.groups.of(worker))
+        }
+    }
+
+    /// The idle protocol's state of group `group`.
+    #[inline]
+    fn group_idle(&self, group: usize) -> &Idle {
+        match group {
+            0 => &self.idle,
+            g => &self.group_idles[g - 1],
+        }
     }
 
     /// Runtime tracing's state.
@@ -174,6 +209,12 @@ impl Shared {
     #[inline]
     pub(super) fn slots(&self) -> impl Iterator<Item = &Slot> {
         self.remotes.iter().map(|r| &r.slot)
+    }
+
+    /// The preemption slots of workers `workers`, in worker order.
+    #[inline]
+    pub(super) fn slots_in(&self, workers: std::ops::Range<usize>) -> impl Iterator<Item = &Slot> {
+        self.remotes[workers].iter().map(|r| &r.slot)
     }
 
     /// Whether worker `worker`'s running task was asked to yield.
@@ -255,7 +296,18 @@ impl Shared {
         }
     }
 
-    /// Wakes one parked worker if the idle protocol says so.
+    /// Wakes one parked worker of `worker`'s group if that group's idle protocol says so (work
+    /// was queued where that group looks: `worker`'s own queue).
+    #[inline]
+    pub(crate) fn notify_parked_near(&self, worker: usize) {
+        if let Some(index) = self.idle_of(worker).worker_to_notify() {
+            self.unpark_worker(index);
+        }
+    }
+
+    /// Wakes one parked worker of group 0 if its idle protocol says so: any worker of a runtime
+    /// whose workers are not split by class. (Under preemptive classes a push wakes its group
+    /// itself: `ordered.rs`.)
     #[inline]
     pub(crate) fn notify_parked(&self) {
         if let Some(index) = self.idle.worker_to_notify() {
@@ -263,14 +315,35 @@ impl Shared {
         }
     }
 
-    /// After the last searcher left: wake a worker if any queue has work.
-    pub(super) fn notify_if_work_pending(&self) {
+    /// Wakes one parked worker of group `group` if its idle protocol says so.
+    #[inline]
+    pub(crate) fn notify_group(&self, group: usize) {
+        if let Some(index) = self.group_idle(group).worker_to_notify() {
+            self.unpark_worker(index);
+        }
+    }
+
+    /// Wakes one parked worker of any group (the highest class first), if some group's idle
+    /// protocol says so: for work any worker can do, as taking over the timer wait.
+    pub(super) fn notify_any_group(&self) {
+        for group in 0..self.groups.count() {
+            if let Some(index) = self.group_idle(group).worker_to_notify() {
+                self.unpark_worker(index);
+                return;
+            }
+        }
+    }
+
+    /// After the last searcher of `worker`'s group left: wake a worker of the group if any queue
+    /// it looks at has work.
+    pub(super) fn notify_if_work_pending(&self, worker: usize) {
         let pending = match &self.queues {
             Queues::Fifo(q) => q.any_work(),
-            Queues::Ordered(q) => q.any_work(),
+            Queues::Ordered(q) => q.any_work(self.groups.of(worker)),
+            Queues::Classes(q) => q.any_work(self.groups.of(worker)),
         };
         if pending {
-            self.notify_parked();
+            self.notify_parked_near(worker);
         }
     }
 
@@ -283,13 +356,17 @@ impl Shared {
                     task.header().policy.set_ready_at(now_ns());
                 }
                 match q.inject.try_push(task) {
-                    Ok(()) => self.notify_parked(),
+                    Ok(()) => self.notify_group(0),
                     Err(task) => drop(task),
                 }
             }
             Queues::Ordered(q) => {
-                q.push_remote(self, task);
-                self.notify_parked();
+                let _ = q.push_remote(self, task);
+                self.notify_group(0);
+            }
+            Queues::Classes(q) => {
+                let group = q.push_remote(self, task);
+                self.notify_group(group);
             }
         }
     }
@@ -300,22 +377,27 @@ impl Shared {
         match &self.queues {
             Queues::Fifo(q) => q.stealers.get(worker).is_some_and(|s| !s.is_empty()),
             Queues::Ordered(q) => q.has_work(worker),
+            Queues::Classes(q) => q.has_work(worker),
         }
     }
 
     /// The task running on `worker` (`header`) changed its deadline or priority: under `Edf`
     /// and `Priority`, publish its new urgency and recheck the queues (`ordered.rs`).
     pub(crate) fn running_rekeyed(&self, worker: usize, header: &Header) {
-        if let Queues::Ordered(q) = &self.queues {
-            q.running_rekeyed(self, worker, header);
+        match &self.queues {
+            Queues::Fifo(_) => {}
+            Queues::Ordered(q) => q.running_rekeyed(self, worker, header),
+            Queues::Classes(q) => q.running_rekeyed(self, worker, header),
         }
     }
 
     /// Inheritance changed `header`'s deadline or priority from outside its poll: under `Edf` and
     /// `Priority`, re-key it where it is queued and request preemption for it (`ordered.rs`).
     pub(crate) fn reprioritized(&self, header: &Header) {
-        if let Queues::Ordered(q) = &self.queues {
-            q.reprioritized(self, header);
+        match &self.queues {
+            Queues::Fifo(_) => {}
+            Queues::Ordered(q) => q.reprioritized(self, header),
+            Queues::Classes(q) => q.reprioritized(self, header),
         }
     }
 
@@ -324,6 +406,7 @@ impl Shared {
         match &self.queues {
             Queues::Fifo(q) => q.close(),
             Queues::Ordered(q) => q.close(),
+            Queues::Classes(q) => q.close(),
         }
     }
 }

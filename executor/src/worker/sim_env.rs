@@ -35,6 +35,10 @@ impl AnyCore {
                 let (core, s) = step(core, shared, &mut SimEnv);
                 (AnyCore::Ordered(core), s)
             }
+            AnyCore::Classes(core) => {
+                let (core, s) = step(core, shared, &mut SimEnv);
+                (AnyCore::Classes(core), s)
+            }
         }
     }
 
@@ -65,6 +69,7 @@ impl AnyCore {
         match self {
             AnyCore::Fifo(core) => AnyCore::Fifo(core.wake_for_timers(shared, now)),
             AnyCore::Ordered(core) => AnyCore::Ordered(core.wake_for_timers(shared, now)),
+            AnyCore::Classes(core) => AnyCore::Classes(core.wake_for_timers(shared, now)),
         }
     }
 }

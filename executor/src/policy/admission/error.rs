@@ -17,7 +17,7 @@ use std::fmt;
 #[non_exhaustive]
 pub enum AdmissionError {
     /// A task's parameters are invalid (see the message for the rule broken).
-    #[error("invalid periodic task{}: {field} = {value} ns {reason}", TaskLabel(*.index))]
+    #[error("invalid task{}: {field} = {value} ns {reason}", TaskLabel(*.index))]
     #[non_exhaustive]
     InvalidTask {
         /// Index of the task in the list checked, if it came from one.

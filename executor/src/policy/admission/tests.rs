@@ -237,7 +237,7 @@ fn validate_rejects_each_bad_parameter() {
     ));
     assert!(
         err.to_string()
-            .starts_with("invalid periodic task 1: wcet = 3 ns exceeds the deadline of 2 ns"),
+            .starts_with("invalid task 1: wcet = 3 ns exceeds the deadline of 2 ns"),
         "{err}"
     );
 }

@@ -1,0 +1,156 @@
+//! Preemptive classes: one group of worker threads per scheduling class, at OS priorities, so
+//! that the kernel preempts a lower class's poll when a higher class has work
+//! (`Builder::preemptive_classes`, `Policy::Classes` only).
+//!
+//! # The model
+//!
+//! Under cooperative `Classes` every worker runs every class, and a deadline task released while
+//! all workers poll fair tasks waits for a cooperative check of one of them (`preempt.rs`). Here
+//! the runtime's `3 × n` workers are split into three [`Groups`] of `n`, one per class (worker
+//! `i` serves class `i / n`: deadline, priority, fair). A group's workers pick, steal and are
+//! flagged for preemption only among themselves, with their own injector and their own idle
+//! protocol (`idle.rs`, one [`Idle`](super::idle::Idle) per group). The OS does the rest: the
+//! deadline group's threads run at `SCHED_FIFO` above the priority group's, which run at
+//! `SCHED_FIFO` above the fair group's `SCHED_OTHER` threads (`runtime/builder.rs` sets them),
+//! and worker `j` of every group shares a core with worker `j` of the others when pinned. A
+//! parked deadline worker woken for a released job preempts whatever fair poll holds its core,
+//! in the middle of that poll, with no cooperation from the task. This is embassy's design on
+//! microcontrollers (one executor per interrupt priority) with threads for interrupts.
+//!
+//! # Where a task goes
+//!
+//! At every push the task's class ([`task_group`]: a budget or a deadline, else a priority of 1
+//! or more, else fair) names its group. A task made runnable on a worker of that group goes to
+//! that worker's queue, as in every ordered runtime; anywhere else (another group's worker, a
+//! timer fired by another group, a thread outside the runtime) it goes to its group's injector
+//! and one parked worker of the group is woken. So a task that changes its class
+//! (`task::set_deadline`, `set_priority`, inheritance) moves to its new class's threads at its
+//! next push: its next wake or yield. A running task whose class changes is asked to yield at
+//! its next cooperative check, so that it moves; a queued task whose class changes through
+//! inheritance is taken out of its group's queue and pushed into its new group's.
+//!
+//! # Costs
+//!
+//! Three times the threads (the higher groups' threads park when their class is idle, so they
+//! cost stacks and kernel entries, not CPU), a kernel context switch for every preemption (a few
+//! µs, paid only when a higher class becomes runnable while a lower one computes), and for the
+//! cooperative runtimes one well-predicted branch where the idle protocol picks its group.
+//!
+//! # The simulator
+//!
+//! The simulator does not model this mode: it runs `Policy::Classes` cooperatively (the
+//! simulated workers are stepped by one thread, which has no OS priorities to preempt with).
+
+use crate::policy::classes::{class_of, Class};
+use crate::task::Header;
+use std::ops::Range;
+
+/// How a runtime's workers are grouped: one group (every runtime but preemptive classes), or one
+/// group per scheduling class, of equal size, in class order (deadline, priority, fair).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Groups {
+    /// Number of groups: 1, or 3 (one per class).
+    count: usize,
+    /// Workers per group.
+    size: usize,
+}
+
+/// Number of scheduling classes, and of groups under preemptive classes.
+pub(crate) const CLASSES: usize = 3;
+
+impl Groups {
+    /// All `workers` in one group.
+    pub(crate) fn single(workers: usize) -> Groups {
+        Groups {
+            count: 1,
+            size: workers,
+        }
+    }
+
+    /// `per_class` workers for each class: `3 × per_class` in all.
+    pub(crate) fn per_class(per_class: usize) -> Groups {
+        Groups {
+            count: CLASSES,
+            size: per_class,
+        }
+    }
+
+    /// Whether the workers are split by class.
+    #[inline]
+    pub(crate) fn by_class(&self) -> bool {
+        self.count > 1
+    }
+
+    /// Number of groups.
+    #[inline]
+    pub(crate) fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Workers per group.
+    #[inline]
+    pub(crate) fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The group of worker `worker`.
+    #[inline]
+    pub(crate) fn of(&self, worker: usize) -> usize {
+        if self.count == 1 {
+            0
+        } else {
+            worker / self.size
+        }
+    }
+
+    /// The workers of group `group`.
+    #[inline]
+    pub(crate) fn range(&self, group: usize) -> Range<usize> {
+        group * self.size..(group + 1) * self.size
+    }
+}
+
+/// The group serving `class` under preemptive classes.
+#[inline]
+pub(crate) fn class_group(class: Class) -> usize {
+    match class {
+        Class::Deadline => 0,
+        Class::Priority => 1,
+        Class::Fair => 2,
+    }
+}
+
+/// The group of the task `header` under preemptive classes, from its parameters now: a budgeted
+/// task is in the deadline class (its server gives it a deadline at its push), every other task
+/// where [`class_of`] puts it.
+#[inline]
+pub(crate) fn task_group(header: &Header) -> usize {
+    let sched = &header.policy;
+    if sched.budget().is_some() {
+        return class_group(Class::Deadline);
+    }
+    class_group(class_of(sched.deadline(), sched.priority()))
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workers_split_in_class_order() {
+        let g = Groups::per_class(2);
+        assert!(g.by_class());
+        assert_eq!(g.count(), 3);
+        assert_eq!(
+            (0..6).map(|w| g.of(w)).collect::<Vec<_>>(),
+            [0, 0, 1, 1, 2, 2]
+        );
+        assert_eq!(g.range(1), 2..4);
+        assert_eq!(class_group(Class::Deadline), 0);
+        assert_eq!(class_group(Class::Fair), 2);
+        let one = Groups::single(4);
+        assert!(!one.by_class());
+        assert_eq!(one.of(3), 0);
+        assert_eq!(one.range(0), 0..4);
+    }
+}
