@@ -131,15 +131,18 @@ pub struct Kairos {
 /// periodic built-ins, workload files) is built through [`KairosMode::tune`] and labelled
 /// through [`kairos_backend_label`].
 ///
-/// `kairos-classes-preemptive` (issue 15: `Policy::Classes` plus the builder call that turns on
-/// preemption on OS threads) joins as a second variant: its label suffix in
-/// [`KairosMode::suffix`], its builder call in [`KairosMode::tune`], its name in
-/// `crate::backend::NAMES` and `Backend::from_str`.
+/// A new mode is a variant here: its label suffix in [`KairosMode::suffix`], its builder call in
+/// [`KairosMode::tune`], its name in `crate::backend::NAMES` and `Backend::from_str`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum KairosMode {
     /// Cooperative: a task gives its worker back only at its own yield points.
     #[default]
     Cooperative,
+    /// Preemptive classes (`Builder::preemptive_classes`, `Policy::Classes` only): one group of
+    /// worker threads per class at OS priorities, so the kernel preempts a fair task's poll for
+    /// a deadline or priority task. Needs CAP_SYS_NICE; without it the runtime is not built and
+    /// the backend's rows report the build error.
+    Preemptive,
 }
 
 impl KairosMode {
@@ -147,6 +150,7 @@ impl KairosMode {
     pub fn suffix(self) -> &'static str {
         match self {
             KairosMode::Cooperative => "",
+            KairosMode::Preemptive => "-preemptive",
         }
     }
 
@@ -154,6 +158,7 @@ impl KairosMode {
     pub fn tune(self, builder: kairos::Builder) -> kairos::Builder {
         match self {
             KairosMode::Cooperative => builder,
+            KairosMode::Preemptive => builder.preemptive_classes(true),
         }
     }
 }

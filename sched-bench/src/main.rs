@@ -368,7 +368,9 @@ struct CompareArgs {
     duration: Option<std::time::Duration>,
     /// Backends to compare, comma-separated, in table order. Valid: kairos-fifo, kairos-edf,
     /// kairos-priority, kairos-fair, kairos-classes (Policy::Classes, cooperative: tasks with a
-    /// deadline, then with a priority, then the rest fair), tokio, executor (kairos under
+    /// deadline, then with a priority, then the rest fair), kairos-classes-preemptive (the same
+    /// with one group of worker threads per class at OS priorities; needs CAP_SYS_NICE), tokio,
+    /// executor (kairos under
     /// Fifo, Edf, Priority and Fair, one row set each), kernel (Linux threads: on files one row
     /// per scheduling class; on the periodic built-ins rows kernel-other, kernel-fifo,
     /// kernel-deadline), sim-fifo, sim-edf, sim-priority, sim-fair, sim-classes, sim (kairos'
