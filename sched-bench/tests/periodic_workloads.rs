@@ -533,3 +533,28 @@ fn mixed_latency_on_kernel_and_executor() {
         run.stdout
     );
 }
+
+/// `kairos-classes-preemptive` on `non-yielding-hogs`: a well-formed row labelled with the mode.
+/// Needs CAP_SYS_NICE (SCHED_FIFO worker threads): skipped with a note without it.
+#[test]
+fn preemptive_classes_row_on_non_yielding_hogs() {
+    let probe = kairos::Runtime::builder()
+        .workers(1)
+        .policy(kairos::Policy::Classes)
+        .preemptive_classes(true)
+        .build();
+    match probe {
+        Err(e) => {
+            eprintln!("skipped: preemptive classes need CAP_SYS_NICE here ({e})");
+            return;
+        }
+        Ok(rt) => drop(rt),
+    }
+    let Run { rows, .. } = run("non-yielding-hogs", "kairos-classes-preemptive", &[]);
+    assert_eq!(
+        backends_of(&rows),
+        ["kairos-classes-preemptive"],
+        "{rows:?}"
+    );
+    assert_row(&rows[0], "non-yielding-hogs", 1, 2);
+}
