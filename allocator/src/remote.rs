@@ -14,9 +14,10 @@
 //! still be the head, and if that block was taken, reused and pushed again in between, its
 //! link was rewritten by that later push, so the list the pusher builds is still correct.
 //!
-//! Bending the "one CAS" rule: the pusher also bumps a statistics counter (`Relaxed`
-//! `fetch_add`) that shares the head's cache line, so it costs no extra line transfer. It exists
-//! so that `stats().live_blocks` is exact the moment the last free returns, drained or not.
+//! The push is the whole remote free: no counter beside it. Remote frees are counted by the
+//! freeing thread in its own heap record (a plain store), or, for a thread that owns no heap, in
+//! one allocator-wide counter (see `engine.rs`), so the cache line of the head carries only the
+//! CAS.
 
 use core::ptr::NonNull;
 
@@ -24,7 +25,6 @@ use crossbeam_utils::CachePadded;
 
 use crate::chunk::FreeBlock;
 use crate::loom::probe::{self, SlowPath};
-use crate::loom::stat;
 use crate::loom::{AtomicPtr, Ordering};
 
 /// A multi-producer, take-all stack of freed blocks. On its own cache lines ([`CachePadded`]:
@@ -32,13 +32,10 @@ use crate::loom::{AtomicPtr, Ordering};
 /// not disturb the owner's fields next to it.
 pub(crate) struct RemoteList(CachePadded<List>);
 
-/// The fields of a [`RemoteList`]; `repr(C)` keeps the counter next to the head, on its line.
-#[repr(C)]
+/// The fields of a [`RemoteList`].
 struct List {
     /// Top of the stack; null when empty.
     head: AtomicPtr<FreeBlock>,
-    /// Blocks ever pushed (statistics; see the module docs).
-    pushed: stat::AtomicU64,
 }
 
 impl RemoteList {
@@ -46,7 +43,6 @@ impl RemoteList {
     pub(crate) fn new() -> RemoteList {
         RemoteList(CachePadded::new(List {
             head: AtomicPtr::new(core::ptr::null_mut()),
-            pushed: stat::AtomicU64::new(0),
         }))
     }
 
@@ -77,9 +73,6 @@ impl RemoteList {
                 }
             }
         }
-        self.0
-            .pushed
-            .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
     }
 
     /// Detaches the whole list (owner only). Returns null when it was empty.
@@ -98,10 +91,5 @@ impl RemoteList {
             probe::hit(SlowPath::RemoteCollect);
         }
         list
-    }
-
-    /// Blocks ever pushed (statistics).
-    pub(crate) fn pushed(&self) -> u64 {
-        self.0.pushed.load(core::sync::atomic::Ordering::Relaxed)
     }
 }
