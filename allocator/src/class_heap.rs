@@ -47,13 +47,10 @@ struct HeapLocal {
 /// A heap's state for one size class.
 #[repr(C)]
 pub(crate) struct ClassHeap {
-    /// Frees from other threads land here. First, on its own cache lines.
+    /// Frees from other threads land here. First, on its own cache lines, with the record's
+    /// heap slot and class (see [`ClassHeap::heap`]): what a freeing thread reads is there, and
+    /// nothing the owner writes on its fast paths.
     pub(crate) remote: RemoteList,
-    /// Heap slot this record belongs to (fixed): compared with the freeing thread's slot to
-    /// choose the local or the remote free path.
-    pub(crate) heap: u32,
-    /// Size class this record serves (fixed).
-    pub(crate) class: u32,
     /// Owner-only lists.
     local: UnsafeCell<HeapLocal>,
     /// Blocks handed out (owner-written statistics).
@@ -85,9 +82,7 @@ impl ClassHeap {
     /// An empty record for heap slot `heap`, class `class`.
     pub(crate) fn new(heap: u32, class: u32) -> ClassHeap {
         ClassHeap {
-            remote: RemoteList::new(),
-            heap,
-            class,
+            remote: RemoteList::new(heap, class),
             local: UnsafeCell::new(HeapLocal {
                 current: None,
                 partial: None,
@@ -98,6 +93,19 @@ impl ClassHeap {
             remote_frees: stat::AtomicU64::new(0),
             chunks: stat::AtomicUsize::new(0),
         }
+    }
+
+    /// Heap slot this record belongs to (fixed): compared with the freeing thread's slot to
+    /// choose the local or the remote free path.
+    #[inline]
+    pub(crate) fn heap(&self) -> u32 {
+        self.remote.heap()
+    }
+
+    /// Size class this record serves (fixed).
+    #[inline]
+    pub(crate) fn class(&self) -> u32 {
+        self.remote.class()
     }
 
     /// Runs `f` on the owner-only lists.
@@ -188,7 +196,7 @@ impl ClassHeap {
     unsafe fn fresh_chunk(&self, core: &Core) -> Option<Chunk> {
         let chunk = core.pool.pop(&core.region)?;
         // SAFETY: we just popped the chunk, so we own it; the caller owns this heap.
-        unsafe { chunk.assign(self, core.classes.get(self.class as usize)) };
+        unsafe { chunk.assign(self, core.classes.get(self.class() as usize)) };
         self.chunks
             .store(self.chunks() + 1, core::sync::atomic::Ordering::Relaxed);
         Some(chunk)

@@ -286,13 +286,13 @@ impl Core {
         // SAFETY: a live block's chunk is owned by a class heap of this core, which lives as
         // long as the core.
         let owner = unsafe { &*owner };
-        if Some(owner.heap) == slot {
+        if Some(owner.heap()) == slot {
             // SAFETY: the caller owns `slot`, which owns the block's chunk.
             unsafe { owner.free_local(self, ptr) };
         } else {
             // SAFETY: the block is live, belongs to `owner` and is given up by the caller.
             unsafe { owner.remote.push(ptr) };
-            self.count_remote_free(slot, owner.class);
+            self.count_remote_free(slot, owner.class());
         }
     }
 
