@@ -3,16 +3,23 @@
 //! Everything here except [`ClassHeap::remote`] is touched only by the thread that owns the
 //! heap slot, so it needs no atomics. The paths, all O(1):
 //!
-//! * **alloc, fast** (`#[inline]`): pop the *pending* list (blocks freed remotely and taken
+//! * **alloc, fast** (`#[inline]`): take the *hot* block (below), else pop the *pending* list (blocks freed remotely and taken
 //!   back, see below), else the current chunk's free list, else bump. A few loads and stores to
 //!   memory this thread alone writes.
 //! * **alloc, slow** (`#[cold]`, bounded): take the whole remote list with one swap and, if it
 //!   held anything, make it the pending list and serve from it; else retire the full current
 //!   chunk and make the head of the partial list current, or take a chunk from the global pool
 //!   (a CAS). If all fail, the region is exhausted.
-//! * **free, local**: push on the block's chunk free list; move the chunk between lists (full
+//! * **free, local**: keep the block as the *hot* block if that slot is empty and the block
+//!   belongs to the current chunk; else push on the block's chunk free list; move the chunk between lists (full
 //!   to partial; empty to the global pool), each an O(1) doubly-linked list operation.
 //! * **free, remote**: done by another thread, see `remote.rs`.
+//!
+//! The hot block is a one-block cache for the alloc-free-alloc pattern (a task spawned, run and
+//! freed before the next spawn): the free is one store and the next allocation one load and
+//! one store, with no free-list link written into and read back from the block. It holds a
+//! block of the current chunk only, so it never pins a chunk that would otherwise go back to
+//! the pool (the current chunk stays with the heap anyway); `tidy` puts it back in its chunk.
 //!
 //! Serving straight from the pending list is what makes a producer→consumer stream cheap: a
 //! block freed remotely still counts as used in its chunk (`used` includes remote and pending
@@ -39,9 +46,13 @@ struct HeapLocal {
     current: Option<Chunk>,
     /// Head of the doubly-linked list of chunks (other than `current`) with free blocks.
     partial: Option<Chunk>,
-    /// Blocks taken from the remote list: allocation serves them first. They still count as
-    /// used in their chunks.
+    /// Blocks taken from the remote list: allocation serves them after `hot`. They still count
+    /// as used in their chunks.
     pending: *mut FreeBlock,
+    /// The last block freed locally, if it belongs to `current` and the slot was empty: the
+    /// next allocation takes it back without touching a free list (see the module docs).
+    /// Counts as used in its chunk. Invariant: `None`, or a block of `current`.
+    hot: Option<NonNull<u8>>,
 }
 
 /// A heap's state for one size class.
@@ -87,6 +98,7 @@ impl ClassHeap {
                 current: None,
                 partial: None,
                 pending: core::ptr::null_mut(),
+                hot: None,
             }),
             allocs: stat::AtomicU64::new(0),
             frees: stat::AtomicU64::new(0),
@@ -127,15 +139,20 @@ impl ClassHeap {
         // SAFETY: the caller owns the heap slot, so the lists and the current chunk are ours;
         // a pending block was taken from the remote list with Acquire, so its link is visible.
         let block = unsafe {
-            self.local(|l| match NonNull::new(l.pending) {
-                Some(block) => {
-                    l.pending = (*block.as_ptr()).next;
-                    Some(block.cast())
+            self.local(|l| {
+                if let Some(block) = l.hot.take() {
+                    return Some(block);
                 }
-                None => match l.current {
-                    Some(chunk) => chunk.pop_block(),
-                    None => None,
-                },
+                match NonNull::new(l.pending) {
+                    Some(block) => {
+                        l.pending = (*block.as_ptr()).next;
+                        Some(block.cast())
+                    }
+                    None => match l.current {
+                        Some(chunk) => chunk.pop_block(),
+                        None => None,
+                    },
+                }
             })
         };
         match block {
@@ -209,9 +226,22 @@ impl ClassHeap {
     /// freed exactly once.
     #[inline]
     pub(crate) unsafe fn free_local(&self, core: &Core, block: NonNull<u8>) {
-        // SAFETY: forwarded contract.
-        unsafe { self.release(core, block) };
         bump(&self.frees);
+        let chunk = Chunk::of(block);
+        // SAFETY: the caller owns the heap slot.
+        let kept = unsafe {
+            self.local(|l| {
+                let keep = l.hot.is_none() && l.current == Some(chunk);
+                if keep {
+                    l.hot = Some(block);
+                }
+                keep
+            })
+        };
+        if !kept {
+            // SAFETY: forwarded contract.
+            unsafe { self.release(core, block) };
+        }
     }
 
     /// Gives `block` back to its chunk and moves the chunk between lists if needed.
@@ -292,7 +322,8 @@ impl ClassHeap {
         drained
     }
 
-    /// Drains every remote free and returns the current chunk to the pool if it is empty;
+    /// Puts the hot block back in its chunk, drains every remote free and returns the current
+    /// chunk to the pool if it is empty;
     /// returns how many blocks were drained. Used when the owner lets go of the heap (thread
     /// exit, `Heap` drop) and by `reclaim_abandoned`: O(pending), not a real-time path.
     ///
@@ -302,6 +333,9 @@ impl ClassHeap {
     pub(crate) unsafe fn tidy(&self, core: &Core) -> usize {
         // SAFETY: (whole block) the caller owns the heap slot and so the current chunk.
         unsafe {
+            if let Some(hot) = self.local(|l| l.hot.take()) {
+                self.release(core, hot);
+            }
             let mut drained = 0;
             loop {
                 let n = self.drain(core, usize::MAX);
