@@ -59,8 +59,8 @@ struct HeapLocal {
 #[repr(C)]
 pub(crate) struct ClassHeap {
     /// Frees from other threads land here. First, on its own cache lines, with the record's
-    /// class (see [`ClassHeap::class`]): what a freeing thread reads is there, and nothing the
-    /// owner writes on its fast paths.
+    /// heap slot and class (see [`ClassHeap::heap`]): what a freeing thread reads is there, and
+    /// nothing the owner writes on its fast paths.
     pub(crate) remote: RemoteList,
     /// Owner-only lists.
     local: UnsafeCell<HeapLocal>,
@@ -90,10 +90,10 @@ fn bump(counter: &stat::AtomicU64) {
 }
 
 impl ClassHeap {
-    /// An empty record serving class `class`.
-    pub(crate) fn new(class: u32) -> ClassHeap {
+    /// An empty record for heap slot `heap`, class `class`.
+    pub(crate) fn new(heap: u32, class: u32) -> ClassHeap {
         ClassHeap {
-            remote: RemoteList::new(class),
+            remote: RemoteList::new(heap, class),
             local: UnsafeCell::new(HeapLocal {
                 current: None,
                 partial: None,
@@ -105,6 +105,13 @@ impl ClassHeap {
             remote_frees: stat::AtomicU64::new(0),
             chunks: stat::AtomicUsize::new(0),
         }
+    }
+
+    /// Heap slot this record belongs to (fixed): compared with the freeing thread's slot to
+    /// choose the local or the remote free path.
+    #[inline]
+    pub(crate) fn heap(&self) -> u32 {
+        self.remote.heap()
     }
 
     /// Size class this record serves (fixed).

@@ -82,7 +82,7 @@ impl Core {
         let total = heaps
             .checked_mul(n)
             .ok_or(AllocError::InvalidConfig("max_heaps is too large"))?;
-        let class_heaps = SysSlice::new(total, |k| ClassHeap::new((k % n) as u32))?;
+        let class_heaps = SysSlice::new(total, |k| ClassHeap::new((k / n) as u32, (k % n) as u32))?;
         let owned = SysSlice::new(heaps, |_| stat::AtomicBool::new(false))?;
         let heap_links = SysSlice::new(heaps, |_| AtomicU32::new(NONE))?;
         let free_heaps = IndexStack::new();
@@ -267,27 +267,13 @@ impl Core {
         ptr
     }
 
-    /// The records of `slot`, or none for a thread that owns no slot (the argument of
-    /// [`Core::free`]).
-    #[inline]
-    pub(crate) fn records(&self, slot: Option<u32>) -> &[ClassHeap] {
-        match slot {
-            Some(slot) => self.slot(slot),
-            None => &[],
-        }
-    }
-
-    /// Frees a block; `mine` is the records of the heap slot the calling thread owns (empty if
-    /// it owns none).
-    ///
-    /// The block is local if its chunk's owner is one of `mine`: an address range check, with
-    /// no load from the owner's record.
+    /// Frees a block; `slot` is the heap the calling thread owns, if any.
     ///
     /// # Safety
-    /// `ptr` was returned by this core for `layout` and is freed once; `mine` is empty or the
-    /// records of a slot of this core that the caller owns.
+    /// `ptr` was returned by this core for `layout` and is freed once; if `slot` is `Some`, the
+    /// caller owns it.
     #[inline]
-    pub(crate) unsafe fn free(&self, ptr: NonNull<u8>, layout: Layout, mine: &[ClassHeap]) {
+    pub(crate) unsafe fn free(&self, ptr: NonNull<u8>, layout: Layout, slot: Option<u32>) {
         if !self.region.contains(ptr.as_ptr()) {
             // SAFETY: forwarded contract: a block outside the region came from fallback.
             unsafe { self.fallback_free(ptr, layout) };
@@ -297,27 +283,26 @@ impl Core {
         // block reached us through a happens-before edge (Acquire kept for loom's benefit).
         let owner = Chunk::of(ptr).header().owner.load(Ordering::Acquire);
         debug_assert!(!owner.is_null(), "free of a block in a pooled chunk");
-        let local = mine.as_ptr_range().contains(&owner.cast_const());
         // SAFETY: a live block's chunk is owned by a class heap of this core, which lives as
         // long as the core.
         let owner = unsafe { &*owner };
-        if local {
-            // SAFETY: the caller owns `mine`'s slot, which owns the block's chunk.
+        if Some(owner.heap()) == slot {
+            // SAFETY: the caller owns `slot`, which owns the block's chunk.
             unsafe { owner.free_local(self, ptr) };
         } else {
             // SAFETY: the block is live, belongs to `owner` and is given up by the caller.
             unsafe { owner.remote.push(ptr) };
-            self.count_remote_free(mine, owner.class());
+            self.count_remote_free(slot, owner.class());
         }
     }
 
     /// Counts a remote free of a `class` block in the freeing thread's own record, or in the
     /// shared counter if it owns no slot.
     #[inline]
-    fn count_remote_free(&self, mine: &[ClassHeap], class: u32) {
-        match mine.get(class as usize) {
-            // SAFETY: the caller of `free` owns the slot of `mine`.
-            Some(record) => unsafe { record.count_remote_free() },
+    fn count_remote_free(&self, slot: Option<u32>, class: u32) {
+        match slot {
+            // SAFETY: the caller of `free` owns `slot`.
+            Some(slot) => unsafe { self.slot(slot)[class as usize].count_remote_free() },
             None => {
                 self.orphan_remote_frees
                     .fetch_add(1, core::sync::atomic::Ordering::Relaxed);

@@ -123,7 +123,7 @@ impl<'a> Heap<'a> {
     #[inline]
     pub unsafe fn free(&self, ptr: NonNull<u8>, layout: Layout) {
         // SAFETY: forwarded contract; we own the slot.
-        unsafe { self.core.free(ptr, layout, self.records) }
+        unsafe { self.core.free(ptr, layout, Some(self.slot)) }
     }
 
     /// Gives every block freed remotely so far back to its chunk; returns how many.

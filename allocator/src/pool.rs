@@ -120,7 +120,7 @@ impl Pool {
     pub unsafe fn free(&self, ptr: NonNull<u8>) {
         let slot = thread_heap::owned_slot(&self.core);
         // SAFETY: forwarded contract; `slot` is owned by this thread.
-        unsafe { self.core.free(ptr, self.layout, self.core.records(slot)) }
+        unsafe { self.core.free(ptr, self.layout, slot) }
     }
 
     /// Moves `value` into a block. Fails with [`AllocError::Unsupported`] if `T` does not fit

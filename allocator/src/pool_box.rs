@@ -102,8 +102,7 @@ impl<T> Drop for PoolBox<'_, T> {
         // `layout`; it is dropped and freed exactly once, here. `slot` is owned by this thread.
         unsafe {
             core::ptr::drop_in_place(self.ptr.as_ptr());
-            self.core
-                .free(self.ptr.cast(), self.layout, self.core.records(slot));
+            self.core.free(self.ptr.cast(), self.layout, slot);
         }
     }
 }

@@ -32,22 +32,25 @@ use crate::loom::{AtomicPtr, Ordering};
 /// not disturb the owner's fields next to it.
 pub(crate) struct RemoteList(CachePadded<List>);
 
-/// The fields of a [`RemoteList`]. `repr(C)`: the class of the owning record sits next to the
-/// head, on the line a freeing thread writes anyway, so counting a remote free reads nothing
-/// from the owner's busy lines (its lists and counters).
+/// The fields of a [`RemoteList`]. `repr(C)`: the identity of the owning record sits next to
+/// the head, on the line a freeing thread writes anyway, so deciding local vs remote and
+/// counting reads nothing from the owner's busy lines (its lists and counters).
 #[repr(C)]
 struct List {
     /// Top of the stack; null when empty.
     head: AtomicPtr<FreeBlock>,
+    /// Heap slot of the record this list belongs to (fixed).
+    heap: u32,
     /// Size class of the record this list belongs to (fixed).
     class: u32,
 }
 
 impl RemoteList {
-    /// An empty list of a record of class `class`.
-    pub(crate) fn new(class: u32) -> RemoteList {
+    /// An empty list of the record of heap slot `heap`, class `class`.
+    pub(crate) fn new(heap: u32, class: u32) -> RemoteList {
         RemoteList(CachePadded::new(List {
             head: AtomicPtr::new(core::ptr::null_mut()),
+            heap,
             class,
         }))
     }
@@ -97,6 +100,12 @@ impl RemoteList {
             probe::hit(SlowPath::RemoteCollect);
         }
         list
+    }
+
+    /// Heap slot of the owning record.
+    #[inline]
+    pub(crate) fn heap(&self) -> u32 {
+        self.0.heap
     }
 
     /// Size class of the owning record.

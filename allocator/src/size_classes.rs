@@ -131,7 +131,7 @@ impl SizeClasses {
     pub unsafe fn free(&self, ptr: NonNull<u8>, layout: Layout) {
         let slot = thread_heap::owned_slot(&self.core);
         // SAFETY: forwarded contract; `slot` is owned by this thread.
-        unsafe { self.core.free(ptr, layout, self.core.records(slot)) }
+        unsafe { self.core.free(ptr, layout, slot) }
     }
 
     /// Moves `value` into a block of the smallest fitting class.
