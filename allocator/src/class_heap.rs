@@ -3,38 +3,42 @@
 //! Everything here except [`ClassHeap::remote`] is touched only by the thread that owns the
 //! heap slot, so it needs no atomics. The paths, all O(1):
 //!
-//! * **alloc, fast** (`#[inline]`): pop the current chunk's free list, else bump. A few loads
-//!   and stores to memory this thread alone writes.
-//! * **alloc, slow** (`#[cold]`, bounded): retire the full current chunk; give at most
-//!   [`DRAIN_BATCH`] remotely freed blocks back to their chunks (taking the remote list with one
-//!   swap when nothing is pending); then make the head of the partial list current, or take a
-//!   chunk from the global pool (a CAS). If all fail, the region is exhausted.
-//! * **free, local**: push on the block's chunk free list; move the chunk between lists (full
+//! * **alloc, fast** (`#[inline]`): take the *hot* block (below), else pop the *pending* list (blocks freed remotely and taken
+//!   back, see below), else the current chunk's free list, else bump. A few loads and stores to
+//!   memory this thread alone writes.
+//! * **alloc, slow** (`#[cold]`, bounded): take the whole remote list with one swap and, if it
+//!   held anything, make it the pending list and serve from it; else retire the full current
+//!   chunk and make the head of the partial list current, or take a chunk from the global pool
+//!   (a CAS). If all fail, the region is exhausted.
+//! * **free, local**: keep the block as the *hot* block if that slot is empty and the block
+//!   belongs to the current chunk; else push on the block's chunk free list; move the chunk between lists (full
 //!   to partial; empty to the global pool), each an O(1) doubly-linked list operation.
 //! * **free, remote**: done by another thread, see `remote.rs`.
 //!
-//! The batch bound is what keeps the slow path's worst case bounded: a thousand remote frees
-//! are not handed back in one allocation, but [`DRAIN_BATCH`] (8) at a time. Blocks still pending count as used
-//! in their chunks, so a chunk is never returned to the pool while a pending block points in.
+//! The hot block is a one-block cache for the alloc-free-alloc pattern (a task spawned, run and
+//! freed before the next spawn): the free is one store and the next allocation one load and
+//! one store, with no free-list link written into and read back from the block. It holds a
+//! block of the current chunk only, so it never pins a chunk that would otherwise go back to
+//! the pool (the current chunk stays with the heap anyway); `tidy` puts it back in its chunk.
+//!
+//! Serving straight from the pending list is what makes a producer→consumer stream cheap: a
+//! block freed remotely still counts as used in its chunk (`used` includes remote and pending
+//! blocks), so handing it out again touches neither its chunk header nor any chunk list, and
+//! the slow path that takes a batch of them is one swap whatever the batch size (no per-block
+//! walk, so no latency traded for throughput). The blocks go back to their chunks only when the
+//! owner lets go of them: [`ClassHeap::drain`] (`Heap::collect`, thread exit,
+//! `reclaim_abandoned`). This is mimalloc's use of its thread-free list (Leijen et al. 2019,
+//! section 2.3: `free` and `thread_free` collected into the page's allocation list) moved from
+//! the page to the heap.
 
 use core::ptr::NonNull;
 
 use crate::chunk::{Chunk, ChunkState, FreeBlock};
 use crate::engine::Core;
+use crate::loom::probe::{self, SlowPath};
 use crate::loom::stat;
 use crate::loom::UnsafeCell;
 use crate::remote::RemoteList;
-
-/// How many remotely freed blocks one slow-path allocation gives back to their chunks.
-///
-/// Each block given back is a cache miss on memory another core wrote last, and the whole batch
-/// is charged to the one allocation that runs the slow path: a small batch keeps the allocation
-/// latency tail short, at the price of more, shorter slow paths in a producer→consumer stream
-/// (the figures for 8 and 32 are in docs/benchmarks.md, "Allocator": "DRAIN_BATCH"). A heap fed
-/// by remote frees still keeps up: each slow path drains 8 while the fast path consumes them one
-/// at a time. Per-chunk remote lists (collected with one swap, no per-block walk, as mimalloc's
-/// per-page thread-free lists) would remove this trade-off.
-pub(crate) const DRAIN_BATCH: usize = 8;
 
 /// Owner-only lists of a class heap.
 struct HeapLocal {
@@ -42,26 +46,31 @@ struct HeapLocal {
     current: Option<Chunk>,
     /// Head of the doubly-linked list of chunks (other than `current`) with free blocks.
     partial: Option<Chunk>,
-    /// Blocks taken from the remote list but not yet given back to their chunks.
+    /// Blocks taken from the remote list: allocation serves them after `hot`. They still count
+    /// as used in their chunks.
     pending: *mut FreeBlock,
+    /// The last block freed locally, if it belongs to `current` and the slot was empty: the
+    /// next allocation takes it back without touching a free list (see the module docs).
+    /// Counts as used in its chunk. Invariant: `None`, or a block of `current`.
+    hot: Option<NonNull<u8>>,
 }
 
 /// A heap's state for one size class.
 #[repr(C)]
 pub(crate) struct ClassHeap {
-    /// Frees from other threads land here. First, on its own cache lines.
+    /// Frees from other threads land here. First, on its own cache lines, with the record's
+    /// heap slot and class (see [`ClassHeap::heap`]): what a freeing thread reads is there, and
+    /// nothing the owner writes on its fast paths.
     pub(crate) remote: RemoteList,
-    /// Heap slot this record belongs to (fixed): compared with the freeing thread's slot to
-    /// choose the local or the remote free path.
-    pub(crate) heap: u32,
-    /// Size class this record serves (fixed).
-    pub(crate) class: u32,
     /// Owner-only lists.
     local: UnsafeCell<HeapLocal>,
     /// Blocks handed out (owner-written statistics).
     allocs: stat::AtomicU64,
-    /// Blocks freed by the owner (owner-written statistics).
+    /// Blocks of this heap freed by the owner (owner-written statistics).
     frees: stat::AtomicU64,
+    /// Blocks of this class owned by *other* heaps that the owner of this record freed, i.e.
+    /// pushed on their remote lists (owner-written statistics: the freeing side counts).
+    remote_frees: stat::AtomicU64,
     /// Chunks owned (owner-written statistics; also tells adoption from a fresh heap).
     chunks: stat::AtomicUsize,
 }
@@ -84,18 +93,31 @@ impl ClassHeap {
     /// An empty record for heap slot `heap`, class `class`.
     pub(crate) fn new(heap: u32, class: u32) -> ClassHeap {
         ClassHeap {
-            remote: RemoteList::new(),
-            heap,
-            class,
+            remote: RemoteList::new(heap, class),
             local: UnsafeCell::new(HeapLocal {
                 current: None,
                 partial: None,
                 pending: core::ptr::null_mut(),
+                hot: None,
             }),
             allocs: stat::AtomicU64::new(0),
             frees: stat::AtomicU64::new(0),
+            remote_frees: stat::AtomicU64::new(0),
             chunks: stat::AtomicUsize::new(0),
         }
+    }
+
+    /// Heap slot this record belongs to (fixed): compared with the freeing thread's slot to
+    /// choose the local or the remote free path.
+    #[inline]
+    pub(crate) fn heap(&self) -> u32 {
+        self.remote.heap()
+    }
+
+    /// Size class this record serves (fixed).
+    #[inline]
+    pub(crate) fn class(&self) -> u32 {
+        self.remote.class()
     }
 
     /// Runs `f` on the owner-only lists.
@@ -114,17 +136,33 @@ impl ClassHeap {
     /// The caller owns the heap slot, and `core` is the allocator this record belongs to.
     #[inline]
     pub(crate) unsafe fn alloc(&self, core: &Core) -> Option<NonNull<u8>> {
-        // SAFETY: only the owner (the caller) writes the lists, so reading them is race free.
-        let current = self.local.with(|l| unsafe { (*l).current });
-        if let Some(chunk) = current {
-            // SAFETY: the current chunk is owned by this heap, which the caller owns.
-            if let Some(block) = unsafe { chunk.pop_block() } {
+        // SAFETY: the caller owns the heap slot, so the lists and the current chunk are ours;
+        // a pending block was taken from the remote list with Acquire, so its link is visible.
+        let block = unsafe {
+            self.local(|l| {
+                if let Some(block) = l.hot.take() {
+                    return Some(block);
+                }
+                match NonNull::new(l.pending) {
+                    Some(block) => {
+                        l.pending = (*block.as_ptr()).next;
+                        Some(block.cast())
+                    }
+                    None => match l.current {
+                        Some(chunk) => chunk.pop_block(),
+                        None => None,
+                    },
+                }
+            })
+        };
+        match block {
+            Some(block) => {
                 bump(&self.allocs);
-                return Some(block);
+                Some(block)
             }
+            // SAFETY: forwarded contract.
+            None => unsafe { self.alloc_slow(core) },
         }
-        // SAFETY: forwarded contract.
-        unsafe { self.alloc_slow(core) }
     }
 
     /// The slow path: see the module docs.
@@ -135,14 +173,22 @@ impl ClassHeap {
     #[inline(never)]
     unsafe fn alloc_slow(&self, core: &Core) -> Option<NonNull<u8>> {
         // SAFETY: (whole block) the caller owns the heap slot, hence every chunk this
-        // record owns (current, partial, full) and every chunk it takes from the pool.
+        // record owns (current, partial, full) and every chunk it takes from the pool; the
+        // taken remote list's links are visible (`take` is Acquire).
         unsafe {
-            // 1. The current chunk had no free block and no bump room: every block is live.
+            // 1. Blocks freed remotely: take them all (one swap) and serve from them. The
+            // current chunk stays current (full) meanwhile.
+            let list = self.remote.take();
+            if let Some(block) = NonNull::new(list) {
+                probe::hit(SlowPath::ServeRemote);
+                self.local(|l| l.pending = (*block.as_ptr()).next);
+                bump(&self.allocs);
+                return Some(block.cast());
+            }
+            // 2. The current chunk had no free block and no bump room: every block is live.
             if let Some(full) = self.local(|l| l.current.take()) {
                 full.with_local(|c| c.state = ChunkState::Full);
             }
-            // 2. Give remotely freed blocks back (bounded).
-            self.drain(core, crate::class_heap::DRAIN_BATCH);
             // 3. A chunk with free blocks, else a fresh one from the pool.
             let next = match self.pop_partial() {
                 Some(chunk) => chunk,
@@ -167,7 +213,7 @@ impl ClassHeap {
     unsafe fn fresh_chunk(&self, core: &Core) -> Option<Chunk> {
         let chunk = core.pool.pop(&core.region)?;
         // SAFETY: we just popped the chunk, so we own it; the caller owns this heap.
-        unsafe { chunk.assign(self, core.classes.get(self.class as usize)) };
+        unsafe { chunk.assign(self, core.classes.get(self.class() as usize)) };
         self.chunks
             .store(self.chunks() + 1, core::sync::atomic::Ordering::Relaxed);
         Some(chunk)
@@ -180,9 +226,22 @@ impl ClassHeap {
     /// freed exactly once.
     #[inline]
     pub(crate) unsafe fn free_local(&self, core: &Core, block: NonNull<u8>) {
-        // SAFETY: forwarded contract.
-        unsafe { self.release(core, block) };
         bump(&self.frees);
+        let chunk = Chunk::of(block);
+        // SAFETY: the caller owns the heap slot.
+        let kept = unsafe {
+            self.local(|l| {
+                let keep = l.hot.is_none() && l.current == Some(chunk);
+                if keep {
+                    l.hot = Some(block);
+                }
+                keep
+            })
+        };
+        if !kept {
+            // SAFETY: forwarded contract.
+            unsafe { self.release(core, block) };
+        }
     }
 
     /// Gives `block` back to its chunk and moves the chunk between lists if needed.
@@ -263,7 +322,8 @@ impl ClassHeap {
         drained
     }
 
-    /// Drains every remote free and returns the current chunk to the pool if it is empty;
+    /// Puts the hot block back in its chunk, drains every remote free and returns the current
+    /// chunk to the pool if it is empty;
     /// returns how many blocks were drained. Used when the owner lets go of the heap (thread
     /// exit, `Heap` drop) and by `reclaim_abandoned`: O(pending), not a real-time path.
     ///
@@ -273,6 +333,9 @@ impl ClassHeap {
     pub(crate) unsafe fn tidy(&self, core: &Core) -> usize {
         // SAFETY: (whole block) the caller owns the heap slot and so the current chunk.
         unsafe {
+            if let Some(hot) = self.local(|l| l.hot.take()) {
+                self.release(core, hot);
+            }
             let mut drained = 0;
             loop {
                 let n = self.drain(core, usize::MAX);
@@ -358,6 +421,21 @@ impl ClassHeap {
     /// Blocks freed by the owner (statistics).
     pub(crate) fn frees(&self) -> u64 {
         self.frees.load(core::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Records one remote free done by this record's owner (see the field).
+    ///
+    /// # Safety
+    /// The caller owns the heap slot (the counter is written without a read-modify-write).
+    #[inline]
+    pub(crate) unsafe fn count_remote_free(&self) {
+        bump(&self.remote_frees);
+    }
+
+    /// Remote frees done by this record's owner (statistics).
+    pub(crate) fn remote_frees(&self) -> u64 {
+        self.remote_frees
+            .load(core::sync::atomic::Ordering::Relaxed)
     }
 
     /// Chunks owned (statistics).

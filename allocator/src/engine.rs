@@ -61,6 +61,9 @@ pub(crate) struct Core {
     fallback_allocs: stat::AtomicU64,
     /// Fallback allocations freed (statistics).
     fallback_frees: stat::AtomicU64,
+    /// Remote frees done by threads that own no heap slot here (statistics; a thread with a
+    /// slot counts its remote frees in its own records, without a read-modify-write).
+    orphan_remote_frees: stat::AtomicU64,
     /// Acquisitions that adopted a heap still holding chunks (statistics).
     adoptions: stat::AtomicU64,
     /// Set when the user's handle is dropped: per-thread tables may evict their entry for this
@@ -97,6 +100,7 @@ impl Core {
             fallback: config.fallback,
             fallback_allocs: stat::AtomicU64::new(0),
             fallback_frees: stat::AtomicU64::new(0),
+            orphan_remote_frees: stat::AtomicU64::new(0),
             adoptions: stat::AtomicU64::new(0),
             closed: stat::AtomicBool::new(false),
         })
@@ -107,9 +111,9 @@ impl Core {
         self.owned.len()
     }
 
-    /// The records of slot `slot`.
+    /// The records of slot `slot`, one per class.
     #[inline]
-    fn slot(&self, slot: u32) -> &[ClassHeap] {
+    pub(crate) fn slot(&self, slot: u32) -> &[ClassHeap] {
         let n = self.classes.len();
         &self.class_heaps[slot as usize * n..(slot as usize + 1) * n]
     }
@@ -166,7 +170,7 @@ impl Core {
 
     /// The exhaustion error.
     #[cold]
-    fn exhausted(&self) -> AllocError {
+    pub(crate) fn exhausted(&self) -> AllocError {
         AllocError::Exhausted {
             chunks: self.region.chunks(),
         }
@@ -175,10 +179,19 @@ impl Core {
     /// Allocates for `layout` on the calling thread's heap (taking one on first use).
     #[inline]
     pub(crate) fn alloc(this: &SysArc<Core>, layout: Layout) -> Result<NonNull<u8>, AllocError> {
-        let class = match this.classes.class_for(layout) {
-            Ok(class) => class,
-            Err(err) => return this.fallback_alloc(layout, err),
-        };
+        match this.classes.class_for(layout) {
+            Ok(class) => Core::alloc_class(this, class, layout),
+            Err(err) => this.fallback_alloc(layout, err),
+        }
+    }
+
+    /// Allocates a block of `class` (which fits `layout`) on the calling thread's heap.
+    #[inline]
+    pub(crate) fn alloc_class(
+        this: &SysArc<Core>,
+        class: usize,
+        layout: Layout,
+    ) -> Result<NonNull<u8>, AllocError> {
         let result = match thread_heap::slot_for_alloc(this) {
             // SAFETY: the thread table hands out slots this thread owns.
             Ok(Some(slot)) => unsafe { this.alloc_in(slot, class) },
@@ -226,7 +239,11 @@ impl Core {
 
     /// Turns an error into a system allocation if fallback is on.
     #[cold]
-    fn fallback_alloc(&self, layout: Layout, err: AllocError) -> Result<NonNull<u8>, AllocError> {
+    pub(crate) fn fallback_alloc(
+        &self,
+        layout: Layout,
+        err: AllocError,
+    ) -> Result<NonNull<u8>, AllocError> {
         if !self.fallback || err == AllocError::ZeroSize {
             return Err(err);
         }
@@ -269,12 +286,27 @@ impl Core {
         // SAFETY: a live block's chunk is owned by a class heap of this core, which lives as
         // long as the core.
         let owner = unsafe { &*owner };
-        if Some(owner.heap) == slot {
+        if Some(owner.heap()) == slot {
             // SAFETY: the caller owns `slot`, which owns the block's chunk.
             unsafe { owner.free_local(self, ptr) };
         } else {
             // SAFETY: the block is live, belongs to `owner` and is given up by the caller.
             unsafe { owner.remote.push(ptr) };
+            self.count_remote_free(slot, owner.class());
+        }
+    }
+
+    /// Counts a remote free of a `class` block in the freeing thread's own record, or in the
+    /// shared counter if it owns no slot.
+    #[inline]
+    fn count_remote_free(&self, slot: Option<u32>, class: u32) {
+        match slot {
+            // SAFETY: the caller of `free` owns `slot`.
+            Some(slot) => unsafe { self.slot(slot)[class as usize].count_remote_free() },
+            None => {
+                self.orphan_remote_frees
+                    .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+            }
         }
     }
 
@@ -349,6 +381,7 @@ impl Core {
             fallback_allocs: self.fallback_allocs.load(Relaxed),
             heaps_total: self.heaps(),
             adoptions: self.adoptions.load(Relaxed),
+            remote_frees: self.orphan_remote_frees.load(Relaxed),
             ..Stats::default()
         };
         stats.fallback_live = stats
@@ -359,7 +392,7 @@ impl Core {
             for heap in self.slot(slot) {
                 stats.allocs += heap.allocs();
                 stats.local_frees += heap.frees();
-                stats.remote_frees += heap.remote.pushed();
+                stats.remote_frees += heap.remote_frees();
                 chunks += heap.chunks();
             }
             stats.chunks_in_use += chunks;

@@ -9,6 +9,7 @@ use core::alloc::Layout;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 
+use crate::class_heap::ClassHeap;
 use crate::engine::Core;
 use crate::error::AllocError;
 
@@ -35,6 +36,8 @@ pub struct Heap<'a> {
     core: &'a Core,
     /// The slot we own.
     slot: u32,
+    /// The slot's records, one per class (`core.slot(slot)`, kept to skip the indexing).
+    records: &'a [ClassHeap],
     /// `!Send` and `!Sync`: owner-only state is accessed without synchronisation.
     _owner_thread: PhantomData<*mut ()>,
 }
@@ -42,9 +45,11 @@ pub struct Heap<'a> {
 impl<'a> Heap<'a> {
     /// Takes a free slot of `core`.
     pub(crate) fn acquire(core: &'a Core) -> Result<Heap<'a>, AllocError> {
+        let slot = core.acquire_heap()?;
         Ok(Heap {
             core,
-            slot: core.acquire_heap()?,
+            slot,
+            records: core.slot(slot),
             _owner_thread: PhantomData,
         })
     }
@@ -62,9 +67,23 @@ impl<'a> Heap<'a> {
     /// ```
     #[inline]
     pub fn alloc(&self) -> Result<NonNull<u8>, AllocError> {
+        // Every allocator has at least one class, so `records` is not empty.
+        let Some(record) = self.records.first() else {
+            return self.alloc_failed();
+        };
+        // SAFETY: we own the slot, and `record` belongs to `self.core`.
+        match unsafe { record.alloc(self.core) } {
+            Some(block) => Ok(block),
+            None => self.alloc_failed(),
+        }
+    }
+
+    /// An [`alloc`](Heap::alloc) that found no block: the system allocator if
+    /// `Config::fallback`, else the exhaustion error.
+    #[cold]
+    fn alloc_failed(&self) -> Result<NonNull<u8>, AllocError> {
         let layout = self.core.classes.get(0).layout();
-        // SAFETY: we own the slot.
-        unsafe { self.core.alloc_with(self.slot, layout) }
+        self.core.fallback_alloc(layout, self.core.exhausted())
     }
 
     /// Allocates a block for `layout` from the smallest class that fits it.
@@ -109,8 +128,9 @@ impl<'a> Heap<'a> {
 
     /// Gives every block freed remotely so far back to its chunk; returns how many.
     ///
-    /// Allocation does this on its own, a bounded batch at a time; call this to return memory
-    /// to the global pool promptly (O(number of pending blocks)).
+    /// Allocation does not: it serves remotely freed blocks again as they are (one swap takes
+    /// them all), so they stay counted in their chunks. Call this to return memory to the
+    /// global pool promptly (O(number of pending blocks)).
     ///
     /// ```
     /// use kairos_alloc::{Config, Pool};

@@ -10,8 +10,8 @@
 //! * **Heaps**: each thread owns a heap (one per allocator), with per-class lists of chunks;
 //!   allocation pops the current chunk's free list or bumps, without atomics.
 //! * **Remote frees**: a block freed on another thread is pushed on its owner heap's remote list
-//!   with one CAS; the owner takes the whole list with one swap and gives the blocks back to
-//!   their chunks a bounded batch at a time.
+//!   with one CAS; the owner takes the whole list with one swap when its own lists run dry and
+//!   serves the blocks from it directly, without touching their chunks.
 //! * **Global chunk pool**: empty chunks go back to a lock-free stack of chunk indices with an
 //!   ABA tag, shared by all heaps and classes.
 //! * **Threads come and go**: a thread's heap is released when it exits and adopted, with its

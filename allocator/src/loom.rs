@@ -51,12 +51,6 @@ impl<T> UnsafeCell<T> {
         UnsafeCell(core::cell::UnsafeCell::new(data))
     }
 
-    /// Runs `f` with a shared pointer to the contents.
-    #[inline(always)]
-    pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
-        f(self.0.get())
-    }
-
     /// Runs `f` with a unique pointer to the contents.
     #[inline(always)]
     pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
@@ -83,11 +77,14 @@ pub(crate) mod probe {
         FreshChunk = 5,
         /// A thread lost the race for the last fresh chunk (its index was past the end).
         FreshExhausted = 6,
+        /// An allocation found its heap's lists empty and served a block from the remote list
+        /// it had just taken.
+        ServeRemote = 7,
     }
 
     /// Number of [`SlowPath`] variants.
     #[cfg(loom)]
-    const PATHS: usize = 7;
+    const PATHS: usize = 8;
 
     #[cfg(loom)]
     std::thread_local! {

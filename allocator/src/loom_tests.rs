@@ -15,6 +15,7 @@
 //! | model | protocol | slow path it must reach |
 //! |---|---|---|
 //! | `remote_free_push_vs_collect` | remote list CAS push vs owner swap | CAS retry; non-empty take |
+//! | `remote_free_served_by_alloc` | remote CAS push vs the owner's allocation taking the list and serving from it | CAS retry; serve from a taken list |
 //! | `chunk_pool_aba` | tagged chunk-index stack | pop CAS failure (the ABA window) |
 //! | `abandon_remote_free_adopt` | heap release, remote free, adoption | adoption; remote take |
 //! | `chunk_handoff_between_heaps` | chunk returned by one heap, taken by another | chunk reuse |
@@ -124,6 +125,73 @@ fn remote_free_push_vs_collect() {
     assert!(
         probe::hits(SlowPath::RemoteCollect) > 0,
         "no execution took a non-empty list"
+    );
+}
+
+/// The owner's allocation slow path takes the remote list and serves from it (the pending
+/// list) while two threads push on it: on an exhausted pool (one chunk of three 16 KiB
+/// blocks, all live), the owner allocates once racing with the two remote frees, then twice
+/// more after them. Exactly the two freed blocks come back, once each, and a fourth
+/// allocation finds the pool exhausted again.
+#[test]
+fn remote_free_served_by_alloc() {
+    probe::reset();
+    loom::model(|| {
+        explored();
+        let pool =
+            Arc::new(Pool::new(16 * 1024, Config::new(CHUNK_SIZE).with_max_heaps(1)).unwrap());
+        let owner = pool.heap().unwrap();
+        let blocks: Vec<usize> = (0..3)
+            .map(|_| owner.alloc().unwrap().as_ptr() as usize)
+            .collect();
+        assert!(matches!(owner.alloc(), Err(AllocError::Exhausted { .. })));
+        let freers: Vec<_> = blocks[..2]
+            .iter()
+            .map(|&addr| {
+                let pool = Arc::clone(&pool);
+                thread::spawn(move || {
+                    // SAFETY: allocated from `pool`, freed once, by this thread (no heap: a
+                    // remote free).
+                    unsafe { pool.free(block(addr)) };
+                })
+            })
+            .collect();
+        // Races with the pushes: takes whatever is on the remote list, or finds nothing.
+        let mut got: Vec<usize> = owner
+            .alloc()
+            .ok()
+            .map(|b| b.as_ptr() as usize)
+            .into_iter()
+            .collect();
+        for t in freers {
+            t.join().unwrap();
+        }
+        while got.len() < 2 {
+            got.push(owner.alloc().expect("a freed block is served").as_ptr() as usize);
+        }
+        assert!(
+            matches!(owner.alloc(), Err(AllocError::Exhausted { .. })),
+            "only the two freed blocks were free"
+        );
+        got.sort_unstable();
+        let mut expected = blocks[..2].to_vec();
+        expected.sort_unstable();
+        assert_eq!(got, expected, "each freed block served once");
+        for addr in got.into_iter().chain([blocks[2]]) {
+            // SAFETY: allocated from `pool`, freed once (locally).
+            unsafe { owner.free(block(addr), pool.block_layout()) };
+        }
+        let stats = pool.stats();
+        assert_eq!((stats.live_blocks, stats.remote_frees), (0, 2));
+    });
+    report("remote_free_served_by_alloc");
+    assert!(
+        probe::hits(SlowPath::RemotePushRetry) > 0,
+        "no execution retried the push CAS"
+    );
+    assert!(
+        probe::hits(SlowPath::ServeRemote) > 0,
+        "no allocation served a block from a taken remote list"
     );
 }
 

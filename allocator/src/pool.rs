@@ -99,7 +99,8 @@ impl Pool {
     /// ```
     #[inline]
     pub fn alloc(&self) -> Result<NonNull<u8>, AllocError> {
-        Core::alloc(&self.core, self.layout)
+        // Class 0 is the pool's only class: no size lookup.
+        Core::alloc_class(&self.core, 0, self.layout)
     }
 
     /// Frees a block, on any thread.

@@ -14,9 +14,10 @@
 //! still be the head, and if that block was taken, reused and pushed again in between, its
 //! link was rewritten by that later push, so the list the pusher builds is still correct.
 //!
-//! Bending the "one CAS" rule: the pusher also bumps a statistics counter (`Relaxed`
-//! `fetch_add`) that shares the head's cache line, so it costs no extra line transfer. It exists
-//! so that `stats().live_blocks` is exact the moment the last free returns, drained or not.
+//! The push is the whole remote free: no counter beside it. Remote frees are counted by the
+//! freeing thread in its own heap record (a plain store), or, for a thread that owns no heap, in
+//! one allocator-wide counter (see `engine.rs`), so the cache line of the head carries only the
+//! CAS.
 
 use core::ptr::NonNull;
 
@@ -24,7 +25,6 @@ use crossbeam_utils::CachePadded;
 
 use crate::chunk::FreeBlock;
 use crate::loom::probe::{self, SlowPath};
-use crate::loom::stat;
 use crate::loom::{AtomicPtr, Ordering};
 
 /// A multi-producer, take-all stack of freed blocks. On its own cache lines ([`CachePadded`]:
@@ -32,21 +32,26 @@ use crate::loom::{AtomicPtr, Ordering};
 /// not disturb the owner's fields next to it.
 pub(crate) struct RemoteList(CachePadded<List>);
 
-/// The fields of a [`RemoteList`]; `repr(C)` keeps the counter next to the head, on its line.
+/// The fields of a [`RemoteList`]. `repr(C)`: the identity of the owning record sits next to
+/// the head, on the line a freeing thread writes anyway, so deciding local vs remote and
+/// counting reads nothing from the owner's busy lines (its lists and counters).
 #[repr(C)]
 struct List {
     /// Top of the stack; null when empty.
     head: AtomicPtr<FreeBlock>,
-    /// Blocks ever pushed (statistics; see the module docs).
-    pushed: stat::AtomicU64,
+    /// Heap slot of the record this list belongs to (fixed).
+    heap: u32,
+    /// Size class of the record this list belongs to (fixed).
+    class: u32,
 }
 
 impl RemoteList {
-    /// An empty list.
-    pub(crate) fn new() -> RemoteList {
+    /// An empty list of the record of heap slot `heap`, class `class`.
+    pub(crate) fn new(heap: u32, class: u32) -> RemoteList {
         RemoteList(CachePadded::new(List {
             head: AtomicPtr::new(core::ptr::null_mut()),
-            pushed: stat::AtomicU64::new(0),
+            heap,
+            class,
         }))
     }
 
@@ -77,9 +82,6 @@ impl RemoteList {
                 }
             }
         }
-        self.0
-            .pushed
-            .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
     }
 
     /// Detaches the whole list (owner only). Returns null when it was empty.
@@ -100,8 +102,15 @@ impl RemoteList {
         list
     }
 
-    /// Blocks ever pushed (statistics).
-    pub(crate) fn pushed(&self) -> u64 {
-        self.0.pushed.load(core::sync::atomic::Ordering::Relaxed)
+    /// Heap slot of the owning record.
+    #[inline]
+    pub(crate) fn heap(&self) -> u32 {
+        self.0.heap
+    }
+
+    /// Size class of the owning record.
+    #[inline]
+    pub(crate) fn class(&self) -> u32 {
+        self.0.class
     }
 }

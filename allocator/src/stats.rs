@@ -3,9 +3,9 @@
 //! Counters are written without read-modify-write on the owner's paths (each heap owns its own
 //! counters and stores `old + 1` with `Relaxed`), so collecting statistics puts no shared cache
 //! line on the fast path. The price: a snapshot sums counters of many heaps that are read at
-//! slightly different moments, so it is exact only while no thread allocates or frees. The one
-//! shared counter on a hot-ish path is the per-heap remote free count, bumped by the freeing
-//! thread right after its CAS on the same cache line (see `remote.rs`).
+//! slightly different moments, so it is exact only while no thread allocates or frees. Remote
+//! frees are counted by the freeing thread in its own heap's records; the one shared counter is
+//! for remote frees by threads that own no heap slot (one relaxed `fetch_add`, see `engine.rs`).
 
 /// Counters of one [`Pool`](crate::Pool) or [`SizeClasses`](crate::SizeClasses).
 ///

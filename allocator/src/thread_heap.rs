@@ -12,6 +12,11 @@
 //! thread cannot disappear under this thread; the entry's destructor (thread exit) releases the
 //! slot, which abandons the heap for adoption, and drops the reference.
 //!
+//! In front of the table sits a one-entry cache, `LAST`: the allocator and slot of the last
+//! lookup that hit, in a `Cell` with no destructor (so reading it costs one thread-local access
+//! and two compares, no `RefCell` borrow, no scan). It is only ever set from a live entry and
+//! cleared by that entry's destructor, so it never names a released slot or a freed allocator.
+//!
 //! When the table is full, entries of allocators whose handle was dropped are evicted; if none
 //! is, or the table is unavailable (the thread is being torn down, or the table is already
 //! borrowed), the caller falls back to the *transient* path: borrow a slot for one allocation.
@@ -22,7 +27,7 @@ const TABLE_CAPACITY: usize = 8;
 
 #[cfg(not(loom))]
 mod imp {
-    use core::cell::RefCell;
+    use core::cell::{Cell, RefCell};
 
     use super::TABLE_CAPACITY;
     use crate::engine::Core;
@@ -39,21 +44,42 @@ mod imp {
 
     impl Drop for Entry {
         fn drop(&mut self) {
+            // The cache must not outlive the entry it was copied from. `LAST` has no
+            // destructor, so it is accessible even while thread-locals are being torn down.
+            let _ = LAST.try_with(|last| {
+                if core::ptr::eq(last.get().0, self.core.as_ptr()) {
+                    last.set(EMPTY);
+                }
+            });
             // SAFETY: the entry owns the slot; after this nobody on this thread uses it.
             unsafe { self.core.release_heap(self.slot, true) };
         }
     }
 
+    /// The empty value of `LAST`: no allocator.
+    const EMPTY: (*const Core, u32) = (core::ptr::null(), 0);
+
     std::thread_local! {
         /// This thread's table. `const` initialised: no lazy-init allocation.
         static TABLE: RefCell<heapless::Vec<Entry, TABLE_CAPACITY>> =
             const { RefCell::new(heapless::Vec::new()) };
+        /// The last hit of the table: `(allocator, slot)`, or [`EMPTY`] (see the module docs).
+        static LAST: Cell<(*const Core, u32)> = const { Cell::new(EMPTY) };
     }
 
     /// The slot this thread owns in `core`, if any (the free path: never acquires).
     #[inline]
     pub(crate) fn owned_slot(core: &Core) -> Option<u32> {
-        TABLE
+        match LAST.try_with(Cell::get) {
+            Ok((last, slot)) if core::ptr::eq(last, core) => Some(slot),
+            _ => lookup(core),
+        }
+    }
+
+    /// [`owned_slot`] through the table; caches a hit in `LAST`.
+    #[cold]
+    fn lookup(core: &Core) -> Option<u32> {
+        let slot = TABLE
             .try_with(|table| {
                 let table = table.try_borrow().ok()?;
                 table
@@ -62,7 +88,9 @@ mod imp {
                     .map(|e| e.slot)
             })
             .ok()
-            .flatten()
+            .flatten()?;
+        let _ = LAST.try_with(|last| last.set((core, slot)));
+        Some(slot)
     }
 
     /// The slot this thread owns in `core`, acquiring one on first use. `Ok(None)` means the

@@ -381,3 +381,20 @@ fn stats_are_zero_after_everything_is_freed_across_threads() {
     assert_eq!(stats.chunks_in_use, 0, "{stats:?}");
     assert_eq!(stats.chunks_free, stats.chunks_total);
 }
+
+/// The per-thread cache of the last (allocator, slot) lookup must die with the table entry: a
+/// new allocator built where a dropped one lived (the system allocator tends to reuse the
+/// address) gets its own slot, not the dead one's.
+#[test]
+fn a_new_pool_never_inherits_a_dropped_pools_slot() {
+    for _ in 0..4 {
+        let pool = Pool::new(64, Config::new(CHUNK_SIZE).with_max_heaps(2)).unwrap();
+        let block = pool.alloc().unwrap();
+        // SAFETY: allocated from `pool`, freed once (local: this thread owns a slot now).
+        unsafe { pool.free(block) };
+        let stats = pool.stats();
+        assert_eq!(stats.heaps_owned, 1, "{stats:?}");
+        assert_eq!((stats.local_frees, stats.remote_frees), (1, 0), "{stats:?}");
+        drop(pool);
+    }
+}

@@ -1,5 +1,5 @@
-//! The report of `sched-bench alloc`: the results table, the targets of issue 4, notes; and the
-//! same as JSON.
+//! The report of `sched-bench alloc`: the results table, the targets (issue 4's, with issue 17's
+//! stricter `shuffled_64k` goal), notes; and the same as JSON.
 //!
 //! Targets are checked against the `kairos` row (explicit per-thread heaps, the allocator's
 //! fast path); the `kairos-tls` ratio is shown next to it for reference. A target whose case did
@@ -27,7 +27,7 @@ pub struct Report<'a> {
     pub rounds: usize,
 }
 
-/// One target of issue 4.
+/// One target (issues 4 and 17).
 #[derive(Debug)]
 struct Target {
     /// What is compared.
@@ -65,7 +65,8 @@ impl Report<'_> {
         // (metric, goal text, highest kairos/mimalloc ratio that meets it)
         const RATIO_TARGETS: [(&str, &str, f64); 4] = [
             ("pair", "<= 0.5x mimalloc", 0.5),
-            ("shuffled_64k", "<= 1.1x mimalloc", 1.1),
+            // Issue 4 asked for 1.1x; issue 17 for 1.0x.
+            ("shuffled_64k", "<= 1.0x mimalloc", 1.0),
             ("stream", "<= 0.5x mimalloc", 0.5),
             ("latency p99.99", "<= 0.1x mimalloc", 0.1),
         ];
