@@ -161,11 +161,8 @@ pub(crate) fn build(config: Config) -> (Handle, Vec<AnyCore>) {
         remotes,
         groups,
         queues,
-        config.policy,
-        config.spin_rounds,
-        u64::try_from(config.timer_spin.as_nanos()).unwrap_or(u64::MAX),
+        &config,
         Spawner::new(n, config.task_allocator),
-        config.blocking,
     );
     (Handle::new(shared), cores)
 }

@@ -14,8 +14,8 @@
 //! a task goes to its class's group (`class_threads.rs`).
 
 use super::accounting::Accounting;
-use super::blocking::{self, BlockingPool};
-use super::build::PolicyConfig;
+use super::blocking::BlockingPool;
+use super::build::{Config, PolicyConfig};
 use super::class_threads::Groups;
 use super::fifo::FifoQueues;
 use super::idle::Idle;
@@ -89,18 +89,20 @@ pub(super) struct Remote {
 }
 
 impl Shared {
-    /// Assembles the shared state of `remotes.len()` workers, grouped as `groups` says.
+    /// Assembles the shared state of `remotes.len()` workers, grouped as `groups` says, with
+    /// the policy, spin and blocking-pool settings of `settings`.
     pub(super) fn new(
         remotes: Vec<Remote>,
         groups: Groups,
         queues: Queues,
-        config: PolicyConfig,
-        spin_rounds: u32,
-        timer_spin_ns: u64,
+        settings: &Config,
         spawner: Spawner,
-        blocking: blocking::Limits,
     ) -> Shared {
         let n = remotes.len();
+        let config = settings.policy;
+        let spin_rounds = settings.spin_rounds;
+        let timer_spin_ns = u64::try_from(settings.timer_spin.as_nanos()).unwrap_or(u64::MAX);
+        let blocking = settings.blocking;
         Shared {
             groups,
             idle: Idle::new(groups.size()),
