@@ -21,18 +21,19 @@
 //!   length; and the end of a run: a job cut off by the end counts as a miss only if its
 //!   deadline had already passed ([`JobLoop::close`]).
 //!
-//! - mutexes (`lock` / `unlock`) and barriers: the loop names them ([`Action::Lock`],
-//!   [`Action::Unlock`], [`Action::Barrier`]); each backend holds its own table of them
-//!   (`kernel/pi_mutex.rs`, `kernel/barrier.rs`, the async runtimes' `AsyncTimer::Mutex` and
-//!   `AsyncTimer::Barrier`), unlocks what an instance holds when its run ends, and ends a
-//!   barrier wait at the end of the run.
+//! - mutexes (`lock` / `unlock`), barriers and condition variables: the loop names them
+//!   ([`Action::Lock`], [`Action::Unlock`], [`Action::Barrier`], [`Action::Wait`], ...); each
+//!   backend holds its own table of them (`kernel/pi_mutex.rs`, `kernel/barrier.rs`,
+//!   `kernel/cond.rs`, the async runtimes' `AsyncTimer::Mutex`, `AsyncTimer::Barrier` and
+//!   `AsyncTimer::Notify`), unlocks what an instance holds when its run ends, and ends a
+//!   barrier or condition wait at the end of the run.
 //!
 //! The loop is sans-I/O: it reads no clock and waits for nothing; the backend passes `now` in
 //! and performs the [`Action`]s, which is what lets the unit tests below drive it exactly.
 
 use crate::kernel::metrics::{self, JobRecord, JobStats, OpenJob, Sample, TaskSink, SINK_BATCH};
 use crate::spin::{nanos, Stopped};
-use crate::workload_file::model::{Event, Phase, Repeat, TimerMode};
+use crate::workload_file::model::{CondWait, Event, Phase, Repeat, TimerMode};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -135,6 +136,15 @@ pub enum Action<'e> {
     Suspend(&'e str),
     /// Wake the suspended instances of the named task.
     Resume(&'e str),
+    /// Release the held mutex `.mutex`, block until the condition `.cond` is signalled (or
+    /// the run ends), then lock the mutex again; part of the current job.
+    Wait(&'e CondWait),
+    /// Wake one instance waiting on the named condition, if any.
+    Signal(&'e str),
+    /// Wake every instance waiting on the named condition.
+    Broadcast(&'e str),
+    /// `Signal`, then `Wait` (rt-app `sync`).
+    SignalWait(&'e CondWait),
 }
 
 /// The state of one task instance's event loop: its jobs, timers and statistics.
@@ -256,6 +266,10 @@ impl JobLoop {
             Event::Barrier(b) => return Ok(Action::Barrier(b)),
             Event::Suspend(t) => return Ok(Action::Suspend(t)),
             Event::Resume(t) => return Ok(Action::Resume(t)),
+            Event::Wait(w) => return Ok(Action::Wait(w)),
+            Event::Signal(c) => return Ok(Action::Signal(c)),
+            Event::Broadcast(c) => return Ok(Action::Broadcast(c)),
+            Event::SignalWait(w) => return Ok(Action::SignalWait(w)),
             Event::Sleep(d) if d.is_zero() => return Ok(Action::None),
             Event::Sleep(d) => now.saturating_add(nanos(*d)),
             Event::Timer(t) => {

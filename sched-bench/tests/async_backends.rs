@@ -301,3 +301,78 @@ fn suspended_worker_follows_its_driver_on_every_backend() {
     }
     let _ = std::fs::remove_dir_all(&logs);
 }
+
+/// Runs `fixture` (an rt-app file in `tests/fixtures/rt-app`) on the kernel backend, kairos and
+/// tokio with `--rtapp-log`, and returns a function giving the number of jobs in one task
+/// instance's log (`<backend>-<task>[-<instance>]-<thread index>`).
+fn jobs_per_log(fixture: &str, tag: &str) -> (PathBuf, impl Fn(&str) -> usize) {
+    let workload = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/rt-app")
+        .join(fixture);
+    let logs = std::env::temp_dir().join(format!("sched-bench-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&logs);
+    compare_ok(
+        "kernel,kairos-edf,tokio",
+        &workload,
+        &[
+            OsStr::new("--workers"),
+            OsStr::new("2"),
+            OsStr::new("--rtapp-log"),
+            logs.as_os_str(),
+        ],
+    );
+    let stem = fixture.trim_end_matches(".json").to_owned();
+    let dir = logs.clone();
+    (logs, move |instance: &str| {
+        let file = format!("{stem}.{instance}.log");
+        let text =
+            std::fs::read_to_string(dir.join(&file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        text.lines().skip(1).count()
+    })
+}
+
+/// rt-app's `wait` and `broad` (fixture `cond.json`: a 5 ms producer broadcasts to two consumer
+/// instances waiting on a condition with a shared mutex, 1 s) on the kernel backend (a
+/// `pthread_cond_t` with a `PTHREAD_PRIO_INHERIT` mutex), kairos and tokio (their `Notify` and
+/// mutex): per backend both consumer instances completed jobs (each broadcast wakes every
+/// waiter) and neither more than one beyond the producer (each consumer job needs its own
+/// broadcast), where without the wait a consumer would complete about twelve times as many.
+#[test]
+fn broadcast_wakes_every_waiting_consumer_on_every_backend() {
+    let (logs, jobs) = jobs_per_log("cond.json", "cond");
+    for backend in ["kernel", "kairos-edf", "tokio"] {
+        let producer = jobs(&format!("{backend}-producer-0"));
+        for i in ["0-1", "1-2"] {
+            let consumer = jobs(&format!("{backend}-consumer-{i}"));
+            assert!(consumer > 0, "{backend}: consumer {i} was never woken");
+            assert!(
+                consumer <= producer + 1,
+                "{backend}: producer {producer}, consumer {i} {consumer}"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&logs);
+}
+
+/// rt-app's `sync` and `signal` (fixture `sync.json`: two tasks wake each other with `sync`
+/// on one condition, and a ticker signals a condition nobody waits on) on the kernel backend,
+/// kairos and tokio: per backend the two take turns, so their job counts differ by at most
+/// one, and neither is stuck (a lost signal would leave both waiting until the end).
+#[test]
+fn sync_makes_two_tasks_take_turns_on_every_backend() {
+    let (logs, jobs) = jobs_per_log("sync.json", "sync");
+    for backend in ["kernel", "kairos-edf", "tokio"] {
+        let ping = jobs(&format!("{backend}-ping-0"));
+        let pong = jobs(&format!("{backend}-pong-1"));
+        assert!(ping > 1 && pong > 1, "{backend}: ping {ping}, pong {pong}");
+        assert!(
+            ping.abs_diff(pong) <= 1,
+            "{backend}: ping {ping}, pong {pong}"
+        );
+        assert!(
+            jobs(&format!("{backend}-ticker-2")) > 0,
+            "{backend}: ticker"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&logs);
+}

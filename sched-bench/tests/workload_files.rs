@@ -97,9 +97,9 @@ fn check_rejects_invalid_files_with_file_line_and_field() {
             ":8: tasks.t.dl-deadline: ",
         ),
         (
-            "signal.json",
-            "{\n\"global\": { \"duration\": 1 },\n\"tasks\": { \"t\": {\n\"signal\": \"c\",\n\"run\": 10 } } }",
-            ":4: tasks.t.signal: unsupported rt-app event `signal`",
+            "fork.json",
+            "{\n\"global\": { \"duration\": 1 },\n\"tasks\": { \"t\": {\n\"fork\": \"t\",\n\"run\": 10 } } }",
+            ":4: tasks.t.fork: unsupported rt-app event `fork`",
         ),
     ];
     for (name, text, needle) in cases {

@@ -12,6 +12,9 @@
 //! | `Yield` | `yield_now().await` |
 //! | `Sleep d` | ends the job; the next is released at now + `d`, waited for with the runtime's `sleep_until` |
 //! | `Timer` | ends the job; the next is released at the timer's next tick (absolute grid, or re-anchored at now after an overrun in relative mode), waited for with the runtime's `sleep_until` |
+//! | `Lock m` / `Unlock m` | the runtime's async mutex (kairos: an inheriting `kairos::sync::Mutex`) |
+//! | `Barrier b`, `Suspend` / `Resume` | the runtime's `Barrier`, `Notify` |
+//! | `Wait`, `Signal`, `Broadcast`, `SignalWait` | a condition variable over the runtime's `Notify` and mutex ([`super::cond`]) |
 //!
 //! **Cooperative slicing.** An async task gives its worker up only at an `.await` that returns
 //! `Pending`. A job spinning for 2 ms without awaiting would hold a worker for 2 ms, and no
@@ -32,7 +35,7 @@ use crate::exec::SpawnParams;
 use crate::job_loop::{Action, JobLoop, Walk};
 use crate::kernel::metrics::{JobStats, TaskSink};
 use crate::spin::{self, mono_ns, nanos, Stopped, WallSlice};
-use crate::workload_file::model::{Phase, Repeat};
+use crate::workload_file::model::{CondWait, Phase, Repeat};
 use std::future::Future;
 use std::time::Duration;
 
@@ -120,6 +123,20 @@ pub async fn run<E: AsyncTimer>(
                 }
                 Ok(())
             }
+            Ok(Action::Signal(c)) => {
+                if let Some(c) = resources.cond(c) {
+                    c.signal();
+                }
+                Ok(())
+            }
+            Ok(Action::Broadcast(c)) => {
+                if let Some(c) = resources.cond(c) {
+                    c.broadcast();
+                }
+                Ok(())
+            }
+            Ok(Action::Wait(w)) => cond_wait(resources, &mut held, w, false, end).await,
+            Ok(Action::SignalWait(w)) => cond_wait(resources, &mut held, w, true, end).await,
         };
         if done.is_err() {
             outcome = done;
@@ -130,9 +147,37 @@ pub async fn run<E: AsyncTimer>(
     jobs.close(outcome, mono_ns())
 }
 
+/// A `wait` (`signal_first`: a `sync`) on condition `w.cond` with mutex `w.mutex`, which this
+/// instance holds (validation): its guard leaves `held` for the wait and comes back with the
+/// relock; a wait ended by the end of the run leaves the mutex unlocked.
+async fn cond_wait<'e, E: AsyncTimer>(
+    resources: &Resources<E>,
+    held: &mut Vec<(&'e str, E::Guard)>,
+    w: &'e CondWait,
+    signal_first: bool,
+    end: u64,
+) -> Result<(), Stopped> {
+    let (Some(cond), Some(mutex)) = (resources.cond(&w.cond), resources.mutex(&w.mutex)) else {
+        return Ok(());
+    };
+    let Some(i) = held.iter().position(|(name, _)| *name == w.mutex) else {
+        return Ok(());
+    };
+    let (name, guard) = held.remove(i);
+    if signal_first {
+        cond.signal();
+    }
+    let guard = cond.wait(mutex, guard, end).await?;
+    held.push((name, guard));
+    Ok(())
+}
+
 /// Runs `f` until it completes or `CLOCK_MONOTONIC` reaches `end` (the runtime's timer), which
 /// drops it: a barrier wait ends with the run although an instance that stopped never arrives.
-async fn until_end<E: AsyncTimer, F: Future<Output = ()>>(f: F, end: u64) -> Result<(), Stopped> {
+pub(crate) async fn until_end<E: AsyncTimer, F: Future<Output = ()>>(
+    f: F,
+    end: u64,
+) -> Result<(), Stopped> {
     if end == u64::MAX {
         f.await;
         return Ok(());

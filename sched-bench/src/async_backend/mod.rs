@@ -26,6 +26,7 @@
 //! Not applied: `class`, `reservation`, `slice`, `cpus` (kairos), every field (tokio, which has
 //! no per-task parameters); `compare` prints a note naming them ([`ignored_fields`]).
 
+pub mod cond;
 pub mod jobs;
 
 use crate::error::BenchError;
@@ -93,10 +94,15 @@ pub trait AsyncTimer: Exec {
 
     /// Wakes every task waiting on `n` now; stores no permit.
     fn notify_waiters(n: &Self::Notify);
+
+    /// Hands one notification to the first task waiting on `n`, or stores the permit if none
+    /// waits (`Notify::notify_one` on both runtimes; [`cond::Cond`] calls it only for a
+    /// waiter it counted).
+    fn notify_one(n: &Self::Notify);
 }
 
-/// The mutexes and barriers of one run on an async runtime, by name, shared by every task
-/// instance.
+/// The mutexes, barriers, suspensions and conditions of one run on an async runtime, by name,
+/// shared by every task instance.
 pub struct Resources<E: AsyncTimer> {
     /// One per name the workload's `lock` events use.
     mutexes: std::collections::HashMap<String, Arc<E::Mutex>>,
@@ -104,6 +110,8 @@ pub struct Resources<E: AsyncTimer> {
     barriers: std::collections::HashMap<String, E::Barrier>,
     /// One per task that suspends itself.
     suspensions: std::collections::HashMap<String, E::Notify>,
+    /// One per name the workload's condition events (`wait`, `signal`, `broad`, `sync`) use.
+    conds: std::collections::HashMap<String, cond::Cond<E>>,
 }
 
 impl<E: AsyncTimer> Resources<E> {
@@ -125,7 +133,17 @@ impl<E: AsyncTimer> Resources<E> {
                 .into_iter()
                 .map(|t| (t, E::new_notify()))
                 .collect(),
+            conds: workload
+                .conds()
+                .into_iter()
+                .map(|c| (c, cond::Cond::new()))
+                .collect(),
         }
+    }
+
+    /// The condition named `name`, if the workload uses it.
+    pub fn cond(&self, name: &str) -> Option<&cond::Cond<E>> {
+        self.conds.get(name)
     }
 
     /// The `Notify` of task `task`'s suspensions, if it suspends itself.
@@ -212,6 +230,10 @@ impl AsyncTimer for Kairos {
     fn notify_waiters(n: &Self::Notify) {
         n.notify_waiters();
     }
+
+    fn notify_one(n: &Self::Notify) {
+        n.notify_one();
+    }
 }
 
 impl AsyncTimer for Tokio {
@@ -254,6 +276,10 @@ impl AsyncTimer for Tokio {
 
     fn notify_waiters(n: &Self::Notify) {
         n.notify_waiters();
+    }
+
+    fn notify_one(n: &Self::Notify) {
+        n.notify_one();
     }
 }
 

@@ -15,6 +15,7 @@
 //! measurement).
 
 pub mod barrier;
+pub mod cond;
 pub mod metrics;
 pub mod pi_mutex;
 pub mod sched_attr;
@@ -169,6 +170,13 @@ pub fn run(workload: &Workload, keep_jobs: bool) -> Result<KernelRun, BenchError
     );
     let barriers = Arc::new(barrier::Barriers::new(&workload.barriers()));
     let suspensions = Arc::new(barrier::Suspensions::new(&workload.suspending()));
+    let conds =
+        Arc::new(
+            cond::Conds::new(&workload.conds()).map_err(|message| BenchError::Build {
+                backend: "kernel".to_owned(),
+                message,
+            })?,
+        );
     let mut plans: Vec<(Class, Result<ThreadPlan, Refusal>)> = Vec::new();
     // The workload task of each plan.
     let mut task_of: Vec<usize> = Vec::new();
@@ -203,6 +211,7 @@ pub fn run(workload: &Workload, keep_jobs: bool) -> Result<KernelRun, BenchError
             mutexes: Arc::clone(&mutexes),
             barriers: Arc::clone(&barriers),
             suspensions: Arc::clone(&suspensions),
+            conds: Arc::clone(&conds),
         });
         for _ in 0..task.instances {
             plans.push((class, plan.clone()));

@@ -10,6 +10,8 @@
 //! mutex is not a guard here: each thread keeps the names it holds ([`Held`]) and unlocks them
 //! if its run ends inside a critical section.
 
+use super::cond::PthreadCond;
+use crate::spin::Stopped;
 use std::cell::UnsafeCell;
 use std::collections::HashMap;
 
@@ -138,6 +140,23 @@ impl<'a> Held<'a> {
                 m.lock();
                 self.names.push(key);
             }
+        }
+    }
+
+    /// Waits on `cond` with the held mutex `name` (`pthread_cond_timedwait`: released for the
+    /// wait, held again after it, also when the run ends first); does nothing if this thread
+    /// does not hold `name` (validation rules that out).
+    ///
+    /// # Errors
+    /// [`Stopped`] if the run ended (`CLOCK_MONOTONIC` reached `end`) first.
+    pub fn cond_wait(&mut self, cond: &PthreadCond, name: &str, end: u64) -> Result<(), Stopped> {
+        match self.all.by_name.get(name) {
+            Some(m) if self.names.contains(&name) => {
+                // SAFETY: the mutex was initialised in `PiMutex::new`, lives in the run's table
+                // (which outlives this thread's `Held`), and this thread holds it (`names`).
+                unsafe { cond.wait(m.raw.get(), end) }
+            }
+            _ => Ok(()),
         }
     }
 

@@ -20,6 +20,7 @@
 //! `clock_nanosleep` (see [`metrics`](super::metrics) for the definitions).
 
 use super::barrier::{Barriers, Suspensions};
+use super::cond::Conds;
 use super::metrics::{CtxSwitches, JobStats, TaskSink};
 use super::pi_mutex::{Held, PiMutexes};
 use super::sched_attr::{self, Policy, Refusal};
@@ -55,6 +56,8 @@ pub struct ThreadPlan {
     pub barriers: std::sync::Arc<Barriers>,
     /// The run's suspend/resume generations (`suspend` / `resume` events).
     pub suspensions: std::sync::Arc<Suspensions>,
+    /// The run's condition variables (`wait` / `signal` / `broad` / `sync` events).
+    pub conds: std::sync::Arc<Conds>,
 }
 
 /// Shared between the coordinator and every thread for one run.
@@ -212,6 +215,25 @@ fn run_jobs(plan: &ThreadPlan, end: u64, first: u64) -> JobStats {
                 plan.suspensions.resume(t);
                 Ok(())
             }
+            Action::Signal(c) => {
+                plan.conds.signal(c);
+                Ok(())
+            }
+            Action::Broadcast(c) => {
+                plan.conds.broadcast(c);
+                Ok(())
+            }
+            Action::Wait(w) => match plan.conds.get(&w.cond) {
+                Some(cond) => held.cond_wait(cond, &w.mutex, end),
+                None => Ok(()),
+            },
+            Action::SignalWait(w) => match plan.conds.get(&w.cond) {
+                Some(cond) => {
+                    cond.signal();
+                    held.cond_wait(cond, &w.mutex, end)
+                }
+                None => Ok(()),
+            },
         }
     });
     // A run that ended inside a critical section lets the other threads have the mutex.

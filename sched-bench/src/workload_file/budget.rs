@@ -161,7 +161,11 @@ fn pass_time(p: &Phase) -> Duration {
             | Event::Unlock(_)
             | Event::Barrier(_)
             | Event::Suspend(_)
-            | Event::Resume(_) => Duration::ZERO,
+            | Event::Resume(_)
+            | Event::Wait(_)
+            | Event::Signal(_)
+            | Event::Broadcast(_)
+            | Event::SignalWait(_) => Duration::ZERO,
         })
     })
 }

@@ -46,9 +46,8 @@ pub enum ErrorKind {
     /// An rt-app event outside the subset sched-bench imports.
     #[error(
         "unsupported rt-app event `{key}`: {event} events are outside the subset sched-bench \
-         imports (run, runtime, sleep, timer, yield, lock, unlock, barrier, suspend, resume); \
-         remove the event or model \
-         the task without it"
+         imports (run, runtime, sleep, timer, yield, lock, unlock, wait, signal, broad, sync, \
+         barrier, suspend, resume); remove the event or model the task without it"
     )]
     UnsupportedEvent {
         /// The key as written, e.g. `barrier0`.

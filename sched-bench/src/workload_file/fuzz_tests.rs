@@ -57,8 +57,15 @@ fn within_limits(w: &Workload) {
                 | Event::Unlock(m)
                 | Event::Barrier(m)
                 | Event::Suspend(m)
-                | Event::Resume(m) => {
+                | Event::Resume(m)
+                | Event::Signal(m)
+                | Event::Broadcast(m) => {
                     assert!(!m.is_empty() && !m.chars().any(char::is_control), "{m:?}");
+                }
+                Event::Wait(w) | Event::SignalWait(w) => {
+                    for m in [&w.cond, &w.mutex] {
+                        assert!(!m.is_empty() && !m.chars().any(char::is_control), "{m:?}");
+                    }
                 }
                 Event::Yield => {}
             }

@@ -169,6 +169,30 @@ pub enum Event {
     /// Wake every instance of the named task that is suspended now (rt-app `resume`); one
     /// that is not suspended misses it, as with rt-app's condition broadcast.
     Resume(String),
+    /// Wait on a condition variable (rt-app `wait`, `pthread_cond_wait`): release the mutex the
+    /// instance holds, block until a `signal` or `broad` of the condition (or the end of the
+    /// run), then lock the mutex again. The wait is part of the current job. One condition
+    /// per name, shared by every task instance: a `pthread_cond_t` on the kernel backend, a
+    /// `Notify` of the runtime (with a count of waiters) on kairos and tokio.
+    Wait(CondWait),
+    /// Wake one instance waiting on the named condition now (rt-app `signal`,
+    /// `pthread_cond_signal`); with nobody waiting the signal is lost.
+    Signal(String),
+    /// Wake every instance waiting on the named condition now (rt-app `broad`,
+    /// `pthread_cond_broadcast`).
+    Broadcast(String),
+    /// `Signal` the condition, then `Wait` on it (rt-app `sync`), with the mutex held
+    /// throughout until the wait releases it.
+    SignalWait(CondWait),
+}
+
+/// The operands of a condition wait (rt-app's `{ "ref": condition, "mutex": mutex }`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CondWait {
+    /// The condition variable's name.
+    pub cond: String,
+    /// The mutex the instance holds, released during the wait and locked again after it.
+    pub mutex: String,
 }
 
 impl Workload {
@@ -215,6 +239,34 @@ impl Workload {
         names.sort_unstable();
         names.dedup();
         names
+    }
+
+    /// Every condition name the tasks' `wait`, `signal`, `broad` and `sync` events use, sorted,
+    /// each once.
+    pub fn conds(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .tasks
+            .iter()
+            .flat_map(|t| t.phases.iter())
+            .flat_map(|p| p.events.iter())
+            .filter_map(|e| match e {
+                Event::Wait(w) | Event::SignalWait(w) => Some(w.cond.clone()),
+                Event::Signal(c) | Event::Broadcast(c) => Some(c.clone()),
+                _ => None,
+            })
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    /// Whether some task blocks on a condition (`wait` or `sync`).
+    pub fn waits_on_conds(&self) -> bool {
+        self.tasks
+            .iter()
+            .flat_map(|t| t.phases.iter())
+            .flat_map(|p| p.events.iter())
+            .any(|e| matches!(e, Event::Wait(_) | Event::SignalWait(_)))
     }
 
     /// Every mutex name the tasks' `lock` events use, sorted, each once.
@@ -370,6 +422,10 @@ impl fmt::Display for Event {
             Event::Barrier(b) => write!(f, "barrier {b}"),
             Event::Suspend(t) => write!(f, "suspend {t}"),
             Event::Resume(t) => write!(f, "resume {t}"),
+            Event::Wait(w) => write!(f, "wait {} ({})", w.cond, w.mutex),
+            Event::Signal(c) => write!(f, "signal {c}"),
+            Event::Broadcast(c) => write!(f, "broad {c}"),
+            Event::SignalWait(w) => write!(f, "sync {} ({})", w.cond, w.mutex),
         }
     }
 }

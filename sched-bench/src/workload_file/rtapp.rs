@@ -19,14 +19,16 @@
 //!   `mode` relative|absolute), `yield`, `lock` / `unlock` (a mutex name: one
 //!   priority-inheriting mutex per name, shared by every task; validation requires each phase to
 //!   unlock what it locks and the tasks to lock in one order) and `barrier` (a name; its users
-//!   are the task instances that name it), `suspend` (empty or the task's own name) and
-//!   `resume` (a task that suspends). Every other rt-app event
-//!   (`wait`, `signal`, `broad`, `sync`, `fork`, `mem`, ...) is
-//!   rejected with [`ErrorKind::UnsupportedEvent`] naming it, as are per-phase scheduling
+//!   are the task instances that name it), `suspend` (empty or the task's own name),
+//!   `resume` (a task that suspends), and the condition variables: `wait` and `sync`
+//!   (`{ "ref": condition, "mutex": mutex }`; `sync` signals, then waits, as rt-app's
+//!   `rtapp_sig_and_wait`), `signal` and `broad` (a condition name). Validation requires a
+//!   phase to hold the mutex of its `wait` (and no other), and a duration when any task waits.
+//!   Every other rt-app event (`fork`, `mem`, `iorun`, ...) is rejected with [`ErrorKind::UnsupportedEvent`] naming it, as are per-phase scheduling
 //!   changes and other keys rt-app reads that sched-bench does not model.
 //! - `resources` (rt-app's legacy declaration; rt-app creates resources from the events that
-//!   name them): entries of type `mutex` or `barrier` (or without a type) are accepted, other
-//!   types refused.
+//!   name them): entries of type `mutex`, `barrier`, `wait`, `signal`, `broadcast` or `sync`
+//!   (or without a type) are accepted, other types refused.
 //! - Keys rt-app's parser (`rt-app_parse_config.c`) never reads at their place, such as
 //!   `global.frag` in rt-app's own examples or a misspelt key, are ignored by rt-app; they are
 //!   accepted here with a warning naming their line ([`import`] returns the warnings).
@@ -37,7 +39,7 @@
 
 use super::error::{Error, ErrorKind};
 use super::model::{
-    Class, Event, Phase, Repeat, Reservation, Sched, TaskSpec, Timer, TimerMode, Workload,
+    Class, CondWait, Event, Phase, Repeat, Reservation, Sched, TaskSpec, Timer, TimerMode, Workload,
 };
 use super::relaxed_json::{self, Kind, Member, Value};
 use super::validate::{self, Field, Problem};
@@ -65,10 +67,10 @@ pub const IGNORED_GLOBAL: &[&str] = &[
 const EVENTS: &[(&str, bool)] = &[
     ("lock", true),
     ("unlock", true),
-    ("wait", false),
-    ("signal", false),
-    ("broad", false),
-    ("sync", false),
+    ("wait", true),
+    ("signal", true),
+    ("broad", true),
+    ("sync", true),
     ("sleep", true),
     ("runtime", true),
     ("run", true),
@@ -380,9 +382,9 @@ impl Importer<'_> {
 
     /// Checks rt-app's legacy `resources` object: each entry names a resource and may give its
     /// `type`. rt-app now creates resources from the events that name them, so sched-bench
-    /// does the same and only checks that every declared one is a mutex or a barrier (or has no
-    /// type), the kinds it runs; other kinds (`wait`, `timer`, `membuf`, `iodev`) serve events
-    /// it does not import.
+    /// does the same and only checks that every declared one is a mutex, a barrier or a
+    /// condition (or has no type), the kinds it runs; other kinds (`timer`, `membuf`, `iodev`)
+    /// serve events it does not import.
     fn resources(&self, m: &Member) -> Result<(), Error> {
         let mut seen = Vec::new();
         for r in self.object(&m.value, "resources")? {
@@ -392,16 +394,16 @@ impl Importer<'_> {
                 let f = format!("{field}.{}", k.key);
                 match k.key.as_str() {
                     "type" => match self.string(&k.value, &f)? {
-                        "mutex" | "barrier" => {}
+                        "mutex" | "barrier" | "wait" | "signal" | "broadcast" | "sync" => {}
                         other => {
                             return Err(self.err(
                                 k.line,
                                 &f,
                                 ErrorKind::UnsupportedKey {
                                     key: format!("resources.{}.type = {other}", r.key),
-                                    why: "only mutex (lock, unlock) and barrier resources are \
-                                          imported; wait, suspend and memory/IO resources are \
-                                          not",
+                                    why: "only mutex (lock, unlock), barrier and condition \
+                                          (wait, signal, broadcast, sync) resources are \
+                                          imported; timer, memory and IO resources are not",
                                 },
                             ))
                         }
@@ -449,6 +451,10 @@ impl Importer<'_> {
             // Empty (rt-app's workgen fills in the thread's own name): filled by `task`.
             "suspend" => Event::Suspend(self.string(&m.value, field)?.to_owned()),
             "resume" => Event::Resume(self.mutex_name(&m.value, field)?),
+            "wait" => Event::Wait(self.cond_wait(&m.value, field)?),
+            "sync" => Event::SignalWait(self.cond_wait(&m.value, field)?),
+            "signal" => Event::Signal(self.mutex_name(&m.value, field)?),
+            "broad" => Event::Broadcast(self.mutex_name(&m.value, field)?),
             _ => self.timer(&m.value, field)?,
         })
     }
@@ -464,6 +470,36 @@ impl Importer<'_> {
             ));
         }
         Ok(name.to_owned())
+    }
+
+    /// The operands of a `wait` or `sync` event: `{ "ref": condition, "mutex": mutex }`, both
+    /// required (rt-app needs the mutex for `pthread_cond_wait`).
+    fn cond_wait(&self, v: &Value, field: &str) -> Result<CondWait, Error> {
+        let (mut cond, mut mutex) = (None, None);
+        let mut seen = Vec::new();
+        for m in self.object(v, field)? {
+            let f = format!("{field}.{}", m.key);
+            self.no_repeat(&mut seen, m, &f)?;
+            match m.key.as_str() {
+                "ref" => cond = Some(self.mutex_name(&m.value, &f)?),
+                "mutex" => mutex = Some(self.mutex_name(&m.value, &f)?),
+                _ => self.ignored(m.line, &f, "ref, mutex"),
+            }
+        }
+        match (cond, mutex) {
+            (Some(cond), Some(mutex)) => Ok(CondWait { cond, mutex }),
+            (None, _) => Err(self.invalid(
+                v.line,
+                field,
+                "the condition wait has no `ref` (the condition's name)",
+            )),
+            (_, None) => Err(self.invalid(
+                v.line,
+                field,
+                "the condition wait has no `mutex` (the mutex the task holds, released while it \
+                 waits)",
+            )),
+        }
     }
 
     fn timer(&self, v: &Value, field: &str) -> Result<Event, Error> {

@@ -2,7 +2,9 @@
 //! rt-app's published examples when `../shared` is beside the repository), the TOML round trip,
 //! bad inputs (errors with file/line/field, never panics) and format detection.
 
-use super::model::{Class, Event, Phase, Repeat, Reservation, Timer, TimerMode, Workload};
+use super::model::{
+    Class, CondWait, Event, Phase, Repeat, Reservation, Timer, TimerMode, Workload,
+};
 use super::toml_format::{parse_duration, to_toml};
 use super::*;
 use std::path::{Path, PathBuf};
@@ -293,15 +295,7 @@ fn task_attributes() {
 
 #[test]
 fn unsupported_events_are_named() {
-    for (key, event) in [
-        ("fork", "fork"),
-        ("mem", "mem"),
-        ("iorun", "iorun"),
-        ("wait", "wait"),
-        ("signal", "signal"),
-        ("sync", "sync"),
-        ("broad", "broad"),
-    ] {
+    for (key, event) in [("fork", "fork"), ("mem", "mem"), ("iorun", "iorun")] {
         let text = format!(
             "{{\n \"tasks\": {{\n  \"t\": {{\n   \"run\": 10,\n   \"{key}\": \"x\"\n  }}\n }},\n \"global\": {{ \"duration\": 1 }}\n}}"
         );
@@ -419,6 +413,84 @@ fn suspend_and_resume_import_and_their_misuse_is_refused() {
     }
 }
 
+/// rt-app's condition events import in file order (`wait` and `sync` with their `ref` and
+/// `mutex`, `signal` and `broad` with a name), condition resources are accepted, and
+/// `Workload::conds` lists each name once; the misuses are refused: a wait without its mutex
+/// held or while holding another, a wait without a duration, operands missing.
+#[test]
+fn condition_events_import_and_their_misuse_is_refused() {
+    let w = json(
+        r#"{ "resources": { "c": { "type": "wait" }, "d": { "type": "broadcast" } },
+             "tasks": { "p": { "run": 1, "lock": "m", "signal": "c", "broad": "d",
+                               "unlock": "m", "sleep": 1000 },
+                        "w": { "lock": "m", "wait": { "ref": "c", "mutex": "m" },
+                               "sync": { "ref": "d", "mutex": "m" }, "unlock": "m",
+                               "run": 1, "sleep": 10 } },
+             "global": { "duration": 1 } }"#,
+    )
+    .unwrap();
+    let events = |name: &str| {
+        w.tasks.iter().find(|t| t.name == name).unwrap().phases[0]
+            .events
+            .clone()
+    };
+    let cw = |c: &str| CondWait {
+        cond: c.to_owned(),
+        mutex: "m".to_owned(),
+    };
+    assert_eq!(
+        events("p")[1..4],
+        [
+            Event::Lock("m".to_owned()),
+            Event::Signal("c".to_owned()),
+            Event::Broadcast("d".to_owned()),
+        ]
+    );
+    assert_eq!(
+        events("w")[1..3],
+        [Event::Wait(cw("c")), Event::SignalWait(cw("d"))]
+    );
+    assert_eq!(w.conds(), ["c", "d"]);
+    assert_eq!(w.mutexes(), ["m"]);
+    assert_eq!(events("w")[1].to_string(), "wait c (m)");
+    assert_eq!(events("w")[2].to_string(), "sync d (m)");
+    for (text, needle) in [
+        (
+            r#"{ "tasks": { "w": { "wait": { "ref": "c", "mutex": "m" }, "sleep": 1 } },
+                "global": { "duration": 1 } }"#,
+            "must hold it here",
+        ),
+        (
+            r#"{ "tasks": { "w": { "lock": "a", "lock1": "m", "sync": { "ref": "c", "mutex": "m" },
+                                  "unlock": "m", "unlock1": "a", "sleep": 1 } },
+                "global": { "duration": 1 } }"#,
+            "while also holding `a`",
+        ),
+        (
+            r#"{ "tasks": { "w": { "loop": 1, "lock": "m",
+                                  "wait": { "ref": "c", "mutex": "m" }, "unlock": "m" } } }"#,
+            "`wait` and `sync` need a duration",
+        ),
+        (
+            r#"{ "tasks": { "w": { "lock": "m", "wait": { "mutex": "m" }, "unlock": "m" } },
+                "global": { "duration": 1 } }"#,
+            "no `ref`",
+        ),
+        (
+            r#"{ "tasks": { "w": { "lock": "m", "wait": { "ref": "c" }, "unlock": "m" } },
+                "global": { "duration": 1 } }"#,
+            "no `mutex`",
+        ),
+        (
+            r#"{ "tasks": { "w": { "signal": "", "sleep": 1 } }, "global": { "duration": 1 } }"#,
+            "non-empty",
+        ),
+    ] {
+        let e = json_err(text);
+        assert!(e.to_string().contains(needle), "{needle}: {e}");
+    }
+}
+
 /// What the import refuses about mutexes, each with the field and what to do: a resource of a
 /// kind it does not run, a phase that ends holding a mutex, an unlock of one not held, a
 /// relock of one held, two tasks locking two mutexes in opposite orders, an empty name.
@@ -433,9 +505,9 @@ fn mutex_misuse_is_refused() {
     let plain = r#""run": 1"#;
     for (text, needle) in [
         (
-            r#"{ "resources": { "c": { "type": "wait" } }, "tasks": { "t": { "run": 1 } } }"#
+            r#"{ "resources": { "c": { "type": "timer" } }, "tasks": { "t": { "run": 1 } } }"#
                 .to_owned(),
-            "only mutex (lock, unlock) and barrier resources",
+            "only mutex (lock, unlock), barrier and condition",
         ),
         (doc(r#""lock": "m", "run": 1"#, plain), "ends holding `m`"),
         (
@@ -526,7 +598,7 @@ fn rtapp_bad_documents() {
         ("{\n\"global\": { \"duration\": 0 },\n\"tasks\": { \"t\": { \"run\": 1 } } }", Some(2), "-1 (run until the tasks end) or at least 1"),
         ("{\n\"global\": { \"duration\": 1 },\n\"tasks\": {} }", Some(3), "no tasks"),
         ("{\n\"global\": { \"duration\": 1 } }", Some(1), "no `tasks`"),
-        ("{\n\"tasks\": { \"t\": { \"run\": 1 } },\n\"resources\": { \"m\": { \"type\": \"wait\" } } }", Some(3), "only mutex (lock, unlock) and barrier"),
+        ("{\n\"tasks\": { \"t\": { \"run\": 1 } },\n\"resources\": { \"m\": { \"type\": \"membuf\" } } }", Some(3), "only mutex (lock, unlock), barrier and condition"),
         ("{\n\"tasks\": { \"t\": { \"run\": 1 } },\n\"tasks\": {} }", Some(3), "given twice"),
         ("{\n\"tasks\": { \"t\": { \"run\": 1, \"loop\": 1 }, \"t\": { \"run\": 1, \"loop\": 1 } } }", Some(2), "used twice"),
         ("[1, 2]", Some(1), "expected an object"),

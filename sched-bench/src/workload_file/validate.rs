@@ -189,6 +189,15 @@ pub fn workload(w: &Workload) -> Result<(), Problem> {
                 .to_owned(),
         ));
     }
+    if w.duration.is_none() && w.waits_on_conds() {
+        return Err(problem(
+            None,
+            Field::Duration,
+            "`wait` and `sync` need a duration: a task whose signaller has finished would wait \
+             forever; set a duration"
+                .to_owned(),
+        ));
+    }
     if w.duration.is_none() {
         if let Some((b, _)) = w.barriers().first() {
             return Err(problem(
@@ -319,6 +328,27 @@ fn locks_balanced(p: usize, phase: &Phase) -> Result<(), (Field, String)> {
                 ));
             }
             Event::Lock(m) => held.push(m),
+            Event::Wait(w) | Event::SignalWait(w) if !held.contains(&w.mutex.as_str()) => {
+                return Err((
+                    Field::Event(p, e),
+                    format!(
+                        "`{event}`: a condition wait releases `{m}` and locks it again, so the \
+                         task must hold it here (pthread_cond_wait's rule); `lock {m}` before it \
+                         in the same phase",
+                        m = w.mutex
+                    ),
+                ));
+            }
+            Event::Wait(w) | Event::SignalWait(w) if held.len() > 1 => {
+                let other = held.iter().find(|h| **h != w.mutex).copied().unwrap_or_default();
+                return Err((
+                    Field::Event(p, e),
+                    format!(
+                        "`{event}` while also holding `{other}`: the task that would signal \
+                         could be waiting for that mutex; unlock it before the wait"
+                    ),
+                ));
+            }
             Event::Barrier(_) | Event::Suspend(_) if !held.is_empty() => {
                 return Err((
                     Field::Event(p, e),
@@ -425,7 +455,11 @@ fn times(t: &TaskSpec) -> Result<(), (Field, String)> {
                 | Event::Unlock(_)
                 | Event::Barrier(_)
                 | Event::Suspend(_)
-                | Event::Resume(_) => continue,
+                | Event::Resume(_)
+                | Event::Wait(_)
+                | Event::Signal(_)
+                | Event::Broadcast(_)
+                | Event::SignalWait(_) => continue,
             };
             time(&format!("`{event}`: the time"), d).map_err(|m| (Field::Event(p, e), m))?;
         }
