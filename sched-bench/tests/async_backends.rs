@@ -236,27 +236,10 @@ fn mutex_file_runs_on_kernel_kairos_and_tokio() {
 /// progress, where without the barrier the fast task would have about five times as many.
 #[test]
 fn barrier_file_keeps_tasks_in_step_on_every_backend() {
-    let workload = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rt-app/barrier.json");
-    let logs = std::env::temp_dir().join(format!("sched-bench-barrier-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&logs);
-    compare_ok(
-        "kernel,kairos-edf,tokio",
-        &workload,
-        &[
-            OsStr::new("--workers"),
-            OsStr::new("2"),
-            OsStr::new("--rtapp-log"),
-            logs.as_os_str(),
-        ],
-    );
-    let jobs = |file: &str| {
-        let text =
-            std::fs::read_to_string(logs.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
-        text.lines().skip(1).count()
-    };
+    let (logs, jobs) = jobs_per_log("barrier.json", "barrier");
     for backend in ["kernel", "kairos-edf", "tokio"] {
-        let fast = jobs(&format!("barrier.{backend}-fast-0.log"));
-        let slow = jobs(&format!("barrier.{backend}-slow-1.log"));
+        let fast = jobs(&format!("{backend}-fast-0"));
+        let slow = jobs(&format!("{backend}-slow-1"));
         assert!(slow > 0, "{backend}: no slow job");
         assert!(
             fast.abs_diff(slow) <= 1,
@@ -272,27 +255,10 @@ fn barrier_file_keeps_tasks_in_step_on_every_backend() {
 /// its own resume), where without the suspension it would complete about eight times as many.
 #[test]
 fn suspended_worker_follows_its_driver_on_every_backend() {
-    let workload = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rt-app/suspend.json");
-    let logs = std::env::temp_dir().join(format!("sched-bench-suspend-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&logs);
-    compare_ok(
-        "kernel,kairos-edf,tokio",
-        &workload,
-        &[
-            OsStr::new("--workers"),
-            OsStr::new("2"),
-            OsStr::new("--rtapp-log"),
-            logs.as_os_str(),
-        ],
-    );
-    let jobs = |file: &str| {
-        let text =
-            std::fs::read_to_string(logs.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
-        text.lines().skip(1).count()
-    };
+    let (logs, jobs) = jobs_per_log("suspend.json", "suspend");
     for backend in ["kernel", "kairos-edf", "tokio"] {
-        let driver = jobs(&format!("suspend.{backend}-driver-0.log"));
-        let worker = jobs(&format!("suspend.{backend}-worker-1.log"));
+        let driver = jobs(&format!("{backend}-driver-0"));
+        let worker = jobs(&format!("{backend}-worker-1"));
         assert!(worker > 0, "{backend}: the worker was never resumed");
         assert!(
             worker <= driver + 1,

@@ -175,6 +175,51 @@ fn time_left(at_ns: u64) -> Duration {
     Duration::from_nanos(at_ns.saturating_sub(mono_ns()))
 }
 
+/// The synchronisation items of [`AsyncTimer`] for a runtime whose `sync` module has tokio's
+/// shape (`Mutex` with `lock_owned`, `Barrier`, `Notify`): kairos and tokio.
+macro_rules! sync_items {
+    ($rt:ident) => {
+        type Mutex = $rt::sync::Mutex<()>;
+        type Guard = $rt::sync::OwnedMutexGuard<()>;
+
+        fn new_mutex() -> Self::Mutex {
+            $rt::sync::Mutex::new(())
+        }
+
+        fn lock(m: Arc<Self::Mutex>) -> impl Future<Output = Self::Guard> + Send {
+            m.lock_owned()
+        }
+
+        type Barrier = $rt::sync::Barrier;
+
+        fn new_barrier(users: usize) -> Self::Barrier {
+            $rt::sync::Barrier::new(users)
+        }
+
+        async fn barrier_wait(b: &Self::Barrier) {
+            b.wait().await;
+        }
+
+        type Notify = $rt::sync::Notify;
+
+        fn new_notify() -> Self::Notify {
+            $rt::sync::Notify::new()
+        }
+
+        fn notified(n: &Self::Notify) -> impl Future<Output = ()> + Send + '_ {
+            n.notified()
+        }
+
+        fn notify_waiters(n: &Self::Notify) {
+            n.notify_waiters();
+        }
+
+        fn notify_one(n: &Self::Notify) {
+            n.notify_one();
+        }
+    };
+}
+
 impl AsyncTimer for Kairos {
     fn sleep_until_mono(at_ns: u64) -> impl Future<Output = ()> + Send {
         let left = time_left(at_ns);
@@ -194,46 +239,9 @@ impl AsyncTimer for Kairos {
         }
     }
 
-    /// kairos' mutex with inheritance on (`kairos::sync::Mutex::new`): a holder runs with the
-    /// most urgent waiter's deadline and priority, as a `PTHREAD_PRIO_INHERIT` mutex.
-    type Mutex = kairos::sync::Mutex<()>;
-    type Guard = kairos::sync::OwnedMutexGuard<()>;
-
-    fn new_mutex() -> Self::Mutex {
-        kairos::sync::Mutex::new(())
-    }
-
-    fn lock(m: Arc<Self::Mutex>) -> impl Future<Output = Self::Guard> + Send {
-        m.lock_owned()
-    }
-
-    type Barrier = kairos::sync::Barrier;
-
-    fn new_barrier(users: usize) -> Self::Barrier {
-        kairos::sync::Barrier::new(users)
-    }
-
-    async fn barrier_wait(b: &Self::Barrier) {
-        b.wait().await;
-    }
-
-    type Notify = kairos::sync::Notify;
-
-    fn new_notify() -> Self::Notify {
-        kairos::sync::Notify::new()
-    }
-
-    fn notified(n: &Self::Notify) -> impl Future<Output = ()> + Send + '_ {
-        n.notified()
-    }
-
-    fn notify_waiters(n: &Self::Notify) {
-        n.notify_waiters();
-    }
-
-    fn notify_one(n: &Self::Notify) {
-        n.notify_one();
-    }
+    // kairos' mutex with inheritance on (`kairos::sync::Mutex::new`): a holder runs with the
+    // most urgent waiter's deadline and priority, as a `PTHREAD_PRIO_INHERIT` mutex.
+    sync_items!(kairos);
 }
 
 impl AsyncTimer for Tokio {
@@ -242,45 +250,8 @@ impl AsyncTimer for Tokio {
         tokio::time::sleep_until(tokio::time::Instant::now() + left)
     }
 
-    /// tokio's mutex (FIFO waiters, no inheritance: tokio has no task priorities).
-    type Mutex = tokio::sync::Mutex<()>;
-    type Guard = tokio::sync::OwnedMutexGuard<()>;
-
-    fn new_mutex() -> Self::Mutex {
-        tokio::sync::Mutex::new(())
-    }
-
-    fn lock(m: Arc<Self::Mutex>) -> impl Future<Output = Self::Guard> + Send {
-        m.lock_owned()
-    }
-
-    type Barrier = tokio::sync::Barrier;
-
-    fn new_barrier(users: usize) -> Self::Barrier {
-        tokio::sync::Barrier::new(users)
-    }
-
-    async fn barrier_wait(b: &Self::Barrier) {
-        b.wait().await;
-    }
-
-    type Notify = tokio::sync::Notify;
-
-    fn new_notify() -> Self::Notify {
-        tokio::sync::Notify::new()
-    }
-
-    fn notified(n: &Self::Notify) -> impl Future<Output = ()> + Send + '_ {
-        n.notified()
-    }
-
-    fn notify_waiters(n: &Self::Notify) {
-        n.notify_waiters();
-    }
-
-    fn notify_one(n: &Self::Notify) {
-        n.notify_one();
-    }
+    // tokio's mutex: FIFO waiters, no inheritance (tokio has no task priorities).
+    sync_items!(tokio);
 }
 
 /// A future plus the CPU time of the threads that polled it, summed over its polls.

@@ -153,20 +153,7 @@ fn releases(p: &Phase) -> u64 {
 /// own events, so the sum still bounds the average).
 fn pass_time(p: &Phase) -> Duration {
     p.events.iter().fold(Duration::ZERO, |acc, e| {
-        acc.saturating_add(match e {
-            Event::Run(d) | Event::Runtime(d) | Event::Sleep(d) => *d,
-            Event::Timer(t) => t.period,
-            Event::Yield
-            | Event::Lock(_)
-            | Event::Unlock(_)
-            | Event::Barrier(_)
-            | Event::Suspend(_)
-            | Event::Resume(_)
-            | Event::Wait(_)
-            | Event::Signal(_)
-            | Event::Broadcast(_)
-            | Event::SignalWait(_) => Duration::ZERO,
-        })
+        acc.saturating_add(e.time().unwrap_or(Duration::ZERO))
     })
 }
 

@@ -224,40 +224,36 @@ impl Workload {
         users
     }
 
-    /// Every task some `suspend` event names, sorted, each once.
-    pub fn suspending(&self) -> Vec<String> {
+    /// The names `pick` takes from the tasks' events, sorted, each once.
+    fn event_names(&self, pick: impl Fn(&Event) -> Option<&String>) -> Vec<String> {
         let mut names: Vec<String> = self
             .tasks
             .iter()
             .flat_map(|t| t.phases.iter())
             .flat_map(|p| p.events.iter())
-            .filter_map(|e| match e {
-                Event::Suspend(t) => Some(t.clone()),
-                _ => None,
-            })
+            .filter_map(|e| pick(e).cloned())
             .collect();
         names.sort_unstable();
         names.dedup();
         names
     }
 
+    /// Every task some `suspend` event names, sorted, each once.
+    pub fn suspending(&self) -> Vec<String> {
+        self.event_names(|e| match e {
+            Event::Suspend(t) => Some(t),
+            _ => None,
+        })
+    }
+
     /// Every condition name the tasks' `wait`, `signal`, `broad` and `sync` events use, sorted,
     /// each once.
     pub fn conds(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .tasks
-            .iter()
-            .flat_map(|t| t.phases.iter())
-            .flat_map(|p| p.events.iter())
-            .filter_map(|e| match e {
-                Event::Wait(w) | Event::SignalWait(w) => Some(w.cond.clone()),
-                Event::Signal(c) | Event::Broadcast(c) => Some(c.clone()),
-                _ => None,
-            })
-            .collect();
-        names.sort_unstable();
-        names.dedup();
-        names
+        self.event_names(|e| match e {
+            Event::Wait(w) | Event::SignalWait(w) => Some(&w.cond),
+            Event::Signal(c) | Event::Broadcast(c) => Some(c),
+            _ => None,
+        })
     }
 
     /// Whether some task blocks on a condition (`wait` or `sync`).
@@ -271,19 +267,10 @@ impl Workload {
 
     /// Every mutex name the tasks' `lock` events use, sorted, each once.
     pub fn mutexes(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .tasks
-            .iter()
-            .flat_map(|t| t.phases.iter())
-            .flat_map(|p| p.events.iter())
-            .filter_map(|e| match e {
-                Event::Lock(m) => Some(m.clone()),
-                _ => None,
-            })
-            .collect();
-        names.sort_unstable();
-        names.dedup();
-        names
+        self.event_names(|e| match e {
+            Event::Lock(m) => Some(m),
+            _ => None,
+        })
     }
 }
 
@@ -396,6 +383,27 @@ impl fmt::Display for Repeat {
         match self {
             Repeat::Times(n) => write!(f, "{n}"),
             Repeat::Forever => f.write_str("forever"),
+        }
+    }
+}
+
+impl Event {
+    /// The time the event names: the duration of `run`, `runtime` and `sleep`, a timer's
+    /// period; `None` for the events without one.
+    pub fn time(&self) -> Option<Duration> {
+        match self {
+            Event::Run(d) | Event::Runtime(d) | Event::Sleep(d) => Some(*d),
+            Event::Timer(t) => Some(t.period),
+            Event::Yield
+            | Event::Lock(_)
+            | Event::Unlock(_)
+            | Event::Barrier(_)
+            | Event::Suspend(_)
+            | Event::Resume(_)
+            | Event::Wait(_)
+            | Event::Signal(_)
+            | Event::Broadcast(_)
+            | Event::SignalWait(_) => None,
         }
     }
 }

@@ -447,19 +447,8 @@ fn times(t: &TaskSpec) -> Result<(), (Field, String)> {
     }
     for (p, phase) in t.phases.iter().enumerate() {
         for (e, event) in phase.events.iter().enumerate() {
-            let d = match event {
-                Event::Run(d) | Event::Runtime(d) | Event::Sleep(d) => *d,
-                Event::Timer(timer) => timer.period,
-                Event::Yield
-                | Event::Lock(_)
-                | Event::Unlock(_)
-                | Event::Barrier(_)
-                | Event::Suspend(_)
-                | Event::Resume(_)
-                | Event::Wait(_)
-                | Event::Signal(_)
-                | Event::Broadcast(_)
-                | Event::SignalWait(_) => continue,
+            let Some(d) = event.time() else {
+                continue;
             };
             time(&format!("`{event}`: the time"), d).map_err(|m| (Field::Event(p, e), m))?;
         }
