@@ -410,3 +410,36 @@ pub fn runtime(workers: usize) -> kairos::Runtime {
         .build()
         .expect("build runtime")
 }
+
+/// `(policy, priority)` of the calling thread (`sched_getscheduler`, `sched_getparam`).
+///
+/// ```
+/// let (policy, _priority) = kairos_tests::thread_scheduler();
+/// assert!(policy >= 0);
+/// ```
+pub fn thread_scheduler() -> (i32, i32) {
+    // SAFETY: pid 0 is the calling thread.
+    let policy = unsafe { libc::sched_getscheduler(0) };
+    let mut param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: as above; `param` is a valid out-pointer.
+    let rc = unsafe { libc::sched_getparam(0, &mut param) };
+    assert_eq!(rc, 0, "sched_getparam: {}", std::io::Error::last_os_error());
+    (policy, param.sched_priority)
+}
+
+/// Runs the test `name` of the calling test binary alone in a child process, with the
+/// environment variable `var` set to `value` (the child test checks it and does its work only
+/// then), and returns its output. For tests that change process-wide state (limits,
+/// capabilities, `mlockall`) or that compare two processes.
+///
+/// # Panics
+/// If the test binary's path cannot be found or the child cannot be started.
+pub fn run_child_test(name: &str, var: &str, value: &str) -> std::process::Output {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    std::process::Command::new(&exe)
+        .args(["--exact", name, "--nocapture"])
+        .args(["--test-threads", "1"])
+        .env(var, value)
+        .output()
+        .expect("run the test binary as a child")
+}

@@ -5,7 +5,6 @@
 mod caps;
 
 use kairos::{BuildError, Runtime};
-use std::process::Command;
 
 /// Set in the child's environment: run the child half.
 const CHILD_VAR: &str = "KAIROS_LOCK_MEMORY_CHILD";
@@ -45,17 +44,7 @@ fn child_builds_with_locking_forbidden() {
 /// capability.
 #[test]
 fn refusal_is_a_typed_error_naming_the_limit() {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let out = Command::new(&exe)
-        .args([
-            "--exact",
-            "child_builds_with_locking_forbidden",
-            "--nocapture",
-        ])
-        .args(["--test-threads", "1"])
-        .env(CHILD_VAR, "1")
-        .output()
-        .expect("run the test binary as a child");
+    let out = kairos_tests::run_child_test("child_builds_with_locking_forbidden", CHILD_VAR, "1");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

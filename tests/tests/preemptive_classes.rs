@@ -10,21 +10,11 @@ mod caps;
 
 use kairos::{BuildError, Job, Periodic, Policy, Runtime, Sched, WorkerPriority};
 use kairos_tests::Watchdog;
-use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// `(policy, priority)` of the calling thread (`sched_getscheduler`, `sched_getparam`).
-fn scheduler() -> (i32, i32) {
-    // SAFETY: pid 0 is the calling thread.
-    let policy = unsafe { libc::sched_getscheduler(0) };
-    let mut param = libc::sched_param { sched_priority: 0 };
-    // SAFETY: as above; `param` is a valid out-pointer.
-    let rc = unsafe { libc::sched_getparam(0, &mut param) };
-    assert_eq!(rc, 0);
-    (policy, param.sched_priority)
-}
+use kairos_tests::thread_scheduler as scheduler;
 
 /// The first core this process may run on (`sched_getaffinity`).
 fn first_core() -> usize {
@@ -324,17 +314,7 @@ fn child_builds_without_cap_sys_nice() {
 /// capability.
 #[test]
 fn without_cap_sys_nice_build_fails_or_falls_back() {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let out = Command::new(&exe)
-        .args([
-            "--exact",
-            "child_builds_without_cap_sys_nice",
-            "--nocapture",
-        ])
-        .args(["--test-threads", "1"])
-        .env(CHILD_VAR, "1")
-        .output()
-        .expect("run the test binary as a child");
+    let out = kairos_tests::run_child_test("child_builds_without_cap_sys_nice", CHILD_VAR, "1");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

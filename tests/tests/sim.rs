@@ -14,7 +14,6 @@ use kairos::time::{sleep, sleep_until, timeout, Elapsed, Instant};
 use kairos::{Policy, Runtime, Sched};
 use kairos_tests::{catch_panic_message, mailbox, oneshot, MailboxSender, Watchdog};
 use std::collections::BTreeSet;
-use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -382,14 +381,9 @@ fn child_prints_digest() {
 #[test]
 fn same_seed_same_digest_in_two_processes() {
     let _dog = Watchdog::default_for("same digest in two processes");
-    let exe = std::env::current_exe().expect("the test binary's path");
     for seed in [1, 0xdead_beef] {
-        let out = Command::new(&exe)
-            .args(["--exact", "child_prints_digest", "--nocapture"])
-            .args(["--test-threads", "1"])
-            .env(CHILD_SEED_VAR, seed.to_string())
-            .output()
-            .expect("run the test binary as a child");
+        let out =
+            kairos_tests::run_child_test("child_prints_digest", CHILD_SEED_VAR, &seed.to_string());
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success(),

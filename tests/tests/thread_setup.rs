@@ -21,16 +21,7 @@ fn affinity() -> BTreeSet<usize> {
         .collect()
 }
 
-/// `(policy, priority)` of the calling thread (`sched_getscheduler`, `sched_getparam`).
-fn scheduler() -> (i32, i32) {
-    // SAFETY: pid 0 is the calling thread.
-    let policy = unsafe { libc::sched_getscheduler(0) };
-    let mut param = libc::sched_param { sched_priority: 0 };
-    // SAFETY: as above; `param` is a valid out-pointer.
-    let rc = unsafe { libc::sched_getparam(0, &mut param) };
-    assert_eq!(rc, 0);
-    (policy, param.sched_priority)
-}
+use kairos_tests::thread_scheduler as scheduler;
 
 /// Nice value of the calling thread.
 fn nice() -> i32 {
