@@ -43,6 +43,9 @@ pub(crate) struct Context {
     /// A task pushed onto this worker's queue during the current poll asked for a parked
     /// worker at the poll's next explicit cooperative check (`worker::Wake::AtCheck`).
     pub(crate) wake_at_check: Cell<bool>,
+    /// When a cooperative check inside a poll last looked at the I/O reactor (ns, runtime
+    /// clock; `coop.rs`).
+    pub(crate) io_check: Cell<u64>,
 }
 
 thread_local! {
@@ -57,6 +60,7 @@ thread_local! {
             budget: Cell::new(crate::coop::BUDGET),
             yield_asked: Cell::new(false),
             wake_at_check: Cell::new(false),
+            io_check: Cell::new(0),
         }
     };
 }

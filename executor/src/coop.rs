@@ -25,6 +25,11 @@
 //!
 //! - **Due timers fire** (their tasks may be more urgent than the running one, and are stamped
 //!   ready on time).
+//! - **Ready sockets are seen** at *explicit* checks, at most every `worker::EVENT_CHECK_NS`
+//!   (100 µs) per worker thread, when the runtime has a reactor: a non-blocking check of the OS
+//!   poller whose woken tasks are pushed like any wake (an urgent one sets this worker's preempt
+//!   flag, so this very check can return `true`; the others get a parked worker through the
+//!   deferred wake below).
 //! - **Deferred wakes.** A task made runnable inside a poll that is no more urgent than the
 //!   running task, while another worker idles, does not wake that worker at once
 //!   (`worker::Wake::AtCheck`): if the poll returns first (a ping-pong), its own worker runs it
@@ -41,7 +46,7 @@ use crate::event::clock::now_ns;
 use crate::policy::classes::{class_of, Class};
 use crate::policy::Policy;
 use crate::task::{current, Header};
-use crate::worker::{Handle, Shared};
+use crate::worker::{Handle, Shared, EVENT_CHECK_NS};
 use std::task::{Context as TaskContext, Poll, Waker};
 
 /// Operations a poll may complete through kairos futures before it is asked to yield. 128, as
@@ -127,7 +132,20 @@ fn check(cx: &Context, worker: usize, header: &Header, handle: &Handle, by: Chec
             shared.fire_timers(t);
         }
     }
-    // A task pushed during this poll (or by the timers just fired) waits for a parked worker no
+    // Sockets that became ready during a poll that goes on computing are seen here too, at
+    // most every `EVENT_CHECK_NS` (the worker checks between polls at the same interval): a
+    // request for an urgent task must not wait for a long poll to end before anyone looks.
+    // Explicit checks only: a poll spending budget on ready awaits usually returns soon, and
+    // the tasks this check wakes would queue behind it on this worker (the deferred wake below
+    // runs at explicit checks only), where the other workers would take them between polls.
+    if by == Check::Explicit && shared.reactor().is_some() {
+        let t = *now.get_or_insert_with(now_ns);
+        if t.saturating_sub(cx.io_check.get()) >= EVENT_CHECK_NS {
+            cx.io_check.set(t);
+            shared.poll_io_now();
+        }
+    }
+    // A task pushed during this poll (or by the timers or sockets just handled) waits for a parked worker no
     // longer than this check (`Wake::AtCheck`).
     if by == Check::Explicit && cx.wake_at_check.replace(false) && shared.has_local_work(worker) {
         shared.notify_parked_near(worker);

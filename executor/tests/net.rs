@@ -591,3 +591,56 @@ fn a_busy_worker_with_long_polls_sees_io_at_its_next_pick() {
         at_wake.saturating_sub(after_write)
     );
 }
+
+/// A task woken by I/O while the only worker runs a long computing poll is seen at that poll's
+/// next cooperative check, not when the poll ends: under `Edf` and `Priority`, an urgent task
+/// waits on a read; a less urgent task then computes in `work` pieces in one poll that goes
+/// on until the urgent task has been served (it never returns `Pending` unless the runtime asks
+/// it to yield); the main thread writes to the urgent task's socket. The urgent task runs in
+/// the middle of the computing poll's work (it is served, so the computing task stops), where
+/// a reactor checked only between polls would never see the write while the poll runs.
+#[test]
+fn io_readiness_is_seen_inside_a_computing_poll() {
+    use kairos::{Policy, Sched};
+    use std::sync::atomic::AtomicBool;
+    for policy in [Policy::Edf, Policy::Priority] {
+        let rt = Runtime::builder()
+            .workers(1)
+            .policy(policy)
+            .build()
+            .unwrap();
+        let (local, mut remote) = std::os::unix::net::UnixStream::pair().unwrap();
+        let served = Arc::new(AtomicBool::new(false));
+        let (waiting_tx, waiting_rx) = mpsc::channel();
+        let urgent = {
+            let served = served.clone();
+            let sched = Sched::new()
+                .deadline(Duration::from_millis(1))
+                .priority(250);
+            rt.spawn_with(sched, async move {
+                let stream = UnixStream::from_std(local).unwrap();
+                let mut buf = [0; 1];
+                waiting_tx.send(()).unwrap();
+                assert_eq!(stream.read(&mut buf).await.unwrap(), 1);
+                served.store(true, Ordering::SeqCst);
+            })
+        };
+        waiting_rx.recv_timeout(HANG).unwrap();
+        let (computing_tx, computing_rx) = mpsc::channel();
+        let computing = rt.spawn(async move {
+            computing_tx.send(()).unwrap();
+            let start = std::time::Instant::now();
+            while !served.load(Ordering::SeqCst) && start.elapsed() < HANG {
+                kairos::work(Duration::from_millis(1)).await;
+            }
+            served.load(Ordering::SeqCst)
+        });
+        computing_rx.recv_timeout(HANG).unwrap();
+        remote.write_all(b"x").unwrap();
+        assert!(
+            rt.block_on(computing).unwrap(),
+            "{policy:?}: the urgent task was not served while the computing poll ran"
+        );
+        rt.block_on(urgent).unwrap();
+    }
+}

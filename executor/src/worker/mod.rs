@@ -91,6 +91,7 @@ pub(crate) use build::{build, Config, PolicyConfig};
 pub(crate) use class_threads::CLASSES;
 pub use handle::Handle;
 pub(crate) use idle::MAX_WORKERS;
+pub(crate) use reactor::EVENT_CHECK_NS;
 pub(crate) use shared::Shared;
 
 /// Check the injector first every this many ticks. 61, as Go's `schedtick % 61`: a prime, so it
@@ -532,14 +533,7 @@ impl<F: Family> Core<F> {
     /// that are ready without blocking and wake their tasks with this core in the context.
     #[cold]
     fn poll_io_now(self: Box<Self>, shared: &Shared) -> Box<Self> {
-        let Some(reactor) = shared.reactor() else {
-            return self;
-        };
-        let Some(mut turn) = reactor.try_lock_turn() else {
-            return self;
-        };
-        let io = reactor.turn(&mut turn, Some(std::time::Duration::ZERO));
-        drop(turn);
+        let io = shared.ready_io_now();
         if io.is_empty() {
             return self;
         }
@@ -703,7 +697,7 @@ impl<F: Family> Core<F> {
 
 /// Wakes the tasks I/O events made ready (with the caller's core in the context), counting a
 /// panicking waker (a hand-made one) as a panic, as timer wakes do.
-fn wake_io(shared: &Shared, io: Vec<Waker>) {
+pub(crate) fn wake_io(shared: &Shared, io: Vec<Waker>) {
     let panicked = io
         .into_iter()
         .map(reactor::wake_caught)

@@ -280,6 +280,29 @@ impl Shared {
         &self.blocking
     }
 
+    /// The wakers of the tasks whose sockets are ready now, without blocking: empty if there is
+    /// no reactor or another thread holds its turn (it will see the events itself).
+    pub(crate) fn ready_io_now(&self) -> Vec<std::task::Waker> {
+        let Some(reactor) = self.reactor() else {
+            return Vec::new();
+        };
+        let Some(mut turn) = reactor.try_lock_turn() else {
+            return Vec::new();
+        };
+        reactor.turn(&mut turn, Some(std::time::Duration::ZERO))
+    }
+
+    /// A cooperative check inside a poll (`coop.rs`): wakes the tasks whose sockets are ready
+    /// now, with the polling worker's core in the thread context, so they are pushed as any
+    /// wake from a poll is (an urgent one asks this worker to yield).
+    #[cold]
+    pub(crate) fn poll_io_now(&self) {
+        let io = self.ready_io_now();
+        if !io.is_empty() {
+            super::wake_io(self, io);
+        }
+    }
+
     /// Shuts the reactor down, if there is one (runtime cleanup).
     pub(super) fn shutdown_reactor(&self) {
         if let Some(reactor) = self.reactor.get() {

@@ -12,8 +12,10 @@
 //!   timeout, so the deadline keeps nanosecond precision, as the condition-variable park it
 //!   replaces. The other parked workers park on their condition variables as before.
 //! - **A busy worker checks without blocking** every [`EVENT_INTERVAL`] picks and whenever
-//!   [`EVENT_CHECK_NS`] passed since its last check (`worker::step`), if the turn is free (`try_lock`: it never waits behind the blocked poller, which will see
-//!   the events itself).
+//!   [`EVENT_CHECK_NS`] passed since its last check (`worker::step`), and inside a poll that
+//!   goes on computing at its explicit cooperative checks, at most every [`EVENT_CHECK_NS`]
+//!   (`coop.rs`), if the turn is free (`try_lock`: it never waits behind the blocked poller,
+//!   which will see the events itself).
 //! - **Waking a worker blocked in the poller.** Its parker is in the `POLLING` state
 //!   (`park.rs`); an unpark that replaces `POLLING` also calls [`Reactor::notify`] (an eventfd
 //!   write that makes the wait return). The state and the unpark are one atomic word, so the
