@@ -14,6 +14,7 @@
 //! accessors; what is decided with it lives with the
 //! decision: cooperative preemption in `coop.rs`, scheduling in `worker/`.
 
+use crate::policy::Policy;
 use crate::task::{current, Header};
 use crate::worker::{AnyCore, Handle};
 use std::cell::{Cell, RefCell};
@@ -23,6 +24,9 @@ use std::ptr;
 pub(crate) struct Context {
     /// The runtime this thread is in.
     handle: RefCell<Option<Handle>>,
+    /// That runtime's policy, kept beside it (set wherever `handle` is) so that the channels'
+    /// per-message question "does this runtime order by urgency?" is one cell read.
+    policy: Cell<Option<Policy>>,
     /// Worker index, on worker threads.
     worker: Cell<Option<usize>>,
     /// The worker's core while a task is polled.
@@ -52,6 +56,7 @@ thread_local! {
     static CONTEXT: Context = const {
         Context {
             handle: RefCell::new(None),
+            policy: Cell::new(None),
             worker: Cell::new(None),
             core: RefCell::new(None),
             poll_start: Cell::new(0),
@@ -197,14 +202,14 @@ pub(crate) use crate::task::with_current;
 /// Runs a worker thread's loop `f` with the context set up for worker `index` of `handle`.
 pub(crate) fn enter_worker<R>(handle: &Handle, index: usize, f: impl FnOnce() -> R) -> R {
     CONTEXT.with(|cx| {
-        *cx.handle.borrow_mut() = Some(handle.clone());
+        set_handle(cx, Some(handle.clone()));
         cx.worker.set(Some(index));
     });
     let out = f();
     // Drop the handle before the thread's TLS teardown so its order does not matter.
     let _ = CONTEXT.try_with(|cx| {
         cx.worker.set(None);
-        cx.handle.borrow_mut().take()
+        set_handle(cx, None)
     });
     out
 }
@@ -292,8 +297,21 @@ pub(crate) fn is_worker_of(handle: &Handle) -> bool {
 
 /// Makes `handle` the current runtime until the guard drops (used by `block_on`).
 pub(crate) fn enter(handle: &Handle) -> EnterGuard {
-    let previous = CONTEXT.with(|cx| cx.handle.replace(Some(handle.clone())));
+    let previous = CONTEXT.with(|cx| set_handle(cx, Some(handle.clone())));
     EnterGuard { previous }
+}
+
+/// Makes `handle` this thread's runtime (and its policy the cached one); returns the previous.
+fn set_handle(cx: &Context, handle: Option<Handle>) -> Option<Handle> {
+    cx.policy
+        .set(handle.as_ref().map(|h| h.shared().config().policy));
+    cx.handle.replace(handle)
+}
+
+/// The policy of the runtime this thread is in (one thread-local read), `None` outside any.
+#[inline]
+pub(crate) fn current_policy() -> Option<Policy> {
+    CONTEXT.try_with(|cx| cx.policy.get()).ok().flatten()
 }
 
 /// Restores the previous runtime context on drop.
@@ -304,6 +322,6 @@ pub(crate) struct EnterGuard {
 impl Drop for EnterGuard {
     fn drop(&mut self) {
         let previous = self.previous.take();
-        let _ = CONTEXT.try_with(|cx| cx.handle.replace(previous));
+        let _ = CONTEXT.try_with(|cx| set_handle(cx, previous));
     }
 }

@@ -38,24 +38,21 @@ use std::ptr::NonNull;
 
 /// The [`Mode`] of the runtime the calling thread is in: how a waiter registered from here is
 /// ordered and what it donates. Outside any runtime: arrival order, no donation.
+#[inline]
 pub(crate) fn current_mode() -> Mode {
-    context::with_handle(|h| match h.map(|h| h.shared().config().policy) {
+    match context::current_policy() {
         Some(Policy::Edf) => Mode::Edf,
         Some(Policy::Priority) => Mode::Priority,
         Some(Policy::Classes) => Mode::Classes,
         _ => Mode::Arrival,
-    })
+    }
 }
 
 /// The urgency a message carries: its sender's effective deadline and priority under the
 /// sender's runtime policy (nothing under `Fifo` and `Fair`, or outside a task).
-// The channels are to use it (docs/sync.md, "Inheritance through channels: not yet"); until
-// they do, only the tests call it.
-#[cfg_attr(any(not(test), loom), allow(dead_code))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct MessageUrgency(Option<(Params, Mode)>);
 
-#[cfg_attr(any(not(test), loom), allow(dead_code))]
 impl MessageUrgency {
     /// No urgency (a message from outside any task, or inheritance off).
     pub(crate) const NONE: MessageUrgency = MessageUrgency(None);
@@ -71,15 +68,26 @@ impl MessageUrgency {
 }
 
 /// A counted reference to a task that waits to receive, so that a sender may raise it.
-#[cfg_attr(any(not(test), loom), allow(dead_code))]
 pub(crate) struct ReceiverTask(NonNull<Header>);
+
+impl std::fmt::Debug for ReceiverTask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ReceiverTask").field(&self.0).finish()
+    }
+}
+
+/// Whether a receiver registered from the calling thread should keep its task for a sender to
+/// raise: inside a runtime whose policy orders by urgency.
+#[inline]
+pub(crate) fn raises_receivers() -> bool {
+    current_mode() != Mode::Arrival
+}
 
 // SAFETY: the pointer owns a task reference; headers are `Sync`.
 unsafe impl Send for ReceiverTask {}
 // SAFETY: see `Send`.
 unsafe impl Sync for ReceiverTask {}
 
-#[cfg_attr(any(not(test), loom), allow(dead_code))]
 impl ReceiverTask {
     /// The calling task, if any (takes a reference).
     pub(crate) fn current() -> Option<ReceiverTask> {
@@ -106,8 +114,12 @@ impl Drop for ReceiverTask {
 }
 
 /// The calling task took a message of `urgency`: it runs at least that urgent until its next
-/// receive (which calls this again) or its completion (step 3 of the module docs).
-#[cfg_attr(any(not(test), loom), allow(dead_code))]
+/// receive (which calls this again) or its completion (step 3 of the module docs). A message
+/// without urgency costs one relaxed load while no task in the process carries one.
+#[inline]
 pub(crate) fn boost_current_until_next_receive(urgency: MessageUrgency) {
+    if urgency.0.is_none() && !boost::active() {
+        return;
+    }
     current::with_current(|h| boost::carry(h, urgency.0, false));
 }

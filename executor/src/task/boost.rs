@@ -555,6 +555,13 @@ pub(crate) fn set_base(header: &Header, change: impl Fn(&mut Params)) {
     table().set_base(header, change);
 }
 
+/// Whether any task in the process is boosted or carries a message's urgency (one relaxed
+/// load).
+#[inline]
+pub(crate) fn active() -> bool {
+    ACTIVE.load(Ordering::Relaxed) != 0
+}
+
 /// Message urgency (`sync/inherit.rs`): `task` now carries `donation` (`raise`: at least it,
 /// keeping a more urgent one it carries), or nothing (`None`). The caller holds a reference to
 /// `task` (or is its poll).

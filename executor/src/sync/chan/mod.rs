@@ -26,6 +26,13 @@
 //! message or the slot first) re-registers at the end of the queue; a notified waiter whose
 //! future is dropped passes the notification on (`Waiters::remove`).
 //!
+//! **Urgency** (`docs/sync.md`, "Inheritance through channels"): a send stamps its message with
+//! the sender's effective urgency (`sync/inherit.rs`) and, if it notifies a receiver task that
+//! waits, raises that task to it before waking it (the receiver's waiter entry keeps a task
+//! reference under the ordered policies only); the receive that takes the message runs the
+//! receiver at least that urgent until its next receive. Raising and boosting happen with the
+//! lock released.
+//!
 //! The buffer is a `VecDeque` reserved up to the capacity at creation (up to
 //! [`PREALLOC_LIMIT`] messages, then grown as needed up to the capacity), so a bounded channel
 //! allocates nothing per message.
@@ -36,7 +43,9 @@ pub(crate) mod future;
 pub(crate) mod waiters;
 
 use crate::coop;
+use crate::loom::atomic::{AtomicBool, Ordering};
 use crate::loom::{lock, Mutex};
+use crate::sync::inherit::{self, MessageUrgency, ReceiverTask};
 use error::{SendError, TryRecvError, TrySendError};
 use std::collections::VecDeque;
 use std::task::{ready, Context, Poll};
@@ -46,14 +55,13 @@ use waiters::Waiters;
 pub(crate) const PREALLOC_LIMIT: usize = 4096;
 
 /// One message in a channel's buffer.
-///
-/// Inheritance seam: a message is to carry its sender's urgency here (one small `Copy` field
-/// stamped by `send`, read by the receiver that takes it). Not implemented yet: see
-/// `docs/sync.md`, "Inheritance through channels".
 #[derive(Debug)]
 pub(crate) struct Message<T> {
     /// The value sent.
     pub(crate) value: T,
+    /// Its sender's effective urgency when it was sent (`MessageUrgency::NONE` with
+    /// inheritance off, under `Fifo` and `Fair`, or from outside a task).
+    pub(crate) urgency: MessageUrgency,
 }
 
 /// A channel's shared state (see the module docs).
@@ -61,6 +69,9 @@ pub(crate) struct Message<T> {
 pub(crate) struct Chan<T> {
     /// Everything, under one lock.
     state: Mutex<State<T>>,
+    /// Whether messages carry their sender's urgency (`set_inheritance`); read relaxed: a
+    /// send racing a change may stamp either way.
+    inherit: AtomicBool,
 }
 
 /// What the lock protects.
@@ -97,12 +108,45 @@ impl<T> Chan<T> {
                 recv: Waiters::new(),
                 send: Waiters::new(),
             }),
+            inherit: AtomicBool::new(true),
+        }
+    }
+
+    /// Turns urgency inheritance through this channel on or off (every sender and receiver).
+    pub(crate) fn set_inheritance(&self, on: bool) {
+        self.inherit.store(on, Ordering::Relaxed);
+    }
+
+    /// Whether messages carry their sender's urgency.
+    pub(crate) fn inherits(&self) -> bool {
+        self.inherit.load(Ordering::Relaxed)
+    }
+
+    /// The urgency a message sent now carries.
+    #[inline]
+    fn stamp(&self) -> MessageUrgency {
+        if self.inherit.load(Ordering::Relaxed) {
+            MessageUrgency::current()
+        } else {
+            MessageUrgency::NONE
+        }
+    }
+
+    /// A waiting receiver registered from the calling task keeps the task when messages may
+    /// raise it (`sync/inherit.rs`, step 2).
+    #[inline]
+    fn receiver_task(&self) -> Option<ReceiverTask> {
+        if self.inherit.load(Ordering::Relaxed) && inherit::raises_receivers() {
+            ReceiverTask::current()
+        } else {
+            None
         }
     }
 
     /// Sends without waiting.
     #[inline]
     pub(crate) fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        let urgency = self.stamp();
         let mut st = lock(&self.state);
         if st.closed {
             return Err(TrySendError::Closed(value));
@@ -110,12 +154,10 @@ impl<T> Chan<T> {
         if st.buf.len() >= st.cap {
             return Err(TrySendError::Full(value));
         }
-        st.buf.push_back(Message { value });
-        let waker = st.recv.notify_one();
+        st.buf.push_back(Message { value, urgency });
+        let notified = st.recv.notify_one_task();
         drop(st);
-        if let Some(w) = waker {
-            w.wake();
-        }
+        wake_receiver(notified, urgency);
         Ok(())
     }
 
@@ -153,12 +195,11 @@ impl<T> Chan<T> {
         }
         st.send.remove(key);
         let v = value.take().expect("send future polled after completion");
-        st.buf.push_back(Message { value: v });
-        let waker = st.recv.notify_one();
+        let urgency = self.stamp();
+        st.buf.push_back(Message { value: v, urgency });
+        let notified = st.recv.notify_one_task();
         drop(st);
-        if let Some(w) = waker {
-            w.wake();
-        }
+        wake_receiver(notified, urgency);
         Poll::Ready(Ok(()))
     }
 
@@ -192,6 +233,7 @@ impl<T> Chan<T> {
                 if let Some(w) = waker {
                     w.wake();
                 }
+                inherit::boost_current_until_next_receive(msg.urgency);
                 Ok(msg.value)
             }
             None if st.senders == 0 || st.closed => Err(TryRecvError::Closed),
@@ -226,6 +268,7 @@ impl<T> Chan<T> {
                 if let Some(w) = waker {
                     w.wake();
                 }
+                inherit::boost_current_until_next_receive(msg.urgency);
                 Poll::Ready(Some(msg.value))
             }
             None if st.senders == 0 || st.closed => {
@@ -234,7 +277,8 @@ impl<T> Chan<T> {
             }
             None => {
                 crate::loom::reached("chan.recv_waits");
-                st.recv.register(key, cx.waker());
+                st.recv
+                    .register_task(key, cx.waker(), || self.receiver_task());
                 Poll::Pending
             }
         }
@@ -247,16 +291,16 @@ impl<T> Chan<T> {
             return;
         }
         let mut st = lock(&self.state);
-        let waker = if st.recv.remove(key) {
+        let notified = if st.recv.remove(key) {
             crate::loom::reached("chan.recv_notification_passed_on");
-            st.recv.notify_one()
+            st.recv.notify_one_task()
         } else {
             None
         };
+        // The oldest message is the one the passed-on notification is for.
+        let urgency = st.buf.front().map_or(MessageUrgency::NONE, |m| m.urgency);
         drop(st);
-        if let Some(w) = waker {
-            w.wake();
-        }
+        wake_receiver(notified, urgency);
     }
 
     /// A sender was cloned.
@@ -329,5 +373,21 @@ impl<T> Chan<T> {
     /// Whether every sender is gone.
     pub(crate) fn is_disconnected(&self) -> bool {
         lock(&self.state).senders == 0
+    }
+}
+
+/// Wakes the receiver a send (or a passed-on notification) chose, after raising its task to the
+/// message's urgency so that it is queued at least that urgent (`sync/inherit.rs`, step 2).
+/// Called with the channel's lock released; drops the task reference afterwards.
+#[inline]
+fn wake_receiver(
+    notified: Option<(std::task::Waker, Option<ReceiverTask>)>,
+    urgency: MessageUrgency,
+) {
+    if let Some((waker, task)) = notified {
+        if let Some(task) = &task {
+            task.raise(urgency);
+        }
+        waker.wake();
     }
 }

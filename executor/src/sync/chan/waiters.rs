@@ -22,6 +22,7 @@
 //! Wakers are woken in FIFO order of registration: the longest-waiting receiver gets the next
 //! message's notification.
 
+use crate::sync::inherit::ReceiverTask;
 use std::collections::VecDeque;
 use std::task::Waker;
 
@@ -44,6 +45,9 @@ enum State {
 struct Entry {
     /// Woken by the notification; taken when notified.
     waker: Option<Waker>,
+    /// The waiting task, kept only where a notifier may raise it (a receiver of a channel that
+    /// carries urgency, under an ordered policy: `sync/inherit.rs`); taken when notified.
+    task: Option<ReceiverTask>,
     /// Where the entry is in its life.
     state: State,
 }
@@ -79,6 +83,17 @@ impl Waiters {
     /// same entry with its waker refreshed if it is already waiting, or back at the end of the
     /// queue if it had been notified.
     pub(crate) fn register(&mut self, key: &mut Option<usize>, waker: &Waker) {
+        self.register_task(key, waker, || None);
+    }
+
+    /// [`Waiters::register`], keeping `task()` (called when the entry starts waiting) for the
+    /// notifier to raise ([`Waiters::notify_one_task`]).
+    pub(crate) fn register_task(
+        &mut self,
+        key: &mut Option<usize>,
+        waker: &Waker,
+        task: impl FnOnce() -> Option<ReceiverTask>,
+    ) {
         match *key {
             Some(k) => {
                 let entry = &mut self.slots[k];
@@ -92,6 +107,7 @@ impl Waiters {
                         crate::loom::reached("chan.waiter_requeued");
                         entry.state = State::Waiting;
                         entry.waker = Some(waker.clone());
+                        entry.task = task();
                         self.queue.push_back(k);
                     }
                     State::Free => unreachable!("a key always names a live entry"),
@@ -100,6 +116,7 @@ impl Waiters {
             None => {
                 let entry = Entry {
                     waker: Some(waker.clone()),
+                    task: task(),
                     state: State::Waiting,
                 };
                 let k = match self.free.pop() {
@@ -122,10 +139,19 @@ impl Waiters {
     /// by the caller once the lock is released. `None` if nobody waits.
     #[inline]
     pub(crate) fn notify_one(&mut self) -> Option<Waker> {
+        self.notify_one_task().map(|(waker, _)| waker)
+    }
+
+    /// [`Waiters::notify_one`], also handing out the waiting task if its entry kept one
+    /// ([`Waiters::register_task`]), to be raised before it is woken. Both are dropped by the
+    /// caller after the lock is released.
+    #[inline]
+    pub(crate) fn notify_one_task(&mut self) -> Option<(Waker, Option<ReceiverTask>)> {
         let k = self.queue.pop_front()?;
         let entry = &mut self.slots[k];
         entry.state = State::Notified;
-        entry.waker.take()
+        let waker = entry.waker.take()?;
+        Some((waker, entry.task.take()))
     }
 
     /// Notifies up to `*left` of the oldest waiting futures, as many as fit in `out`, and counts
@@ -157,6 +183,9 @@ impl Waiters {
         let state = entry.state;
         entry.state = State::Free;
         entry.waker = None;
+        // The reference it holds is never the task's last: the task is polling (a completed
+        // receive) or its future is being dropped by the task itself.
+        entry.task = None;
         self.free.push(k);
         match state {
             State::Waiting => {

@@ -113,6 +113,34 @@ impl<T> Sender<T> {
         block_on(|cx| self.chan.poll_send_now(cx, &mut value, &mut key))
     }
 
+    /// Turns urgency inheritance through this channel on (the default) or off, for every
+    /// sender and receiver of it. On: each message carries its sender's effective deadline and
+    /// priority (under `Edf`, `Priority` and `Classes`), a receiver task waiting for it is
+    /// raised to that urgency before it is woken, and the task that takes it runs at least that
+    /// urgent until its next receive (`docs/sync.md`, "Inheritance through channels"). Off:
+    /// messages carry nothing, e.g. to measure what inheritance buys.
+    ///
+    /// ```
+    /// let (tx, _rx) = kairos::sync::mpsc::channel::<u32>(1);
+    /// assert!(tx.inherits());
+    /// tx.set_inheritance(false);
+    /// assert!(!tx.clone().inherits());
+    /// ```
+    pub fn set_inheritance(&self, on: bool) {
+        self.chan.set_inheritance(on);
+    }
+
+    /// Whether messages sent on this channel carry their sender's urgency
+    /// ([`Sender::set_inheritance`]).
+    ///
+    /// ```
+    /// let (tx, _rx) = kairos::sync::mpsc::channel::<u32>(1);
+    /// assert!(tx.inherits());
+    /// ```
+    pub fn inherits(&self) -> bool {
+        self.chan.inherits()
+    }
+
     /// Whether the channel is closed: sends fail from now on.
     ///
     /// ```
