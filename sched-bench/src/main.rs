@@ -59,6 +59,7 @@ mod soak;
 mod spawn_sleep;
 mod spin;
 mod stats;
+mod sync_rows;
 mod table;
 mod timer_precision;
 mod watchdog;
@@ -191,6 +192,11 @@ struct MicroArgs {
     /// a Go row in spawn_sleep and periodic. Without `go`: a one-line note, no Go figures.
     #[arg(long)]
     go: bool,
+    /// The full throughput table (min and max in columns of their own, kairos' polls, steals
+    /// and parks per round) instead of the compact one (at most 120 columns); --json writes
+    /// every field either way.
+    #[arg(long)]
+    wide: bool,
     /// Pin kairos worker i to the i-th allowed core (Builder::pin_workers), in every kairos
     /// runtime of the run.
     #[arg(long)]
@@ -456,6 +462,7 @@ fn main() -> ExitCode {
             record_latency: a.record_latency.map(|v| v == OnOff::On),
             peer: a.peer,
             go: a.go,
+            wide: a.wide,
             rt: rt_settings::RtSettings::new(a.pin, a.worker_priority, a.rt_priority),
         })
         .map(drop),

@@ -10,6 +10,9 @@
 //! | `ping_pong` | two tasks pass a value back and forth [`ROUND_TRIPS`] times | round trip (2 hops) |
 //! | `chained_spawn` | each task spawns the next, [`CHAIN_DEPTH`] deep; the last signals | spawn |
 //! | `worker_pool` | 1,000,000 messages through a channel of capacity 100 to 3 worker tasks (kairos `sync::mpmc`, tokio `mpsc` + `Mutex`; [`crate::worker_pool`]) | message |
+//! | `ping_pong_mpsc` | as `ping_pong`, over the runtime's own `mpsc::channel(1)` ([`crate::sync_rows`]) | round trip |
+//! | `ping_pong_oneshot` | as `ping_pong`, over a fresh runtime `oneshot` per hop | round trip |
+//! | `mutex_contention` | 64 tasks increment one counter behind the runtime's async `Mutex`, 2,000 times each | increment |
 //!
 //! Three more benchmarks measure time and memory rather than throughput, have their own tables
 //! and modules, and are **not** part of the default run (they take 10 to 25 s each, against a
@@ -75,6 +78,7 @@ use crate::machine::{self, CpuSample};
 use crate::rt_settings::RtSettings;
 use crate::spawn_sleep;
 use crate::stats::Summary;
+use crate::sync_rows::{self, SyncExec};
 use crate::table::{num, Table};
 use crate::timer_precision;
 use crate::watchdog::Watchdog;
@@ -115,6 +119,15 @@ pub enum Micro {
     /// 1M messages through a bounded channel (capacity 100) to 3 worker tasks.
     #[value(name = "worker_pool")]
     WorkerPool,
+    /// Two tasks exchanging a value 100k times over the runtime's own mpsc channels.
+    #[value(name = "ping_pong_mpsc")]
+    PingPongMpsc,
+    /// Two tasks exchanging a value 100k times over a fresh oneshot channel per hop.
+    #[value(name = "ping_pong_oneshot")]
+    PingPongOneshot,
+    /// 64 tasks incrementing one counter behind the runtime's async Mutex.
+    #[value(name = "mutex_contention")]
+    MutexContention,
     /// Release->poll latency of a 1 ms periodic task: kairos, kairos timer_spin, tokio, kernel
     /// floor (not in the default run: --timer-secs, default 5, per row).
     #[value(name = "timer_precision")]
@@ -132,12 +145,15 @@ pub enum Micro {
 impl Micro {
     /// The benchmarks of the default run (no `--only`), in report order: the round-based ones.
     /// `timer_precision`, `spawn_sleep` and `periodic` run only when named in `--only`.
-    pub const ALL: [Micro; 5] = [
+    pub const ALL: [Micro; 8] = [
         Micro::SpawnMany,
         Micro::YieldMany,
         Micro::PingPong,
         Micro::ChainedSpawn,
         Micro::WorkerPool,
+        Micro::PingPongMpsc,
+        Micro::PingPongOneshot,
+        Micro::MutexContention,
     ];
 
     /// The name used on the command line and in reports.
@@ -148,9 +164,23 @@ impl Micro {
             Micro::PingPong => "ping_pong",
             Micro::ChainedSpawn => "chained_spawn",
             Micro::WorkerPool => "worker_pool",
+            Micro::PingPongMpsc => "ping_pong_mpsc",
+            Micro::PingPongOneshot => "ping_pong_oneshot",
+            Micro::MutexContention => "mutex_contention",
             Micro::TimerPrecision => "timer_precision",
             Micro::SpawnSleep => "spawn_sleep",
             Micro::Periodic => "periodic",
+        }
+    }
+
+    /// The Go peer's row for this benchmark, if it has one: its own name, or `ping_pong` (two
+    /// `chan int` of capacity 1, which is what `ping_pong_mpsc` measures on the Rust side);
+    /// `ping_pong_oneshot` and `mutex_contention` have no Go row.
+    fn go_row(self) -> Option<&'static str> {
+        match self {
+            Micro::PingPongMpsc => Some("ping_pong"),
+            Micro::PingPongOneshot | Micro::MutexContention => None,
+            _ => Some(self.name()),
         }
     }
 
@@ -168,7 +198,8 @@ impl Micro {
         match self {
             Micro::SpawnMany | Micro::ChainedSpawn => "ns/spawn",
             Micro::YieldMany => "ns/yield",
-            Micro::PingPong => "ns/round trip",
+            Micro::PingPong | Micro::PingPongMpsc | Micro::PingPongOneshot => "ns/round trip",
+            Micro::MutexContention => "ns/increment",
             Micro::WorkerPool => "ns/message",
             Micro::TimerPrecision => "us release->poll",
             Micro::SpawnSleep => "ns/spawn, B/task",
@@ -181,7 +212,8 @@ impl Micro {
         match self {
             Micro::SpawnMany => SPAWN_MANY as u64,
             Micro::YieldMany => (YIELD_TASKS * YIELDS_PER_TASK) as u64,
-            Micro::PingPong => ROUND_TRIPS as u64,
+            Micro::PingPong | Micro::PingPongMpsc | Micro::PingPongOneshot => ROUND_TRIPS as u64,
+            Micro::MutexContention => sync_rows::MUTEX_TASKS as u64 * sync_rows::MUTEX_INCREMENTS,
             Micro::ChainedSpawn => u64::from(CHAIN_DEPTH),
             Micro::WorkerPool => worker_pool::POOL_MESSAGES,
             Micro::TimerPrecision | Micro::Periodic => 0,
@@ -190,7 +222,7 @@ impl Micro {
     }
 
     /// One run on `exec`: ns per op.
-    fn measure<E: PoolExec>(self, exec: &E) -> Result<f64, BenchError> {
+    fn measure<E: PoolExec + SyncExec>(self, exec: &E) -> Result<f64, BenchError> {
         let _watchdog = Watchdog::arm(format!("{} on {}", self.name(), exec.label()), HANG_LIMIT);
         let elapsed = match self {
             Micro::SpawnMany => run_root(exec, spawn_many::<E>()),
@@ -198,6 +230,9 @@ impl Micro {
             Micro::PingPong => run_root(exec, ping_pong::<E>()),
             Micro::ChainedSpawn => run_root(exec, chained_spawn::<E>()),
             Micro::WorkerPool => run_root(exec, E::worker_pool()),
+            Micro::PingPongMpsc => run_root(exec, E::ping_pong_mpsc()),
+            Micro::PingPongOneshot => run_root(exec, E::ping_pong_oneshot()),
+            Micro::MutexContention => run_root(exec, E::mutex_contention()),
             Micro::TimerPrecision | Micro::SpawnSleep | Micro::Periodic => {
                 unreachable!("run() hands {} to its own module", self.name())
             }
@@ -334,6 +369,8 @@ pub struct MicroOpts {
     pub peer: Peer,
     /// Also run the Go peer where `go` is on the `PATH` (`--go`).
     pub go: bool,
+    /// The full throughput table (`--wide`) rather than the compact one.
+    pub wide: bool,
     /// `--pin` / `--worker-priority` of every kairos runtime.
     pub rt: RtSettings,
 }
@@ -472,7 +509,7 @@ pub fn run(opts: &MicroOpts) -> Result<Vec<MicroResult>, BenchError> {
                 String::new()
             }
         );
-        println!("{}", table(&results));
+        println!("{}", table(&results, opts.wide));
         if let Some(t) = go_table(&results) {
             println!("{t}");
         }
@@ -560,7 +597,9 @@ fn run_one(bench: Micro, opts: &MicroOpts, go: Option<&GoPeer>) -> Result<MicroR
                 warmup: 1,
                 ..RunArgs::default()
             };
-            g.push(peer.run(bench.name(), 1, args)?[0].ns_per_op);
+            if let Some(row) = bench.go_row() {
+                g.push(peer.run(row, 1, args)?[0].ns_per_op);
+            }
         }
         Ok(())
     };
@@ -650,7 +689,10 @@ fn busy_note_without_children(
 }
 
 /// The results table; the tokio columns only if some row has tokio figures (`--peer tokio`).
-fn table(results: &[MicroResult]) -> Table {
+fn table(results: &[MicroResult], wide: bool) -> Table {
+    if !wide {
+        return compact_table(results);
+    }
     let with_tokio = results.iter().any(|r| r.tokio.is_some());
     let tokio_header = ["tokio median", "tokio min", "tokio max", "tokio/kairos"];
     let mut header = vec![
@@ -691,6 +733,36 @@ fn table(results: &[MicroResult]) -> Table {
             per_round(r.kairos_counters.steals),
             per_round(r.kairos_counters.parks),
         ]);
+        table.row(row);
+    }
+    table
+}
+
+/// The default throughput table, at most 120 columns: medians with the range over the rounds
+/// beside them, and the ratio; the scheduler counters are in the `--wide` table and the JSON.
+fn compact_table(results: &[MicroResult]) -> Table {
+    let with_tokio = results.iter().any(|r| r.tokio.is_some());
+    let range = |s: &Summary| format!("{}-{}", num(s.min), num(s.max));
+    let mut header = vec!["benchmark", "unit", "kairos median", "kairos range"];
+    if with_tokio {
+        header.extend(["tokio median", "tokio range", "tokio/kairos"]);
+    }
+    let mut table = Table::new(header).text_columns(2);
+    for r in results {
+        let mut row = vec![
+            r.bench.name().to_owned(),
+            r.bench.unit().to_owned(),
+            num(r.kairos.median),
+            range(&r.kairos),
+        ];
+        if with_tokio {
+            match (&r.tokio, r.ratio()) {
+                (Some(t), Some(ratio)) => {
+                    row.extend([num(t.median), range(t), format!("{ratio:.2}x")]);
+                }
+                _ => row.extend(["-".to_owned(), "-".to_owned(), "-".to_owned()]),
+            }
+        }
         table.row(row);
     }
     table

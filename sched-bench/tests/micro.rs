@@ -138,3 +138,30 @@ fn micro_peer_none_refuses_the_tokio_comparisons() {
         );
     }
 }
+
+/// The rows on the runtimes' own sync primitives (issue 13) run on kairos and tokio (each run
+/// checks its result and fails otherwise: values back in order, the counter exact), have a
+/// JSON row each, and the default table fits 120 columns; `--wide` adds the counter columns.
+#[test]
+fn sync_rows_run_and_the_default_table_fits_120_columns() {
+    let rows = "ping_pong_mpsc,ping_pong_oneshot,mutex_contention";
+    let (stdout, _, report) = micro_ok("micro-sync", &["--rounds", "1", "--only", rows]);
+    let results = report["results"].as_array().unwrap();
+    let names: Vec<&str> = results
+        .iter()
+        .map(|r| r["benchmark"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, rows.split(',').collect::<Vec<_>>(), "{report}");
+    for r in results {
+        assert!(r["kairos"]["median"].as_f64().unwrap() > 0.0, "{r}");
+        assert!(r["tokio"]["median"].as_f64().unwrap() > 0.0, "{r}");
+    }
+    let widest = stdout.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    assert!(widest <= 120, "{widest} columns:\n{stdout}");
+    assert!(!stdout.contains("steals/rd"), "{stdout}");
+    let (wide, _, _) = micro_ok(
+        "micro-sync-wide",
+        &["--rounds", "1", "--only", "ping_pong_mpsc", "--wide"],
+    );
+    assert!(wide.contains("steals/rd"), "{wide}");
+}
