@@ -166,6 +166,17 @@ struct LockRec {
     inherit: bool,
     /// Waiting, in arrival order.
     waiters: Vec<Waiter>,
+    /// How many of `waiters` donate (a task waiting under an ordered mode): with none, the
+    /// holder's parameters owe nothing to this lock and recomputing skips it (under `Fifo` and
+    /// `Fair` every waiter is `Arrival`, so a convoy of waiters costs no walk over them).
+    donors: usize,
+}
+
+impl Waiter {
+    /// Whether this waiter lends its urgency to the holder of an inheriting lock.
+    fn donates(&self) -> bool {
+        self.task.is_some() && self.mode != Mode::Arrival
+    }
 }
 
 /// The table (module docs).
@@ -297,8 +308,12 @@ impl Locked {
             mode,
             waker,
         };
+        let donors = usize::from(waiter.donates());
         match table.locks.iter_mut().find(|r| r.id == id) {
-            Some(rec) => rec.waiters.push(waiter),
+            Some(rec) => {
+                rec.donors += donors;
+                rec.waiters.push(waiter);
+            }
             None => {
                 ACTIVE.fetch_add(1, Ordering::SeqCst);
                 table.locks.push(LockRec {
@@ -306,6 +321,7 @@ impl Locked {
                     holder,
                     inherit,
                     waiters: vec![waiter],
+                    donors,
                 });
             }
         }
@@ -342,8 +358,10 @@ impl Locked {
         let rec = &mut table.locks[r];
         let w = rec.waiters.iter().position(|w| w.seq == seq)?;
         let waiter = rec.waiters.remove(w);
+        rec.donors -= usize::from(waiter.donates());
         let empty = rec.waiters.is_empty();
         let holder = rec.holder;
+        let donated = waiter.donates();
         if empty {
             table.locks.swap_remove(r);
             ACTIVE.fetch_sub(1, Ordering::Relaxed);
@@ -351,7 +369,7 @@ impl Locked {
         if let Some(t) = waiter.task {
             self.release_later(t);
         }
-        if let Some(h) = holder {
+        if let (Some(h), true) = (holder, donated) {
             self.recompute_chain(h);
         }
         Some(empty)
@@ -367,30 +385,41 @@ impl Locked {
             return Released::Free;
         };
         let rec = &mut table.locks[r];
-        let next = rec
-            .waiters
-            .iter()
-            .enumerate()
-            .min_by_key(|(_, w)| w.order())
-            .map(|(i, _)| i);
+        // Without donors every waiter orders as `Urgency::LEAST`, so the oldest (the first:
+        // the list is in arrival order) goes next, with no walk over the others.
+        let next = if rec.donors == 0 {
+            (!rec.waiters.is_empty()).then_some(0)
+        } else {
+            rec.waiters
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, w)| w.order())
+                .map(|(i, _)| i)
+        };
         let Some(next) = next else {
             table.locks.swap_remove(r);
             ACTIVE.fetch_sub(1, Ordering::Relaxed);
             return Released::Free;
         };
         let waiter = rec.waiters.remove(next);
+        rec.donors -= usize::from(waiter.donates());
         rec.holder = waiter.task;
+        // Whether the old or the new holder's parameters can change: the lock lent something
+        // (a donor left with the handover, or the remaining donors move to the new holder).
+        let lent = rec.inherit && (waiter.donates() || rec.donors > 0);
         let more = !rec.waiters.is_empty();
         if !more {
             table.locks.swap_remove(r);
             ACTIVE.fetch_sub(1, Ordering::Relaxed);
         }
         self.wake.push(waiter.waker);
-        if let Some(h) = holder {
-            self.recompute_chain(h);
-        }
-        if let Some(t) = waiter.task {
-            self.recompute_chain(t);
+        if lent {
+            if let Some(h) = holder {
+                self.recompute_chain(h);
+            }
+            if let Some(t) = waiter.task {
+                self.recompute_chain(t);
+            }
         }
         Released::Handed {
             task: waiter.task,
@@ -446,9 +475,9 @@ impl Locked {
         for rec in table
             .locks
             .iter()
-            .filter(|r| r.inherit && r.holder == Some(task))
+            .filter(|r| r.inherit && r.donors > 0 && r.holder == Some(task))
         {
-            for w in &rec.waiters {
+            for w in rec.waiters.iter().filter(|w| w.donates()) {
                 if let Some(t) = w.task {
                     // SAFETY: a waiter's task pointer owns a reference.
                     effective = effective.raise(Params::of(unsafe { t.as_ref() }), w.mode);
