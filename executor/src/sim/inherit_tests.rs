@@ -1,13 +1,13 @@
 //! Urgency carried by messages, under the simulator, with the real channels: an urgent
-//! message's deadline (or priority) reaches stage three of a pipeline, through `mpsc` and
-//! through `mpmc`; with inheritance turned off it does not; a receiver's own parameters come
+//! message's deadline (or priority) reaches stage three of a pipeline, through `mpsc`, `mpmc`
+//! and `oneshot`; with inheritance turned off it does not; a receiver's own parameters come
 //! back at its next receive. (Here, in the simulator's layer, because a test that runs the
 //! simulator may not live below it.)
 
 use crate::policy::Policy;
 use crate::sched::Sched;
 use crate::sim::{Builder, Sim};
-use crate::sync::{mpmc, mpsc};
+use crate::sync::{mpmc, mpsc, oneshot};
 use crate::time::{sleep, Instant};
 use crate::work::work;
 use std::sync::{Arc, Mutex};
@@ -23,24 +23,29 @@ enum Kind {
     Mpsc,
     /// `mpmc::channel(4)`.
     Mpmc,
+    /// `oneshot::channel()` (each stage receives one message).
+    Oneshot,
 }
 
 /// A sending and a receiving end of either kind.
 enum Tx {
     Mpsc(mpsc::UnboundedSender<u32>),
     Mpmc(mpmc::Sender<u32>),
+    Oneshot(oneshot::Sender<u32>),
 }
 
 enum Rx {
     Mpsc(mpsc::UnboundedReceiver<u32>),
     Mpmc(mpmc::Receiver<u32>),
+    Oneshot(oneshot::Receiver<u32>),
 }
 
 impl Tx {
-    async fn send(&self, v: u32) {
+    async fn send(self, v: u32) {
         match self {
             Tx::Mpsc(tx) => tx.send(v).unwrap(),
             Tx::Mpmc(tx) => tx.send(v).await.unwrap(),
+            Tx::Oneshot(tx) => tx.send(v).unwrap(),
         }
     }
 }
@@ -50,6 +55,7 @@ impl Rx {
         match self {
             Rx::Mpsc(rx) => rx.recv().await.unwrap(),
             Rx::Mpmc(rx) => rx.recv().await.unwrap(),
+            Rx::Oneshot(rx) => rx.await.unwrap(),
         }
     }
 }
@@ -66,6 +72,11 @@ fn channel(kind: Kind, inherit: bool) -> (Tx, Rx) {
             let (tx, rx) = mpmc::channel(4);
             tx.set_inheritance(inherit);
             (Tx::Mpmc(tx), Rx::Mpmc(rx))
+        }
+        Kind::Oneshot => {
+            let (tx, rx) = oneshot::channel();
+            tx.set_inheritance(inherit);
+            (Tx::Oneshot(tx), Rx::Oneshot(rx))
         }
     }
 }
@@ -138,7 +149,7 @@ fn pipeline(policy: Policy, kind: Kind, inherit: bool) -> Duration {
 #[test]
 fn an_urgent_message_deadline_reaches_stage_three() {
     for policy in [Policy::Edf, Policy::Priority] {
-        for kind in [Kind::Mpsc, Kind::Mpmc] {
+        for kind in [Kind::Mpsc, Kind::Mpmc, Kind::Oneshot] {
             // Carried: each stage runs before the medium task as soon as the message reaches it
             // (the medium yields at its next slice boundary, which falls on the send at 200 µs).
             assert_eq!(

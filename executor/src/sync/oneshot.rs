@@ -15,6 +15,11 @@
 //!
 //! The receiver spends one unit of the task's cooperative budget per poll, as `JoinHandle`.
 //!
+//! The value carries its sender's urgency as an `mpsc` message does (`docs/sync.md`,
+//! "Inheritance through channels"): a receiver task waiting for it is raised to that urgency
+//! before it is woken, and runs at least that urgent until its next receive.
+//! [`Sender::set_inheritance`] turns this off.
+//!
 //! ```
 //! use kairos::sync::oneshot;
 //! let rt = kairos::Runtime::builder().workers(2).build().unwrap();
@@ -30,6 +35,7 @@ use crate::coop;
 use crate::loom::{lock, Arc, Mutex};
 use crate::sync::chan::blocking::block_on;
 pub use crate::sync::chan::error::{RecvError, SendError, TryRecvError};
+use crate::sync::inherit::{self, MessageUrgency, ReceiverTask};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -48,6 +54,9 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
         sender_gone: false,
         receiver_gone: false,
         waker: None,
+        urgency: MessageUrgency::NONE,
+        task: None,
+        inherit: true,
     }));
     (
         Sender {
@@ -67,6 +76,13 @@ struct State<T> {
     receiver_gone: bool,
     /// The receiver's last waker, while it waits.
     waker: Option<Waker>,
+    /// The urgency the value carries (set by `send`).
+    urgency: MessageUrgency,
+    /// The waiting receiver's task, under an ordered policy with inheritance on, for `send` to
+    /// raise before waking it.
+    task: Option<ReceiverTask>,
+    /// Whether the value carries its sender's urgency ([`Sender::set_inheritance`]).
+    inherit: bool,
 }
 
 /// The sending half of a oneshot [`channel`]. Consumed by [`Sender::send`]; dropping it unsent
@@ -104,15 +120,52 @@ impl<T> Sender<T> {
         if st.receiver_gone {
             return Err(SendError(value));
         }
+        let urgency = if st.inherit {
+            MessageUrgency::current()
+        } else {
+            MessageUrgency::NONE
+        };
         st.value = Some(value);
+        st.urgency = urgency;
         st.sender_gone = true;
         let waker = st.waker.take();
+        let task = st.task.take();
         drop(st);
+        if let Some(task) = &task {
+            task.raise(urgency);
+        }
         if let Some(w) = waker {
             crate::loom::reached("oneshot.send_wakes_receiver");
             w.wake();
         }
         Ok(())
+    }
+
+    /// Turns urgency inheritance for this channel's value on (the default) or off: on, the
+    /// value carries the sending task's effective deadline and priority (under `Edf`,
+    /// `Priority` and `Classes`) to the receiving task, as an `mpsc` message does
+    /// (`docs/sync.md`, "Inheritance through channels").
+    ///
+    /// ```
+    /// let (tx, _rx) = kairos::sync::oneshot::channel::<u32>();
+    /// assert!(tx.inherits());
+    /// tx.set_inheritance(false);
+    /// assert!(!tx.inherits());
+    /// ```
+    pub fn set_inheritance(&self, on: bool) {
+        if let Some(inner) = &self.inner {
+            lock(inner).inherit = on;
+        }
+    }
+
+    /// Whether the value will carry the sender's urgency ([`Sender::set_inheritance`]).
+    ///
+    /// ```
+    /// let (tx, _rx) = kairos::sync::oneshot::channel::<u32>();
+    /// assert!(tx.inherits());
+    /// ```
+    pub fn inherits(&self) -> bool {
+        self.inner.as_ref().is_some_and(|i| lock(i).inherit)
     }
 
     /// Whether the receiver is gone or closed: a send would fail.
@@ -132,11 +185,12 @@ impl<T> Drop for Sender<T> {
         let Some(inner) = self.inner.take() else {
             return;
         };
-        let waker = {
+        let (waker, task) = {
             let mut st = lock(&inner);
             st.sender_gone = true;
-            st.waker.take()
+            (st.waker.take(), st.task.take())
         };
+        drop(task);
         if let Some(w) = waker {
             w.wake();
         }
@@ -182,7 +236,12 @@ impl<T> Receiver<T> {
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
         let mut st = lock(&self.inner);
         match st.value.take() {
-            Some(v) => Ok(v),
+            Some(v) => {
+                let urgency = st.urgency;
+                drop(st);
+                inherit::boost_current_until_next_receive(urgency);
+                Ok(v)
+            }
             None if st.sender_gone => Err(TryRecvError::Closed),
             None => Err(TryRecvError::Empty),
         }
@@ -219,6 +278,10 @@ impl<T> Receiver<T> {
     fn poll_now(&self, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
         let mut st = lock(&self.inner);
         if let Some(v) = st.value.take() {
+            let (urgency, task) = (st.urgency, st.task.take());
+            drop(st);
+            drop(task);
+            inherit::boost_current_until_next_receive(urgency);
             return Poll::Ready(Ok(v));
         }
         if st.sender_gone {
@@ -226,6 +289,15 @@ impl<T> Receiver<T> {
         }
         if !st.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
             st.waker = Some(cx.waker().clone());
+            // The task that waits now (a receiver may move between tasks).
+            let task = if st.inherit && inherit::raises_receivers() {
+                ReceiverTask::current()
+            } else {
+                None
+            };
+            let old = std::mem::replace(&mut st.task, task);
+            drop(st);
+            drop(old);
         }
         Poll::Pending
     }
@@ -242,14 +314,15 @@ impl<T> Future for Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        let value = {
+        let (value, task) = {
             let mut st = lock(&self.inner);
             st.receiver_gone = true;
             st.waker = None;
-            st.value.take()
+            (st.value.take(), st.task.take())
         };
         // A value sent and never received is dropped here, outside the lock.
         drop(value);
+        drop(task);
     }
 }
 
