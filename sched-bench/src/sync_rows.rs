@@ -1,6 +1,6 @@
 //! `micro`'s rows for the runtimes' own channels and locks (issue 13): kairos' `sync` against
-//! tokio's `sync`, the same code for both ([`sync_rows!`] writes it once over the runtime's
-//! crate path, which `kairos::sync` and `tokio::sync` share for these items).
+//! tokio's `sync`, the same code for both (the macro `sync_rows!` writes it once over the
+//! runtime's crate path, which `kairos::sync` and `tokio::sync` share for these items).
 //!
 //! | row | one run | reported per |
 //! |---|---|---|

@@ -78,7 +78,7 @@ impl<T> UnboundedSender<T> {
     }
 
     /// Whether messages sent on this channel carry their sender's urgency
-    /// ([`Sender::set_inheritance`]).
+    /// ([`UnboundedSender::set_inheritance`]).
     ///
     /// ```
     /// let (tx, _rx) = kairos::sync::mpsc::unbounded_channel::<u32>();
