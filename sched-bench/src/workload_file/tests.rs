@@ -367,6 +367,13 @@ fn barrier_users_are_the_instances_that_name_it() {
     assert!(e.to_string().contains("while holding `m`"), "{e}");
 }
 
+/// The events of task `name`'s first phase.
+fn first_phase_events(w: &Workload, name: &str) -> Vec<Event> {
+    w.tasks.iter().find(|t| t.name == name).unwrap().phases[0]
+        .events
+        .clone()
+}
+
 /// `suspend` with an empty name suspends its own task (as workgen fills it in); `resume` names
 /// a task that suspends; the misuses are refused: suspending another task, resuming one that
 /// never suspends, suspending without a duration or inside a critical section.
@@ -378,11 +385,7 @@ fn suspend_and_resume_import_and_their_misuse_is_refused() {
              "global": { "duration": 1 } }"#,
     )
     .unwrap();
-    let events = |name: &str| {
-        w.tasks.iter().find(|t| t.name == name).unwrap().phases[0]
-            .events
-            .clone()
-    };
+    let events = |name: &str| first_phase_events(&w, name);
     assert_eq!(events("w")[0], Event::Suspend("w".to_owned()));
     assert_eq!(events("d")[1], Event::Resume("w".to_owned()));
     assert_eq!(w.suspending(), ["w"]);
@@ -429,11 +432,7 @@ fn condition_events_import_and_their_misuse_is_refused() {
              "global": { "duration": 1 } }"#,
     )
     .unwrap();
-    let events = |name: &str| {
-        w.tasks.iter().find(|t| t.name == name).unwrap().phases[0]
-            .events
-            .clone()
-    };
+    let events = |name: &str| first_phase_events(&w, name);
     let cw = |c: &str| CondWait {
         cond: c.to_owned(),
         mutex: "m".to_owned(),
