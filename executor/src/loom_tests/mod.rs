@@ -32,6 +32,8 @@
 //! | `park::*` | unpark before the wait; unpark of a waiting thread; unpark before a poll; unpark of a worker blocked in the I/O poller |
 //! | `io::edge_is_never_lost` | a clear that finds a newer event and keeps it |
 //! | `idle::*` | the last searcher parks while work is pushed (no lost wake-up) |
+//! | `throttled::park_vs_pick_loses_nothing` | a pick that releases a task; a pick whose hint says nothing is due |
+//! | `throttled::two_picks_share_the_due_tasks` | a pick that releases a task |
 //! | `timer::register_vs_waiter` | a registration that finds the timer waiter and unparks it |
 //! | `timer::register_cancel_vs_fire` | registration and cancel from a foreign thread vs firing |
 //! | `join_set::finish_vs_join_next_registration` | a finishing task that finds `join_next`'s waker registered and wakes it |
@@ -57,6 +59,7 @@ mod periodic;
 mod preempt;
 mod semaphore;
 mod task;
+mod throttled;
 mod timer;
 mod trace;
 

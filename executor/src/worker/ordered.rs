@@ -41,11 +41,11 @@ use super::{preempt, AnyCore, Core, Family, Picked, Shared, Wake, INJECTOR_INTER
 use crate::context;
 use crate::event::{self, clock::now_ns, EventKind};
 use crate::loom::atomic::{AtomicU64, Ordering};
-use crate::loom::{lock, Arc, Mutex};
+use crate::loom::Arc;
 use crate::policy::classes::{self, Class};
-use crate::policy::key::KeyedHeap;
 use crate::policy::runqueue::{self, Key, QueueOrder, TaskKey, Urgency};
 use crate::queue::ordered::{Ordered, STEAL_MAX};
+use crate::queue::throttled::Throttled;
 use crate::task::{self, Notified};
 
 /// Virtual nanoseconds a worker's running tasks advance between two raises of the runtime-wide
@@ -82,11 +82,9 @@ pub(crate) struct OrderedQueues<const CLASSES: bool> {
     /// `Fair`: the runtime-wide virtual-time floor (see `policy/runqueue.rs`), raised coarsely
     /// by the workers as they run tasks.
     fair_floor: AtomicU64,
-    /// `Classes`: budgeted tasks throttled by their bandwidth server, keyed by the time they may
-    /// be queued again (`policy/cbs.rs`, `ordered/classes_only.rs`).
-    throttled: Mutex<KeyedHeap<u64, Notified>>,
-    /// The earliest key in `throttled`, `u64::MAX` if none. Stored under its lock.
-    throttled_next: AtomicU64,
+    /// `Classes`: budgeted tasks throttled by their bandwidth server, until the time they may
+    /// run again (`queue/throttled.rs`).
+    throttled: Throttled<Notified>,
 }
 
 /// A worker's private part of the ordered core.
@@ -139,8 +137,7 @@ impl<const C: bool> OrderedQueues<C> {
             group_inject: (1..groups.count()).map(|_| Ordered::new(order)).collect(),
             queues: (0..workers).map(|_| Ordered::new(order)).collect(),
             fair_floor: AtomicU64::new(0),
-            throttled: Mutex::new(KeyedHeap::new()),
-            throttled_next: AtomicU64::new(u64::MAX),
+            throttled: Throttled::new(),
         }
     }
 
@@ -422,7 +419,7 @@ impl<const C: bool> OrderedQueues<C> {
     /// Whether any task is throttled (one load; always `false` outside `Classes`).
     #[inline]
     fn any_throttled(&self) -> bool {
-        C && self.throttled_next.load(Ordering::Acquire) != u64::MAX
+        C && self.throttled.any()
     }
 
     /// The most urgent head among group `group`'s injector and its workers' queues (by their
@@ -480,12 +477,7 @@ impl<const C: bool> OrderedQueues<C> {
                 drop(task);
             }
         }
-        let parked: Vec<Notified> = {
-            let mut parked = lock(&self.throttled);
-            self.throttled_next.store(u64::MAX, Ordering::Release);
-            std::iter::from_fn(|| parked.pop().map(|(_, t)| t)).collect()
-        };
-        drop(parked);
+        drop(self.throttled.take_all());
     }
 }
 

@@ -6,8 +6,6 @@
 
 use super::{OrderedLocal, OrderedQueues};
 use crate::event::clock::now_ns;
-use crate::loom::atomic::Ordering;
-use crate::loom::lock;
 use crate::policy::cbs::Push;
 use crate::policy::classes;
 use crate::policy::runqueue::{Key, Urgency};
@@ -109,19 +107,15 @@ impl<const C: bool> OrderedQueues<C> {
 
     /// `Classes`: parks a task whose bandwidth server is throttled until `at`, and arms a timer
     /// for `at` so that a worker is awake then to release it
-    /// ([`release_throttled`](Self::release_throttled)). The timer's waker does nothing: the worker that fires it goes
-    /// on to pick, and its pick releases the due tasks. `throttled_next` is stored (release)
-    /// before the timer is registered, and the worker that fires the timer has read the timer
-    /// driver's deadline after the registration, so its pick sees `throttled_next`.
+    /// ([`release_throttled`](Self::release_throttled)). The timer's waker does nothing: the
+    /// worker that fires it goes on to pick, and its pick releases the due tasks. The park
+    /// stores the throttled set's hint (release) before the timer is registered, and the worker
+    /// that fires the timer has read the timer driver's deadline after the registration, so its
+    /// pick sees the hint (`queue/throttled.rs`).
     #[cold]
     #[inline(never)]
     pub(super) fn throttle(&self, shared: &Shared, task: Notified, at: u64) {
-        {
-            let mut parked = lock(&self.throttled);
-            parked.push(task, at);
-            let next = parked.peek_key().unwrap_or(u64::MAX);
-            self.throttled_next.store(next, Ordering::Release);
-        }
+        self.throttled.park(task, at);
         let (_, unpark) = shared.timers().register(at, std::task::Waker::noop());
         if let Some(worker) = unpark {
             shared.unpark_worker(worker);
@@ -135,22 +129,7 @@ impl<const C: bool> OrderedQueues<C> {
     #[cold]
     #[inline(never)]
     pub(super) fn release_throttled(&self, shared: &Shared, worker: usize) {
-        let now = now_ns();
-        if self.throttled_next.load(Ordering::Acquire) > now {
-            return;
-        }
-        let mut due = Vec::new();
-        {
-            let mut parked = lock(&self.throttled);
-            while parked.peek_key().is_some_and(|at| at <= now) {
-                if let Some((_, task)) = parked.pop() {
-                    due.push(task);
-                }
-            }
-            let next = parked.peek_key().unwrap_or(u64::MAX);
-            self.throttled_next.store(next, Ordering::Release);
-        }
-        for task in due {
+        for task in self.throttled.take_due(now_ns()) {
             if self.push_from(shared, worker, task) != Wake::No {
                 shared.notify_parked_near(worker);
             }
