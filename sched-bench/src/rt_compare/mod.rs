@@ -70,6 +70,7 @@
 //! [`crate::progress`]).
 
 pub mod compact;
+mod goals;
 pub mod kernel;
 pub mod logs;
 mod report;
@@ -310,6 +311,9 @@ pub fn compare(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
         for line in compact::notes(opts, &rows) {
             println!("{line}");
         }
+    }
+    for line in goals::lines(opts.workload.name, &rows) {
+        println!("{line}");
     }
     if opts.cyclic {
         println!("{}", logs::cyclic(&logs::rt_rows(&rows)));

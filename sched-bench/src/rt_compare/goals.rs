@@ -1,0 +1,115 @@
+//! The scheduling-classes issue's goals (issue 15), printed under `compare`'s tables when a run
+//! has the rows they compare, as `goal: ... met` or `MISSED` (a measured shortfall against the
+//! project's target, not an error: the exit status stays 0):
+//!
+//! | workload | goal |
+//! |---|---|
+//! | `non-yielding-hogs` | `kairos-classes-preemptive` rel→poll p99 at most 2x `kernel-fifo`'s |
+//! | `mixed-latency`, `mixed-latency-hogs` | each classes row (`kairos-classes`, `kairos-classes-preemptive`): miss ratio no more than `kernel-fifo`'s, and the control task's (`ctrl`) rel→poll p99 at most 2x `kernel-fifo`'s |
+//!
+//! Medians over the rounds, as in the tables.
+
+use super::RtRow;
+
+/// The control task of the mixed-latency sets (the one with the shortest period).
+const CONTROL: &str = "ctrl";
+
+/// The classes backends the mixed-latency goals apply to.
+const CLASSES_ROWS: [&str; 2] = ["kairos-classes", "kairos-classes-preemptive"];
+
+/// `met` or `MISSED`.
+fn verdict(met: bool) -> &'static str {
+    if met {
+        "met"
+    } else {
+        "MISSED"
+    }
+}
+
+/// The goal lines for `workload`'s `rows` (none when the rows a goal compares are not all in the
+/// run, or did not run).
+pub fn lines(workload: &str, rows: &[RtRow]) -> Vec<String> {
+    let row = |b: &str| rows.iter().find(|r| r.backend == b && r.measured);
+    let Some(fifo) = row("kernel-fifo") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    match workload {
+        "non-yielding-hogs" => {
+            if let Some(pre) = row("kairos-classes-preemptive") {
+                let ratio = pre.start_p99.median / fifo.start_p99.median;
+                out.push(format!(
+                    "goal: {workload}: kairos-classes-preemptive rel→poll p99 / kernel-fifo's = \
+                     {ratio:.2}x (<= 2x): {}",
+                    verdict(ratio <= 2.0)
+                ));
+            }
+        }
+        "mixed-latency" | "mixed-latency-hogs" => {
+            for b in CLASSES_ROWS {
+                let Some(r) = row(b) else { continue };
+                let (mine, theirs) = (r.miss_ratio.median, fifo.miss_ratio.median);
+                out.push(format!(
+                    "goal: {workload}: {b} miss ratio {:.2}% vs kernel-fifo {:.2}% (no more): {}",
+                    mine * 100.0,
+                    theirs * 100.0,
+                    verdict(mine <= theirs)
+                ));
+                let ctrl = |r: &RtRow| {
+                    r.tasks
+                        .iter()
+                        .find(|t| t.name == CONTROL)
+                        .map(|t| t.start_p99.median)
+                };
+                if let (Some(mine), Some(theirs)) = (ctrl(r), ctrl(fifo)) {
+                    let ratio = mine / theirs;
+                    out.push(format!(
+                        "goal: {workload}: {b} {CONTROL} rel→poll p99 / kernel-fifo's = {ratio:.2}x \
+                         (<= 2x): {}",
+                        verdict(ratio <= 2.0)
+                    ));
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rt_compare::testing::row;
+
+    #[test]
+    fn goals_compare_the_classes_rows_with_kernel_fifo() {
+        let mut fifo = row("kernel-fifo", "mixed-latency", &["ctrl", "sensor"]);
+        fifo.miss_ratio.median = 0.002;
+        fifo.tasks[0].start_p99.median = 70.0;
+        let mut classes = row("kairos-classes", "mixed-latency", &["ctrl", "sensor"]);
+        classes.miss_ratio.median = 0.003;
+        classes.tasks[0].start_p99.median = 100.0;
+        let mixed = lines("mixed-latency", &[fifo.clone(), classes]);
+        assert_eq!(mixed.len(), 2, "{mixed:?}");
+        assert!(mixed[0].contains("0.30% vs kernel-fifo 0.20%") && mixed[0].ends_with("MISSED"));
+        assert!(
+            mixed[1].contains("1.43x") && mixed[1].ends_with(": met"),
+            "{mixed:?}"
+        );
+
+        fifo.start_p99.median = 600.0;
+        let mut pre = row("kairos-classes-preemptive", "non-yielding-hogs", &["ctrl"]);
+        pre.start_p99.median = 80.0;
+        let hogs = lines("non-yielding-hogs", &[pre.clone(), fifo.clone()]);
+        assert_eq!(hogs.len(), 1);
+        assert!(
+            hogs[0].contains("0.13x") && hogs[0].ends_with(": met"),
+            "{hogs:?}"
+        );
+
+        // On another workload, or without a measured kernel-fifo row, nothing.
+        assert!(lines("latency-under-load", &[pre.clone(), fifo.clone()]).is_empty());
+        fifo.measured = false;
+        assert!(lines("non-yielding-hogs", &[pre, fifo]).is_empty());
+    }
+}
