@@ -594,9 +594,25 @@ pub(crate) fn active() -> bool {
 /// Message urgency (`sync/inherit.rs`): `task` now carries `donation` (`raise`: at least it,
 /// keeping a more urgent one it carries), or nothing (`None`). The caller holds a reference to
 /// `task` (or is its poll).
+///
+/// While the table is empty (no task boosted or carrying anything), a donation that would not
+/// raise `task` above its own parameters changes nothing and is not recorded: the common case
+/// of a pipeline whose messages are no more urgent than their receivers costs one load and a
+/// comparison, not the table's lock. The imprecision this buys: such a message's urgency is not
+/// kept for the rest of the receiver's run, so a receiver that lowers its own parameters
+/// before its next receive does not fall back to the message's.
 pub(crate) fn carry(task: &Header, donation: Option<(Params, Mode)>, raise: bool) {
-    if donation.is_none() && ACTIVE.load(Ordering::Relaxed) == 0 {
-        return;
+    if ACTIVE.load(Ordering::Relaxed) == 0 {
+        match donation {
+            None => return,
+            Some((p, mode)) => {
+                let own = Params::of(task);
+                if own.raise(p, mode) == own {
+                    crate::loom::reached("boost.carry_needless");
+                    return;
+                }
+            }
+        }
     }
     table().carry(NonNull::from(task), donation, raise);
 }
