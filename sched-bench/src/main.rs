@@ -42,6 +42,7 @@ mod error;
 mod exec;
 mod file_compare;
 mod go_peer;
+mod inversion;
 mod job_loop;
 mod json;
 mod kernel;

@@ -14,15 +14,17 @@
 //! | `ping_pong_oneshot` | as `ping_pong`, over a fresh runtime `oneshot` per hop | round trip |
 //! | `mutex_contention` | 64 tasks increment one counter behind the runtime's async `Mutex`, 2,000 times each | increment |
 //!
-//! Three more benchmarks measure time and memory rather than throughput, have their own tables
+//! Four more benchmarks measure time and memory rather than throughput, have their own tables
 //! and modules, and are **not** part of the default run (they take 10 to 25 s each, against a
-//! few seconds for the five above); select them with `--only timer_precision,spawn_sleep,periodic`:
+//! few seconds for the eight above); select them with
+//! `--only timer_precision,spawn_sleep,periodic,inversion`:
 //!
 //! | benchmark | what it measures | module |
 //! |---|---|---|
 //! | `timer_precision` | release→poll latency of a 1 ms periodic task (p50/p99/p99.9/max), kairos, kairos with `timer_spin`, tokio, a bare `clock_nanosleep` thread and cyclictest (when installed) | [`crate::timer_precision`] |
 //! | `spawn_sleep` | 1M tasks each sleeping 1 s: spawn ns/task and peak RSS per task, one child process per runtime | [`crate::spawn_sleep`] |
 //! | `periodic` | release→run latency of a 1 ms periodic task beside 8 busy yielding tasks, kairos `Edf` and Go | [`crate::busy_periodic`] |
+//! | `inversion` | a high task's lock wait behind a low holder and two computing mediums, with and without inheritance, `Edf` and `Priority` (4 runs of `--timer-secs`) | [`crate::inversion`] |
 //!
 //! # The Go peer (`--go`)
 //!
@@ -73,6 +75,7 @@ use crate::chan;
 use crate::error::{BenchError, TaskFailed};
 use crate::exec::{run_root, Counters, Exec, Kairos, Tokio};
 use crate::go_peer::{GoPeer, RunArgs};
+use crate::inversion;
 use crate::json::{self, Obj};
 use crate::machine::{self, CpuSample};
 use crate::rt_settings::RtSettings;
@@ -140,6 +143,10 @@ pub enum Micro {
     /// and Go with --go (not in the default run: --timer-secs per row).
     #[value(name = "periodic")]
     Periodic,
+    /// Priority inversion on kairos: a high task's lock wait with and without inheritance,
+    /// under Edf and Priority (not in the default run: --timer-secs per run, 4 runs).
+    #[value(name = "inversion")]
+    Inversion,
 }
 
 impl Micro {
@@ -170,6 +177,7 @@ impl Micro {
             Micro::TimerPrecision => "timer_precision",
             Micro::SpawnSleep => "spawn_sleep",
             Micro::Periodic => "periodic",
+            Micro::Inversion => "inversion",
         }
     }
 
@@ -189,7 +197,7 @@ impl Micro {
     fn is_rounds(self) -> bool {
         !matches!(
             self,
-            Micro::TimerPrecision | Micro::SpawnSleep | Micro::Periodic
+            Micro::TimerPrecision | Micro::SpawnSleep | Micro::Periodic | Micro::Inversion
         )
     }
 
@@ -204,6 +212,7 @@ impl Micro {
             Micro::TimerPrecision => "us release->poll",
             Micro::SpawnSleep => "ns/spawn, B/task",
             Micro::Periodic => "us release->run",
+            Micro::Inversion => "us lock wait",
         }
     }
 
@@ -216,7 +225,7 @@ impl Micro {
             Micro::MutexContention => sync_rows::MUTEX_TASKS as u64 * sync_rows::MUTEX_INCREMENTS,
             Micro::ChainedSpawn => u64::from(CHAIN_DEPTH),
             Micro::WorkerPool => worker_pool::POOL_MESSAGES,
-            Micro::TimerPrecision | Micro::Periodic => 0,
+            Micro::TimerPrecision | Micro::Periodic | Micro::Inversion => 0,
             Micro::SpawnSleep => spawn_sleep::TASKS,
         }
     }
@@ -233,7 +242,7 @@ impl Micro {
             Micro::PingPongMpsc => run_root(exec, E::ping_pong_mpsc()),
             Micro::PingPongOneshot => run_root(exec, E::ping_pong_oneshot()),
             Micro::MutexContention => run_root(exec, E::mutex_contention()),
-            Micro::TimerPrecision | Micro::SpawnSleep | Micro::Periodic => {
+            Micro::TimerPrecision | Micro::SpawnSleep | Micro::Periodic | Micro::Inversion => {
                 unreachable!("run() hands {} to its own module", self.name())
             }
         }?
@@ -444,6 +453,7 @@ pub fn run(opts: &MicroOpts) -> Result<Vec<MicroResult>, BenchError> {
     let mut timers = None;
     let mut sleeps = None;
     let mut periodic = None;
+    let mut inversion = None;
     for bench in selected {
         match bench {
             Micro::TimerPrecision => {
@@ -470,6 +480,10 @@ pub fn run(opts: &MicroOpts) -> Result<Vec<MicroResult>, BenchError> {
                     opts.rt,
                     go.as_ref(),
                 )?);
+                continue;
+            }
+            Micro::Inversion => {
+                inversion = Some(inversion::run(opts.timer_secs)?);
                 continue;
             }
             _ => debug_assert!(bench.is_rounds()),
@@ -535,6 +549,13 @@ pub fn run(opts: &MicroOpts) -> Result<Vec<MicroResult>, BenchError> {
         }
         println!();
     }
+    if let Some(rows) = &inversion {
+        println!("{}", inversion::table(rows));
+        for line in inversion::verdicts(rows) {
+            println!("{line}");
+        }
+        println!();
+    }
     let busy = if sleeps.is_some() || go.is_some() {
         busy_note_without_children(start, children)
     } else {
@@ -553,6 +574,9 @@ pub fn run(opts: &MicroOpts) -> Result<Vec<MicroResult>, BenchError> {
         }
         if let Some(rows) = &periodic {
             extra.push(("periodic", busy_periodic::to_json(rows)));
+        }
+        if let Some(rows) = &inversion {
+            extra.push(("inversion", inversion::to_json(rows)));
         }
         let go_state = match (opts.go, &go) {
             (false, _) => "off",

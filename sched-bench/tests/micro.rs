@@ -165,3 +165,30 @@ fn sync_rows_run_and_the_default_table_fits_120_columns() {
     );
     assert!(wide.contains("steals/rd"), "{wide}");
 }
+
+/// The `inversion` row runs its four runs (Edf and Priority, inheritance off and on), prints
+/// its table and one goal line per policy, and writes its rows to the JSON report.
+#[test]
+fn inversion_row_runs_four_runs_with_a_goal_line_per_policy() {
+    let (stdout, _, report) = micro_ok(
+        "micro-inversion",
+        &["--only", "inversion", "--timer-secs", "1"],
+    );
+    let rows = report["inversion"].as_array().expect("inversion rows");
+    assert_eq!(rows.len(), 4, "{report}");
+    for r in rows {
+        assert!(r["requests"].as_u64().unwrap() > 0, "{r}");
+        assert!(
+            r["p50_us"].as_u64().unwrap() <= r["max_us"].as_u64().unwrap(),
+            "{r}"
+        );
+    }
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| l.starts_with("goal: inversion"))
+            .count(),
+        2,
+        "{stdout}"
+    );
+}

@@ -1,0 +1,243 @@
+//! `micro`'s `inversion` row (issue 13): priority inversion on the real runtime, with and
+//! without inheritance, under `Edf` and `Priority`.
+//!
+//! Two workers. A *low* task takes a `kairos::sync::Mutex`, computes 1 ms holding it, releases
+//! it and sleeps 4 ms, in a loop. Two *medium* tasks compute 20 ms and pause 20 ms, in a loop
+//! (the second starts 10 ms after the first), so for a quarter of the time they hold both
+//! workers. A *high* task asks for the lock every 5 ms and records how long it waited
+//! (HdrHistogram, µs). Without inheritance high may wait for low, and low, kept off the
+//! workers by the mediums, for the rest of a medium's 20 ms; with it, low runs with high's
+//! urgency while high waits. Urgencies: under `Edf` each iteration sets its task's deadline
+//! (low +1 s, medium +500 ms, high +1 ms: loose low and medium deadlines, so that a loaded
+//! machine does not turn the run into an overload where an overdue medium rightly comes first);
+//! under `Priority` low 1, medium 5, high 10. The same scenario is
+//! `executor/examples/inversion.rs`.
+//!
+//! Runs of `secs` seconds each, in the order (Edf off, Edf on, Priority off, Priority on).
+//! Goal (issue 13): with inheritance, high's lock-wait p99 at most 1/10 of without and at most
+//! 2 ms, per policy.
+
+use crate::error::BenchError;
+use crate::table::{num, Table};
+use hdrhistogram::Histogram;
+use kairos::sync::Mutex;
+use kairos::time::{sleep, sleep_until, Instant};
+use kairos::{Policy, Runtime, Sched};
+use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+const MS: Duration = Duration::from_millis(1);
+
+/// The goal's bound on high's lock-wait p99 with inheritance, µs.
+const P99_BOUND_US: u64 = 2_000;
+
+/// One run's result: high's lock waits.
+#[derive(Clone, Debug, Serialize)]
+pub struct InversionRow {
+    /// `Edf` or `Priority`.
+    pub policy: String,
+    /// Whether the mutex lent the waiters' urgency to its holder.
+    pub inheritance: bool,
+    /// Lock requests high made.
+    pub requests: u64,
+    /// Lock wait percentiles, µs.
+    pub p50_us: u64,
+    /// 99th percentile.
+    pub p99_us: u64,
+    /// 99.9th percentile.
+    pub p999_us: u64,
+    /// Maximum.
+    pub max_us: u64,
+}
+
+/// Sets the calling task's deadline to `d` from now under `Edf` (nothing under `Priority`).
+fn deadline_in(policy: Policy, d: Duration) {
+    if policy == Policy::Edf {
+        // Inside a task (every caller is one), so this cannot fail.
+        let _ = kairos::task::set_deadline(Instant::now() + d);
+    }
+}
+
+/// One run of `secs` seconds.
+fn run_one(policy: Policy, inherit: bool, secs: u32) -> Result<InversionRow, BenchError> {
+    let build = |e: kairos::BuildError| BenchError::Build {
+        backend: format!("kairos-{policy}"),
+        message: e.to_string(),
+    };
+    let rt = Runtime::builder()
+        .workers(2)
+        .policy(policy)
+        .build()
+        .map_err(build)?;
+    let lock = Arc::new(Mutex::with_inheritance((), inherit));
+    let stop = Arc::new(AtomicBool::new(false));
+    let prio = |p: u8| Sched::default().priority(p);
+    let (l, s) = (lock.clone(), stop.clone());
+    let low = rt.spawn_with(prio(1), async move {
+        while !s.load(Ordering::Relaxed) {
+            deadline_in(policy, 1000 * MS);
+            {
+                let _held = l.lock().await;
+                kairos::work(MS).await;
+            }
+            sleep(4 * MS).await;
+        }
+    });
+    let mediums: Vec<_> = (0..2u32)
+        .map(|i| {
+            let s = stop.clone();
+            rt.spawn_with(prio(5), async move {
+                sleep(10 * MS * i).await;
+                while !s.load(Ordering::Relaxed) {
+                    deadline_in(policy, 500 * MS);
+                    kairos::work(20 * MS).await;
+                    sleep(20 * MS).await;
+                }
+            })
+        })
+        .collect();
+    let (l, s) = (lock, stop.clone());
+    let high = rt.spawn_with(prio(10), async move {
+        let mut waits = Histogram::<u64>::new_with_bounds(1, 10_000_000, 3).expect("bounds");
+        let mut next = Instant::now();
+        while !s.load(Ordering::Relaxed) {
+            next += 5 * MS;
+            sleep_until(next).await;
+            deadline_in(policy, MS);
+            let asked = Instant::now();
+            drop(l.lock().await);
+            waits.saturating_record(((Instant::now() - asked).as_micros() as u64).max(1));
+        }
+        waits
+    });
+    std::thread::sleep(Duration::from_secs(u64::from(secs)));
+    stop.store(true, Ordering::Relaxed);
+    let failed = |e: kairos::JoinError| BenchError::Task {
+        backend: format!("kairos-{policy}"),
+        message: format!("inversion: {e}"),
+    };
+    let waits = rt.block_on(high).map_err(failed)?;
+    rt.block_on(low).map_err(failed)?;
+    for m in mediums {
+        rt.block_on(m).map_err(failed)?;
+    }
+    Ok(InversionRow {
+        policy: policy.to_string(),
+        inheritance: inherit,
+        requests: waits.len(),
+        p50_us: waits.value_at_quantile(0.5),
+        p99_us: waits.value_at_quantile(0.99),
+        p999_us: waits.value_at_quantile(0.999),
+        max_us: waits.max(),
+    })
+}
+
+/// The four runs, `secs` seconds each.
+///
+/// # Errors
+/// A runtime that cannot be built, a task that failed.
+pub fn run(secs: u32) -> Result<Vec<InversionRow>, BenchError> {
+    let mut rows = Vec::with_capacity(4);
+    for policy in [Policy::Edf, Policy::Priority] {
+        for inherit in [false, true] {
+            eprintln!(
+                "inversion: {policy}, inheritance {}, {secs} s",
+                if inherit { "on" } else { "off" }
+            );
+            rows.push(run_one(policy, inherit, secs)?);
+        }
+    }
+    Ok(rows)
+}
+
+/// The table: one line per run.
+pub fn table(rows: &[InversionRow]) -> Table {
+    let mut t = Table::new([
+        "inversion (high's lock wait)",
+        "inheritance",
+        "requests",
+        "p50 us",
+        "p99 us",
+        "p99.9 us",
+        "max us",
+    ])
+    .text_columns(2);
+    for r in rows {
+        t.row([
+            r.policy.clone(),
+            if r.inheritance { "on" } else { "off" }.to_owned(),
+            r.requests.to_string(),
+            num(r.p50_us as f64),
+            num(r.p99_us as f64),
+            num(r.p999_us as f64),
+            num(r.max_us as f64),
+        ]);
+    }
+    t
+}
+
+/// The goal line of each policy that has both runs.
+pub fn verdicts(rows: &[InversionRow]) -> Vec<String> {
+    let mut out = Vec::new();
+    for policy in ["Edf", "Priority"] {
+        let find = |on: bool| {
+            rows.iter()
+                .find(|r| r.policy == policy && r.inheritance == on)
+        };
+        let (Some(off), Some(on)) = (find(false), find(true)) else {
+            continue;
+        };
+        let ratio = on.p99_us as f64 / off.p99_us.max(1) as f64;
+        let met = ratio <= 0.1 && on.p99_us <= P99_BOUND_US;
+        out.push(format!(
+            "goal: inversion {policy}: high's lock-wait p99 with inheritance {} us = {ratio:.3}x \
+             without ({} us) (<= 0.1x and <= {} us): {}",
+            on.p99_us,
+            off.p99_us,
+            P99_BOUND_US,
+            if met { "met" } else { "MISSED" }
+        ));
+    }
+    out
+}
+
+/// The rows as JSON (derived from [`InversionRow`]).
+pub fn to_json(rows: &[InversionRow]) -> serde_json::Value {
+    serde_json::to_value(rows).unwrap_or(serde_json::Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(policy: &str, inheritance: bool, p99_us: u64) -> InversionRow {
+        InversionRow {
+            policy: policy.to_owned(),
+            inheritance,
+            requests: 400,
+            p50_us: 1,
+            p99_us,
+            p999_us: p99_us,
+            max_us: p99_us,
+        }
+    }
+
+    #[test]
+    fn verdicts_need_a_tenth_and_the_bound() {
+        let v = verdicts(&[
+            row("Edf", false, 20_000),
+            row("Edf", true, 1_000),
+            row("Priority", false, 5_000),
+            row("Priority", true, 1_000),
+        ]);
+        assert_eq!(v.len(), 2);
+        assert!(v[0].contains("0.050x") && v[0].ends_with(": met"), "{v:?}");
+        assert!(v[1].contains("0.200x") && v[1].ends_with("MISSED"), "{v:?}");
+        assert!(verdicts(&[row("Edf", true, 1)]).is_empty());
+        let json = to_json(&[row("Edf", true, 7)]);
+        assert_eq!(json[0]["p99_us"], 7);
+        assert_eq!(json[0]["inheritance"], true);
+    }
+}
