@@ -40,8 +40,9 @@ fn deadline_in(policy: Policy, d: Duration) {
     }
 }
 
-/// One run of `secs` seconds; returns high's lock-wait histogram (µs).
-fn run(
+/// One run of `secs` seconds; returns high's lock-wait histogram (µs). (`pub`: `sched-bench`
+/// includes this file as the scenario of its `micro --only inversion` row.)
+pub fn run(
     policy: Policy,
     inherit: bool,
     secs: u64,

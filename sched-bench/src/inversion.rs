@@ -10,8 +10,8 @@
 //! urgency while high waits. Urgencies: under `Edf` each iteration sets its task's deadline
 //! (low +1 s, medium +500 ms, high +1 ms: loose low and medium deadlines, so that a loaded
 //! machine does not turn the run into an overload where an overdue medium rightly comes first);
-//! under `Priority` low 1, medium 5, high 10. The same scenario is
-//! `executor/examples/inversion.rs`.
+//! under `Priority` low 1, medium 5, high 10. The scenario's code is the example
+//! `executor/examples/inversion.rs`, included here as a module.
 //!
 //! Runs of `secs` seconds each, in the order (Edf off, Edf on, Priority off, Priority on).
 //! Goal (issue 13): with inheritance, high's lock-wait p99 at most 1/10 of without and at most
@@ -19,16 +19,8 @@
 
 use crate::error::BenchError;
 use crate::table::{num, Table};
-use hdrhistogram::Histogram;
-use kairos::sync::Mutex;
-use kairos::time::{sleep, sleep_until, Instant};
-use kairos::{Policy, Runtime, Sched};
+use kairos::Policy;
 use serde::Serialize;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
-
-const MS: Duration = Duration::from_millis(1);
 
 /// The goal's bound on high's lock-wait p99 with inheritance, µs.
 const P99_BOUND_US: u64 = 2_000;
@@ -52,77 +44,17 @@ pub struct InversionRow {
     pub max_us: u64,
 }
 
-/// Sets the calling task's deadline to `d` from now under `Edf` (nothing under `Priority`).
-fn deadline_in(policy: Policy, d: Duration) {
-    if policy == Policy::Edf {
-        // Inside a task (every caller is one), so this cannot fail.
-        let _ = kairos::task::set_deadline(Instant::now() + d);
-    }
-}
+/// The scenario, from the example that shows it to users (one copy of the code).
+#[allow(dead_code)]
+#[path = "../../executor/examples/inversion.rs"]
+mod scenario;
 
 /// One run of `secs` seconds.
 fn run_one(policy: Policy, inherit: bool, secs: u32) -> Result<InversionRow, BenchError> {
-    let build = |e: kairos::BuildError| BenchError::Build {
-        backend: format!("kairos-{policy}"),
-        message: e.to_string(),
-    };
-    let rt = Runtime::builder()
-        .workers(2)
-        .policy(policy)
-        .build()
-        .map_err(build)?;
-    let lock = Arc::new(Mutex::with_inheritance((), inherit));
-    let stop = Arc::new(AtomicBool::new(false));
-    let prio = |p: u8| Sched::default().priority(p);
-    let (l, s) = (lock.clone(), stop.clone());
-    let low = rt.spawn_with(prio(1), async move {
-        while !s.load(Ordering::Relaxed) {
-            deadline_in(policy, 1000 * MS);
-            {
-                let _held = l.lock().await;
-                kairos::work(MS).await;
-            }
-            sleep(4 * MS).await;
-        }
-    });
-    let mediums: Vec<_> = (0..2u32)
-        .map(|i| {
-            let s = stop.clone();
-            rt.spawn_with(prio(5), async move {
-                sleep(10 * MS * i).await;
-                while !s.load(Ordering::Relaxed) {
-                    deadline_in(policy, 500 * MS);
-                    kairos::work(20 * MS).await;
-                    sleep(20 * MS).await;
-                }
-            })
-        })
-        .collect();
-    let (l, s) = (lock, stop.clone());
-    let high = rt.spawn_with(prio(10), async move {
-        let mut waits = Histogram::<u64>::new_with_bounds(1, 10_000_000, 3).expect("bounds");
-        let mut next = Instant::now();
-        while !s.load(Ordering::Relaxed) {
-            next += 5 * MS;
-            sleep_until(next).await;
-            deadline_in(policy, MS);
-            let asked = Instant::now();
-            drop(l.lock().await);
-            waits.saturating_record(((Instant::now() - asked).as_micros() as u64).max(1));
-        }
-        waits
-    });
-    std::thread::sleep(Duration::from_secs(u64::from(secs)));
-    stop.store(true, Ordering::Relaxed);
-    let failed = |e: kairos::JoinError| BenchError::Task {
+    let waits = scenario::run(policy, inherit, u64::from(secs)).map_err(|e| BenchError::Task {
         backend: format!("kairos-{policy}"),
         message: format!("inversion: {e}"),
-    };
-    let waits = rt.block_on(high).map_err(failed)?;
-    rt.block_on(low).map_err(failed)?;
-    for m in mediums {
-        rt.block_on(m).map_err(failed)?;
-    }
+    })?;
     Ok(InversionRow {
         policy: policy.to_string(),
         inheritance: inherit,
