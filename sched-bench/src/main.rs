@@ -152,9 +152,10 @@ struct MicroArgs {
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1024))]
     workers: u32,
     /// Run only these benchmarks (comma-separated). Without it: spawn_many, yield_many,
-    /// ping_pong, chained_spawn, worker_pool. timer_precision (~5 x (timer-secs + 0.1) s),
-    /// spawn_sleep (3 child processes, ~3 s each) and periodic (2 x timer-secs) run only when
-    /// named here.
+    /// ping_pong, chained_spawn, worker_pool, worker_pool_ac, ping_pong_mpsc,
+    /// ping_pong_oneshot, mutex_contention. timer_precision (~5 x (timer-secs + 0.1) s),
+    /// spawn_sleep (3 child processes, ~3 s each), periodic (2 x timer-secs) and inversion
+    /// (4 x timer-secs) run only when named here.
     #[arg(long, value_enum, value_delimiter = ',')]
     only: Vec<micro::Micro>,
     /// timer_precision and periodic: measured seconds per row (run one after another).

@@ -10,6 +10,7 @@
 //! | `ping_pong` | two tasks pass a value back and forth [`ROUND_TRIPS`] times | round trip (2 hops) |
 //! | `chained_spawn` | each task spawns the next, [`CHAIN_DEPTH`] deep; the last signals | spawn |
 //! | `worker_pool` | 1,000,000 messages through a channel of capacity 100 to 3 worker tasks (kairos `sync::mpmc`, tokio `mpsc` + `Mutex`; [`crate::worker_pool`]) | message |
+//! | `worker_pool_ac` | the same, tokio's side on `async-channel` (mpmc, no `Mutex`); Go's `worker_pool` beside it | message |
 //! | `ping_pong_mpsc` | as `ping_pong`, over the runtime's own `mpsc::channel(1)` ([`crate::sync_rows`]) | round trip |
 //! | `ping_pong_oneshot` | as `ping_pong`, over a fresh runtime `oneshot` per hop | round trip |
 //! | `mutex_contention` | 64 tasks increment one counter behind the runtime's async `Mutex`, 2,000 times each | increment |
@@ -122,6 +123,9 @@ pub enum Micro {
     /// 1M messages through a bounded channel (capacity 100) to 3 worker tasks.
     #[value(name = "worker_pool")]
     WorkerPool,
+    /// `worker_pool` with tokio's side on `async-channel` (a true mpmc channel, no Mutex).
+    #[value(name = "worker_pool_ac")]
+    WorkerPoolAc,
     /// Two tasks exchanging a value 100k times over the runtime's own mpsc channels.
     #[value(name = "ping_pong_mpsc")]
     PingPongMpsc,
@@ -152,12 +156,13 @@ pub enum Micro {
 impl Micro {
     /// The benchmarks of the default run (no `--only`), in report order: the round-based ones.
     /// `timer_precision`, `spawn_sleep` and `periodic` run only when named in `--only`.
-    pub const ALL: [Micro; 8] = [
+    pub const ALL: [Micro; 9] = [
         Micro::SpawnMany,
         Micro::YieldMany,
         Micro::PingPong,
         Micro::ChainedSpawn,
         Micro::WorkerPool,
+        Micro::WorkerPoolAc,
         Micro::PingPongMpsc,
         Micro::PingPongOneshot,
         Micro::MutexContention,
@@ -171,6 +176,7 @@ impl Micro {
             Micro::PingPong => "ping_pong",
             Micro::ChainedSpawn => "chained_spawn",
             Micro::WorkerPool => "worker_pool",
+            Micro::WorkerPoolAc => "worker_pool_ac",
             Micro::PingPongMpsc => "ping_pong_mpsc",
             Micro::PingPongOneshot => "ping_pong_oneshot",
             Micro::MutexContention => "mutex_contention",
@@ -187,6 +193,7 @@ impl Micro {
     fn go_row(self) -> Option<&'static str> {
         match self {
             Micro::PingPongMpsc => Some("ping_pong"),
+            Micro::WorkerPoolAc => Some("worker_pool"),
             Micro::PingPongOneshot | Micro::MutexContention => None,
             _ => Some(self.name()),
         }
@@ -208,7 +215,7 @@ impl Micro {
             Micro::YieldMany => "ns/yield",
             Micro::PingPong | Micro::PingPongMpsc | Micro::PingPongOneshot => "ns/round trip",
             Micro::MutexContention => "ns/increment",
-            Micro::WorkerPool => "ns/message",
+            Micro::WorkerPool | Micro::WorkerPoolAc => "ns/message",
             Micro::TimerPrecision => "us release->poll",
             Micro::SpawnSleep => "ns/spawn, B/task",
             Micro::Periodic => "us release->run",
@@ -224,7 +231,7 @@ impl Micro {
             Micro::PingPong | Micro::PingPongMpsc | Micro::PingPongOneshot => ROUND_TRIPS as u64,
             Micro::MutexContention => sync_rows::MUTEX_TASKS as u64 * sync_rows::MUTEX_INCREMENTS,
             Micro::ChainedSpawn => u64::from(CHAIN_DEPTH),
-            Micro::WorkerPool => worker_pool::POOL_MESSAGES,
+            Micro::WorkerPool | Micro::WorkerPoolAc => worker_pool::POOL_MESSAGES,
             Micro::TimerPrecision | Micro::Periodic | Micro::Inversion => 0,
             Micro::SpawnSleep => spawn_sleep::TASKS,
         }
@@ -239,6 +246,7 @@ impl Micro {
             Micro::PingPong => run_root(exec, ping_pong::<E>()),
             Micro::ChainedSpawn => run_root(exec, chained_spawn::<E>()),
             Micro::WorkerPool => run_root(exec, E::worker_pool()),
+            Micro::WorkerPoolAc => run_root(exec, E::worker_pool_ac()),
             Micro::PingPongMpsc => run_root(exec, E::ping_pong_mpsc()),
             Micro::PingPongOneshot => run_root(exec, E::ping_pong_oneshot()),
             Micro::MutexContention => run_root(exec, E::mutex_contention()),

@@ -9,6 +9,7 @@
 //! |---|---|---|
 //! | kairos | `kairos::sync::mpmc::channel(100)` | a cloned `Receiver` each (`recv(&self)`) |
 //! | tokio | `tokio::sync::mpsc::channel(100)` (single consumer) | one `Receiver` behind a `tokio::sync::Mutex`, locked for each `recv` |
+//! | tokio, row `worker_pool_ac` | `async_channel::bounded(100)` (mpmc) | a cloned `Receiver` each |
 //! | Go (`peers/go`) | `make(chan int, 100)` | `for v := range jobs` in each goroutine |
 //!
 //! The root task (the producer) starts the clock, creates the channel, spawns the workers, sends
@@ -35,6 +36,9 @@ const EXPECTED_SUM: u64 = POOL_MESSAGES * (POOL_MESSAGES - 1) / 2;
 pub trait PoolExec: Exec {
     /// One run of the row, from inside a task of this runtime: its measured time.
     fn worker_pool() -> impl Future<Output = Result<Duration, TaskFailed>> + Send;
+    /// The `worker_pool_ac` row: the same run with a true multi-consumer channel on tokio's
+    /// side (`async-channel`); kairos's side is [`PoolExec::worker_pool`] again.
+    fn worker_pool_ac() -> impl Future<Output = Result<Duration, TaskFailed>> + Send;
 }
 
 fn lost(what: &str) -> TaskFailed {
@@ -52,6 +56,10 @@ fn check(total: u64) -> Result<(), TaskFailed> {
 }
 
 impl PoolExec for Kairos {
+    async fn worker_pool_ac() -> Result<Duration, TaskFailed> {
+        Self::worker_pool().await
+    }
+
     async fn worker_pool() -> Result<Duration, TaskFailed> {
         let start = Instant::now();
         let (tx, rx) = kairos::sync::mpmc::channel::<u64>(POOL_CAPACITY);
@@ -85,6 +93,37 @@ impl PoolExec for Kairos {
 }
 
 impl PoolExec for Tokio {
+    async fn worker_pool_ac() -> Result<Duration, TaskFailed> {
+        let start = Instant::now();
+        let (tx, rx) = async_channel::bounded::<u64>(POOL_CAPACITY);
+        let workers: Vec<_> = (0..POOL_WORKERS)
+            .map(|_| {
+                let rx = rx.clone();
+                Tokio::spawn(async move {
+                    let mut sum = 0u64;
+                    while let Ok(v) = rx.recv().await {
+                        sum += v;
+                    }
+                    sum
+                })
+            })
+            .collect();
+        drop(rx);
+        for i in 0..POOL_MESSAGES {
+            tx.send(i)
+                .await
+                .map_err(|_| lost("every worker stopped early"))?;
+        }
+        drop(tx);
+        let mut total = 0;
+        for w in workers {
+            total += w.await?;
+        }
+        let elapsed = start.elapsed();
+        check(total)?;
+        Ok(elapsed)
+    }
+
     async fn worker_pool() -> Result<Duration, TaskFailed> {
         let start = Instant::now();
         let (tx, rx) = tokio::sync::mpsc::channel::<u64>(POOL_CAPACITY);

@@ -139,12 +139,13 @@ fn micro_peer_none_refuses_the_tokio_comparisons() {
     }
 }
 
-/// The rows on the runtimes' own sync primitives (issue 13) run on kairos and tokio (each run
-/// checks its result and fails otherwise: values back in order, the counter exact), have a
+/// The rows on the runtimes' own sync primitives (issue 13, and `worker_pool_ac`: tokio on
+/// `async-channel`) run on kairos and tokio (each run checks its result and fails otherwise:
+/// values back in order, the counter exact, the messages' sum exact), have a
 /// JSON row each, and the default table fits 120 columns; `--wide` adds the counter columns.
 #[test]
 fn sync_rows_run_and_the_default_table_fits_120_columns() {
-    let rows = "ping_pong_mpsc,ping_pong_oneshot,mutex_contention";
+    let rows = "ping_pong_mpsc,ping_pong_oneshot,mutex_contention,worker_pool_ac";
     let (stdout, _, report) = micro_ok("micro-sync", &["--rounds", "1", "--only", rows]);
     let results = report["results"].as_array().unwrap();
     let names: Vec<&str> = results
