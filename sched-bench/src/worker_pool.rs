@@ -55,108 +55,99 @@ fn check(total: u64) -> Result<(), TaskFailed> {
     }
 }
 
+/// One run of the row around a runtime's own channel: spawns [`POOL_WORKERS`] tasks made by
+/// `worker` (each returns the sum of the messages it received), drops `worker` (and with it the
+/// receiving end it holds, so that the channel closes for the producer if every worker stops),
+/// awaits `produce` (sends `0..POOL_MESSAGES`; dropping its sender when it completes closes the
+/// channel for the workers), then awaits and checks the workers' sums. The clock starts after
+/// the channel was created, as it did when each runtime wrote this itself.
+async fn run_pool<E, W, F, P>(worker: F, produce: P) -> Result<Duration, TaskFailed>
+where
+    E: Exec,
+    W: Future<Output = u64> + Send + 'static,
+    F: Fn() -> W,
+    P: Future<Output = Result<(), ()>>,
+{
+    let start = Instant::now();
+    let workers: Vec<_> = (0..POOL_WORKERS).map(|_| E::spawn(worker())).collect();
+    drop(worker);
+    produce
+        .await
+        .map_err(|()| lost("every worker stopped early"))?;
+    let mut total = 0;
+    for w in workers {
+        total += w.await?;
+    }
+    let elapsed = start.elapsed();
+    check(total)?;
+    Ok(elapsed)
+}
+
+/// The producer of a run: an async block that sends `0..POOL_MESSAGES` on `$tx` (moved in, so
+/// that the channel closes for the workers when it completes); `Err(())` if every receiver is
+/// gone.
+macro_rules! produce {
+    ($tx:ident) => {
+        async move {
+            for i in 0..POOL_MESSAGES {
+                $tx.send(i).await.map_err(drop)?;
+            }
+            Ok(())
+        }
+    };
+}
+
+/// A worker factory over a cloneable receiver `$rx`: each worker sums the messages its
+/// `recv().await` yields while they match `$msg` (binding `$v`), then returns the sum.
+macro_rules! summing_worker {
+    ($rx:ident, $msg:pat => $v:ident) => {
+        move || {
+            let $rx = $rx.clone();
+            async move {
+                let mut sum = 0u64;
+                while let $msg = $rx.recv().await {
+                    sum += $v;
+                }
+                sum
+            }
+        }
+    };
+}
+
 impl PoolExec for Kairos {
     async fn worker_pool_ac() -> Result<Duration, TaskFailed> {
         Self::worker_pool().await
     }
 
     async fn worker_pool() -> Result<Duration, TaskFailed> {
-        let start = Instant::now();
         let (tx, rx) = kairos::sync::mpmc::channel::<u64>(POOL_CAPACITY);
-        let workers: Vec<_> = (0..POOL_WORKERS)
-            .map(|_| {
-                let rx = rx.clone();
-                Kairos::spawn(async move {
-                    let mut sum = 0u64;
-                    while let Some(v) = rx.recv().await {
-                        sum += v;
-                    }
-                    sum
-                })
-            })
-            .collect();
-        drop(rx);
-        for i in 0..POOL_MESSAGES {
-            tx.send(i)
-                .await
-                .map_err(|_| lost("every worker stopped early"))?;
-        }
-        drop(tx);
-        let mut total = 0;
-        for w in workers {
-            total += w.await?;
-        }
-        let elapsed = start.elapsed();
-        check(total)?;
-        Ok(elapsed)
+        run_pool::<Kairos, _, _, _>(summing_worker!(rx, Some(v) => v), produce!(tx)).await
     }
 }
 
 impl PoolExec for Tokio {
     async fn worker_pool_ac() -> Result<Duration, TaskFailed> {
-        let start = Instant::now();
         let (tx, rx) = async_channel::bounded::<u64>(POOL_CAPACITY);
-        let workers: Vec<_> = (0..POOL_WORKERS)
-            .map(|_| {
-                let rx = rx.clone();
-                Tokio::spawn(async move {
-                    let mut sum = 0u64;
-                    while let Ok(v) = rx.recv().await {
-                        sum += v;
-                    }
-                    sum
-                })
-            })
-            .collect();
-        drop(rx);
-        for i in 0..POOL_MESSAGES {
-            tx.send(i)
-                .await
-                .map_err(|_| lost("every worker stopped early"))?;
-        }
-        drop(tx);
-        let mut total = 0;
-        for w in workers {
-            total += w.await?;
-        }
-        let elapsed = start.elapsed();
-        check(total)?;
-        Ok(elapsed)
+        run_pool::<Tokio, _, _, _>(summing_worker!(rx, Ok(v) => v), produce!(tx)).await
     }
 
     async fn worker_pool() -> Result<Duration, TaskFailed> {
-        let start = Instant::now();
         let (tx, rx) = tokio::sync::mpsc::channel::<u64>(POOL_CAPACITY);
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
-        let workers: Vec<_> = (0..POOL_WORKERS)
-            .map(|_| {
-                let rx = Arc::clone(&rx);
-                Tokio::spawn(async move {
-                    let mut sum = 0u64;
-                    loop {
-                        // The guard is a temporary of this statement: it is dropped before the
-                        // message is handled, so another worker may take the next one meanwhile.
-                        let next = rx.lock().await.recv().await;
-                        let Some(v) = next else { break };
-                        sum += v;
-                    }
-                    sum
-                })
-            })
-            .collect();
-        drop(rx);
-        for i in 0..POOL_MESSAGES {
-            tx.send(i)
-                .await
-                .map_err(|_| lost("every worker stopped early"))?;
-        }
-        drop(tx);
-        let mut total = 0;
-        for w in workers {
-            total += w.await?;
-        }
-        let elapsed = start.elapsed();
-        check(total)?;
-        Ok(elapsed)
+        let worker = move || {
+            let rx = Arc::clone(&rx);
+            async move {
+                let mut sum = 0u64;
+                loop {
+                    // The guard is a temporary of this statement: it is dropped before the
+                    // message is handled, so another worker may take the next one meanwhile.
+                    let next = rx.lock().await.recv().await;
+                    let Some(v) = next else { break };
+                    sum += v;
+                }
+                sum
+            }
+        };
+        run_pool::<Tokio, _, _, _>(worker, produce!(tx)).await
     }
 }

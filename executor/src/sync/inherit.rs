@@ -57,6 +57,17 @@ impl MessageUrgency {
     /// No urgency (a message from outside any task, or inheritance off).
     pub(crate) const NONE: MessageUrgency = MessageUrgency(None);
 
+    /// The calling task's effective urgency if `inherit` (the channel carries urgency), else
+    /// [`MessageUrgency::NONE`].
+    #[inline]
+    pub(crate) fn current_if(inherit: bool) -> MessageUrgency {
+        if inherit {
+            MessageUrgency::current()
+        } else {
+            MessageUrgency::NONE
+        }
+    }
+
     /// The calling task's effective urgency.
     pub(crate) fn current() -> MessageUrgency {
         let mode = current_mode();
@@ -79,7 +90,7 @@ impl std::fmt::Debug for ReceiverTask {
 /// Whether a receiver registered from the calling thread should keep its task for a sender to
 /// raise: inside a runtime whose policy orders by urgency.
 #[inline]
-pub(crate) fn raises_receivers() -> bool {
+fn raises_receivers() -> bool {
     current_mode() != Mode::Arrival
 }
 
@@ -89,6 +100,17 @@ unsafe impl Send for ReceiverTask {}
 unsafe impl Sync for ReceiverTask {}
 
 impl ReceiverTask {
+    /// The calling task, for a channel that carries urgency (`inherit`) inside a runtime that
+    /// orders by it; `None` otherwise (no reference taken).
+    #[inline]
+    pub(crate) fn current_if(inherit: bool) -> Option<ReceiverTask> {
+        if inherit && raises_receivers() {
+            ReceiverTask::current()
+        } else {
+            None
+        }
+    }
+
     /// The calling task, if any (takes a reference).
     pub(crate) fn current() -> Option<ReceiverTask> {
         current::with_current(|h| {

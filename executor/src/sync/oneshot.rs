@@ -120,11 +120,7 @@ impl<T> Sender<T> {
         if st.receiver_gone {
             return Err(SendError(value));
         }
-        let urgency = if st.inherit {
-            MessageUrgency::current()
-        } else {
-            MessageUrgency::NONE
-        };
+        let urgency = MessageUrgency::current_if(st.inherit);
         st.value = Some(value);
         st.urgency = urgency;
         st.sender_gone = true;
@@ -290,11 +286,7 @@ impl<T> Receiver<T> {
         if !st.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
             st.waker = Some(cx.waker().clone());
             // The task that waits now (a receiver may move between tasks).
-            let task = if st.inherit && inherit::raises_receivers() {
-                ReceiverTask::current()
-            } else {
-                None
-            };
+            let task = ReceiverTask::current_if(st.inherit);
             let old = std::mem::replace(&mut st.task, task);
             drop(st);
             drop(old);

@@ -125,22 +125,7 @@ impl<T> Chan<T> {
     /// The urgency a message sent now carries.
     #[inline]
     fn stamp(&self) -> MessageUrgency {
-        if self.inherit.load(Ordering::Relaxed) {
-            MessageUrgency::current()
-        } else {
-            MessageUrgency::NONE
-        }
-    }
-
-    /// A waiting receiver registered from the calling task keeps the task when messages may
-    /// raise it (`sync/inherit.rs`, step 2).
-    #[inline]
-    fn receiver_task(&self) -> Option<ReceiverTask> {
-        if self.inherit.load(Ordering::Relaxed) && inherit::raises_receivers() {
-            ReceiverTask::current()
-        } else {
-            None
-        }
+        MessageUrgency::current_if(self.inherit.load(Ordering::Relaxed))
     }
 
     /// Sends without waiting.
@@ -181,6 +166,7 @@ impl<T> Chan<T> {
         value: &mut Option<T>,
         key: &mut Option<usize>,
     ) -> Poll<Result<(), SendError<T>>> {
+        let urgency = self.stamp();
         let mut st = lock(&self.state);
         if st.closed {
             st.send.remove(key);
@@ -195,7 +181,6 @@ impl<T> Chan<T> {
         }
         st.send.remove(key);
         let v = value.take().expect("send future polled after completion");
-        let urgency = self.stamp();
         st.buf.push_back(Message { value: v, urgency });
         let notified = st.recv.notify_one_task();
         drop(st);
@@ -277,8 +262,10 @@ impl<T> Chan<T> {
             }
             None => {
                 crate::loom::reached("chan.recv_waits");
+                // The waiting task is kept for a sender to raise (`sync/inherit.rs`, step 2).
+                let inherit = self.inherit.load(Ordering::Relaxed);
                 st.recv
-                    .register_task(key, cx.waker(), || self.receiver_task());
+                    .register_task(key, cx.waker(), || ReceiverTask::current_if(inherit));
                 Poll::Pending
             }
         }
