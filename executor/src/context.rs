@@ -50,6 +50,9 @@ pub(crate) struct Context {
     /// When a cooperative check inside a poll last looked at the I/O reactor (ns, runtime
     /// clock; `coop.rs`).
     pub(crate) io_check: Cell<u64>,
+    /// Inside a batch of wake-ups ([`hold_wakes`]): the groups of workers (bit `g` for group
+    /// `g`) whose wake-up a push was told to hold back ([`hold_wake`]). `None` outside a batch.
+    held_wakes: Cell<Option<u8>>,
 }
 
 thread_local! {
@@ -66,8 +69,40 @@ thread_local! {
             yield_asked: Cell::new(false),
             wake_at_check: Cell::new(false),
             io_check: Cell::new(0),
+            held_wakes: Cell::new(None),
         }
     };
+}
+
+/// Runs `f`, a batch of wake-ups on this thread, collecting the worker wake-ups it holds back
+/// ([`hold_wake`]): returns `f`'s result and the groups to wake now (bit `g` for group `g`).
+/// Inside another batch, `f` just runs: the outer batch wakes them all at its end (0 here).
+pub(crate) fn hold_wakes<R>(f: impl FnOnce() -> R) -> (R, u8) {
+    let outer = CONTEXT.with(|cx| {
+        let outer = cx.held_wakes.get().is_some();
+        if !outer {
+            cx.held_wakes.set(Some(0));
+        }
+        outer
+    });
+    if outer {
+        return (f(), 0);
+    }
+    let out = f();
+    let held = CONTEXT.with(|cx| cx.held_wakes.take()).unwrap_or(0);
+    (out, held)
+}
+
+/// Inside a batch of wake-ups ([`hold_wakes`]): notes that a worker of group `group` is to be
+/// woken at the batch's end, and returns `true`. Outside one: `false` (wake it now).
+pub(crate) fn hold_wake(group: usize) -> bool {
+    CONTEXT.with(|cx| match cx.held_wakes.get() {
+        Some(groups) => {
+            cx.held_wakes.set(Some(groups | 1 << group));
+            true
+        }
+        None => false,
+    })
 }
 
 /// Inside a task poll on a worker thread: calls `f` with the context, the worker index, the
@@ -323,5 +358,28 @@ impl Drop for EnterGuard {
     fn drop(&mut self) {
         let previous = self.previous.take();
         let _ = CONTEXT.try_with(|cx| set_handle(cx, previous));
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::{hold_wake, hold_wakes};
+
+    #[test]
+    fn wakes_are_held_only_inside_a_batch_and_the_outer_batch_gets_them_all() {
+        assert!(!hold_wake(0), "outside a batch a wake-up is done at once");
+        let ((), groups) = hold_wakes(|| {
+            assert!(hold_wake(0));
+            let ((), inner) = hold_wakes(|| {
+                assert!(hold_wake(2));
+            });
+            assert_eq!(
+                inner, 0,
+                "a nested batch leaves its wake-ups to the outer one"
+            );
+            assert!(hold_wake(0));
+        });
+        assert_eq!(groups, 0b101);
+        assert!(!hold_wake(1), "the batch is over");
     }
 }

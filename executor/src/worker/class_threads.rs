@@ -29,6 +29,11 @@
 //! its next cooperative check, so that it moves; a queued task whose class changes through
 //! inheritance is taken out of its group's queue and pushed into its new group's.
 //!
+//! Wake-ups of another group's workers are held back inside a batch of wake-ups (timers fired
+//! together, I/O events; `Shared::wake_batch`) and done at its end, the highest class first:
+//! the woken worker may preempt the waking thread at once. Only the deadline group's workers
+//! wait for timers (`Core::sleep` in `worker/mod.rs`), so a release wakes its own thread.
+//!
 //! # Costs
 //!
 //! Three times the threads (the higher groups' threads park when their class is idle, so they
@@ -152,5 +157,66 @@ mod tests {
         assert!(!one.by_class());
         assert_eq!(one.of(3), 0);
         assert_eq!(one.range(0), 0..4);
+    }
+
+    /// While the deadline worker computes, the others run a task each and park; then a fair
+    /// task sleeps again and
+    /// again while this thread watches who holds the timer-waiter token: only deadline
+    /// workers (index 0 of 1 per class) may. Without that rule the priority or fair worker,
+    /// parked while the deadline worker was busy, takes the token and keeps it.
+    #[test]
+    fn only_deadline_workers_wait_for_timers() {
+        use crate::{Policy, Runtime};
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+        use std::time::Duration;
+
+        let rt = match Runtime::builder()
+            .workers(1)
+            .policy(Policy::Classes)
+            .preemptive_classes(true)
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                eprintln!("skipped: preemptive classes need CAP_SYS_NICE ({e})");
+                return;
+            }
+        };
+        let busy = rt.spawn_with(
+            crate::Sched::default().deadline(Duration::from_millis(100)),
+            async {
+                // Wake the priority and the fair worker: they run these and park again while
+                // this worker computes, the token free.
+                crate::spawn_with(crate::Sched::default().priority(3), async {});
+                crate::spawn(async {});
+                let start = std::time::Instant::now();
+                while start.elapsed() < Duration::from_millis(5) {
+                    std::hint::spin_loop();
+                }
+            },
+        );
+        rt.block_on(busy).unwrap();
+        let done = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&done);
+        rt.spawn(async move {
+            for _ in 0..200 {
+                crate::time::sleep(Duration::from_micros(100)).await;
+            }
+            flag.store(true, Ordering::SeqCst);
+        });
+        let handle = rt.handle();
+        let timers = handle.shared().timers();
+        let mut holders = [0u64; CLASSES];
+        while !done.load(Ordering::SeqCst) {
+            if let Some(worker) = timers.current_waiter() {
+                holders[worker] += 1;
+            }
+        }
+        assert!(
+            holders[0] > 0,
+            "the deadline worker never waited: {holders:?}"
+        );
+        assert_eq!(holders[1..], [0, 0], "waiters by worker: {holders:?}");
     }
 }

@@ -649,12 +649,20 @@ impl<F: Family> Core<F> {
         self.is_searching = false;
     }
 
-    /// Sleeps until unparked; as the timer waiter (if the token is free), at most until the
-    /// earliest timer (see `time/driver.rs`), and in the I/O poller if there is a reactor.
-    /// Returns whether timers are due now, and the wakers of the tasks I/O events made ready.
+    /// Sleeps until unparked; as the timer waiter (if the token is free and this worker may
+    /// hold it), at most until the earliest timer (see `time/driver.rs`), and in the I/O poller
+    /// if there is a reactor. Returns whether timers are due now, and the wakers of the tasks
+    /// I/O events made ready.
+    ///
+    /// Under preemptive classes only the deadline group's workers hold the token: a release
+    /// then wakes the thread that runs it, at the top OS priority, by its own timed park. Were
+    /// a lower group's worker the waiter, the release would take two wake-ups in a row (the
+    /// waiter's, then the deadline worker's), and the first at a lower OS priority. While every
+    /// deadline worker is busy, nobody sleeps with a timeout: the busy workers of every group
+    /// fire due timers between polls and at cooperative checks (`coop.rs`).
     fn sleep(&mut self, shared: &Shared) -> (bool, Vec<Waker>) {
         let timers = shared.timers();
-        if !timers.try_become_waiter(self.index) {
+        if shared.group_of(self.index) != 0 || !timers.try_become_waiter(self.index) {
             self.park.park();
             return (false, Vec::new());
         }
@@ -698,11 +706,12 @@ impl<F: Family> Core<F> {
 /// Wakes the tasks I/O events made ready (with the caller's core in the context), counting a
 /// panicking waker (a hand-made one) as a panic, as timer wakes do.
 pub(crate) fn wake_io(shared: &Shared, io: Vec<Waker>) {
-    let panicked = io
-        .into_iter()
-        .map(reactor::wake_caught)
-        .filter(|&p| p)
-        .count();
+    let panicked = shared.wake_batch(|| {
+        io.into_iter()
+            .map(reactor::wake_caught)
+            .filter(|&p| p)
+            .count()
+    });
     if panicked > 0 {
         shared.accounting.count_panics(panicked as u64);
     }

@@ -153,6 +153,13 @@ impl Shared {
         self.groups.size()
     }
 
+    /// Worker `worker`'s group: 0 unless the workers are split by class (then 0 is the
+    /// deadline class's).
+    #[inline]
+    pub(crate) fn group_of(&self, worker: usize) -> usize {
+        self.groups.of(worker)
+    }
+
     /// The idle protocol's state of worker `worker`'s group.
     #[inline]
     pub(crate) fn idle_of(&self, worker: usize) -> &Idle {
@@ -312,7 +319,7 @@ impl Shared {
 
     /// Fires due timers (see `TimerDriver::fire`), counting panicking wakers as panics.
     pub(crate) fn fire_timers(&self, now: u64) {
-        let (fired, panicked) = self.timers.fire(now);
+        let (fired, panicked) = self.wake_batch(|| self.timers.fire(now));
         if fired > 0 {
             event::emit(EventKind::TimerFire, || (0, fired as u64, 0));
         }
@@ -337,6 +344,45 @@ impl Shared {
     pub(crate) fn notify_parked(&self) {
         if let Some(index) = self.idle.worker_to_notify() {
             self.unpark_worker(index);
+        }
+    }
+
+    /// Runs `wakes`, a batch of wake-ups (timers firing, I/O events) on this thread. Under
+    /// preemptive classes, the wake-ups of other groups' workers its pushes call for are held
+    /// back until the batch's end (`context::hold_wakes`), then done the highest class first.
+    ///
+    /// Why: a woken worker of a higher class runs at a higher OS priority and may preempt this
+    /// thread on its core at once. Woken at the first push, it would leave the rest of the batch
+    /// (the other timers that fired: often the releases of more urgent tasks) in this thread's
+    /// hands until its poll ended. Queued first and woken after, the batch's tasks are all in
+    /// their group's injector when its worker picks, and it wakes its peers itself if there is
+    /// more (the idle protocol's chain).
+    #[inline]
+    pub(crate) fn wake_batch<R>(&self, wakes: impl FnOnce() -> R) -> R {
+        if !self.groups.by_class() {
+            return wakes();
+        }
+        self.wake_batch_held(wakes)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wake_batch_held<R>(&self, wakes: impl FnOnce() -> R) -> R {
+        let (out, groups) = crate::context::hold_wakes(wakes);
+        for group in 0..self.groups.count() {
+            if groups & (1 << group) != 0 {
+                self.notify_group(group);
+            }
+        }
+        out
+    }
+
+    /// A push queued a task for group `group`'s workers, of whom one should be woken: now, or
+    /// inside a batch of wake-ups ([`wake_batch`](Self::wake_batch)) at its end.
+    #[inline]
+    pub(crate) fn notify_group_after_batch(&self, group: usize) {
+        if !crate::context::hold_wake(group) {
+            self.notify_group(group);
         }
     }
 

@@ -15,7 +15,9 @@ use crate::worker::class_threads::task_group;
 use crate::worker::{preempt, Picked, Shared, Wake};
 
 impl<const C: bool> OrderedQueues<C> {
-    /// [`push_from`](Self::push_from) under preemptive classes (`class_threads.rs`).
+    /// [`push_from`](Self::push_from) under preemptive classes (`class_threads.rs`): a task of
+    /// another group goes to that group's injector, and one of its parked workers is woken (at
+    /// the end of the batch of wake-ups this push belongs to, if any: `Shared::wake_batch`).
     #[cold]
     #[inline(never)]
     pub(super) fn push_routed(&self, shared: &Shared, worker: usize, task: Notified) -> Wake {
@@ -24,7 +26,7 @@ impl<const C: bool> OrderedQueues<C> {
             return self.push(shared, &self.queues[worker], task, group);
         }
         let _ = self.push(shared, self.injector(group), task, group);
-        shared.notify_group(group);
+        shared.notify_group_after_batch(group);
         Wake::No
     }
 
