@@ -8,6 +8,11 @@
 //! | `mixed-latency`, `mixed-latency-hogs` | each classes row (`kairos-classes`, `kairos-classes-preemptive`): miss ratio no more than `kernel-fifo`'s, and the control task's (`ctrl`) rel→poll p99 at most 2x `kernel-fifo`'s |
 //!
 //! Medians over the rounds, as in the tables.
+//!
+//! Like with like: the kernel threads run on every CPU of the machine, the kairos backends on
+//! `--workers` workers (per class under preemptive classes). With fewer workers than CPUs
+//! (the periodic built-ins default to 1) a kairos row has less machine than the kernel rows,
+//! and the goal lines say so and name the `--workers` that compares like with like.
 
 use super::RtRow;
 
@@ -27,8 +32,9 @@ fn verdict(met: bool) -> &'static str {
 }
 
 /// The goal lines for `workload`'s `rows` (none when the rows a goal compares are not all in the
-/// run, or did not run).
-pub fn lines(workload: &str, rows: &[RtRow]) -> Vec<String> {
+/// run, or did not run), for a run of the kairos backends on `workers` workers on a machine of
+/// `cpus` CPUs.
+pub fn lines(workload: &str, rows: &[RtRow], workers: usize, cpus: usize) -> Vec<String> {
     let row = |b: &str| rows.iter().find(|r| r.backend == b && r.measured);
     let Some(fifo) = row("kernel-fifo") else {
         return Vec::new();
@@ -73,6 +79,11 @@ pub fn lines(workload: &str, rows: &[RtRow]) -> Vec<String> {
         }
         _ => {}
     }
+    if !out.is_empty() && workers < cpus {
+        out.push(format!(
+            "goal: not like with like: kairos ran {workers} worker(s) (per class), the kernel              threads on {cpus} CPUs; rerun with --workers {cpus} to compare on the same CPUs"
+        ));
+    }
     out
 }
 
@@ -89,7 +100,7 @@ mod tests {
         let mut classes = row("kairos-classes", "mixed-latency", &["ctrl", "sensor"]);
         classes.miss_ratio.median = 0.003;
         classes.tasks[0].start_p99.median = 100.0;
-        let mixed = lines("mixed-latency", &[fifo.clone(), classes]);
+        let mixed = lines("mixed-latency", &[fifo.clone(), classes.clone()], 2, 2);
         assert_eq!(mixed.len(), 2, "{mixed:?}");
         assert!(mixed[0].contains("0.30% vs kernel-fifo 0.20%") && mixed[0].ends_with("MISSED"));
         assert!(
@@ -100,7 +111,7 @@ mod tests {
         fifo.start_p99.median = 600.0;
         let mut pre = row("kairos-classes-preemptive", "non-yielding-hogs", &["ctrl"]);
         pre.start_p99.median = 80.0;
-        let hogs = lines("non-yielding-hogs", &[pre.clone(), fifo.clone()]);
+        let hogs = lines("non-yielding-hogs", &[pre.clone(), fifo.clone()], 2, 2);
         assert_eq!(hogs.len(), 1);
         assert!(
             hogs[0].contains("0.13x") && hogs[0].ends_with(": met"),
@@ -108,8 +119,14 @@ mod tests {
         );
 
         // On another workload, or without a measured kernel-fifo row, nothing.
-        assert!(lines("latency-under-load", &[pre.clone(), fifo.clone()]).is_empty());
+        // Fewer workers than CPUs: the lines say the comparison is not like with like.
+        let fewer = lines("mixed-latency", &[fifo.clone(), classes], 1, 2);
+        assert_eq!(fewer.len(), 3, "{fewer:?}");
+        assert!(fewer[2].contains("rerun with --workers 2"), "{fewer:?}");
+
+        // On another workload, or without a measured kernel-fifo row, nothing.
+        assert!(lines("latency-under-load", &[pre.clone(), fifo.clone()], 1, 2).is_empty());
         fifo.measured = false;
-        assert!(lines("non-yielding-hogs", &[pre, fifo]).is_empty());
+        assert!(lines("non-yielding-hogs", &[pre, fifo], 1, 2).is_empty());
     }
 }

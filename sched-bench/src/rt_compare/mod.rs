@@ -312,7 +312,8 @@ pub fn compare(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
             println!("{line}");
         }
     }
-    for line in goals::lines(opts.workload.name, &rows) {
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    for line in goals::lines(opts.workload.name, &rows, opts.workers, cpus) {
         println!("{line}");
     }
     if opts.cyclic {
