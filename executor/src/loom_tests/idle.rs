@@ -34,6 +34,36 @@ fn last_searcher_parking_vs_push() {
     });
 }
 
+/// No lost wake-up when the last searcher finds work and wakes a peer only if more work is
+/// visible (`Shared::notify_after_search`, preemptive classes): worker 0 leaves the searching
+/// state, then looks at the injector, while another thread pushes and asks whom to notify
+/// (worker 1 is parked). In every interleaving, either the pusher wakes worker 1, or worker 0
+/// sees the work and wakes a peer itself.
+#[test]
+fn last_searcher_finding_work_vs_push() {
+    check(&["idle.last_searcher_found_work"], || {
+        let idle = Arc::new(Idle::new(2));
+        assert!(!idle.transition_worker_to_parked(1, false));
+        let inject = Arc::new(Inject::<u32>::new());
+        assert!(idle.transition_worker_to_searching());
+
+        let pusher = {
+            let (idle, inject) = (idle.clone(), inject.clone());
+            thread::spawn(move || {
+                inject.try_push(7).unwrap();
+                idle.worker_to_notify()
+            })
+        };
+        let last_searcher = idle.transition_worker_from_searching();
+        let saw_work = last_searcher && !inject.is_empty();
+        let notified = pusher.join().unwrap();
+        assert!(
+            notified == Some(1) || saw_work,
+            "work pushed, nobody woken and the searcher that found work did not see it"
+        );
+    });
+}
+
 /// At most one worker is woken per push while nobody searches, and a woken worker counts as
 /// searching, so a second concurrent push wakes nobody else (no thundering herd).
 #[test]

@@ -219,4 +219,46 @@ mod tests {
         );
         assert_eq!(holders[1..], [0, 0], "waiters by worker: {holders:?}");
     }
+
+    /// A deadline task sleeps 200 times on two deadline workers: the worker that wakes for the
+    /// timer runs the task and parks again, without waking its idle peer for nothing
+    /// (`Shared::notify_after_search`). The deadline workers then park about once per sleep;
+    /// a wake of the peer at every release made it about twice.
+    #[test]
+    fn a_release_does_not_wake_the_idle_peer() {
+        use crate::{Policy, Runtime, Sched};
+        use std::time::Duration;
+
+        const SLEEPS: u64 = 200;
+        let rt = match Runtime::builder()
+            .workers(2)
+            .policy(Policy::Classes)
+            .preemptive_classes(true)
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                eprintln!("skipped: preemptive classes need CAP_SYS_NICE ({e})");
+                return;
+            }
+        };
+        let handle = rt.handle();
+        let parks = || -> u64 {
+            (0..2)
+                .map(|w| handle.shared().worker_metrics(w).read().2)
+                .sum()
+        };
+        let before = parks();
+        let sleeper = rt.spawn_with(Sched::default().deadline(Duration::from_millis(1)), async {
+            for _ in 0..SLEEPS {
+                crate::time::sleep(Duration::from_micros(100)).await;
+            }
+        });
+        rt.block_on(sleeper).unwrap();
+        let per_sleep = (parks() - before) as f64 / SLEEPS as f64;
+        assert!(
+            per_sleep < 1.5,
+            "deadline workers parked {per_sleep:.2} times per sleep"
+        );
+    }
 }

@@ -120,7 +120,11 @@ impl Idle {
     pub(crate) fn transition_worker_from_searching(&self) -> bool {
         let prev = self.state.fetch_sub(1, Ordering::SeqCst);
         debug_assert!(num_searching(prev) > 0);
-        num_searching(prev) == 1
+        let last = num_searching(prev) == 1;
+        if last {
+            crate::loom::reached("idle.last_searcher_found_work");
+        }
+        last
     }
 
     /// `worker` is about to park. Returns `true` if it was the last searcher, in which case it

@@ -291,7 +291,7 @@ pub(crate) fn step<F: Family>(
                     .transition_worker_from_searching()
                 {
                     // We were the last searcher and found work: there may be more.
-                    shared.notify_parked_near(core.index);
+                    shared.notify_after_search(core.index);
                 }
             }
             (core.run_task(picked, shared), Step::Polled)
@@ -623,7 +623,7 @@ impl<F: Family> Core<F> {
                 // timers are pending, a parked worker must take over the wait, or the next
                 // deadline would wait for this worker's next step (a whole poll, or longer).
                 if shared.timers().next_deadline().is_some() {
-                    shared.notify_any_group();
+                    shared.notify_timer_waiter();
                 }
                 return core;
             }

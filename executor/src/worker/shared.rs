@@ -394,28 +394,53 @@ impl Shared {
         }
     }
 
-    /// Wakes one parked worker of any group (the highest class first), if some group's idle
-    /// protocol says so: for work any worker can do, as taking over the timer wait.
-    pub(super) fn notify_any_group(&self) {
-        for group in 0..self.groups.count() {
-            if let Some(index) = self.group_idle(group).worker_to_notify() {
-                self.unpark_worker(index);
-                return;
-            }
-        }
+    /// Wakes a parked worker to take over the timer wait: one of group 0, the group whose
+    /// workers hold the timer-waiter token (every worker, unless the workers are split by
+    /// class: then the deadline class's, `Core::sleep`), if its idle protocol says so.
+    pub(super) fn notify_timer_waiter(&self) {
+        self.notify_group(0);
     }
 
     /// After the last searcher of `worker`'s group left: wake a worker of the group if any queue
     /// it looks at has work.
     pub(super) fn notify_if_work_pending(&self, worker: usize) {
-        let pending = match &self.queues {
+        if self.work_pending(worker) {
+            self.notify_parked_near(worker);
+        }
+    }
+
+    /// Whether any queue worker `worker`'s group looks at has work.
+    fn work_pending(&self, worker: usize) -> bool {
+        match &self.queues {
             Queues::Fifo(q) => q.any_work(),
             Queues::Ordered(q) => q.any_work(self.groups.of(worker)),
             Queues::Classes(q) => q.any_work(self.groups.of(worker)),
-        };
-        if pending {
-            self.notify_parked_near(worker);
         }
+    }
+
+    /// The last searcher of `worker`'s group found work (and left the searching state): there
+    /// may be more, so one parked worker of the group is woken (the idle protocol, `idle.rs`).
+    ///
+    /// Under preemptive classes only if there is more to do: a queue of the group has work, or
+    /// timers are pending with nobody waiting for them. The queues are read after the leave (a
+    /// read-modify-write of the idle state), so a push that counted on this searcher is seen,
+    /// and a later push finds no searcher and wakes a worker itself: the argument of the
+    /// parking recheck (`notify_if_work_pending`). Why: the wake-up is a system call and an
+    /// interrupt on the path from a deadline release to its poll (11 µs of the 30 µs p50 on
+    /// `non-yielding-hogs` with 2 workers), and the woken `SCHED_FIFO` worker then searches at
+    /// its real-time priority, on a core a fair worker computes on, for nothing.
+    #[inline]
+    pub(super) fn notify_after_search(&self, worker: usize) {
+        if self.groups.by_class() && !self.more_after_search(worker) {
+            return;
+        }
+        self.notify_parked_near(worker);
+    }
+
+    #[cold]
+    fn more_after_search(&self, worker: usize) -> bool {
+        self.work_pending(worker)
+            || (self.timers.next_deadline().is_some() && self.timers.current_waiter().is_none())
     }
 
     /// Queues a task scheduled from outside the workers on the injector. After shutdown the task
