@@ -68,6 +68,9 @@ pub struct CompareOpts {
     pub memory_limit: Option<u64>,
     /// Workload files: accept times beyond a day (`--allow-long-times`).
     pub allow_long_times: bool,
+    /// Periodic built-ins: pinning and OS priority of the kairos workers (`--pin`,
+    /// `--worker-priority`).
+    pub rt: crate::rt_settings::RtSettings,
 }
 
 /// Rounds of a batch workload when `--rounds` is not given.
@@ -159,6 +162,7 @@ pub fn run(opts: &CompareOpts) -> Result<Vec<Row>, BenchError> {
                 rtapp_log: opts.rtapp_log.clone(),
                 seed: opts.seed.unwrap_or(crate::rt_compare::sim::DEFAULT_SEED),
                 wide: opts.wide,
+                rt: opts.rt,
             })?;
             return Ok(Vec::new());
         }

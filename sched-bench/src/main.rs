@@ -437,6 +437,19 @@ struct CompareArgs {
     /// than a day, which are refused by default as likely unit mistakes.
     #[arg(long)]
     allow_long_times: bool,
+    /// Periodic built-ins: pin kairos worker i to the i-th allowed core (Builder::pin_workers)
+    /// in every kairos round.
+    #[arg(long)]
+    pin: bool,
+    /// Periodic built-ins: OS priority of the kairos workers: normal, or realtime (SCHED_FIFO
+    /// at --rt-priority; needs CAP_SYS_NICE, else the row reports the build error). Under
+    /// kairos-classes-preemptive it moves the deadline class to --rt-priority.
+    #[arg(long, value_enum, default_value = "normal")]
+    worker_priority: rt_settings::WorkerPriorityArg,
+    /// SCHED_FIFO priority of --worker-priority realtime.
+    #[arg(long, default_value_t = rt_settings::DEFAULT_RT_PRIORITY,
+          value_parser = clap::value_parser!(u8).range(1..=99))]
+    rt_priority: u8,
 }
 
 /// `--duration`: a duration with a unit, longer than zero.
@@ -509,6 +522,7 @@ fn main() -> ExitCode {
             rtapp_log: a.rtapp_log,
             seed: a.seed,
             wide: a.wide,
+            rt: rt_settings::RtSettings::new(a.pin, a.worker_priority, a.rt_priority),
         })
         .map(drop),
         Command::Report(a) => results::run(&results::ReportOpts {

@@ -88,6 +88,7 @@ pub fn run(opts: &ReportOpts) -> Result<Vec<PathBuf>, BenchError> {
         };
         let rt = RtOpts {
             workload,
+            rt: crate::rt_settings::RtSettings::default(),
             set,
             rounds: opts.rounds,
             workers: set.workers,
@@ -243,6 +244,7 @@ mod tests {
                 Section {
                     rt: RtOpts {
                         workload,
+                        rt: crate::rt_settings::RtSettings::default(),
                         set,
                         rounds: 5,
                         workers: set.workers,

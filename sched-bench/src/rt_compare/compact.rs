@@ -168,6 +168,7 @@ mod tests {
             rows.push(refused);
             let opts = RtOpts {
                 workload: w,
+                rt: crate::rt_settings::RtSettings::default(),
                 set,
                 rounds: 1000,
                 workers: 1024,

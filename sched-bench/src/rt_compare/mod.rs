@@ -133,6 +133,8 @@ pub struct RtOpts {
     pub seed: u64,
     /// Print the full tables and notes instead of the compact default (`--wide`).
     pub wide: bool,
+    /// Pinning and OS priority of the kairos workers (`--pin`, `--worker-priority`).
+    pub rt: crate::rt_settings::RtSettings,
 }
 
 /// What one periodic task did in one round.
@@ -312,8 +314,12 @@ pub fn compare(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
             println!("{line}");
         }
     }
+    if !opts.rt.is_default() {
+        println!("note: kairos workers: {}", opts.rt.describe());
+    }
     let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    for line in goals::lines(opts.workload.name, &rows, opts.workers, cpus) {
+    let realtime = opts.rt.fifo_priority.is_some();
+    for line in goals::lines(opts.workload.name, &rows, opts.workers, cpus, realtime) {
         println!("{line}");
     }
     if opts.cyclic {
@@ -409,7 +415,10 @@ pub fn run(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
                     mode,
                     opts.kairos_periodic,
                     &opts.set,
-                    opts.workers,
+                    run::Workers {
+                        count: opts.workers,
+                        rt: opts.rt,
+                    },
                     opts.duration,
                     opts.trace.as_deref().map(|dir| {
                         dir.join(format!(

@@ -73,8 +73,17 @@ pub enum KairosPeriodic {
     TaskLoop,
 }
 
-/// One round on kairos under `policy`; with `trace`, the round's runtime trace is written to
-/// that file (Chrome trace event format).
+/// The kairos workers of a round: how many, pinned or not, at which OS priority.
+#[derive(Clone, Copy, Debug)]
+pub struct Workers {
+    /// Worker threads (per class under preemptive classes).
+    pub count: usize,
+    /// `--pin`, `--worker-priority`.
+    pub rt: crate::rt_settings::RtSettings,
+}
+
+/// One round on kairos under `policy` on `workers`; with `trace`, the round's runtime trace is
+/// written to that file (Chrome trace event format).
 ///
 /// # Errors
 /// The runtime cannot be built or shut down, a periodic task is refused, a task panicked, the
@@ -84,18 +93,21 @@ pub fn kairos(
     kairos_mode: KairosMode,
     mode: KairosPeriodic,
     set: &PeriodicSet,
-    workers: usize,
+    workers: Workers,
     duration: Duration,
     trace: Option<PathBuf>,
 ) -> Result<Round, BenchError> {
+    let Workers { count: workers, rt } = workers;
     let label = kairos_backend_label(policy, kairos_mode);
     let _watchdog = Watchdog::arm(format!("{label} round"), duration + HANG_MARGIN);
     let rt = kairos_mode
         .tune(
-            kairos::Runtime::builder()
-                .workers(workers)
-                .policy(policy)
-                .thread_name("kairos-bench"),
+            rt.apply(
+                kairos::Runtime::builder()
+                    .workers(workers)
+                    .policy(policy)
+                    .thread_name("kairos-bench"),
+            ),
         )
         .build()
         .map_err(|e| BenchError::Build {
