@@ -199,19 +199,34 @@ struct MicroArgs {
     /// every field either way.
     #[arg(long)]
     wide: bool,
+    #[command(flatten)]
+    rt: RtArgs,
+}
+
+/// The kairos workers' real-time settings (`micro`, and `compare` on the periodic built-ins).
+#[derive(clap::Args, Debug)]
+struct RtArgs {
     /// Pin kairos worker i to the i-th allowed core (Builder::pin_workers), in every kairos
     /// runtime of the run.
     #[arg(long)]
     pin: bool,
     /// OS priority of every kairos runtime's workers: normal, or realtime (SCHED_FIFO at
-    /// --rt-priority; needs CAP_SYS_NICE, else the runtime build fails and says so).
+    /// --rt-priority; needs CAP_SYS_NICE, else the runtime build fails and says so). Under
+    /// kairos-classes-preemptive it moves the deadline class to --rt-priority.
     #[arg(long, value_enum, default_value = "normal")]
     worker_priority: rt_settings::WorkerPriorityArg,
-    /// SCHED_FIFO priority of --worker-priority realtime and of timer_precision's cyclictest
-    /// row.
+    /// SCHED_FIFO priority of --worker-priority realtime (and of micro's timer_precision
+    /// cyclictest row).
     #[arg(long, default_value_t = rt_settings::DEFAULT_RT_PRIORITY,
           value_parser = clap::value_parser!(u8).range(1..=99))]
     rt_priority: u8,
+}
+
+impl RtArgs {
+    /// As the kairos builders take them.
+    fn settings(&self) -> rt_settings::RtSettings {
+        rt_settings::RtSettings::new(self.pin, self.worker_priority, self.rt_priority)
+    }
 }
 
 /// A switch given on the command line.
@@ -437,19 +452,9 @@ struct CompareArgs {
     /// than a day, which are refused by default as likely unit mistakes.
     #[arg(long)]
     allow_long_times: bool,
-    /// Periodic built-ins: pin kairos worker i to the i-th allowed core (Builder::pin_workers)
-    /// in every kairos round.
-    #[arg(long)]
-    pin: bool,
-    /// Periodic built-ins: OS priority of the kairos workers: normal, or realtime (SCHED_FIFO
-    /// at --rt-priority; needs CAP_SYS_NICE, else the row reports the build error). Under
-    /// kairos-classes-preemptive it moves the deadline class to --rt-priority.
-    #[arg(long, value_enum, default_value = "normal")]
-    worker_priority: rt_settings::WorkerPriorityArg,
-    /// SCHED_FIFO priority of --worker-priority realtime.
-    #[arg(long, default_value_t = rt_settings::DEFAULT_RT_PRIORITY,
-          value_parser = clap::value_parser!(u8).range(1..=99))]
-    rt_priority: u8,
+    /// Periodic built-ins: the kairos rows' real-time settings.
+    #[command(flatten)]
+    rt: RtArgs,
 }
 
 /// `--duration`: a duration with a unit, longer than zero.
@@ -478,7 +483,7 @@ fn main() -> ExitCode {
             peer: a.peer,
             go: a.go,
             wide: a.wide,
-            rt: rt_settings::RtSettings::new(a.pin, a.worker_priority, a.rt_priority),
+            rt: a.rt.settings(),
         })
         .map(drop),
         Command::Soak(a) => {
@@ -522,7 +527,7 @@ fn main() -> ExitCode {
             rtapp_log: a.rtapp_log,
             seed: a.seed,
             wide: a.wide,
-            rt: rt_settings::RtSettings::new(a.pin, a.worker_priority, a.rt_priority),
+            rt: a.rt.settings(),
         })
         .map(drop),
         Command::Report(a) => results::run(&results::ReportOpts {

@@ -6,6 +6,18 @@ use crate::queue::inject::Inject;
 use crate::worker::idle::Idle;
 use loom::thread;
 
+/// A thread that pushes work onto `inject`, then asks `idle` whom to wake (as a pusher does).
+fn push_and_notify(
+    idle: &Arc<Idle>,
+    inject: &Arc<Inject<u32>>,
+) -> thread::JoinHandle<Option<usize>> {
+    let (idle, inject) = (idle.clone(), inject.clone());
+    thread::spawn(move || {
+        inject.try_push(7).unwrap();
+        idle.worker_to_notify()
+    })
+}
+
 /// No lost wake-up: worker 0, the only searcher, gives up and parks while another thread pushes
 /// work and asks whom to notify. In every interleaving, either the pusher wakes worker 0, or
 /// worker 0 (as the last searcher) sees the work in its recheck.
@@ -17,13 +29,7 @@ fn last_searcher_parking_vs_push() {
         // Worker 1 is busy (unparked, not searching); worker 0 searches.
         assert!(idle.transition_worker_to_searching());
 
-        let pusher = {
-            let (idle, inject) = (idle.clone(), inject.clone());
-            thread::spawn(move || {
-                inject.try_push(7).unwrap();
-                idle.worker_to_notify()
-            })
-        };
+        let pusher = push_and_notify(&idle, &inject);
         let last_searcher = idle.transition_worker_to_parked(0, true);
         let saw_work = last_searcher && !inject.is_empty();
         let notified = pusher.join().unwrap();
@@ -47,13 +53,7 @@ fn last_searcher_finding_work_vs_push() {
         let inject = Arc::new(Inject::<u32>::new());
         assert!(idle.transition_worker_to_searching());
 
-        let pusher = {
-            let (idle, inject) = (idle.clone(), inject.clone());
-            thread::spawn(move || {
-                inject.try_push(7).unwrap();
-                idle.worker_to_notify()
-            })
-        };
+        let pusher = push_and_notify(&idle, &inject);
         let last_searcher = idle.transition_worker_from_searching();
         let saw_work = last_searcher && !inject.is_empty();
         let notified = pusher.join().unwrap();

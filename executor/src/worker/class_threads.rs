@@ -159,6 +159,23 @@ mod tests {
         assert_eq!(one.range(0), 0..4);
     }
 
+    /// A runtime of preemptive classes with `per_class` workers per class, or `None` (and a
+    /// note) without CAP_SYS_NICE.
+    fn preemptive_runtime(per_class: usize) -> Option<crate::Runtime> {
+        match crate::Runtime::builder()
+            .workers(per_class)
+            .policy(crate::Policy::Classes)
+            .preemptive_classes(true)
+            .build()
+        {
+            Ok(rt) => Some(rt),
+            Err(e) => {
+                eprintln!("skipped: preemptive classes need CAP_SYS_NICE ({e})");
+                None
+            }
+        }
+    }
+
     /// While the deadline worker computes, the others run a task each and park; then a fair
     /// task sleeps again and
     /// again while this thread watches who holds the timer-waiter token: only deadline
@@ -166,22 +183,12 @@ mod tests {
     /// parked while the deadline worker was busy, takes the token and keeps it.
     #[test]
     fn only_deadline_workers_wait_for_timers() {
-        use crate::{Policy, Runtime};
         use std::sync::atomic::{AtomicBool, Ordering};
         use std::sync::Arc;
         use std::time::Duration;
 
-        let rt = match Runtime::builder()
-            .workers(1)
-            .policy(Policy::Classes)
-            .preemptive_classes(true)
-            .build()
-        {
-            Ok(rt) => rt,
-            Err(e) => {
-                eprintln!("skipped: preemptive classes need CAP_SYS_NICE ({e})");
-                return;
-            }
+        let Some(rt) = preemptive_runtime(1) else {
+            return;
         };
         let busy = rt.spawn_with(
             crate::Sched::default().deadline(Duration::from_millis(100)),
@@ -226,21 +233,12 @@ mod tests {
     /// a wake of the peer at every release made it about twice.
     #[test]
     fn a_release_does_not_wake_the_idle_peer() {
-        use crate::{Policy, Runtime, Sched};
+        use crate::Sched;
         use std::time::Duration;
 
         const SLEEPS: u64 = 200;
-        let rt = match Runtime::builder()
-            .workers(2)
-            .policy(Policy::Classes)
-            .preemptive_classes(true)
-            .build()
-        {
-            Ok(rt) => rt,
-            Err(e) => {
-                eprintln!("skipped: preemptive classes need CAP_SYS_NICE ({e})");
-                return;
-            }
+        let Some(rt) = preemptive_runtime(2) else {
+            return;
         };
         let handle = rt.handle();
         let parks = || -> u64 {
