@@ -426,9 +426,9 @@ impl Shared {
     /// read-modify-write of the idle state), so a push that counted on this searcher is seen,
     /// and a later push finds no searcher and wakes a worker itself: the argument of the
     /// parking recheck (`notify_if_work_pending`). Why: the wake-up is a system call and an
-    /// interrupt on the path from a deadline release to its poll (11 µs of the 30 µs p50 on
-    /// `non-yielding-hogs` with 2 workers), and the woken `SCHED_FIFO` worker then searches at
-    /// its real-time priority, on a core a fair worker computes on, for nothing.
+    /// interrupt on the path from a deadline release to its poll, and the woken `SCHED_FIFO`
+    /// worker then searches at its real-time priority, on a core a fair worker computes on,
+    /// for nothing (figures: `docs/benchmarks.md`, "Preemptive classes: bursts of releases").
     #[inline]
     pub(super) fn notify_after_search(&self, worker: usize) {
         if self.groups.by_class() && !self.more_after_search(worker) {
