@@ -160,6 +160,9 @@ fn an_always_ready_task_does_not_hold_the_set() {
         }
     });
     let done = rt.block_on(local.run_until(async {
+        // Pending once, so that the set runs the spinner at least once whatever the timing
+        // (the spawned task below may complete before its handle is first polled).
+        kairos::yield_now().await;
         // Completes on a worker; the set keeps yielding until the wake arrives.
         kairos::spawn(async { 3 }).await.unwrap()
     }));
