@@ -102,7 +102,8 @@ pub fn lines(
     }
     if !out.is_empty() && workers < cpus {
         out.push(format!(
-            "goal: not like with like: kairos ran {workers} worker(s) (per class), the kernel              threads on {cpus} CPUs; rerun with --workers {cpus} to compare on the same CPUs"
+            "goal: not like with like: kairos ran {workers} worker(s) (per class), the kernel \
+             threads on {cpus} CPUs; rerun with --workers {cpus} to compare on the same CPUs"
         ));
     }
     out
@@ -161,7 +162,12 @@ mod tests {
             true,
         );
         assert_eq!(fewer.len(), 3, "{fewer:?}");
-        assert!(fewer[2].contains("rerun with --workers 2"), "{fewer:?}");
+        assert!(
+            fewer[2].ends_with(
+                "the kernel threads on 2 CPUs; rerun with --workers 2 to compare on the same CPUs"
+            ),
+            "{fewer:?}"
+        );
         // The cooperative row missed at normal OS priority: a line says so.
         let normal = lines("mixed-latency", &[fifo.clone(), classes], 2, 2, false);
         assert_eq!(normal.len(), 3, "{normal:?}");
