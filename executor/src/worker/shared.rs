@@ -437,6 +437,8 @@ impl Shared {
         self.notify_parked_near(worker);
     }
 
+    /// [`notify_after_search`](Self::notify_after_search)'s test: work in a queue of
+    /// `worker`'s group, or pending timers that no parked worker waits for.
     #[cold]
     fn more_after_search(&self, worker: usize) -> bool {
         self.work_pending(worker)
