@@ -223,6 +223,11 @@ fn periodic_flags(opts: &CompareOpts, per_job: bool) -> Result<(), &'static str>
         (opts.plot.is_some(), "--plot"),
         (per_job && opts.cyclic, "--cyclic"),
         (per_job && opts.rtapp_log.is_some(), "--rtapp-log"),
+        (opts.rt.pin, "--pin"),
+        (
+            opts.rt.fifo_priority.is_some(),
+            "--worker-priority realtime",
+        ),
     ];
     match given.iter().find(|(set, _)| *set) {
         Some(&(_, flag)) => Err(flag),

@@ -450,6 +450,14 @@ fn periodic_options_are_refused_elsewhere() {
             "--plot",
             "/tmp/x.svg",
         ][..],
+        &["compare", "--workload", "mixed-small", "--pin"][..],
+        &[
+            "compare",
+            "--workload",
+            "mixed-small",
+            "--worker-priority",
+            "realtime",
+        ][..],
     ] {
         let out = sched_bench(args);
         assert!(!out.status.success(), "{args:?} was accepted");
