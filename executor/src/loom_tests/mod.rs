@@ -36,6 +36,7 @@
 //! | `throttled::two_picks_share_the_due_tasks` | a pick that releases a task |
 //! | `timer::register_vs_waiter` | a registration that finds the timer waiter and unparks it |
 //! | `timer::register_cancel_vs_fire` | registration and cancel from a foreign thread vs firing |
+//! | `timer::co_waiters_exclude_each_other` | two parking workers race for the co-waiter token while a simultaneous timer is registered |
 //! | `join_set::finish_vs_join_next_registration` | a finishing task that finds `join_next`'s waker registered and wakes it |
 //! | `backoff::spin_wait_yields_to_the_setter` | (assertion only) the shim's `Backoff` yields to loom |
 //! | `chan::*` (`sync/chan/`) | a receiver / a sender waiting (empty / full buffer); a dropped notified receiver or sender passing its wake-up on; close and last-sender drop racing waiters |

@@ -88,3 +88,53 @@ fn register_cancel_vs_fire() {
         assert_eq!(driver.next_deadline(), None);
     });
 }
+
+/// What a parking worker without the waiter token does about the co-waiter token, with the
+/// timed park left out: `holders` counts the workers holding it.
+fn co_wait(driver: &TimerDriver, holders: &AtomicUsize, index: usize) {
+    let Some(deadline) = driver.simultaneous_deadline() else {
+        return;
+    };
+    assert_eq!(deadline, 100);
+    if driver.try_become_co_waiter(index) {
+        assert_eq!(holders.fetch_add(1, Ordering::SeqCst), 0, "two co-waiters");
+        holders.fetch_sub(1, Ordering::SeqCst);
+        driver.release_co_waiter(index);
+    }
+}
+
+/// The co-waiter token (see "A second waiter" in `time/driver.rs`): while worker 0 holds the
+/// waiter token, workers 1 and 2 park and race for the co-waiter token as a foreign thread
+/// registers a second timer due with the first. At most one of them holds it at any time (the
+/// loser parks without a timeout), only once the hint shows the two deadlines, and both tokens
+/// are free again at the end.
+#[test]
+fn co_waiters_exclude_each_other() {
+    check(&["timer.co_waiter_taken"], || {
+        let driver = Arc::new(TimerDriver::new());
+        let (_first, _) = driver.register(100, Waker::noop());
+        assert!(driver.try_become_waiter(0));
+        let holders = Arc::new(AtomicUsize::new(0));
+        let registrar = {
+            let driver = driver.clone();
+            thread::spawn(move || {
+                // Due with the earliest, so it may unpark the waiter (worker 0, not modelled).
+                let (_key, unpark) = driver.register(100, Waker::noop());
+                assert!(unpark.is_none_or(|worker| worker == 0));
+            })
+        };
+        let other = {
+            let (driver, holders) = (driver.clone(), holders.clone());
+            thread::spawn(move || co_wait(&driver, &holders, 2))
+        };
+        co_wait(&driver, &holders, 1);
+        registrar.join().unwrap();
+        other.join().unwrap();
+        driver.release_waiter(0);
+        assert_eq!(driver.simultaneous_deadline(), Some(100));
+        assert!(driver.try_become_co_waiter(1));
+        driver.release_co_waiter(1);
+        assert_eq!(driver.fire(100), (2, 0));
+        assert_eq!(driver.simultaneous_deadline(), None);
+    });
+}

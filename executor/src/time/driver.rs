@@ -28,6 +28,19 @@
 //! remembers an unpark that arrives before the park). The loom model
 //! `timer::register_vs_waiter` checks this: a missed hand-over is a deadlock there.
 //!
+//! # A second waiter for simultaneous deadlines
+//!
+//! Periodic tasks released on one grid often fall due together. With one waiter the second
+//! release waits for the waiter to wake, fire both, and then wake a parked peer: two kernel
+//! wake-ups in a row. So a second parked worker may take the *co-waiter* token (`co_waiter`)
+//! and park with a timeout too, until the second-earliest deadline (`second_deadline`, the
+//! earlier child of the heap's root, published with `next_deadline`), but only while that
+//! deadline lies within [`CO_WAIT_WINDOW_NS`] of the earliest: both workers then wake by their
+//! own timers at once, as two kernel threads would. The co-waiter is a shortcut, not a duty:
+//! nothing relies on it waking (the waiter's handshake above is what guarantees that timers
+//! fire), so a registration never unparks it and a stale `second_deadline` costs at most one
+//! early or missed shortcut wake-up.
+//!
 //! # Who fires
 //!
 //! Whoever finds `next_deadline <= now`: the waiter when its timed park returns, or a busy worker
@@ -43,6 +56,10 @@ use std::task::Waker;
 const NO_DEADLINE: u64 = u64::MAX;
 /// `waiter` when no worker holds the token.
 const NO_WAITER: usize = usize::MAX;
+/// How close to the earliest deadline the second-earliest must be for a second parked worker to
+/// wait for it too (see "A second waiter" in the module docs): about one kernel wake-up latency,
+/// the delay a release would otherwise wait for its worker after the first one fired it.
+pub(crate) const CO_WAIT_WINDOW_NS: u64 = 50_000;
 /// Expired timers taken per lock acquisition in `fire`: bounds the stack buffer and how long
 /// registrations wait behind a burst of expiries.
 const FIRE_BATCH: usize = 32;
@@ -53,8 +70,13 @@ pub(crate) struct TimerDriver {
     heap: Mutex<TimerHeap>,
     /// Earliest pending deadline in ns, `NO_DEADLINE` if none. Written under the heap lock.
     next_deadline: AtomicU64,
+    /// Second-earliest pending deadline in ns, `NO_DEADLINE` if fewer than two timers. Written
+    /// under the heap lock; read as a hint (see "A second waiter" in the module docs).
+    second_deadline: AtomicU64,
     /// Index of the worker holding the waiter token, `NO_WAITER` if none.
     waiter: AtomicUsize,
+    /// Index of the worker holding the co-waiter token, `NO_WAITER` if none.
+    co_waiter: AtomicUsize,
 }
 
 impl TimerDriver {
@@ -63,7 +85,9 @@ impl TimerDriver {
         TimerDriver {
             heap: Mutex::new(TimerHeap::new()),
             next_deadline: AtomicU64::new(NO_DEADLINE),
+            second_deadline: AtomicU64::new(NO_DEADLINE),
             waiter: AtomicUsize::new(NO_WAITER),
+            co_waiter: AtomicUsize::new(NO_WAITER),
         }
     }
 
@@ -77,6 +101,7 @@ impl TimerDriver {
             if earliest {
                 self.next_deadline.store(deadline, Ordering::SeqCst);
             }
+            self.publish_second(&heap);
             (key, earliest)
         };
         if !earliest {
@@ -110,6 +135,13 @@ impl TimerDriver {
     fn publish_earliest(&self, heap: &TimerHeap) {
         let next = heap.earliest().unwrap_or(NO_DEADLINE);
         self.next_deadline.store(next, Ordering::SeqCst);
+        self.publish_second(heap);
+    }
+
+    /// Updates the `second_deadline` hint. Heap lock held.
+    fn publish_second(&self, heap: &TimerHeap) {
+        let second = heap.second_earliest().unwrap_or(NO_DEADLINE);
+        self.second_deadline.store(second, Ordering::Relaxed);
     }
 
     /// The earliest pending deadline (ns), if any.
@@ -156,6 +188,43 @@ impl TimerDriver {
         }
     }
 
+    /// The second-earliest deadline if it falls within [`CO_WAIT_WINDOW_NS`] of the earliest:
+    /// what a co-waiter would wait for. A hint (see "A second waiter" in the module docs).
+    #[inline]
+    pub(crate) fn simultaneous_deadline(&self) -> Option<u64> {
+        let second = self.second_deadline.load(Ordering::Relaxed);
+        let next = self.next_deadline()?;
+        (second != NO_DEADLINE && second <= next.saturating_add(CO_WAIT_WINDOW_NS))
+            .then_some(second)
+    }
+
+    /// Worker `index`, parking without the waiter token, tries to take the co-waiter token.
+    pub(crate) fn try_become_co_waiter(&self, index: usize) -> bool {
+        let taken = self
+            .co_waiter
+            .compare_exchange(NO_WAITER, index, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok();
+        if !taken {
+            crate::loom::reached("timer.co_waiter_taken");
+        }
+        taken
+    }
+
+    /// Worker `index` gives the co-waiter token back after its park.
+    pub(crate) fn release_co_waiter(&self, index: usize) {
+        let prev = self.co_waiter.swap(NO_WAITER, Ordering::AcqRel);
+        debug_assert_eq!(prev, index, "released a co-waiter token it did not hold");
+    }
+
+    /// The worker holding the co-waiter token (tests watch it).
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn current_co_waiter(&self) -> Option<usize> {
+        match self.co_waiter.load(Ordering::SeqCst) {
+            NO_WAITER => None,
+            waiter => Some(waiter),
+        }
+    }
+
     /// Worker `index` tries to take the waiter token before parking.
     pub(crate) fn try_become_waiter(&self, index: usize) -> bool {
         self.waiter
@@ -181,5 +250,40 @@ impl TimerDriver {
     /// Number of pending timers.
     pub(crate) fn len(&self) -> usize {
         lock(&self.heap).len()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::time::Duration;
+
+    /// Two sleeps due together (a microsecond apart) on an idle two-worker runtime: one parked
+    /// worker waits with the waiter token, the other with the co-waiter token, so each would
+    /// wake by its own timer. Without the co-waiter the second worker parks with no timeout.
+    #[test]
+    fn timers_due_together_get_a_second_waiting_worker() {
+        let rt = crate::Runtime::builder().workers(2).build().unwrap();
+        for _ in 0..2 {
+            rt.spawn(crate::time::sleep(Duration::from_secs(60)));
+        }
+        let handle = rt.handle();
+        let timers = handle.shared().timers();
+        // Not a timing threshold: a bound on how long to wait for both workers to park.
+        let start = std::time::Instant::now();
+        loop {
+            if let (Some(waiter), Some(co_waiter)) =
+                (timers.current_waiter(), timers.current_co_waiter())
+            {
+                assert_ne!(waiter, co_waiter);
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "no co-waiter: waiter {:?}, co-waiter {:?}",
+                timers.current_waiter(),
+                timers.current_co_waiter()
+            );
+            std::thread::yield_now();
+        }
     }
 }

@@ -75,6 +75,19 @@ impl TimerHeap {
         self.heap.first().map(|&s| self.slots[s as usize].deadline)
     }
 
+    /// The second-earliest deadline, if two or more timers are pending: the earlier of the
+    /// root's two children. O(1).
+    pub(crate) fn second_earliest(&self) -> Option<u64> {
+        self.heap
+            .get(1..self.heap.len().min(3))
+            .and_then(|children| {
+                children
+                    .iter()
+                    .map(|&s| self.slots[s as usize].deadline)
+                    .min()
+            })
+    }
+
     /// Adds a timer for `deadline` that wakes `waker`.
     pub(crate) fn insert(&mut self, deadline: u64, waker: Waker) -> TimerKey {
         let seq = self.next_seq;
@@ -249,6 +262,25 @@ mod tests {
     }
 
     #[test]
+    fn second_earliest_follows_inserts_and_removals() {
+        let mut h = TimerHeap::new();
+        assert_eq!(h.second_earliest(), None);
+        h.insert(30, waker(0));
+        assert_eq!(h.second_earliest(), None);
+        h.insert(10, waker(1));
+        assert_eq!(h.second_earliest(), Some(30));
+        let k = h.insert(20, waker(2));
+        h.insert(40, waker(3));
+        assert_eq!((h.earliest(), h.second_earliest()), (Some(10), Some(20)));
+        assert!(h.cancel(k));
+        assert_eq!(h.second_earliest(), Some(30));
+        h.insert(10, waker(4));
+        assert_eq!((h.earliest(), h.second_earliest()), (Some(10), Some(10)));
+        assert!(h.pop_expired(10).is_some());
+        assert_eq!((h.earliest(), h.second_earliest()), (Some(10), Some(30)));
+    }
+
+    #[test]
     fn stale_keys_are_ignored() {
         let mut h = TimerHeap::new();
         let k1 = h.insert(10, waker(1));
@@ -301,6 +333,7 @@ mod tests {
             }
             assert_eq!(h.len(), model.len());
             assert_eq!(h.earliest(), model.keys().next().map(|&(d, _)| d));
+            assert_eq!(h.second_earliest(), model.keys().nth(1).map(|&(d, _)| d));
         }
     }
 }

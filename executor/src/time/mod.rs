@@ -10,7 +10,10 @@
 //! A timer is stored in the runtime's timer heap (O(log n) insert and cancel). One parked worker
 //! holds the *timer-waiter token* and sleeps in the kernel until the earliest deadline, with the
 //! thread's timer slack set to 1 ns (`prctl(PR_SET_TIMERSLACK)` on Linux, instead of the default
-//! 50 µs), so the wake-up is as early as the kernel's high-resolution timers allow. Busy workers
+//! 50 µs), so the wake-up is as early as the kernel's high-resolution timers allow. When the
+//! next two timers fall due within 50 µs of each other (periodic tasks on one grid), a second
+//! parked worker waits for the second one as well, so each wakes by its own timer instead of
+//! the second waiting for the first worker to wake it (`time/driver.rs`). Busy workers
 //! check for due timers between polls. The woken task then waits for a worker like any runnable
 //! task: on an idle runtime the release-to-poll latency is the kernel's wake-up latency plus one
 //! scheduling step; on a busy one it adds at most the current poll of each worker.

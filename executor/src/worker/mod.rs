@@ -660,11 +660,16 @@ impl<F: Family> Core<F> {
     /// waiter's, then the deadline worker's), and the first at a lower OS priority. While every
     /// deadline worker is busy, nobody sleeps with a timeout: the busy workers of every group
     /// fire due timers between polls and at cooperative checks (`coop.rs`).
+    ///
+    /// A worker that finds the token taken may wait as the co-waiter instead (`co_wait`).
     fn sleep(&mut self, shared: &Shared) -> (bool, Vec<Waker>) {
         let timers = shared.timers();
-        if shared.group_of(self.index) != 0 || !timers.try_become_waiter(self.index) {
+        if shared.group_of(self.index) != 0 {
             self.park.park();
             return (false, Vec::new());
+        }
+        if !timers.try_become_waiter(self.index) {
+            return (self.co_wait(shared), Vec::new());
         }
         // Token held: read the deadline and the reactor only now (the handshakes with
         // `register` and `Shared::reactor_or_create`).
@@ -700,6 +705,30 @@ impl<F: Family> Core<F> {
         }
         timers.release_waiter(self.index);
         (timers.next_deadline().is_some_and(|d| d <= now_ns()), io)
+    }
+
+    /// Parks a worker that could not take the timer-waiter token: until unparked, or, as the
+    /// co-waiter, at most until the second-earliest timer when it falls due with the earliest
+    /// (see "A second waiter" in `time/driver.rs`), so that two releases due together wake two
+    /// workers by their own timers. Returns whether timers are due now.
+    #[cold]
+    fn co_wait(&mut self, shared: &Shared) -> bool {
+        let timers = shared.timers();
+        let Some(deadline) = timers.simultaneous_deadline() else {
+            self.park.park();
+            return false;
+        };
+        if !timers.try_become_co_waiter(self.index) {
+            self.park.park();
+            return false;
+        }
+        let wait = deadline.saturating_sub(now_ns());
+        if wait > 0 {
+            self.park
+                .park_timeout(std::time::Duration::from_nanos(wait));
+        }
+        timers.release_co_waiter(self.index);
+        timers.next_deadline().is_some_and(|d| d <= now_ns())
     }
 }
 
