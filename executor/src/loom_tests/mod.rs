@@ -40,7 +40,7 @@
 //! | `join_set::finish_vs_join_next_registration` | a finishing task that finds `join_next`'s waker registered and wakes it |
 //! | `backoff::spin_wait_yields_to_the_setter` | (assertion only) the shim's `Backoff` yields to loom |
 //! | `chan::*` (`sync/chan/`) | a receiver / a sender waiting (empty / full buffer); a dropped notified receiver or sender passing its wake-up on; close and last-sender drop racing waiters |
-//! | `oneshot::*` (`sync/oneshot.rs`, `watch.rs`, `broadcast.rs`) | a send waking a waiting oneshot receiver; a watch `changed` waiting; send racing receiver drop |
+//! | `oneshot::*` (`sync/oneshot.rs`, `watch.rs`, `broadcast.rs`) | a send waking a waiting oneshot receiver; a receiver changing wakers while the value is sent; a send racing the receiver's close, and its drop; a watch `changed` waiting |
 //! | `trace::snapshot_vs_push` | a push into a full trace buffer while a reader copies it |
 
 mod backoff;
@@ -65,6 +65,22 @@ mod timer;
 mod trace;
 
 use std::collections::BTreeSet;
+use std::task::{Wake, Waker};
+
+/// Counts wake-ups.
+struct CountWake(std::sync::atomic::AtomicUsize);
+
+impl Wake for CountWake {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// A waker that counts its wake-ups, and the counter.
+fn counting_waker() -> (std::sync::Arc<CountWake>, Waker) {
+    let count = std::sync::Arc::new(CountWake(std::sync::atomic::AtomicUsize::new(0)));
+    (count.clone(), Waker::from(count))
+}
 
 /// Runs `model` under loom and asserts that every path in `paths` was reached by at least one
 /// explored execution.

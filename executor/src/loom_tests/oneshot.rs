@@ -1,7 +1,7 @@
 //! Models of `sync/oneshot.rs`, `sync/watch.rs` and `sync/broadcast.rs`: a send racing the
 //! receiver's registration, and a send racing the receiver's drop.
 
-use super::check;
+use super::{check, counting_waker};
 use crate::sync::{broadcast, oneshot, watch};
 use loom::thread;
 
@@ -14,6 +14,56 @@ fn send_vs_waiting_receiver() {
         let t = thread::spawn(move || tx.send(3).unwrap());
         assert_eq!(rx.blocking_recv(), Ok(3));
         t.join().unwrap();
+    });
+}
+
+/// The receiver, waiting with one waker, polls again with another while the value is sent: the
+/// second poll sees the value, or the send wakes the second waker (the one published when it
+/// completed); never a wake-up lost to the waker being replaced.
+#[test]
+fn send_vs_reregistering_receiver() {
+    check(
+        &[
+            "oneshot.send_wakes_receiver",
+            "oneshot.reregister_finds_value",
+        ],
+        || {
+            let (tx, mut rx) = oneshot::channel::<u32>();
+            let (_first_count, first) = counting_waker();
+            let (second_count, second) = counting_waker();
+            let mut poll = |waker: &std::task::Waker| {
+                let mut cx = std::task::Context::from_waker(waker);
+                std::future::Future::poll(std::pin::Pin::new(&mut rx), &mut cx)
+            };
+            assert!(poll(&first).is_pending());
+            let t = thread::spawn(move || tx.send(5).unwrap());
+            let outcome = poll(&second);
+            t.join().unwrap();
+            if outcome.is_pending() {
+                assert_eq!(second_count.0.load(std::sync::atomic::Ordering::Relaxed), 1);
+                assert_eq!(poll(&second), std::task::Poll::Ready(Ok(5)));
+            } else {
+                assert_eq!(outcome, std::task::Poll::Ready(Ok(5)));
+            }
+        },
+    );
+}
+
+/// A send racing the receiver's `close`: the send fails and returns its value, or it completed
+/// first and the closed receiver still receives the value.
+#[test]
+fn send_vs_close() {
+    check(&["oneshot.send_finds_closed"], || {
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        let t = thread::spawn(move || tx.send(7).map_err(|e| e.into_inner()));
+        rx.close();
+        match t.join().unwrap() {
+            Ok(()) => assert_eq!(rx.try_recv(), Ok(7)),
+            Err(value) => {
+                assert_eq!(value, 7);
+                assert_eq!(rx.try_recv(), Err(crate::sync::TryRecvError::Closed));
+            }
+        }
     });
 }
 

@@ -1,26 +1,13 @@
 //! Models of the timer driver (`time/driver.rs`): registration from a foreign thread racing
 //! with the worker that waits for and fires timers.
 
-use super::check;
+use super::{check, counting_waker};
 use crate::loom::atomic::{AtomicUsize, Ordering};
 use crate::loom::Arc;
 use crate::time::driver::TimerDriver;
 use crate::worker::park;
 use loom::thread;
-use std::task::{Wake, Waker};
-
-/// Counts wake-ups.
-struct CountWake(AtomicUsize);
-impl Wake for CountWake {
-    fn wake(self: std::sync::Arc<Self>) {
-        self.0.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-fn counting_waker() -> (std::sync::Arc<CountWake>, Waker) {
-    let count = std::sync::Arc::new(CountWake(AtomicUsize::new(0)));
-    (count.clone(), Waker::from(count))
-}
+use std::task::Waker;
 
 /// The waiter-token handshake: a foreign thread registers the earliest timer while worker 0 takes
 /// the token and decides how long to park. Either the registrar sees the waiter and unparks it,
