@@ -146,6 +146,19 @@ fn oneshot_close_semantics() {
     tx.send(1).unwrap();
     assert_eq!(rx.try_recv(), Ok(1));
     assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    // A closed receiver that waits is woken with an error when the send it refused comes.
+    let (tx, mut rx) = oneshot::channel::<u32>();
+    let w = CountingWaker::new();
+    assert!(poll_once(&mut rx, &w.waker()).is_pending());
+    rx.close();
+    assert_eq!(tx.send(2), Err(SendError(2)));
+    assert_eq!(w.wakes(), 1);
+    assert_eq!(poll_once(&mut rx, &w.waker()), Poll::Ready(Err(RecvError)));
+    // A value sent before the close is still received.
+    let (tx, mut rx) = oneshot::channel::<u32>();
+    tx.send(3).unwrap();
+    rx.close();
+    assert_eq!(rx.try_recv(), Ok(3));
 }
 
 // ---------------------------------------------------------------------------------------------
