@@ -575,7 +575,10 @@ pub fn run(opts: &MicroOpts) -> Result<Vec<MicroResult>, BenchError> {
     if let Some(out) = json_out {
         let mut extra = Vec::new();
         if let Some((rows, _)) = &timers {
-            extra.push(("timer_precision", timer_precision::to_json(rows)));
+            extra.push((
+                "timer_precision",
+                json::to_value(timer_precision::to_json(rows)),
+            ));
         }
         if let Some((rows, go_row)) = &sleeps {
             extra.push(("spawn_sleep", spawn_sleep::to_json(rows, go_row.as_ref())));
