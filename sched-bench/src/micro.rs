@@ -581,10 +581,13 @@ pub fn run(opts: &MicroOpts) -> Result<Vec<MicroResult>, BenchError> {
             ));
         }
         if let Some((rows, go_row)) = &sleeps {
-            extra.push(("spawn_sleep", spawn_sleep::to_json(rows, go_row.as_ref())));
+            extra.push((
+                "spawn_sleep",
+                json::to_value(spawn_sleep::to_json(rows, go_row.as_ref())),
+            ));
         }
         if let Some(rows) = &periodic {
-            extra.push(("periodic", busy_periodic::to_json(rows)));
+            extra.push(("periodic", json::to_value(busy_periodic::to_json(rows))));
         }
         if let Some(rows) = &inversion {
             extra.push(("inversion", inversion::to_json(rows)));
