@@ -10,6 +10,8 @@
 //! `null` (JSON has no NaN).
 
 use crate::error::BenchError;
+use crate::stats::Summary;
+use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::fs::File;
@@ -21,6 +23,42 @@ use std::path::{Path, PathBuf};
 /// `schema_version` and `command`, row lists under `rows`.
 /// Bump it when a field is renamed or removed or changes meaning.
 pub const SCHEMA_VERSION: u32 = 2;
+
+/// A [`Summary`] as three fields of the object it is `#[serde(flatten)]`ed into: `key` (the
+/// median), `key_min` and `key_max`.
+#[derive(Clone, Copy, Debug)]
+pub struct SummaryFields<'a> {
+    /// The median's field name; the other two add `_min` and `_max`.
+    pub key: &'a str,
+    /// The figures.
+    pub summary: &'a Summary,
+}
+
+impl<'a> SummaryFields<'a> {
+    /// `summary`'s fields named after `key`.
+    pub fn new(key: &'a str, summary: &'a Summary) -> SummaryFields<'a> {
+        SummaryFields { key, summary }
+    }
+
+    /// Writes the three fields into `map` (for a hand-written `Serialize` whose field names are
+    /// computed).
+    ///
+    /// # Errors
+    /// The serialiser's.
+    pub fn write<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
+        map.serialize_entry(self.key, &self.summary.median)?;
+        map.serialize_entry(&format!("{}_min", self.key), &self.summary.min)?;
+        map.serialize_entry(&format!("{}_max", self.key), &self.summary.max)
+    }
+}
+
+impl Serialize for SummaryFields<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(3))?;
+        self.write(&mut map)?;
+        map.end()
+    }
+}
 
 /// A flat JSON object under construction.
 #[derive(Debug, Default)]
