@@ -60,6 +60,15 @@ impl Serialize for SummaryFields<'_> {
     }
 }
 
+/// `yes` or `no`: how reports write a flag.
+pub fn yes_no(flag: bool) -> &'static str {
+    if flag {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
 /// A flat JSON object under construction.
 #[derive(Debug, Default)]
 pub struct Obj {
