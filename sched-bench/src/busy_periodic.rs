@@ -22,12 +22,12 @@
 
 use crate::error::BenchError;
 use crate::go_peer::{GoPeer, RunArgs};
-use crate::json::{self, Obj};
 use crate::machine::CpuSample;
 use crate::rt_settings::RtSettings;
 use crate::spawn_sleep::ChildCpu;
 use crate::table::{num, Table};
 use crate::watchdog::Watchdog;
+use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -273,28 +273,59 @@ pub fn verdict(rows: &[PeriodicRow]) -> Option<String> {
     ))
 }
 
-/// The rows as a JSON array (ns).
-pub fn to_json(rows: &[PeriodicRow]) -> serde_json::Value {
-    json::array(rows.iter().map(|r| {
-        let l = &r.latency;
-        Obj::new()
-            .str("row", &r.label)
-            .int("period_ns", PERIOD.as_nanos() as u64)
-            .int("busy_tasks", BUSY_TASKS as u64)
-            .int("jobs_expected", r.expected)
-            .int("jobs_recorded", l.samples)
-            .int("p50_ns", l.p50)
-            .int("p99_ns", l.p99)
-            .int("p999_ns", l.p999)
-            .int("max_ns", l.max)
-            .num("others_cpu_share", r.others_share.unwrap_or(f64::NAN))
-            .finish()
-    }))
+/// One row as its JSON report object (`micro --json`, under `periodic`; latencies in ns),
+/// serialised by derived `Serialize`.
+#[derive(Debug, Serialize)]
+pub struct PeriodicRowJson<'a> {
+    /// [`PeriodicRow::label`].
+    pub row: &'a str,
+    /// [`PERIOD`], ns.
+    pub period_ns: u64,
+    /// [`BUSY_TASKS`].
+    pub busy_tasks: u64,
+    /// [`PeriodicRow::expected`].
+    pub jobs_expected: u64,
+    /// [`Percentiles::samples`].
+    pub jobs_recorded: u64,
+    /// [`Percentiles::p50`].
+    pub p50_ns: u64,
+    /// [`Percentiles::p99`].
+    pub p99_ns: u64,
+    /// [`Percentiles::p999`].
+    pub p999_ns: u64,
+    /// [`Percentiles::max`].
+    pub max_ns: u64,
+    /// [`PeriodicRow::others_share`] (`null` if unknown).
+    pub others_cpu_share: Option<f64>,
+}
+
+impl PeriodicRow {
+    /// This row's JSON report object.
+    pub fn json(&self) -> PeriodicRowJson<'_> {
+        let l = &self.latency;
+        PeriodicRowJson {
+            row: &self.label,
+            period_ns: PERIOD.as_nanos() as u64,
+            busy_tasks: BUSY_TASKS as u64,
+            jobs_expected: self.expected,
+            jobs_recorded: l.samples,
+            p50_ns: l.p50,
+            p99_ns: l.p99,
+            p999_ns: l.p999,
+            max_ns: l.max,
+            others_cpu_share: self.others_share,
+        }
+    }
+}
+
+/// The rows as JSON report objects ([`PeriodicRowJson`]).
+pub fn to_json(rows: &[PeriodicRow]) -> Vec<PeriodicRowJson<'_>> {
+    rows.iter().map(PeriodicRow::json).collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Percentiles;
+    use super::{to_json, Percentiles, PeriodicRow};
 
     #[test]
     fn nearest_rank_percentiles() {
@@ -306,5 +337,35 @@ mod tests {
         let one = Percentiles::of(vec![7]).unwrap();
         assert_eq!((one.p50, one.max), (7, 7));
         assert!(Percentiles::of(Vec::new()).is_none());
+    }
+
+    /// The derived JSON rows keep their keys, in ns, with `null` for an unknown CPU share.
+    #[test]
+    fn json_rows_keep_their_keys() {
+        let row = PeriodicRow {
+            label: "go".to_owned(),
+            latency: Percentiles::of(vec![3, 1, 2]).unwrap(),
+            expected: 4,
+            others_share: None,
+        };
+        let text = serde_json::to_string(&to_json(&[row])).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let r = &v[0];
+        assert_eq!(r["row"], "go");
+        assert_eq!(
+            (r["period_ns"].as_u64(), r["busy_tasks"].as_u64()),
+            (Some(1_000_000), Some(8))
+        );
+        assert_eq!(
+            (r["jobs_expected"].as_u64(), r["jobs_recorded"].as_u64()),
+            (Some(4), Some(3))
+        );
+        assert_eq!(
+            (r["p50_ns"].as_u64(), r["max_ns"].as_u64()),
+            (Some(2), Some(3))
+        );
+        assert!(r["p99_ns"].is_u64() && r["p999_ns"].is_u64());
+        assert!(r["others_cpu_share"].is_null());
+        assert_eq!(r.as_object().unwrap().len(), 10);
     }
 }

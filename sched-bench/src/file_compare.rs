@@ -477,7 +477,6 @@ pub struct FileRowJson<'a> {
 impl FileRow {
     /// This row's JSON report object, for the workload named `workload`.
     pub fn json<'a>(&'a self, workload: &'a str) -> FileRowJson<'a> {
-        let yes_no = |b: bool| if b { "yes" } else { "no" };
         let preemptions = self.preemptions.value();
         FileRowJson {
             backend: &self.backend,
@@ -487,8 +486,8 @@ impl FileRow {
             status: &self.status,
             policy_read_back: &self.read_back,
             threads_ran: self.kernel.map(|k| k.threads_ran),
-            policy_matches: self.kernel.map(|k| yes_no(k.policy_matches)),
-            ctx_switches_read: self.kernel.map(|k| yes_no(k.ctx_read)),
+            policy_matches: self.kernel.map(|k| json::yes_no(k.policy_matches)),
+            ctx_switches_read: self.kernel.map(|k| json::yes_no(k.ctx_read)),
             stats: self.stats.as_ref().map(JobStats::json),
             preemptions,
             involuntary_cs: preemptions.filter(|_| self.backend == "kernel"),

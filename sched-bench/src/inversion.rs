@@ -135,11 +135,6 @@ pub fn verdicts(rows: &[InversionRow]) -> Vec<String> {
     out
 }
 
-/// The rows as JSON (derived from [`InversionRow`]).
-pub fn to_json(rows: &[InversionRow]) -> serde_json::Value {
-    serde_json::to_value(rows).unwrap_or(serde_json::Value::Null)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,7 +163,7 @@ mod tests {
         assert!(v[0].contains("0.050x") && v[0].ends_with(": met"), "{v:?}");
         assert!(v[1].contains("0.200x") && v[1].ends_with("MISSED"), "{v:?}");
         assert!(verdicts(&[row("Edf", true, 1)]).is_empty());
-        let json = to_json(&[row("Edf", true, 7)]);
+        let json = serde_json::to_value([row("Edf", true, 7)]).unwrap();
         assert_eq!(json[0]["p99_us"], 7);
         assert_eq!(json[0]["inheritance"], true);
     }

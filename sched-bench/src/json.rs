@@ -2,14 +2,20 @@
 //!
 //! A document is an object with `schema_version` ([`SCHEMA_VERSION`]), `command` (the
 //! subcommand that wrote it) and the command's own fields; a command whose report is a list of
-//! table rows puts them under `rows`. Rows are flat objects (`"name": value`): a row struct the
-//! table prints has a `json()` view deriving `Serialize` (`compare`'s batch rows
-//! [`RowJson`](crate::report::RowJson), workload-file rows
-//! [`FileRowJson`](crate::file_compare::FileRowJson)); the rest are still built with [`Obj`]
-//! from the same row structs. Non-finite numbers are written as
-//! `null` (JSON has no NaN).
+//! table rows puts them under `rows`. Every report is serialised from structs deriving
+//! `Serialize`: a row struct the table prints has a `json()` view next to it (`compare`'s batch
+//! rows [`RowJson`](crate::report::RowJson), workload-file rows
+//! [`FileRowJson`](crate::file_compare::FileRowJson), periodic rows `RtRowJson`; `micro`'s
+//! `MicroRowJson`, ...), and each command's document is a struct of its settings and those rows
+//! (`MicroJson`, `AllocJson`, `SchedJson`, `NetJson`). Rows are flat objects (`"name": value`);
+//! a [`Summary`] a table prints as one cell is either nested (`{median, min, max}`) or, in the
+//! flat rows, three fields `key`, `key_min`, `key_max` ([`SummaryFields`]). Non-finite numbers
+//! are written as `null` (JSON has no NaN): serde_json does so for every `f64`, and an unknown
+//! figure is an `Option<f64>`, `None` also written as `null`.
 
 use crate::error::BenchError;
+use crate::stats::Summary;
+use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::fs::File;
@@ -22,52 +28,49 @@ use std::path::{Path, PathBuf};
 /// Bump it when a field is renamed or removed or changes meaning.
 pub const SCHEMA_VERSION: u32 = 2;
 
-/// A flat JSON object under construction.
-#[derive(Debug, Default)]
-pub struct Obj {
-    /// The fields so far.
-    map: Map<String, Value>,
+/// A [`Summary`] as three fields of the object it is `#[serde(flatten)]`ed into: `key` (the
+/// median), `key_min` and `key_max`.
+#[derive(Clone, Copy, Debug)]
+pub struct SummaryFields<'a> {
+    /// The median's field name; the other two add `_min` and `_max`.
+    pub key: &'a str,
+    /// The figures.
+    pub summary: &'a Summary,
 }
 
-impl Obj {
-    /// An empty object.
-    pub fn new() -> Obj {
-        Obj::default()
+impl<'a> SummaryFields<'a> {
+    /// `summary`'s fields named after `key`.
+    pub fn new(key: &'a str, summary: &'a Summary) -> SummaryFields<'a> {
+        SummaryFields { key, summary }
     }
 
-    /// Adds `"key": "value"`.
-    pub fn str(mut self, key: &str, value: &str) -> Obj {
-        self.map.insert(key.to_owned(), Value::from(value));
-        self
-    }
-
-    /// Adds `"key": value` (`null` if not finite).
-    pub fn num(mut self, key: &str, value: f64) -> Obj {
-        self.map.insert(key.to_owned(), number(value));
-        self
-    }
-
-    /// Adds `"key": value` for an integer.
-    pub fn int(mut self, key: &str, value: u64) -> Obj {
-        self.map.insert(key.to_owned(), Value::from(value));
-        self
-    }
-
-    /// Adds `"key": value` for anything serialisable (`null` if it cannot be represented).
-    pub fn val(mut self, key: &str, value: impl Serialize) -> Obj {
-        self.map.insert(key.to_owned(), to_value(value));
-        self
-    }
-
-    /// The finished object.
-    pub fn finish(self) -> Value {
-        Value::Object(self.map)
+    /// Writes the three fields into `map` (for a hand-written `Serialize` whose field names are
+    /// computed).
+    ///
+    /// # Errors
+    /// The serialiser's.
+    pub fn write<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
+        map.serialize_entry(self.key, &self.summary.median)?;
+        map.serialize_entry(&format!("{}_min", self.key), &self.summary.min)?;
+        map.serialize_entry(&format!("{}_max", self.key), &self.summary.max)
     }
 }
 
-/// A finite `f64` as a JSON number, anything else as `null`.
-pub fn number(x: f64) -> Value {
-    serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
+impl Serialize for SummaryFields<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(3))?;
+        self.write(&mut map)?;
+        map.end()
+    }
+}
+
+/// `yes` or `no`: how reports write a flag.
+pub fn yes_no(flag: bool) -> &'static str {
+    if flag {
+        "yes"
+    } else {
+        "no"
+    }
 }
 
 /// `value` as JSON (a non-finite float anywhere inside becomes `null`); `null` if serde cannot
@@ -153,35 +156,64 @@ impl Output {
 mod tests {
     use super::*;
 
+    /// A derived struct the way the reports use it.
+    #[derive(Serialize)]
+    struct Example<'a> {
+        /// A string needing escapes.
+        name: &'a str,
+        /// A finite figure.
+        x: f64,
+        /// A non-finite one.
+        bad: f64,
+        /// An unknown one.
+        unknown: Option<f64>,
+        /// A summary as flat fields.
+        #[serde(flatten)]
+        latency: SummaryFields<'a>,
+        /// An absent summary.
+        #[serde(flatten)]
+        none: Option<SummaryFields<'a>>,
+    }
+
     #[test]
-    fn escapes_nests_and_nulls_non_finite() {
-        let inner = Obj::new().int("n", 3).finish();
-        let o = Obj::new()
-            .str("name", "a\"b\\c\n")
-            .num("x", 1.5)
-            .num("bad", f64::NAN)
-            .val("inner", &inner)
-            .finish();
-        let text = serde_json::to_string(&o).unwrap();
+    fn escapes_flattens_and_nulls_non_finite() {
+        let s = Summary {
+            median: 2.0,
+            min: 1.0,
+            max: f64::INFINITY,
+        };
+        let e = Example {
+            name: "a\"b\\c\n",
+            x: 1.5,
+            bad: f64::NAN,
+            unknown: None,
+            latency: SummaryFields::new("p99_us", &s),
+            none: None,
+        };
+        let text = serde_json::to_string(&to_value(&e)).unwrap();
         let back: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(back["name"], "a\"b\\c\n");
         assert_eq!(back["x"], 1.5);
-        assert!(back["bad"].is_null());
-        assert_eq!(back["inner"]["n"], 3);
+        assert!(back["bad"].is_null() && back["unknown"].is_null());
         assert_eq!(
-            array([o.clone(), o.clone()]),
-            Value::Array(vec![o.clone(), o])
+            (&back["p99_us"], &back["p99_us_min"]),
+            (&2.0.into(), &1.0.into())
         );
-        assert_eq!(Obj::new().finish(), Value::Object(Map::new()));
+        assert!(back["p99_us_max"].is_null());
+        assert_eq!(back.as_object().unwrap().len(), 7);
+        // Straight to text, without a `Value` in between, the same.
+        let direct: Value = serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
+        assert_eq!(direct, back);
+        assert_eq!((yes_no(true), yes_no(false)), ("yes", "no"));
     }
 
     #[test]
     fn documents_carry_version_and_command() {
-        let rows = document("compare", array([Obj::new().int("a", 1).finish()]));
+        let rows = document("compare", array([serde_json::json!({ "a": 1 })]));
         assert_eq!(rows["schema_version"], SCHEMA_VERSION);
         assert_eq!(rows["command"], "compare");
         assert_eq!(rows["rows"][0]["a"], 1);
-        let obj = document("micro", Obj::new().str("peer", "tokio").finish());
+        let obj = document("micro", serde_json::json!({ "peer": "tokio" }));
         assert_eq!(obj["schema_version"], SCHEMA_VERSION);
         assert_eq!(obj["peer"], "tokio");
         assert!(obj.get("rows").is_none());

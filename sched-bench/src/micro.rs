@@ -71,22 +71,24 @@
 //! `--pin` and `--worker-priority realtime` apply to every kairos runtime of the run
 //! ([`crate::rt_settings`]); the first line above the table says which settings were in force.
 
-use crate::busy_periodic;
+use crate::busy_periodic::{self, PeriodicRowJson};
 use crate::chan;
 use crate::error::{BenchError, TaskFailed};
 use crate::exec::{run_root, Counters, Exec, Kairos, Tokio};
 use crate::go_peer::{GoPeer, RunArgs};
-use crate::inversion;
-use crate::json::{self, Obj};
+use crate::inversion::{self, InversionRow};
+use crate::json;
 use crate::machine::{self, CpuSample};
+use crate::report::CountersJson;
 use crate::rt_settings::RtSettings;
-use crate::spawn_sleep;
+use crate::spawn_sleep::{self, SleepJson};
 use crate::stats::Summary;
 use crate::sync_rows::{self, SyncExec};
 use crate::table::{num, Table};
-use crate::timer_precision;
+use crate::timer_precision::{self, TimerRowJson};
 use crate::watchdog::Watchdog;
 use crate::worker_pool::{self, PoolExec};
+use serde::Serialize;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -515,11 +517,7 @@ pub fn run(opts: &MicroOpts) -> Result<Vec<MicroResult>, BenchError> {
             "kairos policy: {} ({} workers, record_latency {}, workers {}; {}{})",
             policy_label(opts.policy),
             opts.workers,
-            match opts.record_latency {
-                Some(true) => "on",
-                Some(false) => "off",
-                None => "default",
-            },
+            record_latency_label(opts.record_latency),
             opts.rt.describe(),
             match opts.peer {
                 Peer::Tokio => format!("tokio multi-thread, {} workers", opts.workers),
@@ -573,28 +571,21 @@ pub fn run(opts: &MicroOpts) -> Result<Vec<MicroResult>, BenchError> {
         println!("{note}\n");
     }
     if let Some(out) = json_out {
-        let mut extra = Vec::new();
-        if let Some((rows, _)) = &timers {
-            extra.push(("timer_precision", timer_precision::to_json(rows)));
-        }
-        if let Some((rows, go_row)) = &sleeps {
-            extra.push(("spawn_sleep", spawn_sleep::to_json(rows, go_row.as_ref())));
-        }
-        if let Some(rows) = &periodic {
-            extra.push(("periodic", busy_periodic::to_json(rows)));
-        }
-        if let Some(rows) = &inversion {
-            extra.push(("inversion", inversion::to_json(rows)));
-        }
         let go_state = match (opts.go, &go) {
             (false, _) => "off",
             (true, None) => "go not on the PATH",
             (true, Some(_)) => "ran",
         };
-        out.write_json(
-            "micro",
-            to_json(&results, opts, busy.as_deref(), go_state, &extra),
-        )?;
+        let mut report = to_json(&results, opts, busy.as_deref(), go_state);
+        report.timer_precision = timers
+            .as_ref()
+            .map(|(rows, _)| timer_precision::to_json(rows));
+        report.spawn_sleep = sleeps
+            .as_ref()
+            .map(|(rows, go_row)| spawn_sleep::to_json(rows, go_row.as_ref()));
+        report.periodic = periodic.as_deref().map(busy_periodic::to_json);
+        report.inversion = inversion.as_deref();
+        out.write_json("micro", json::to_value(report))?;
     }
     Ok(results)
 }
@@ -831,67 +822,199 @@ fn go_table(results: &[MicroResult]) -> Option<Table> {
     any.then_some(table)
 }
 
-/// The report; `extra` are further top-level keys (the standalone benchmarks' rows).
-fn to_json(
-    results: &[MicroResult],
-    opts: &MicroOpts,
-    busy: Option<&str>,
-    go_state: &str,
-    extra: &[(&str, serde_json::Value)],
-) -> serde_json::Value {
-    let rows = results.iter().map(|r| {
-        let mut row = Obj::new()
-            .str("benchmark", r.bench.name())
-            .str("unit", r.bench.unit())
-            .int("ops_per_run", r.bench.ops())
-            .val("kairos", r.kairos);
-        if let (Some(t), Some(ratio)) = (&r.tokio, r.ratio()) {
-            row = row.val("tokio", t).num("ratio_tokio_over_kairos", ratio);
+/// `micro --json`: the run's settings, the throughput benchmarks' rows under `results`, and the
+/// standalone benchmarks' rows (those that ran) under their own keys. Serialised by derived
+/// `Serialize`.
+#[derive(Debug, Serialize)]
+pub struct MicroJson<'a> {
+    /// [`MicroOpts::policy`] as `--policy` spells it.
+    pub kairos_policy: String,
+    /// [`MicroOpts::peer`].
+    pub peer: &'static str,
+    /// The Go peer: `off`, `ran` or `go not on the PATH`.
+    pub go_peer: &'a str,
+    /// [`MicroOpts::rt`], described.
+    pub kairos_workers: String,
+    /// [`MicroOpts::record_latency`]: `on`, `off` or `default`.
+    pub kairos_record_latency: &'static str,
+    /// [`MicroOpts::rounds`].
+    pub rounds: usize,
+    /// [`MicroOpts::workers`].
+    pub workers: usize,
+    /// [`MicroOpts::kairos_spin_rounds`], or `default`.
+    pub kairos_spin_rounds: String,
+    /// How busy the machine was, or `unknown`.
+    pub machine: &'a str,
+    /// The throughput benchmarks.
+    pub results: Vec<MicroRowJson<'a>>,
+    /// `timer_precision`'s rows, if it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timer_precision: Option<Vec<TimerRowJson<'a>>>,
+    /// `spawn_sleep`'s rows, if it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spawn_sleep: Option<Vec<SleepJson<'a>>>,
+    /// `periodic`'s rows, if it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub periodic: Option<Vec<PeriodicRowJson<'a>>>,
+    /// `inversion`'s rows, if it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inversion: Option<&'a [InversionRow]>,
+}
+
+/// One throughput benchmark's result as its JSON report object (ns per op); a peer's figures and
+/// ratio are absent where the peer did not run.
+#[derive(Debug, Serialize)]
+pub struct MicroRowJson<'a> {
+    /// [`Micro::name`].
+    pub benchmark: &'static str,
+    /// [`Micro::unit`].
+    pub unit: &'static str,
+    /// [`Micro::ops`].
+    pub ops_per_run: u64,
+    /// [`MicroResult::kairos`].
+    pub kairos: Summary,
+    /// [`MicroResult::tokio`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokio: Option<&'a Summary>,
+    /// [`MicroResult::ratio`] (`null` if not finite).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ratio_tokio_over_kairos: Option<f64>,
+    /// [`MicroResult::go`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub go: Option<&'a Summary>,
+    /// [`MicroResult::go_ratio`] (`null` if not finite).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ratio_go_over_kairos: Option<f64>,
+    /// [`MicroResult::kairos_counters`], over all measured rounds.
+    pub kairos_counters_total: CountersJson,
+}
+
+impl MicroResult {
+    /// This result's JSON report object.
+    pub fn json(&self) -> MicroRowJson<'_> {
+        MicroRowJson {
+            benchmark: self.bench.name(),
+            unit: self.bench.unit(),
+            ops_per_run: self.bench.ops(),
+            kairos: self.kairos,
+            tokio: self.tokio.as_ref(),
+            ratio_tokio_over_kairos: self.ratio(),
+            go: self.go.as_ref(),
+            ratio_go_over_kairos: self.go_ratio(),
+            kairos_counters_total: CountersJson::of(self.kairos_counters),
         }
-        if let (Some(g), Some(ratio)) = (&r.go, r.go_ratio()) {
-            row = row.val("go", g).num("ratio_go_over_kairos", ratio);
-        }
-        row.val(
-            "kairos_counters_total",
-            Obj::new()
-                .int("polls", r.kairos_counters.polls)
-                .int("steals", r.kairos_counters.steals)
-                .int("parks", r.kairos_counters.parks)
-                .finish(),
-        )
-        .finish()
-    });
-    let mut obj = Obj::new()
-        .str("command", "micro")
-        .str("kairos_policy", &policy_label(opts.policy))
-        .str("peer", opts.peer.name())
-        .str("go_peer", go_state)
-        .str("kairos_workers", &opts.rt.describe())
-        .str(
-            "kairos_record_latency",
-            match opts.record_latency {
-                Some(true) => "on",
-                Some(false) => "off",
-                None => "default",
-            },
-        )
-        .int("rounds", opts.rounds as u64)
-        .int("workers", opts.workers as u64)
-        .str(
-            "kairos_spin_rounds",
-            &opts
-                .kairos_spin_rounds
-                .map_or_else(|| "default".to_owned(), |n| n.to_string()),
-        )
-        .str("machine", busy.unwrap_or("unknown"))
-        .val("results", json::array(rows));
-    for (key, value) in extra {
-        obj = obj.val(key, value);
     }
-    obj.finish()
+}
+
+/// The report without the standalone benchmarks' rows (the caller adds those that ran).
+fn to_json<'a>(
+    results: &'a [MicroResult],
+    opts: &MicroOpts,
+    busy: Option<&'a str>,
+    go_state: &'a str,
+) -> MicroJson<'a> {
+    MicroJson {
+        kairos_policy: policy_label(opts.policy),
+        peer: opts.peer.name(),
+        go_peer: go_state,
+        kairos_workers: opts.rt.describe(),
+        kairos_record_latency: record_latency_label(opts.record_latency),
+        rounds: opts.rounds,
+        workers: opts.workers,
+        kairos_spin_rounds: opts
+            .kairos_spin_rounds
+            .map_or_else(|| "default".to_owned(), |n| n.to_string()),
+        machine: busy.unwrap_or("unknown"),
+        results: results.iter().map(MicroResult::json).collect(),
+        timer_precision: None,
+        spawn_sleep: None,
+        periodic: None,
+        inversion: None,
+    }
+}
+
+/// [`MicroOpts::record_latency`] as the report shows it: `on`, `off` or `default`.
+fn record_latency_label(record_latency: Option<bool>) -> &'static str {
+    match record_latency {
+        Some(true) => "on",
+        Some(false) => "off",
+        None => "default",
+    }
 }
 
 /// `fifo`, `edf`, `priority`, `fair`: the policy as `--policy` spells it.
 fn policy_label(policy: kairos::Policy) -> String {
     policy.to_string().to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The document has the schema version, the settings, one object per result (a peer that
+    /// did not run leaves no keys) and only the standalone rows that ran.
+    #[test]
+    fn json_report_keeps_its_keys() {
+        let s = |median: f64| Summary {
+            median,
+            min: median,
+            max: median,
+        };
+        let results = [MicroResult {
+            bench: Micro::SpawnMany,
+            kairos: s(10.0),
+            tokio: Some(s(20.0)),
+            go: None,
+            kairos_counters: Counters {
+                polls: 5,
+                ..Counters::default()
+            },
+            rounds: 1,
+        }];
+        let opts = MicroOpts {
+            rounds: 1,
+            workers: 2,
+            only: Vec::new(),
+            json: None,
+            verbose: false,
+            kairos_spin_rounds: None,
+            timer_secs: 1,
+            spawn_sleep_tasks: 1,
+            policy: kairos::Policy::Fifo,
+            record_latency: Some(false),
+            peer: Peer::Tokio,
+            go: false,
+            wide: false,
+            rt: RtSettings::default(),
+        };
+        let mut report = to_json(&results, &opts, None, "off");
+        report.inversion = Some(&[]);
+        let doc = json::document("micro", json::to_value(report));
+        let text = serde_json::to_string(&doc).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["schema_version"], json::SCHEMA_VERSION);
+        assert_eq!(v["command"], "micro");
+        assert_eq!(
+            (&v["kairos_policy"], &v["peer"]),
+            (&"fifo".into(), &"tokio".into())
+        );
+        assert_eq!(v["kairos_record_latency"], "off");
+        assert_eq!(
+            (&v["kairos_spin_rounds"], &v["machine"]),
+            (&"default".into(), &"unknown".into())
+        );
+        assert_eq!(
+            (v["rounds"].as_u64(), v["workers"].as_u64()),
+            (Some(1), Some(2))
+        );
+        let r = &v["results"][0];
+        assert_eq!(r["benchmark"], "spawn_many");
+        assert_eq!(r["kairos"]["median"], 10.0);
+        assert_eq!(r["ratio_tokio_over_kairos"], 2.0);
+        assert!(r.get("go").is_none() && r.get("ratio_go_over_kairos").is_none());
+        assert_eq!(r["kairos_counters_total"]["polls"], 5);
+        assert!(r["kairos_counters_total"].get("preemptions").is_none());
+        assert_eq!(v["inversion"], serde_json::json!([]));
+        assert!(v.get("timer_precision").is_none() && v.get("periodic").is_none());
+    }
 }

@@ -149,7 +149,8 @@ pub struct RowJson<'a> {
     pub counters_per_round: Option<CountersJson>,
 }
 
-/// The scheduler counters a batch row reports per round.
+/// The scheduler counters a report writes (a batch row's per round, `micro`'s totals): polls,
+/// steals and parks.
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct CountersJson {
     /// [`Counters::polls`].
@@ -158,6 +159,17 @@ pub struct CountersJson {
     pub steals: u64,
     /// [`Counters::parks`].
     pub parks: u64,
+}
+
+impl CountersJson {
+    /// The reported counters of `c` (its preemptions are left out).
+    pub fn of(c: Counters) -> CountersJson {
+        CountersJson {
+            polls: c.polls,
+            steals: c.steals,
+            parks: c.parks,
+        }
+    }
 }
 
 impl Row {
@@ -173,11 +185,7 @@ impl Row {
             throughput_tasks_per_s: self.throughput(),
             ideal_ms: self.ideal.as_secs_f64() * 1e3,
             efficiency: self.efficiency(),
-            counters_per_round: self.counters_per_round.map(|c| CountersJson {
-                polls: c.polls,
-                steals: c.steals,
-                parks: c.parks,
-            }),
+            counters_per_round: self.counters_per_round.map(CountersJson::of),
         }
     }
 }

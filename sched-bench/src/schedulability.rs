@@ -44,12 +44,14 @@
 //! single-threaded and deterministic, so the results do not depend on `--jobs`.
 
 use crate::error::BenchError;
-use crate::json::{self, Obj};
+use crate::json::{self, SummaryFields};
 use crate::machine::{self, CpuSample};
 use crate::stats::Summary;
 use crate::table::{num, Table};
 use kairos::sim::{generate, PeriodicTask, SimRng, TaskSetSpec};
 use kairos::Policy;
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -219,7 +221,10 @@ pub fn run(opts: &SchedOpts) -> Result<(Vec<Point>, Vec<Speed>), BenchError> {
         out.write(&svg)?;
     }
     if let Some(out) = json_out {
-        out.write_json("schedulability", to_json(opts, &points, &speeds))?;
+        out.write_json(
+            "schedulability",
+            json::to_value(to_json(opts, &points, &speeds)),
+        )?;
     }
     Ok((points, speeds))
 }
@@ -623,47 +628,118 @@ fn curves(points: &[Point]) -> Vec<(&'static str, Vec<(f64, f64)>)> {
         .collect()
 }
 
-/// The JSON report: the configuration, one object per point, the speed per policy.
-pub fn to_json(opts: &SchedOpts, points: &[Point], speeds: &[Speed]) -> serde_json::Value {
-    let points = json::array(points.iter().map(|p| {
-        let mut o = Obj::new()
-            .num("utilization", p.utilization)
-            .num("mean_utilization", p.mean_utilization)
-            .int("sets", p.sets as u64);
+/// `schedulability --json`: the configuration, one object per point, the speed per policy.
+/// Serialised by derived `Serialize`.
+#[derive(Debug, Serialize)]
+pub struct SchedJson<'a> {
+    /// [`SchedOpts::tasks`].
+    pub tasks: usize,
+    /// [`SchedOpts::sets`].
+    pub sets: usize,
+    /// [`SchedOpts::workers`].
+    pub workers: usize,
+    /// [`SchedOpts::seed`].
+    pub seed: u64,
+    /// [`SchedOpts::horizon`], seconds.
+    pub horizon_s: f64,
+    /// [`SchedOpts::min_period`], seconds.
+    pub min_period_s: f64,
+    /// [`SchedOpts::max_period`], seconds.
+    pub max_period_s: f64,
+    /// `debug` or `release`: the build that ran (the speed depends on it).
+    pub build: &'static str,
+    /// One object per utilization.
+    pub points: Vec<PointJson<'a>>,
+    /// One object per policy of the speed measurement.
+    pub speed: Vec<SpeedJson<'a>>,
+}
+
+/// A [`Point`] as its JSON report object: plus one field per policy of [`POLICIES`] (its column
+/// name) holding [`Point::fraction`].
+#[derive(Debug, Serialize)]
+pub struct PointJson<'a> {
+    /// [`Point::utilization`].
+    pub utilization: f64,
+    /// [`Point::mean_utilization`].
+    pub mean_utilization: f64,
+    /// [`Point::sets`].
+    pub sets: usize,
+    /// The fraction per policy.
+    #[serde(flatten)]
+    pub fractions: Fractions<'a>,
+}
+
+/// The fraction of schedulable sets of a point per policy, serialised as one field per policy
+/// named after its column in [`POLICIES`].
+#[derive(Clone, Copy, Debug)]
+pub struct Fractions<'a>(pub &'a Point);
+
+impl Serialize for Fractions<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(POLICIES.len()))?;
         for (i, &(_, name)) in POLICIES.iter().enumerate() {
-            o = o.num(name, p.fraction(i));
+            map.serialize_entry(name, &self.0.fraction(i))?;
         }
-        o.finish()
-    }));
-    let speeds = json::array(speeds.iter().map(|s| {
-        Obj::new()
-            .str("policy", s.policy)
-            .int("runs", s.runs as u64)
-            .num("real_ms_per_simulated_s", s.ms_per_s.median)
-            .num("real_ms_per_simulated_s_min", s.ms_per_s.min)
-            .num("real_ms_per_simulated_s_max", s.ms_per_s.max)
-            .num("events_per_simulated_s", s.events_per_s)
-            .finish()
-    }));
-    Obj::new()
-        .int("tasks", opts.tasks as u64)
-        .int("sets", opts.sets as u64)
-        .int("workers", opts.workers as u64)
-        .int("seed", opts.seed)
-        .num("horizon_s", opts.horizon.as_secs_f64())
-        .num("min_period_s", opts.min_period.as_secs_f64())
-        .num("max_period_s", opts.max_period.as_secs_f64())
-        .str(
-            "build",
-            if cfg!(debug_assertions) {
-                "debug"
-            } else {
-                "release"
-            },
-        )
-        .val("points", &points)
-        .val("speed", &speeds)
-        .finish()
+        map.end()
+    }
+}
+
+/// A [`Speed`] as its JSON report object.
+#[derive(Debug, Serialize)]
+pub struct SpeedJson<'a> {
+    /// [`Speed::policy`].
+    pub policy: &'static str,
+    /// [`Speed::runs`].
+    pub runs: usize,
+    /// [`Speed::ms_per_s`]: `real_ms_per_simulated_s` (median), `_min`, `_max`.
+    #[serde(flatten)]
+    pub real_ms_per_simulated_s: SummaryFields<'a>,
+    /// [`Speed::events_per_s`].
+    pub events_per_simulated_s: f64,
+}
+
+impl Point {
+    /// This point's JSON report object.
+    pub fn json(&self) -> PointJson<'_> {
+        PointJson {
+            utilization: self.utilization,
+            mean_utilization: self.mean_utilization,
+            sets: self.sets,
+            fractions: Fractions(self),
+        }
+    }
+}
+
+impl Speed {
+    /// This speed's JSON report object.
+    pub fn json(&self) -> SpeedJson<'_> {
+        SpeedJson {
+            policy: self.policy,
+            runs: self.runs,
+            real_ms_per_simulated_s: SummaryFields::new("real_ms_per_simulated_s", &self.ms_per_s),
+            events_per_simulated_s: self.events_per_s,
+        }
+    }
+}
+
+/// The JSON report ([`SchedJson`]).
+pub fn to_json<'a>(opts: &SchedOpts, points: &'a [Point], speeds: &'a [Speed]) -> SchedJson<'a> {
+    SchedJson {
+        tasks: opts.tasks,
+        sets: opts.sets,
+        workers: opts.workers,
+        seed: opts.seed,
+        horizon_s: opts.horizon.as_secs_f64(),
+        min_period_s: opts.min_period.as_secs_f64(),
+        max_period_s: opts.max_period.as_secs_f64(),
+        build: if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
+        points: points.iter().map(Point::json).collect(),
+        speed: speeds.iter().map(Speed::json).collect(),
+    }
 }
 
 #[cfg(test)]
@@ -736,5 +812,49 @@ mod tests {
                 .unwrap()
                 .schedulable
         );
+    }
+
+    /// The document has the schema version, the configuration, one field per policy in each
+    /// point and the speed's median, min and max as flat fields.
+    #[test]
+    fn json_report_keeps_its_keys() {
+        let points = [Point {
+            utilization: 0.5,
+            mean_utilization: 0.49,
+            sets: 4,
+            schedulable: [4, 3, 2, 0],
+        }];
+        let speeds = [Speed {
+            policy: "edf",
+            ms_per_s: Summary {
+                median: 2.0,
+                min: 1.0,
+                max: 3.0,
+            },
+            events_per_s: f64::NAN,
+            runs: 3,
+        }];
+        let doc = json::document(
+            "schedulability",
+            json::to_value(to_json(&opts(), &points, &speeds)),
+        );
+        let text = serde_json::to_string(&doc).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["schema_version"], json::SCHEMA_VERSION);
+        assert_eq!(v["command"], "schedulability");
+        assert_eq!(
+            (v["tasks"].as_u64(), v["seed"].as_u64()),
+            (Some(5), Some(1))
+        );
+        assert_eq!(v["horizon_s"], 0.1);
+        let p = &v["points"][0];
+        assert_eq!((&p["edf"], &p["priority-rm"]), (&1.0.into(), &0.75.into()));
+        assert_eq!((&p["fifo"], &p["fair"]), (&0.5.into(), &0.0.into()));
+        assert_eq!(p.as_object().unwrap().len(), 7);
+        let s = &v["speed"][0];
+        assert_eq!(s["real_ms_per_simulated_s"], 2.0);
+        assert_eq!(s["real_ms_per_simulated_s_min"], 1.0);
+        assert_eq!(s["real_ms_per_simulated_s_max"], 3.0);
+        assert!(s["events_per_simulated_s"].is_null());
     }
 }

@@ -58,10 +58,10 @@
 
 use crate::error::BenchError;
 use crate::go_peer::{GoPeer, RunArgs};
-use crate::json::{self, Obj};
 use crate::machine::CpuSample;
 use crate::table::{num, Table};
 use crate::watchdog::Watchdog;
+use serde::Serialize;
 use std::fmt;
 use std::process::Command;
 use std::str::FromStr;
@@ -118,8 +118,9 @@ impl ChildRuntime {
     }
 }
 
-/// What a child measured; all memory figures in bytes. Printed as one `key=value` line.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// What a child measured; all memory figures in bytes. Printed as one `key=value` line; its
+/// fields, under the same names, are also the first fields of the row's JSON object.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct ChildReport {
     /// Tasks spawned.
     pub tasks: u64,
@@ -667,44 +668,141 @@ pub fn notes(rows: &[SleepRow], go: Option<&GoSleepRow>) -> Vec<String> {
     lines
 }
 
-/// The rows as a JSON array; the Go row (fewer keys) last, if given.
-pub fn to_json(rows: &[SleepRow], go: Option<&GoSleepRow>) -> serde_json::Value {
-    let go_row = go.map(|g| {
-        Obj::new()
-            .str("row", "go (goroutines)")
-            .int("sleep_ns", SLEEP.as_nanos() as u64)
-            .int("tasks", g.tasks)
-            .num("spawn_ns_per_task", g.spawn_ns_per_task)
-            .num("gross_bytes_per_task", g.bytes_per_task)
-            .num("net_bytes_per_task", g.bytes_per_task)
-            .num("others_cpu_share", g.others_share.unwrap_or(f64::NAN))
-            .finish()
-    });
-    json::array(
-        rows.iter()
-            .map(|r| {
-                let c = &r.report;
-                let mut o = Obj::new()
-                    .str("row", r.runtime.label())
-                    .int("sleep_ns", SLEEP.as_nanos() as u64);
-                for (key, get, _) in FIELDS {
-                    o = o.int(key, get(c));
-                }
-                o.num("spawn_ns_per_task", c.spawn_ns_per_task())
-                    .num("gross_bytes_per_task", c.gross_per_task())
-                    .num("prefaulted_pool_bytes_per_task", c.prefaulted_per_task())
-                    .num("pool_used_bytes_per_task", c.pool_used_per_task())
-                    .num("net_bytes_per_task", c.net_per_task())
-                    .num("others_cpu_share", r.others_share.unwrap_or(f64::NAN))
-                    .finish()
-            })
-            .chain(go_row),
-    )
+/// A kairos or tokio row as its JSON report object (`micro --json`, under `spawn_sleep`),
+/// serialised by derived `Serialize`.
+#[derive(Debug, Serialize)]
+pub struct SleepRowJson<'a> {
+    /// [`ChildRuntime::label`].
+    pub row: &'static str,
+    /// [`SLEEP`], ns.
+    pub sleep_ns: u64,
+    /// [`SleepRow::report`], its fields flattened into the row.
+    #[serde(flatten)]
+    pub report: &'a ChildReport,
+    /// [`ChildReport::spawn_ns_per_task`].
+    pub spawn_ns_per_task: f64,
+    /// [`ChildReport::gross_per_task`].
+    pub gross_bytes_per_task: f64,
+    /// [`ChildReport::prefaulted_per_task`].
+    pub prefaulted_pool_bytes_per_task: f64,
+    /// [`ChildReport::pool_used_per_task`].
+    pub pool_used_bytes_per_task: f64,
+    /// [`ChildReport::net_per_task`].
+    pub net_bytes_per_task: f64,
+    /// [`SleepRow::others_share`] (`null` if unknown).
+    pub others_cpu_share: Option<f64>,
+}
+
+/// The Go row as its JSON report object: fewer keys, gross and net bytes are the same figure.
+#[derive(Debug, Serialize)]
+pub struct GoSleepRowJson {
+    /// `go (goroutines)`.
+    pub row: &'static str,
+    /// [`SLEEP`], ns.
+    pub sleep_ns: u64,
+    /// [`GoSleepRow::tasks`].
+    pub tasks: u64,
+    /// [`GoSleepRow::spawn_ns_per_task`].
+    pub spawn_ns_per_task: f64,
+    /// [`GoSleepRow::bytes_per_task`].
+    pub gross_bytes_per_task: f64,
+    /// [`GoSleepRow::bytes_per_task`] again.
+    pub net_bytes_per_task: f64,
+    /// [`GoSleepRow::others_share`] (`null` if unknown).
+    pub others_cpu_share: Option<f64>,
+}
+
+/// One element of the `spawn_sleep` JSON array: a runtime's row or the Go row.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum SleepJson<'a> {
+    /// A kairos or tokio row.
+    Runtime(SleepRowJson<'a>),
+    /// The Go row.
+    Go(GoSleepRowJson),
+}
+
+impl SleepRow {
+    /// This row's JSON report object.
+    pub fn json(&self) -> SleepRowJson<'_> {
+        let c = &self.report;
+        SleepRowJson {
+            row: self.runtime.label(),
+            sleep_ns: SLEEP.as_nanos() as u64,
+            report: c,
+            spawn_ns_per_task: c.spawn_ns_per_task(),
+            gross_bytes_per_task: c.gross_per_task(),
+            prefaulted_pool_bytes_per_task: c.prefaulted_per_task(),
+            pool_used_bytes_per_task: c.pool_used_per_task(),
+            net_bytes_per_task: c.net_per_task(),
+            others_cpu_share: self.others_share,
+        }
+    }
+}
+
+impl GoSleepRow {
+    /// This row's JSON report object.
+    pub fn json(&self) -> GoSleepRowJson {
+        GoSleepRowJson {
+            row: "go (goroutines)",
+            sleep_ns: SLEEP.as_nanos() as u64,
+            tasks: self.tasks,
+            spawn_ns_per_task: self.spawn_ns_per_task,
+            gross_bytes_per_task: self.bytes_per_task,
+            net_bytes_per_task: self.bytes_per_task,
+            others_cpu_share: self.others_share,
+        }
+    }
+}
+
+/// The rows as JSON report objects; the Go row (fewer keys) last, if given.
+pub fn to_json<'a>(rows: &'a [SleepRow], go: Option<&GoSleepRow>) -> Vec<SleepJson<'a>> {
+    rows.iter()
+        .map(|r| SleepJson::Runtime(r.json()))
+        .chain(go.map(|g| SleepJson::Go(g.json())))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_status_kb, ChildReport};
+    use super::{parse_status_kb, to_json, ChildReport, ChildRuntime, GoSleepRow, SleepRow};
+
+    /// A runtime's JSON row carries the child's fields flattened plus the per-task figures; the
+    /// Go row, last, has fewer keys; unknown CPU shares and non-finite figures are `null`.
+    #[test]
+    fn json_rows_flatten_the_report() {
+        let rows = [SleepRow {
+            runtime: ChildRuntime::Tokio,
+            report: ChildReport {
+                tasks: 10,
+                rss_start: 100,
+                rss_peak: 1_100,
+                ..ChildReport::default()
+            },
+            others_share: Some(0.5),
+        }];
+        let go = GoSleepRow {
+            tasks: 10,
+            spawn_ns_per_task: f64::NAN,
+            bytes_per_task: 64.0,
+            others_share: None,
+        };
+        let text = serde_json::to_string(&to_json(&rows, Some(&go))).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let (r, g) = (&v[0], &v[1]);
+        assert_eq!(r["row"], "tokio");
+        assert_eq!(
+            (r["tasks"].as_u64(), r["boxed"].as_u64()),
+            (Some(10), Some(0))
+        );
+        assert_eq!(r["gross_bytes_per_task"], 100.0);
+        assert_eq!(r["others_cpu_share"], 0.5);
+        assert_eq!(r.as_object().unwrap().len(), 20);
+        assert_eq!(g["row"], "go (goroutines)");
+        assert_eq!(g["sleep_ns"], 1_000_000_000);
+        assert!(g["spawn_ns_per_task"].is_null() && g["others_cpu_share"].is_null());
+        assert_eq!(g.as_object().unwrap().len(), 7);
+    }
 
     #[test]
     fn report_line_round_trips() {

@@ -52,13 +52,13 @@
 //! slack, so its latency should track the floor plus one worker hand-off.
 
 use crate::error::BenchError;
-use crate::json::{self, Obj};
 use crate::machine::CpuSample;
 use crate::rt_settings::{RtSettings, DEFAULT_RT_PRIORITY};
 use crate::spawn_sleep::ChildCpu;
 use crate::table::{num, Table};
 use crate::watchdog::Watchdog;
 use hdrhistogram::Histogram;
+use serde::Serialize;
 use std::time::Duration;
 
 /// Period of the task.
@@ -624,29 +624,64 @@ pub fn verdicts(rows: &[TimerRow]) -> Vec<String> {
     lines
 }
 
-/// The rows as a JSON array.
-pub fn to_json(rows: &[TimerRow]) -> serde_json::Value {
-    json::array(rows.iter().map(|r| {
-        let l = &r.latencies;
-        Obj::new()
-            .str("row", &r.label)
-            .int("period_ns", PERIOD.as_nanos() as u64)
-            .int("jobs_expected", r.expected)
-            .int("jobs_recorded", l.recorded())
-            .int("missed", r.missed())
-            .int("early", l.early)
-            .num("p50_us", l.quantile_us(0.5))
-            .num("p99_us", l.quantile_us(0.99))
-            .num("p999_us", l.quantile_us(0.999))
-            .num("max_us", l.max_us())
-            .num("others_cpu_share", r.others_share.unwrap_or(f64::NAN))
-            .finish()
-    }))
+/// One row as its JSON report object (`micro --json`, under `timer_precision`), serialised by
+/// derived `Serialize`.
+#[derive(Debug, Serialize)]
+pub struct TimerRowJson<'a> {
+    /// [`TimerRow::label`].
+    pub row: &'a str,
+    /// [`PERIOD`], ns.
+    pub period_ns: u64,
+    /// [`TimerRow::expected`].
+    pub jobs_expected: u64,
+    /// Jobs recorded (on time or late).
+    pub jobs_recorded: u64,
+    /// [`TimerRow::missed`].
+    pub missed: u64,
+    /// Jobs observed before their release.
+    pub early: u64,
+    /// Median release→poll latency, µs.
+    pub p50_us: f64,
+    /// 99th percentile, µs.
+    pub p99_us: f64,
+    /// 99.9th percentile, µs.
+    pub p999_us: f64,
+    /// Largest, µs.
+    pub max_us: f64,
+    /// [`TimerRow::others_share`] (`null` if unknown).
+    pub others_cpu_share: Option<f64>,
+}
+
+impl TimerRow {
+    /// This row's JSON report object.
+    pub fn json(&self) -> TimerRowJson<'_> {
+        let l = &self.latencies;
+        TimerRowJson {
+            row: &self.label,
+            period_ns: PERIOD.as_nanos() as u64,
+            jobs_expected: self.expected,
+            jobs_recorded: l.recorded(),
+            missed: self.missed(),
+            early: l.early,
+            p50_us: l.quantile_us(0.5),
+            p99_us: l.quantile_us(0.99),
+            p999_us: l.quantile_us(0.999),
+            max_us: l.max_us(),
+            others_cpu_share: self.others_share,
+        }
+    }
+}
+
+/// The rows as JSON report objects ([`TimerRowJson`]).
+pub fn to_json(rows: &[TimerRow]) -> Vec<TimerRowJson<'_>> {
+    rows.iter().map(TimerRow::json).collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_cyclictest, Grid, Job, Latencies, TimerOpts, WARMUP_JOBS};
+    use super::{
+        parse_cyclictest, to_json, Grid, Job, Latencies, TimerOpts, TimerRow, WARMUP_JOBS,
+    };
     use crate::rt_settings::RtSettings;
 
     #[test]
@@ -686,6 +721,37 @@ mod tests {
         assert_eq!(g.next_release(p, p + p / 2), 2 * p);
         // 2.5 periods late: two jobs skipped, the grid stays.
         assert_eq!(g.next_release(p, p + 5 * p / 2), 4 * p);
+    }
+
+    /// The derived JSON rows keep their keys, integers stay integers and an unknown CPU share
+    /// is `null`.
+    #[test]
+    fn json_rows_keep_their_keys() {
+        let mut latencies = Latencies::new();
+        latencies.record(1_000, 51_000);
+        let row = TimerRow {
+            label: "kairos".to_owned(),
+            latencies,
+            expected: 3,
+            others_share: None,
+        };
+        let text = serde_json::to_string(&to_json(&[row])).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let r = &v[0];
+        assert_eq!(r["row"], "kairos");
+        assert_eq!(r["period_ns"], 1_000_000);
+        assert_eq!(
+            (r["jobs_expected"].as_u64(), r["jobs_recorded"].as_u64()),
+            (Some(3), Some(1))
+        );
+        assert_eq!(
+            (r["missed"].as_u64(), r["early"].as_u64()),
+            (Some(2), Some(0))
+        );
+        assert!(r["p50_us"].is_f64() && r["p99_us"].is_f64() && r["p999_us"].is_f64());
+        assert!((r["max_us"].as_f64().unwrap() - 50.0).abs() < 0.1);
+        assert!(r["others_cpu_share"].is_null());
+        assert_eq!(r.as_object().unwrap().len(), 11);
     }
 
     #[test]

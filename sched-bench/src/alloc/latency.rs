@@ -26,16 +26,19 @@ pub const LATENCY_ITEMS: usize = 1 << 20;
 /// Highest latency the histogram tracks (1 s); larger samples are clamped to it.
 const HIGHEST_NS: u64 = 1_000_000_000;
 
-/// The quantiles of one run, in nanoseconds.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// The quantiles of one run, in nanoseconds; serialised (the `alloc` report's clock floor) as
+/// `p50`, `p99`, `p99_9`, `p99_99`, `max`.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct Tail {
     /// Median.
     pub p50: f64,
     /// 99th percentile.
     pub p99: f64,
     /// 99.9th percentile.
+    #[serde(rename = "p99_9")]
     pub p999: f64,
     /// 99.99th percentile.
+    #[serde(rename = "p99_99")]
     pub p9999: f64,
     /// Largest sample.
     pub max: f64,

@@ -247,7 +247,7 @@ pub fn run(opts: &AllocOpts) -> Result<Vec<Row>, BenchError> {
     };
     print!("{}", report.text());
     if let Some(out) = json_out {
-        out.write_json("alloc", report.json())?;
+        out.write_json("alloc", json::to_value(report.json()))?;
     }
     Ok(rows)
 }

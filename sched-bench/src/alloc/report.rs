@@ -7,8 +7,10 @@
 
 use super::latency::Tail;
 use super::{Case, Row};
-use crate::json::{self, Obj};
+use crate::json;
+use crate::stats::Summary;
 use crate::table::{num, Table};
+use serde::Serialize;
 
 /// Everything printed at the end of a run.
 #[derive(Debug)]
@@ -231,55 +233,110 @@ impl Report<'_> {
     }
 
     /// The same as JSON.
-    pub fn json(&self) -> serde_json::Value {
-        let rows = self.rows.iter().map(|r| {
-            let mut o = Obj::new()
-                .str("case", r.case.name())
-                .str("metric", r.metric)
-                .str("unit", r.unit)
-                .str("allocator", r.allocator)
-                .val("summary", r.summary);
-            if let Some(f) = &r.faults {
-                o = o.val("faults_per_run", f);
-            }
-            if let Some(p) = r.pinned {
-                o = o.str("pinned", if p { "yes" } else { "no" });
-            }
-            o.finish()
-        });
-        let targets = self.targets().into_iter().map(|g| {
-            Obj::new()
-                .str("target", g.what)
-                .str("goal", g.goal)
-                .num("kairos", g.kairos)
-                .num("reference", g.reference)
-                .num("ratio", g.ratio)
-                .num("kairos_tls_ratio", g.tls_ratio.unwrap_or(f64::NAN))
-                .str("met", if g.met { "yes" } else { "no" })
-                .finish()
-        });
-        let mut o = Obj::new()
-            .str("command", "alloc")
-            .int("rounds", self.rounds as u64)
-            .int("block_size", super::family::BLOCK_SIZE as u64)
-            .str("machine", self.busy.unwrap_or("unknown"))
-            .str("pinning", self.pinning.unwrap_or("not applicable"))
-            .str("kairos_pool", self.pool);
-        if let Some(c) = self.clock {
-            o = o.val(
-                "latency_clock_floor_ns",
-                Obj::new()
-                    .num("p50", c.p50)
-                    .num("p99", c.p99)
-                    .num("p99_9", c.p999)
-                    .num("p99_99", c.p9999)
-                    .num("max", c.max)
-                    .finish(),
-            );
+    pub fn json(&self) -> AllocJson<'_> {
+        AllocJson {
+            rounds: self.rounds,
+            block_size: super::family::BLOCK_SIZE,
+            machine: self.busy.unwrap_or("unknown"),
+            pinning: self.pinning.unwrap_or("not applicable"),
+            kairos_pool: self.pool,
+            latency_clock_floor_ns: self.clock,
+            results: self.rows.iter().map(Row::json).collect(),
+            targets: self.targets().iter().map(Target::json).collect(),
         }
-        o.val("results", json::array(rows))
-            .val("targets", json::array(targets))
-            .finish()
+    }
+}
+
+/// `alloc --json`: the run's settings, the result rows and the targets. Serialised by derived
+/// `Serialize`.
+#[derive(Debug, Serialize)]
+pub struct AllocJson<'a> {
+    /// [`Report::rounds`].
+    pub rounds: usize,
+    /// The block size of every case, bytes.
+    pub block_size: usize,
+    /// [`Report::busy`], or `unknown`.
+    pub machine: &'a str,
+    /// [`Report::pinning`], or `not applicable`.
+    pub pinning: &'a str,
+    /// [`Report::pool`].
+    pub kairos_pool: &'a str,
+    /// [`Report::clock`], if the latency case ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency_clock_floor_ns: Option<Tail>,
+    /// One object per [`Row`].
+    pub results: Vec<AllocRowJson<'a>>,
+    /// One object per target whose case ran.
+    pub targets: Vec<TargetJson>,
+}
+
+/// A [`Row`] as its JSON report object.
+#[derive(Debug, Serialize)]
+pub struct AllocRowJson<'a> {
+    /// [`Case::name`].
+    pub case: &'static str,
+    /// [`Row::metric`].
+    pub metric: &'static str,
+    /// [`Row::unit`].
+    pub unit: &'static str,
+    /// [`Row::allocator`].
+    pub allocator: &'static str,
+    /// [`Row::summary`].
+    pub summary: &'a Summary,
+    /// [`Row::faults`], where measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub faults_per_run: Option<&'a Summary>,
+    /// [`Row::pinned`] as `yes` or `no`, where it applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<&'static str>,
+}
+
+/// A target as its JSON report object (non-finite figures as `null`).
+#[derive(Debug, Serialize)]
+pub struct TargetJson {
+    /// What is compared.
+    pub target: &'static str,
+    /// The goal as text.
+    pub goal: &'static str,
+    /// kairos' value.
+    pub kairos: f64,
+    /// The reference value.
+    pub reference: f64,
+    /// kairos / reference.
+    pub ratio: f64,
+    /// kairos-tls / reference (`null` where it does not apply).
+    pub kairos_tls_ratio: Option<f64>,
+    /// `yes` or `no`.
+    pub met: &'static str,
+}
+
+impl Row {
+    /// This row's JSON report object.
+    pub fn json(&self) -> AllocRowJson<'_> {
+        AllocRowJson {
+            case: self.case.name(),
+            metric: self.metric,
+            unit: self.unit,
+            allocator: self.allocator,
+            summary: &self.summary,
+            faults_per_run: self.faults.as_ref(),
+            pinned: self.pinned.map(json::yes_no),
+        }
+    }
+}
+
+impl Target {
+    /// This target's JSON report object.
+    fn json(&self) -> TargetJson {
+        TargetJson {
+            target: self.what,
+            goal: self.goal,
+            kairos: self.kairos,
+            reference: self.reference,
+            ratio: self.ratio,
+            kairos_tls_ratio: self.tls_ratio,
+            met: json::yes_no(self.met),
+        }
     }
 }
 
@@ -288,5 +345,76 @@ fn ratio(x: f64) -> String {
         format!("{x:.2}x")
     } else {
         "-".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The document has the schema version, the settings, the rows (faults and pinning only
+    /// where known), the clock floor and the targets with `null` where a figure is missing.
+    #[test]
+    fn json_report_keeps_its_keys() {
+        let s = |median: f64| Summary {
+            median,
+            min: median,
+            max: median,
+        };
+        let row = |allocator: &'static str, median: f64, pinned: Option<bool>| Row {
+            case: Case::Pair,
+            metric: "pair",
+            unit: "ns/pair",
+            allocator,
+            summary: s(median),
+            faults: pinned.map(|_| s(0.0)),
+            pinned,
+        };
+        let rows = [row("kairos", 1.0, Some(true)), row("mimalloc", 4.0, None)];
+        let clock = Tail {
+            p50: 20.0,
+            p99: 30.0,
+            p999: 40.0,
+            p9999: 50.0,
+            max: 60.0,
+        };
+        let report = Report {
+            rows: &rows,
+            clock: Some(clock),
+            pinning: None,
+            pool: "pool: 0 chunks",
+            busy: None,
+            rounds: 1,
+        };
+        let doc = json::document("alloc", json::to_value(report.json()));
+        let text = serde_json::to_string(&doc).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["schema_version"], json::SCHEMA_VERSION);
+        assert_eq!(v["command"], "alloc");
+        assert_eq!(
+            (v["rounds"].as_u64(), v["block_size"].as_u64()),
+            (Some(1), Some(128))
+        );
+        assert_eq!(
+            (&v["machine"], &v["pinning"]),
+            (&"unknown".into(), &"not applicable".into())
+        );
+        assert_eq!(v["latency_clock_floor_ns"]["p99_9"], 40.0);
+        assert_eq!(v["latency_clock_floor_ns"]["p99_99"], 50.0);
+        let (k, m) = (&v["results"][0], &v["results"][1]);
+        assert_eq!(
+            (&k["case"], &k["allocator"]),
+            (&"pair".into(), &"kairos".into())
+        );
+        assert_eq!(k["summary"]["median"], 1.0);
+        assert_eq!(
+            (&k["pinned"], &k["faults_per_run"]["max"]),
+            (&"yes".into(), &0.0.into())
+        );
+        assert!(m.get("pinned").is_none() && m.get("faults_per_run").is_none());
+        let t = &v["targets"][0];
+        assert_eq!((&t["target"], &t["met"]), (&"pair".into(), &"yes".into()));
+        assert_eq!(t["ratio"], 0.25);
+        assert!(t["kairos_tls_ratio"].is_null());
     }
 }

@@ -59,7 +59,7 @@ impl IdleRuntime {
 }
 
 /// One child's measurement.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct IdleRow {
     /// Connections held.
     pub connections: u64,

@@ -193,13 +193,118 @@ impl TrafficMedian {
     }
 }
 
-/// One urgent round on one runtime.
+/// The two kinds of request of the urgent scenario, one `T` each.
 #[derive(Clone, Copy, Debug, Serialize)]
-struct UrgentRound {
+struct Urgent<T> {
     /// Bulk requests.
-    bulk: Traffic,
+    bulk: T,
     /// Control requests.
-    control: Traffic,
+    control: T,
+}
+
+/// One urgent round on one runtime.
+type UrgentRound = Urgent<Traffic>;
+
+/// `net --json`: the settings, one object per scenario that ran, the goals, the notes and how
+/// busy the machine was. Serialised by derived `Serialize`.
+#[derive(Debug, Serialize)]
+struct NetJson {
+    /// `--workers`.
+    workers: usize,
+    /// `--rounds`.
+    rounds: u32,
+    /// `--duration`, seconds.
+    duration_s: f64,
+    /// The echo scenario, if it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    echo: Option<EchoJson>,
+    /// The urgent scenario, if it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    urgent: Option<UrgentJson>,
+    /// The idle scenario, if it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    idle: Option<IdleJson>,
+    /// The goal lines.
+    goals: Vec<Goal>,
+    /// The notes printed under them.
+    notes: Vec<String>,
+    /// How busy the machine was (`null` if unknown).
+    busy: Option<String>,
+}
+
+/// The echo scenario in `net --json`.
+#[derive(Debug, Serialize)]
+struct EchoJson {
+    /// `--connections`.
+    connections: u32,
+    /// `--message-bytes`.
+    message_bytes: u32,
+    /// kairos' medians.
+    kairos: TrafficMedian,
+    /// tokio's medians.
+    tokio: TrafficMedian,
+    /// kairos' rounds.
+    kairos_rounds: Vec<Traffic>,
+    /// tokio's rounds.
+    tokio_rounds: Vec<Traffic>,
+}
+
+/// The urgent scenario in `net --json`.
+#[derive(Debug, Serialize)]
+struct UrgentJson {
+    /// `--urgency`.
+    kairos_policy: &'static str,
+    /// `--bulk-connections`.
+    bulk_connections: u32,
+    /// `--control-connections`.
+    control_connections: u32,
+    /// `--control-period`, seconds.
+    control_period_s: f64,
+    /// kairos' medians.
+    kairos: Urgent<TrafficMedian>,
+    /// tokio's medians.
+    tokio: Urgent<TrafficMedian>,
+    /// kairos' rounds.
+    kairos_rounds: Vec<UrgentRound>,
+    /// tokio's rounds.
+    tokio_rounds: Vec<UrgentRound>,
+}
+
+/// The idle scenario in `net --json`.
+#[derive(Debug, Serialize)]
+struct IdleJson {
+    /// Idle connections each child held.
+    connections: u64,
+    /// kairos' median resident bytes per connection.
+    kairos_bytes_per_connection: f64,
+    /// tokio's.
+    tokio_bytes_per_connection: f64,
+    /// kairos' rounds.
+    kairos_rounds: Vec<IdleRowJson>,
+    /// tokio's rounds.
+    tokio_rounds: Vec<IdleRowJson>,
+}
+
+/// An [`IdleRow`] as its JSON object: its fields plus [`IdleRow::bytes_per_connection`].
+#[derive(Debug, Serialize)]
+struct IdleRowJson {
+    /// The row.
+    #[serde(flatten)]
+    row: IdleRow,
+    /// Resident bytes per connection.
+    bytes_per_connection: f64,
+}
+
+impl IdleRowJson {
+    /// The JSON objects of `rows`.
+    fn of(rows: &[IdleRow]) -> Vec<IdleRowJson> {
+        rows.iter()
+            .map(|&row| IdleRowJson {
+                row,
+                bytes_per_connection: row.bytes_per_connection(),
+            })
+            .collect()
+    }
 }
 
 /// A goal line: a ratio and its bound.
@@ -266,10 +371,17 @@ pub fn main(args: NetArgs) -> Result<(), BenchError> {
     let start = CpuSample::now();
     let mut goals = Vec::new();
     let mut notes = Vec::new();
-    let mut body = json::Obj::new()
-        .int("workers", workers as u64)
-        .int("rounds", u64::from(args.rounds))
-        .num("duration_s", args.duration.as_secs_f64());
+    let mut report = NetJson {
+        workers,
+        rounds: args.rounds,
+        duration_s: args.duration.as_secs_f64(),
+        echo: None,
+        urgent: None,
+        idle: None,
+        goals: Vec::new(),
+        notes: Vec::new(),
+        busy: None,
+    };
     println!(
         "net: loopback, servers on {workers} workers (kairos, tokio multi-thread), one client \
          thread; {} rounds alternating, medians",
@@ -296,17 +408,14 @@ pub fn main(args: NetArgs) -> Result<(), BenchError> {
             true,
         ));
         goals.push(Goal::new("echo p99", km.p99_ns, tm.p99_ns, 1.0, false));
-        body = body.val(
-            "echo",
-            json::Obj::new()
-                .int("connections", u64::from(args.connections))
-                .int("message_bytes", u64::from(args.message_bytes))
-                .val("kairos", km)
-                .val("tokio", tm)
-                .val("kairos_rounds", &k)
-                .val("tokio_rounds", &t)
-                .finish(),
-        );
+        report.echo = Some(EchoJson {
+            connections: args.connections,
+            message_bytes: args.message_bytes,
+            kairos: km,
+            tokio: tm,
+            kairos_rounds: k,
+            tokio_rounds: t,
+        });
     }
     if only.contains(&Scenario::Urgent) {
         let (k, t) = urgent(&args)?;
@@ -367,25 +476,22 @@ pub fn main(args: NetArgs) -> Result<(), BenchError> {
             0.9,
             true,
         ));
-        body = body.val(
-            "urgent",
-            json::Obj::new()
-                .str("kairos_policy", args.urgency.name())
-                .int("bulk_connections", u64::from(args.bulk_connections))
-                .int("control_connections", u64::from(args.control_connections))
-                .num("control_period_s", args.control_period.as_secs_f64())
-                .val(
-                    "kairos",
-                    json::Obj::new().val("bulk", kb).val("control", kc).finish(),
-                )
-                .val(
-                    "tokio",
-                    json::Obj::new().val("bulk", tb).val("control", tc).finish(),
-                )
-                .val("kairos_rounds", &k)
-                .val("tokio_rounds", &t)
-                .finish(),
-        );
+        report.urgent = Some(UrgentJson {
+            kairos_policy: args.urgency.name(),
+            bulk_connections: args.bulk_connections,
+            control_connections: args.control_connections,
+            control_period_s: args.control_period.as_secs_f64(),
+            kairos: Urgent {
+                bulk: kb,
+                control: kc,
+            },
+            tokio: Urgent {
+                bulk: tb,
+                control: tc,
+            },
+            kairos_rounds: k,
+            tokio_rounds: t,
+        });
     }
     if only.contains(&Scenario::Idle) {
         let (connections, note) = idle::connections_allowed(args.idle_connections)?;
@@ -422,26 +528,13 @@ pub fn main(args: NetArgs) -> Result<(), BenchError> {
         }
         print!("{table}");
         goals.push(Goal::new("idle bytes/connection", kb, tb, 1.0, false));
-        let rows = |rows: &[IdleRow]| {
-            json::array(rows.iter().map(|r| {
-                json::Obj::new()
-                    .int("connections", r.connections)
-                    .int("rss_ready", r.rss_ready)
-                    .int("rss_connected", r.rss_connected)
-                    .num("bytes_per_connection", r.bytes_per_connection())
-                    .finish()
-            }))
-        };
-        body = body.val(
-            "idle",
-            json::Obj::new()
-                .int("connections", connections)
-                .num("kairos_bytes_per_connection", kb)
-                .num("tokio_bytes_per_connection", tb)
-                .val("kairos_rounds", rows(&k))
-                .val("tokio_rounds", rows(&t))
-                .finish(),
-        );
+        report.idle = Some(IdleJson {
+            connections,
+            kairos_bytes_per_connection: kb,
+            tokio_bytes_per_connection: tb,
+            kairos_rounds: IdleRowJson::of(&k),
+            tokio_rounds: IdleRowJson::of(&t),
+        });
     }
     println!();
     for goal in &goals {
@@ -455,12 +548,10 @@ pub fn main(args: NetArgs) -> Result<(), BenchError> {
         println!("{line}");
     }
     if let Some(out) = json_out {
-        let body = body
-            .val("goals", &goals)
-            .val("notes", &notes)
-            .val("busy", &busy)
-            .finish();
-        out.write_json("net", body)?;
+        report.goals = goals;
+        report.notes = notes;
+        report.busy = busy;
+        out.write_json("net", json::to_value(report))?;
     }
     Ok(())
 }
@@ -591,4 +682,88 @@ fn idle_rounds(
         }
     }
     Ok((k, t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The document has the schema version and the settings; a scenario that did not run
+    /// leaves no key, an idle row's fields are flat beside its bytes per connection, and an
+    /// unknown machine load is `null`.
+    #[test]
+    fn json_report_keeps_its_keys() {
+        let traffic = Traffic {
+            per_second: 10.0,
+            latency: Percentiles::default(),
+        };
+        let row = IdleRow {
+            connections: 2,
+            rss_ready: 100,
+            rss_connected: 300,
+        };
+        let report = NetJson {
+            workers: 2,
+            rounds: 1,
+            duration_s: 0.5,
+            echo: None,
+            urgent: Some(UrgentJson {
+                kairos_policy: "edf",
+                bulk_connections: 3,
+                control_connections: 4,
+                control_period_s: 0.01,
+                kairos: Urgent {
+                    bulk: TrafficMedian::of(&[traffic]),
+                    control: TrafficMedian::of(&[traffic]),
+                },
+                tokio: Urgent {
+                    bulk: TrafficMedian::of(&[traffic]),
+                    control: TrafficMedian::of(&[traffic]),
+                },
+                kairos_rounds: vec![Urgent {
+                    bulk: traffic,
+                    control: traffic,
+                }],
+                tokio_rounds: Vec::new(),
+            }),
+            idle: Some(IdleJson {
+                connections: 2,
+                kairos_bytes_per_connection: 100.0,
+                tokio_bytes_per_connection: f64::NAN,
+                kairos_rounds: IdleRowJson::of(&[row]),
+                tokio_rounds: Vec::new(),
+            }),
+            goals: vec![Goal::new("idle bytes/connection", 1.0, 2.0, 1.0, false)],
+            notes: Vec::new(),
+            busy: None,
+        };
+        let doc = json::document("net", json::to_value(report));
+        let text = serde_json::to_string(&doc).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["schema_version"], json::SCHEMA_VERSION);
+        assert_eq!(v["command"], "net");
+        assert_eq!(
+            (v["workers"].as_u64(), v["duration_s"].as_f64()),
+            (Some(2), Some(0.5))
+        );
+        assert!(v.get("echo").is_none() && v["busy"].is_null());
+        let u = &v["urgent"];
+        assert_eq!(
+            (&u["kairos_policy"], &u["control_connections"]),
+            (&"edf".into(), &4.into())
+        );
+        assert_eq!(u["kairos"]["control"]["per_second"]["median"], 10.0);
+        assert_eq!(u["kairos_rounds"][0]["bulk"]["latency"]["p99_ns"], 0);
+        let i = &v["idle"];
+        assert!(i["tokio_bytes_per_connection"].is_null());
+        let r = &i["kairos_rounds"][0];
+        assert_eq!(
+            (
+                r["rss_connected"].as_u64(),
+                r["bytes_per_connection"].as_f64()
+            ),
+            (Some(300), Some(100.0))
+        );
+        assert_eq!(v["goals"][0]["ratio"], 0.5);
+    }
 }

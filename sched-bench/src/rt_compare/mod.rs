@@ -345,7 +345,7 @@ pub fn compare(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
         out.write(&plot(path, opts.workload.name, &rows)?)?;
     }
     if let Some(out) = json_out {
-        out.write_json("compare", to_json(&rows))?;
+        out.write_json("compare", json::to_value(to_json(&rows)))?;
     }
     Ok(rows)
 }

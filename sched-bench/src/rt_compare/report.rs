@@ -1,10 +1,12 @@
 //! The periodic comparison's tables, notes, JSON rows and `.hgrm` files.
 
-use super::{RtOpts, RtRow};
+use super::{RtOpts, RtRow, TaskRow};
 use crate::error::BenchError;
-use crate::json::{self, Obj};
+use crate::json::SummaryFields;
 use crate::stats::Summary;
 use crate::table::{num, Table};
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -290,89 +292,173 @@ pub fn notes(opts: &RtOpts, rows: &[RtRow]) -> Vec<String> {
     notes
 }
 
-/// Adds `key` (median), `key_min`, `key_max`.
-fn summary_fields(o: Obj, key: &str, s: &Summary) -> Obj {
-    o.num(key, s.median)
-        .num(&format!("{key}_min"), s.min)
-        .num(&format!("{key}_max"), s.max)
+/// One row as its JSON report object (`compare --json` on a periodic workload), flat: a
+/// [`Summary`] is three fields `key`, `key_min`, `key_max` ([`SummaryFields`]). Serialised by
+/// derived `Serialize`; a row that never ran has only the fields up to `simulated`.
+#[derive(Debug, Serialize)]
+pub struct RtRowJson<'a> {
+    /// [`RtRow::backend`].
+    pub backend: &'a str,
+    /// [`RtRow::status`] (kernel rows).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<&'a str>,
+    /// [`RtRow::workload`].
+    pub workload: &'static str,
+    /// [`RtRow::workers`].
+    pub workers: usize,
+    /// [`RtRow::rounds`].
+    pub rounds: usize,
+    /// [`RtRow::duration`], seconds.
+    pub duration_s: f64,
+    /// [`RtRow::background_tasks`].
+    pub background_tasks: usize,
+    /// [`RtRow::simulated`], written only when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub simulated: bool,
+    /// The figures, if [`RtRow::measured`].
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub figures: Option<RtFiguresJson<'a>>,
 }
 
-/// The rows as a JSON array of flat objects.
-pub fn to_json(rows: &[RtRow]) -> serde_json::Value {
+/// The figures of a measured row, flattened into its [`RtRowJson`]; an optional summary is
+/// absent where the row has none.
+#[derive(Debug, Serialize)]
+pub struct RtFiguresJson<'a> {
+    /// [`RtRow::released`].
+    pub released: u64,
+    /// [`RtRow::jobs`].
+    pub jobs: u64,
+    /// [`RtRow::missed`].
+    pub missed: u64,
+    /// [`RtRow::start_mean`].
+    #[serde(flatten)]
+    pub start_latency_mean_us: SummaryFields<'a>,
+    /// [`RtRow::start_p50`].
+    #[serde(flatten)]
+    pub start_latency_p50_us: SummaryFields<'a>,
+    /// [`RtRow::start_p99`].
+    #[serde(flatten)]
+    pub start_latency_p99_us: SummaryFields<'a>,
+    /// [`RtRow::start_p999`].
+    #[serde(flatten)]
+    pub start_latency_p999_us: SummaryFields<'a>,
+    /// [`RtRow::start_max`].
+    #[serde(flatten)]
+    pub start_latency_max_us: SummaryFields<'a>,
+    /// [`RtRow::response_p99`].
+    #[serde(flatten)]
+    pub response_p99_us: SummaryFields<'a>,
+    /// [`RtRow::miss_ratio`].
+    #[serde(flatten)]
+    pub miss_ratio: SummaryFields<'a>,
+    /// [`RtRow::cpu_ms_per_s`].
+    #[serde(flatten)]
+    pub cpu_ms_per_s: Option<SummaryFields<'a>>,
+    /// [`RtRow::lateness_max`].
+    #[serde(flatten)]
+    pub lateness_max_us: Option<SummaryFields<'a>>,
+    /// [`RtRow::lateness_p99`].
+    #[serde(flatten)]
+    pub lateness_p99_us: Option<SummaryFields<'a>>,
+    /// [`RtRow::preemptions`].
+    #[serde(flatten)]
+    pub preemptions: Option<SummaryFields<'a>>,
+    /// [`RtRow::background_per_s`].
+    #[serde(flatten)]
+    pub background_slices_per_s: Option<SummaryFields<'a>>,
+    /// [`RtRow::background_preemptions`].
+    #[serde(flatten)]
+    pub background_preemptions: Option<SummaryFields<'a>>,
+    /// Median background throughput relative to kairos-fifo's (sim rows: sim-fifo's), where
+    /// both have background tasks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub background_vs_fifo: Option<f64>,
+    /// The periodic tasks' figures.
+    #[serde(flatten)]
+    pub tasks: TaskFields<'a>,
+}
+
+/// The periodic tasks of a row as flat fields named `task.NAME.FIELD`: `jobs`, `missed`, and
+/// as [`SummaryFields`] `miss_ratio`, `start_latency_p99_us`, `response_p99_us`,
+/// `response_max_us`, and `lateness_max_us` and `preemptions` where the task has them.
+#[derive(Clone, Copy, Debug)]
+pub struct TaskFields<'a>(pub &'a [TaskRow]);
+
+impl Serialize for TaskFields<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for t in self.0 {
+            let key = |field: &str| format!("task.{}.{field}", t.name);
+            map.serialize_entry(&key("jobs"), &t.jobs)?;
+            map.serialize_entry(&key("missed"), &t.missed)?;
+            let summaries = [
+                ("miss_ratio", Some(&t.miss_ratio)),
+                ("start_latency_p99_us", Some(&t.start_p99)),
+                ("response_p99_us", Some(&t.response_p99)),
+                ("response_max_us", Some(&t.response_max)),
+                ("lateness_max_us", t.lateness_max.as_ref()),
+                ("preemptions", t.preemptions.as_ref()),
+            ];
+            for (field, summary) in summaries {
+                if let Some(s) = summary {
+                    SummaryFields::new(&key(field), s).write(&mut map)?;
+                }
+            }
+        }
+        map.end()
+    }
+}
+
+impl RtRow {
+    /// This row's JSON report object; `fifo` is the run's background reference
+    /// (`background_vs_fifo`).
+    fn json<'a>(&'a self, fifo: FifoBackground) -> RtRowJson<'a> {
+        let opt = |key: &'static str, s: &'a Option<Summary>| {
+            s.as_ref().map(|s| SummaryFields::new(key, s))
+        };
+        RtRowJson {
+            backend: &self.backend,
+            status: self.status.as_deref(),
+            workload: self.workload,
+            workers: self.workers,
+            rounds: self.rounds,
+            duration_s: self.duration.as_secs_f64(),
+            background_tasks: self.background_tasks,
+            simulated: self.simulated,
+            figures: self.measured.then(|| RtFiguresJson {
+                released: self.released,
+                jobs: self.jobs,
+                missed: self.missed,
+                start_latency_mean_us: SummaryFields::new(
+                    "start_latency_mean_us",
+                    &self.start_mean,
+                ),
+                start_latency_p50_us: SummaryFields::new("start_latency_p50_us", &self.start_p50),
+                start_latency_p99_us: SummaryFields::new("start_latency_p99_us", &self.start_p99),
+                start_latency_p999_us: SummaryFields::new(
+                    "start_latency_p999_us",
+                    &self.start_p999,
+                ),
+                start_latency_max_us: SummaryFields::new("start_latency_max_us", &self.start_max),
+                response_p99_us: SummaryFields::new("response_p99_us", &self.response_p99),
+                miss_ratio: SummaryFields::new("miss_ratio", &self.miss_ratio),
+                cpu_ms_per_s: opt("cpu_ms_per_s", &self.cpu_ms_per_s),
+                lateness_max_us: opt("lateness_max_us", &self.lateness_max),
+                lateness_p99_us: opt("lateness_p99_us", &self.lateness_p99),
+                preemptions: opt("preemptions", &self.preemptions),
+                background_slices_per_s: opt("background_slices_per_s", &self.background_per_s),
+                background_preemptions: opt("background_preemptions", &self.background_preemptions),
+                background_vs_fifo: vs_fifo(self, fifo),
+                tasks: TaskFields(&self.tasks),
+            }),
+        }
+    }
+}
+
+/// The rows as JSON report objects ([`RtRowJson`]).
+pub fn to_json(rows: &[RtRow]) -> Vec<RtRowJson<'_>> {
     let fifo = fifo_background(rows);
-    json::array(rows.iter().map(|r| {
-        let mut o = Obj::new().str("backend", &r.backend);
-        if let Some(s) = &r.status {
-            o = o.str("status", s);
-        }
-        o = o
-            .str("workload", r.workload)
-            .int("workers", r.workers as u64)
-            .int("rounds", r.rounds as u64)
-            .num("duration_s", r.duration.as_secs_f64())
-            .int("background_tasks", r.background_tasks as u64);
-        if r.simulated {
-            o = o.val("simulated", true);
-        }
-        if !r.measured {
-            return o.finish();
-        }
-        o = o
-            .int("released", r.released)
-            .int("jobs", r.jobs)
-            .int("missed", r.missed);
-        for (key, s) in [
-            ("start_latency_mean_us", &r.start_mean),
-            ("start_latency_p50_us", &r.start_p50),
-            ("start_latency_p99_us", &r.start_p99),
-            ("start_latency_p999_us", &r.start_p999),
-            ("start_latency_max_us", &r.start_max),
-            ("response_p99_us", &r.response_p99),
-            ("miss_ratio", &r.miss_ratio),
-        ] {
-            o = summary_fields(o, key, s);
-        }
-        if let Some(c) = &r.cpu_ms_per_s {
-            o = summary_fields(o, "cpu_ms_per_s", c);
-        }
-        if let Some(l) = &r.lateness_max {
-            o = summary_fields(o, "lateness_max_us", l);
-        }
-        if let Some(l) = &r.lateness_p99 {
-            o = summary_fields(o, "lateness_p99_us", l);
-        }
-        if let Some(p) = &r.preemptions {
-            o = summary_fields(o, "preemptions", p);
-        }
-        if let Some(b) = &r.background_per_s {
-            o = summary_fields(o, "background_slices_per_s", b);
-        }
-        if let Some(p) = &r.background_preemptions {
-            o = summary_fields(o, "background_preemptions", p);
-        }
-        if let Some(d) = vs_fifo(r, fifo) {
-            o = o.num("background_vs_fifo", d);
-        }
-        for t in &r.tasks {
-            let k = |field: &str| format!("task.{}.{field}", t.name);
-            o = o.int(&k("jobs"), t.jobs).int(&k("missed"), t.missed);
-            for (field, s) in [
-                ("miss_ratio", &t.miss_ratio),
-                ("start_latency_p99_us", &t.start_p99),
-                ("response_p99_us", &t.response_p99),
-                ("response_max_us", &t.response_max),
-            ] {
-                o = summary_fields(o, &k(field), s);
-            }
-            if let Some(l) = &t.lateness_max {
-                o = summary_fields(o, &k("lateness_max_us"), l);
-            }
-            if let Some(p) = &t.preemptions {
-                o = summary_fields(o, &k("preemptions"), p);
-            }
-        }
-        o.finish()
-    }))
+    rows.iter().map(|r| r.json(fifo)).collect()
 }
 
 /// The `.hgrm` file of a row: `<workload>.<backend>.hgrm`.
@@ -399,4 +485,47 @@ pub fn write_hgrm(dir: &Path, rows: &[RtRow]) -> Result<Vec<PathBuf>, BenchError
             Ok(path)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json;
+    use crate::rt_compare::testing::row;
+
+    /// Summaries are flat `key`, `key_min`, `key_max` fields, tasks `task.NAME.FIELD`, a missing
+    /// summary leaves no keys and a row that never ran only its identity.
+    #[test]
+    fn json_rows_are_flat() {
+        let measured = row("kairos-fifo", "mixed-latency", &["ctrl"]);
+        let mut refused = row("kernel-deadline", "mixed-latency", &[]);
+        refused.measured = false;
+        refused.status = Some("refused".to_owned());
+        let mut sim = row("sim-edf", "mixed-latency", &[]);
+        sim.cpu_ms_per_s = None;
+        let rows = [measured, refused, sim];
+        let doc = json::document("compare", json::to_value(to_json(&rows)));
+        let text = serde_json::to_string(&doc).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["schema_version"], json::SCHEMA_VERSION);
+        assert_eq!(v["command"], "compare");
+        let [k, r, s] = [&v["rows"][0], &v["rows"][1], &v["rows"][2]];
+        assert_eq!(k["backend"], "kairos-fifo");
+        assert_eq!(
+            (k["jobs"].as_u64(), k["duration_s"].as_f64()),
+            (Some(1_234_567), Some(3.0))
+        );
+        assert_eq!(k["start_latency_p99_us"], 98_765.4);
+        assert_eq!(k["start_latency_p99_us_min"], 98_765.4 / 2.0);
+        assert_eq!(k["cpu_ms_per_s_max"], 1999.9 * 2.0);
+        assert_eq!(k["background_vs_fifo"], 0.0);
+        assert_eq!(k["task.ctrl.jobs"], 123_456);
+        assert_eq!(k["task.ctrl.preemptions_max"], 24_690.0);
+        assert!(k.get("status").is_none() && k.get("simulated").is_none());
+        assert_eq!(r["status"], "refused");
+        assert_eq!(r.as_object().unwrap().len(), 7);
+        assert_eq!(s["simulated"], true);
+        assert!(s.get("cpu_ms_per_s").is_none() && s.get("cpu_ms_per_s_min").is_none());
+        assert!(s.get("background_vs_fifo").is_none());
+    }
 }
