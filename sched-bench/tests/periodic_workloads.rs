@@ -233,8 +233,14 @@ fn assert_row(row: &Row, workload: &str, workers: u64, background: u64) {
         summary(row, "preemptions");
     }
     if background > 0 {
+        let slices = summary(row, "background_slices_per_s");
+        // Under `Edf` and `Priority` the background tasks run only while no periodic job is
+        // ready: in a short debug-build run on a loaded machine (tests run side by side) the
+        // jobs can fill the worker's whole share of a CPU, so zero is a correct figure there.
+        // The policies that share the CPU (and tokio) must show background work.
+        let strict = ["kairos-edf", "kairos-priority"].contains(&row["backend"].as_str());
         assert!(
-            summary(row, "background_slices_per_s") > 0.0,
+            slices >= 0.0 && (strict || slices > 0.0),
             "the background did no work: {row:?}"
         );
     } else {
