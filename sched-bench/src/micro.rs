@@ -955,11 +955,7 @@ mod tests {
     /// did not run leaves no keys) and only the standalone rows that ran.
     #[test]
     fn json_report_keeps_its_keys() {
-        let s = |median: f64| Summary {
-            median,
-            min: median,
-            max: median,
-        };
+        let s = Summary::single;
         let results = [MicroResult {
             bench: Micro::SpawnMany,
             kairos: s(10.0),

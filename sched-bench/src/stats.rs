@@ -17,6 +17,16 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// The summary of one sample: median, min and max all `x` (tests build rows with it).
+    #[cfg(test)]
+    pub fn single(x: f64) -> Summary {
+        Summary {
+            median: x,
+            min: x,
+            max: x,
+        }
+    }
+
     /// Summarises `samples`; `None` if there are none. NaN samples sort last (they would only
     /// come from a zero-length measurement, which the benchmarks do not produce).
     pub fn of(samples: &[f64]) -> Option<Summary> {

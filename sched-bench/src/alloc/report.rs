@@ -356,11 +356,7 @@ mod tests {
     /// where known), the clock floor and the targets with `null` where a figure is missing.
     #[test]
     fn json_report_keeps_its_keys() {
-        let s = |median: f64| Summary {
-            median,
-            min: median,
-            max: median,
-        };
+        let s = Summary::single;
         let row = |allocator: &'static str, median: f64, pinned: Option<bool>| Row {
             case: Case::Pair,
             metric: "pair",
