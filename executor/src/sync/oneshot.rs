@@ -68,7 +68,7 @@ use std::task::{ready, Context, Poll, Waker};
 
 /// The value and its urgency are published (see the module docs).
 const VALUE: usize = 1;
-/// The sender was dropped without sending.
+/// No value will come: the sender was dropped unsent, or its send was refused.
 const TX_GONE: usize = 1 << 1;
 /// The receiver closed or was dropped.
 const CLOSED: usize = 1 << 2;
