@@ -35,11 +35,11 @@ pub(crate) struct Context {
     pub(crate) poll_start: Cell<u64>,
     /// Ready → poll latency of the current poll, `u64::MAX` if unknown.
     latency: Cell<u64>,
-    /// `Fair`: this thread's CPU time at the end of its previous poll (or when it woke from a
-    /// park): the next poll is charged the CPU time since (CFS charges CPU time, not wall
-    /// time, so time the OS takes the worker away is not charged to the task it was running).
-    /// 0: unknown, charge wall time.
+    /// `Fair`: this thread's CPU time when it last read its CPU clock (at the end of a poll,
+    /// or when it woke from a park); see [`fair_charge`]. 0: unknown.
     cpu_mark: Cell<u64>,
+    /// `Fair`: the wall time charged to short polls since `cpu_mark` ([`fair_charge`]).
+    cpu_wall: Cell<u64>,
     /// Cooperative budget left in the current poll (`coop.rs`).
     pub(crate) budget: Cell<u32>,
     /// `should_yield` returned `true` in the current poll (counted once per poll).
@@ -65,6 +65,7 @@ thread_local! {
             poll_start: Cell::new(0),
             latency: Cell::new(u64::MAX),
             cpu_mark: Cell::new(0),
+            cpu_wall: Cell::new(0),
             budget: Cell::new(crate::coop::BUDGET),
             yield_asked: Cell::new(false),
             wake_at_check: Cell::new(false),
@@ -149,6 +150,7 @@ pub(crate) struct Saved {
     poll_start: u64,
     latency: u64,
     cpu_mark: u64,
+    cpu_wall: u64,
     budget: u32,
     yield_asked: bool,
     wake_at_check: bool,
@@ -160,6 +162,7 @@ impl Default for Saved {
             poll_start: 0,
             latency: u64::MAX,
             cpu_mark: 0,
+            cpu_wall: 0,
             budget: crate::coop::BUDGET,
             yield_asked: false,
             wake_at_check: false,
@@ -176,6 +179,7 @@ pub(crate) fn switch_worker(worker: Option<usize>, saved: Saved) -> Saved {
             poll_start: cx.poll_start.replace(saved.poll_start),
             latency: cx.latency.replace(saved.latency),
             cpu_mark: cx.cpu_mark.replace(saved.cpu_mark),
+            cpu_wall: cx.cpu_wall.replace(saved.cpu_wall),
             budget: cx.budget.replace(saved.budget),
             yield_asked: cx.yield_asked.replace(saved.yield_asked),
             wake_at_check: cx.wake_at_check.replace(saved.wake_at_check),
@@ -185,23 +189,49 @@ pub(crate) fn switch_worker(worker: Option<usize>, saved: Saved) -> Saved {
     })
 }
 
-/// `Fair`: the CPU time used by this thread since its last mark, and a new mark at now (one
-/// CPU clock read). `None` when there was no mark.
-pub(crate) fn take_cpu_since_mark() -> Option<u64> {
-    let now = crate::event::clock::thread_cpu_ns();
+/// `Fair`: how much wall time of short polls may be charged before the CPU clock is read again
+/// ([`fair_charge`]).
+const CPU_CLOCK_EVERY_NS: u64 = 50_000;
+
+/// `Fair`: the charge for a poll that took `wall` ns of wall-clock time.
+///
+/// CFS charges CPU time, not wall time, so that time the OS takes the worker away is not
+/// charged to the task it was running; but the thread CPU clock is a system call (hundreds of
+/// ns on a VM, more than a whole yield). So short polls are charged their wall time, and once
+/// `CPU_CLOCK_EVERY_NS` of wall time has been charged since the last CPU clock reading (or a
+/// single poll is that long), the clock is read and this poll is charged the CPU time since that
+/// reading minus what the short polls in between were charged. The charges then add up to the
+/// thread's CPU time as before (the picks between polls included), a poll the OS interrupted for
+/// long is charged its CPU time, and a task that yields constantly costs one clock read per
+/// 50 µs instead of one per poll. What a short poll can be overcharged (an OS preemption inside
+/// it) is taken back from the next charge that reads the clock.
+pub(crate) fn fair_charge(wall: u64) -> u64 {
     CONTEXT
         .try_with(|cx| {
-            let mark = cx.cpu_mark.replace(now);
-            (mark != 0).then(|| now.saturating_sub(mark))
+            let mark = cx.cpu_mark.get();
+            let charged = cx.cpu_wall.get().saturating_add(wall);
+            if mark != 0 && charged < CPU_CLOCK_EVERY_NS {
+                cx.cpu_wall.set(charged);
+                return wall;
+            }
+            let now = crate::event::clock::thread_cpu_ns();
+            cx.cpu_mark.set(now);
+            cx.cpu_wall.set(0);
+            if mark == 0 {
+                return wall;
+            }
+            now.saturating_sub(mark).saturating_sub(charged - wall)
         })
-        .ok()
-        .flatten()
+        .unwrap_or(wall)
 }
 
 /// `Fair`: marks this thread's CPU time now (after a park, so the sleep is not charged).
 pub(crate) fn mark_cpu() {
     let now = crate::event::clock::thread_cpu_ns();
-    let _ = CONTEXT.try_with(|cx| cx.cpu_mark.set(now));
+    let _ = CONTEXT.try_with(|cx| {
+        cx.cpu_mark.set(now);
+        cx.cpu_wall.set(0);
+    });
 }
 
 /// The worker's `run` of a task returned: forget the task (if `take_poll` did not already).
@@ -363,7 +393,34 @@ impl Drop for EnterGuard {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use super::{hold_wake, hold_wakes};
+    use super::{fair_charge, hold_wake, hold_wakes, mark_cpu};
+    use crate::event::clock::thread_cpu_ns;
+
+    /// Short polls are charged their wall time; the poll that reads the CPU clock is charged the
+    /// CPU time since the mark minus those charges, so the charges add up to the CPU time used
+    /// between the mark and that reading (here: at least the 300 µs spun, at most what the
+    /// thread used around the whole sequence).
+    #[test]
+    fn fair_charges_add_up_to_the_cpu_time() {
+        let before = thread_cpu_ns();
+        mark_cpu();
+        let mut charged = 0;
+        for _ in 0..3 {
+            assert_eq!(fair_charge(1_000), 1_000, "a short poll is charged its wall time");
+            charged += 1_000;
+            let start = thread_cpu_ns();
+            while thread_cpu_ns() - start < 100_000 {
+                std::hint::spin_loop();
+            }
+        }
+        // A long poll (wall 60 µs) reads the clock.
+        charged += fair_charge(60_000);
+        let after = thread_cpu_ns();
+        assert!(charged >= 300_000, "charged {charged} ns for 300 µs spun");
+        assert!(charged <= after - before, "charged {charged} of {} ns", after - before);
+        // The reading set a new mark: the next short poll is charged its wall time again.
+        assert_eq!(fair_charge(500), 500);
+    }
 
     #[test]
     fn wakes_are_held_only_inside_a_batch_and_the_outer_batch_gets_them_all() {

@@ -93,9 +93,8 @@ impl Shared {
             charge_budget(config, budget, ran);
         }
         if config.is_fair() {
-            // CPU time since the previous poll ended on this thread (one system call), so the
-            // scheduler's own pick is charged to the task too; wall time if there is no mark.
-            let cpu = context::take_cpu_since_mark().unwrap_or(ran);
+            // Wall time for short polls, CPU time at least every 50 µs (`context::fair_charge`).
+            let cpu = context::fair_charge(ran);
             let sched = &header.policy;
             let vruntime = sched.vruntime();
             if vruntime != UNPLACED {
