@@ -406,7 +406,11 @@ mod tests {
         mark_cpu();
         let mut charged = 0;
         for _ in 0..3 {
-            assert_eq!(fair_charge(1_000), 1_000, "a short poll is charged its wall time");
+            assert_eq!(
+                fair_charge(1_000),
+                1_000,
+                "a short poll is charged its wall time"
+            );
             charged += 1_000;
             let start = thread_cpu_ns();
             while thread_cpu_ns() - start < 100_000 {
@@ -417,7 +421,11 @@ mod tests {
         charged += fair_charge(60_000);
         let after = thread_cpu_ns();
         assert!(charged >= 300_000, "charged {charged} ns for 300 µs spun");
-        assert!(charged <= after - before, "charged {charged} of {} ns", after - before);
+        assert!(
+            charged <= after - before,
+            "charged {charged} of {} ns",
+            after - before
+        );
         // The reading set a new mark: the next short poll is charged its wall time again.
         assert_eq!(fair_charge(500), 500);
     }

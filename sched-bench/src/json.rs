@@ -73,6 +73,17 @@ pub fn yes_no(flag: bool) -> &'static str {
     }
 }
 
+/// Tests: `body` as the document `command` writes, printed and parsed back, its `schema_version`
+/// and `command` checked.
+#[cfg(test)]
+pub fn written_and_read(command: &str, body: impl Serialize) -> Value {
+    let text = serde_json::to_string(&document(command, to_value(body))).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["schema_version"], SCHEMA_VERSION);
+    assert_eq!(v["command"], command);
+    v
+}
+
 /// `value` as JSON (a non-finite float anywhere inside becomes `null`); `null` if serde cannot
 /// represent it at all (e.g. a map with non-string keys).
 pub fn to_value(value: impl Serialize) -> Value {

@@ -985,11 +985,7 @@ mod tests {
         };
         let mut report = to_json(&results, &opts, None, "off");
         report.inversion = Some(&[]);
-        let doc = json::document("micro", json::to_value(report));
-        let text = serde_json::to_string(&doc).unwrap();
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(v["schema_version"], json::SCHEMA_VERSION);
-        assert_eq!(v["command"], "micro");
+        let v = json::written_and_read("micro", report);
         assert_eq!(
             (&v["kairos_policy"], &v["peer"]),
             (&"fifo".into(), &"tokio".into())

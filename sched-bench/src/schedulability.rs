@@ -834,14 +834,7 @@ mod tests {
             events_per_s: f64::NAN,
             runs: 3,
         }];
-        let doc = json::document(
-            "schedulability",
-            json::to_value(to_json(&opts(), &points, &speeds)),
-        );
-        let text = serde_json::to_string(&doc).unwrap();
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(v["schema_version"], json::SCHEMA_VERSION);
-        assert_eq!(v["command"], "schedulability");
+        let v = json::written_and_read("schedulability", to_json(&opts(), &points, &speeds));
         assert_eq!(
             (v["tasks"].as_u64(), v["seed"].as_u64()),
             (Some(5), Some(1))

@@ -382,11 +382,7 @@ mod tests {
             busy: None,
             rounds: 1,
         };
-        let doc = json::document("alloc", json::to_value(report.json()));
-        let text = serde_json::to_string(&doc).unwrap();
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(v["schema_version"], json::SCHEMA_VERSION);
-        assert_eq!(v["command"], "alloc");
+        let v = json::written_and_read("alloc", report.json());
         assert_eq!(
             (v["rounds"].as_u64(), v["block_size"].as_u64()),
             (Some(1), Some(128))

@@ -737,11 +737,7 @@ mod tests {
             notes: Vec::new(),
             busy: None,
         };
-        let doc = json::document("net", json::to_value(report));
-        let text = serde_json::to_string(&doc).unwrap();
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(v["schema_version"], json::SCHEMA_VERSION);
-        assert_eq!(v["command"], "net");
+        let v = json::written_and_read("net", report);
         assert_eq!(
             (v["workers"].as_u64(), v["duration_s"].as_f64()),
             (Some(2), Some(0.5))

@@ -504,11 +504,7 @@ mod tests {
         let mut sim = row("sim-edf", "mixed-latency", &[]);
         sim.cpu_ms_per_s = None;
         let rows = [measured, refused, sim];
-        let doc = json::document("compare", json::to_value(to_json(&rows)));
-        let text = serde_json::to_string(&doc).unwrap();
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(v["schema_version"], json::SCHEMA_VERSION);
-        assert_eq!(v["command"], "compare");
+        let v = json::written_and_read("compare", to_json(&rows));
         let [k, r, s] = [&v["rows"][0], &v["rows"][1], &v["rows"][2]];
         assert_eq!(k["backend"], "kairos-fifo");
         assert_eq!(
