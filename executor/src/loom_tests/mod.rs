@@ -67,18 +67,25 @@ mod trace;
 use std::collections::BTreeSet;
 use std::task::{Wake, Waker};
 
-/// Counts wake-ups.
-struct CountWake(std::sync::atomic::AtomicUsize);
+/// Counts wake-ups (a loom atomic: the models' reads of it are checked like the rest).
+struct CountWake(crate::loom::atomic::AtomicUsize);
+
+impl CountWake {
+    /// Wake-ups so far.
+    fn count(&self) -> usize {
+        self.0.load(crate::loom::atomic::Ordering::SeqCst)
+    }
+}
 
 impl Wake for CountWake {
     fn wake(self: std::sync::Arc<Self>) {
-        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.0.fetch_add(1, crate::loom::atomic::Ordering::SeqCst);
     }
 }
 
 /// A waker that counts its wake-ups, and the counter.
 fn counting_waker() -> (std::sync::Arc<CountWake>, Waker) {
-    let count = std::sync::Arc::new(CountWake(std::sync::atomic::AtomicUsize::new(0)));
+    let count = std::sync::Arc::new(CountWake(crate::loom::atomic::AtomicUsize::new(0)));
     (count.clone(), Waker::from(count))
 }
 

@@ -40,7 +40,7 @@ fn send_vs_reregistering_receiver() {
             let outcome = poll(&second);
             t.join().unwrap();
             if outcome.is_pending() {
-                assert_eq!(second_count.0.load(std::sync::atomic::Ordering::Relaxed), 1);
+                assert_eq!(second_count.count(), 1);
                 assert_eq!(poll(&second), std::task::Poll::Ready(Ok(5)));
             } else {
                 assert_eq!(outcome, std::task::Poll::Ready(Ok(5)));

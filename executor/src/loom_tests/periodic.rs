@@ -1,20 +1,9 @@
 //! Model of a periodic task's stop signal (`periodic/mod.rs`, `Control`).
 
-use super::check;
-use crate::loom::atomic::{AtomicUsize, Ordering};
+use super::{check, counting_waker};
 use crate::loom::Arc;
 use crate::periodic::Control;
 use loom::thread;
-use std::task::{Wake, Waker};
-
-/// Counts wakes.
-struct Count(AtomicUsize);
-
-impl Wake for Count {
-    fn wake(self: std::sync::Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
 
 /// `stop` from another thread races the driver registering its waker and re-checking the flag
 /// (what `WaitRelease::poll` does): the driver either sees the stop itself or is woken. A lost
@@ -27,15 +16,14 @@ fn stop_vs_register_is_never_lost() {
             let control = control.clone();
             thread::spawn(move || control.stop())
         };
-        let count = std::sync::Arc::new(Count(AtomicUsize::new(0)));
-        let waker = Waker::from(count.clone());
+        let (count, waker) = counting_waker();
         let saw_stop = control.is_stopped() || {
             control.register(&waker);
             control.is_stopped()
         };
         stopper.join().unwrap();
         assert!(
-            saw_stop || count.0.load(Ordering::SeqCst) == 1,
+            saw_stop || count.count() == 1,
             "the driver neither saw the stop nor was woken"
         );
     });

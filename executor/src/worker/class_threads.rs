@@ -178,8 +178,8 @@ mod tests {
 
     /// While the deadline worker computes, the others run a task each and park; then a fair
     /// task sleeps again and again while this thread watches who holds the timer-waiter token:
-    /// only deadline workers (index 0 of 1 per class) may. Without that rule the priority or fair worker,
-    /// parked while the deadline worker was busy, takes the token and keeps it.
+    /// only deadline workers (index 0 of 1 per class) may. Without that rule the priority or
+    /// fair worker, parked while the deadline worker was busy, takes the token and keeps it.
     #[test]
     fn only_deadline_workers_wait_for_timers() {
         use std::sync::atomic::{AtomicBool, Ordering};
