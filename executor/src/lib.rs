@@ -117,6 +117,7 @@ pub use policy::admission::AdmissionError;
 pub use runtime::{
     Builder, Handle, Policy, Runtime, WorkerPriority, DEADLINE_CLASS_FIFO_PRIORITY,
     DEFAULT_AGING_INTERVAL, DEFAULT_DEADLINE_SHARE, DEFAULT_FAIR_RESERVE, DEFAULT_FAIR_SLICE,
+    PREEMPTIVE_CLASSES_TIMER_SPIN,
 };
 pub use sched::Sched;
 pub use task::{

@@ -28,7 +28,7 @@ pub(crate) mod thread_setup;
 pub use crate::worker::Handle;
 pub use builder::{
     Builder, Policy, DEADLINE_CLASS_FIFO_PRIORITY, DEFAULT_AGING_INTERVAL, DEFAULT_DEADLINE_SHARE,
-    DEFAULT_FAIR_RESERVE, DEFAULT_FAIR_SLICE,
+    DEFAULT_FAIR_RESERVE, DEFAULT_FAIR_SLICE, PREEMPTIVE_CLASSES_TIMER_SPIN,
 };
 pub use thread_setup::WorkerPriority;
 

@@ -167,10 +167,18 @@ pub(crate) struct Core<F: Family> {
     is_searching: bool,
     /// This worker's sleep.
     park: Parker,
+    /// The timer waiter's spin (`sleep`) may start no earlier than this (clock ns): after a
+    /// spin of `s`, the next waits [`SPIN_COOLDOWN`]` × s`, so spinning takes at most a tenth
+    /// of the worker's time however dense the timers are.
+    spin_allowed_at: u64,
     /// Simulation only: the task whose poll continues after a charged `work` slice (see
     /// `sim/hook.rs`). Always `None` on the real runtime.
     resume: Option<Notified>,
 }
+
+/// After a timer spin of `s`, the waiter sleeps all the way until `SPIN_COOLDOWN × s` has
+/// passed: spinning is at most 1 / (1 + `SPIN_COOLDOWN`) = 10% of a worker's time.
+const SPIN_COOLDOWN: u64 = 9;
 
 /// Added to a worker's index to name its `select!` stream (victim streams are the indices).
 const SELECT_STREAM: u64 = 1 << 32;
@@ -443,6 +451,7 @@ impl<F: Family> Core<F> {
             select_rng: Rng::for_stream(seed, SELECT_STREAM | index as u64),
             tick: 0,
             last_io_check: 0,
+            spin_allowed_at: 0,
             is_searching: false,
             park,
             resume: None,
@@ -661,6 +670,10 @@ impl<F: Family> Core<F> {
     /// deadline worker is busy, nobody sleeps with a timeout: the busy workers of every group
     /// fire due timers between polls and at cooperative checks (`coop.rs`).
     ///
+    /// With a timer spin (`Builder::timer_spin`), the waiter blocks until that long before the
+    /// deadline and spins the rest, unless an unpark ends the spin first; a spin of `s` is
+    /// followed by at least `SPIN_COOLDOWN × s` without one.
+    ///
     /// A worker that finds the token taken may wait as the co-waiter instead (`co_wait`).
     fn sleep(&mut self, shared: &Shared) -> (bool, Vec<Waker>) {
         let timers = shared.timers();
@@ -675,7 +688,11 @@ impl<F: Family> Core<F> {
         // `register` and `Shared::reactor_or_create`).
         let mut io = Vec::new();
         let deadline = timers.next_deadline();
-        let spin = shared.timer_spin_ns();
+        // Spin only if the spin would start after the cool-down of the last one.
+        let spin = match (shared.timer_spin_ns(), deadline) {
+            (spin, Some(d)) if spin > 0 && d.saturating_sub(spin) >= self.spin_allowed_at => spin,
+            _ => 0,
+        };
         // How long to block: `None` for no limit, `Some(0)` for not at all (in the spin window).
         let wait = deadline.map(|d| d.saturating_sub(now_ns().saturating_add(spin)));
         match shared.reactor() {
@@ -696,11 +713,21 @@ impl<F: Family> Core<F> {
         }
         if let Some(deadline) = deadline {
             // Spin out the last stretch, but only if we are in it (woken by the timeout, not by
-            // an unpark for work or by I/O, which must not wait for the spin).
-            if spin > 0 && io.is_empty() && now_ns().saturating_add(spin) >= deadline {
-                while now_ns() < deadline && !shared.is_shutdown() {
+            // an unpark for work or by I/O, which must not wait for the spin), and only until
+            // an unpark arrives (left pending: the caller looks for work before it parks again).
+            let start = if spin > 0 && io.is_empty() {
+                now_ns()
+            } else {
+                0
+            };
+            if spin > 0 && io.is_empty() && start.saturating_add(spin) >= deadline {
+                let mut end = start;
+                while end < deadline && !shared.is_shutdown() && !self.park.is_notified() {
                     crate::loom::spin_loop();
+                    end = now_ns();
                 }
+                self.spin_allowed_at =
+                    end.saturating_add(end.saturating_sub(start).saturating_mul(SPIN_COOLDOWN));
             }
         }
         timers.release_waiter(self.index);

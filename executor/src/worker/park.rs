@@ -129,6 +129,13 @@ impl Parker {
         drop(guard);
     }
 
+    /// Whether an unpark is pending (not consumed): the timer waiter's spin (`worker/mod.rs`)
+    /// ends on it, so a wake for work does not wait for the spin to run out.
+    #[inline]
+    pub(crate) fn is_notified(&self) -> bool {
+        self.inner.state.load(Ordering::SeqCst) == NOTIFIED
+    }
+
     /// About to block in the I/O poller: `EMPTY -> POLLING`. Returns `false` if an unpark was
     /// pending (it is consumed: the caller must not wait).
     pub(crate) fn begin_poll(&self) -> bool {
