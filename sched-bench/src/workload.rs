@@ -19,7 +19,9 @@
 use crate::error::{BenchError, TaskFailed};
 use crate::exec::Exec;
 use crate::spin::wall as work;
-use crate::workload_file::model::{Periodic, Repeat, Sched, TaskSpec, Workload as FileWorkload};
+use crate::workload_file::model::{
+    HogKind, Periodic, Repeat, Sched, TaskSpec, Workload as FileWorkload,
+};
 use std::time::{Duration, Instant};
 
 /// A named built-in task set (a workload *file* is [`crate::workload_file::model::Workload`];
@@ -128,7 +130,8 @@ impl PeriodicSet {
     /// Each periodic task becomes a TOML-style periodic task (`Run(C)` then an absolute timer
     /// of period `T`, job deadline `D`, repeated until `duration` ends) with the scheduling
     /// fields `sched` gives it (the kernel rows: their Linux class and its parameters); the
-    /// background tasks become `hogs`.
+    /// background tasks become `hogs`, of the [`HogKind`] of [`PeriodicSet::hogs`]
+    /// (`NonYielding` for `non-yielding-hogs`, which the file grammar cannot express).
     pub fn model(
         &self,
         name: &str,
@@ -157,6 +160,10 @@ impl PeriodicSet {
             duration: Some(duration),
             seed: 0,
             hogs: self.background,
+            hog_kind: match self.hogs {
+                Hogs::Cooperative => HogKind::Yielding,
+                Hogs::NonYielding(poll) => HogKind::NonYielding(poll),
+            },
             tasks,
         }
     }
@@ -493,6 +500,14 @@ mod tests {
             assert_eq!(m.name, w.name);
             assert_eq!(m.duration, Some(set.duration));
             assert_eq!(m.hogs, set.background);
+            let kind = match set.hogs {
+                Hogs::Cooperative => HogKind::Yielding,
+                Hogs::NonYielding(poll) => HogKind::NonYielding(poll),
+            };
+            assert_eq!(m.hog_kind, kind);
+            if w.name == "non-yielding-hogs" {
+                assert_eq!(m.hog_kind, HogKind::NonYielding(Duration::from_millis(20)));
+            }
             assert_eq!(m.tasks.len(), set.tasks.len());
             for (t, spec) in set.tasks.iter().zip(&m.tasks) {
                 assert_eq!(spec.name, t.name);

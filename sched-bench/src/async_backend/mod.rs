@@ -4,7 +4,9 @@
 //! its phases as jobs ([`jobs`]) with the kernel backend's metric definitions
 //! ([`crate::kernel::metrics`]), so the rows go into one table with the kernel rows
 //! ([`crate::file_compare`]). Background hogs (`workload.hogs`) are CPU-bound tasks on the same
-//! runtime that spin in [`jobs::SLICE`] slices of hog work units and yield between slices.
+//! runtime that spin in [`jobs::SLICE`] slices of hog work units and yield between slices (a
+//! [`HogKind::NonYielding`] hog: in slices of its poll length, 20 ms for the built-in
+//! `non-yielding-hogs`, with no yield or cooperative check inside).
 //!
 //! The run: choose the start `T0` = now + 10 ms (as the kernel backend does) and the end
 //! `T0 + duration`, spawn every task and hog from the `block_on` thread (they go through the
@@ -34,7 +36,7 @@ use crate::exec::{Counters, Exec, Kairos, SpawnParams, Tokio};
 use crate::kernel::metrics::{hog_unit, JobStats};
 use crate::spin::{mono_ns, nanos, thread_cpu_ns};
 use crate::watchdog::Watchdog;
-use crate::workload_file::model::Workload;
+use crate::workload_file::model::{HogKind, Workload};
 use jobs::{TaskPlan, SLICE};
 use std::future::Future;
 use std::pin::Pin;
@@ -417,15 +419,19 @@ pub fn ignored_fields(workload: &Workload, kairos: bool) -> Vec<String> {
         .collect()
 }
 
-/// A background hog: from `t0` until `end` or `stop`, hog work units in [`SLICE`] slices of wall
-/// time with a yield between slices.
-async fn hog<E: AsyncTimer>(t0: u64, end: u64, stop: Arc<AtomicBool>) -> HogOut {
+/// A background hog: from `t0` until `end` or `stop`, hog work units in slices of wall time
+/// ([`SLICE`], or a [`HogKind::NonYielding`] hog's poll) with no yield or cooperative check
+/// inside a slice, and a yield between slices.
+async fn hog<E: AsyncTimer>(t0: u64, end: u64, stop: Arc<AtomicBool>, kind: HogKind) -> HogOut {
     if mono_ns() < t0 {
         E::sleep_until_mono(t0).await;
     }
     let mut out = HogOut::default();
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let slice = nanos(SLICE);
+    let slice = nanos(match kind {
+        HogKind::Yielding => SLICE,
+        HogKind::NonYielding(poll) => poll,
+    });
     let mut now = mono_ns();
     loop {
         let slice_end = now.saturating_add(slice);
@@ -463,7 +469,7 @@ pub fn run<E: AsyncTimer>(
         format!("workload {} on {backend}", workload.name),
         crate::workload_file::budget::watchdog_limit(workload) + START_MARGIN,
     );
-    let hogs = workload.hogs;
+    let (hogs, hog_kind) = (workload.hogs, workload.hog_kind);
     let counters0 = exec.counters();
     let preempted0 = (
         exec.preemptions_of(TASKS_NAME),
@@ -499,7 +505,7 @@ pub fn run<E: AsyncTimer>(
                 };
                 E::spawn_with(
                     hog_params,
-                    Metered::new(hog::<E>(t0, end, Arc::clone(&stop))),
+                    Metered::new(hog::<E>(t0, end, Arc::clone(&stop), hog_kind)),
                 )
             })
             .collect();
@@ -575,4 +581,53 @@ pub fn run<E: AsyncTimer>(
         task_preemptions,
         hog_preemptions,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload_file::model::HogKind;
+
+    /// A workload of one hog of `kind` beside a light periodic task (which keeps the run going
+    /// until its end: the hogs stop when the tasks have), `duration` long.
+    fn one_hog(kind: HogKind, duration: Duration) -> Workload {
+        use crate::workload_file::model::{Periodic, Repeat, Sched, TaskSpec};
+        Workload {
+            name: "one-hog".to_owned(),
+            duration: Some(duration),
+            seed: 0,
+            hogs: 1,
+            hog_kind: kind,
+            tasks: vec![TaskSpec {
+                name: "t".to_owned(),
+                instances: 1,
+                sched: Sched::default(),
+                deadline: None,
+                cpus: None,
+                delay: Duration::ZERO,
+                repeat: Repeat::Forever,
+                phases: TaskSpec::periodic_phases(Periodic {
+                    period: Duration::from_millis(5),
+                    work: Duration::from_micros(10),
+                }),
+            }],
+        }
+    }
+
+    /// A non-yielding hog yields only between whole polls: over a 40 ms run with 10 ms polls it
+    /// runs at most five slices (four whole polls and the one cut by the end), where a yielding
+    /// hog runs hundreds of 20 µs slices.
+    #[test]
+    fn non_yielding_hogs_yield_only_between_polls() {
+        let exec = Tokio::with_timers(1).unwrap();
+        let run = |kind| {
+            let r = super::run(&exec, &one_hog(kind, Duration::from_millis(40)), false).unwrap();
+            r.hogs.unwrap().slices
+        };
+        let long = run(HogKind::NonYielding(Duration::from_millis(10)));
+        assert!((1..=5).contains(&long), "{long} slices");
+        let short = run(HogKind::Yielding);
+        assert!(short > 5, "{short} yielding slices");
+        exec.shutdown().unwrap();
+    }
 }

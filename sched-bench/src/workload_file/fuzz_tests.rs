@@ -462,6 +462,7 @@ fn workload() -> impl Strategy<Value = Workload> {
             duration,
             seed: 0,
             hogs,
+            hog_kind: super::model::HogKind::Yielding,
             tasks,
         })
 }
@@ -489,6 +490,7 @@ fn periodic_workload() -> impl Strategy<Value = Workload> {
             duration: Some(duration.map_or(ms(1000), Duration::from_secs)),
             seed,
             hogs,
+            hog_kind: super::model::HogKind::Yielding,
             tasks: tasks
                 .into_iter()
                 .enumerate()

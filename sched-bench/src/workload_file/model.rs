@@ -32,8 +32,28 @@ pub struct Workload {
     /// Background CPU hogs: busy threads at SCHED_OTHER nice 0, one per hog, that compete
     /// with the tasks for the whole run (the interference of a loaded machine).
     pub hogs: usize,
+    /// How the hogs compute between two yields on the async backends. Not in the file
+    /// grammar (both loaders give [`HogKind::Yielding`]); the periodic built-in
+    /// `non-yielding-hogs` sets [`HogKind::NonYielding`] (`PeriodicSet::model`).
+    pub hog_kind: HogKind,
     /// The tasks, in file order.
     pub tasks: Vec<TaskSpec>,
+}
+
+/// How a workload's background hogs compute between two yields. A kernel hog thread never
+/// yields either way (the kernel preempts it), so the kernel backend runs both kinds alike; on
+/// the async backends ([`crate::async_backend`]) a hog spins a slice of wall time with no yield
+/// inside, then yields, and the kind sets the slice.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HogKind {
+    /// Slices of `async_backend::jobs::SLICE` (20 µs): a cooperative CPU-bound task. What a
+    /// file's `hogs` are.
+    #[default]
+    Yielding,
+    /// Polls of this much wall time with no yield and no cooperative check inside: a task a
+    /// cooperative runtime cannot take its worker from for the poll's length (the built-in
+    /// `non-yielding-hogs`).
+    NonYielding(Duration),
 }
 
 /// One task (rt-app: one entry of `tasks`), run as `instances` identical threads/futures.
