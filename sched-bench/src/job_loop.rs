@@ -294,8 +294,9 @@ impl JobLoop {
         Ok(Action::Release(at))
     }
 
-    /// Ends the current job at `at`.
-    fn finish(&mut self, at: u64) {
+    /// Ends the current job at `at` (the walk does it at the job's release event; a runtime's
+    /// own periodic task, which releases its jobs itself, calls it when a job's work is done).
+    pub fn finish(&mut self, at: u64) {
         if let Some(job) = self.job.take() {
             self.stats.completed += 1;
             if self.keep_jobs {

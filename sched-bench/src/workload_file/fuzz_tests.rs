@@ -416,6 +416,7 @@ fn sched() -> impl Strategy<Value = Sched> {
                 period,
             }),
             slice,
+            kairos_priority: None,
         })
 }
 
@@ -504,6 +505,7 @@ fn periodic_workload() -> impl Strategy<Value = Workload> {
                             priority: prio,
                             reservation: None,
                             slice: None,
+                            kairos_priority: None,
                         },
                         // TOML's default job deadline is the period.
                         deadline: Some(Duration::from_micros(period)),

@@ -104,6 +104,11 @@ pub struct Sched {
     /// SCHED_OTHER custom slice (EEVDF `sched_runtime`, Linux 6.12+): rt-app's `dl-runtime`
     /// on a SCHED_OTHER task.
     pub slice: Option<Duration>,
+    /// kairos priority 0 ..= 255, when it is not `priority`: the periodic built-ins' own
+    /// (`RtTask::priority`, set by `rt_compare`'s async rows), which kairos' `Priority` and
+    /// `Classes` policies compare and age on the 0 ..= 255 scale. Not in the file grammar
+    /// (`None` from both loaders); `None`: kairos gets `priority` (0 without one).
+    pub kairos_priority: Option<u8>,
 }
 
 /// A Linux scheduling class.
@@ -348,15 +353,9 @@ impl TaskSpec {
         }]
     }
 
-    #[cfg_attr(
-        not(test),
-        allow(
-            dead_code,
-            reason = "used by the TOML writer; backends may use it for a periodic fast path"
-        )
-    )]
     /// `Some` if this task is exactly what [`TaskSpec::periodic_phases`] builds (what the TOML
-    /// format can express); backends may use it to take a periodic fast path.
+    /// format can express): the async backends run such a task (repeated forever) as kairos'
+    /// own periodic task (`crate::async_backend::periodic`).
     pub fn as_periodic(&self) -> Option<Periodic> {
         let [phase] = self.phases.as_slice() else {
             return None;

@@ -426,6 +426,7 @@ fn task(ctx: &Ctx<'_>, i: usize, t: &Spanned<RawTask>) -> Result<(TaskSpec, Task
             priority,
             reservation,
             slice: None,
+            kairos_priority: None,
         },
         deadline: Some(deadline),
         cpus,
