@@ -14,6 +14,16 @@
 //! `CLOCK_MONOTONIC` ns, read with the same function as the kernel backend; waits go through the
 //! runtime's own timer ([`AsyncTimer`]), converted from the monotonic instant.
 //!
+//! Plain periodic tasks on kairos: a task whose phases are a TOML task's (`run C`, then an
+//! absolute `timer` of period `T`), repeated until the end of a workload with a duration
+//! ([`jobs::TaskPlan::periodic`]), runs on kairos as kairos' own periodic task,
+//! `Runtime::spawn_periodic` with job body `kairos::work(C)` ([`periodic`]; the driving thread
+//! stops it at the end, and its job in progress completes), so kairos rows measure kairos'
+//! periodic tasks: the periodic built-ins of `compare` run through here
+//! ([`crate::rt_compare::async_rows`]), and so do workload files whose tasks are plain periodic
+//! ones. Every other task, every task on tokio, and every task on a kairos runtime built with
+//! [`Kairos::task_loops`] (`--kairos-periodic task-loop`) runs the generic loop of [`jobs`].
+//!
 //! CPU time: each task's future is wrapped in [`Metered`], which adds the polling thread's CPU
 //! clock delta of every poll, so a task row's CPU ms is what the tasks themselves used, on
 //! whichever worker. The whole process's CPU time over the run (`getrusage`) is reported beside
@@ -22,9 +32,13 @@
 //! Scheduling fields: on kairos each task instance is spawned with the task's `priority` (read
 //! by `Priority`) and `nice` (read by `Fair`) through [`Exec::spawn_with`], and sets its own
 //! absolute deadline (release + job deadline, read by `Edf`) before it waits for each release,
-//! so the timer wakes it with that deadline ([`AsyncTimer::set_deadline_mono`]). Hogs get
-//! none (priority 0, nice 0, no deadline). Task instances are named `tasks` and hogs `hogs` in
-//! kairos' per-name metrics, which splits the cooperative preemptions between the two rows.
+//! so the timer wakes it with that deadline ([`AsyncTimer::set_deadline_mono`]); a plain
+//! periodic task gets the same priority, nice value and job deadline as `spawn_periodic`
+//! parameters. A task's kairos priority is its `Sched::kairos_priority` when set (the periodic
+//! built-ins' 0 ..= 255), else its file `priority`. Hogs get none (priority 0, nice 0, no
+//! deadline). In kairos' per-name metrics each task instance is named after its task
+//! ([`static_name`]) and the hogs `hogs` ([`hog_name`]): the file rows sum the tasks' counts,
+//! the built-in rows report each task's own, and a `--trace` names every task.
 //! Not applied: `class`, `reservation`, `slice`, `cpus` (kairos), every field (tokio, which has
 //! no per-task parameters); `compare` prints a note naming them ([`ignored_fields`]).
 

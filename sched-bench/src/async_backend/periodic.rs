@@ -165,7 +165,7 @@ pub fn spawn(
         join: Box::pin(async move {
             let handle = Arc::try_unwrap(handle)
                 .map_err(|_| TaskFailed(format!("{name}: its periodic handle is still shared")))?;
-            let _final = handle.join().await;
+            let reported = handle.join().await;
             if shared.panicked.load(Ordering::Relaxed) {
                 return Err(TaskFailed(format!("a job of {name} panicked")));
             }
@@ -175,6 +175,12 @@ pub fn spawn(
                 .unwrap_or_else(PoisonError::into_inner)
                 .take();
             let stats = jobs.map_or_else(JobStats::new, |j| j.close(Ok(()), mono_ns()));
+            // The job bodies saw every job the driver started and completed.
+            debug_assert_eq!(
+                (stats.released, stats.completed),
+                (reported.released, reported.completed),
+                "{name}: job records vs spawn_periodic's counts"
+            );
             Ok((stats, shared.cpu_ns.load(Ordering::Relaxed)))
         }),
     }))
