@@ -18,8 +18,8 @@
 //! | release → start | release on kairos' grid (`Job::release()`) → the job's first clock read | release on the grid → the task's first clock read after `sleep_until` returned |
 //! | response, miss | completion − release; missed iff completion > release + `D` | the same |
 //! | end of the run | the driving thread stops the task at `t0 + duration`: no release after it, the job in progress completes | no release at or after `t0 + duration`; a job still running then is cut off and is not a job (neither completed nor missed) |
-//! | background task | hog work units for 20 µs of wall time with no check inside, `should_yield()` (counts a preemption if the runtime asked), `kairos::yield_now()`, in a loop; spawned with no parameters (no deadline, priority 0, nice 0), named `hogs` | the same spin, `tokio::task::yield_now()`, in a loop |
-//! | non-yielding background task (`non-yielding-hogs`) | the same with a 20 ms spin | the same with a 20 ms spin |
+//! | background task | hog work units until the thread has used 20 µs of CPU time, with no check inside, `should_yield()` (counts a preemption if the runtime asked), `kairos::yield_now()`, in a loop; spawned with no parameters (no deadline, priority 0, nice 0), named `hogs` | the same spin, `tokio::task::yield_now()`, in a loop |
+//! | non-yielding background task (`non-yielding-hogs`) | the same with a 20 ms spin of wall time (the worker is held for 20 ms however loaded the machine) | the same |
 //!
 //! kairos' parameters: every policy's at once (each policy reads its own): the job deadline
 //! `D` (`Edf`, `Classes`), the kairos priority 0 ..= 255 of the [`RtTask`] (`Priority`,
@@ -116,6 +116,7 @@ pub fn kairos(
 ) -> Result<Round, BenchError> {
     let label = kairos_backend_label(policy, mode);
     let _watchdog = Watchdog::arm(format!("{label} round"), duration + HANG_MARGIN);
+    let workload = model(name, set, duration);
     let mut exec = Kairos::backend_rt(workers.count, policy, mode, workers.rt)?;
     if periodic == KairosPeriodic::TaskLoop {
         exec = exec.task_loops();
@@ -128,7 +129,7 @@ pub fn kairos(
                 message: format!("cannot start the trace: {e}"),
             })?;
     }
-    let run = async_backend::run(&exec, &model(name, set, duration), true);
+    let run = async_backend::run(&exec, &workload, true);
     let traced = match &run {
         Ok(_) => write_trace(exec.runtime(), trace.as_deref()),
         Err(_) => Ok(()),
@@ -159,8 +160,11 @@ pub fn tokio(
     duration: Duration,
 ) -> Result<Round, BenchError> {
     let _watchdog = Watchdog::arm("tokio round".to_owned(), duration + HANG_MARGIN);
+    // Built before the runtime: the run's start follows the build closely (on tokio its
+    // distance to the timer wheel's ticks is the phase of the release grid).
+    let workload = model(name, set, duration);
     let exec = Tokio::with_timers(workers)?;
-    let run = async_backend::run(&exec, &model(name, set, duration), true);
+    let run = async_backend::run(&exec, &workload, true);
     let down = exec.shutdown();
     let run = run?;
     down?;

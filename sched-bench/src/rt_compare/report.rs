@@ -230,8 +230,8 @@ pub fn notes(opts: &RtOpts, rows: &[RtRow]) -> Vec<String> {
          (async_backend); kairos runs the periodic tasks with spawn_periodic and their jobs \
          with kairos::work(C) (yields between 20 µs slices only when kairos asks; rows +loop: \
          the runner's generic loop instead); tokio runs a sleep_until loop and spins C in 20 µs \
-         slices with yield_now between every two; background tasks spin 20 µs of wall time \
-         (20 ms on non-yielding-hogs) and yield after each on both"
+         slices with yield_now between every two; background tasks spin 20 µs of CPU time \
+         (20 ms of wall time on non-yielding-hogs) and yield after each on both"
             .to_owned(),
     );
     if rows.iter().any(|r| r.status.is_some()) {

@@ -33,8 +33,9 @@ pub struct Workload {
     /// with the tasks for the whole run (the interference of a loaded machine).
     pub hogs: usize,
     /// How the hogs compute between two yields on the async backends. Not in the file
-    /// grammar (both loaders give [`HogKind::Yielding`]); the periodic built-in
-    /// `non-yielding-hogs` sets [`HogKind::NonYielding`] (`PeriodicSet::model`).
+    /// grammar (both loaders give [`HogKind::Yielding`]); the periodic built-ins set
+    /// [`HogKind::YieldingCpu`], or [`HogKind::NonYielding`] for `non-yielding-hogs`
+    /// (`PeriodicSet::model`).
     pub hog_kind: HogKind,
     /// The tasks, in file order.
     pub tasks: Vec<TaskSpec>,
@@ -46,10 +47,15 @@ pub struct Workload {
 /// inside, then yields, and the kind sets the slice.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum HogKind {
-    /// Slices of `async_backend::jobs::SLICE` (20 µs): a cooperative CPU-bound task. What a
-    /// file's `hogs` are.
+    /// Slices of `async_backend::jobs::SLICE` (20 µs) of wall time: a cooperative CPU-bound
+    /// task. What a file's `hogs` are.
     #[default]
     Yielding,
+    /// Slices of 20 µs of the thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), so a slice lasts
+    /// longer in wall time when the OS takes the worker thread away: the cooperative background
+    /// tasks of the periodic built-ins, which measured their slices that way
+    /// (`kairos::work(20 µs)`) before they ran on the workload-file runner.
+    YieldingCpu,
     /// Polls of this much wall time with no yield and no cooperative check inside: a task a
     /// cooperative runtime cannot take its worker from for the poll's length (the built-in
     /// `non-yielding-hogs`).
