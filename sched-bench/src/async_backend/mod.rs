@@ -5,13 +5,15 @@
 //! ([`crate::kernel::metrics`]), so the rows go into one table with the kernel rows
 //! ([`crate::file_compare`]). Background hogs (`workload.hogs`) are CPU-bound tasks on the same
 //! runtime that spin in [`jobs::SLICE`] slices of hog work units and yield between slices (a
-//! [`HogKind::YieldingCpu`] hog, the periodic built-ins': slices of 20 µs of thread CPU time;
+//! [`HogKind::YieldingCpu`] hog, the periodic built-ins': a spin of 20 µs of thread CPU time
+//! per slice;
 //! a [`HogKind::NonYielding`] hog: in slices of its poll length, 20 ms for the built-in
 //! `non-yielding-hogs`, with no yield or cooperative check inside).
 //!
 //! The run: choose the start `T0` = now + 10 ms (as the kernel backend does) and the end
 //! `T0 + duration`, spawn every task and hog from the `block_on` thread (they go through the
-//! runtime's injection queue), wait for the tasks, then stop the hogs. Clocks: every instant is
+//! runtime's injection queue), stop the kairos periodic tasks at the end (if any: the driving
+//! thread sleeps until then), wait for the tasks, then stop the hogs. Clocks: every instant is
 //! `CLOCK_MONOTONIC` ns, read with the same function as the kernel backend; waits go through the
 //! runtime's own timer ([`AsyncTimer`]), converted from the monotonic instant.
 //!
@@ -367,6 +369,10 @@ pub struct AsyncHogs {
     pub units: u64,
     /// Slices run by all hogs (a yield after each one but the last).
     pub slices: u64,
+    /// Of those, the slices that ran their whole length within the run (the last slice of
+    /// each hog, cut off by the end of the run, does not): the periodic built-ins' background
+    /// throughput.
+    pub full_slices: u64,
     /// CPU time of all hog tasks, ns.
     pub cpu_ns: u64,
     /// Longest wall time a hog ran, ns.
@@ -385,6 +391,7 @@ impl AsyncHogs {
 struct HogOut {
     units: u64,
     slices: u64,
+    full_slices: u64,
     wall_ns: u64,
 }
 
@@ -510,10 +517,10 @@ pub fn ignored_fields(workload: &Workload, kairos: bool) -> Vec<String> {
         .collect()
 }
 
-/// A background hog: from `t0` until `end` or `stop`, hog work units in slices ([`SLICE`] of
-/// wall time, [`SLICE`] of the thread's CPU time for [`HogKind::YieldingCpu`], or a
-/// [`HogKind::NonYielding`] hog's poll of wall time) with no yield or cooperative check inside
-/// a slice, and a yield between slices.
+/// A background hog: from `t0` until `end` or `stop`, slices of hog work units ([`SLICE`] of
+/// wall time, or a [`HogKind::NonYielding`] hog's poll of wall time) or of a spin on the
+/// thread's CPU clock ([`SLICE`] of CPU time, [`HogKind::YieldingCpu`]), with no yield or
+/// cooperative check inside a slice, and a yield between slices.
 async fn hog<E: AsyncTimer>(t0: u64, end: u64, stop: Arc<AtomicBool>, kind: HogKind) -> HogOut {
     if mono_ns() < t0 {
         E::sleep_until_mono(t0).await;
@@ -526,16 +533,12 @@ async fn hog<E: AsyncTimer>(t0: u64, end: u64, stop: Arc<AtomicBool>, kind: HogK
     });
     let mut now = mono_ns();
     loop {
-        if kind == HogKind::YieldingCpu {
-            let cpu_end = thread_cpu_ns().saturating_add(slice);
-            while now < end {
-                hog_unit(&mut state);
-                out.units += 1;
-                now = mono_ns();
-                if thread_cpu_ns() >= cpu_end {
-                    break;
-                }
-            }
+        let full = if kind == HogKind::YieldingCpu {
+            // The thread CPU clock spun as the `run` events' slices are (no work units: the
+            // periodic built-ins report slices, not units).
+            let full = crate::spin::cpu_slice(slice, end).is_ok();
+            now = mono_ns();
+            full && now < end
         } else {
             let slice_end = now.saturating_add(slice);
             while now < slice_end && now < end {
@@ -543,8 +546,10 @@ async fn hog<E: AsyncTimer>(t0: u64, end: u64, stop: Arc<AtomicBool>, kind: HogK
                 out.units += 1;
                 now = mono_ns();
             }
-        }
+            now >= slice_end && now < end
+        };
         out.slices += 1;
+        out.full_slices += u64::from(full);
         if now >= end || stop.load(Ordering::Relaxed) {
             break;
         }
@@ -725,6 +730,7 @@ pub fn run<E: AsyncTimer>(
             let (h, cpu) = h.map_err(failed)?;
             row.units += h.units;
             row.slices += h.slices;
+            row.full_slices += h.full_slices;
             row.cpu_ns += cpu;
             row.wall_ns = row.wall_ns.max(h.wall_ns);
         }
@@ -844,10 +850,13 @@ mod tests {
         let exec = Tokio::with_timers(1).unwrap();
         let run = |kind| {
             let r = super::run(&exec, &one_hog(kind, Duration::from_millis(40)), false).unwrap();
-            r.hogs.unwrap().slices
+            let h = r.hogs.unwrap();
+            assert!(h.full_slices <= h.slices, "{h:?}");
+            h.slices
         };
         let long = run(HogKind::NonYielding(Duration::from_millis(10)));
         assert!((1..=5).contains(&long), "{long} slices");
+        assert!(run(HogKind::YieldingCpu) > 5);
         let short = run(HogKind::Yielding);
         assert!(short > 5, "{short} yielding slices");
         exec.shutdown().unwrap();

@@ -18,8 +18,8 @@
 //! | release → start | release on kairos' grid (`Job::release()`) → the job's first clock read | release on the grid → the task's first clock read after `sleep_until` returned |
 //! | response, miss | completion − release; missed iff completion > release + `D` | the same |
 //! | end of the run | the driving thread stops the task at `t0 + duration`: no release after it, the job in progress completes | no release at or after `t0 + duration`; a job still running then is cut off and is not a job (neither completed nor missed) |
-//! | background task | hog work units until the thread has used 20 µs of CPU time, with no check inside, `should_yield()` (counts a preemption if the runtime asked), `kairos::yield_now()`, in a loop; spawned with no parameters (no deadline, priority 0, nice 0), named `hogs` | the same spin, `tokio::task::yield_now()`, in a loop |
-//! | non-yielding background task (`non-yielding-hogs`) | the same with a 20 ms spin of wall time (the worker is held for 20 ms however loaded the machine) | the same |
+//! | background task | a spin until the thread has used 20 µs of CPU time, with no check inside, `should_yield()` (counts a preemption if the runtime asked), `kairos::yield_now()`, in a loop; spawned with no parameters (no deadline, priority 0, nice 0), named `hogs` | the same spin, `tokio::task::yield_now()`, in a loop |
+//! | non-yielding background task (`non-yielding-hogs`) | the same with 20 ms of hog work units on the wall clock (the worker is held for 20 ms however loaded the machine) | the same |
 //!
 //! kairos' parameters: every policy's at once (each policy reads its own): the job deadline
 //! `D` (`Edf`, `Classes`), the kairos priority 0 ..= 255 of the [`RtTask`] (`Priority`,
@@ -40,16 +40,18 @@
 //! Per task: released, completed, missed (completed after release + `D`), release → start and
 //! response histograms, the job records, and on kairos the task's cooperative preemptions
 //! (`Metrics::by_name`). Per round: kairos' cooperative preemptions over the run
-//! (`Metrics::preemptions`), the hogs' (per-name), and the background throughput in slices:
-//! the hogs' CPU time (measured per poll) / [`Hogs::slice`] (20 µs, or 20 ms on
-//! `non-yielding-hogs`), as the kernel rows count it. The caller adds the CPU figures.
+//! (`Metrics::preemptions`), the hogs' (per-name), and the background throughput: the hog
+//! slices ([`Hogs::slice`](crate::workload::Hogs::slice): 20 µs of CPU time, or 20 ms polls of wall time on
+//! `non-yielding-hogs`) that ran whole within the window, all hogs together (the kernel rows,
+//! whose hog threads do not slice, count their CPU time / the slice instead). The caller adds
+//! the CPU figures.
 
 use super::{Round, TaskRound};
 use crate::async_backend::{self, AsyncRun};
 use crate::error::BenchError;
 use crate::exec::{kairos_backend_label, Exec, Kairos, KairosMode, Tokio};
 use crate::watchdog::Watchdog;
-use crate::workload::{rt_priority, Hogs, PeriodicSet};
+use crate::workload::{rt_priority, PeriodicSet};
 use crate::workload_file::model::{Sched, Workload};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -145,7 +147,7 @@ pub fn kairos(
             message: format!("{panics} task(s) panicked"),
         });
     }
-    Ok(round(run, set, duration))
+    Ok(round(run, duration))
 }
 
 /// One round of `set` (the built-in `name`) on tokio's multi-thread runtime (with its timer
@@ -168,14 +170,15 @@ pub fn tokio(
     let down = exec.shutdown();
     let run = run?;
     down?;
-    Ok(round(run, set, duration))
+    Ok(round(run, duration))
 }
 
 /// A file-runner run of [`model`] in rt_compare's terms: per task its counters, histograms,
 /// job records and (kairos) cooperative preemptions; misses count completed jobs only; the
-/// background slices are the hogs' CPU time / [`Hogs::slice`] (the kernel rows' conversion).
-/// The CPU figures are filled in by the caller, which times the whole round.
-pub fn round(run: AsyncRun, set: &PeriodicSet, duration: Duration) -> Round {
+/// background slices are the hogs' slices completed within the window (each
+/// [`Hogs::slice`](crate::workload::Hogs::slice) long: 20 µs of CPU time, or a 20 ms poll of wall time). The CPU figures are filled in by the
+/// caller, which times the whole round.
+pub fn round(run: AsyncRun, duration: Duration) -> Round {
     let tasks = run
         .per_task
         .iter()
@@ -190,12 +193,11 @@ pub fn round(run: AsyncRun, set: &PeriodicSet, duration: Duration) -> Round {
             jobs: jobs.into_iter().flatten().collect(),
         })
         .collect();
-    let slice = crate::spin::nanos(Hogs::slice(set.hogs)).max(1);
     Round {
         tasks,
         preemptions: run.counters.map(|c| c.preemptions),
         background_preemptions: run.hog_preemptions,
-        background_slices: run.hogs.as_ref().map_or(0, |h| h.cpu_ns / slice),
+        background_slices: run.hogs.as_ref().map_or(0, |h| h.full_slices),
         window: duration,
         status: None,
         ran: true,

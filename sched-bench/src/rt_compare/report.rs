@@ -219,9 +219,9 @@ pub fn notes(opts: &RtOpts, rows: &[RtRow]) -> Vec<String> {
          ms/s = the whole process's user + system CPU time (getrusage) per second of the round \
          (runtime build to shutdown), runtime overhead and background tasks included; \
          preemptions = kairos Metrics::preemptions per round (polls in which the runtime asked \
-         the task to yield and it asked should_yield(); n/a for tokio); bg slices/s = the \
-         background tasks' CPU time in 20 µs slices (20 ms polls on non-yielding-hogs) per \
-         second, all background tasks together; bg vs fifo = \
+         the task to yield and it asked should_yield(); n/a for tokio); bg slices/s = 20 µs \
+         background slices (20 ms polls on non-yielding-hogs) completed per second, all \
+         background tasks together; bg vs fifo = \
          relative to kairos-fifo's median (definitions: docs/sched-bench.md)"
             .to_owned(),
     );

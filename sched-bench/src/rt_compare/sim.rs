@@ -11,7 +11,7 @@
 //! priority, nice, name), the same job body ([`logged_job`]: `kairos::work(C)`, logged as
 //! release, first clock read, end), background tasks of the same shape
 //! ([`kairos_background`]: `kairos::work(20 µs)`, `should_yield()`, `yield_now()` in a loop;
-//! the executor rows spin hog work units for 20 µs of thread CPU time), the
+//! the executor rows spin 20 µs of thread CPU time), the
 //! same start margin (first release 10 ms after the start, all tasks together), the same
 //! length, stop (no release at or after the end, the job in progress completes) and
 //! accounting (misses of completed jobs; background slices that ended in the window). What

@@ -51,10 +51,11 @@ pub enum HogKind {
     /// task. What a file's `hogs` are.
     #[default]
     Yielding,
-    /// Slices of 20 µs of the thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), so a slice lasts
-    /// longer in wall time when the OS takes the worker thread away: the cooperative background
-    /// tasks of the periodic built-ins, which measured their slices that way
-    /// (`kairos::work(20 µs)`) before they ran on the workload-file runner.
+    /// Slices of 20 µs of the thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`, a spin on that
+    /// clock: no work units), so a slice lasts longer in wall time when the OS takes the worker
+    /// thread away: the cooperative background tasks of the periodic built-ins, which measured
+    /// their slices that way (`kairos::work(20 µs)`, tokio's CPU spin) before they ran on the
+    /// workload-file runner.
     YieldingCpu,
     /// Polls of this much wall time with no yield and no cooperative check inside: a task a
     /// cooperative runtime cannot take its worker from for the poll's length (the built-in
