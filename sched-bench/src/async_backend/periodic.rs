@@ -19,8 +19,10 @@
 //! - release: the job's `Job::release()` (kairos' grid) as `CLOCK_MONOTONIC` ns, converted
 //!   through one paired reading of both clocks at the spawn;
 //! - start: the job's first `CLOCK_MONOTONIC` read; end: the read after `kairos::work(C)`;
-//! - released / completed: one each per job the driver started / whose future returned, the
-//!   counts of kairos' `PeriodicStats`; missed iff end > release + `D`.
+//! - released / completed: one each per job whose work is done (recorded after `end`, so the
+//!   bookkeeping stays outside the job's measured span); a stop never cancels a job, so these
+//!   are the counts of kairos' `PeriodicStats` (debug builds check); missed iff end > release
+//!   + `D`.
 //!
 //! The driving thread stops the task at the end of the run ([`NativePeriodic::stop`]): no
 //! release after that, and the job in progress completes (and counts), as with
@@ -134,14 +136,18 @@ pub fn spawn(
             let shared = Arc::clone(&job_shared);
             async move {
                 let start = mono_ns();
-                let release = shared.mono(job.release());
-                shared.with(|jobs| jobs.started(release, start));
                 let flag = PanicFlag(&shared.panicked);
                 let ((), cpu) = Metered::new(kairos::work(work)).await;
                 let end = mono_ns();
                 drop(flag);
+                // The bookkeeping after the job's end, outside its measured span (as the
+                // driver's own statistics are kept).
+                let release = shared.mono(job.release());
                 shared.cpu_ns.fetch_add(cpu, Ordering::Relaxed);
-                shared.with(|jobs| jobs.finish(end));
+                shared.with(|jobs| {
+                    jobs.started(release, start);
+                    jobs.finish(end);
+                });
             }
         },
     );
