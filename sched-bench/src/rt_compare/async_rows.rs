@@ -176,8 +176,8 @@ pub fn tokio(
 /// A file-runner run of [`model`] in rt_compare's terms: per task its counters, histograms,
 /// job records and (kairos) cooperative preemptions; misses count completed jobs only; the
 /// background slices are the hogs' slices completed within the window (each
-/// [`Hogs::slice`](crate::workload::Hogs::slice) long: 20 µs of CPU time, or a 20 ms poll of wall time). The CPU figures are filled in by the
-/// caller, which times the whole round.
+/// [`Hogs::slice`](crate::workload::Hogs::slice) long: 20 µs of CPU time, or a 20 ms poll of
+/// wall time). The CPU figures are filled in by the caller, which times the whole round.
 pub fn round(run: AsyncRun, duration: Duration) -> Round {
     let tasks = run
         .per_task
