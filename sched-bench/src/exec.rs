@@ -124,6 +124,10 @@ pub struct Kairos {
     rt: kairos::Runtime,
     policy: kairos::Policy,
     mode: KairosMode,
+    /// Whether the workload-file runner runs plain periodic tasks as kairos' own periodic tasks
+    /// (`Runtime::spawn_periodic`, the default) rather than its generic job loop
+    /// ([`Kairos::task_loops`]).
+    native_periodic: bool,
 }
 
 /// What a kairos backend sets on its runtime besides the policy: the one place a backend that
@@ -193,6 +197,7 @@ impl Kairos {
             rt,
             policy,
             mode: KairosMode::Cooperative,
+            native_periodic: true,
         })
     }
 
@@ -205,9 +210,54 @@ impl Kairos {
         policy: kairos::Policy,
         mode: KairosMode,
     ) -> Result<Kairos, BenchError> {
-        let mut k = Kairos::tuned(workers, policy, |b| mode.tune(b))?;
+        Kairos::backend_rt(
+            workers,
+            policy,
+            mode,
+            crate::rt_settings::RtSettings::default(),
+        )
+    }
+
+    /// As [`Kairos::backend`], with the workers pinned and at the OS priority `rt` says
+    /// (`--pin`, `--worker-priority`).
+    ///
+    /// # Errors
+    /// [`BenchError::Build`] with kairos' message, labelled with the backend.
+    pub fn backend_rt(
+        workers: usize,
+        policy: kairos::Policy,
+        mode: KairosMode,
+        rt: crate::rt_settings::RtSettings,
+    ) -> Result<Kairos, BenchError> {
+        let mut k =
+            Kairos::tuned(workers, policy, |b| mode.tune(rt.apply(b))).map_err(|e| match e {
+                BenchError::Build { message, .. } => BenchError::Build {
+                    backend: kairos_backend_label(policy, mode),
+                    message,
+                },
+                e => e,
+            })?;
         k.mode = mode;
         Ok(k)
+    }
+
+    /// This runtime with the workload-file runner's generic job loop for every task, plain
+    /// periodic ones included, instead of kairos' own periodic tasks (`--kairos-periodic
+    /// task-loop`; see [`crate::async_backend`]).
+    pub fn task_loops(mut self) -> Kairos {
+        self.native_periodic = false;
+        self
+    }
+
+    /// Whether plain periodic tasks run as kairos' own periodic tasks (not after
+    /// [`Kairos::task_loops`]).
+    pub fn native_periodic(&self) -> bool {
+        self.native_periodic
+    }
+
+    /// The runtime (trace, metrics).
+    pub fn runtime(&self) -> &kairos::Runtime {
+        &self.rt
     }
 }
 

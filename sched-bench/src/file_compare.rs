@@ -285,6 +285,12 @@ fn summary(run: &AsyncRun) -> String {
             c.polls, c.steals, c.parks
         ));
     }
+    if run.native_periodic > 0 {
+        line.push_str(&format!(
+            "; {} of {} task instances ran as kairos periodic tasks (spawn_periodic)",
+            run.native_periodic, run.tasks
+        ));
+    }
     line
 }
 

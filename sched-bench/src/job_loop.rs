@@ -159,7 +159,7 @@ pub struct JobLoop {
     pub stats: JobStats,
     /// The task's shared histograms.
     sink: TaskSink,
-    /// Values not yet added to `sink` (at most [`SINK_BATCH`]).
+    /// Values not yet added to `sink` (at most [`SINK_BATCH`] + 1).
     pending: Vec<Sample>,
     /// Whether to keep every job's [`JobRecord`] in `stats.jobs`.
     keep_jobs: bool,
@@ -180,7 +180,8 @@ impl JobLoop {
             end,
             stats: JobStats::new(),
             sink,
-            pending: Vec::with_capacity(SINK_BATCH),
+            // One more than a batch: `started` buffers without flushing (see there).
+            pending: Vec::with_capacity(SINK_BATCH + 1),
             keep_jobs,
             timers: HashMap::new(),
             job: None,
@@ -212,7 +213,11 @@ impl JobLoop {
         if abs_deadline.is_some() {
             self.stats.with_deadline += 1;
         }
-        self.sample(Sample::Start(started.saturating_sub(release)));
+        // Buffered without a flush: adding a batch to the sink (locking it, first allocating its
+        // histograms) here would fall inside the job's measured span; the next sample, at the
+        // job's end, flushes.
+        self.pending
+            .push(Sample::Start(started.saturating_sub(release)));
         if self.keep_jobs {
             self.stats.jobs.push(JobRecord {
                 release,
@@ -294,8 +299,9 @@ impl JobLoop {
         Ok(Action::Release(at))
     }
 
-    /// Ends the current job at `at`.
-    fn finish(&mut self, at: u64) {
+    /// Ends the current job at `at` (the walk does it at the job's release event; a runtime's
+    /// own periodic task, which releases its jobs itself, calls it when a job's work is done).
+    pub fn finish(&mut self, at: u64) {
         if let Some(job) = self.job.take() {
             self.stats.completed += 1;
             if self.keep_jobs {

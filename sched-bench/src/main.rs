@@ -417,7 +417,8 @@ struct CompareArgs {
     /// curve (HdrHistogram's log percentile axis, µs on a log axis) to this file.
     #[arg(long, value_name = "FILE.svg")]
     plot: Option<PathBuf>,
-    /// How periodic workloads run their periodic tasks on kairos.
+    /// How the periodic built-ins run their periodic tasks on kairos (workload files always run
+    /// plain periodic tasks as spawn_periodic tasks there).
     #[arg(long, value_enum, default_value = "spawn-periodic")]
     kairos_periodic: rt_compare::KairosPeriodic,
     /// Periodic workloads: record a runtime trace of every kairos round and write it to this

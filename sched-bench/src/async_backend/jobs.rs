@@ -35,7 +35,7 @@ use crate::exec::SpawnParams;
 use crate::job_loop::{Action, JobLoop, Walk};
 use crate::kernel::metrics::{JobStats, TaskSink};
 use crate::spin::{self, mono_ns, nanos, Stopped, WallSlice};
-use crate::workload_file::model::{CondWait, Phase, Repeat};
+use crate::workload_file::model::{CondWait, Periodic, Phase, Repeat};
 use std::future::Future;
 use std::time::Duration;
 
@@ -58,7 +58,13 @@ pub struct TaskPlan {
     pub phases: Vec<Phase>,
     /// Relative deadline of each job; `None`: jobs have no deadline.
     pub deadline: Option<Duration>,
-    /// Priority, nice value and metrics name the task instance is spawned with.
+    /// `Some` if the task is a plain periodic task repeated until the run ends (its phases are
+    /// what `TaskSpec::periodic_phases` builds, in a workload with a duration): kairos runs it
+    /// as its own periodic task ([`super::periodic`]), every runtime else (and kairos with
+    /// `--kairos-periodic task-loop`) with [`run`].
+    pub periodic: Option<Periodic>,
+    /// Priority, nice value and metrics name (the task's own name) the task instance is
+    /// spawned with.
     pub spawn: SpawnParams,
     /// The task's histograms, shared by its instances.
     pub sink: TaskSink,

@@ -5,7 +5,9 @@
 //! SCHED_DEADLINE with the reservation (never pinned; see [`sched_attr`] for the kernel's rules).
 //! A task without a class runs as SCHED_OTHER with its nice value. Threads then run their
 //! phases as jobs ([`thread_job`]) from one common start instant until the workload's duration
-//! ends; background hogs (`workload.hogs`) spin at SCHED_OTHER meanwhile. A [`Watchdog`] bounds
+//! ends; background hogs (`workload.hogs`) spin at SCHED_OTHER meanwhile, never yielding (so
+//! both [`HogKind`](crate::workload_file::model::HogKind)s run alike: the kernel preempts a hog
+//! thread whichever it is). A [`Watchdog`] bounds
 //! the run.
 //!
 //! The report has one row per class used (threads of a class merged) plus one for the hogs;

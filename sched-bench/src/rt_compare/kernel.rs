@@ -148,8 +148,9 @@ fn task_round(s: &JobStats, ctx: bool) -> TaskRound {
     }
 }
 
-/// The kernel's HdrHistogram (ns) as kairos' (ns): every recorded value with its count.
-fn convert(h: &crate::kernel::metrics::Hist) -> Histogram {
+/// The kernel's HdrHistogram (ns) as kairos' (ns): every recorded value with its count (the
+/// file runners' histograms, kernel and async, in rt_compare's type).
+pub(super) fn convert(h: &crate::kernel::metrics::Hist) -> Histogram {
     let mut out = Histogram::new();
     let Some(h) = h.inner() else {
         return out;

@@ -3,9 +3,9 @@
 //!
 //! Both read every row's per-job records ([`JobRecord`]: release, first clock read once the job
 //! ran, completion; `CLOCK_MONOTONIC` ns), kept per task and round by every backend: kairos
-//! (`spawn_periodic`: the job future's first clock read, a few ns after the driver's own read
-//! that `PeriodicStats::start_latency` uses; the `+loop` rows and tokio: the loop's read), and
-//! the kernel rows (the thread's read after its sleep).
+//! (`spawn_periodic`: the job body's first clock read, which rel→poll uses too; the `+loop` rows
+//! and tokio: the workload-file runner's loop's read after its sleep), the kernel rows (the
+//! thread's read after its sleep) and the simulator's rows (virtual ns).
 //!
 //! # `--cyclic`
 //!

@@ -6,10 +6,16 @@
 //! # What runs
 //!
 //! A [`PeriodicSet`]: periodic tasks with deadlines and CPU-bound background tasks, for a fixed
-//! time, on a runtime with the set's worker count (`--workers` overrides). How each backend runs
-//! it is in the module docs of [`run`](mod@run): on kairos the periodic tasks are kairos' own
+//! time, on a runtime with the set's worker count (`--workers` overrides). One runner per
+//! backend: the set becomes a workload-file model ([`PeriodicSet::model`]) run by the runner
+//! that runs workload files on that backend, and the result becomes a [`Round`]. The kernel rows
+//! run it with [`crate::kernel::run`] ([`kernel`](mod@kernel)); kairos and tokio with
+//! [`crate::async_backend::run`] ([`async_rows`](mod@async_rows), whose module docs have the
+//! table of how each runtime runs it): on kairos the periodic tasks are kairos' own
 //! (`Runtime::spawn_periodic`) with every policy's parameter set on them (deadline, priority,
 //! nice; each policy reads its own), on tokio a release loop on `tokio::time::sleep_until`.
+//! Only the simulator's rows ([`sim`](mod@sim)) drive kairos directly: the simulator is its own
+//! backend.
 //!
 //! # Rounds
 //!
@@ -22,11 +28,13 @@
 //!
 //! - **rel→poll p50 / p99 / p99.9 / max**: percentiles of release → start latency (the job's
 //!   release instant on the grid to its task's first clock read after the timer let it run),
-//!   µs. kairos: `PeriodicStats::start_latency`; tokio: measured the same way in the loop.
+//!   µs. kairos: from the job's `Job::release()` to the job body's first clock read; tokio:
+//!   measured the same way in the loop.
 //! - **response p99**: 99th percentile of release → completion, µs.
 //! - **miss ratio**: jobs completed after their absolute deadline (release + `D`) / completed
-//!   jobs. Releases that came after the run was stopped are not jobs; the job running at the
-//!   stop completes and counts.
+//!   jobs. Releases that came after the run was stopped are not jobs; on kairos (and the
+//!   simulator) the job running at the stop completes and counts, on tokio and the kernel rows
+//!   it is cut off by the end of the run and is not a job.
 //! - **lateness max** (and, JSON only, **lateness p99**): per completed job `end − (release +
 //!   D)` from the job records ([`JobRecord`]), negative = early; the same definition as the
 //!   file workloads' `JobStats::lateness`. Max over the jobs, µs; the p99 is over the lateness
@@ -69,12 +77,12 @@
 //! stderr are terminals and the run is expected to last at least a few seconds (see
 //! [`crate::progress`]).
 
+pub mod async_rows;
 pub mod compact;
 mod goals;
 pub mod kernel;
 pub mod logs;
 mod report;
-pub mod run;
 pub mod sim;
 pub mod summary;
 #[cfg(test)]
@@ -93,9 +101,9 @@ use kairos::stats::Histogram;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use async_rows::KairosPeriodic;
 use kernel::{KernelPolicy, KERNEL_POLICIES};
 pub use report::{notes, table, task_table, to_json, write_hgrm};
-pub use run::KairosPeriodic;
 
 /// Rounds when `--rounds` is not given.
 pub const DEFAULT_ROUNDS: usize = 3;
@@ -410,12 +418,13 @@ pub fn run(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
                 RowBackend::Kernel(policy) => {
                     kernel::round(opts.workload.name, &opts.set, policy, opts.duration)?
                 }
-                RowBackend::Async(Backend::Kairos(policy, mode)) => run::kairos(
+                RowBackend::Async(Backend::Kairos(policy, mode)) => async_rows::kairos(
                     policy,
                     mode,
                     opts.kairos_periodic,
+                    opts.workload.name,
                     &opts.set,
-                    run::Workers {
+                    async_rows::Workers {
                         count: opts.workers,
                         rt: opts.rt,
                     },
@@ -430,7 +439,7 @@ pub fn run(opts: &RtOpts) -> Result<Vec<RtRow>, BenchError> {
                     }),
                 )?,
                 RowBackend::Async(Backend::Tokio) => {
-                    run::tokio(&opts.set, opts.workers, opts.duration)?
+                    async_rows::tokio(opts.workload.name, &opts.set, opts.workers, opts.duration)?
                 }
                 RowBackend::Sim(policy) => sim::round(
                     policy,

@@ -220,15 +220,18 @@ pub fn notes(opts: &RtOpts, rows: &[RtRow]) -> Vec<String> {
          (runtime build to shutdown), runtime overhead and background tasks included; \
          preemptions = kairos Metrics::preemptions per round (polls in which the runtime asked \
          the task to yield and it asked should_yield(); n/a for tokio); bg slices/s = 20 µs \
-         background slices completed per second, all background tasks together; bg vs fifo = \
+         background slices (20 ms polls on non-yielding-hogs) completed per second, all \
+         background tasks together; bg vs fifo = \
          relative to kairos-fifo's median (definitions: docs/sched-bench.md)"
             .to_owned(),
     );
     notes.push(
-        "note: kairos runs the periodic tasks with spawn_periodic and their jobs with \
-         kairos::work(C) (yields between 20 µs slices only when kairos asks); tokio runs a \
-         sleep_until loop and spins C in 20 µs slices with yield_now between every two; \
-         background tasks yield after every 20 µs slice on both"
+        "note: kairos and tokio run the workload's file model with the workload-file runner \
+         (async_backend); kairos runs the periodic tasks with spawn_periodic and their jobs \
+         with kairos::work(C) (yields between 20 µs slices only when kairos asks; rows +loop: \
+         the runner's generic loop instead); tokio runs a sleep_until loop and spins C in 20 µs \
+         slices with yield_now between every two; background tasks spin 20 µs of CPU time \
+         (20 ms of wall time on non-yielding-hogs) and yield after each on both"
             .to_owned(),
     );
     if rows.iter().any(|r| r.status.is_some()) {

@@ -3,13 +3,19 @@
 //!
 //! # The same workload as the executor rows
 //!
-//! The round is [`run::kairos`](super::run::kairos)'s, on a [`kairos::sim::Sim`] instead of a
-//! [`kairos::Runtime`]: the same worker count, the same periodic tasks
-//! (`spawn_periodic` with [`periodic_params`]: period, deadline, priority, nice, name), the same
-//! job body ([`logged_job`]: `kairos::work(C)`), the same background tasks
-//! ([`kairos_background`]: `kairos::work(20 µs)`, `should_yield()`, `yield_now()` in a loop),
-//! the same start margin (first release 10 ms after the start, all tasks together), the same
-//! length, stop and accounting. What differs is time:
+//! The round is the executor rows' ([`async_rows`](super::async_rows), where kairos runs the
+//! set's plain periodic tasks as `spawn_periodic` tasks through the workload-file runner) on a
+//! [`kairos::sim::Sim`] instead of a [`kairos::Runtime`], written directly against the
+//! simulator (it is its own backend, with its own driver): the same worker count, the same
+//! periodic tasks (`spawn_periodic` with [`periodic_params`]: period, deadline, kairos
+//! priority, nice, name), the same job body ([`logged_job`]: `kairos::work(C)`, logged as
+//! release, first clock read, end), background tasks of the same shape
+//! ([`kairos_background`]: `kairos::work(20 µs)`, `should_yield()`, `yield_now()` in a loop;
+//! the executor rows spin 20 µs of thread CPU time), the
+//! same start margin (first release 10 ms after the start, all tasks together), the same
+//! length, stop (no release at or after the end, the job in progress completes) and
+//! accounting (misses of completed jobs; background slices that ended in the window). What
+//! differs is time:
 //!
 //! - virtual time ([`kairos::sim::Mode::CostModel`]): `kairos::work(d)` keeps its virtual worker
 //!   busy for exactly `d` (in 20 µs slices with a cooperative check between slices, as on the
@@ -28,18 +34,24 @@
 //! seed, binary and workload give the same round, bit for bit. On one worker the seed changes
 //! little or nothing; the range over the rounds is the spread across seeds, never noise.
 
-use super::run::{
-    join_round, kairos_background, kairos_round, logged_job, periodic_params, periodic_rounds,
-    spawn_error, JobLog, BACKGROUND_NAME, HANG_MARGIN, START_MARGIN,
-};
-use super::Round;
+use super::{JobRecord, Round, TaskRound};
 use crate::backend::sim_label;
 use crate::error::BenchError;
 use crate::watchdog::Watchdog;
-use crate::workload::PeriodicSet;
+use crate::workload::{Hogs, PeriodicSet, RtTask};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// Virtual time between the simulation's start and the first release (the executor rows'
+/// margin, `async_backend`'s 10 ms).
+const START_MARGIN: Duration = Duration::from_millis(10);
+
+/// Beyond the run's length, after which the watchdog declares a hang.
+const HANG_MARGIN: Duration = Duration::from_secs(60);
+
+/// kairos' per-name metrics name of the background tasks.
+const BACKGROUND_NAME: &str = "background";
 
 /// Seed of round 1 when `--seed` is not given.
 pub const DEFAULT_SEED: u64 = 1;
@@ -83,7 +95,7 @@ pub fn round(
         .map(|_| {
             sim.spawn_with(
                 kairos::Sched::default().name(BACKGROUND_NAME),
-                kairos_background(t0, end, Arc::clone(&stop), set.hogs, true),
+                kairos_background(t0, end, Arc::clone(&stop), set.hogs),
             )
         })
         .collect();
@@ -129,10 +141,156 @@ pub fn round(
             message: format!("{} task(s) panicked (seed {seed})", metrics.panics),
         });
     }
-    let tasks = periodic_rounds(set, stats, &logs, &metrics, kairos::time::Instant::as_nanos);
-    let mut round = kairos_round(tasks, &metrics, slices, duration);
-    round.simulated = true;
-    Ok(round)
+    let tasks = periodic_rounds(set, stats, &logs, &metrics);
+    Ok(Round {
+        tasks,
+        preemptions: Some(metrics.preemptions),
+        background_preemptions: Some(preempted_by_name(&metrics, BACKGROUND_NAME)),
+        background_slices: slices,
+        window: duration,
+        status: None,
+        ran: true,
+        cpu_ns: 0,
+        cpu_wall: Duration::ZERO,
+        simulated: true,
+    })
+}
+
+/// The `spawn_periodic` parameters of `task` (every policy's parameter at once), first release
+/// `offset` after the spawn.
+fn periodic_params(task: &RtTask, offset: Duration) -> kairos::Periodic {
+    kairos::Periodic::new(task.period)
+        .deadline(task.deadline())
+        .offset(offset)
+        .priority(task.priority)
+        .nice(task.nice)
+        .name(task.name)
+}
+
+/// A refused `spawn_periodic`.
+fn spawn_error(label: &str, task: &RtTask, e: &kairos::AdmissionError) -> BenchError {
+    BenchError::Task {
+        backend: label.to_owned(),
+        message: format!("spawn_periodic({}): {e}", task.name),
+    }
+}
+
+/// A periodic task's completed jobs: (release, first clock read in the job, end).
+type JobLog = Arc<
+    Mutex<
+        Vec<(
+            kairos::time::Instant,
+            kairos::time::Instant,
+            kairos::time::Instant,
+        )>,
+    >,
+>;
+
+/// One job of a `spawn_periodic` task: `kairos::work(work)`, logged as (release, first clock
+/// read, end) on the simulator's virtual clock.
+async fn logged_job(job: kairos::Job, work: Duration, log: JobLog) {
+    let start = kairos::time::Instant::now();
+    kairos::work(work).await;
+    let end = kairos::time::Instant::now();
+    if let Ok(mut log) = log.lock() {
+        log.push((job.release(), start, end));
+    }
+}
+
+/// The periodic tasks' rounds from their final statistics, their job logs (virtual ns) and the
+/// simulator's per-name preemptions.
+fn periodic_rounds(
+    set: &PeriodicSet,
+    stats: Vec<kairos::PeriodicStats>,
+    logs: &[JobLog],
+    metrics: &kairos::Metrics,
+) -> Vec<TaskRound> {
+    let ns = kairos::time::Instant::as_nanos;
+    set.tasks
+        .iter()
+        .zip(stats)
+        .zip(logs)
+        .map(|((task, s), log)| TaskRound {
+            released: s.released,
+            completed: s.completed,
+            missed: s.missed,
+            start_latency: s.start_latency,
+            response: s.response_time,
+            preemptions: Some(preempted_by_name(metrics, task.name)),
+            jobs: log
+                .lock()
+                .map(|log| {
+                    log.iter()
+                        .map(|&(release, start, end)| JobRecord {
+                            release: ns(release),
+                            start: ns(start),
+                            end: ns(end),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// Cooperative preemptions kairos counted for tasks named `name`.
+fn preempted_by_name(metrics: &kairos::Metrics, name: &str) -> u64 {
+    metrics.by_name.get(name).map_or(0, |s| s.preemptions)
+}
+
+/// A background task under the simulator: slices ([`Hogs::slice`]) with a yield after each,
+/// until `stop`; returns the slices that ended within `[t0, end)` of virtual time.
+///
+/// A cooperative hog's slice is one `kairos::work(20 µs)`. A non-yielding hog's slice is a run
+/// of `kairos::work(WORK_SLICE)` calls, each ending before `work` would check
+/// `should_yield()`, which keeps the virtual worker busy for the poll's length with no
+/// cooperative check inside.
+async fn kairos_background(
+    t0: kairos::time::Instant,
+    end: kairos::time::Instant,
+    stop: Arc<AtomicBool>,
+    hogs: Hogs,
+) -> u64 {
+    let mut counted = 0;
+    while !stop.load(Ordering::Relaxed) {
+        match hogs {
+            Hogs::Cooperative => kairos::work(hogs.slice()).await,
+            Hogs::NonYielding(poll) => {
+                let mut left = poll;
+                while !left.is_zero() {
+                    let piece = left.min(kairos::WORK_SLICE);
+                    kairos::work(piece).await;
+                    left -= piece;
+                }
+            }
+        }
+        let now = kairos::time::Instant::now();
+        if now >= t0 && now < end {
+            counted += 1;
+        }
+        // The task yields after every slice anyway; asking first lets kairos count the slices
+        // after which it wanted the worker back (a more urgent task was waiting) as preemptions.
+        let _ = kairos::task::should_yield();
+        kairos::yield_now().await;
+    }
+    counted
+}
+
+/// Awaits the periodic tasks' results in order, then the background tasks' slice counts; the
+/// first failure (a panicked task) becomes the error message.
+async fn join_round<T, E: std::fmt::Display>(
+    periodic: Vec<impl std::future::Future<Output = Result<T, E>>>,
+    background: Vec<impl std::future::Future<Output = Result<u64, E>>>,
+) -> Result<(Vec<T>, u64), String> {
+    let mut tasks = Vec::with_capacity(periodic.len());
+    for h in periodic {
+        tasks.push(h.await.map_err(|e| e.to_string())?);
+    }
+    let mut slices = 0;
+    for h in background {
+        slices += h.await.map_err(|e| e.to_string())?;
+    }
+    Ok((tasks, slices))
 }
 
 #[cfg(test)]

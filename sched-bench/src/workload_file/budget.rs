@@ -315,6 +315,7 @@ mod tests {
             duration,
             seed: 0,
             hogs: 0,
+            hog_kind: crate::workload_file::model::HogKind::Yielding,
             tasks,
         }
     }

@@ -416,6 +416,7 @@ fn sched() -> impl Strategy<Value = Sched> {
                 period,
             }),
             slice,
+            kairos_priority: None,
         })
 }
 
@@ -462,6 +463,7 @@ fn workload() -> impl Strategy<Value = Workload> {
             duration,
             seed: 0,
             hogs,
+            hog_kind: super::model::HogKind::Yielding,
             tasks,
         })
 }
@@ -489,6 +491,7 @@ fn periodic_workload() -> impl Strategy<Value = Workload> {
             duration: Some(duration.map_or(ms(1000), Duration::from_secs)),
             seed,
             hogs,
+            hog_kind: super::model::HogKind::Yielding,
             tasks: tasks
                 .into_iter()
                 .enumerate()
@@ -502,6 +505,7 @@ fn periodic_workload() -> impl Strategy<Value = Workload> {
                             priority: prio,
                             reservation: None,
                             slice: None,
+                            kairos_priority: None,
                         },
                         // TOML's default job deadline is the period.
                         deadline: Some(Duration::from_micros(period)),

@@ -32,8 +32,35 @@ pub struct Workload {
     /// Background CPU hogs: busy threads at SCHED_OTHER nice 0, one per hog, that compete
     /// with the tasks for the whole run (the interference of a loaded machine).
     pub hogs: usize,
+    /// How the hogs compute between two yields on the async backends. Not in the file
+    /// grammar (both loaders give [`HogKind::Yielding`]); the periodic built-ins set
+    /// [`HogKind::YieldingCpu`], or [`HogKind::NonYielding`] for `non-yielding-hogs`
+    /// (`PeriodicSet::model`).
+    pub hog_kind: HogKind,
     /// The tasks, in file order.
     pub tasks: Vec<TaskSpec>,
+}
+
+/// How a workload's background hogs compute between two yields. A kernel hog thread never
+/// yields either way (the kernel preempts it), so the kernel backend runs both kinds alike; on
+/// the async backends ([`crate::async_backend`]) a hog spins a slice of wall time with no yield
+/// inside, then yields, and the kind sets the slice.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HogKind {
+    /// Slices of `async_backend::jobs::SLICE` (20 µs) of wall time: a cooperative CPU-bound
+    /// task. What a file's `hogs` are.
+    #[default]
+    Yielding,
+    /// Slices of 20 µs of the thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`, a spin on that
+    /// clock: no work units), so a slice lasts longer in wall time when the OS takes the worker
+    /// thread away: the cooperative background tasks of the periodic built-ins, which measured
+    /// their slices that way (`kairos::work(20 µs)`, tokio's CPU spin) before they ran on the
+    /// workload-file runner.
+    YieldingCpu,
+    /// Polls of this much wall time with no yield and no cooperative check inside: a task a
+    /// cooperative runtime cannot take its worker from for the poll's length (the built-in
+    /// `non-yielding-hogs`).
+    NonYielding(Duration),
 }
 
 /// One task (rt-app: one entry of `tasks`), run as `instances` identical threads/futures.
@@ -84,6 +111,11 @@ pub struct Sched {
     /// SCHED_OTHER custom slice (EEVDF `sched_runtime`, Linux 6.12+): rt-app's `dl-runtime`
     /// on a SCHED_OTHER task.
     pub slice: Option<Duration>,
+    /// kairos priority 0 ..= 255, when it is not `priority`: the periodic built-ins' own
+    /// (`RtTask::priority`, set by `rt_compare`'s async rows), which kairos' `Priority` and
+    /// `Classes` policies compare and age on the 0 ..= 255 scale. Not in the file grammar
+    /// (`None` from both loaders); `None`: kairos gets `priority` (0 without one).
+    pub kairos_priority: Option<u8>,
 }
 
 /// A Linux scheduling class.
@@ -328,15 +360,9 @@ impl TaskSpec {
         }]
     }
 
-    #[cfg_attr(
-        not(test),
-        allow(
-            dead_code,
-            reason = "used by the TOML writer; backends may use it for a periodic fast path"
-        )
-    )]
     /// `Some` if this task is exactly what [`TaskSpec::periodic_phases`] builds (what the TOML
-    /// format can express); backends may use it to take a periodic fast path.
+    /// format can express): the async backends run such a task (repeated forever) as kairos'
+    /// own periodic task (`crate::async_backend::periodic`).
     pub fn as_periodic(&self) -> Option<Periodic> {
         let [phase] = self.phases.as_slice() else {
             return None;

@@ -319,6 +319,7 @@ impl Importer<'_> {
             duration,
             seed: 0,
             hogs: 0,
+            hog_kind: super::model::HogKind::Yielding,
             tasks: specs,
         };
         validate::workload(&w).map_err(|p| self.locate(&p, &locs, tasks.line, duration_line))?;

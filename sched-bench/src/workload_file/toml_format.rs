@@ -291,6 +291,7 @@ pub fn parse(text: &str, path: &Path, default_name: &str) -> Result<Workload, Er
         duration,
         seed: seed.unwrap_or(0),
         hogs: hogs.unwrap_or(0),
+        hog_kind: super::model::HogKind::Yielding,
         tasks,
     };
     validate::workload(&w)
@@ -425,6 +426,7 @@ fn task(ctx: &Ctx<'_>, i: usize, t: &Spanned<RawTask>) -> Result<(TaskSpec, Task
             priority,
             reservation,
             slice: None,
+            kairos_priority: None,
         },
         deadline: Some(deadline),
         cpus,

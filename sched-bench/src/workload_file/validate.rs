@@ -555,6 +555,7 @@ mod tests {
             duration: Some(Duration::from_secs(1)),
             seed: 0,
             hogs: 0,
+            hog_kind: crate::workload_file::model::HogKind::Yielding,
             tasks: vec![t],
         }
     }
