@@ -100,15 +100,15 @@ pub fn lines(
     }
     if cooperative_missed && !realtime {
         out.push(
-            "goal: not like with like: kairos-classes ran its workers at normal OS priority, \
-             kernel-fifo at SCHED_FIFO; rerun with --worker-priority realtime"
+            "goal: not like with like: kairos-classes at normal priority, kernel-fifo at \
+             SCHED_FIFO (try --worker-priority realtime)"
                 .to_owned(),
         );
     }
     if !out.is_empty() && workers < cpus {
         out.push(format!(
-            "goal: not like with like: kairos ran {workers} worker(s) (per class), the kernel \
-             threads on {cpus} CPUs; rerun with --workers {cpus} to compare on the same CPUs"
+            "goal: not like with like: kairos on {workers} worker(s) per class, kernel threads \
+             on {cpus} CPUs (try --workers {cpus})"
         ));
     }
     out
@@ -168,9 +168,7 @@ mod tests {
         );
         assert_eq!(fewer.len(), 3, "{fewer:?}");
         assert!(
-            fewer[2].ends_with(
-                "the kernel threads on 2 CPUs; rerun with --workers 2 to compare on the same CPUs"
-            ),
+            fewer[2].ends_with("kernel threads on 2 CPUs (try --workers 2)"),
             "{fewer:?}"
         );
         // The cooperative row missed at normal OS priority: a line says so.
@@ -180,6 +178,15 @@ mod tests {
             normal[2].contains("--worker-priority realtime"),
             "{normal:?}"
         );
+
+        // Every line fits the compact table's 120 columns, with the longest names and figures.
+        for line in mixed.iter().chain(&hogs).chain(&fewer).chain(&normal) {
+            assert!(
+                line.chars().count() <= 120,
+                "{} columns: {line}",
+                line.len()
+            );
+        }
 
         // On another workload, or without a measured kernel-fifo row, nothing.
         assert!(lines(
