@@ -22,8 +22,9 @@
 //! | non-yielding background task (`non-yielding-hogs`) | the same with 20 ms of hog work units on the wall clock (the worker is held for 20 ms however loaded the machine) | the same |
 //!
 //! kairos' parameters: every policy's at once (each policy reads its own): the job deadline
-//! `D` (`Edf`, `Classes`), the kairos priority 0 ..= 255 of the [`RtTask`] (`Priority`,
-//! `Classes`; carried by the model's `Sched::kairos_priority`), the nice value (`Fair`,
+//! `D` (`Edf`, `Classes`), the kairos priority 0 ..= 255 of the
+//! [`RtTask`](crate::workload::RtTask) (`Priority`, `Classes`; carried by the model's
+//! `Sched::kairos_priority`), the nice value (`Fair`,
 //! `Classes`); the task's own name in kairos' per-name metrics (its cooperative preemptions,
 //! its name in a `--trace`). `--kairos-periodic task-loop` ([`KairosPeriodic::TaskLoop`]) runs
 //! the periodic tasks on kairos with the generic loop too (spawned with the same priority, nice
