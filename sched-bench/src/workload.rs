@@ -21,9 +21,7 @@
 use crate::error::{BenchError, TaskFailed};
 use crate::exec::Exec;
 use crate::spin::wall as work;
-use crate::workload_file::model::{
-    HogKind, Periodic, Repeat, Sched, TaskSpec, Workload as FileWorkload,
-};
+use crate::workload_file::model::{HogKind, Periodic, Sched, TaskSpec, Workload as FileWorkload};
 use std::time::{Duration, Instant};
 
 /// A named built-in task set (a workload *file* is [`crate::workload_file::model::Workload`];
@@ -145,17 +143,15 @@ impl PeriodicSet {
             .tasks
             .iter()
             .map(|task| TaskSpec {
-                name: task.name.to_owned(),
-                instances: 1,
                 sched: sched(task),
                 deadline: Some(task.deadline()),
-                cpus: None,
-                delay: Duration::ZERO,
-                repeat: Repeat::Forever,
-                phases: TaskSpec::periodic_phases(Periodic {
-                    period: task.period,
-                    work: task.work,
-                }),
+                ..TaskSpec::plain_periodic(
+                    task.name,
+                    Periodic {
+                        period: task.period,
+                        work: task.work,
+                    },
+                )
             })
             .collect();
         FileWorkload {

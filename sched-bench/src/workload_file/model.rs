@@ -360,6 +360,22 @@ impl TaskSpec {
         }]
     }
 
+    /// A plain periodic task `name`: one instance, `p.work` every `p.period` on an absolute
+    /// grid ([`TaskSpec::periodic_phases`]), forever, first release at the start; no scheduling
+    /// fields, no job deadline, no CPU list (set them with struct update syntax).
+    pub fn plain_periodic(name: &str, p: Periodic) -> TaskSpec {
+        TaskSpec {
+            name: name.to_owned(),
+            instances: 1,
+            sched: Sched::default(),
+            deadline: None,
+            cpus: None,
+            delay: Duration::ZERO,
+            repeat: Repeat::Forever,
+            phases: TaskSpec::periodic_phases(p),
+        }
+    }
+
     /// `Some` if this task is exactly what [`TaskSpec::periodic_phases`] builds (what the TOML
     /// format can express): the async backends run such a task (repeated forever) as kairos'
     /// own periodic task (`crate::async_backend::periodic`).
@@ -517,16 +533,7 @@ mod tests {
             period: Duration::from_millis(10),
             work: Duration::from_millis(2),
         };
-        let t = TaskSpec {
-            name: "t".into(),
-            instances: 1,
-            sched: Sched::default(),
-            deadline: None,
-            cpus: None,
-            delay: Duration::ZERO,
-            repeat: Repeat::Forever,
-            phases: TaskSpec::periodic_phases(p),
-        };
+        let t = TaskSpec::plain_periodic("t", p);
         assert_eq!(t.as_periodic(), Some(p));
         let mut relative = t.clone();
         if let Event::Timer(timer) = &mut relative.phases[0].events[1] {

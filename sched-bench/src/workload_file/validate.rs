@@ -531,22 +531,16 @@ fn sched(t: &TaskSpec) -> Result<(), (Field, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workload_file::model::{Periodic, Reservation, Sched};
+    use crate::workload_file::model::{Periodic, Reservation};
 
     fn periodic(name: &str) -> TaskSpec {
-        TaskSpec {
-            name: name.to_owned(),
-            instances: 1,
-            sched: Sched::default(),
-            deadline: None,
-            cpus: None,
-            delay: Duration::ZERO,
-            repeat: Repeat::Forever,
-            phases: TaskSpec::periodic_phases(Periodic {
+        TaskSpec::plain_periodic(
+            name,
+            Periodic {
                 period: Duration::from_millis(10),
                 work: Duration::from_millis(1),
-            }),
-        }
+            },
+        )
     }
 
     fn one(t: TaskSpec) -> Workload {
