@@ -41,7 +41,7 @@ fn last_searcher_parking_vs_push() {
 }
 
 /// No lost wake-up when the last searcher finds work and wakes a peer only if more work is
-/// visible (`Shared::notify_after_search`, preemptive classes): worker 0 leaves the searching
+/// visible (`Shared::notify_after_search`, every mode): worker 0 leaves the searching
 /// state, then looks at the injector, while another thread pushes and asks whom to notify
 /// (worker 1 is parked). In every interleaving, either the pusher wakes worker 1, or worker 0
 /// sees the work and wakes a peer itself.

@@ -418,20 +418,22 @@ impl Shared {
         }
     }
 
-    /// The last searcher of `worker`'s group found work (and left the searching state): there
-    /// may be more, so one parked worker of the group is woken (the idle protocol, `idle.rs`).
-    ///
-    /// Under preemptive classes only if there is more to do: a queue of the group has work, or
-    /// timers are pending with nobody waiting for them. The queues are read after the leave (a
-    /// read-modify-write of the idle state), so a push that counted on this searcher is seen,
-    /// and a later push finds no searcher and wakes a worker itself: the argument of the
-    /// parking recheck (`notify_if_work_pending`). Why: the wake-up is a system call and an
-    /// interrupt on the path from a deadline release to its poll, and the woken `SCHED_FIFO`
-    /// worker then searches at its real-time priority, on a core a fair worker computes on,
-    /// for nothing (figures: `docs/benchmarks.md`, "Preemptive classes: bursts of releases").
+    /// The last searcher of `worker`'s group found work (and left the searching state): if
+    /// there is more to do, one parked worker of the group is woken (the idle protocol,
+    /// `idle.rs`). More to do: a queue of the group has work, or timers are pending with nobody
+    /// waiting for them. The queues are read after the leave (a read-modify-write of the idle
+    /// state), so a push that counted on this searcher is seen, and a later push finds no
+    /// searcher and wakes a worker itself: the argument of the parking recheck
+    /// (`notify_if_work_pending`). tokio wakes a peer here unconditionally; kairos does not,
+    /// because the wake-up is a system call and an interrupt on the path from a timer release to
+    /// its poll (the timer waiter wakes, fires, finds the task as the last searcher): 14 µs of
+    /// the timer row's 51 µs p50, and under preemptive classes the woken `SCHED_FIFO` worker
+    /// would then search at real-time priority, on a core a fair worker computes on, for nothing
+    /// (figures: `docs/benchmarks.md`, "Preemptive classes: bursts of releases" and "Session
+    /// 11").
     #[inline]
     pub(super) fn notify_after_search(&self, worker: usize) {
-        if self.groups.by_class() && !self.more_after_search(worker) {
+        if !self.more_after_search(worker) {
             return;
         }
         self.notify_parked_near(worker);
@@ -439,7 +441,6 @@ impl Shared {
 
     /// [`notify_after_search`](Self::notify_after_search)'s test: work in a queue of
     /// `worker`'s group, or pending timers that no parked worker waits for.
-    #[cold]
     fn more_after_search(&self, worker: usize) -> bool {
         self.work_pending(worker)
             || (self.timers.next_deadline().is_some() && self.timers.current_waiter().is_none())
