@@ -88,9 +88,9 @@ pub const DEADLINE_CLASS_FIFO_PRIORITY: u8 = 20;
 /// be scheduled again, 30-50 µs was measured), and while that worker wakes, a busy deadline
 /// worker may fire the timer at a cooperative check and queue the release behind its own job.
 /// Spinning the last 60 µs keeps the waiter awake when the release falls due, so it fires the
-/// timer and polls the released task itself: the release-to-poll p99 of `mixed-latency`'s 1 ms
-/// control task went from 1.19x kernel `SCHED_FIFO` threads' to 0.81x (median of four
-/// alternating runs, `docs/benchmarks.md`). The cost is at most that much CPU per timed wake of a
+/// timer and polls the released task itself: the release-to-poll p99 of `mixed-latency`'s
+/// control task went from a median 1.35x kernel `SCHED_FIFO` threads' to 1.04x over 16-17
+/// alternating runs (`docs/benchmarks.md`, "Session 11"). The cost is at most that much CPU per timed wake of a
 /// deadline worker, taken from the fair class's thread on that core, and never more than a tenth
 /// of that worker's time: after a spin of `s` the worker sleeps all the way for the next `9 s`.
 /// The spin ends early when the worker is woken for work. [`Builder::timer_spin`] overrides it
@@ -434,9 +434,10 @@ impl Builder {
     /// kernel and spins instead, to release the timer closer to its deadline (kernel wake-up
     /// latency is tens of microseconds). Costs that stretch of CPU per timer wake-up, at most a
     /// tenth of the waiting worker's time (after a spin of `s`, the next `9 s` sleep all the
-    /// way); a wake for work during the spin ends it at once. Default: zero (sleep all the way), except under
-    /// [`preemptive_classes`](Self::preemptive_classes), where the deadline class's workers
-    /// spin [`PREEMPTIVE_CLASSES_TIMER_SPIN`] (60 µs); `Duration::ZERO` turns that off.
+    /// way); a wake for work during the spin ends it at once. Default: zero (sleep all the
+    /// way), except under [`preemptive_classes`](Self::preemptive_classes), where the deadline
+    /// class's workers spin [`PREEMPTIVE_CLASSES_TIMER_SPIN`] (60 µs); `Duration::ZERO` turns
+    /// that off.
     ///
     /// ```
     /// use std::time::Duration;

@@ -715,19 +715,17 @@ impl<F: Family> Core<F> {
             // Spin out the last stretch, but only if we are in it (woken by the timeout, not by
             // an unpark for work or by I/O, which must not wait for the spin), and only until
             // an unpark arrives (left pending: the caller looks for work before it parks again).
-            let start = if spin > 0 && io.is_empty() {
-                now_ns()
-            } else {
-                0
-            };
-            if spin > 0 && io.is_empty() && start.saturating_add(spin) >= deadline {
-                let mut end = start;
-                while end < deadline && !shared.is_shutdown() && !self.park.is_notified() {
-                    crate::loom::spin_loop();
-                    end = now_ns();
+            if spin > 0 && io.is_empty() {
+                let start = now_ns();
+                if start.saturating_add(spin) >= deadline {
+                    let mut end = start;
+                    while end < deadline && !shared.is_shutdown() && !self.park.is_notified() {
+                        crate::loom::spin_loop();
+                        end = now_ns();
+                    }
+                    self.spin_allowed_at =
+                        end.saturating_add(end.saturating_sub(start).saturating_mul(SPIN_COOLDOWN));
                 }
-                self.spin_allowed_at =
-                    end.saturating_add(end.saturating_sub(start).saturating_mul(SPIN_COOLDOWN));
             }
         }
         timers.release_waiter(self.index);

@@ -653,7 +653,7 @@ pub fn run<E: AsyncTimer>(
         // The runtime's periodic tasks release until stopped: the driving thread stops them at
         // the end (their plans are plain periodic tasks of a workload with a duration, so
         // `end` is finite), from outside the runtime, so no runtime delay moves the stop.
-        sleep_until_mono(end);
+        crate::kernel::thread_job::sleep_until(end);
         for stop in stops {
             stop();
         }
@@ -752,14 +752,6 @@ pub fn run<E: AsyncTimer>(
         task_preemptions,
         hog_preemptions,
     })
-}
-
-/// Sleeps the calling (driving, non-worker) thread until `CLOCK_MONOTONIC` reaches `at_ns`.
-fn sleep_until_mono(at_ns: u64) {
-    let left = at_ns.saturating_sub(mono_ns());
-    if left > 0 {
-        std::thread::sleep(Duration::from_nanos(left));
-    }
 }
 
 #[cfg(test)]

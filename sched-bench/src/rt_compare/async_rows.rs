@@ -47,7 +47,7 @@
 //! whose hog threads do not slice, count their CPU time / the slice instead). The caller adds
 //! the CPU figures.
 
-use super::{Round, TaskRound};
+use super::Round;
 use crate::async_backend::{self, AsyncRun};
 use crate::error::BenchError;
 use crate::exec::{kairos_backend_label, Exec, Kairos, KairosMode, Tokio};
@@ -184,14 +184,12 @@ pub fn round(run: AsyncRun, duration: Duration) -> Round {
         .per_task
         .iter()
         .zip(run.jobs)
-        .map(|(t, jobs)| TaskRound {
-            released: t.stats.released,
-            completed: t.stats.completed,
-            missed: t.stats.missed_completed,
-            start_latency: super::kernel::convert(&t.stats.start_latency),
-            response: super::kernel::convert(&t.stats.response),
-            preemptions: t.preemptions,
-            jobs: jobs.into_iter().flatten().collect(),
+        .map(|(t, jobs)| {
+            super::kernel::task_round(
+                &t.stats,
+                t.preemptions,
+                jobs.into_iter().flatten().collect(),
+            )
         })
         .collect();
     Round {

@@ -117,7 +117,14 @@ pub fn round(
     let tasks: Vec<TaskRound> = run
         .tasks
         .iter()
-        .map(|t| task_round(&t.stats, ctx_read && t.ran > 0))
+        .map(|t| {
+            let ctx = ctx_read && t.ran > 0;
+            task_round(
+                &t.stats,
+                ctx.then_some(t.stats.involuntary_cs),
+                t.stats.jobs.clone(),
+            )
+        })
         .collect();
     let preemptions = ctx_read.then(|| run.tasks.iter().map(|t| t.stats.involuntary_cs).sum());
     let slice = crate::spin::nanos(set.hogs.slice()).max(1);
@@ -135,22 +142,28 @@ pub fn round(
     })
 }
 
-/// One task's kernel metrics in rt_compare's terms.
-fn task_round(s: &JobStats, ctx: bool) -> TaskRound {
+/// One task's file-runner metrics (kernel or async) in rt_compare's terms, with its
+/// preemptions (kernel: involuntary context switches; kairos: cooperative preemptions) and job
+/// records.
+pub(super) fn task_round(
+    s: &JobStats,
+    preemptions: Option<u64>,
+    jobs: Vec<super::JobRecord>,
+) -> TaskRound {
     TaskRound {
         released: s.released,
         completed: s.completed,
         missed: s.missed_completed,
         start_latency: convert(&s.start_latency),
         response: convert(&s.response),
-        preemptions: ctx.then_some(s.involuntary_cs),
-        jobs: s.jobs.clone(),
+        preemptions,
+        jobs,
     }
 }
 
 /// The kernel's HdrHistogram (ns) as kairos' (ns): every recorded value with its count (the
 /// file runners' histograms, kernel and async, in rt_compare's type).
-pub(super) fn convert(h: &crate::kernel::metrics::Hist) -> Histogram {
+fn convert(h: &crate::kernel::metrics::Hist) -> Histogram {
     let mut out = Histogram::new();
     let Some(h) = h.inner() else {
         return out;
