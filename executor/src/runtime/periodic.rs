@@ -82,12 +82,16 @@ impl Runtime {
     ///     .build()
     ///     .unwrap();
     /// let ms = Duration::from_millis;
-    /// let a = rt.try_spawn_with(Sched::default().budget(ms(3), ms(10)), async { 1 }).unwrap();
-    /// // 0.3 + 0.3 > 50% of one worker: refused while `a` lives.
+    /// let (tx, rx) = kairos::sync::oneshot::channel();
+    /// let a = rt
+    ///     .try_spawn_with(Sched::default().budget(ms(3), ms(10)), async move { rx.await.unwrap() })
+    ///     .unwrap();
+    /// // 0.3 + 0.3 > 50% of one worker: refused while `a` lives (it waits for `tx`).
     /// let err = rt
     ///     .try_spawn_with(Sched::default().budget(ms(3), ms(10)), async { 2 })
     ///     .unwrap_err();
     /// assert!(err.to_string().contains("0.600"), "{err}");
+    /// tx.send(1).unwrap();
     /// assert_eq!(rt.block_on(a).unwrap(), 1);
     /// ```
     #[track_caller]
