@@ -30,7 +30,7 @@ fn last_searcher_parking_vs_push() {
         assert!(idle.transition_worker_to_searching());
 
         let pusher = push_and_notify(&idle, &inject);
-        let last_searcher = idle.transition_worker_to_parked(0, true);
+        let last_searcher = idle.transition_worker_to_parked(0, true, false);
         let saw_work = last_searcher && !inject.is_empty();
         let notified = pusher.join().unwrap();
         assert!(
@@ -49,7 +49,7 @@ fn last_searcher_parking_vs_push() {
 fn last_searcher_finding_work_vs_push() {
     check(&["idle.last_searcher_found_work"], || {
         let idle = Arc::new(Idle::new(2));
-        assert!(!idle.transition_worker_to_parked(1, false));
+        assert!(!idle.transition_worker_to_parked(1, false, false));
         let inject = Arc::new(Inject::<u32>::new());
         assert!(idle.transition_worker_to_searching());
 
@@ -70,8 +70,8 @@ fn last_searcher_finding_work_vs_push() {
 fn concurrent_pushes_wake_one_worker() {
     check(&[], || {
         let idle = Arc::new(Idle::new(2));
-        assert!(!idle.transition_worker_to_parked(0, false));
-        assert!(!idle.transition_worker_to_parked(1, false));
+        assert!(!idle.transition_worker_to_parked(0, false, false));
+        assert!(!idle.transition_worker_to_parked(1, false, false));
         let other = {
             let idle = idle.clone();
             thread::spawn(move || idle.worker_to_notify())
@@ -82,4 +82,46 @@ fn concurrent_pushes_wake_one_worker() {
         assert_eq!(woken, 1, "mine={mine:?} other={other:?}");
         assert_eq!(idle.num_searching(), 1);
     });
+}
+
+/// A resting worker (Fifo's patience: its search left the surplus in other workers' rings to
+/// their owners, `worker/patience.rs`) parks as the last searcher while worker 1 makes surplus
+/// on its own ring and asks whom to wake for it, and a third thread pushes onto the injector.
+/// In every interleaving the surplus wakes nobody (the resting worker looks again by its own
+/// timeout, and the surplus's owner is awake), while the injected work is never lost: either its
+/// pusher wakes worker 0, or worker 0's recheck, which looks at the injector only, sees it. The
+/// resting count is back to zero once worker 0 is woken.
+#[test]
+fn surplus_leaves_resting_worker_but_injector_wakes_it() {
+    check(
+        &[
+            "idle.surplus_leaves_resting_worker",
+            "idle.last_searcher_parks",
+        ],
+        || {
+            let idle = Arc::new(Idle::new(2));
+            let inject = Arc::new(Inject::<u32>::new());
+            assert!(idle.transition_worker_to_searching());
+            let surplus = {
+                let idle = idle.clone();
+                thread::spawn(move || idle.worker_to_notify_for_surplus())
+            };
+            let pusher = push_and_notify(&idle, &inject);
+            let last_searcher = idle.transition_worker_to_parked(0, true, true);
+            let saw_work = last_searcher && !inject.is_empty();
+            assert_eq!(
+                surplus.join().unwrap(),
+                None,
+                "surplus woke a resting worker"
+            );
+            let notified = pusher.join().unwrap();
+            assert!(
+                notified == Some(0) || saw_work,
+                "work injected, nobody woken and the resting searcher did not see it"
+            );
+            if notified.is_some() {
+                assert_eq!(idle.num_resting(), 0);
+            }
+        },
+    );
 }

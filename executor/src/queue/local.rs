@@ -261,6 +261,15 @@ impl<T> Steal<T> {
         self.0.len() == 0
     }
 
+    /// The ring's head index (advanced by every pop of the owner and every steal) and the
+    /// number of tasks queued, both as they were at some moment during the call. An index that
+    /// stays put while tasks are queued means an owner inside one poll (`worker/patience.rs`).
+    pub(crate) fn progress(&self) -> (u32, usize) {
+        let (_, real) = unpack(self.0.head.load(Ordering::Acquire));
+        let tail = self.0.tail.load(Ordering::Acquire);
+        (real, tail.wrapping_sub(real) as usize)
+    }
+
     /// Steals half of this queue into `dst` (which must be the caller's own queue) and returns
     /// one of the stolen tasks to run now. `None` if there was nothing to steal, another steal is
     /// in progress on this queue, or `dst` is more than half full.

@@ -2,7 +2,7 @@
 //! worker, and the shared state, from one [`Config`].
 
 use super::class_threads::{Groups, CLASSES};
-use super::fifo::{FifoFamily, FifoQueues};
+use super::fifo::{FifoFamily, FifoLocal, FifoQueues};
 use super::ordered::{OrderedErase, OrderedFamily, OrderedLocal};
 use super::preempt::Slot;
 use super::shared::{Queues, Remote};
@@ -139,6 +139,7 @@ pub(crate) fn build(config: Config) -> (Handle, Vec<AnyCore>) {
                 .zip(parks)
                 .enumerate()
                 .map(|(i, (local, park))| {
+                    let local = FifoLocal::new(local, n);
                     let core = Core::<FifoFamily>::new(i, config.seed, queues.clone(), local, park);
                     AnyCore::Fifo(Box::new(core))
                 })

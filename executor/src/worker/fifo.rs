@@ -5,11 +5,13 @@
 //! tasks scheduled from outside the workers and for a ring's overflow. A pick (steps 1–3 of
 //! `worker/mod.rs`): every [`INJECTOR_INTERVAL`]-th tick the injector's head, then the own ring,
 //! then a fair share of the injector (`len / workers + 1`, at most half a ring). A search round:
-//! half of another worker's ring, victims from a random start, then the injector.
+//! half of another worker's ring, victims from a random start, then the injector. A short ring
+//! whose owner is working through it is left to its owner (`patience.rs`).
 //!
 //! Nothing is compared between tasks, so nothing is published about the running task: no
 //! urgency, no preemption request. A Fifo poll is timed only when latency is recorded.
 
+use super::patience::Patience;
 use super::{AnyCore, Core, Family, Picked, Shared, Wake, INJECTOR_INTERVAL};
 use crate::event::{self, clock::now_ns, EventKind};
 use crate::queue::inject::Inject;
@@ -50,9 +52,28 @@ impl FifoQueues {
     }
 }
 
+/// A Fifo worker's private part: its ring's owner end, and what it saw of other rings as a
+/// thief.
+pub(crate) struct FifoLocal {
+    /// This worker's ring.
+    ring: Local<Notified>,
+    /// Sightings of the other workers' rings (`patience.rs`).
+    patience: Patience,
+}
+
+impl FifoLocal {
+    /// The private part of a worker owning `ring`, in a runtime of `workers` workers.
+    pub(super) fn new(ring: Local<Notified>, workers: usize) -> FifoLocal {
+        FifoLocal {
+            ring,
+            patience: Patience::new(workers),
+        }
+    }
+}
+
 impl Family for FifoFamily {
     type Queues = FifoQueues;
-    type Local = Local<Notified>;
+    type Local = FifoLocal;
     type Key = ();
 
     #[inline]
@@ -75,7 +96,7 @@ impl Family for FifoFamily {
                 return Some(Picked { task, key: () });
             }
         }
-        if let Some(task) = core.local.pop() {
+        if let Some(task) = core.local.ring.pop() {
             return Some(Picked { task, key: () });
         }
         take_from_injector(core, shared)
@@ -84,12 +105,24 @@ impl Family for FifoFamily {
     fn steal(core: &mut Core<Self>, shared: &Shared) -> Option<Picked<()>> {
         let n = core.queues.stealers.len();
         let start = core.rng.below(n as u32) as usize;
+        let patient = !event::virtual_clock();
         for i in 0..n {
             let victim = (start + i) % n;
             if victim == core.index {
                 continue;
             }
-            if let Some(task) = core.queues.stealers[victim].steal_into(&mut core.local) {
+            let stealer = &core.queues.stealers[victim];
+            if patient {
+                let (popped, len) = stealer.progress();
+                if len == 0 {
+                    continue;
+                }
+                if !core.local.patience.may_steal(victim, popped, len, now_ns()) {
+                    core.declined = true;
+                    continue;
+                }
+            }
+            if let Some(task) = stealer.steal_into(&mut core.local.ring) {
                 shared.worker_metrics(core.index).inc_steals();
                 event::emit(EventKind::Steal, || (task.header().id.0, victim as u64, 0));
                 return Some(Picked { task, key: () });
@@ -107,7 +140,7 @@ impl Family for FifoFamily {
         if shared.config().record_latency {
             task.header().policy.set_ready_at(now_ns());
         }
-        if core.local.push_back(task, &core.queues.inject) {
+        if core.local.ring.push_back(task, &core.queues.inject) {
             Wake::Now
         } else {
             Wake::No
@@ -121,7 +154,7 @@ impl Family for FifoFamily {
     fn after_park(_: &mut Core<Self>, _: &Shared) {}
 
     fn drain(core: &mut Core<Self>) {
-        while let Some(task) = core.local.pop() {
+        while let Some(task) = core.local.ring.pop() {
             drop(task);
         }
     }
@@ -147,7 +180,7 @@ fn take_from_injector(core: &mut Core<FifoFamily>, shared: &Shared) -> Option<Pi
     });
     // The injector lock is released: pushing may touch it on overflow.
     for task in batch {
-        let _ = core.local.push_back(task, &core.queues.inject);
+        let _ = core.local.ring.push_back(task, &core.queues.inject);
     }
     first.map(|task| Picked { task, key: () })
 }

@@ -18,6 +18,12 @@
 //!   under one lock. If it was the last searcher, it must look at every queue once more *after*
 //!   leaving (`Shared::notify_if_work_pending`): a pusher that saw it searching skipped the wake,
 //!   so the work would otherwise sit there with everyone asleep. No lost unpark.
+//! - A worker whose search left work in other workers' rings to their owners (Fifo's patience,
+//!   `patience.rs`) parks *resting*: for at most `patience::RECHECK_NS`, after which it searches
+//!   again by itself. A push that made surplus on its own ring ([`Idle::worker_to_notify_for_surplus`])
+//!   does not wake a resting worker: the surplus is exactly what it chose to leave, and it will
+//!   look again. Every other notification (the injector, timers, the last searcher's chain)
+//!   wakes resting workers as any other.
 //!
 //! # Memory ordering
 //!
@@ -46,11 +52,22 @@ pub(crate) const MAX_WORKERS: usize = SEARCH_MASK;
 pub(crate) struct Idle {
     /// `num_unparked << UNPARK_SHIFT | num_searching`.
     state: AtomicUsize,
-    /// Indices of parked workers, most recently parked last. Guards the transitions into and out
-    /// of the parked state.
-    sleepers: Mutex<Vec<usize>>,
+    /// The parked workers, most recently parked last. Guards the transitions into and out of
+    /// the parked state.
+    sleepers: Mutex<Vec<Sleeper>>,
+    /// How many parked workers are resting (written under the `sleepers` lock, read without it by [`Idle::worker_to_notify_for_surplus`]'s fast path).
+    num_resting: AtomicUsize,
     /// Total number of workers.
     num_workers: usize,
+}
+
+/// One parked worker.
+#[derive(Clone, Copy)]
+struct Sleeper {
+    /// Its index (in the runtime, not in the group).
+    worker: usize,
+    /// Parked resting (see the module docs).
+    resting: bool,
 }
 
 fn num_searching(state: usize) -> usize {
@@ -68,6 +85,7 @@ impl Idle {
         Idle {
             state: AtomicUsize::new(num_workers << UNPARK_SHIFT),
             sleepers: Mutex::new(Vec::with_capacity(num_workers)),
+            num_resting: AtomicUsize::new(0),
             num_workers,
         }
     }
@@ -89,9 +107,44 @@ impl Idle {
         if !self.notify_should_wakeup() {
             return None;
         }
-        let worker = sleepers.pop()?;
+        let last = sleepers.len().checked_sub(1)?;
+        Some(self.choose(&mut sleepers, last))
+    }
+
+    /// A push made surplus on the pusher's own ring: like [`Idle::worker_to_notify`], but a
+    /// resting worker is not chosen (see the module docs).
+    #[inline]
+    pub(crate) fn worker_to_notify_for_surplus(&self) -> Option<usize> {
+        if !self.notify_should_wakeup() {
+            return None;
+        }
+        let state = self.state.load(Ordering::Relaxed);
+        let parked = self.num_workers - num_unparked(state);
+        if parked <= self.num_resting.load(Ordering::Relaxed) {
+            crate::loom::reached("idle.surplus_leaves_resting_worker");
+            return None;
+        }
+        self.worker_to_notify_for_surplus_slow()
+    }
+
+    #[cold]
+    fn worker_to_notify_for_surplus_slow(&self) -> Option<usize> {
+        let mut sleepers = lock(&self.sleepers);
+        if !self.notify_should_wakeup() {
+            return None;
+        }
+        let pos = sleepers.iter().rposition(|s| !s.resting)?;
+        Some(self.choose(&mut sleepers, pos))
+    }
+
+    /// Takes the sleeper at `pos` out of the list, counted as unparked and searching.
+    fn choose(&self, sleepers: &mut Vec<Sleeper>, pos: usize) -> usize {
+        let Sleeper { worker, resting } = sleepers.swap_remove(pos);
+        if resting {
+            self.num_resting.fetch_sub(1, Ordering::Relaxed);
+        }
         self.state.fetch_add(1 | UNPARK_ONE, Ordering::SeqCst);
-        Some(worker)
+        worker
     }
 
     /// Nobody is searching and somebody is parked.
@@ -127,13 +180,21 @@ impl Idle {
         last
     }
 
-    /// `worker` is about to park. Returns `true` if it was the last searcher, in which case it
-    /// must check all queues once more before sleeping.
-    pub(crate) fn transition_worker_to_parked(&self, worker: usize, is_searching: bool) -> bool {
+    /// `worker` is about to park, `resting` or not (see the module docs). Returns `true` if it
+    /// was the last searcher, in which case it must check all queues once more before sleeping.
+    pub(crate) fn transition_worker_to_parked(
+        &self,
+        worker: usize,
+        is_searching: bool,
+        resting: bool,
+    ) -> bool {
         let mut sleepers = lock(&self.sleepers);
         let dec = UNPARK_ONE | usize::from(is_searching);
         let prev = self.state.fetch_sub(dec, Ordering::SeqCst);
-        sleepers.push(worker);
+        sleepers.push(Sleeper { worker, resting });
+        if resting {
+            self.num_resting.fetch_add(1, Ordering::Relaxed);
+        }
         let last = is_searching && num_searching(prev) == 1;
         if last {
             crate::loom::reached("idle.last_searcher_parks");
@@ -147,18 +208,23 @@ impl Idle {
     /// already chosen it.
     pub(crate) fn unpark_self(&self, worker: usize) -> bool {
         let mut sleepers = lock(&self.sleepers);
-        let Some(pos) = sleepers.iter().position(|&w| w == worker) else {
+        let Some(pos) = sleepers.iter().position(|s| s.worker == worker) else {
             return false;
         };
-        sleepers.swap_remove(pos);
-        self.state.fetch_add(1 | UNPARK_ONE, Ordering::SeqCst);
+        self.choose(&mut sleepers, pos);
         true
     }
 
     /// Whether `worker` is still in the sleeper list (not yet chosen by `worker_to_notify`).
     /// A parked worker that wakes up and is still listed was woken spuriously (or for shutdown).
     pub(crate) fn is_parked(&self, worker: usize) -> bool {
-        lock(&self.sleepers).contains(&worker)
+        lock(&self.sleepers).iter().any(|s| s.worker == worker)
+    }
+
+    /// Number of parked workers resting (for tests).
+    #[cfg(test)]
+    pub(crate) fn num_resting(&self) -> usize {
+        self.num_resting.load(Ordering::Relaxed)
     }
 
     /// Number of workers currently searching (for tests and metrics).
@@ -186,12 +252,46 @@ mod tests {
         let idle = Idle::new(2);
         // Both busy: nobody to wake.
         assert_eq!(idle.worker_to_notify(), None);
-        assert!(!idle.transition_worker_to_parked(1, false));
+        assert!(!idle.transition_worker_to_parked(1, false, false));
         assert_eq!(idle.worker_to_notify(), Some(1));
         // Worker 1 now counts as searching: a second push wakes nobody.
         assert_eq!(idle.worker_to_notify(), None);
         assert!(!idle.is_parked(1));
         // The last searcher parking must recheck the queues.
-        assert!(idle.transition_worker_to_parked(1, true));
+        assert!(idle.transition_worker_to_parked(1, true, false));
+    }
+
+    #[test]
+    fn surplus_leaves_a_resting_worker_to_its_recheck() {
+        let idle = Idle::new(3);
+        assert!(!idle.transition_worker_to_parked(1, false, true));
+        // Only a resting worker is parked: a surplus push wakes nobody.
+        assert_eq!(idle.worker_to_notify_for_surplus(), None);
+        assert!(!idle.transition_worker_to_parked(2, false, false));
+        // A plain sleeper is chosen for surplus; the resting one stays parked.
+        assert_eq!(idle.worker_to_notify_for_surplus(), Some(2));
+        assert!(idle.is_parked(1));
+    }
+
+    #[test]
+    fn other_notifications_wake_a_resting_worker() {
+        let idle = Idle::new(2);
+        assert!(!idle.transition_worker_to_parked(1, false, true));
+        assert_eq!(idle.num_resting(), 1);
+        assert_eq!(idle.worker_to_notify_for_surplus(), None);
+        assert_eq!(idle.worker_to_notify(), Some(1));
+        assert_eq!(idle.num_resting(), 0);
+        // Woken, it no longer rests: parked plainly, surplus wakes it.
+        assert!(idle.transition_worker_to_parked(1, true, false));
+        assert_eq!(idle.worker_to_notify_for_surplus(), Some(1));
+    }
+
+    #[test]
+    fn a_resting_worker_that_wakes_itself_stops_resting() {
+        let idle = Idle::new(2);
+        assert!(!idle.transition_worker_to_parked(1, false, true));
+        assert!(idle.unpark_self(1));
+        assert!(idle.transition_worker_to_parked(1, true, false));
+        assert_eq!(idle.worker_to_notify_for_surplus(), Some(1));
     }
 }

@@ -71,6 +71,7 @@ mod lifecycle;
 pub(crate) mod metrics;
 mod ordered;
 pub(crate) mod park;
+mod patience;
 pub(crate) mod preempt;
 pub(crate) mod reactor;
 mod schedule;
@@ -165,6 +166,10 @@ pub(crate) struct Core<F: Family> {
     last_io_check: u64,
     /// Counted in `Idle` as searching.
     is_searching: bool,
+    /// The last search left work in another worker's ring to its owner (Fifo's patience,
+    /// `patience.rs`): the park that follows lasts at most `patience::RECHECK_NS`, and its
+    /// recheck skips the rings.
+    declined: bool,
     /// This worker's sleep.
     park: Parker,
     /// The timer waiter's spin (`sleep`) may start no earlier than this (clock ns): after a
@@ -453,6 +458,7 @@ impl<F: Family> Core<F> {
             last_io_check: 0,
             spin_allowed_at: 0,
             is_searching: false,
+            declined: false,
             park,
             resume: None,
         }
@@ -579,13 +585,25 @@ impl<F: Family> Core<F> {
         // At least one pass, even with `spin_rounds(0)`: a searcher that never looks would park
         // as the last searcher, find the work in its recheck, wake itself, and loop forever.
         // Between rounds: spin hints doubling from 1 to 64, then yield the CPU (`snooze`).
+        // A round that leaves work to its owners (Fifo's patience) ends the search once the
+        // owners had twice the patience window to show they are stuck: past it, looking on
+        // would only spin; the park that follows is bounded (`patience.rs`).
         let backoff = Backoff::new();
+        let mut declined_since = None;
         for _ in 0..shared.spin_rounds().max(1) {
+            self.declined = false;
             if let Some(task) = F::steal(self, shared) {
                 return Some(task);
             }
             if shared.is_shutdown() {
                 return None;
+            }
+            if self.declined {
+                let now = now_ns();
+                let since = *declined_since.get_or_insert(now);
+                if now.saturating_sub(since) >= 2 * patience::PATIENCE_NS {
+                    break;
+                }
             }
             backoff.snooze();
         }
@@ -613,6 +631,10 @@ impl<F: Family> Core<F> {
         stop: impl Fn() -> bool,
     ) -> Box<Self> {
         self.park_enter(shared);
+        // A search that left work to its owners looks again within `RECHECK_NS` (`patience.rs`).
+        let recheck_at = self
+            .declined
+            .then(|| now_ns().saturating_add(patience::RECHECK_NS));
         loop {
             if stop() {
                 if shared.idle_of(self.index).unpark_self(self.index) {
@@ -620,7 +642,7 @@ impl<F: Family> Core<F> {
                 }
                 return self;
             }
-            let (timers_due, io) = self.sleep(shared);
+            let (timers_due, io) = self.sleep(shared, recheck_at);
             crate::trace::session::after_park(shared.trace(), self.index);
             event::emit(EventKind::Unpark, || (0, u64::from(timers_due), 0));
             if shared.is_shutdown() {
@@ -641,6 +663,12 @@ impl<F: Family> Core<F> {
                 self.is_searching = true;
                 return self;
             }
+            if recheck_at.is_some_and(|at| now_ns() >= at) {
+                // Searching again, as if chosen (or chosen meanwhile: counted as searching too).
+                shared.idle_of(self.index).unpark_self(self.index);
+                self.is_searching = true;
+                return self;
+            }
             // Spurious wake-up (an unpark meant for a previous park): sleep again.
         }
     }
@@ -649,11 +677,12 @@ impl<F: Family> Core<F> {
     /// Shared by the thread and simulated parks.
     fn park_enter(&mut self, shared: &Shared) {
         shared.worker_metrics(self.index).inc_parks();
-        if shared
-            .idle_of(self.index)
-            .transition_worker_to_parked(self.index, self.is_searching)
-        {
-            shared.notify_if_work_pending(self.index);
+        if shared.idle_of(self.index).transition_worker_to_parked(
+            self.index,
+            self.is_searching,
+            self.declined,
+        ) {
+            shared.notify_if_work_pending(self.index, self.declined);
         }
         self.is_searching = false;
     }
@@ -675,14 +704,16 @@ impl<F: Family> Core<F> {
     /// followed by at least `SPIN_COOLDOWN × s` without one.
     ///
     /// A worker that finds the token taken may wait as the co-waiter instead (`co_wait`).
-    fn sleep(&mut self, shared: &Shared) -> (bool, Vec<Waker>) {
+    ///
+    /// With `limit` (clock ns), it sleeps no later than that in any case (`patience.rs`).
+    fn sleep(&mut self, shared: &Shared, limit: Option<u64>) -> (bool, Vec<Waker>) {
         let timers = shared.timers();
         if shared.group_of(self.index) != 0 {
-            self.park.park();
+            self.park_until(limit);
             return (false, Vec::new());
         }
         if !timers.try_become_waiter(self.index) {
-            return (self.co_wait(shared), Vec::new());
+            return (self.co_wait(shared, limit), Vec::new());
         }
         // Token held: read the deadline and the reactor only now (the handshakes with
         // `register` and `Shared::reactor_or_create`).
@@ -694,7 +725,13 @@ impl<F: Family> Core<F> {
             _ => 0,
         };
         // How long to block: `None` for no limit, `Some(0)` for not at all (in the spin window).
-        let wait = deadline.map(|d| d.saturating_sub(now_ns().saturating_add(spin)));
+        let now = now_ns();
+        let wait = deadline.map(|d| d.saturating_sub(now.saturating_add(spin)));
+        let wait = match (wait, limit) {
+            (wait, None) => wait,
+            (None, Some(l)) => Some(l.saturating_sub(now).max(1)),
+            (Some(w), Some(l)) => Some(w.min(l.saturating_sub(now).max(1))),
+        };
         match shared.reactor() {
             Some(reactor) => {
                 let mut turn = reactor.lock_turn();
@@ -737,23 +774,41 @@ impl<F: Family> Core<F> {
     /// (see "A second waiter" in `time/driver.rs`), so that two releases due together wake two
     /// workers by their own timers. Returns whether timers are due now.
     #[cold]
-    fn co_wait(&mut self, shared: &Shared) -> bool {
+    fn co_wait(&mut self, shared: &Shared, limit: Option<u64>) -> bool {
         let timers = shared.timers();
         let Some(deadline) = timers.simultaneous_deadline() else {
-            self.park.park();
+            self.park_until(limit);
             return false;
         };
         if !timers.try_become_co_waiter(self.index) {
-            self.park.park();
+            self.park_until(limit);
             return false;
         }
-        let wait = deadline.saturating_sub(now_ns());
+        let wait = deadline
+            .min(limit.unwrap_or(u64::MAX))
+            .saturating_sub(now_ns());
         if wait > 0 {
             self.park
                 .park_timeout(std::time::Duration::from_nanos(wait));
         }
         timers.release_co_waiter(self.index);
         timers.next_deadline().is_some_and(|d| d <= now_ns())
+    }
+}
+
+impl<F: Family> Core<F> {
+    /// Parks until unparked, and with `limit` (clock ns) no later than that.
+    fn park_until(&self, limit: Option<u64>) {
+        match limit {
+            None => self.park.park(),
+            Some(at) => {
+                let wait = at.saturating_sub(now_ns());
+                if wait > 0 {
+                    self.park
+                        .park_timeout(std::time::Duration::from_nanos(wait));
+                }
+            }
+        }
     }
 }
 

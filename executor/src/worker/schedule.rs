@@ -7,7 +7,8 @@
 //!
 //! - `Now`: the task is queued behind others, more than this worker can start now (or, ordered
 //!   policies, it is more urgent than what this worker runs while another idles): one parked
-//!   worker is notified.
+//!   worker is notified, unless every parked worker is resting (it left this kind of surplus to
+//!   its owner a moment ago and looks again soon by itself: `idle.rs`, `patience.rs`).
 //! - `No`: the only queued task is not worth a wake-up (a futex call and a migration): this
 //!   worker runs it as soon as the current poll returns. A searching worker may still steal it.
 //! - `AtCheck` (ordered policies): wake a parked worker at the poll's next explicit cooperative
@@ -66,7 +67,7 @@ fn schedule_as(handle: &Handle, task: Notified, cause: EventKind) {
     .flatten();
     match task {
         // Under preemptive classes the push woke the task's group itself (`Wake::No` here).
-        None if wake == Some(Wake::Now) => shared.notify_parked(),
+        None if wake == Some(Wake::Now) => shared.notify_parked_for_surplus(),
         None => {}
         Some(task) => {
             if event::records(EventKind::Enqueue) {

@@ -337,12 +337,13 @@ impl Shared {
         }
     }
 
-    /// Wakes one parked worker of group 0 if its idle protocol says so: any worker of a runtime
-    /// whose workers are not split by class. (Under preemptive classes a push wakes its group
-    /// itself: `ordered.rs`.)
+    /// A push made surplus on this thread's worker's own queue (`Wake::Now`): wakes one parked
+    /// worker of group 0 (any worker of a runtime whose workers are not split by class; under
+    /// preemptive classes a push wakes its group itself: `ordered.rs`) that is not resting
+    /// (`idle.rs`), if the idle protocol says so.
     #[inline]
-    pub(crate) fn notify_parked(&self) {
-        if let Some(index) = self.idle.worker_to_notify() {
+    pub(crate) fn notify_parked_for_surplus(&self) {
+        if let Some(index) = self.idle.worker_to_notify_for_surplus() {
             self.unpark_worker(index);
         }
     }
@@ -402,16 +403,20 @@ impl Shared {
     }
 
     /// After the last searcher of `worker`'s group left: wake a worker of the group if any queue
-    /// it looks at has work.
-    pub(super) fn notify_if_work_pending(&self, worker: usize) {
-        if self.work_pending(worker) {
+    /// it looks at has work. `declined`: its search left the work in other workers' rings to
+    /// their owners (Fifo's patience, `patience.rs`), so only the injector counts (the rings hold
+    /// what it chose to leave; its park is bounded, and it looks at them again after it).
+    pub(super) fn notify_if_work_pending(&self, worker: usize, declined: bool) {
+        if self.work_pending(worker, declined) {
             self.notify_parked_near(worker);
         }
     }
 
-    /// Whether any queue worker `worker`'s group looks at has work.
-    fn work_pending(&self, worker: usize) -> bool {
+    /// Whether any queue worker `worker`'s group looks at has work (`Fifo` with `declined`: the
+    /// injector only).
+    fn work_pending(&self, worker: usize, declined: bool) -> bool {
         match &self.queues {
+            Queues::Fifo(q) if declined => !q.inject.is_empty(),
             Queues::Fifo(q) => q.any_work(),
             Queues::Ordered(q) => q.any_work(self.groups.of(worker)),
             Queues::Classes(q) => q.any_work(self.groups.of(worker)),
@@ -442,7 +447,7 @@ impl Shared {
     /// [`notify_after_search`](Self::notify_after_search)'s test: work in a queue of
     /// `worker`'s group, or pending timers that no parked worker waits for.
     fn more_after_search(&self, worker: usize) -> bool {
-        self.work_pending(worker)
+        self.work_pending(worker, false)
             || (self.timers.next_deadline().is_some() && self.timers.current_waiter().is_none())
     }
 
