@@ -53,6 +53,17 @@ pub enum BuildError {
         /// The OS error number (0 when not supported).
         errno: i32,
     },
+    /// `Builder::cpu_latency_qos`: the CPU latency request could not be made.
+    #[error(
+        "Builder::cpu_latency_qos: cannot request the CPU latency bound through \
+         /dev/cpu_dma_latency: {reason}. Writing it needs root (or a udev rule that grants the \
+         device to this user); or build without cpu_latency_qos"
+    )]
+    #[non_exhaustive]
+    CpuLatencyQos {
+        /// The OS error, as text.
+        reason: String,
+    },
     /// A scheduling parameter of the builder is out of range.
     #[error("invalid {parameter}: {reason}")]
     InvalidParameter {

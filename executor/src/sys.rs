@@ -60,6 +60,44 @@ pub(crate) fn os_thread_cpu_ns() -> Option<u64> {
     None
 }
 
+/// The device through which a process asks Linux to keep every CPU's wake-up from idle within a
+/// bound (the kernel's "CPU latency QoS", `Documentation/power/pm_qos_interface.rst`): the
+/// request holds while the file stays open, and the kernel applies the smallest of all open
+/// requests to every CPU.
+pub(crate) const CPU_LATENCY_QOS_DEVICE: &str = "/dev/cpu_dma_latency";
+
+/// A CPU latency QoS request, held until dropped (`Builder::cpu_latency_qos`).
+#[derive(Debug)]
+pub(crate) struct CpuLatencyQos {
+    /// The open device; closing it withdraws the request.
+    _device: std::fs::File,
+}
+
+/// Asks the kernel to keep every CPU's exit latency from idle at most `limit_us` µs, until the
+/// returned request is dropped. Fails without write access to [`CPU_LATENCY_QOS_DEVICE`] (it is
+/// root's by default) and on systems without it.
+pub(crate) fn hold_cpu_latency_qos(limit_us: i32) -> std::io::Result<CpuLatencyQos> {
+    use std::io::Write;
+    let mut device = std::fs::OpenOptions::new()
+        .write(true)
+        .open(CPU_LATENCY_QOS_DEVICE)?;
+    // The device takes the bound as a binary native-endian 32-bit integer.
+    device.write_all(&limit_us.to_ne_bytes())?;
+    Ok(CpuLatencyQos { _device: device })
+}
+
+/// The CPU latency bound in force now (µs), as the device reports it (the smallest open request,
+/// or the kernel's default when none is open).
+#[cfg(all(test, not(loom)))]
+pub(crate) fn cpu_latency_qos_in_force() -> std::io::Result<i32> {
+    let bytes = std::fs::read(CPU_LATENCY_QOS_DEVICE)?;
+    let bytes: [u8; 4] = bytes
+        .get(..4)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| std::io::Error::other("short read"))?;
+    Ok(i32::from_ne_bytes(bytes))
+}
+
 /// Locks every page of the process in RAM, now and in the future:
 /// `mlockall(MCL_CURRENT | MCL_FUTURE)` (`Builder::lock_memory`). On refusal: the OS error
 /// number, its text, and the soft `RLIMIT_MEMLOCK` as text.

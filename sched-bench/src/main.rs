@@ -220,12 +220,23 @@ struct RtArgs {
     #[arg(long, default_value_t = rt_settings::DEFAULT_RT_PRIORITY,
           value_parser = clap::value_parser!(u8).range(1..=99))]
     rt_priority: u8,
+    /// Hold Linux's CPU latency QoS at 0 µs (/dev/cpu_dma_latency; needs root) for the whole
+    /// run, and in every kairos runtime (Builder::cpu_latency_qos): idle CPUs then stay in
+    /// states they leave at once, as cyclictest asks by default. Without it, timer_precision
+    /// runs cyclictest with --laptop, so every row runs under the same power management.
+    #[arg(long)]
+    cpu_latency_qos: bool,
 }
 
 impl RtArgs {
     /// As the kairos builders take them.
     fn settings(&self) -> rt_settings::RtSettings {
-        rt_settings::RtSettings::new(self.pin, self.worker_priority, self.rt_priority)
+        rt_settings::RtSettings::new(
+            self.pin,
+            self.worker_priority,
+            self.rt_priority,
+            self.cpu_latency_qos,
+        )
     }
 }
 
@@ -467,26 +478,39 @@ fn parse_run_length(text: &str) -> Result<std::time::Duration, String> {
     Ok(d)
 }
 
+/// Runs `f` with the CPU latency QoS of `--cpu-latency-qos` held for its whole duration.
+fn hold_qos(
+    rt: rt_settings::RtSettings,
+    f: impl FnOnce() -> Result<(), error::BenchError>,
+) -> Result<(), error::BenchError> {
+    let _hold = rt
+        .hold_cpu_latency_qos()
+        .map_err(error::BenchError::Usage)?;
+    f()
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Micro(a) => micro::run(&micro::MicroOpts {
-            rounds: a.rounds as usize,
-            workers: a.workers as usize,
-            only: a.only,
-            json: a.json,
-            verbose: a.verbose,
-            kairos_spin_rounds: a.kairos_spin_rounds,
-            timer_secs: a.timer_secs,
-            spawn_sleep_tasks: a.spawn_sleep_tasks,
-            policy: a.policy.into(),
-            record_latency: a.record_latency.map(|v| v == OnOff::On),
-            peer: a.peer,
-            go: a.go,
-            wide: a.wide,
-            rt: a.rt.settings(),
-        })
-        .map(drop),
+        Command::Micro(a) => hold_qos(a.rt.settings(), || {
+            micro::run(&micro::MicroOpts {
+                rounds: a.rounds as usize,
+                workers: a.workers as usize,
+                only: a.only,
+                json: a.json,
+                verbose: a.verbose,
+                kairos_spin_rounds: a.kairos_spin_rounds,
+                timer_secs: a.timer_secs,
+                spawn_sleep_tasks: a.spawn_sleep_tasks,
+                policy: a.policy.into(),
+                record_latency: a.record_latency.map(|v| v == OnOff::On),
+                peer: a.peer,
+                go: a.go,
+                wide: a.wide,
+                rt: a.rt.settings(),
+            })
+            .map(drop)
+        }),
         Command::Soak(a) => {
             let started = std::time::Instant::now();
             soak::run(a.duration, a.waves, a.workers as usize, a.tasks as usize, a.seed).map(|r| {
@@ -511,26 +535,28 @@ fn main() -> ExitCode {
         }
         Command::Net(a) => net::main(a),
         Command::SpawnSleepChild(a) => spawn_sleep::child(a.runtime, a.tasks, a.workers),
-        Command::Compare(a) => compare::run(&compare::CompareOpts {
-            allow_long_times: a.allow_long_times,
-            memory_limit: a.memory_limit,
-            workload: a.workload,
-            rounds: a.rounds.map(|r| r as usize),
-            workers: a.workers.map(|w| w as usize),
-            duration: a.duration,
-            backends: a.backends,
-            json: a.json,
-            hgrm: a.hgrm,
-            trace: a.trace,
-            plot: a.plot,
-            kairos_periodic: a.kairos_periodic,
-            cyclic: a.cyclic,
-            rtapp_log: a.rtapp_log,
-            seed: a.seed,
-            wide: a.wide,
-            rt: a.rt.settings(),
-        })
-        .map(drop),
+        Command::Compare(a) => hold_qos(a.rt.settings(), || {
+            compare::run(&compare::CompareOpts {
+                allow_long_times: a.allow_long_times,
+                memory_limit: a.memory_limit,
+                workload: a.workload,
+                rounds: a.rounds.map(|r| r as usize),
+                workers: a.workers.map(|w| w as usize),
+                duration: a.duration,
+                backends: a.backends,
+                json: a.json,
+                hgrm: a.hgrm,
+                trace: a.trace,
+                plot: a.plot,
+                kairos_periodic: a.kairos_periodic,
+                cyclic: a.cyclic,
+                rtapp_log: a.rtapp_log,
+                seed: a.seed,
+                wide: a.wide,
+                rt: a.rt.settings(),
+            })
+            .map(drop)
+        }),
         Command::Report(a) => results::run(&results::ReportOpts {
             out: a.out,
             rounds: a.rounds as usize,

@@ -22,10 +22,14 @@
 //! | `kairos timer_spin 20us` | the same with `Builder::timer_spin(20 µs)` | same |
 //! | `tokio` | `tokio::time::interval_at` with `MissedTickBehavior::Skip`, in a task on a 2-worker multi-thread runtime | `tokio::time::Instant::now()` |
 //!
-//! | `cyclictest (SCHED_FIFO p)` | only when `cyclictest` (package `rt-tests`) is on the `PATH`: `cyclictest -q -m -t1 -p P -i 1000 -l N -h 10000`, one thread at SCHED_FIFO priority `P` (`--rt-priority`, default 50) sleeping to an absolute 1 ms grid: the reference real-time loop | cyclictest's own; its histogram (1 µs buckets) is read back, so its percentiles have 1 µs resolution, and it records every loop (no warm-up) |
+//! | `cyclictest (SCHED_FIFO p, …)` | only when `cyclictest` (package `rt-tests`) is on the `PATH`: `cyclictest -q -m -t1 -p P -i 1000 -l N -h 10000`, one thread at SCHED_FIFO priority `P` (`--rt-priority`, default 50) sleeping to an absolute 1 ms grid: the reference real-time loop; with `--laptop` unless `--cpu-latency-qos` (see below) | cyclictest's own; its histogram (1 µs buckets) is read back, so its percentiles have 1 µs resolution, and it records every loop (no warm-up) |
 //!
 //! The kairos rows take `--pin` and `--worker-priority realtime` ([`crate::rt_settings`]); their
-//! label says so. The goal of issue 17 is that kairos workers at SCHED_FIFO have a p50 within
+//! label says so. Power management is kept equal across rows: cyclictest by default holds Linux's
+//! CPU latency QoS at 0 µs while it runs (`/dev/cpu_dma_latency`: idle CPUs stay in states they
+//! leave at once; on the 2-core VM its p50 is 17 µs with it and 42 µs without), so it runs with
+//! `--laptop` (no request) unless `--cpu-latency-qos` holds the request for the whole run, every
+//! row included. The goal of issue 17 is that kairos workers at SCHED_FIFO have a p50 within
 //! [`TARGET_CYCLICTEST_RATIO`] of cyclictest's at the same priority; the verdict under the table
 //! compares them only when the kairos rows ran at SCHED_FIFO. Without `cyclictest`, or when it
 //! cannot raise its priority (no `CAP_SYS_NICE`), the row is left out with a one-line note.
@@ -259,7 +263,11 @@ pub fn run(opts: &TimerOpts) -> Result<(Vec<TimerRow>, Vec<String>), BenchError>
     }
     let mut notes = Vec::new();
     let priority = opts.rt.fifo_priority.unwrap_or(DEFAULT_RT_PRIORITY);
-    let label = format!("cyclictest (SCHED_FIFO {priority})");
+    let label = if opts.rt.cpu_latency_qos {
+        format!("cyclictest (SCHED_FIFO {priority}, QoS 0)")
+    } else {
+        format!("cyclictest (SCHED_FIFO {priority}, --laptop)")
+    };
     match find_on_path("cyclictest") {
         None => notes.push(
             "cyclictest is not on the PATH: its row is skipped (apt-get install rt-tests)"
@@ -269,7 +277,7 @@ pub fn run(opts: &TimerOpts) -> Result<(Vec<TimerRow>, Vec<String>), BenchError>
             eprintln!("timer_precision: {label}: 1 ms interval, {} s", opts.secs);
             let before = CpuSample::now();
             let children = ChildCpu::now();
-            match cyclictest(&exe, priority, opts.jobs()) {
+            match cyclictest(&exe, priority, opts.jobs(), opts.rt.cpu_latency_qos) {
                 Ok(latencies) => out.push(TimerRow {
                     label,
                     latencies,
@@ -300,8 +308,21 @@ fn find_on_path(name: &str) -> Option<std::path::PathBuf> {
 /// Runs cyclictest for `jobs` loops at SCHED_FIFO `priority` and reads its histogram back.
 /// `Err` says why there is no row (it could not raise its priority, it failed, or its output
 /// had no histogram).
-fn cyclictest(exe: &std::path::Path, priority: u8, jobs: u64) -> Result<Latencies, String> {
-    let out = std::process::Command::new(exe)
+///
+/// Without `qos` (no `--cpu-latency-qos`) it runs with `--laptop`: cyclictest otherwise holds the
+/// CPU latency QoS at 0 µs while it runs, which the other rows would not have had (on the 2-core
+/// VM: p50 17 µs with it, 42 µs without).
+fn cyclictest(
+    exe: &std::path::Path,
+    priority: u8,
+    jobs: u64,
+    qos: bool,
+) -> Result<Latencies, String> {
+    let mut cmd = std::process::Command::new(exe);
+    if !qos {
+        cmd.arg("--laptop");
+    }
+    let out = cmd
         .args(["-q", "-m", "-t1", "-i", "1000"])
         .args(["-p", &priority.to_string()])
         .args(["-l", &jobs.to_string()])

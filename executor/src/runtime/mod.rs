@@ -66,6 +66,9 @@ pub struct Runtime {
     /// A current-thread runtime's one worker core, while no `block_on` drives it
     /// ([`Builder::current_thread`]); `None` for a runtime with worker threads.
     driver: Option<crate::loom::Mutex<Option<crate::worker::AnyCore>>>,
+    /// `Builder::cpu_latency_qos`'s request, withdrawn when the runtime is dropped (after the
+    /// shutdown in `drop`).
+    cpu_latency_qos: Option<crate::sys::CpuLatencyQos>,
 }
 
 impl Runtime {
@@ -122,12 +125,14 @@ impl Runtime {
                 handle,
                 threads: Vec::new(),
                 driver: Some(crate::loom::Mutex::new(cores.into_iter().next())),
+                cpu_latency_qos: None,
             });
         }
         let mut runtime = Runtime {
             handle: handle.clone(),
             threads: Vec::with_capacity(workers),
             driver: None,
+            cpu_latency_qos: None,
         };
         // Each worker applies its own pinning and priority and reports here before it runs
         // anything; `build()` fails if any of them could not.
