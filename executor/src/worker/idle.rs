@@ -97,18 +97,7 @@ impl Idle {
         if !self.notify_should_wakeup() {
             return None;
         }
-        self.worker_to_notify_slow()
-    }
-
-    #[cold]
-    fn worker_to_notify_slow(&self) -> Option<usize> {
-        let mut sleepers = lock(&self.sleepers);
-        // Re-check under the lock: another pusher may have woken someone meanwhile.
-        if !self.notify_should_wakeup() {
-            return None;
-        }
-        let last = sleepers.len().checked_sub(1)?;
-        Some(self.choose(&mut sleepers, last))
+        self.worker_to_notify_slow(false)
     }
 
     /// A push made surplus on the pusher's own ring: like [`Idle::worker_to_notify`], but a
@@ -124,16 +113,21 @@ impl Idle {
             crate::loom::reached("idle.surplus_leaves_resting_worker");
             return None;
         }
-        self.worker_to_notify_for_surplus_slow()
+        self.worker_to_notify_slow(true)
     }
 
+    /// Under the lock: the most recently parked sleeper (`skip_resting`: that is not resting),
+    /// taken out of the list and counted as unparked and searching.
     #[cold]
-    fn worker_to_notify_for_surplus_slow(&self) -> Option<usize> {
+    fn worker_to_notify_slow(&self, skip_resting: bool) -> Option<usize> {
         let mut sleepers = lock(&self.sleepers);
+        // Re-check under the lock: another pusher may have woken someone meanwhile.
         if !self.notify_should_wakeup() {
             return None;
         }
-        let pos = sleepers.iter().rposition(|s| !s.resting)?;
+        let pos = sleepers
+            .iter()
+            .rposition(|s| !(skip_resting && s.resting))?;
         Some(self.choose(&mut sleepers, pos))
     }
 
