@@ -16,8 +16,10 @@
 //!    same number (`tokio/src/runtime/coop.rs`).
 //!
 //! Where the check runs: in kairos' own futures ([`crate::time::Sleep`], `Interval::tick`,
-//! [`crate::JoinHandle`]) before they complete, in [`crate::work()`] between slices, and wherever
-//! user code calls [`crate::task::should_yield`] (then `kairos::yield_now().await`). A yield
+//! [`crate::JoinHandle`], the `sync` primitives) before they complete (the preemption flag at
+//! every unit of budget they spend, the whole check at every [`CHECK_EVERY`]-th and the last);
+//! in [`crate::work()`] between slices; and wherever user code calls
+//! [`crate::task::should_yield`] (then `kairos::yield_now().await`). A yield
 //! asked by the runtime and honoured is counted once per poll in the metrics as a preemption.
 //!
 //! The check also does two things on the task's behalf, because it is the only point inside a
@@ -54,6 +56,16 @@ use std::task::{Context as TaskContext, Poll, Waker};
 /// worker for more than a few hundred microseconds of ready awaits.
 pub(crate) const BUDGET: u32 = 128;
 
+/// Budget units between two whole checks. An awaited operation that spends a unit reads its
+/// worker's preemption flag (one load: a request is honoured at the very next unit) and runs the
+/// rest of the check (due timers: the timer heap's earliest deadline, and the clock whenever a
+/// timer is pending; the `Fair` slice; the budget's end) at every `CHECK_EVERY`-th unit and at
+/// the last. A poll starts right after its worker fired due timers, so its first units need no
+/// timer check. What waits longer than at every unit: a timer that falls due during a poll fires
+/// up to 7 ready operations later (each well under a microsecond), and a `Fair` slice ends up to
+/// 7 operations late.
+pub(crate) const CHECK_EVERY: u32 = 8;
+
 /// Called by kairos futures that are about to complete an operation: `Ready(())` to go on, or
 /// `Pending` after waking the task, so that it goes back to its run queue and the worker picks
 /// again (the operation is retried on the next poll).
@@ -80,6 +92,9 @@ pub(crate) fn proceed(waker: &Waker) -> bool {
 /// Spends one unit of the current poll's cooperative budget; `false` if the task should yield
 /// instead (budget spent, preemption requested, slice used: see [`should_yield`]). Outside a
 /// task poll on a worker: `true`.
+///
+/// The whole check runs at every [`CHECK_EVERY`]-th unit, at the last one, and whenever this
+/// worker's preemption flag is set; the other units read that flag only.
 #[inline]
 pub(crate) fn consume_budget() -> bool {
     context::with_poll(|cx, worker, header, handle| {
@@ -87,10 +102,20 @@ pub(crate) fn consume_budget() -> bool {
         if left == 0 {
             return current::is_unconstrained();
         }
-        cx.budget.set(left - 1);
-        !check(cx, worker, header, handle, Check::Budget) || current::is_unconstrained()
+        let left = left - 1;
+        cx.budget.set(left);
+        if left % CHECK_EVERY != 0 && !handle.shared().preempt_requested(worker) {
+            return true;
+        }
+        !budget_check(cx, worker, header, handle) || current::is_unconstrained()
     })
     .unwrap_or(true)
+}
+
+/// [`check`] for a unit of budget, out of line: the units that run it are the few.
+#[inline(never)]
+fn budget_check(cx: &Context, worker: usize, header: &Header, handle: &Handle) -> bool {
+    check(cx, worker, header, handle, Check::Budget)
 }
 
 /// Whether the task being polled on this thread should yield now: its worker was asked to

@@ -190,10 +190,17 @@ impl<T> Chan<T> {
 
     /// A `send` future is dropped before completing: frees its waiter entry, passing a
     /// notification it had received on to another sender.
+    #[inline]
     pub(crate) fn cancel_send(&self, key: &mut Option<usize>) {
-        if key.is_none() {
-            return;
+        if key.is_some() {
+            self.cancel_send_waiting(key);
         }
+    }
+
+    /// [`Chan::cancel_send`] of a future that holds a waiter entry.
+    #[cold]
+    #[inline(never)]
+    fn cancel_send_waiting(&self, key: &mut Option<usize>) {
         let mut st = lock(&self.state);
         let waker = if st.send.remove(key) {
             crate::loom::reached("chan.send_notification_passed_on");
@@ -273,10 +280,17 @@ impl<T> Chan<T> {
 
     /// A `recv` future is dropped before completing: frees its waiter entry, passing a
     /// notification it had received on to another receiver.
+    #[inline]
     pub(crate) fn cancel_recv(&self, key: &mut Option<usize>) {
-        if key.is_none() {
-            return;
+        if key.is_some() {
+            self.cancel_recv_waiting(key);
         }
+    }
+
+    /// [`Chan::cancel_recv`] of a future that holds a waiter entry.
+    #[cold]
+    #[inline(never)]
+    fn cancel_recv_waiting(&self, key: &mut Option<usize>) {
         let mut st = lock(&self.state);
         let notified = if st.recv.remove(key) {
             crate::loom::reached("chan.recv_notification_passed_on");

@@ -175,10 +175,17 @@ impl Waiters {
     /// The future owning `key` is done waiting (it completed, or it is being dropped): frees its
     /// entry and clears `key`. Returns `true` if the entry had been notified and not yet
     /// re-registered: a dropped future must then pass the notification on (see the module docs).
+    #[inline]
     pub(crate) fn remove(&mut self, key: &mut Option<usize>) -> bool {
-        let Some(k) = key.take() else {
-            return false;
-        };
+        match key.take() {
+            None => false,
+            Some(k) => self.remove_entry(k),
+        }
+    }
+
+    /// [`Waiters::remove`] of entry `k`.
+    #[inline(never)]
+    fn remove_entry(&mut self, k: usize) -> bool {
         let entry = &mut self.slots[k];
         let state = entry.state;
         entry.state = State::Free;
