@@ -4,7 +4,7 @@
 //! Both tests block a worker inside one poll (a task that spins until the tasks it spawned have
 //! run) with its spawns queued behind it: the spawned tasks can only run if the other worker
 //! steals them. Before the patience rule existed they were stolen at first sight; with it, after
-//! `PATIENCE_NS` (5 µs) of a still owner, and, when the other worker had parked resting (its last search left work to an owner that was moving), after its
+//! `PATIENCE_NS` (3 µs) of a still owner, and, when the other worker had parked resting (its last search left work to an owner that was moving), after its
 //! bounded park. A broken rule leaves the spinning task waiting forever: each test gives up after
 //! [`GIVE_UP`] and fails, which is a bound on a hang, not a timing threshold (the machine needs
 //! microseconds).

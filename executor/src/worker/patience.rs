@@ -48,8 +48,12 @@
 /// worker.
 pub(crate) const BACKLOG: usize = 16;
 
-/// How long a victim's pop index must stay still before its short ring is stolen from (ns).
-pub(crate) const PATIENCE_NS: u64 = 5_000;
+/// How long a victim's pop index must stay still before its short ring is stolen from (ns). Go's
+/// figure for `runnext`; chosen by measurement (`docs/benchmarks.md`, "Stealing with patience"):
+/// at 1 µs the worker pool spreads again (a producer's poll of 100 sends takes about 2 µs), at
+/// 2 µs it does now and then; every µs more is paid by fork-join (`examples/fork_join.rs`),
+/// where each round's steal waits it out.
+pub(crate) const PATIENCE_NS: u64 = 3_000;
 
 /// The longest park of a worker whose search left work to its owners (ns): how late, at worst,
 /// it looks again for an owner that got stuck in a poll after the search.
