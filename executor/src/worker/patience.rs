@@ -37,7 +37,17 @@
 //! (`Core::declined`); the worker then searches again, and a victim whose pop index has not moved
 //! meanwhile is stolen from at once. Such a park also skips the rings in the last searcher's
 //! recheck (`Shared::notify_if_work_pending`): they hold exactly the work it chose to leave, and
-//! waking for it would make the search a busy loop.
+//! waking for it would make the search a busy loop. For the same reason the worker parks
+//! *resting* (`idle.rs`): a push that makes surplus on an owner's ring does not wake it (every
+//! other notification does). And the search itself ends once the owners it left work to had
+//! twice [`PATIENCE_NS`] to show they are stuck (`Core::search`), instead of spinning its rounds
+//! out: without these two the idle worker of `worker_pool` kept a core busy for nothing.
+//!
+//! # Price
+//!
+//! Where the short queue is real work, its first steal comes [`PATIENCE_NS`] later: a task that
+//! spawns a few computing jobs and awaits them pays that at every round (`examples/fork_join.rs`:
+//! 50-100 µs jobs on two workers take 7-8% longer than with stealing at first sight).
 //!
 //! Under the simulator's virtual clock the rule is off (time does not pass during a search, so
 //! a thief would never steal a short ring): the simulator models stealing at first sight.
@@ -49,7 +59,8 @@
 pub(crate) const BACKLOG: usize = 16;
 
 /// How long a victim's pop index must stay still before its short ring is stolen from (ns). Go's
-/// figure for `runnext`; chosen by measurement (`docs/benchmarks.md`, "Stealing with patience"):
+/// figure for `runnext`; chosen by measurement (`docs/benchmarks.md`, "what patience costs
+/// fork-join"):
 /// at 1 µs the worker pool spreads again (a producer's poll of 100 sends takes about 2 µs), at
 /// 2 µs it does now and then; every µs more is paid by fork-join (`examples/fork_join.rs`),
 /// where each round's steal waits it out.
