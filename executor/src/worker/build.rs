@@ -154,6 +154,7 @@ pub(crate) fn build(config: Config) -> (Handle, Vec<AnyCore>) {
     let remotes = unparks
         .into_iter()
         .map(|unpark| Remote {
+            surplus_wake: crate::loom::atomic::AtomicBool::new(false),
             unpark,
             slot: Slot::new(),
         })

@@ -105,7 +105,7 @@ impl Family for FifoFamily {
     fn steal(core: &mut Core<Self>, shared: &Shared) -> Option<Picked<()>> {
         let n = core.queues.stealers.len();
         let start = core.rng.below(n as u32) as usize;
-        let patient = !event::virtual_clock();
+        let patient = !event::virtual_clock() && !core.eager;
         for i in 0..n {
             let victim = (start + i) % n;
             if victim == core.index {

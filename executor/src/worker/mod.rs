@@ -170,6 +170,9 @@ pub(crate) struct Core<F: Family> {
     /// `patience.rs`): the park that follows lasts at most `patience::RECHECK_NS`, and its
     /// recheck skips the rings.
     declined: bool,
+    /// The current search is the first since a wake for surplus: Fifo steals at first sight
+    /// (`patience.rs`, "Woken for surplus").
+    eager: bool,
     /// This worker's sleep.
     park: Parker,
     /// The timer waiter's spin (`sleep`) may start no earlier than this (clock ns): after a
@@ -459,6 +462,7 @@ impl<F: Family> Core<F> {
             spin_allowed_at: 0,
             is_searching: false,
             declined: false,
+            eager: false,
             park,
             resume: None,
         }
@@ -590,6 +594,7 @@ impl<F: Family> Core<F> {
         // would only spin; the park that follows is bounded (`patience.rs`).
         let backoff = Backoff::new();
         let mut declined_since = None;
+        self.eager = shared.take_surplus_wake(self.index);
         for _ in 0..shared.spin_rounds().max(1) {
             self.declined = false;
             if let Some(task) = F::steal(self, shared) {
@@ -677,6 +682,8 @@ impl<F: Family> Core<F> {
     /// Shared by the thread and simulated parks.
     fn park_enter(&mut self, shared: &Shared) {
         shared.worker_metrics(self.index).inc_parks();
+        // A wake for surplus counts for the first search after it only (`patience.rs`).
+        shared.take_surplus_wake(self.index);
         if shared.idle_of(self.index).transition_worker_to_parked(
             self.index,
             self.is_searching,

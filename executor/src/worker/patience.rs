@@ -43,11 +43,21 @@
 //! twice [`PATIENCE_NS`] to show they are stuck (`Core::search`), instead of spinning its rounds
 //! out: without these two the idle worker of `worker_pool` kept a core busy for nothing.
 //!
+//! # Woken for surplus
+//!
+//! A worker that a push woke for surplus (`Shared::notify_parked_for_surplus`) steals at first
+//! sight in the search that follows: the pusher judged its queue worth a wake-up, which a
+//! resting worker is never given, so the worker pool, whose second worker rests, keeps its
+//! patience, while a task that spawns jobs for a parked peer gets them started without the wait.
+//! Patience applies to every other search: after a bounded park, or after a worker ran out of
+//! its own work.
+//!
 //! # Price
 //!
-//! Where the short queue is real work, its first steal comes [`PATIENCE_NS`] later: a task that
-//! spawns a few computing jobs and awaits them pays that at every round (`examples/fork_join.rs`:
-//! 50-100 µs jobs on two workers take 7-8% longer than with stealing at first sight).
+//! Where the short queue is real work and the thief was not woken for it, its first steal comes
+//! [`PATIENCE_NS`] later: a task that spawns a few computing jobs and awaits them pays part of
+//! that at every round (`examples/fork_join.rs`: 50-100 µs jobs on two workers take about 4%
+//! longer than with stealing at first sight; 7-8% before a wake for surplus skipped the wait).
 //!
 //! Under the simulator's virtual clock the rule is off (time does not pass during a search, so
 //! a thief would never steal a short ring): the simulator models stealing at first sight.

@@ -86,6 +86,9 @@ pub(super) struct Remote {
     pub(super) unpark: Unparker,
     /// Preemption request and running urgency (`preempt.rs`; only the ordered core sets them).
     pub(super) slot: Slot,
+    /// Chosen by a push that made surplus (`notify_parked_for_surplus`): its next search steals
+    /// at first sight (`patience.rs`, "Woken for surplus").
+    pub(super) surplus_wake: crate::loom::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -245,6 +248,17 @@ impl Shared {
         }
     }
 
+    /// Whether worker `index` was last woken by a push that made surplus; clears it.
+    #[inline]
+    pub(super) fn take_surplus_wake(&self, index: usize) -> bool {
+        self.remotes[index]
+            .surplus_wake
+            .load(crate::loom::atomic::Ordering::Relaxed)
+            && self.remotes[index]
+                .surplus_wake
+                .swap(false, crate::loom::atomic::Ordering::Relaxed)
+    }
+
     /// Unparks every worker (shutdown).
     pub(super) fn unpark_all(&self) {
         for index in 0..self.remotes.len() {
@@ -340,10 +354,15 @@ impl Shared {
     /// A push made surplus on this thread's worker's own queue (`Wake::Now`): wakes one parked
     /// worker of group 0 (any worker of a runtime whose workers are not split by class; under
     /// preemptive classes a push wakes its group itself: `ordered.rs`) that is not resting
-    /// (`idle.rs`), if the idle protocol says so.
+    /// (`idle.rs`), if the idle protocol says so. The worker chosen steals at first sight in
+    /// its next search (`patience.rs`, "Woken for surplus").
     #[inline]
     pub(crate) fn notify_parked_for_surplus(&self) {
         if let Some(index) = self.idle.worker_to_notify_for_surplus() {
+            // Before the unpark, whose release the woken worker's park acquires.
+            self.remotes[index]
+                .surplus_wake
+                .store(true, crate::loom::atomic::Ordering::Relaxed);
             self.unpark_worker(index);
         }
     }
