@@ -120,6 +120,7 @@ pub use runtime::{
     PREEMPTIVE_CLASSES_TIMER_SPIN,
 };
 pub use sched::Sched;
+pub use sys::CpuLatencyQos;
 pub use task::{
     configure_task_pool, task_memory, JoinError, JoinHandle, TaskAllocator, TaskId, TaskMemory,
     TaskPoolError, TASK_POOL_CAPACITY,

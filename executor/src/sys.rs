@@ -1,4 +1,5 @@
-//! Thin wrappers over OS calls the workers make about themselves.
+//! Thin wrappers over OS calls the workers make about themselves, and the CPU latency request
+//! a runtime (or a program) can hold ([`CpuLatencyQos`]).
 
 /// Sets the calling thread's timer slack to 1 ns (Linux `prctl(PR_SET_TIMERSLACK)`).
 ///
@@ -66,24 +67,42 @@ pub(crate) fn os_thread_cpu_ns() -> Option<u64> {
 /// requests to every CPU.
 pub(crate) const CPU_LATENCY_QOS_DEVICE: &str = "/dev/cpu_dma_latency";
 
-/// A CPU latency QoS request, held until dropped (`Builder::cpu_latency_qos`).
+/// A request to Linux to keep every CPU's wake-up from idle within a bound (the kernel's CPU
+/// latency QoS, through `/dev/cpu_dma_latency`, as cyclictest makes while it runs), held until
+/// dropped. [`Builder::cpu_latency_qos`](crate::Builder::cpu_latency_qos) holds one for a
+/// runtime's lifetime; this is the same request for as long as a program wants it, for threads
+/// that are not a runtime's too (the kernel applies the smallest open request to every CPU).
+///
+/// ```
+/// use std::time::Duration;
+/// match kairos::CpuLatencyQos::hold(Duration::ZERO) {
+///     Ok(request) => drop(request), // withdrawn here
+///     Err(e) => eprintln!("{e}"),   // writing the device needs root
+/// }
+/// ```
 #[derive(Debug)]
-pub(crate) struct CpuLatencyQos {
+pub struct CpuLatencyQos {
     /// The open device; closing it withdraws the request.
     _device: std::fs::File,
 }
 
-/// Asks the kernel to keep every CPU's exit latency from idle at most `limit_us` µs, until the
-/// returned request is dropped. Fails without write access to [`CPU_LATENCY_QOS_DEVICE`] (it is
-/// root's by default) and on systems without it.
-pub(crate) fn hold_cpu_latency_qos(limit_us: i32) -> std::io::Result<CpuLatencyQos> {
-    use std::io::Write;
-    let mut device = std::fs::OpenOptions::new()
-        .write(true)
-        .open(CPU_LATENCY_QOS_DEVICE)?;
-    // The device takes the bound as a binary native-endian 32-bit integer.
-    device.write_all(&limit_us.to_ne_bytes())?;
-    Ok(CpuLatencyQos { _device: device })
+impl CpuLatencyQos {
+    /// Asks the kernel to keep every CPU's exit latency from idle at most `limit` (in whole
+    /// microseconds, rounded down, at most `i32::MAX`) until the returned request is dropped.
+    ///
+    /// # Errors
+    /// The OS error opening or writing `/dev/cpu_dma_latency`: without write access (it is
+    /// root's by default), or on a system without it.
+    pub fn hold(limit: std::time::Duration) -> std::io::Result<CpuLatencyQos> {
+        use std::io::Write;
+        let limit_us = i32::try_from(limit.as_micros()).unwrap_or(i32::MAX);
+        let mut device = std::fs::OpenOptions::new()
+            .write(true)
+            .open(CPU_LATENCY_QOS_DEVICE)?;
+        // The device takes the bound as a binary native-endian 32-bit integer.
+        device.write_all(&limit_us.to_ne_bytes())?;
+        Ok(CpuLatencyQos { _device: device })
+    }
 }
 
 /// The CPU latency bound in force now (µs), as the device reports it (the smallest open request,

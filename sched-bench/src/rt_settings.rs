@@ -40,13 +40,6 @@ pub struct RtSettings {
     pub cpu_latency_qos: bool,
 }
 
-/// The run's CPU latency QoS request ([`RtSettings::hold_cpu_latency_qos`]): withdrawn when
-/// dropped (the device is closed).
-#[derive(Debug)]
-pub struct CpuLatencyQosHold {
-    _device: std::fs::File,
-}
-
 impl RtSettings {
     /// From the command line: `priority` is `--worker-priority`, `rt_priority` `--rt-priority`,
     /// `cpu_latency_qos` `--cpu-latency-qos`.
@@ -64,20 +57,14 @@ impl RtSettings {
     }
 
     /// With `--cpu-latency-qos`: asks the kernel to keep every CPU's wake-up from idle at 0 µs
-    /// until the returned hold is dropped (for the whole run). `Err` says what is missing.
-    pub fn hold_cpu_latency_qos(self) -> Result<Option<CpuLatencyQosHold>, String> {
+    /// until the returned request is dropped (for the whole run). `Err` says what is missing.
+    pub fn hold_cpu_latency_qos(self) -> Result<Option<kairos::CpuLatencyQos>, String> {
         if !self.cpu_latency_qos {
             return Ok(None);
         }
-        use std::io::Write;
-        let device = "/dev/cpu_dma_latency";
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .open(device)
-            .map_err(|e| format!("--cpu-latency-qos: cannot open {device}: {e} (needs root)"))?;
-        file.write_all(&0i32.to_ne_bytes())
-            .map_err(|e| format!("--cpu-latency-qos: cannot write {device}: {e}"))?;
-        Ok(Some(CpuLatencyQosHold { _device: file }))
+        kairos::CpuLatencyQos::hold(std::time::Duration::ZERO)
+            .map(Some)
+            .map_err(|e| format!("--cpu-latency-qos: /dev/cpu_dma_latency: {e} (needs root)"))
     }
 
     /// `builder` with these settings (unchanged for the defaults).

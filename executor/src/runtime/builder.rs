@@ -328,7 +328,8 @@ impl Builder {
     /// `docs/benchmarks.md` a 1 ms timer's release → poll p50 went from 36 to 18 µs, as
     /// cyclictest's went from 42 (`--laptop`) to 17 µs. The price is power, on every CPU of the
     /// machine (the kernel applies the smallest request of any process to all of them), for as
-    /// long as the runtime lives; the request is withdrawn when it is dropped.
+    /// long as the runtime lives; the request is withdrawn when it is dropped
+    /// ([`CpuLatencyQos`](crate::CpuLatencyQos) makes the same request without a runtime).
     ///
     /// Needs write access to `/dev/cpu_dma_latency` (root's by default); without it `build()`
     /// fails with [`BuildError::CpuLatencyQos`]. Default: no request. The bound is taken in
@@ -792,15 +793,11 @@ impl Builder {
         // Before the threads start, so a refusal leaves nothing running.
         let qos = match self.cpu_latency_qos {
             None => None,
-            Some(limit) => {
-                let us = i32::try_from(limit.as_micros()).unwrap_or(i32::MAX);
-                let held = crate::sys::hold_cpu_latency_qos(us).map_err(|e| {
-                    BuildError::CpuLatencyQos {
-                        reason: e.to_string(),
-                    }
-                })?;
-                Some(held)
-            }
+            Some(limit) => Some(crate::sys::CpuLatencyQos::hold(limit).map_err(|e| {
+                BuildError::CpuLatencyQos {
+                    reason: e.to_string(),
+                }
+            })?),
         };
         let mut runtime = Runtime::start(
             config,

@@ -791,19 +791,11 @@ impl<F: Family> Core<F> {
             self.park_until(limit);
             return false;
         }
-        let wait = deadline
-            .min(limit.unwrap_or(u64::MAX))
-            .saturating_sub(now_ns());
-        if wait > 0 {
-            self.park
-                .park_timeout(std::time::Duration::from_nanos(wait));
-        }
+        self.park_until(Some(deadline.min(limit.unwrap_or(u64::MAX))));
         timers.release_co_waiter(self.index);
         timers.next_deadline().is_some_and(|d| d <= now_ns())
     }
-}
 
-impl<F: Family> Core<F> {
     /// Parks until unparked, and with `limit` (clock ns) no later than that.
     fn park_until(&self, limit: Option<u64>) {
         match limit {
