@@ -63,6 +63,9 @@ struct Inner<T> {
 /// The owner's end: push and pop. Not `Clone`: exactly one owner.
 pub(crate) struct Local<T> {
     inner: Arc<Inner<T>>,
+    /// `real` as the owner last left it: after its last pop (or a pop that found the ring
+    /// empty) or overflow. A `real` past it means thieves took tasks since (see `push_back`).
+    left_at: u32,
 }
 
 /// Another worker's end: steal half.
@@ -90,6 +93,7 @@ pub(crate) fn local<T>() -> (Local<T>, Steal<T>) {
     (
         Local {
             inner: inner.clone(),
+            left_at: 0,
         },
         Steal(inner),
     )
@@ -142,8 +146,13 @@ impl<T> Local<T> {
     }
 
     /// Pushes a task at the back; when full, moves half the queue and the task to `overflow`.
-    /// Returns whether other tasks were queued before it (the owner uses this to decide whether
-    /// there is surplus work worth waking another worker for).
+    /// Returns whether the task is surplus, worth waking another worker for: other tasks were
+    /// queued before it, or thieves took tasks from the ring since the owner last popped. The
+    /// second case is an owner whose queue is being shared while it stays inside one poll (Fifo's
+    /// patience steals from exactly such an owner, `worker/patience.rs`): a thief that emptied
+    /// the ring may have parked, and the task pushed next would otherwise wait for the poll's
+    /// end with nobody told. A task pushed onto an empty ring that no thief touched is the
+    /// owner's next pick and is not announced.
     #[inline]
     pub(crate) fn push_back(&mut self, mut task: T, overflow: &impl Overflow<T>) -> bool {
         // Only the owner writes `tail`, so this load sees the latest value.
@@ -174,7 +183,7 @@ impl<T> Local<T> {
         self.inner
             .tail
             .store(tail.wrapping_add(1), Ordering::Release);
-        tail != real
+        tail != real || real != self.left_at
     }
 
     /// Slow path of `push_back`: claim the older half of a full queue and move it, then `task`,
@@ -205,6 +214,7 @@ impl<T> Local<T> {
             return Err(task);
         }
         crate::loom::reached("local.overflow");
+        self.left_at = head.wrapping_add(HALF);
         let inner = &self.inner;
         // SAFETY: the CAS claimed `head..head + HALF` for us: stealers now start past it, and we
         // wrote these slots ourselves.
@@ -221,6 +231,7 @@ impl<T> Local<T> {
             let (steal, real) = unpack(head);
             // Only the owner writes `tail`.
             if real == self.inner.tail.load(Ordering::Relaxed) {
+                self.left_at = real;
                 return None;
             }
             let next_real = real.wrapping_add(1);
@@ -242,6 +253,7 @@ impl<T> Local<T> {
                 Err(actual) => head = actual,
             }
         };
+        self.left_at = index.wrapping_add(1);
         // SAFETY: the CAS moved `real` past `index`, so no stealer can claim it; it was written
         // by us.
         Some(unsafe { self.inner.take(index) })
@@ -385,6 +397,23 @@ mod tests {
         let popped: Vec<u32> = std::iter::from_fn(|| local.pop()).collect();
         assert_eq!(popped, (0..10).collect::<Vec<_>>());
         assert!(sink.0.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_push_after_thieves_emptied_the_ring_is_surplus() {
+        let (mut owner, steal) = local::<u32>();
+        let (mut thief, _) = local::<u32>();
+        let sink = Sink::default();
+        assert_eq!(owner.pop(), None);
+        assert!(!owner.push_back(0, &sink), "the owner's next pick");
+        assert_eq!(steal.steal_into(&mut thief), Some(0));
+        // Empty again, but a thief took from it since the owner last looked: announce.
+        assert!(owner.push_back(1, &sink));
+        assert_eq!(steal.steal_into(&mut thief), Some(1));
+        assert!(owner.push_back(2, &sink));
+        // The owner pops: back to its own pace, a push onto the empty ring is its next pick.
+        assert_eq!(owner.pop(), Some(2));
+        assert!(!owner.push_back(3, &sink));
     }
 
     #[test]

@@ -134,7 +134,8 @@ impl Family for FifoFamily {
     #[inline]
     fn begin_poll(_: &mut Core<Self>, _: &Shared, _: &Picked<()>) {}
 
-    /// Wakes a parked worker now if other tasks were already queued.
+    /// Wakes a parked worker now if the task is surplus (`Local::push_back`: other tasks were
+    /// queued, or thieves emptied the ring since this worker last popped).
     #[inline]
     fn push_local(core: &mut Core<Self>, shared: &Shared, task: Notified) -> Wake {
         if shared.config().record_latency {

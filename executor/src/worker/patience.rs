@@ -43,6 +43,12 @@
 //! twice [`PATIENCE_NS`] to show they are stuck (`Core::search`), instead of spinning its rounds
 //! out: without these two the idle worker of `worker_pool` kept a core busy for nothing.
 //!
+//! A thief that took the last tasks of a stuck owner's ring may find it empty in its next search
+//! and park for good, not resting. The owner, still in the same poll, may then queue more: such a
+//! push counts as surplus (`Local::push_back`: thieves took from the ring since the owner last
+//! popped), so it wakes that thief. Without it, the task queued next waited for the poll's end
+//! (`tests/tests/fifo_patience.rs` hung so, about once in eight runs on a loaded machine).
+//!
 //! # Woken for surplus
 //!
 //! A worker that a push woke for surplus (`Shared::notify_parked_for_surplus`) steals at first
