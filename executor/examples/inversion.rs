@@ -4,14 +4,22 @@
 //! cargo run -p kairos --release --example inversion [seconds per run, default 2]
 //! ```
 //!
-//! Two workers, under `Edf` and then `Priority`. A *low* task takes a `kairos::sync::Mutex`,
-//! computes 1 ms holding it, releases it, and does it again after 4 ms. Two *medium* tasks
-//! compute 20 ms each, then pause 20 ms, in a loop (the second starts 10 ms after the first):
-//! for a quarter of the time they fill both workers. A *high* task asks for the lock every 5 ms
-//! and records how long it waited (an HdrHistogram). Without inheritance, high sometimes waits
-//! for low, and low, preempted by the mediums, for the rest of a medium's 20 ms; with it, low
-//! runs with high's urgency while high waits. Each line prints the lock-wait percentiles of one
-//! policy, with and without inheritance.
+//! Two workers, under `Edf` and then `Priority`, every task on one time grid that starts when
+//! the run does (so the phases are the same in every run):
+//!
+//! - *low* takes a `kairos::sync::Mutex` at every multiple of 5 ms, computes 1 ms holding it and
+//!   releases it;
+//! - two *medium* tasks compute 20 ms each at every multiple of 40 ms, plus 0.1 ms: each burst
+//!   starts while low holds the lock, and the two of them fill both workers;
+//! - *high* asks for the lock 0.25 ms after each of low's acquisitions and records how long it
+//!   waited (an HdrHistogram).
+//!
+//! So every request finds the lock held, and one request in eight (the one at the start of a
+//! burst) meets the classic inversion: low, holding the lock, preempted by the mediums. Without
+//! inheritance high then waits for a medium's 20 ms; with it, low runs with high's urgency and
+//! high waits for the rest of low's critical section only. Each line prints the lock-wait
+//! percentiles of one policy, with and without inheritance. A task that falls behind its grid
+//! (low and high do, by a burst, without inheritance) skips to its next point in the future.
 //!
 //! The load is kept below the two workers (mediums 1.0, low 0.2): under overload `Edf` lets
 //! whichever task is most overdue run first, which is not what this example measures.
@@ -25,13 +33,32 @@
 
 use hdrhistogram::Histogram;
 use kairos::sync::Mutex;
-use kairos::time::{sleep, Instant};
+use kairos::time::Instant;
 use kairos::{Policy, Runtime, Sched};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 const MS: Duration = Duration::from_millis(1);
+/// Low's (and high's) period.
+const LOW_PERIOD: Duration = Duration::from_millis(5);
+/// The mediums' period: a 20 ms burst, then 20 ms of pause.
+const MEDIUM_PERIOD: Duration = Duration::from_millis(40);
+/// Where the mediums' bursts start, after low's acquisition on the same grid point.
+const MEDIUM_OFFSET: Duration = Duration::from_micros(100);
+/// Where high asks, after low's acquisition.
+const HIGH_OFFSET: Duration = Duration::from_micros(250);
+
+/// The first point after `at` on its grid of `period` that is still in the future (a task that
+/// fell behind skips the points it missed).
+fn next_point(at: Instant, period: Duration) -> Instant {
+    let mut next = at + period;
+    let now = Instant::now();
+    while next <= now {
+        next += period;
+    }
+    next
+}
 
 /// Sets the calling task's deadline to `d` from now under `Edf` (no-op under `Priority`).
 fn deadline_in(policy: Policy, d: Duration) {
@@ -52,26 +79,32 @@ pub fn run(
     let stop = Arc::new(AtomicBool::new(false));
     let prio = |p: u8| Sched::default().priority(p);
 
+    // The grid's origin: late enough that every task is spawned and parked before it.
+    let origin = Instant::now() + 10 * MS;
+
     let (l, s) = (lock.clone(), stop.clone());
     let low = rt.spawn_with(prio(1), async move {
+        let mut at = origin;
         while !s.load(Ordering::Relaxed) {
+            kairos::time::sleep_until(at).await;
             deadline_in(policy, 1000 * MS);
             {
                 let _g = l.lock().await;
                 kairos::work(MS).await;
             }
-            sleep(4 * MS).await;
+            at = next_point(at, LOW_PERIOD);
         }
     });
-    let mediums: Vec<_> = (0..2u32)
-        .map(|i| {
+    let mediums: Vec<_> = (0..2)
+        .map(|_| {
             let s = stop.clone();
             rt.spawn_with(prio(5), async move {
-                sleep(10 * MS * i).await;
+                let mut at = origin + MEDIUM_OFFSET;
                 while !s.load(Ordering::Relaxed) {
+                    kairos::time::sleep_until(at).await;
                     deadline_in(policy, 500 * MS);
                     kairos::work(20 * MS).await;
-                    sleep(20 * MS).await;
+                    at = next_point(at, MEDIUM_PERIOD);
                 }
             })
         })
@@ -79,15 +112,15 @@ pub fn run(
     let (l, s) = (lock.clone(), stop.clone());
     let high = rt.spawn_with(prio(10), async move {
         let mut waits = Histogram::<u64>::new_with_bounds(1, 1_000_000, 3).expect("bounds");
-        let mut next = Instant::now();
+        let mut at = origin + HIGH_OFFSET;
         while !s.load(Ordering::Relaxed) {
-            next += 5 * MS;
-            kairos::time::sleep_until(next).await;
+            kairos::time::sleep_until(at).await;
             deadline_in(policy, MS);
             let asked = Instant::now();
             drop(l.lock().await);
             let waited = (Instant::now() - asked).as_micros() as u64;
             waits.saturating_record(waited.max(1));
+            at = next_point(at, LOW_PERIOD);
         }
         waits
     });

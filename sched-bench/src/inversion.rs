@@ -1,17 +1,19 @@
 //! `micro`'s `inversion` row (issue 13): priority inversion on the real runtime, with and
 //! without inheritance, under `Edf` and `Priority`.
 //!
-//! Two workers. A *low* task takes a `kairos::sync::Mutex`, computes 1 ms holding it, releases
-//! it and sleeps 4 ms, in a loop. Two *medium* tasks compute 20 ms and pause 20 ms, in a loop
-//! (the second starts 10 ms after the first), so for a quarter of the time they hold both
-//! workers. A *high* task asks for the lock every 5 ms and records how long it waited
-//! (HdrHistogram, µs). Without inheritance high may wait for low, and low, kept off the
-//! workers by the mediums, for the rest of a medium's 20 ms; with it, low runs with high's
-//! urgency while high waits. Urgencies: under `Edf` each iteration sets its task's deadline
-//! (low +1 s, medium +500 ms, high +1 ms: loose low and medium deadlines, so that a loaded
-//! machine does not turn the run into an overload where an overdue medium rightly comes first);
-//! under `Priority` low 1, medium 5, high 10. The scenario's code is the example
-//! `executor/examples/inversion.rs`, included here as a module.
+//! Two workers, every task on one time grid from the start of the run (phases fixed, the same
+//! in every run). A *low* task takes a `kairos::sync::Mutex` every 5 ms and computes 1 ms holding
+//! it. Two *medium* tasks compute 20 ms every 40 ms, starting 0.1 ms after one of low's
+//! acquisitions, so each burst preempts low while it holds the lock and fills both workers. A
+//! *high* task asks for the lock 0.25 ms after each of low's acquisitions and records how long it
+//! waited (HdrHistogram, µs): every request finds the lock held, one in eight meets the
+//! inversion. Without inheritance high then waits for a medium's 20 ms; with it, low runs with
+//! high's urgency while high waits, and high waits for the rest of low's critical section.
+//! Urgencies: under `Edf` each iteration sets its task's deadline (low +1 s, medium +500 ms,
+//! high +1 ms: loose low and medium deadlines, so that a loaded machine does not turn the run
+//! into an overload where an overdue medium rightly comes first); under `Priority` low 1,
+//! medium 5, high 10. The scenario's code is the example `executor/examples/inversion.rs`,
+//! included here as a module.
 //!
 //! Runs of `secs` seconds each, in the order (Edf off, Edf on, Priority off, Priority on).
 //! Goal (issue 13): with inheritance, high's lock-wait p99 at most 1/10 of without and at most
