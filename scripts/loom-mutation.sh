@@ -11,6 +11,10 @@
 # 3. kairos: the worker's `SeqCst` fence between publishing its running urgency and rechecking
 #    the queues (worker/preempt.rs, after_publish) is dropped. `loom_tests::preempt::pick_vs_push`
 #    must then find a pick that misses an urgent push with no preemption request.
+# 4. kairos: a oneshot send that finds the receiver waiting lets go of the shared block at its
+#    publication instead of after its wake-up (sync/oneshot.rs, HELD_TO_WAKE).
+#    `loom_tests::oneshot::send_to_waiting_receiver_vs_its_drop` must then see the receiver's
+#    drop free the block while the sender still takes the waker out of it.
 #
 # The script passes only if every model fails, each with its expected message.
 set -uo pipefail
@@ -46,4 +50,5 @@ mutation() {
 mutation kairos loom_tests::task::complete_vs_join_read "Causality violation"
 mutation kairos-alloc loom_tests::chunk_pool_aba "chunk on the pool twice"
 mutation kairos loom_tests::preempt::pick_vs_push "lost preemption"
+mutation kairos loom_tests::oneshot::send_to_waiting_receiver_vs_its_drop "Causality violation"
 exit "$failed"

@@ -79,7 +79,7 @@ fn sender_drop_vs_waiting_receiver() {
 }
 
 /// A send racing the receiver's drop: either the send fails with the value, or the value is
-/// dropped with the receiver; never both, never neither (loom's leak check on the `Arc` value).
+/// dropped with the receiver; never both, never neither (the count of the `Arc` value).
 #[test]
 fn send_vs_receiver_drop() {
     check(&[], || {
@@ -92,6 +92,48 @@ fn send_vs_receiver_drop() {
         // Either way only `probe` (and a returned value) hold the Arc now.
         let expected = if back.is_err() { 2 } else { 1 };
         assert_eq!(crate::loom::Arc::strong_count(&probe), expected);
+    });
+}
+
+/// The two halves let go of the block at once, the receiver registered: the block is freed
+/// exactly once, by whichever clears its bit last, and the registered waker is dropped with it
+/// or consumed by the sender's wake (a leaked block would keep the waker; a double free, or a
+/// free while the other half still reads, is what loom's access tracking would catch).
+#[test]
+fn both_halves_let_go_at_once() {
+    check(&["oneshot.free", "oneshot.send_wakes_receiver"], || {
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        let (count, waker) = counting_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        assert!(std::future::Future::poll(std::pin::Pin::new(&mut rx), &mut cx).is_pending());
+        let t = thread::spawn(move || drop(tx));
+        drop(rx);
+        t.join().unwrap();
+        drop(cx);
+        drop(waker);
+        assert_eq!(std::sync::Arc::strong_count(&count), 1, "the waker leaked");
+    });
+}
+
+/// A send wakes the registered receiver while the receiver is dropped: the value is dropped
+/// exactly once (with the receiver, or with the block), the waker is not leaked, and the
+/// sender's wake never touches a freed block.
+#[test]
+fn send_to_waiting_receiver_vs_its_drop() {
+    check(&["oneshot.free", "oneshot.send_wakes_receiver"], || {
+        let (tx, mut rx) = oneshot::channel::<crate::loom::Arc<()>>();
+        let (count, waker) = counting_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        assert!(std::future::Future::poll(std::pin::Pin::new(&mut rx), &mut cx).is_pending());
+        let value = crate::loom::Arc::new(());
+        let probe = value.clone();
+        let t = thread::spawn(move || tx.send(value).is_ok());
+        drop(rx);
+        let sent = t.join().unwrap();
+        drop(cx);
+        drop(waker);
+        assert_eq!(crate::loom::Arc::strong_count(&probe), 1, "sent {sent}");
+        assert_eq!(std::sync::Arc::strong_count(&count), 1, "the waker leaked");
     });
 }
 
