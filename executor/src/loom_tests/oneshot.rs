@@ -104,12 +104,14 @@ fn both_halves_let_go_at_once() {
     check(&["oneshot.free", "oneshot.send_wakes_receiver"], || {
         let (tx, mut rx) = oneshot::channel::<u32>();
         let (count, waker) = counting_waker();
-        let mut cx = std::task::Context::from_waker(&waker);
-        assert!(std::future::Future::poll(std::pin::Pin::new(&mut rx), &mut cx).is_pending());
+        {
+            let mut cx = std::task::Context::from_waker(&waker);
+            let pending = std::future::Future::poll(std::pin::Pin::new(&mut rx), &mut cx);
+            assert!(pending.is_pending());
+        }
         let t = thread::spawn(move || drop(tx));
         drop(rx);
         t.join().unwrap();
-        drop(cx);
         drop(waker);
         assert_eq!(std::sync::Arc::strong_count(&count), 1, "the waker leaked");
     });
@@ -123,14 +125,16 @@ fn send_to_waiting_receiver_vs_its_drop() {
     check(&["oneshot.free", "oneshot.send_wakes_receiver"], || {
         let (tx, mut rx) = oneshot::channel::<crate::loom::Arc<()>>();
         let (count, waker) = counting_waker();
-        let mut cx = std::task::Context::from_waker(&waker);
-        assert!(std::future::Future::poll(std::pin::Pin::new(&mut rx), &mut cx).is_pending());
+        {
+            let mut cx = std::task::Context::from_waker(&waker);
+            let pending = std::future::Future::poll(std::pin::Pin::new(&mut rx), &mut cx);
+            assert!(pending.is_pending());
+        }
         let value = crate::loom::Arc::new(());
         let probe = value.clone();
         let t = thread::spawn(move || tx.send(value).is_ok());
         drop(rx);
         let sent = t.join().unwrap();
-        drop(cx);
         drop(waker);
         assert_eq!(crate::loom::Arc::strong_count(&probe), 1, "sent {sent}");
         assert_eq!(std::sync::Arc::strong_count(&count), 1, "the waker leaked");
