@@ -554,3 +554,69 @@ fn io_readiness_is_recorded_where_the_reactor_finds_it() {
     let c = check_format(&parse(&trace.to_chrome_json()));
     assert!(c.instants.contains("io_ready"));
 }
+
+/// A poll's slice starts at its worker's previous time stamp when the worker went straight
+/// from one poll to the next (`event::stamp`), never before the worker's last wake-up: no
+/// park of a worker falls inside one of its poll slices. Workers here park between polls all
+/// the time (tasks sleep), and run polls back to back too (a ping-pong).
+#[test]
+fn a_poll_slice_never_spans_its_workers_park() {
+    let rt = Runtime::builder()
+        .workers(2)
+        .trace(1 << 16)
+        .build()
+        .expect("runtime");
+    let handle = rt.handle();
+    rt.block_on(async {
+        let sleepers: Vec<_> = (0..4u64)
+            .map(|i| {
+                kairos::spawn(async move {
+                    for _ in 0..20 {
+                        kairos::time::sleep(us(100 + 50 * i)).await;
+                        kairos::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        ping_pong(200).await;
+        for s in sleepers {
+            s.await.expect("sleeper finishes");
+        }
+    });
+    drop(rt);
+    let trace = handle.stop_trace().expect("a trace was running");
+    assert_eq!(trace.lost(), 0);
+    let mut parks = 0;
+    for w in 0..2u32 {
+        let events: Vec<_> = trace
+            .events()
+            .iter()
+            .filter(|e| e.worker == Some(w))
+            .collect();
+        let mut open: Option<(u64, u64)> = None;
+        let mut idle: Vec<u64> = Vec::new();
+        let mut slices: Vec<(u64, u64)> = Vec::new();
+        for e in &events {
+            match e.kind {
+                EventKind::PollStart => open = Some((e.task, e.time)),
+                EventKind::PollEnd => {
+                    if let Some((task, start)) = open.take() {
+                        assert_eq!(task, e.task, "worker {w}: a poll ends as it started");
+                        slices.push((start, e.time));
+                    }
+                }
+                EventKind::Park | EventKind::Unpark => idle.push(e.time),
+                _ => {}
+            }
+        }
+        parks += idle.len();
+        for &(start, end) in &slices {
+            assert!(start <= end, "worker {w}: slice {start}..{end}");
+            assert!(
+                !idle.iter().any(|&t| start < t && t < end),
+                "worker {w}: the slice {start}..{end} spans a park or wake-up"
+            );
+        }
+    }
+    assert!(parks > 0, "the workers parked between the sleeps");
+}

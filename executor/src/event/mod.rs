@@ -117,7 +117,8 @@ impl Wants {
     /// The sink provides the clock and `work` slices ([`Sink::now`] and the methods after it).
     pub(crate) const CLOCK: Wants = Wants(1 << 31);
     /// The sink takes each poll whole, in one call at its end ([`Sink::poll_end`]): its start
-    /// is a raw time stamp ([`clock::ticks`]) and the task's name, kept on the thread in a
+    /// is a raw time stamp (the sink's last [`stamp`] on this thread, or [`clock::ticks`] if
+    /// none is remembered) and the task's name, kept on the thread in a
     /// [`PollMark`] (no call), and a wake of the polled task by itself is a flag of that call
     /// (no call either). With `PollStart` not wanted, this is the cheapest way to see polls:
     /// one call per poll (runtime tracing).
@@ -177,6 +178,36 @@ thread_local! {
     static SELF_WOKEN: Cell<bool> = const { Cell::new(false) };
     /// What the current poll's start left for its end ([`Wants::WHOLE_POLLS`]).
     static POLL_MARK: Cell<Option<PollMark>> = const { Cell::new(None) };
+    /// The last raw time stamp the sink took on this thread through [`stamp`] (0: none since
+    /// the sink was installed or [`forget_stamp`]): where the next poll starts
+    /// ([`Wants::WHOLE_POLLS`]).
+    static LAST_STAMP: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A raw time stamp ([`clock::ticks`]) for a record of this thread's sink, remembered as the
+/// start of the next poll on this thread ([`poll_start`] with [`Wants::WHOLE_POLLS`]).
+///
+/// Why: a worker that goes from one poll to the next (the hot path of a busy worker) does only
+/// its pick in between, tens of nanoseconds; one stamp at the boundary serves as the end of
+/// one poll and the start of the next, where a stamp of its own would cost a counter read per
+/// poll (`docs/benchmarks.md`, "Session 13: one stamp per poll boundary"). A slice therefore
+/// includes the pick before it. Whatever may take longer between two polls either records an
+/// event (a park records `Park` and `Unpark`, a steal `Steal`), whose stamp is the new start,
+/// or calls [`forget_stamp`] (a search).
+#[inline]
+pub(crate) fn stamp() -> u64 {
+    let t = clock::ticks();
+    let _ = LAST_STAMP.try_with(|s| s.set(t));
+    t
+}
+
+/// The worker starts something of unbounded length that records no event (a search): the next
+/// poll takes a stamp of its own ([`stamp`]).
+#[inline]
+pub(crate) fn forget_stamp() {
+    if wants().has(Wants::WHOLE_POLLS) {
+        let _ = LAST_STAMP.try_with(|s| s.set(0));
+    }
 }
 
 /// Installs `sink` on this thread until the guard drops (the previous sink, normally none, is
@@ -194,6 +225,7 @@ pub(crate) unsafe fn install(sink: &dyn Sink) -> Installed {
     // A poll's state is per sink: none carries over from the previous one.
     POLL_MARK.with(|m| m.set(None));
     SELF_WOKEN.with(|s| s.set(false));
+    LAST_STAMP.with(|s| s.set(0));
     Installed {
         previous,
         previous_wants,
@@ -271,8 +303,9 @@ pub(crate) fn poll_start(task: u64, continued: bool, name: impl FnOnce() -> Opti
     let wants = wants();
     if wants.0 & (Wants::bit(EventKind::PollStart) | Wants::WHOLE_POLLS.0) != 0 {
         if wants.has(Wants::WHOLE_POLLS) {
+            let last = LAST_STAMP.try_with(Cell::get).unwrap_or(0);
             let mark = PollMark {
-                ticks: clock::ticks(),
+                ticks: if last != 0 { last } else { clock::ticks() },
                 name: name(),
             };
             let _ = POLL_MARK.try_with(|m| m.set(Some(mark)));

@@ -87,7 +87,10 @@ pub(super) fn write(trace: &Trace, out: &mut impl Write) -> io::Result<()> {
                 );
                 if let Some((id, from, at)) = wakes.remove(&e.task) {
                     emit(out, flow("s", id, from, at))?;
-                    let mut end = flow("f", id, track, e.time);
+                    // A slice starts at its worker's previous stamp (`event::stamp`), which
+                    // may precede the wake by the pick's few nanoseconds: the arrow ends inside
+                    // the slice, never before its start.
+                    let mut end = flow("f", id, track, e.time.max(at));
                     end["bp"] = json!("e");
                     emit(out, end)?;
                 }

@@ -255,14 +255,15 @@ impl Sink for WorkerSink {
             _ => a,
         };
         self.buf()
-            .push(Record::new(super::ticks::now(), kind, task, a, b));
+            .push(Record::new(crate::event::stamp(), kind, task, a, b));
     }
 
     /// Both ends of the poll: its start, then its end (events recorded during the poll are in
     /// the buffer before both; the trace orders by time when it stops).
     #[inline]
     fn poll_end(&self, task: u64, start: Option<PollMark>, self_woken: bool, a: u64, b: u64) {
-        let end = super::ticks::now();
+        // Also the start of the next poll on this worker (`event::stamp`).
+        let end = crate::event::stamp();
         if let Some(start) = start {
             self.buf()
                 .push(Record::poll_start(start.ticks, task, start.name));

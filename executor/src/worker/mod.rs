@@ -552,6 +552,8 @@ impl<F: Family> Core<F> {
     /// that are ready without blocking and wake their tasks with this core in the context.
     #[cold]
     fn poll_io_now(self: Box<Self>, shared: &Shared) -> Box<Self> {
+        // A system call, with or without events: the next poll's slice starts after it.
+        event::forget_stamp();
         let io = shared.ready_io_now();
         if io.is_empty() {
             return self;
@@ -592,6 +594,8 @@ impl<F: Family> Core<F> {
         // A round that leaves work to its owners (Fifo's patience) ends the search once the
         // owners had twice the patience window to show they are stuck: past it, looking on
         // would only spin; the park that follows is bounded (`patience.rs`).
+        // A search may spin for a while without an event: the next poll's slice starts after it.
+        event::forget_stamp();
         let backoff = Backoff::new();
         let mut declined_since = None;
         self.eager = shared.take_surplus_wake(self.index);
