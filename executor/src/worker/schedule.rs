@@ -5,10 +5,12 @@
 //! while it fires timers), the task goes to that worker's queue ([`Family::push_local`]), which
 //! says whether an idle worker must be woken for it ([`Wake`]):
 //!
-//! - `Now`: the task is queued behind others, more than this worker can start now (or, ordered
-//!   policies, it is more urgent than what this worker runs while another idles): one parked
-//!   worker is notified, unless every parked worker is resting (it left this kind of surplus to
-//!   its owner a moment ago and looks again soon by itself: `idle.rs`, `patience.rs`).
+//! - `Now`: the task is queued behind others, more than this worker can start now; or (Fifo)
+//!   thieves emptied this worker's queue since it last popped, a sign that it is stuck in a
+//!   poll (`queue/local.rs`, `push_back`); or (ordered policies) it is more urgent than what this
+//!   worker runs while another idles. One parked worker is notified, unless every parked worker
+//!   is resting (it left this kind of surplus to its owner a moment ago and looks again soon by
+//!   itself: `idle.rs`, `patience.rs`).
 //! - `No`: the only queued task is not worth a wake-up (a futex call and a migration): this
 //!   worker runs it as soon as the current poll returns. A searching worker may still steal it.
 //! - `AtCheck` (ordered policies): wake a parked worker at the poll's next explicit cooperative
