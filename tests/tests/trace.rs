@@ -339,6 +339,18 @@ impl Rx {
     }
 }
 
+/// A `Fifo` runtime of `workers` workers tracing from the start into buffers of `capacity`
+/// events, and a handle that outlives it (to stop the trace after the runtime is dropped).
+fn traced_runtime(workers: usize, capacity: usize) -> (Runtime, kairos::Handle) {
+    let rt = Runtime::builder()
+        .workers(workers)
+        .trace(capacity)
+        .build()
+        .expect("runtime");
+    let handle = rt.handle();
+    (rt, handle)
+}
+
 #[test]
 fn runtime_trace_has_one_slice_per_poll_and_every_track() {
     for policy in [Policy::Fifo, Policy::Edf] {
@@ -421,12 +433,7 @@ fn start_and_stop_while_running() {
 
 #[test]
 fn a_task_that_wakes_itself_shows_a_wake_before_its_poll_ends() {
-    let rt = Runtime::builder()
-        .workers(1)
-        .trace(1 << 12)
-        .build()
-        .expect("runtime");
-    let handle = rt.handle();
+    let (rt, handle) = traced_runtime(1, 1 << 12);
     rt.block_on(rt.spawn_with(Sched::default().name("yielder"), async {
         for _ in 0..3 {
             kairos::yield_now().await;
@@ -525,12 +532,7 @@ fn spawns_and_wakes_from_other_threads_are_on_the_outside_track() {
 
 #[test]
 fn io_readiness_is_recorded_where_the_reactor_finds_it() {
-    let rt = Runtime::builder()
-        .workers(1)
-        .trace(1 << 12)
-        .build()
-        .expect("runtime");
-    let handle = rt.handle();
+    let (rt, handle) = traced_runtime(1, 1 << 12);
     rt.block_on(rt.spawn(async {
         let (a, b) = kairos::net::UnixStream::pair().expect("pair");
         let reader = kairos::spawn(async move {
@@ -561,12 +563,7 @@ fn io_readiness_is_recorded_where_the_reactor_finds_it() {
 /// the time (tasks sleep), and run polls back to back too (a ping-pong).
 #[test]
 fn a_poll_slice_never_spans_its_workers_park() {
-    let rt = Runtime::builder()
-        .workers(2)
-        .trace(1 << 16)
-        .build()
-        .expect("runtime");
-    let handle = rt.handle();
+    let (rt, handle) = traced_runtime(2, 1 << 16);
     rt.block_on(async {
         let sleepers: Vec<_> = (0..4u64)
             .map(|i| {
