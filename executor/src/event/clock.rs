@@ -7,40 +7,11 @@
 
 use std::sync::OnceLock;
 
-/// The OS's monotonic clock in ns since some fixed point: `CLOCK_MONOTONIC` read directly
-/// (what `std::time::Instant` reads, without its `Duration` arithmetic, about 3.5 ns of the
-/// 23 ns a read cost through `Instant::elapsed` on the project machine), or `Instant` where
-/// there is no `clock_gettime`.
-#[inline]
-fn monotonic_ns() -> u64 {
-    #[cfg(all(unix, not(loom)))]
-    {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: `ts` is a valid place for the result; `CLOCK_MONOTONIC` exists on every Unix
-        // kairos supports, so the call cannot fail (and on failure `ts` stays zero: time
-        // stands still, nothing unsound).
-        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-        (ts.tv_sec as u64)
-            .wrapping_mul(1_000_000_000)
-            .wrapping_add(ts.tv_nsec as u64)
-    }
-    #[cfg(not(all(unix, not(loom))))]
-    {
-        static BASE: OnceLock<std::time::Instant> = OnceLock::new();
-        BASE.get_or_init(std::time::Instant::now)
-            .elapsed()
-            .as_nanos() as u64
-    }
-}
-
-/// The clock's epoch on [`monotonic_ns`]: the first time it was read in this process.
+/// The clock's epoch on `sys::os_monotonic_ns`: the first time it was read in this process.
 #[inline]
 fn epoch_ns() -> u64 {
     static EPOCH: OnceLock<u64> = OnceLock::new();
-    *EPOCH.get_or_init(monotonic_ns)
+    *EPOCH.get_or_init(crate::sys::os_monotonic_ns)
 }
 
 /// Whether the installed sink provides the clock (the simulator: time is virtual, and real
@@ -66,7 +37,7 @@ pub(crate) fn os_now_ns() -> u64 {
     // 2^64 ns is 584 years of uptime. The epoch is read first, so the difference is never
     // negative.
     let epoch = epoch_ns();
-    monotonic_ns().saturating_sub(epoch)
+    crate::sys::os_monotonic_ns().saturating_sub(epoch)
 }
 
 /// A raw time stamp: the CPU's time-stamp counter where there is one (x86-64's `rdtsc`, a few

@@ -111,10 +111,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
         state: AtomicUsize::new(TX_HELD | RX_HELD),
         value: UnsafeCell::new(None),
         urgency: UnsafeCell::new(MessageUrgency::NONE),
-        waiter: UnsafeCell::new(Waiter {
-            waker: None,
-            task: None,
-        }),
+        waiter: UnsafeCell::new(Waiter::default()),
         inherit: AtomicBool::new(true),
     });
     let inner = NonNull::from(Box::leak(inner));
@@ -143,6 +140,7 @@ struct Inner<T> {
 }
 
 /// Who to wake, and to raise before the wake-up.
+#[derive(Default)]
 struct Waiter {
     /// The receiver's last waker.
     waker: Option<Waker>,
@@ -161,13 +159,7 @@ impl<T> Inner<T> {
         // SAFETY: `WAITING` was set when this side published its completion, so the receiver
         // had published the slot and no longer touches it (it sees the completion when it tries
         // to take the slot back, and then leaves it): the slot is this side's now.
-        let Waiter { waker, task } = self.waiter.with_mut(|w| unsafe {
-            let w = &mut *w;
-            Waiter {
-                waker: w.waker.take(),
-                task: w.task.take(),
-            }
-        });
+        let Waiter { waker, task } = self.waiter.with_mut(|w| unsafe { std::mem::take(&mut *w) });
         if let Some(task) = &task {
             task.raise(urgency);
         }
@@ -555,11 +547,11 @@ impl<T> Drop for Receiver<T> {
                 Ok(_) => {
                     // SAFETY: `WAITING` is clear (cleared by us, or never set) and no
                     // completion was published: the slot is the receiver's.
-                    let old = inner.waiter.with_mut(|w| unsafe {
-                        let w = &mut *w;
-                        (w.waker.take(), w.task.take())
-                    });
-                    drop(old);
+                    drop(
+                        inner
+                            .waiter
+                            .with_mut(|w| unsafe { std::mem::take(&mut *w) }),
+                    );
                     // SAFETY: this half holds `RX_HELD` and does not touch the block again.
                     unsafe { release(self.inner, RX_HELD) };
                     return;
