@@ -31,7 +31,7 @@ pub(crate) struct Context {
     worker: Cell<Option<usize>>,
     /// The worker's core while a task is polled.
     core: RefCell<Option<AnyCore>>,
-    /// When the current poll started (ns, runtime clock).
+    /// When the current poll started (ns on the fast clock, `clock::fast_ns`).
     pub(crate) poll_start: Cell<u64>,
     /// Ready → poll latency of the current poll, `u64::MAX` if unknown.
     latency: Cell<u64>,

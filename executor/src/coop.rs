@@ -44,7 +44,7 @@
 //! every guarantee in `docs/policies.md` is stated with it.
 
 use crate::context::{self, Context};
-use crate::event::clock::now_ns;
+use crate::event::clock::{fast_ns, now_ns};
 use crate::policy::classes::{class_of, Class};
 use crate::policy::Policy;
 use crate::task::{current, Header};
@@ -179,9 +179,8 @@ fn check(cx: &Context, worker: usize, header: &Header, handle: &Handle, by: Chec
     let asked = cx.budget.get() == 0
         || shared.preempt_requested(worker)
         || (slice != u64::MAX && {
-            let ran = now
-                .unwrap_or_else(now_ns)
-                .saturating_sub(cx.poll_start.get());
+            // The poll's start is a fast-clock stamp: measured on the same clock.
+            let ran = fast_ns().saturating_sub(cx.poll_start.get());
             // Under `Classes` the slice is the fair class's only (the other classes keep their
             // own order); a budgeted task yields once this poll has spent its budget.
             (ran >= slice && sliced(shared, header)) || over_budget(shared, header, ran)

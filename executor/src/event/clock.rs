@@ -1,9 +1,11 @@
-//! The runtime's one clock source: wall time (`now_ns`) and the calling worker's CPU time
-//! (`thread_cpu_ns`), both in integer nanoseconds.
+//! The runtime's one clock source: wall time (`now_ns`), the poll stamps' fast clock
+//! (`fast_ns`, differences only) and the calling worker's CPU time (`thread_cpu_ns`), all in
+//! integer nanoseconds.
 //!
 //! Each reads the installed sink's clock first (the simulator's virtual clock), else the OS:
 //! `CLOCK_MONOTONIC` (read directly, as `std::time::Instant` reads it) from a process-wide
-//! epoch, and `CLOCK_THREAD_CPUTIME_ID`. Every other module reads time through here.
+//! epoch, the time-stamp counter on a line calibrated against it (`fast_clock.rs`), and
+//! `CLOCK_THREAD_CPUTIME_ID`. Every other module reads time through here.
 
 use std::sync::OnceLock;
 
@@ -28,6 +30,17 @@ pub(crate) fn now_ns() -> u64 {
         return now;
     }
     os_now_ns()
+}
+
+/// Nanoseconds for a poll's stamps (ready, start, end: `worker/`, `coop.rs`), from the CPU's
+/// counter (`fast_clock`), or the sink's clock if it provides one. Only the difference of two
+/// `fast_ns` readings means something: never compare one with [`now_ns`].
+#[inline]
+pub(crate) fn fast_ns() -> u64 {
+    if let Some(now) = super::sink_now() {
+        return now;
+    }
+    super::fast_clock::now_ns()
 }
 
 /// Nanoseconds since the epoch on the OS's monotonic clock, whatever sink is installed (for a

@@ -26,6 +26,7 @@
 //! implementations of [`Sink`].
 
 pub(crate) mod clock;
+mod fast_clock;
 mod kind;
 
 pub use kind::EventKind;

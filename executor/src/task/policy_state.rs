@@ -31,8 +31,8 @@ pub(crate) struct PolicyState {
     /// Virtual runtime under `Fair` (virtual nanoseconds on the queue the task last ran on), or
     /// [`UNPLACED`].
     vruntime: AtomicU64,
-    /// When the task last became runnable (ns on the runtime clock), for the scheduling-latency
-    /// histogram. 0: not stamped.
+    /// When the task last became runnable (ns on the fast clock, `clock::fast_ns`), for the
+    /// scheduling-latency histogram. 0: not stamped.
     ready_at: AtomicU64,
     /// Base priority, 0 lowest, 255 highest. Orders the task under `Priority`.
     priority: AtomicU8,
@@ -133,7 +133,8 @@ impl PolicyState {
         self.vruntime.store(vruntime, Ordering::Relaxed);
     }
 
-    /// When the task last became runnable (0: unknown).
+    /// When the task last became runnable (0: unknown), on the fast clock (`clock::fast_ns`:
+    /// compared only with another fast reading, the poll's start).
     #[inline]
     pub(crate) fn ready_at(&self) -> u64 {
         self.ready_at.load(Ordering::Relaxed)

@@ -8,7 +8,7 @@ use super::build::PolicyConfig;
 use super::metrics::WorkerMetrics;
 use super::Shared;
 use crate::context;
-use crate::event::clock::now_ns;
+use crate::event::clock::{fast_ns, now_ns};
 use crate::loom::atomic::{AtomicU64, Ordering};
 use crate::policy::{fair, Policy};
 use crate::task::budget::Budget;
@@ -59,7 +59,7 @@ impl Shared {
         self.accounting.panics.load(Ordering::Relaxed)
     }
 
-    /// A poll of `header` on worker `worker`, started at `start`, returned: charge it to the
+    /// A poll of `header` on worker `worker`, started at `start` (`clock::fast_ns`), returned: charge it to the
     /// task under `Fair` (CFS's `update_curr`: virtual runtime grows by the poll's length
     /// scaled by 1024 / weight) and to its budget if it has one, and record it in the worker's
     /// metrics.
@@ -81,10 +81,10 @@ impl Shared {
     #[inline(never)]
     fn poll_timed_ended(&self, worker: usize, header: &Header, start: u64, latency: Option<u64>) {
         let config = self.config();
-        let end = now_ns();
-        let ran = end.saturating_sub(start);
+        let ran = fast_ns().saturating_sub(start);
         if let Some(table) = self.task_table() {
-            table.polled(header.id.0, ran, end);
+            // The table keeps when the poll ended on the runtime clock.
+            table.polled(header.id.0, ran, now_ns());
         }
         if ran > config.long_poll_ns {
             self.report_long_poll(worker, header, ran);

@@ -13,7 +13,8 @@
 
 use super::patience::Patience;
 use super::{AnyCore, Core, Family, Picked, Shared, Wake, INJECTOR_INTERVAL};
-use crate::event::{self, clock::now_ns, EventKind};
+use crate::event::clock::{fast_ns, now_ns};
+use crate::event::{self, EventKind};
 use crate::queue::inject::Inject;
 use crate::queue::local::{Local, Steal, CAPACITY};
 use crate::task::Notified;
@@ -139,7 +140,7 @@ impl Family for FifoFamily {
     #[inline]
     fn push_local(core: &mut Core<Self>, shared: &Shared, task: Notified) -> Wake {
         if shared.config().record_latency {
-            task.header().policy.set_ready_at(now_ns());
+            task.header().policy.set_ready_at(fast_ns());
         }
         if core.local.ring.push_back(task, &core.queues.inject) {
             Wake::Now

@@ -80,7 +80,8 @@ pub(crate) mod sim_env;
 mod spawn;
 
 use crate::context;
-use crate::event::{self, clock::now_ns, EventKind};
+use crate::event::clock::{fast_ns, now_ns};
+use crate::event::{self, EventKind};
 use crate::loom::atomic::{AtomicBool, Ordering};
 use crate::loom::{Arc, Backoff};
 use crate::rng::Rng;
@@ -474,7 +475,7 @@ impl<F: Family> Core<F> {
     #[inline(always)]
     fn run_task(mut self: Box<Self>, picked: Picked<F::Key>, shared: &Shared) -> Box<Self> {
         let header = picked.task.header();
-        let start = if shared.times_polls() { now_ns() } else { 0 };
+        let start = if shared.times_polls() { fast_ns() } else { 0 };
         let ready_at = header.policy.ready_at();
         let latency = (ready_at != 0).then(|| start.saturating_sub(ready_at));
         // Consumed: a later poll without a new stamp (none should exist) records no latency

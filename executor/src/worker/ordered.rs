@@ -39,7 +39,8 @@ use super::class_threads::{task_group, Groups};
 use super::shared::Queues;
 use super::{preempt, AnyCore, Core, Family, Picked, Shared, Wake, INJECTOR_INTERVAL};
 use crate::context;
-use crate::event::{self, clock::now_ns, EventKind};
+use crate::event::clock::{fast_ns, now_ns};
+use crate::event::{self, EventKind};
 use crate::loom::atomic::{AtomicU64, Ordering};
 use crate::loom::Arc;
 use crate::policy::classes::{self, Class};
@@ -159,13 +160,16 @@ impl<const C: bool> OrderedQueues<C> {
         C && self.groups.by_class()
     }
 
-    /// The clock for a queue operation: read only when aging needs it.
+    /// The clock for a queue operation, read only when aging needs it: under `Priority` the
+    /// fast clock (its queue only ever subtracts two of its own readings, `policy/priority.rs`),
+    /// so that a push's ready stamp is the same reading; under `Classes` the runtime clock (the
+    /// same reading goes to the budgets, whose deadlines are absolute times).
     #[inline]
     fn now(&self) -> u64 {
-        if self.ages() {
-            now_ns()
-        } else {
-            0
+        match (self.ages(), C) {
+            (false, _) => 0,
+            (true, false) => fast_ns(),
+            (true, true) => now_ns(),
         }
     }
 
@@ -258,7 +262,7 @@ impl<const C: bool> OrderedQueues<C> {
     /// closed queue (shutdown) drops the task's reference.
     fn push(&self, shared: &Shared, q: &Ordered<Notified>, task: Notified, group: usize) -> Wake {
         let record = shared.config().record_latency;
-        let now = if record || self.ages() { now_ns() } else { 0 };
+        let now = self.now();
         // Budgets act under `Classes` only.
         let task = match C.then(|| task.header().policy.budget()).flatten() {
             Some(budget) => match self.budgeted_push(shared, task, budget, now) {
@@ -275,7 +279,8 @@ impl<const C: bool> OrderedQueues<C> {
             floor: self.fair_floor.load(Ordering::Relaxed),
         };
         if record {
-            sched.set_ready_at(now);
+            // Under `Priority` the queue's reading is a fast one already.
+            sched.set_ready_at(if self.ages() && !C { now } else { fast_ns() });
         }
         let urgency = self.urgency(task.header());
         // Under `Fair` the queue places the task; the placed virtual runtime travels as its key

@@ -25,7 +25,8 @@ use super::park::Unparker;
 use super::preempt::Slot;
 use super::reactor::{LazyReactor, Reactor};
 use super::spawn::Spawner;
-use crate::event::{self, clock::now_ns, EventKind};
+use crate::event::clock::fast_ns;
+use crate::event::{self, EventKind};
 use crate::loom::{Arc, Mutex};
 use crate::policy::admission::AdmittedSet;
 use crate::task::{Header, Notified};
@@ -476,7 +477,7 @@ impl Shared {
         match &self.queues {
             Queues::Fifo(q) => {
                 if self.config.record_latency {
-                    task.header().policy.set_ready_at(now_ns());
+                    task.header().policy.set_ready_at(fast_ns());
                 }
                 match q.inject.try_push(task) {
                     Ok(()) => self.notify_group(0),
