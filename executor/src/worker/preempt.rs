@@ -39,6 +39,7 @@
 use crate::event::{self, EventKind};
 use crate::loom::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crate::policy::runqueue::Urgency;
+use crossbeam_utils::CachePadded;
 
 /// One worker's preemption state, read and written by every thread.
 pub(crate) struct Slot {
@@ -50,8 +51,10 @@ pub(crate) struct Slot {
     running: AtomicU64,
     /// Header address of the task this worker polls or polled last (0: none since it parked).
     /// Only compared, never dereferenced: inheritance (`ordered.rs`, `reprioritized`) finds the
-    /// worker of a running lock holder with it.
-    task: AtomicUsize,
+    /// worker of a running lock holder with it. On a line of its own: the worker writes it at
+    /// nearly every pick, while every push on every worker reads `running` (`after_push`); on
+    /// one line, each pick would take that line away from the other cores.
+    task: CachePadded<AtomicUsize>,
 }
 
 impl Slot {
@@ -60,7 +63,7 @@ impl Slot {
         Slot {
             preempt: AtomicBool::new(false),
             running: AtomicU64::new(Urgency::IDLE.0),
-            task: AtomicUsize::new(0),
+            task: CachePadded::new(AtomicUsize::new(0)),
         }
     }
 
