@@ -15,6 +15,9 @@
 #    publication instead of after its wake-up (sync/oneshot.rs, HELD_TO_WAKE).
 #    `loom_tests::oneshot::send_to_waiting_receiver_vs_its_drop` must then see the receiver's
 #    drop free the block while the sender still takes the waker out of it.
+# 5. kairos: the spin lock's release store (spin_lock.rs, RELEASE) becomes Relaxed.
+#    `loom_tests::spin_lock::sections_exclude_each_other` must then see the second section reach
+#    the counter without the first section's write ordered before it.
 #
 # The script passes only if every model fails, each with its expected message.
 set -uo pipefail
@@ -51,4 +54,5 @@ mutation kairos loom_tests::task::complete_vs_join_read "Causality violation"
 mutation kairos-alloc loom_tests::chunk_pool_aba "chunk on the pool twice"
 mutation kairos loom_tests::preempt::pick_vs_push "lost preemption"
 mutation kairos loom_tests::oneshot::send_to_waiting_receiver_vs_its_drop "Causality violation"
+mutation kairos loom_tests::spin_lock::sections_exclude_each_other "Causality violation"
 exit "$failed"

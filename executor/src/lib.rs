@@ -59,6 +59,7 @@ mod runtime;
 mod sched;
 pub mod sim;
 mod spawn_into;
+mod spin_lock;
 pub mod stats;
 pub mod sync;
 mod sys;

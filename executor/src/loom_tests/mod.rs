@@ -39,6 +39,7 @@
 //! | `timer::co_waiters_exclude_each_other` | two parking workers race for the co-waiter token while a simultaneous timer is registered |
 //! | `join_set::finish_vs_join_next_registration` | a finishing task that finds `join_next`'s waker registered and wakes it |
 //! | `backoff::spin_wait_yields_to_the_setter` | (assertion only) the shim's `Backoff` yields to loom |
+//! | `spin_lock::sections_exclude_each_other` | a section that finds the lock taken and waits |
 //! | `chan::*` (`sync/chan/`) | a receiver / a sender waiting (empty / full buffer); a dropped notified receiver or sender passing its wake-up on; close and last-sender drop racing waiters |
 //! | `oneshot::*` (`sync/oneshot.rs`, `watch.rs`, `broadcast.rs`) | a send waking a waiting oneshot receiver; a receiver changing wakers while the value is sent; a send racing the receiver's close, and its drop; a watch `changed` waiting |
 //! | `trace::snapshot_vs_push` | a push into a full trace buffer while a reader copies it |
@@ -59,6 +60,7 @@ mod park;
 mod periodic;
 mod preempt;
 mod semaphore;
+mod spin_lock;
 mod task;
 mod throttled;
 mod timer;

@@ -9,7 +9,9 @@
 //!
 //! - The registry is split into shards (a power of two, picked by task id) so spawns and
 //!   completions on different workers rarely contend on one lock. Each shard is a doubly linked
-//!   list threaded through the tasks' `Header::links`, guarded by the shard's mutex.
+//!   list threaded through the tasks' `Header::links`, guarded by the shard's lock: a
+//!   `SpinLock` (`spin_lock.rs`), since every section is a few pointer writes and every spawn
+//!   and completion takes one.
 //! - `bind` links a new task unless the shard is closed; a task that cannot be bound is cancelled
 //!   by the spawner right away (it never runs), so no task is silently lost.
 //! - `remove` is called by the task when it completes and is idempotent (`Links::linked`):
@@ -19,13 +21,13 @@
 
 use super::raw::{Header, Links, RawTask};
 use super::RegisteredTask;
-use crate::loom::{lock, Mutex};
+use crate::spin_lock::SpinLock;
 use std::ptr::NonNull;
 
 /// All live tasks of one runtime.
 pub(crate) struct Registry {
     /// `shards.len()` is a power of two; a task lives in shard `id & mask`.
-    shards: Box<[Mutex<Shard>]>,
+    shards: Box<[SpinLock<Shard>]>,
     /// `shards.len() - 1`.
     mask: u64,
 }
@@ -50,7 +52,7 @@ impl Registry {
         let n = min_shards.max(1).next_power_of_two();
         let shards = (0..n)
             .map(|_| {
-                Mutex::new(Shard {
+                SpinLock::new(Shard {
                     head: None,
                     len: 0,
                     closed: false,
@@ -64,7 +66,7 @@ impl Registry {
         }
     }
 
-    fn shard(&self, header: &Header) -> &Mutex<Shard> {
+    fn shard(&self, header: &Header) -> &SpinLock<Shard> {
         &self.shards[(header.id.0 & self.mask) as usize]
     }
 
@@ -72,94 +74,98 @@ impl Registry {
     /// reference back so the caller can cancel the task.
     pub(crate) fn bind(&self, task: RegisteredTask) -> Result<(), RegisteredTask> {
         let ptr = task.raw.header_ptr();
-        let mut shard = lock(self.shard(task.raw.header()));
-        if shard.closed {
-            return Err(task);
-        }
-        let old_head = shard.head;
-        // SAFETY: the shard lock is held; the new task is not linked anywhere yet.
-        task.raw.header().links.with_mut(|links| unsafe {
-            *links = Links {
-                prev: None,
-                next: old_head,
-                linked: true,
+        self.shard(task.raw.header()).with(|shard| {
+            if shard.closed {
+                return Err(task);
             }
-        });
-        if let Some(old) = old_head {
-            // SAFETY: `old` is linked in this shard (lock held), so it is live.
-            unsafe { old.as_ref() }
-                .links
-                .with_mut(|links| unsafe { (*links).prev = Some(ptr) });
-        }
-        shard.head = Some(ptr);
-        shard.len += 1;
-        // The list now owns the reference.
-        std::mem::forget(task);
-        Ok(())
+            let old_head = shard.head;
+            // SAFETY: the shard lock is held; the new task is not linked anywhere yet.
+            task.raw.header().links.with_mut(|links| unsafe {
+                *links = Links {
+                    prev: None,
+                    next: old_head,
+                    linked: true,
+                }
+            });
+            if let Some(old) = old_head {
+                // SAFETY: `old` is linked in this shard (lock held), so it is live.
+                unsafe { old.as_ref() }
+                    .links
+                    .with_mut(|links| unsafe { (*links).prev = Some(ptr) });
+            }
+            shard.head = Some(ptr);
+            shard.len += 1;
+            // The list now owns the reference.
+            std::mem::forget(task);
+            Ok(())
+        })
     }
 
     /// Unlinks a task if it is still linked. Returns `true` if it was, in which case the caller
     /// now owns (and must release) the registry's reference.
     pub(crate) fn remove(&self, header: &Header) -> bool {
-        let mut shard = lock(self.shard(header));
-        // SAFETY: shard lock held.
-        let links = header
-            .links
-            .with_mut(|links| unsafe { std::mem::take(&mut *links) });
-        if !links.linked {
-            crate::loom::reached("registry.remove_after_shutdown_pop");
-            return false;
-        }
-        unlink(&mut shard, links);
-        true
+        self.shard(header).with(|shard| {
+            // SAFETY: shard lock held.
+            let links = header
+                .links
+                .with_mut(|links| unsafe { std::mem::take(&mut *links) });
+            if !links.linked {
+                crate::loom::reached("registry.remove_after_shutdown_pop");
+                return false;
+            }
+            unlink(shard, links);
+            true
+        })
     }
 
     /// Closes every shard: later binds fail. Idempotent.
     pub(crate) fn close(&self) {
         for shard in self.shards.iter() {
-            lock(shard).closed = true;
+            shard.with(|shard| shard.closed = true);
         }
     }
 
     /// Unlinks and returns some linked task, with the registry's reference.
     pub(crate) fn pop(&self) -> Option<RegisteredTask> {
-        for shard in self.shards.iter() {
-            let mut shard = lock(shard);
-            let Some(head) = shard.head else { continue };
-            // SAFETY: `head` is linked (lock held), so it is live.
-            let header = unsafe { head.as_ref() };
-            // SAFETY: shard lock held.
-            let links = header
-                .links
-                .with_mut(|links| unsafe { std::mem::take(&mut *links) });
-            unlink(&mut shard, links);
-            // SAFETY: `head` was linked, so it is live; the list's reference moves to the
-            // returned owner.
-            let raw = unsafe { RawTask::from_header(head) };
-            return Some(RegisteredTask { raw });
-        }
-        None
+        self.shards.iter().find_map(|shard| {
+            shard.with(|shard| {
+                let head = shard.head?;
+                // SAFETY: `head` is linked (lock held), so it is live.
+                let header = unsafe { head.as_ref() };
+                // SAFETY: shard lock held.
+                let links = header
+                    .links
+                    .with_mut(|links| unsafe { std::mem::take(&mut *links) });
+                unlink(shard, links);
+                // SAFETY: `head` was linked, so it is live; the list's reference moves to the
+                // returned owner.
+                let raw = unsafe { RawTask::from_header(head) };
+                Some(RegisteredTask { raw })
+            })
+        })
     }
 
     /// Calls `f` with every linked task's header, each shard locked while its tasks are visited
-    /// (a linked task is live: the list holds a reference to it).
+    /// (a linked task is live: the list holds a reference to it). A diagnostic (`Handle::dump`):
+    /// a spawn or completion in the shard being visited waits, spinning and then sleeping.
     pub(crate) fn for_each(&self, mut f: impl FnMut(&Header)) {
         for shard in self.shards.iter() {
-            let shard = lock(shard);
-            let mut next = shard.head;
-            while let Some(ptr) = next {
-                // SAFETY: `ptr` is linked in this shard (lock held), so it is live.
-                let header = unsafe { ptr.as_ref() };
-                f(header);
-                // SAFETY: shard lock held.
-                next = header.links.with(|links| unsafe { (*links).next });
-            }
+            shard.with(|shard| {
+                let mut next = shard.head;
+                while let Some(ptr) = next {
+                    // SAFETY: `ptr` is linked in this shard (lock held), so it is live.
+                    let header = unsafe { ptr.as_ref() };
+                    f(header);
+                    // SAFETY: shard lock held.
+                    next = header.links.with(|links| unsafe { (*links).next });
+                }
+            });
         }
     }
 
     /// Number of linked (live, not yet completed) tasks.
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| lock(s).len).sum()
+        self.shards.iter().map(|s| s.with(|s| s.len)).sum()
     }
 }
 
