@@ -5,7 +5,8 @@
 //! learn whether a waiter sleeps in the kernel and needs a wake-up. On x86-64 that exchange is a
 //! full barrier as costly as the acquiring compare-and-swap. A lock whose waiters never sleep in
 //! the kernel waiting for a wake-up needs no exchange to release: a release store is a plain
-//! `mov`. The task registry, which every spawn and every completion locks, uses it.
+//! `mov`. The task registry, which every spawn and every completion locks, and the channels of
+//! `mpsc` and `mpmc`, which every message locks twice, use it.
 //!
 //! # Protocol
 //!
@@ -26,15 +27,22 @@
 //!   instructions. The price is a wait of up to a timer slack in that case only.
 //!
 //! The section is a closure ([`SpinLock::with`]): it cannot be held across an `.await` or
-//! escape its caller. It must not block or run user code (a waiter spins on it).
+//! escape its caller. It must not block or run user code beyond a waker's clone or drop (a
+//! waiter spins on it).
 //!
-//! Under loom every wait step, sleeps included, yields to loom's scheduler
-//! (`loom_tests/spin_lock.rs`).
+//! Under loom a waiter does not spin: loom cannot bound a wait for a preempted holder while
+//! another thread spins too (it explores the schedule in which the spinners take turns
+//! forever). There it waits on a condition variable that every release notifies, after its
+//! release store; the flag's protocol, which the models check (`loom_tests/spin_lock.rs`, and
+//! every model of the channels and the registry), is the same.
 
 use crate::loom::atomic::{AtomicBool, Ordering};
-use crate::loom::{Backoff, UnsafeCell};
+#[cfg(not(loom))]
+use crate::loom::Backoff;
+use crate::loom::UnsafeCell;
 
 /// The longest sleep of a waiter that spun and yielded in vain.
+#[cfg(not(loom))]
 const MAX_SLEEP_NS: u64 = 64_000;
 
 /// The release's ordering. `--cfg kairos_loom_weaken` weakens it to `Relaxed` on purpose: the
@@ -52,6 +60,9 @@ pub(crate) struct SpinLock<T> {
     locked: AtomicBool,
     /// What the lock protects.
     data: UnsafeCell<T>,
+    /// Loom only: where waiters wait for a release (see the module docs).
+    #[cfg(loom)]
+    released: (crate::loom::Mutex<()>, crate::loom::Condvar),
 }
 
 // SAFETY: the data is reached only inside `with`, by one thread at a time (the flag's CAS and
@@ -67,6 +78,8 @@ impl<T> SpinLock<T> {
         SpinLock {
             locked: AtomicBool::new(false),
             data: UnsafeCell::new(data),
+            #[cfg(loom)]
+            released: (crate::loom::Mutex::new(()), crate::loom::Condvar::new()),
         }
     }
 
@@ -76,7 +89,7 @@ impl<T> SpinLock<T> {
         if !self.try_take() {
             self.take_contended();
         }
-        let _release = Release(&self.locked);
+        let _release = Release(self);
         // SAFETY: the lock is taken: no other section runs until `_release` drops.
         self.data.with_mut(|data| section(unsafe { &mut *data }))
     }
@@ -90,6 +103,7 @@ impl<T> SpinLock<T> {
     }
 
     /// The lock was taken: waits for it (see the module docs).
+    #[cfg(not(loom))]
     #[cold]
     #[inline(never)]
     fn take_contended(&self) {
@@ -108,27 +122,44 @@ impl<T> SpinLock<T> {
             }
         }
     }
+
+    /// Loom: the lock was taken; waits for a release that lets a try succeed.
+    #[cfg(loom)]
+    fn take_contended(&self) {
+        crate::loom::reached("spin_lock.contended");
+        let (mutex, released) = &self.released;
+        let mut guard = crate::loom::lock(mutex);
+        while !self.try_take() {
+            guard = released.wait(guard).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Releases the lock (and under loom wakes its waiters).
+    #[inline]
+    fn release(&self) {
+        self.locked.store(false, RELEASE);
+        #[cfg(loom)]
+        {
+            let _guard = crate::loom::lock(&self.released.0);
+            self.released.1.notify_all();
+        }
+    }
 }
 
 /// Releases the lock when the section returns or unwinds.
-struct Release<'a>(&'a AtomicBool);
+struct Release<'a, T>(&'a SpinLock<T>);
 
-impl Drop for Release<'_> {
+impl<T> Drop for Release<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        self.0.store(false, RELEASE);
+        self.0.release();
     }
 }
 
-/// Sleeps `ns` (under loom: yields to loom's scheduler).
+/// Sleeps `ns`.
+#[cfg(not(loom))]
 fn pause(ns: u64) {
-    #[cfg(not(loom))]
     std::thread::sleep(std::time::Duration::from_nanos(ns));
-    #[cfg(loom)]
-    {
-        let _ = ns;
-        loom::thread::yield_now();
-    }
 }
 
 #[cfg(all(test, not(loom)))]

@@ -177,7 +177,7 @@ impl<T> Sender<T> {
             (st.receivers, dropped)
         };
         drop(dropped);
-        waiters::wake_all(&self.shared, |st| &mut st.waiters);
+        waiters::wake_all(&*self.shared, |st| &mut st.waiters);
         Ok(receivers)
     }
 
@@ -229,7 +229,7 @@ impl<T> Drop for Sender<T> {
             st.senders == 0
         };
         if last {
-            waiters::wake_all(&self.shared, |st| &mut st.waiters);
+            waiters::wake_all(&*self.shared, |st| &mut st.waiters);
         }
     }
 }

@@ -144,7 +144,7 @@ impl<T> Sender<T> {
             drop(st);
             drop(old);
         }
-        waiters::wake_all(&self.shared, |st| &mut st.waiters);
+        waiters::wake_all(&*self.shared, |st| &mut st.waiters);
         Ok(())
     }
 
@@ -160,7 +160,7 @@ impl<T> Sender<T> {
             st.version += 1;
             std::mem::replace(&mut st.value, value)
         };
-        waiters::wake_all(&self.shared, |st| &mut st.waiters);
+        waiters::wake_all(&*self.shared, |st| &mut st.waiters);
         old
     }
 
@@ -222,7 +222,7 @@ impl<T> Sender<T> {
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
         lock(&self.shared).sender_gone = true;
-        waiters::wake_all(&self.shared, |st| &mut st.waiters);
+        waiters::wake_all(&*self.shared, |st| &mut st.waiters);
     }
 }
 

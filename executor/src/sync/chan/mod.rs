@@ -1,12 +1,16 @@
-//! The queue behind `mpsc` and `mpmc`: a FIFO buffer and two waiter lists under one mutex.
+//! The queue behind `mpsc` and `mpmc`: a FIFO buffer and two waiter lists under one lock.
 //!
 //! # Protocol
 //!
-//! All state lives in one `State` behind a mutex (the loom shim's): the buffer, the sender and
-//! receiver counts, the `closed` flag and the waiters of each side (`waiters.rs`). Every
-//! operation takes the lock once, decides, takes at most the wakers it must wake, releases the
-//! lock and only then wakes (a waker may run arbitrary code, and waking under the lock would
-//! make the woken task contend for it at once).
+//! All state lives in one `State` behind a spin lock (`spin_lock.rs`: a compare-and-swap to
+//! take, a plain store to release, where a futex mutex releases with a second locked
+//! instruction; every operation is a few steps on the buffer and the lists): the buffer, the
+//! sender and receiver counts, the `closed` flag and the waiters of each side (`waiters.rs`).
+//! Every operation takes the lock once, decides, takes at most the wakers it must wake, releases
+//! the lock and only then wakes (a waker may run arbitrary code, and waking under the lock would
+//! make the woken task contend for it at once). Under the lock run only the buffer's and the
+//! lists' steps, a waker's clone or drop (a registration), and, for an unbounded channel past
+//! [`PREALLOC_LIMIT`] messages, the buffer's growth.
 //!
 //! - **send**: closed → the value comes back in the error; buffer full (bounded) → register in
 //!   `send` and wait; else push, and notify *one* waiting receiver if there is one.
@@ -44,7 +48,7 @@ pub(crate) mod waiters;
 
 use crate::coop;
 use crate::loom::atomic::{AtomicBool, Ordering};
-use crate::loom::{lock, Mutex};
+use crate::spin_lock::SpinLock;
 use crate::sync::inherit::{self, MessageUrgency, ReceiverTask};
 use error::{SendError, TryRecvError, TrySendError};
 use std::collections::VecDeque;
@@ -68,7 +72,7 @@ pub(crate) struct Message<T> {
 #[derive(Debug)]
 pub(crate) struct Chan<T> {
     /// Everything, under one lock.
-    state: Mutex<State<T>>,
+    state: SpinLock<State<T>>,
     /// Whether messages carry their sender's urgency (`set_inheritance`); read relaxed: a
     /// send racing a change may stamp either way.
     inherit: AtomicBool,
@@ -99,7 +103,7 @@ impl<T> Chan<T> {
     pub(crate) fn new(cap: usize) -> Chan<T> {
         let cap = cap.max(1);
         Chan {
-            state: Mutex::new(State {
+            state: SpinLock::new(State {
                 buf: VecDeque::with_capacity(cap.min(PREALLOC_LIMIT)),
                 cap,
                 senders: 1,
@@ -132,16 +136,16 @@ impl<T> Chan<T> {
     #[inline]
     pub(crate) fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         let urgency = self.stamp();
-        let mut st = lock(&self.state);
-        if st.closed {
-            return Err(TrySendError::Closed(value));
-        }
-        if st.buf.len() >= st.cap {
-            return Err(TrySendError::Full(value));
-        }
-        st.buf.push_back(Message { value, urgency });
-        let notified = st.recv.notify_one_task();
-        drop(st);
+        let notified = self.state.with(|st| {
+            if st.closed {
+                return Err(TrySendError::Closed(value));
+            }
+            if st.buf.len() >= st.cap {
+                return Err(TrySendError::Full(value));
+            }
+            st.buf.push_back(Message { value, urgency });
+            Ok(st.recv.notify_one_task())
+        })?;
         wake_receiver(notified, urgency);
         Ok(())
     }
@@ -167,25 +171,32 @@ impl<T> Chan<T> {
         key: &mut Option<usize>,
     ) -> Poll<Result<(), SendError<T>>> {
         let urgency = self.stamp();
-        let mut st = lock(&self.state);
-        if st.closed {
+        let sent = self.state.with(|st| {
+            if st.closed {
+                st.send.remove(key);
+                return Some(Err(()));
+            }
+            if st.buf.len() >= st.cap {
+                crate::loom::reached("chan.send_waits");
+                st.send.register(key, cx.waker());
+                return None;
+            }
             st.send.remove(key);
-            drop(st);
             let v = value.take().expect("send future polled after completion");
-            return Poll::Ready(Err(SendError(v)));
+            st.buf.push_back(Message { value: v, urgency });
+            Some(Ok(st.recv.notify_one_task()))
+        });
+        match sent {
+            None => Poll::Pending,
+            Some(Err(())) => {
+                let v = value.take().expect("send future polled after completion");
+                Poll::Ready(Err(SendError(v)))
+            }
+            Some(Ok(notified)) => {
+                wake_receiver(notified, urgency);
+                Poll::Ready(Ok(()))
+            }
         }
-        if st.buf.len() >= st.cap {
-            crate::loom::reached("chan.send_waits");
-            st.send.register(key, cx.waker());
-            return Poll::Pending;
-        }
-        st.send.remove(key);
-        let v = value.take().expect("send future polled after completion");
-        st.buf.push_back(Message { value: v, urgency });
-        let notified = st.recv.notify_one_task();
-        drop(st);
-        wake_receiver(notified, urgency);
-        Poll::Ready(Ok(()))
     }
 
     /// A `send` future is dropped before completing: frees its waiter entry, passing a
@@ -201,14 +212,14 @@ impl<T> Chan<T> {
     #[cold]
     #[inline(never)]
     fn cancel_send_waiting(&self, key: &mut Option<usize>) {
-        let mut st = lock(&self.state);
-        let waker = if st.send.remove(key) {
-            crate::loom::reached("chan.send_notification_passed_on");
-            st.send.notify_one()
-        } else {
-            None
-        };
-        drop(st);
+        let waker = self.state.with(|st| {
+            if st.send.remove(key) {
+                crate::loom::reached("chan.send_notification_passed_on");
+                st.send.notify_one()
+            } else {
+                None
+            }
+        });
         if let Some(w) = waker {
             w.wake();
         }
@@ -217,20 +228,16 @@ impl<T> Chan<T> {
     /// Receives without waiting.
     #[inline]
     pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
-        let mut st = lock(&self.state);
-        match st.buf.pop_front() {
-            Some(msg) => {
-                let waker = st.send.notify_one();
-                drop(st);
-                if let Some(w) = waker {
-                    w.wake();
-                }
-                inherit::boost_current_until_next_receive(msg.urgency);
-                Ok(msg.value)
-            }
+        let (msg, waker) = self.state.with(|st| match st.buf.pop_front() {
+            Some(msg) => Ok((msg, st.send.notify_one())),
             None if st.senders == 0 || st.closed => Err(TryRecvError::Closed),
             None => Err(TryRecvError::Empty),
+        })?;
+        if let Some(w) = waker {
+            w.wake();
         }
+        inherit::boost_current_until_next_receive(msg.urgency);
+        Ok(msg.value)
     }
 
     /// The `recv` future's poll: spends cooperative budget, then [`Chan::poll_recv_now`].
@@ -251,17 +258,11 @@ impl<T> Chan<T> {
         cx: &mut Context<'_>,
         key: &mut Option<usize>,
     ) -> Poll<Option<T>> {
-        let mut st = lock(&self.state);
-        match st.buf.pop_front() {
+        let inherit = self.inherit.load(Ordering::Relaxed);
+        let received = self.state.with(|st| match st.buf.pop_front() {
             Some(msg) => {
                 st.recv.remove(key);
-                let waker = st.send.notify_one();
-                drop(st);
-                if let Some(w) = waker {
-                    w.wake();
-                }
-                inherit::boost_current_until_next_receive(msg.urgency);
-                Poll::Ready(Some(msg.value))
+                Poll::Ready(Some((msg, st.send.notify_one())))
             }
             None if st.senders == 0 || st.closed => {
                 st.recv.remove(key);
@@ -270,12 +271,21 @@ impl<T> Chan<T> {
             None => {
                 crate::loom::reached("chan.recv_waits");
                 // The waiting task is kept for a sender to raise (`sync/inherit.rs`, step 2).
-                let inherit = self.inherit.load(Ordering::Relaxed);
                 st.recv
                     .register_task(key, cx.waker(), || ReceiverTask::current_if(inherit));
                 Poll::Pending
             }
+        });
+        let (msg, waker) = match received {
+            Poll::Ready(Some(received)) => received,
+            Poll::Ready(None) => return Poll::Ready(None),
+            Poll::Pending => return Poll::Pending,
+        };
+        if let Some(w) = waker {
+            w.wake();
         }
+        inherit::boost_current_until_next_receive(msg.urgency);
+        Poll::Ready(Some(msg.value))
     }
 
     /// A `recv` future is dropped before completing: frees its waiter entry, passing a
@@ -291,31 +301,31 @@ impl<T> Chan<T> {
     #[cold]
     #[inline(never)]
     fn cancel_recv_waiting(&self, key: &mut Option<usize>) {
-        let mut st = lock(&self.state);
-        let notified = if st.recv.remove(key) {
-            crate::loom::reached("chan.recv_notification_passed_on");
-            st.recv.notify_one_task()
-        } else {
-            None
-        };
-        // The oldest message is the one the passed-on notification is for.
-        let urgency = st.buf.front().map_or(MessageUrgency::NONE, |m| m.urgency);
-        drop(st);
+        let (notified, urgency) = self.state.with(|st| {
+            let notified = if st.recv.remove(key) {
+                crate::loom::reached("chan.recv_notification_passed_on");
+                st.recv.notify_one_task()
+            } else {
+                None
+            };
+            // The oldest message is the one the passed-on notification is for.
+            let urgency = st.buf.front().map_or(MessageUrgency::NONE, |m| m.urgency);
+            (notified, urgency)
+        });
         wake_receiver(notified, urgency);
     }
 
     /// A sender was cloned.
     pub(crate) fn add_sender(&self) {
-        lock(&self.state).senders += 1;
+        self.state.with(|st| st.senders += 1);
     }
 
     /// A sender was dropped; the last one wakes every waiting receiver.
     pub(crate) fn drop_sender(&self) {
-        let last = {
-            let mut st = lock(&self.state);
+        let last = self.state.with(|st| {
             st.senders -= 1;
             st.senders == 0
-        };
+        });
         if last {
             waiters::wake_all(&self.state, |st| &mut st.recv);
         }
@@ -323,21 +333,21 @@ impl<T> Chan<T> {
 
     /// A receiver was cloned (`mpmc`).
     pub(crate) fn add_receiver(&self) {
-        lock(&self.state).receivers += 1;
+        self.state.with(|st| st.receivers += 1);
     }
 
     /// A receiver was dropped; the last one closes the channel, drops the buffered messages and
     /// wakes every waiting sender.
     pub(crate) fn drop_receiver(&self) {
-        let dropped = {
-            let mut st = lock(&self.state);
+        let dropped = self.state.with(|st| {
             st.receivers -= 1;
             if st.receivers > 0 {
-                return;
+                return None;
             }
             st.closed = true;
-            std::mem::take(&mut st.buf)
-        };
+            Some(std::mem::take(&mut st.buf))
+        });
+        let Some(dropped) = dropped else { return };
         // User destructors run outside the lock.
         drop(dropped);
         waiters::wake_all(&self.state, |st| &mut st.send);
@@ -345,12 +355,11 @@ impl<T> Chan<T> {
 
     /// Closes the channel for senders; buffered messages stay receivable. Wakes every waiter.
     pub(crate) fn close(&self) {
-        {
-            let mut st = lock(&self.state);
-            if st.closed {
-                return;
-            }
-            st.closed = true;
+        let was_closed = self
+            .state
+            .with(|st| std::mem::replace(&mut st.closed, true));
+        if was_closed {
+            return;
         }
         waiters::wake_all(&self.state, |st| &mut st.send);
         waiters::wake_all(&self.state, |st| &mut st.recv);
@@ -358,22 +367,22 @@ impl<T> Chan<T> {
 
     /// Whether senders are refused (every receiver gone, or closed).
     pub(crate) fn is_closed(&self) -> bool {
-        lock(&self.state).closed
+        self.state.with(|st| st.closed)
     }
 
     /// Messages buffered now.
     pub(crate) fn len(&self) -> usize {
-        lock(&self.state).buf.len()
+        self.state.with(|st| st.buf.len())
     }
 
     /// The capacity (`usize::MAX` for unbounded).
     pub(crate) fn capacity(&self) -> usize {
-        lock(&self.state).cap
+        self.state.with(|st| st.cap)
     }
 
     /// Whether every sender is gone.
     pub(crate) fn is_disconnected(&self) -> bool {
-        lock(&self.state).senders == 0
+        self.state.with(|st| st.senders == 0)
     }
 }
 

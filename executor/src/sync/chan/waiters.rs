@@ -1,5 +1,5 @@
 //! `Waiters`: the list of futures waiting on one side of a channel, kept inside the channel's
-//! mutex.
+//! lock.
 //!
 //! # Protocol
 //!
@@ -52,7 +52,7 @@ struct Entry {
     state: State,
 }
 
-/// The waiters of one side of a channel (see the module docs). Lives inside the channel's mutex.
+/// The waiters of one side of a channel (see the module docs). Lives inside the channel's lock.
 #[derive(Debug, Default)]
 pub(crate) struct Waiters {
     /// Entries by key; reused through `free`.
@@ -242,24 +242,43 @@ impl WakeList {
     }
 }
 
-/// Wakes every future waiting in the list `select` picks from a state behind `mutex`, in
+/// A lock around a state that holds waiter lists: the channels' spin lock, the mutex of
+/// `watch` and `broadcast`.
+pub(crate) trait Locked<S> {
+    /// Runs `section` with the state, the lock held.
+    fn locked<R>(&self, section: impl FnOnce(&mut S) -> R) -> R;
+}
+
+impl<S> Locked<S> for crate::loom::Mutex<S> {
+    fn locked<R>(&self, section: impl FnOnce(&mut S) -> R) -> R {
+        section(&mut crate::loom::lock(self))
+    }
+}
+
+impl<S> Locked<S> for crate::spin_lock::SpinLock<S> {
+    fn locked<R>(&self, section: impl FnOnce(&mut S) -> R) -> R {
+        self.with(section)
+    }
+}
+
+/// Wakes every future waiting in the list `select` picks from a state behind `lock`, in
 /// batches of [`WAKE_BATCH`], never holding the lock while waking. Waiters that register after
 /// the call began are not woken by it.
-pub(crate) fn wake_all<S>(
-    mutex: &crate::loom::Mutex<S>,
-    mut select: impl FnMut(&mut S) -> &mut Waiters,
-) {
+pub(crate) fn wake_all<S>(lock: &impl Locked<S>, mut select: impl FnMut(&mut S) -> &mut Waiters) {
     let mut left = None;
     loop {
         let mut batch = WakeList::new();
-        {
-            let mut state = crate::loom::lock(mutex);
-            let waiters = select(&mut state);
+        let done = lock.locked(|state| {
+            let waiters = select(state);
             let left = left.get_or_insert(waiters.len());
             if *left == 0 {
-                return;
+                return true;
             }
             waiters.notify_into(&mut batch, left);
+            false
+        });
+        if done {
+            return;
         }
         batch.wake_all();
     }
