@@ -82,7 +82,8 @@ impl Line {
     }
 }
 
-/// The first pair, taken by the first reading.
+/// The first pair, taken by the first reading that reads one; `None` inside: no invariant
+/// counter.
 static FIRST: OnceLock<Option<Pair>> = OnceLock::new();
 
 /// The line once fixed; `None` inside: the fast clock is the OS clock for good.
@@ -98,18 +99,31 @@ pub(crate) fn now_ns() -> u64 {
     }
 }
 
-/// Before the line is fixed: the OS clock, and the pairs that fix the line.
+/// Before the line is fixed: the OS clock, and the pairs that fix the line. A pair that cannot
+/// be read with a narrow bracket (a busy moment) is tried again at the next reading; a CPU without
+/// an invariant counter, or a counter that did not advance over the span, leaves the OS clock
+/// for good.
 #[cold]
 #[inline(never)]
 fn calibrating() -> u64 {
-    let first = *FIRST.get_or_init(|| invariant_counter().then(pair).flatten());
-    let Some(first) = first else {
-        LINE.get_or_init(|| None);
-        return os_now_ns();
-    };
     let now = os_now_ns();
+    let first = match FIRST.get() {
+        Some(first) => *first,
+        None if !invariant_counter() => None,
+        None => match pair() {
+            Some(p) => *FIRST.get_or_init(|| Some(p)),
+            None => return now,
+        },
+    };
+    let Some(first) = first else {
+        FIRST.get_or_init(|| None);
+        LINE.get_or_init(|| None);
+        return now;
+    };
     if now.saturating_sub(first.ns) >= SPAN_NS {
-        LINE.get_or_init(|| pair().and_then(|second| Line::through(first, second)));
+        if let Some(second) = pair() {
+            LINE.get_or_init(|| Line::through(first, second));
+        }
     }
     now
 }
