@@ -60,8 +60,7 @@ fn clock_ns(clock: libc::clockid_t) -> Option<u64> {
 }
 
 /// `CLOCK_MONOTONIC` in ns since some fixed point, read directly (what `std::time::Instant`
-/// reads, without its `Duration` arithmetic: about 3.5 of the 23 ns a read cost through
-/// `Instant::elapsed` on the project machine). Read through `event::clock::now_ns`.
+/// reads, without its `Duration` arithmetic). Read through `event::clock::now_ns`.
 #[cfg(target_os = "linux")]
 #[inline]
 pub(crate) fn os_monotonic_ns() -> u64 {

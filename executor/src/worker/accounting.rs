@@ -59,10 +59,10 @@ impl Shared {
         self.accounting.panics.load(Ordering::Relaxed)
     }
 
-    /// A poll of `header` on worker `worker`, started at `start` (`clock::fast_ns`), returned: charge it to the
-    /// task under `Fair` (CFS's `update_curr`: virtual runtime grows by the poll's length
-    /// scaled by 1024 / weight) and to its budget if it has one, and record it in the worker's
-    /// metrics.
+    /// A poll of `header` on worker `worker`, started at `start` (`clock::fast_ns`), returned:
+    /// charge it to the task under `Fair` (CFS's `update_curr`: virtual runtime grows by the
+    /// poll's length scaled by 1024 / weight) and to its budget if it has one, and record it in
+    /// the worker's metrics.
     #[inline]
     pub(crate) fn poll_ended(
         &self,

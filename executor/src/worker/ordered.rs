@@ -173,6 +173,17 @@ impl<const C: bool> OrderedQueues<C> {
         }
     }
 
+    /// A push's ready stamp, given its queue reading `now`: that reading itself where it is a
+    /// fast one (`Priority`, see [`now`](Self::now)), else a fast reading of its own.
+    #[inline]
+    fn ready_stamp(&self, now: u64) -> u64 {
+        if self.ages() && !C {
+            now
+        } else {
+            fast_ns()
+        }
+    }
+
     /// The urgency preemption compares for a task with these parameters (`LEAST` under `Fair`,
     /// which never preempts by urgency).
     #[inline]
@@ -279,8 +290,7 @@ impl<const C: bool> OrderedQueues<C> {
             floor: self.fair_floor.load(Ordering::Relaxed),
         };
         if record {
-            // Under `Priority` the queue's reading is a fast one already.
-            sched.set_ready_at(if self.ages() && !C { now } else { fast_ns() });
+            sched.set_ready_at(self.ready_stamp(now));
         }
         let urgency = self.urgency(task.header());
         // Under `Fair` the queue places the task; the placed virtual runtime travels as its key
