@@ -28,7 +28,9 @@ pub struct Config {
     /// back).
     pub capacity: usize,
     /// When `true` (the default), every page of the region is backed when the allocator is
-    /// built, so no allocation ever takes a page fault: what a real-time program wants. When
+    /// built, so no allocation ever takes a page fault: what a real-time program wants. On
+    /// Linux such a region of 2 MiB or more is also aligned to 2 MiB and advised to use
+    /// transparent huge pages (fewer TLB misses; the same resident memory). When
     /// `false`, the region is only reserved address space: pages (and chunk headers) are backed
     /// on first use, so resident memory grows with the memory actually used, at the price of a
     /// page fault on each page's first touch.
