@@ -12,7 +12,10 @@
 //!   (a CAS). If all fail, the region is exhausted.
 //! * **free, local**: keep the block as the *hot* block if that slot is empty and the block
 //!   belongs to the current chunk; else push on the block's chunk free list; move the chunk between lists (full
-//!   to partial; empty to the global pool), each an O(1) doubly-linked list operation.
+//!   to partial; empty to the global pool), each an O(1) doubly-linked list operation. A
+//!   pool's explicit `Heap` first tries [`ClassHeap::free_if_current`]: a block of the current
+//!   chunk is this record's by its address alone, so the chunk header (whose `owner` the
+//!   general path loads to find the heap) is not read.
 //! * **free, remote**: done by another thread, see `remote.rs`.
 //!
 //! The hot block is a one-block cache for the alloc-free-alloc pattern (a task spawned, run and
@@ -242,6 +245,42 @@ impl ClassHeap {
             // SAFETY: forwarded contract.
             unsafe { self.release(core, block) };
         }
+    }
+
+    /// Frees `block` locally if it lies in this record's current chunk, found without reading
+    /// the chunk's header; `false` (nothing done) otherwise.
+    ///
+    /// A block outside the region cannot match: the current chunk lies inside it.
+    ///
+    /// # Safety
+    /// The caller owns the heap slot; `block` was returned by this record's allocator, is live
+    /// and is given up (if this returns `true`, it was freed).
+    #[inline(always)]
+    pub(crate) unsafe fn free_if_current(&self, core: &Core, block: NonNull<u8>) -> bool {
+        let chunk = Chunk::of(block);
+        // SAFETY: the caller owns the heap slot.
+        let kept = unsafe {
+            self.local(|l| {
+                if l.current != Some(chunk) {
+                    return None;
+                }
+                let keep = l.hot.is_none();
+                if keep {
+                    l.hot = Some(block);
+                }
+                Some(keep)
+            })
+        };
+        let Some(kept) = kept else {
+            return false;
+        };
+        bump(&self.frees);
+        if !kept {
+            // SAFETY: the block's chunk is this record's current chunk, so this record owns
+            // it; the rest is the caller's contract.
+            unsafe { self.release(core, block) };
+        }
+        true
     }
 
     /// Gives `block` back to its chunk and moves the chunk between lists if needed.

@@ -122,6 +122,14 @@ impl<'a> Heap<'a> {
     /// ```
     #[inline]
     pub unsafe fn free(&self, ptr: NonNull<u8>, layout: Layout) {
+        // A pool's heap has one class: a block of its current chunk is ours, and is freed
+        // inline without reading the chunk's header. Every other block takes the general path.
+        if let [record] = self.records {
+            // SAFETY: we own the slot; forwarded contract.
+            if unsafe { record.free_if_current(self.core, ptr) } {
+                return;
+            }
+        }
         // SAFETY: forwarded contract; we own the slot.
         unsafe { self.core.free(ptr, layout, Some(self.slot)) }
     }
@@ -159,5 +167,46 @@ impl Drop for Heap<'_> {
 impl core::fmt::Debug for Heap<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Heap").field("slot", &self.slot).finish()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use crate::{Config, Pool};
+
+    /// A pool heap frees a block of its current chunk inline and every other block (an older
+    /// chunk's, another heap's) on the general path: every block comes back where it belongs,
+    /// chunks no longer used go back to the pool, and the other heap's block is a remote free.
+    #[test]
+    fn a_pool_heap_frees_blocks_of_every_chunk_and_of_other_heaps() {
+        let pool = Pool::new(4096, Config::new(16 << 16)).unwrap();
+        let layout = pool.block_layout();
+        let a = pool.heap().unwrap();
+        let b = pool.heap().unwrap();
+        // About 15 blocks per chunk: these span three chunks, the last one current.
+        let blocks: Vec<_> = (0..40).map(|_| a.alloc().unwrap()).collect();
+        let foreign = b.alloc().unwrap();
+        let chunks_before = pool.stats().chunks_in_use;
+        assert!(chunks_before >= 4, "three chunks of a's and one of b's");
+        for block in blocks.into_iter().rev() {
+            // SAFETY: allocated from this pool above, freed once.
+            unsafe { a.free(block, layout) };
+        }
+        // SAFETY: allocated from this pool by `b`, freed once (a remote free from `a`).
+        unsafe { a.free(foreign, layout) };
+        let stats = pool.stats();
+        assert_eq!(stats.local_frees, 40);
+        assert_eq!(stats.remote_frees, 1);
+        assert_eq!(b.collect(), 1);
+        assert_eq!(pool.stats().live_blocks, 0);
+        // The older chunks emptied and went back to the pool; each heap keeps its current one.
+        assert_eq!(pool.stats().chunks_in_use, 2);
+        // Everything is allocatable again.
+        let again: Vec<_> = (0..40).map(|_| a.alloc().unwrap()).collect();
+        for block in again {
+            // SAFETY: allocated from this pool above, freed once.
+            unsafe { a.free(block, layout) };
+        }
+        assert_eq!(pool.stats().live_blocks, 0);
     }
 }
