@@ -229,22 +229,13 @@ impl ClassHeap {
     /// freed exactly once.
     #[inline]
     pub(crate) unsafe fn free_local(&self, core: &Core, block: NonNull<u8>) {
-        bump(&self.frees);
-        let chunk = Chunk::of(block);
-        // SAFETY: the caller owns the heap slot.
-        let kept = unsafe {
-            self.local(|l| {
-                let keep = l.hot.is_none() && l.current == Some(chunk);
-                if keep {
-                    l.hot = Some(block);
-                }
-                keep
-            })
-        };
-        if !kept {
-            // SAFETY: forwarded contract.
-            unsafe { self.release(core, block) };
+        // SAFETY: forwarded contract (a block of this record's current chunk is this record's).
+        if unsafe { self.free_if_current(core, block) } {
+            return;
         }
+        bump(&self.frees);
+        // SAFETY: forwarded contract.
+        unsafe { self.release(core, block) };
     }
 
     /// Frees `block` locally if it lies in this record's current chunk, found without reading

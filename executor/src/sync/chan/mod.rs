@@ -258,7 +258,6 @@ impl<T> Chan<T> {
         cx: &mut Context<'_>,
         key: &mut Option<usize>,
     ) -> Poll<Option<T>> {
-        let inherit = self.inherit.load(Ordering::Relaxed);
         let received = self.state.with(|st| match st.buf.pop_front() {
             Some(msg) => {
                 st.recv.remove(key);
@@ -271,8 +270,9 @@ impl<T> Chan<T> {
             None => {
                 crate::loom::reached("chan.recv_waits");
                 // The waiting task is kept for a sender to raise (`sync/inherit.rs`, step 2).
-                st.recv
-                    .register_task(key, cx.waker(), || ReceiverTask::current_if(inherit));
+                st.recv.register_task(key, cx.waker(), || {
+                    ReceiverTask::current_if(self.inherit.load(Ordering::Relaxed))
+                });
                 Poll::Pending
             }
         });
